@@ -1,0 +1,5 @@
+import sys
+
+from support_simulators.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""`support-simulators`: run vendor simulators on loopback.
+
+    support-simulators serve thena            # demo port (see registry.DEMO_PORTS)
+    support-simulators serve thena:0 --latency 0.2 --error-rate 0.05 --rate-limit 5
+    support-simulators list
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from support_simulators.framework import Faults
+from support_simulators.registry import DEMO_PORTS, SIMULATORS
+
+
+def _parse_target(text: str) -> tuple[str, int]:
+    name, _, port = text.partition(":")
+    if name not in SIMULATORS:
+        raise argparse.ArgumentTypeError(f"unknown simulator {name!r}; choose from {', '.join(sorted(SIMULATORS))}")
+    return name, int(port) if port else DEMO_PORTS.get(name, 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="support-simulators", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the simulators and their demo ports")
+    serve = sub.add_parser("serve", help="serve one or more simulators until interrupted")
+    serve.add_argument("targets", nargs="*", type=_parse_target, help="NAME[:PORT]; default: all on their demo ports")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--seed", type=int, default=7)
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    serve.add_argument("--error-rate", type=float, default=0.0, help="share of answers that are 503s")
+    serve.add_argument("--broken-body-rate", type=float, default=0.0, help="share of 200s with truncated JSON")
+    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429s")
+    serve.add_argument("--burst", type=int, default=1)
+    serve.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name in sorted(SIMULATORS):
+            print(f"{name}\t{DEMO_PORTS.get(name, 0)}")
+        return 0
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    targets = args.targets or [(name, DEMO_PORTS.get(name, 0)) for name in sorted(SIMULATORS)]
+    running = []
+    for name, port in targets:
+        faults = Faults(latency=args.latency, error_rate=args.error_rate, broken_body_rate=args.broken_body_rate,
+                        rate_limit=args.rate_limit, burst=args.burst)
+        sim = SIMULATORS[name](host=args.host, port=port, seed=args.seed, faults=faults).start()
+        running.append(sim)
+        print(f"{name} simulator listening on {sim.url}", flush=True)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    for sim in running:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Thena requests export simulator: GET /v1/requests/exports with Bearer auth.
+
+Data: a seeded, deterministic stream of support requests from 2024-01-01, about
+`requests_per_day` a day (fewer at weekends), in the export's documented shape:
+US-style "MM/DD/YYYY HH:MM" dates (a few ISO ones), "" and "N/A" placeholders,
+numbers that are sometimes strings, `ai_tags` lists, and now and then a field the
+docs do not list (the API is in beta). A request's later life (assignment,
+closing, rating) only appears once the simulator's clock has passed it, so
+re-reading recent creation dates returns changed rows, as the real export does.
+
+The docs do not say whether `end_date` is inclusive; this simulator treats it as
+inclusive (set `end_date_inclusive=False` to serve the other reading).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import typing as t
+from dataclasses import dataclass
+
+from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
+
+UTC = dt.timezone.utc
+DEFAULT_API_KEY = "thena-demo-key"
+DATASET_START = dt.date(2024, 1, 1)
+
+_CUSTOMERS = ["Globex", "Initech", "Umbrella", "Hooli", "Soylent", "Stark Industries", "Wayne Enterprises",
+              "Acme Corp", "Vandelay Imports", "Wonka Industries", "Cyberdyne", "Tyrell Corp"]
+_AGENTS = ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min", "Omar Haddad", "Greta Berg", "Tom Okafor"]
+_TOPICS = [("Issue with Capturing Links in Ticket Notes", ["Missing Link", "Ticket Notes", "Slack Chat"]),
+           ("SSO login loop after password reset", ["SSO", "Login"]),
+           ("Invoice shows wrong VAT rate", ["Billing", "VAT"]),
+           ("Webhook deliveries delayed", ["Webhooks", "Latency"]),
+           ("Export to CSV truncates long fields", ["Export", "CSV"]),
+           ("Feature request: bulk assign", ["Feature Request"]),
+           ("API rate limit errors during sync", ["API", "Rate Limit"]),
+           ("Slack channel not linked to account", ["Slack", "Setup"]),
+           ("Dashboard numbers differ from report", ["Analytics", "Data Quality"]),
+           ("User cannot be deprovisioned", ["SCIM", "Users"])]
+_STATUSES_OPEN = ["Open", "Assigned", "In Progress", "On Hold"]
+
+
+def _us(moment: dt.datetime) -> str:
+    return moment.strftime("%m/%d/%Y %H:%M")
+
+
+def _email(name: str, domain: str) -> str:
+    return f"{name.lower().replace(' ', '.')}@{domain}"
+
+
+@dataclass(frozen=True)
+class ThenaRequestRow:
+    request_id: int
+    created: dt.datetime
+    row: dict[str, t.Any]
+
+
+class ThenaDataset:
+    """Deterministic requests, generated per day so any range costs only its own days."""
+
+    MAX_PER_DAY = 10_000
+
+    def __init__(self, seed: int = 7, requests_per_day: int = 40, start: dt.date = DATASET_START) -> None:
+        self.seed, self.requests_per_day, self.start = seed, requests_per_day, start
+        self._cache: dict[dt.date, list[ThenaRequestRow]] = {}
+
+    def day(self, day: dt.date) -> list[ThenaRequestRow]:
+        if day < self.start:
+            return []
+        rows = self._cache.get(day)
+        if rows is None:
+            rows = self._generate(day)
+            if len(self._cache) > 4000:
+                self._cache.clear()
+            self._cache[day] = rows
+        return rows
+
+    def _generate(self, day: dt.date) -> list[ThenaRequestRow]:
+        rng = random.Random(f"{self.seed}:{day.isoformat()}")
+        weekend = day.weekday() >= 5
+        mean = self.requests_per_day * (0.35 if weekend else 1.0)
+        count = max(0, int(rng.gauss(mean, mean * 0.15)))
+        count = min(count, self.MAX_PER_DAY - 1)
+        day_index = (day - self.start).days
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        seconds = sorted(rng.randrange(86_400) for _ in range(count))
+        return [self._request(rng, 1000 + day_index * self.MAX_PER_DAY + n, midnight + dt.timedelta(seconds=s))
+                for n, s in enumerate(seconds)]
+
+    def _request(self, rng: random.Random, request_id: int, created: dt.datetime) -> ThenaRequestRow:
+        created = created.replace(second=0)
+        customer = rng.choice(_CUSTOMERS)
+        domain = customer.lower().replace(" ", "") + ".com"
+        title, tags = rng.choice(_TOPICS)
+        owner = rng.choice(_AGENTS)
+        assigned = created + dt.timedelta(minutes=rng.randint(2, 2880))
+        first_response = assigned + dt.timedelta(minutes=rng.randint(0, 240))
+        closed = first_response + dt.timedelta(hours=rng.expovariate(1 / 30))
+        on_hold = rng.random() < 0.12
+        row = {
+            "request_id": request_id,
+            # Most dates in the export are US style; a few come as ISO (the beta API mixes them).
+            "created_datetime": created.strftime("%Y-%m-%dT%H:%M:%SZ") if rng.random() < 0.05 else _us(created),
+            "workspace_name": "Acme Support",
+            "slack_channel": f"ext-{domain.split('.')[0]}",
+            "customer_name": customer,
+            "requestor_email": _email(rng.choice(["Pat Doe", "Sam Roe", "Alex Poe", "Kim Lee"]), domain),
+            "request_title": title,
+            "request_summary": f"{customer} reports: {title.lower()}. " + rng.choice(
+                ["Investigating.", "Waiting on logs from the customer.", "Engineering looped in.", ""]),
+            "sentiment": rng.choice(["Positive", "Neutral", "Neutral", "Negative"]),
+            "urgency": rng.choice(["Low", "Medium", "Medium", "High", "Urgent"]),
+            "ai_tags": list(tags) if rng.random() > 0.05 else [],
+            "slack_thread_link": f"https://example-slack.com/archives/C{request_id:08d}/p{int(created.timestamp())}",
+            "internal_thread_slack_link": f"https://example-slack.com/archives/G{request_id:08d}" if rng.random() < 0.7 else "",
+            "_lifecycle": {
+                "assigned": assigned, "first_response": first_response, "closed": closed, "owner": owner,
+                "owner_email": _email(owner, "acme.com"), "replies": rng.randint(1, 25),
+                "csat": rng.choice([None, None, 1, 2, 3, 4, 4, 5, 5, 5]), "csat_as_text": rng.random() < 0.2,
+                "feedback": rng.choice(["N/A", "Quick and helpful", "Took too long", "N/A", "Great support!"]),
+                "on_hold": created + dt.timedelta(minutes=rng.randint(10, 600)) if on_hold else None,
+                "open_status": rng.choice(_STATUSES_OPEN),
+            },
+        }
+        if rng.random() < 0.01:
+            row["priority_score"] = rng.randint(1, 5)  # not in the docs: the beta API adds fields
+        return ThenaRequestRow(request_id, created, row)
+
+    @staticmethod
+    def as_of(row: dict[str, t.Any], now: dt.datetime) -> dict[str, t.Any]:
+        """The export row as it reads at `now`: later events are blank until they happen."""
+        life = row["_lifecycle"]
+        out = {k: v for k, v in row.items() if k != "_lifecycle"}
+        assigned = life["assigned"] <= now
+        responded = life["first_response"] <= now
+        closed = life["closed"] <= now
+        on_hold = life["on_hold"] is not None and life["on_hold"] <= now and not closed
+        hours = round((life["closed"] - life["assigned"]).total_seconds() / 3600, 2)
+        csat = life["csat"] if closed else None
+        out.update({
+            "status": "Closed" if closed else (life["open_status"] if assigned else "Open"),
+            "assigned_on": _us(life["assigned"]) if assigned else "",
+            "owner": life["owner"] if assigned else "",
+            "assigned_to_user_email": life["owner_email"] if assigned else "",
+            "first_response_time": _us(life["first_response"]) if responded else "",
+            "number_of_replies": (life["replies"] if closed else min(life["replies"], 2)) if responded else 0,
+            "closed_by": life["owner"] if closed else "",
+            "feedback": life["feedback"] if closed else "N/A",
+            "csat_score": "N/A" if csat is None else (str(csat) if life["csat_as_text"] else csat),
+            "closed_datetime": _us(life["closed"]) if closed else "",
+            "resolution_time_hours": (str(hours) if life["csat_as_text"] else hours) if closed else "",
+            "on_hold_on": _us(life["on_hold"]) if on_hold else "",
+            "on_hold_by": life["owner"] if on_hold else "",
+            "on_hold_by_user_email": life["owner_email"] if on_hold else "",
+        })
+        return out
+
+    def between(self, first_day: dt.date, last_day: dt.date) -> t.Iterator[ThenaRequestRow]:
+        """Requests created on first_day..last_day (both inclusive)."""
+        day = max(first_day, self.start)
+        while day <= last_day:
+            yield from self.day(day)
+            day += dt.timedelta(days=1)
+
+    def request_ids(self, start: dt.datetime, end: dt.datetime) -> list[int]:
+        """Ids of requests created in [start, end): what a tap should deliver for that range."""
+        return [r.request_id for r in self.between(start.date(), end.date()) if start <= r.created < end]
+
+
+class ThenaSimulator(VendorSimulator):
+    name = "thena"
+    _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+    def __init__(self, *, api_key: str = DEFAULT_API_KEY, requests_per_day: int = 40,
+                 end_date_inclusive: bool = True, now: dt.datetime | None = None, **kwargs: t.Any) -> None:
+        self.api_key = api_key
+        self.end_date_inclusive = end_date_inclusive
+        self.fixed_now = now
+        super().__init__(**kwargs)
+        self.dataset = ThenaDataset(seed=self.seed, requests_per_day=requests_per_day)
+        self._encoded: dict[tuple[dt.date, bool], bytes] = {}
+
+    def now(self) -> dt.datetime:
+        return self.fixed_now or dt.datetime.now(UTC)
+
+    def routes(self):
+        yield "GET", re.compile(r"/v1/requests/exports"), self.export
+
+    def authorized(self, request: SimRequest) -> SimResponse | None:
+        if request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        return json_response({"message": "Unauthorized: invalid or missing API key"}, 401)
+
+    def _parse_date(self, value: str | None, name: str) -> dt.date | SimResponse:
+        if not value or not self._DATE.match(value):
+            return json_response({"message": f"{name} must be a date in YYYY-MM-DD format"}, 400)
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return json_response({"message": f"{name} is not a valid date: {value}"}, 400)
+
+    def export(self, request: SimRequest) -> SimResponse:
+        start = self._parse_date(request.arg("start_date"), "start_date")
+        if isinstance(start, SimResponse):
+            return start
+        now = self.now()
+        end_arg = request.arg("end_date")
+        if end_arg is None:
+            last = now.date()
+        else:
+            end = self._parse_date(end_arg, "end_date")
+            if isinstance(end, SimResponse):
+                return end
+            last = end if self.end_date_inclusive else end - dt.timedelta(days=1)
+        if last < start:
+            return raw_json_response(b"[]")
+        parts = []
+        day = max(start, self.dataset.start)
+        settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
+        while day <= last:
+            key = (day, True)
+            chunk = self._encoded.get(key)
+            if chunk is None:
+                rows = [self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now]
+                chunk = ",".join(json.dumps(row, separators=(", ", ": ")) for row in rows).encode()
+                if dt.datetime(day.year, day.month, day.day, tzinfo=UTC) < settled:
+                    self._encoded[key] = chunk
+            if chunk:
+                parts.append(chunk)
+            day += dt.timedelta(days=1)
+        return raw_json_response(b"[" + b",".join(parts) + b"]")

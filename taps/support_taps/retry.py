@@ -1,0 +1,119 @@
+"""Retry policy shared by every tap: exponential backoff that honours Retry-After.
+
+Retried: HTTP 429, 408 and 5xx, timeouts and dropped connections. When the
+response says how long to wait (Retry-After, in seconds or as an HTTP date) we
+wait that long, capped by `max_retry_after`; otherwise we back off exponentially.
+The whole sequence of waits for one request is bounded by `max_retry_wait`, after
+which the run fails with a message saying what kept failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from support_taps.errors import RetriesExhausted, endpoint_of
+
+#: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
+RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_tries: int = 8
+    base_wait: float = 1.0
+    max_backoff: float = 60.0
+    max_retry_after: float = 300.0
+    max_total_wait: float = 900.0
+
+    @classmethod
+    def from_config(cls, config: dict) -> RetryPolicy:
+        return cls(
+            max_tries=int(config.get("max_retries", 7)) + 1,
+            base_wait=float(config.get("retry_base_wait", 1.0)),
+            max_retry_after=float(config.get("max_retry_after", 300)),
+            max_total_wait=float(config.get("max_retry_wait", 900)),
+        )
+
+
+def retry_after_seconds(exc: BaseException | None, now: Callable[[], dt.datetime] | None = None) -> float | None:
+    """Seconds the server asked us to wait, from a RetriableAPIError's Retry-After."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    value = (response.headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    current = now() if now else dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (when - current).total_seconds())
+
+
+def describe_failure(exc: BaseException | None) -> str:
+    """What went wrong, in words that carry no URL or credential."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, RetriableAPIError) and response is not None:
+        return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "the request timed out (see `request_timeout`)"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
+        return "the connection failed or was dropped"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the response was cut off mid-transfer"
+    return type(exc).__name__ if exc else "an unknown error"
+
+
+def retry_waits(
+    policy: RetryPolicy,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> Generator[float, BaseException, None]:
+    """Wait generator for `backoff`: receives each failure, yields seconds to wait.
+
+    Raises RetriesExhausted (instead of waiting) when the next wait would take the
+    total past `policy.max_total_wait`.
+    """
+    started = clock()
+    attempt = 0
+    exc = yield  # type: ignore[misc]  # primed by backoff with send(None)
+    while True:
+        hinted = retry_after_seconds(exc)
+        if hinted is not None:
+            wait = min(hinted, policy.max_retry_after)
+        else:
+            wait = min(policy.base_wait * 2**attempt, policy.max_backoff)
+            wait *= 1 + random.random() * 0.1  # be gentle to a recovering server
+        attempt += 1
+        spent = clock() - started
+        if spent + wait > policy.max_total_wait:
+            msg = (
+                f"Gave up after {attempt} failed attempts and {spent:.0f}s of retrying: "
+                f"{describe_failure(exc)}. Waiting {wait:.0f}s more would exceed the retry "
+                f"budget (`max_retry_wait` = {policy.max_total_wait:.0f}s). "
+                "The vendor is rate limiting or unavailable; try again later or raise the budget."
+            )
+            raise RetriesExhausted(msg) from None
+        exc = yield wait

@@ -1,0 +1,1 @@
+"""tap-thena: Thena's requests export as a Singer tap."""

@@ -1,0 +1,3 @@
+from tap_thena.tap import TapThena
+
+TapThena.cli()

@@ -1,0 +1,81 @@
+"""tap-thena: the Thena requests export API as a Singer tap."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from support_taps.client import SupportTap
+from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from tap_thena.client import thena_base_url
+from tap_thena.streams import RequestsStream
+
+
+class TapThena(SupportTap):
+    """Singer tap for Thena's requests export (Slack-based support)."""
+
+    name = "tap-thena"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_key",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Thena API key, sent as `Authorization: Bearer <key>`.",
+        ),
+        th.Property(
+            "workspace",
+            th.StringType,
+            description="Thena workspace name; the API is https://<workspace>.thena.ai. Set this or `api_url`.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            description="Base URL of the API, overriding `workspace` (e.g. a simulator at http://127.0.0.1:8701).",
+        ),
+        *START_END_SETTINGS,
+        th.Property(
+            "lookback_days",
+            th.IntegerType,
+            default=30,
+            description=(
+                "Each run asks again for requests created this many days before the bookmark, "
+                "so requests assigned, closed or rated since the last run are re-extracted."
+            ),
+        ),
+        th.Property(
+            "window_days",
+            th.IntegerType,
+            default=7,
+            description="Days of creation dates per export request; state is saved after each window.",
+        ),
+        *COMMON_SETTINGS,
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
+        super().__init__(*args, validate_config=validate_config, **kwargs)
+        if validate_config:
+            self._check_settings()
+
+    def _check_settings(self) -> None:
+        errors = []
+        try:
+            thena_base_url(self.config)
+        except ValueError as exc:
+            errors.append(str(exc))
+        if int(self.config.get("window_days", 7)) < 1:
+            errors.append("The setting `window_days` must be at least 1.")
+        if int(self.config.get("lookback_days", 30)) < 0:
+            errors.append("The setting `lookback_days` must not be negative.")
+        if errors:
+            raise ConfigValidationError("Invalid tap-thena configuration: " + " ".join(errors), errors=errors)
+
+    def discover_streams(self) -> list[RequestsStream]:
+        return [RequestsStream(self)]
+
+
+if __name__ == "__main__":
+    TapThena.cli()
