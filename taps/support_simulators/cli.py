@@ -14,13 +14,13 @@ import sys
 import threading
 
 from support_simulators.framework import Faults
-from support_simulators.registry import DEMO_PORTS, SIMULATORS
+from support_simulators.registry import DEMO_PORTS, available, simulator_class
 
 
 def _parse_target(text: str) -> tuple[str, int]:
     name, _, port = text.partition(":")
-    if name not in SIMULATORS:
-        raise argparse.ArgumentTypeError(f"unknown simulator {name!r}; choose from {', '.join(sorted(SIMULATORS))}")
+    if name not in available():
+        raise argparse.ArgumentTypeError(f"unknown simulator {name!r}; choose from {', '.join(available())}")
     return name, int(port) if port else DEMO_PORTS.get(name, 0)
 
 
@@ -42,17 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "list":
-        for name in sorted(SIMULATORS):
+        for name in available():
             print(f"{name}\t{DEMO_PORTS.get(name, 0)}")
         return 0
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
-    targets = args.targets or [(name, DEMO_PORTS.get(name, 0)) for name in sorted(SIMULATORS)]
+    targets = args.targets or [(name, DEMO_PORTS.get(name, 0)) for name in available()]
     running = []
     for name, port in targets:
         faults = Faults(latency=args.latency, error_rate=args.error_rate, broken_body_rate=args.broken_body_rate,
                         rate_limit=args.rate_limit, burst=args.burst)
-        sim = SIMULATORS[name](host=args.host, port=port, seed=args.seed, faults=faults).start()
+        sim = simulator_class(name)(host=args.host, port=port, seed=args.seed, faults=faults).start()
         running.append(sim)
         print(f"{name} simulator listening on {sim.url}", flush=True)
 

@@ -61,7 +61,9 @@ class Fault:
     body: send this body instead (with `status`, default 200) - an HTML error page,
         truncated JSON;
     delay: seconds to sleep before answering (a slow or timing-out server);
-    drop: close the connection without answering.
+    drop: close the connection without answering;
+    skip: let this many matching requests through normally first;
+    path_prefix: only requests whose path starts with this are affected.
     """
 
     status: int | None = None
@@ -69,6 +71,7 @@ class Fault:
     body: bytes | None = None
     delay: float = 0.0
     drop: bool = False
+    skip: int = 0
     path_prefix: str = ""
 
 
@@ -227,6 +230,9 @@ class VendorSimulator:
         script = self.faults.script
         for index, fault in enumerate(script):
             if path.startswith(fault.path_prefix):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 del script[index]
                 return fault
         return None

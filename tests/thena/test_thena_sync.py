@@ -1,0 +1,134 @@
+"""tap-thena against its simulator: records, normalisation, windows, lookback, state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from kit_thena import API_KEY, expected_ids, thena_config
+from support_simulators.framework import Fault
+from support_simulators.thena import ThenaSimulator
+from tap_runner import run_tap
+
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+DATE_FIELDS = ("created_datetime", "assigned_on", "first_response_time", "closed_datetime", "on_hold_on")
+
+
+def test_delivers_exactly_the_requests_created_in_range(thena):
+    run = run_tap("tap_thena", thena_config(thena))
+    assert run.returncode == 0, run.stderr
+    ids = [r["request_id"] for r in run.records("requests")]
+    assert len(ids) == len(set(ids)), "a request was emitted twice"
+    assert set(ids) == expected_ids(thena, "2025-01-01", "2025-02-01")
+    assert len(ids) > 500
+
+
+def test_records_are_normalised(thena):
+    run = run_tap("tap_thena", thena_config(thena))
+    records = run.records("requests")
+    for record in records:
+        for key, value in record.items():
+            assert value not in ("", "N/A"), (key, record)
+        for key in DATE_FIELDS:
+            assert record[key] is None or ISO_UTC.match(record[key]), (key, record[key])
+        assert isinstance(record["request_id"], int)
+        assert record["csat_score"] is None or isinstance(record["csat_score"], (int, float))
+        assert record["resolution_time_hours"] is None or isinstance(record["resolution_time_hours"], (int, float))
+        assert isinstance(record["number_of_replies"], int)
+        assert isinstance(record["ai_tags"], list)
+        assert "priority_score" not in record  # undocumented field: left out, not a crash
+    # The simulator sends US-style and ISO dates, text and numeric scores; all were seen.
+    assert any(isinstance(r["csat_score"], (int, float)) for r in records)
+    assert any(r["csat_score"] is None for r in records)
+    assert "priority_score" in run.stderr  # ...and the user is told once
+    assert run.stderr.count("priority_score") == 1
+
+
+def test_us_dates_become_iso_utc(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-06", end_date="2025-01-07"))
+    sent = {r.request_id: r.row["created_datetime"] for r in thena.dataset.day(dt.date(2025, 1, 6))}
+    for record in run.records("requests"):
+        raw = sent[record["request_id"]]
+        if "/" in raw:  # "MM/DD/YYYY HH:MM"
+            month, day, rest = raw.split("/")
+            year, hhmm = rest.split(" ")
+            assert record["created_datetime"] == f"{year}-{month}-{day}T{hhmm}:00+00:00"
+
+
+def test_asks_one_request_per_window_with_the_windows_dates(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7))
+    assert run.returncode == 0, run.stderr
+    asked = [(c.query["start_date"][0], c.query["end_date"][0]) for c in thena.calls("/v1/requests/exports")]
+    assert asked == [("2025-01-01", "2025-01-08"), ("2025-01-08", "2025-01-15"), ("2025-01-15", "2025-01-22")]
+
+
+def test_state_moves_after_each_window_and_ends_at_range_end(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7))
+    assert run.bookmarks("requests") == [
+        "2025-01-08T00:00:00+00:00", "2025-01-15T00:00:00+00:00", "2025-01-22T00:00:00+00:00"]
+    # Each window's STATE follows that window's records: no record after a bookmark predates it.
+    seen_bookmark = None
+    for message in run.messages:
+        if message["type"] == "STATE":
+            seen_bookmark = run.bookmark("requests", message["value"]) or seen_bookmark
+        elif message["type"] == "RECORD" and seen_bookmark:
+            assert message["record"]["created_datetime"] >= seen_bookmark
+
+
+def test_lookback_asks_again_for_recent_creation_dates(thena):
+    state = {"bookmarks": {"requests": {"replication_key": "created_datetime",
+                                        "replication_key_value": "2025-03-01T00:00:00+00:00"}}}
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-03-08", lookback_days=10),
+                  state=state)
+    assert run.returncode == 0, run.stderr
+    first = thena.calls("/v1/requests/exports")[0]
+    assert first.query["start_date"] == ["2025-02-19"]
+    assert {r["request_id"] for r in run.records()} == expected_ids(thena, "2025-02-19", "2025-03-08")
+    assert run.bookmark("requests") == "2025-03-08T00:00:00+00:00"
+
+
+def test_lookback_re_extracts_requests_that_changed_since_last_run():
+    """A request open at the first run and closed by the second lands again, closed."""
+    created_day = dt.datetime(2025, 5, 10, tzinfo=dt.timezone.utc)
+    first_now = created_day + dt.timedelta(hours=23, minutes=59)
+    with ThenaSimulator(api_key=API_KEY, now=first_now) as sim:
+        config = thena_config(sim, start_date="2025-05-01", end_date="2025-05-11")
+        first = run_tap("tap_thena", config)
+        open_then = {r["request_id"] for r in first.records() if r["closed_datetime"] is None}
+        assert open_then
+        sim.fixed_now = first_now + dt.timedelta(days=5)
+        second = run_tap("tap_thena", {**config, "end_date": "2025-05-16"}, state=first.final_state)
+        closed_now = {r["request_id"] for r in second.records() if r["closed_datetime"] is not None}
+        assert open_then & closed_now, "requests closed since the first run were not re-extracted"
+
+
+def test_resume_after_interruption_continues_from_last_completed_window(thena):
+    config = thena_config(thena, start_date="2025-01-01", end_date="2025-01-29", window_days=7, lookback_days=0,
+                          max_retries=0)
+    # The third window's request fails for good (no retries): the run stops there.
+    thena.faults.add(Fault(status=500, skip=2))
+    interrupted = run_tap("tap_thena", config)
+    assert interrupted.returncode != 0
+    assert "HTTP 500" in interrupted.stderr
+    assert interrupted.bookmark("requests") == "2025-01-15T00:00:00+00:00"
+    emitted = {r["request_id"] for r in interrupted.records()}
+    assert emitted == expected_ids(thena, "2025-01-01", "2025-01-15")
+
+    resumed = run_tap("tap_thena", config, state=interrupted.final_state)
+    assert resumed.returncode == 0, resumed.stderr
+    assert thena.calls("/v1/requests/exports")[3].query["start_date"] == ["2025-01-15"]
+    assert emitted | {r["request_id"] for r in resumed.records()} == expected_ids(thena, "2025-01-01", "2025-01-29")
+    assert resumed.bookmark("requests") == "2025-01-29T00:00:00+00:00"
+
+
+def test_same_records_whether_end_date_is_inclusive_or_not():
+    with ThenaSimulator(api_key=API_KEY, end_date_inclusive=False) as sim:
+        run = run_tap("tap_thena", thena_config(sim))
+        assert {r["request_id"] for r in run.records()} == expected_ids(sim, "2025-01-01", "2025-02-01")
+
+
+def test_workspace_builds_the_vendor_url():
+    from tap_thena.client import thena_base_url
+
+    assert thena_base_url({"workspace": "acme"}) == "https://acme.thena.ai"
+    assert thena_base_url({"workspace": "acme", "api_url": "http://127.0.0.1:9/"}) == "http://127.0.0.1:9"
