@@ -156,6 +156,14 @@ class VendorSimulator:
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None
 
+    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+        """What a full run of the tap with `tap_config` must deliver, from this simulator's data.
+
+        For each stream: (primary key columns, set of primary key tuples). The demo test
+        compares the DuckDB tables against it.
+        """
+        raise NotImplementedError
+
     # ---- lifecycle ---------------------------------------------------------------
 
     @property

@@ -189,6 +189,15 @@ class ThenaSimulator(VendorSimulator):
     def routes(self):
         yield "GET", re.compile(r"/v1/requests/exports"), self.export
 
+    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+        def utc(value: str) -> dt.datetime:
+            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+        end = utc(tap_config["end_date"]) if tap_config.get("end_date") else self.now()
+        ids = self.dataset.request_ids(utc(tap_config["start_date"]), end)
+        return {"requests": (("request_id",), {(i,) for i in ids})}
+
     def authorized(self, request: SimRequest) -> SimResponse | None:
         if request.headers.get("Authorization") == f"Bearer {self.api_key}":
             return None

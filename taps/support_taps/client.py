@@ -27,6 +27,7 @@ from support_taps.errors import (
     endpoint_of,
     settings_phrase,
 )
+from support_taps.pacing import RequestPacer
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, retry_waits
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
@@ -39,6 +40,18 @@ class SupportTap(Tap):
     """Base tap: msgspec message writer and secret redaction from the first log line."""
 
     message_writer_class = MsgSpecWriter
+
+    #: The vendor's request rate limit per credential (requests/second and burst);
+    #: None means the vendor publishes none and we do not pace.
+    requests_per_second: t.ClassVar[float | None] = None
+    request_burst: t.ClassVar[int] = 1
+
+    @cached_property
+    def pacer(self) -> RequestPacer | None:
+        """One pacer per tap run, shared by all its streams and threads."""
+        if not self.requests_per_second:
+            return None
+        return RequestPacer(self.requests_per_second, self.request_burst)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -118,6 +131,14 @@ class SupportStream(RESTStream):
         raise RetriesExhausted(msg) from None
 
     def request_decorator(self, func: t.Callable) -> t.Callable:
+        pacer = getattr(self._tap, "pacer", None)
+        if pacer is not None:
+            unpaced = func
+
+            def func(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
+                pacer.acquire()
+                return unpaced(*args, **kwargs)
+
         return backoff.on_exception(
             self.backoff_wait_generator,
             RETRIABLE_EXCEPTIONS,
