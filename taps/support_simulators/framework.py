@@ -124,6 +124,7 @@ class LoggedRequest:
     query: dict[str, list[str]]
     status: int
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 Route = tuple[str, "re.Pattern[str]", t.Callable[[SimRequest], SimResponse]]
@@ -301,6 +302,7 @@ def _make_handler(sim: VendorSimulator) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            arrived = time.monotonic()
             request = SimRequest(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers, body)
             try:
                 response = sim.dispatch(request)
@@ -310,7 +312,8 @@ def _make_handler(sim: VendorSimulator) -> type[BaseHTTPRequestHandler]:
             status = response.status if response else 0
             if not request.path.startswith(sim.CONTROL_PREFIX):
                 with sim._log_lock:
-                    sim.requests.append(LoggedRequest(self.command, parts.path, request.query, status, dict(self.headers)))
+                    sim.requests.append(
+                        LoggedRequest(self.command, parts.path, request.query, status, dict(self.headers), arrived))
             if response is None:
                 self.close_connection = True
                 self.connection.close()

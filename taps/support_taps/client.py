@@ -13,7 +13,7 @@ import msgspec
 import requests
 from singer_sdk import RESTStream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 from singer_sdk.helpers._state import PROGRESS_MARKERS
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
@@ -53,10 +53,29 @@ class SupportTap(Tap):
             return None
         return RequestPacer(self.requests_per_second, self.request_burst)
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
+        super().__init__(*args, validate_config=validate_config, **kwargs)
         redact.add(*self.secret_values())
         install_log_redaction()
+        if validate_config:
+            errors = self.setting_errors()
+            if errors:
+                msg = f"Invalid {self.name} configuration: " + " ".join(errors)
+                raise ConfigValidationError(msg, errors=errors)
+
+    def setting_errors(self) -> list[str]:
+        """Problems with the settings, each naming the setting; extend in each tap (call super)."""
+        errors = []
+        bounds = {}
+        for name in ("start_date", "end_date"):
+            if self.config.get(name):
+                try:
+                    bounds[name] = parse_utc(self.config[name], setting=name)
+                except ValueError as exc:
+                    errors.append(str(exc))
+        if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
+            errors.append("The setting `end_date` must be later than `start_date`.")
+        return errors
 
     def secret_values(self) -> list[str]:
         """Values of every setting the config schema marks secret."""

@@ -64,9 +64,11 @@ def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
     text = value.strip()
     # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use.
     if len(text) == 16 and text[2] == "/" and text[5] == "/" and text[10] == " " and text[13] == ":":
-        candidate = f"{text[6:10]}-{text[0:2]}-{text[3:5]}T{text[11:16]}:00+00:00"
-        if candidate[:4].isdigit() and candidate[5:7].isdigit() and candidate[8:10].isdigit():
-            return candidate
+        try:
+            moment = dt.datetime(int(text[6:10]), int(text[0:2]), int(text[3:5]), int(text[11:13]), int(text[14:16]))
+        except ValueError:
+            return None  # e.g. month 13 or 30 February: not a date
+        return f"{moment.isoformat()}+00:00"
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

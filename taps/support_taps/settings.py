@@ -18,6 +18,12 @@ COMMON_SETTINGS = th.PropertiesList(
         description="Retries per request on HTTP 429/408/5xx, timeouts and dropped connections.",
     ),
     th.Property(
+        "retry_base_wait",
+        th.NumberType,
+        default=1.0,
+        description="Seconds before the first retry when the server gives no Retry-After; doubles each retry (max 60).",
+    ),
+    th.Property(
         "max_retry_after",
         th.NumberType,
         default=300,

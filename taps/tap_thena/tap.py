@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
@@ -55,13 +52,8 @@ class TapThena(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(*args, validate_config=validate_config, **kwargs)
-        if validate_config:
-            self._check_settings()
-
-    def _check_settings(self) -> None:
-        errors = []
+    def setting_errors(self) -> list[str]:
+        errors = super().setting_errors()
         try:
             thena_base_url(self.config)
         except ValueError as exc:
@@ -70,8 +62,7 @@ class TapThena(SupportTap):
             errors.append("The setting `window_days` must be at least 1.")
         if int(self.config.get("lookback_days", 30)) < 0:
             errors.append("The setting `lookback_days` must not be negative.")
-        if errors:
-            raise ConfigValidationError("Invalid tap-thena configuration: " + " ".join(errors), errors=errors)
+        return errors
 
     def discover_streams(self) -> list[RequestsStream]:
         return [RequestsStream(self)]

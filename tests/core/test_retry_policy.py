@@ -1,0 +1,91 @@
+"""The shared retry policy: Retry-After parsing, backoff growth, the total-wait budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import format_datetime
+
+import pytest
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from support_taps.errors import RetriesExhausted
+from support_taps.retry import RetryPolicy, retry_after_seconds, retry_waits
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _error(status: int = 429, retry_after: str | None = None) -> RetriableAPIError:
+    response = requests.Response()
+    response.status_code = status
+    response.reason = "Too Many Requests"
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    response.request = requests.Request("GET", "http://127.0.0.1/v1/things?secret=1").prepare()
+    return RetriableAPIError("x", response)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("7", 7.0), ("0", 0.0), ("2.5", 2.5), ("-3", 0.0),
+     (format_datetime(NOW + dt.timedelta(seconds=90), usegmt=True), 90.0),
+     (format_datetime(NOW - dt.timedelta(seconds=90), usegmt=True), 0.0),
+     ("soon", None), ("", None)],
+)
+def test_retry_after_in_seconds_or_http_date(header, seconds):
+    assert retry_after_seconds(_error(retry_after=header), now=lambda: NOW) == seconds
+
+
+def test_no_response_means_no_hint():
+    assert retry_after_seconds(requests.exceptions.ConnectionError("boom")) is None
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _waits(policy: RetryPolicy, errors: list[BaseException], clock: FakeClock) -> list[float]:
+    generator = retry_waits(policy, clock=clock)
+    next(generator)
+    waits = []
+    for error in errors:
+        wait = generator.send(error)
+        waits.append(wait)
+        clock.now += wait
+    return waits
+
+
+def test_exponential_backoff_doubles_and_is_capped():
+    policy = RetryPolicy(base_wait=1, max_backoff=8, max_total_wait=10_000)
+    waits = _waits(policy, [requests.exceptions.Timeout()] * 6, FakeClock())
+    for wait, base in zip(waits, [1, 2, 4, 8, 8, 8]):
+        assert base <= wait <= base * 1.1  # up to 10% jitter, never less
+
+
+def test_retry_after_is_honoured_exactly_and_capped():
+    policy = RetryPolicy(max_retry_after=60, max_total_wait=10_000)
+    assert _waits(policy, [_error(retry_after="5"), _error(retry_after="600")], FakeClock()) == [5.0, 60.0]
+
+
+def test_budget_stops_retrying_with_a_message():
+    policy = RetryPolicy(max_retry_after=300, max_total_wait=100)
+    clock = FakeClock()
+    generator = retry_waits(policy, clock=clock)
+    next(generator)
+    assert generator.send(_error(retry_after="60")) == 60.0
+    clock.now += 60
+    with pytest.raises(RetriesExhausted) as caught:
+        generator.send(_error(retry_after="60"))
+    message = str(caught.value)
+    assert "HTTP 429 Too Many Requests from GET /v1/things" in message
+    assert "`max_retry_wait` = 100s" in message
+    assert "secret" not in message  # the query string is never quoted
+
+
+def test_policy_reads_settings():
+    policy = RetryPolicy.from_config({"max_retries": 2, "max_retry_after": 9, "max_retry_wait": 99, "retry_base_wait": 0.5})
+    assert (policy.max_tries, policy.max_retry_after, policy.max_total_wait, policy.base_wait) == (3, 9.0, 99.0, 0.5)

@@ -1,0 +1,68 @@
+"""Date windows and value normalisation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from support_taps.normalize import to_integer, to_number, to_text, to_text_list, to_utc_iso
+from support_taps.windows import DateWindow, ceil_day, date_windows, floor_day, parse_utc
+
+UTC = dt.timezone.utc
+
+
+def d(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def test_windows_cover_the_range_without_gaps_or_overlap():
+    windows = list(date_windows(d(2025, 1, 1), d(2025, 1, 20, 6), dt.timedelta(days=7)))
+    assert windows == [
+        DateWindow(d(2025, 1, 1), d(2025, 1, 8)),
+        DateWindow(d(2025, 1, 8), d(2025, 1, 15)),
+        DateWindow(d(2025, 1, 15), d(2025, 1, 20, 6)),
+    ]
+    assert d(2025, 1, 8) in windows[1] and d(2025, 1, 8) not in windows[0]
+
+
+def test_empty_range_and_bad_step():
+    assert list(date_windows(d(2025, 1, 2), d(2025, 1, 1), dt.timedelta(days=1))) == []
+    with pytest.raises(ValueError, match="longer than zero"):
+        list(date_windows(d(2025, 1, 1), d(2025, 1, 2), dt.timedelta(0)))
+
+
+def test_parse_utc_accepts_dates_datetimes_and_offsets():
+    assert parse_utc("2025-01-02") == d(2025, 1, 2)
+    assert parse_utc("2025-01-02T03:04:05Z") == d(2025, 1, 2, 3, 4, 5)
+    assert parse_utc("2025-01-02T03:04:05+02:00") == d(2025, 1, 2, 1, 4, 5)
+    assert parse_utc(dt.date(2025, 1, 2)) == d(2025, 1, 2)
+    with pytest.raises(ValueError, match="setting `end_date`"):
+        parse_utc("yesterday", setting="end_date")
+
+
+def test_day_floor_and_ceiling():
+    assert floor_day(d(2025, 1, 2, 13)) == d(2025, 1, 2)
+    assert ceil_day(d(2025, 1, 2, 13)) == d(2025, 1, 3)
+    assert ceil_day(d(2025, 1, 2)) == d(2025, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [("05/12/2023 12:24", "2023-05-12T12:24:00+00:00"),
+     ("2023-05-12T12:24:00Z", "2023-05-12T12:24:00+00:00"),
+     ("2023-05-12T14:24:00+02:00", "2023-05-12T12:24:00+00:00"),
+     ("2023-05-12 12:24", "2023-05-12T12:24:00+00:00"),
+     ("", None), ("N/A", None), (None, None), ("not a date", None), ("13/45/2023 99:99", None)],
+)
+def test_dates_become_iso_utc(raw, iso):
+    assert to_utc_iso(raw, ("%m/%d/%Y %H:%M",)) == iso
+
+
+def test_numbers_text_and_lists():
+    assert to_number("4") == 4 and to_number("12.5") == 12.5 and to_number(3) == 3
+    assert to_number("N/A") is None and to_number("") is None and to_number("abc") is None
+    assert to_number("nan") is None
+    assert to_integer("7") == 7 and to_integer("7.0") == 7 and to_integer("7.5") is None
+    assert to_text("") is None and to_text("N/A") is None and to_text("x") == "x" and to_text(5) == "5"
+    assert to_text_list(["a", "", "b"]) == ["a", "b"] and to_text_list("a") == ["a"] and to_text_list("") is None

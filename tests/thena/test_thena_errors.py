@@ -1,0 +1,166 @@
+"""Retries, error messages and secrecy of tap-thena (and so of the shared core)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import format_datetime
+
+import pytest
+from kit_thena import API_KEY, expected_ids, thena_config
+
+from support_simulators.framework import Fault
+from tap_runner import run_tap
+
+EXPORT = "/v1/requests/exports"
+ONE_WINDOW = {"start_date": "2025-01-01", "end_date": "2025-01-08"}
+
+
+def _gaps(sim) -> list[float]:
+    calls = sim.calls(EXPORT)
+    return [later.at - earlier.at for earlier, later in zip(calls, calls[1:])]
+
+
+def _assert_complete(run, sim) -> None:
+    assert run.returncode == 0, run.stderr
+    assert {r["request_id"] for r in run.records()} == expected_ids(sim, "2025-01-01", "2025-01-08")
+    assert run.bookmark("requests") == "2025-01-08T00:00:00+00:00"
+
+
+def _assert_no_progress(run) -> None:
+    assert run.returncode != 0
+    assert run.bookmark("requests") is None, "state moved past data that was not emitted"
+    assert run.records() == []
+
+
+def test_429_waits_as_long_as_retry_after_says(thena):
+    thena.faults.add(Fault(status=429, retry_after="1"))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_complete(run, thena)
+    assert [c.status for c in thena.calls(EXPORT)] == [429, 200]
+    assert _gaps(thena)[0] >= 0.95
+    assert "Retrying in 1.0s" in run.stderr and "HTTP 429" in run.stderr
+
+
+def test_retry_after_as_an_http_date(thena):
+    when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)
+    thena.faults.add(Fault(status=503, retry_after=format_datetime(when, usegmt=True)))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_complete(run, thena)
+    assert _gaps(thena)[0] >= 0.9  # whole seconds in an HTTP date: at least ~1 s of the 2 remained
+
+
+def test_5xx_are_retried_with_backoff(thena):
+    thena.faults.add(Fault(status=502), Fault(status=503), Fault(status=500, body=b"<html>oops</html>"))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_complete(run, thena)
+    assert [c.status for c in thena.calls(EXPORT)] == [502, 503, 500, 200]
+
+
+def test_retry_after_is_capped_by_max_retry_after(thena):
+    thena.faults.add(Fault(status=429, retry_after="3600"))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, max_retry_after=0.2))
+    _assert_complete(run, thena)
+
+
+def test_timeouts_and_dropped_connections_are_retried(thena):
+    thena.faults.add(Fault(delay=1.5), Fault(drop=True))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, request_timeout=0.5))
+    _assert_complete(run, thena)
+    assert "timed out" in run.stderr and "connection failed or was dropped" in run.stderr
+
+
+def test_retry_budget_ends_the_run_with_a_clear_message(thena):
+    thena.faults.add(*[Fault(status=429, retry_after="30")] * 3)
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, max_retry_wait=5))
+    _assert_no_progress(run)
+    assert "HTTP 429" in run.stderr
+    assert f"GET {EXPORT}" in run.stderr
+    assert "`max_retry_wait` = 5s" in run.stderr
+    assert run.seconds < 20  # gave up instead of sleeping 30 s (generous: no timing flake)
+
+
+def test_max_retries_ends_the_run_with_a_clear_message(thena):
+    thena.faults.add(*[Fault(status=503)] * 5)
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, max_retries=2))
+    _assert_no_progress(run)
+    assert "Gave up after 3 attempts" in run.stderr
+    assert f"HTTP 503 Service Unavailable from GET {EXPORT}" in run.stderr
+    assert len(thena.calls(EXPORT)) == 3
+
+
+def test_401_names_the_credential_setting_never_its_value(thena):
+    wrong = "wrong-key-0123456789abcdef"
+    run = run_tap("tap_thena", {**thena_config(thena, **ONE_WINDOW), "api_key": wrong})
+    _assert_no_progress(run)
+    assert f"Thena refused the credentials (HTTP 401) for GET {EXPORT}: check the `api_key` setting." in run.stderr
+    assert wrong not in run.output
+    assert len(thena.calls(EXPORT)) == 1  # not retried
+
+
+def test_404_names_the_url_path(thena):
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, api_url=thena.url + "/api"))
+    _assert_no_progress(run)
+    assert f"HTTP 404 Not Found for GET /api{EXPORT}" in run.stderr
+    assert "`workspace` and `api_url` settings" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        (b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "<html><head><title>502"),
+        (b'[{"request_id": 3292, "created_datetime": "05/12/2023 12:24", "workspace_na', '[{"request_id": 3292'),
+    ],
+    ids=["html-error-page", "truncated-json"],
+)
+def test_unparseable_body_names_endpoint_status_and_first_bytes(thena, body, shown):
+    thena.faults.add(Fault(status=200, body=body))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_no_progress(run)
+    assert f"Thena sent a body that is not valid JSON for GET {EXPORT} (HTTP 200" in run.stderr
+    assert shown in run.stderr
+
+
+def test_json_that_is_not_a_list_is_an_error(thena):
+    thena.faults.add(Fault(status=200, body=b'{"message": "maintenance"}'))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_no_progress(run)
+    assert "sent a JSON dict where a list was expected" in run.stderr
+
+
+def test_failure_in_a_later_window_keeps_earlier_windows_state(thena):
+    thena.faults.add(Fault(status=401, skip=1))
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-01-15"))
+    assert run.returncode != 0
+    assert run.bookmark("requests") == "2025-01-08T00:00:00+00:00"
+
+
+def test_secrets_never_reach_logs_or_errors(thena):
+    # A server that echoes the request headers back in its error page.
+    echo = f"<html>Bad request. Headers: Authorization: Bearer {API_KEY}</html>".encode()
+    thena.faults.add(Fault(status=500, body=echo), Fault(status=400, body=echo))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, max_retries=3))
+    assert run.returncode != 0
+    assert "Thena rejected GET /v1/requests/exports with HTTP 400" in run.stderr
+    assert "Bearer ***" in run.stderr
+    assert API_KEY not in run.output
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"api_key": "k", "start_date": "2025-01-01"}, "Set `workspace`"),
+        ({"api_key": "k", "start_date": "2025-01-01", "workspace": "https://acme.thena.ai"}, "`workspace` must be a bare"),
+        ({"api_key": "k", "start_date": "2025-01-01", "workspace": "acme", "window_days": 0}, "`window_days` must be"),
+        ({"start_date": "2025-01-01", "workspace": "acme"}, "api_key"),
+    ],
+)
+def test_bad_settings_are_named(config, message):
+    run = run_tap("tap_thena", config)
+    assert run.returncode != 0
+    assert message in run.stderr
+
+
+def test_bad_start_date_is_named(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="01/05/2025"))
+    assert run.returncode != 0
+    assert "start_date" in run.stderr
