@@ -30,7 +30,7 @@ def available() -> list[str]:
     for name in SIMULATOR_PATHS:
         try:
             simulator_class(name)
-        except ImportError:
+        except Exception:  # not installed, or broken: not available
             continue
         names.append(name)
     return names

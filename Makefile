@@ -1,0 +1,26 @@
+# Two commands do all the set-up on a fresh machine with Python 3.10+:
+#   make demo   every tap against its bundled simulator, into DuckDB, then what landed
+#   make test   the test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test benchmark clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,demo]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) scripts/demo.py
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+benchmark: $(VENV)/.installed
+	$(PY) benchmarks/thena_benchmark.py
+
+clean:
+	rm -rf $(VENV) .meltano output

@@ -1,0 +1,467 @@
+"""Xenioo statistics simulator: token endpoint, account/bot/DLR statistics, throttles.
+
+Endpoints (docs.xenioo.com, Global Platform API):
+    POST /authorization/integration           {"AccountAPIKey": ...} -> {"token", "expires"}
+    GET  /analytics/statistics/account/<APIKEY>/<TYPES>/<GROUPMODE>/<DAYS>
+    GET  /analytics/statistics/bot/<APIKEY>/<TYPES>/<GROUPMODE>/<DAYS>     (path inferred)
+    GET  /analytics/statistics/dlr/account/<APIKEY>/<GROUPMODE>/<DAYS>
+
+Behaviour:
+- Tokens last `token_minutes` (the answer says so in `expires`, in minutes); an
+  expired, unknown or revoked token gets HTTP 401. `token_uses` (optional) makes
+  each token good for that many statistics calls only, to exercise renewal.
+- Throttles: one account-statistics call per account per hour, one bot-statistics
+  call per bot per 30 minutes, one DLR call per account per hour (the DLR limit is
+  not published; an hour is assumed). An early call gets HTTP 400 with a message
+  saying the call is throttled (Xenioo's error body is not published; it reports
+  other throttles as 400). Only answered (200) calls count. `throttle=False` turns
+  the throttles off.
+- DAYS=n covers the n calendar days ending today (UTC), today included. GROUPMODE
+  hour|day|month|year gives GroupLabel "YYYY-MM-DD HH:00" | "YYYY-MM-DD" | "YYYY-MM"
+  | "YYYY". Month and year buckets only count the days inside the DAYS range.
+- Data: a seeded, deterministic set of bots and channels with per-day values for
+  each statistic type; today's values grow with the hour (data of the current day
+  is revised until it ends). Only non-zero entries are returned, as dashboards do.
+- The clock is injectable (`now=`) and can be moved with `advance(seconds)`, so
+  tests exercise hour-long throttles and token expiry without waiting.
+
+Response objects carry the published `GroupLabel`, `BotName`, `ChannelName` and
+`EventLabel`, plus fields Xenioo does not publish (assumed here): `Type` (the
+statistic code), `Value`, `BotId` and, for DLR, `Status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+import re
+import threading
+import typing as t
+from urllib.parse import unquote
+
+from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
+
+UTC = dt.timezone.utc
+DEFAULT_ACCOUNT_API_KEY = "xenioo-demo-account-key"
+#: bot API key -> bot name (the demo's bots; keys are secrets in the tap's settings).
+DEFAULT_BOTS: dict[str, str] = {
+    "xb-support-5f1c9e27a4d84b1f": "Support Assistant",
+    "xb-sales-82d04b6c1e7f4a93": "Sales Concierge",
+    "xb-hr-3a7e61f0c2b94d58": "HR Helpdesk",
+}
+
+STATISTIC_TYPES: dict[int, str] = {
+    0: "New User", 1: "Returning User", 2: "Active User", 3: "Messages", 4: "Action Messages",
+    5: "Fallback Reply", 6: "NLP Detected", 7: "NLP Missed", 8: "Conversation Length",
+    9: "Time To Pick Up", 10: "Takeover Rate", 11: "Support Conversation Length", 12: "Goal Reached",
+    13: "Incoming Message", 14: "API Request", 15: "API Request Error", 16: "Time To First Message",
+    17: "Operator Message", 18: "Tag Hit",
+}
+ACCOUNT_TYPES = tuple(range(18))
+BOT_TYPES = tuple(range(19))
+GROUP_MODES = ("hour", "day", "month", "year")
+MAX_DAYS = 30
+
+ACCOUNT_THROTTLE = dt.timedelta(hours=1)
+BOT_THROTTLE = dt.timedelta(minutes=30)
+DLR_THROTTLE = dt.timedelta(hours=1)
+
+_CHANNELS = ["Web", "WhatsApp", "Facebook", "Telegram", "SMS"]
+_DLR_CHANNELS = {"WhatsApp", "SMS"}
+_DLR_STATUSES = ["Sent", "Delivered", "Read", "Failed"]
+#: Types whose entries are broken down by an event label (intent, goal, tag).
+_LABELS: dict[int, list[str]] = {
+    6: ["Greeting", "Order Status", "Refund", "Opening Hours", "Human Handover"],
+    12: ["Lead Captured", "Ticket Created", "Order Tracked"],
+    18: ["vip", "complaint", "returning", "promo"],
+}
+#: Types that are averages (seconds, or a percentage for 10), not counts.
+_AVERAGES = {8: 240.0, 9: 95.0, 10: 12.0, 11: 420.0, 16: 3.5}
+_COUNTS = {0: 40, 1: 25, 2: 60, 3: 380, 4: 120, 5: 18, 6: 30, 7: 9, 12: 10, 13: 190, 14: 45, 15: 2, 17: 35, 18: 12}
+# Share of a day's activity per hour (UTC), sums to 1.
+_HOURLY = [0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 3.0, 5.0, 6.5, 7.0, 7.2,
+           6.8, 6.9, 7.0, 6.8, 6.4, 5.8, 5.0, 4.2, 3.4, 2.6, 1.8, 1.1]
+_HOURLY = [share / sum(_HOURLY) for share in _HOURLY]
+
+
+def _stable_int(*parts: object) -> int:
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class XeniooDataset:
+    """Per-day statistics for each bot, channel, type and label; deterministic per seed."""
+
+    def __init__(self, seed: int, bots: t.Mapping[str, str]) -> None:
+        self.seed = seed
+        self.bots = dict(bots)
+        self.channels: dict[str, list[str]] = {}
+        for index, key in enumerate(self.bots):
+            rng = random.Random(f"{seed}:channels:{index}")
+            chosen = ["Web", *rng.sample(_CHANNELS[1:], k=rng.randint(1, 3))]
+            self.channels[key] = [c for c in _CHANNELS if c in chosen]
+        self._days: dict[tuple[str, dt.date], list[tuple[str, int, str, float]]] = {}
+        self._lock = threading.Lock()
+
+    def bot_id(self, key: str) -> str:
+        return f"{_stable_int(self.seed, 'bot', key) % 10**12:012d}"
+
+    def day(self, key: str, day: dt.date) -> list[tuple[str, int, str, float]]:
+        """(channel, type, event label, full-day value) for every non-zero entry of a bot's day."""
+        cache_key = (key, day)
+        with self._lock:
+            rows = self._days.get(cache_key)
+        if rows is not None:
+            return rows
+        rng = random.Random(f"{self.seed}:{key}:{day.isoformat()}")
+        weekend = 0.45 if day.weekday() >= 5 else 1.0
+        size = 0.5 + (_stable_int(self.seed, "size", key) % 100) / 100
+        rows = []
+        for channel in self.channels[key]:
+            share = 1.0 if channel == "Web" else 0.35
+            for code in BOT_TYPES:
+                for label in _LABELS.get(code, [STATISTIC_TYPES[code]]):
+                    if code in _AVERAGES:
+                        value = round(_AVERAGES[code] * rng.uniform(0.6, 1.5), 2) if rng.random() < 0.9 else 0.0
+                    else:
+                        mean = _COUNTS[code] * size * share * weekend / len(_LABELS.get(code, [label]))
+                        value = float(max(0, int(rng.gauss(mean, mean * 0.3))))
+                    if value:
+                        rows.append((channel, code, label, value))
+        with self._lock:
+            if len(self._days) > 5000:
+                self._days.clear()
+            self._days[cache_key] = rows
+        return rows
+
+    def dlr_day(self, key: str, day: dt.date) -> list[tuple[str, str, float]]:
+        rng = random.Random(f"{self.seed}:dlr:{key}:{day.isoformat()}")
+        rows = []
+        for channel in self.channels[key]:
+            if channel not in _DLR_CHANNELS:
+                continue
+            sent = max(0, int(rng.gauss(120, 30)))
+            delivered = int(sent * rng.uniform(0.85, 0.98))
+            read = int(delivered * rng.uniform(0.4, 0.8))
+            for status, value in zip(_DLR_STATUSES, (sent, delivered, read, sent - delivered)):
+                if value:
+                    rows.append((channel, status, float(value)))
+        return rows
+
+
+def group_label(moment: dt.datetime, mode: str) -> str:
+    if mode == "hour":
+        return moment.strftime("%Y-%m-%d %H:00")
+    if mode == "day":
+        return moment.strftime("%Y-%m-%d")
+    if mode == "month":
+        return moment.strftime("%Y-%m")
+    return moment.strftime("%Y")
+
+
+def covered_days(now: dt.datetime, days: int) -> list[dt.date]:
+    """The calendar days DAYS=n covers: the n days ending today, today included."""
+    today = now.date()
+    return [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
+
+
+class XeniooSimulator(VendorSimulator):
+    name = "xenioo"
+    _ACCOUNT = re.compile(r"/analytics/statistics/account/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
+    _BOT = re.compile(r"/analytics/statistics/bot/([^/]+)/([^/]+)/([^/]+)/([^/]+)")
+    _DLR = re.compile(r"/analytics/statistics/dlr/account/([^/]+)/([^/]+)/([^/]+)")
+    AUTH_PATH = "/authorization/integration"
+
+    def __init__(
+        self,
+        *,
+        account_api_key: str = DEFAULT_ACCOUNT_API_KEY,
+        bots: t.Mapping[str, str] | None = None,
+        token_minutes: int = 60,
+        token_uses: int | None = None,
+        throttle: bool = True,
+        now: t.Callable[[], dt.datetime] | dt.datetime | None = None,
+        **kwargs: t.Any,
+    ) -> None:
+        self.account_api_key = account_api_key
+        self.token_minutes = token_minutes
+        self.token_uses = token_uses
+        self.throttle = throttle
+        self._now = now
+        self._offset = dt.timedelta(0)
+        self._tokens: dict[str, list] = {}  # token -> [expires_at, uses_left]
+        self._token_counter = 0
+        self._last_calls: dict[tuple[str, str], dt.datetime] = {}
+        self._state_lock = threading.Lock()
+        super().__init__(**kwargs)
+        self.dataset = XeniooDataset(self.seed, bots if bots is not None else DEFAULT_BOTS)
+
+    # ---- clock ---------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        if callable(self._now):
+            base = self._now()
+        else:
+            base = self._now or dt.datetime.now(UTC)
+        return base + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the simulator's clock forward (throttles and token expiry follow it)."""
+        self._offset += dt.timedelta(seconds=seconds)
+
+    # ---- credentials ---------------------------------------------------------------
+
+    def revoke_tokens(self) -> None:
+        """Forget every token issued so far (the next call with one gets HTTP 401)."""
+        with self._state_lock:
+            self._tokens.clear()
+
+    def routes(self):
+        yield "POST", re.compile(self.AUTH_PATH), self.authorize
+        yield "GET", self._ACCOUNT, self.account_statistics
+        yield "GET", self._BOT, self.bot_statistics
+        yield "GET", self._DLR, self.dlr_statistics
+
+    def authorized(self, request: SimRequest) -> SimResponse | None:
+        if request.path == self.AUTH_PATH:
+            return None
+        header = request.headers.get("Authorization") or ""
+        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        with self._state_lock:
+            entry = self._tokens.get(token) if token else None
+            if entry is not None and entry[0] <= self.now():
+                del self._tokens[token]
+                entry = None
+            if entry is not None and entry[1] is not None:
+                if entry[1] <= 0:
+                    del self._tokens[token]
+                    entry = None
+                else:
+                    entry[1] -= 1
+        if entry is None:
+            return json_response({"Message": "Authorization has been denied for this request."}, 401)
+        return None
+
+    def authorize(self, request: SimRequest) -> SimResponse:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        key = body.get("AccountAPIKey") if isinstance(body, dict) else None
+        if not key:
+            return json_response({"Message": "The request does not contain an AccountAPIKey."}, 400)
+        if key != self.account_api_key:
+            return json_response({"Message": "The specified account API key has not been found."}, 404)
+        with self._state_lock:
+            self._token_counter += 1
+            token = hashlib.sha256(f"{self.seed}:{self._token_counter}:{key}".encode()).hexdigest()[:40] + "=="
+            self._tokens[token] = [self.now() + dt.timedelta(minutes=self.token_minutes), self.token_uses]
+        return json_response({"token": token, "expires": self.token_minutes})
+
+    # ---- parameters and throttles ----------------------------------------------------
+
+    def _parse(self, types: str | None, mode: str, days: str, allowed: tuple[int, ...]) -> tuple | SimResponse:
+        codes: list[int] = []
+        if types is not None:
+            try:
+                codes = [int(code) for code in unquote(types).split(",")]
+            except ValueError:
+                return json_response({"Message": f"Invalid statistic types: {types}"}, 400)
+            if not codes or any(code not in allowed for code in codes):
+                return json_response({"Message": f"Invalid statistic types: {types}"}, 400)
+        if mode not in GROUP_MODES:
+            return json_response({"Message": f"Invalid group mode: {mode}"}, 400)
+        if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
+            return json_response({"Message": f"Days must be between 1 and {MAX_DAYS}, got {days}"}, 400)
+        return codes, mode, int(days)
+
+    def _bot_keys(self, api_key: str, *, wildcard: bool) -> list[str] | SimResponse:
+        api_key = unquote(api_key)
+        if wildcard and api_key == "*":
+            return list(self.dataset.bots)
+        if api_key in self.dataset.bots:
+            return [api_key]
+        return json_response({"Message": "The specified account or bot has not been found."}, 404)
+
+    def _throttled(self, kind: str, subject: str, window: dt.timedelta, what: str) -> SimResponse | None:
+        if not self.throttle:
+            return None
+        now = self.now()
+        with self._state_lock:
+            last = self._last_calls.get((kind, subject))
+            if last is not None and now - last < window:
+                retry_at = (last + window).strftime("%Y-%m-%dT%H:%M:%SZ")
+                return json_response(
+                    {"Message": f"{what} calls are throttled. Too many calls: try again after {retry_at}."}, 400)
+            self._last_calls[(kind, subject)] = now
+        return None
+
+    def last_call(self, kind: str, subject: str = "*") -> dt.datetime | None:
+        """When the simulator last answered a `kind` (account|bot|dlr) call for `subject`."""
+        return self._last_calls.get((kind, subject))
+
+    # ---- data ------------------------------------------------------------------------
+
+    def statistics_rows(self, keys: list[str], codes: list[int], mode: str, days: int) -> list[dict]:
+        now = self.now()
+        wanted = set(codes)
+        buckets: dict[tuple, list[float]] = {}
+        today = now.date()
+        fraction = (now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)).total_seconds() / 86_400
+        for day in covered_days(now, days):
+            midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+            for key in keys:
+                for channel, code, label, value in self.dataset.day(key, day):
+                    if code not in wanted:
+                        continue
+                    for moment, part in self._parts(midnight, mode, now, day == today, fraction):
+                        part_value = value if code in _AVERAGES else value * part
+                        if code not in _AVERAGES:
+                            part_value = float(max(1, round(part_value)))
+                        bucket = (group_label(moment, mode), key, channel, label, code)
+                        buckets.setdefault(bucket, []).append(part_value)
+        rows = []
+        for (label_text, key, channel, event, code), values in buckets.items():
+            value = round(sum(values) / len(values), 2) if code in _AVERAGES else int(sum(values))
+            rows.append({
+                "GroupLabel": label_text,
+                "BotName": self.dataset.bots[key],
+                "ChannelName": channel,
+                "EventLabel": event,
+                "Type": code,
+                "Value": value,
+                "BotId": self.dataset.bot_id(key),
+            })
+        rows.sort(key=lambda r: (r["GroupLabel"], r["Type"], r["BotName"], r["ChannelName"], r["EventLabel"]))
+        return rows
+
+    @staticmethod
+    def _parts(midnight: dt.datetime, mode: str, now: dt.datetime, is_today: bool,
+               fraction: float) -> t.Iterator[tuple[dt.datetime, float]]:
+        """The bucket moments of one day and the share of the day's value each gets."""
+        if mode == "hour":
+            for hour, share in enumerate(_HOURLY):
+                moment = midnight + dt.timedelta(hours=hour)
+                if moment > now:
+                    break
+                yield moment, share
+        else:
+            yield midnight, (min(1.0, fraction * 1.2) if is_today else 1.0)
+
+    def dlr_rows(self, keys: list[str], mode: str, days: int) -> list[dict]:
+        now = self.now()
+        buckets: dict[tuple, float] = {}
+        today = now.date()
+        fraction = (now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)).total_seconds() / 86_400
+        for day in covered_days(now, days):
+            midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+            for key in keys:
+                for channel, status, value in self.dataset.dlr_day(key, day):
+                    for moment, part in self._parts(midnight, mode, now, day == today, fraction):
+                        bucket = (group_label(moment, mode), key, channel, status)
+                        buckets[bucket] = buckets.get(bucket, 0.0) + max(1, round(value * part))
+        rows = [
+            {"GroupLabel": label, "BotName": self.dataset.bots[key], "ChannelName": channel, "EventLabel": status,
+             "Status": status, "Value": int(value), "BotId": self.dataset.bot_id(key)}
+            for (label, key, channel, status), value in buckets.items()
+        ]
+        rows.sort(key=lambda r: (r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"]))
+        return rows
+
+    # ---- endpoints ---------------------------------------------------------------------
+
+    def account_statistics(self, request: SimRequest) -> SimResponse:
+        api_key, types, mode, days = request.match.groups()
+        parsed = self._parse(types, mode, days, ACCOUNT_TYPES)
+        if isinstance(parsed, SimResponse):
+            return parsed
+        keys = self._bot_keys(api_key, wildcard=True)
+        if isinstance(keys, SimResponse):
+            return keys
+        refusal = self._throttled("account", "*", ACCOUNT_THROTTLE, "Account statistics")
+        if refusal is not None:
+            return refusal
+        return raw_json_response(json.dumps(self.statistics_rows(keys, *parsed)).encode())
+
+    def bot_statistics(self, request: SimRequest) -> SimResponse:
+        api_key, types, mode, days = request.match.groups()
+        parsed = self._parse(types, mode, days, BOT_TYPES)
+        if isinstance(parsed, SimResponse):
+            return parsed
+        keys = self._bot_keys(api_key, wildcard=False)
+        if isinstance(keys, SimResponse):
+            return keys
+        refusal = self._throttled("bot", keys[0], BOT_THROTTLE, "Bot statistics")
+        if refusal is not None:
+            return refusal
+        return raw_json_response(json.dumps(self.statistics_rows(keys, *parsed)).encode())
+
+    def dlr_statistics(self, request: SimRequest) -> SimResponse:
+        api_key, mode, days = request.match.groups()
+        parsed = self._parse(None, mode, days, ())
+        if isinstance(parsed, SimResponse):
+            return parsed
+        keys = self._bot_keys(api_key, wildcard=True)
+        if isinstance(keys, SimResponse):
+            return keys
+        refusal = self._throttled("dlr", "*", DLR_THROTTLE, "Delivery receipt statistics")
+        if refusal is not None:
+            return refusal
+        return raw_json_response(json.dumps(self.dlr_rows(keys, parsed[1], parsed[2])).encode())
+
+    # ---- what a full run must deliver ------------------------------------------------------
+
+    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+        """Keys a first run (no state) of tap-xenioo with `tap_config` delivers, from this data.
+
+        Mirrors the tap: DAYS from start_date (capped at 30, default 30), buckets that
+        start before the first covered day are left out, missing labels become "".
+        """
+        now = self.now()
+        mode = tap_config.get("group_mode", "day")
+        days = MAX_DAYS
+        if tap_config.get("start_date"):
+            start = dt.datetime.fromisoformat(str(tap_config["start_date"]).replace("Z", "+00:00"))
+            days = max(1, min(MAX_DAYS, (now.date() - start.date()).days + 1))
+        first_day = covered_days(now, days)[0]
+        bots = [(b["name"], b["api_key"]) for b in tap_config.get("bots") or []]
+        account_bot = tap_config.get("account_bot")
+        scope = account_bot or "*"
+        scope_keys = [dict(bots)[account_bot]] if account_bot else list(self.dataset.bots)
+        types = list(tap_config.get("types") or ACCOUNT_TYPES)
+        bot_types = list(tap_config.get("bot_types") or BOT_TYPES)
+
+        def keep(row: dict) -> bool:
+            # A month or year bucket whose period starts before the first covered day
+            # is partial: the tap does not emit it.
+            return mode not in ("month", "year") or _period_starts_on_or_after(row["GroupLabel"], first_day)
+
+        def stat_key(scope_name: str, row: dict) -> tuple:
+            return (scope_name, row["Type"], mode, row["GroupLabel"], row["BotName"], row["ChannelName"],
+                    row["EventLabel"])
+
+        pk = ("bot_scope", "stat_type_code", "group_mode", "group_label", "bot_name", "channel_name", "event_label")
+        expected = {
+            "account_statistics": (pk, {stat_key(scope, r) for r in self.statistics_rows(scope_keys, types, mode, days)
+                                        if keep(r)}),
+            "dlr_statistics": (
+                ("bot_scope", "group_mode", "group_label", "bot_name", "channel_name", "event_label"),
+                {(scope, mode, r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"])
+                 for r in self.dlr_rows(scope_keys, mode, days) if keep(r)},
+            ),
+        }
+        bot_keys: set[tuple] = set()
+        for name, key in bots:
+            if key in self.dataset.bots:
+                bot_keys |= {stat_key(name, r) for r in self.statistics_rows([key], bot_types, mode, days) if keep(r)}
+        if bots:
+            expected["bot_statistics"] = (pk, bot_keys)
+        return expected
+
+
+def _period_starts_on_or_after(label: str, first_day: dt.date) -> bool:
+    parts = [int(p) for p in label.split("-")]
+    start = dt.date(parts[0], parts[1] if len(parts) > 1 else 1, 1)
+    return start >= first_day
