@@ -79,6 +79,8 @@ def run_tap(
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     run = TapRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+    if "--discover" in args or "--about" in args:
+        return run  # not Singer messages
     for line in done.stdout.splitlines():
         line = line.strip()
         if line.startswith("{"):

@@ -100,7 +100,8 @@ class XeniooDataset:
         self.channels: dict[str, list[str]] = {}
         for index, key in enumerate(self.bots):
             rng = random.Random(f"{seed}:channels:{index}")
-            chosen = ["Web", *rng.sample(_CHANNELS[1:], k=rng.randint(1, 3))]
+            # Every bot is on the web and on a channel with delivery receipts.
+            chosen = ["Web", rng.choice(sorted(_DLR_CHANNELS)), *rng.sample(_CHANNELS[1:], k=rng.randint(0, 2))]
             self.channels[key] = [c for c in _CHANNELS if c in chosen]
         self._days: dict[tuple[str, dt.date], list[tuple[str, int, str, float]]] = {}
         self._lock = threading.Lock()
@@ -193,6 +194,8 @@ class XeniooSimulator(VendorSimulator):
         self._offset = dt.timedelta(0)
         self._tokens: dict[str, list] = {}  # token -> [expires_at, uses_left]
         self._token_counter = 0
+        #: Every token handed out, in order (tests check none leaks into the tap's output).
+        self.issued_tokens: list[str] = []
         self._last_calls: dict[tuple[str, str], dt.datetime] = {}
         self._state_lock = threading.Lock()
         super().__init__(**kwargs)
@@ -258,6 +261,7 @@ class XeniooSimulator(VendorSimulator):
             self._token_counter += 1
             token = hashlib.sha256(f"{self.seed}:{self._token_counter}:{key}".encode()).hexdigest()[:40] + "=="
             self._tokens[token] = [self.now() + dt.timedelta(minutes=self.token_minutes), self.token_uses]
+            self.issued_tokens.append(token)
         return json_response({"token": token, "expires": self.token_minutes})
 
     # ---- parameters and throttles ----------------------------------------------------
@@ -297,6 +301,11 @@ class XeniooSimulator(VendorSimulator):
                     {"Message": f"{what} calls are throttled. Too many calls: try again after {retry_at}."}, 400)
             self._last_calls[(kind, subject)] = now
         return None
+
+    def reset_throttles(self) -> None:
+        """Forget every call made so far, as if the throttle windows had passed."""
+        with self._state_lock:
+            self._last_calls.clear()
 
     def last_call(self, kind: str, subject: str = "*") -> dt.datetime | None:
         """When the simulator last answered a `kind` (account|bot|dlr) call for `subject`."""
@@ -416,8 +425,8 @@ class XeniooSimulator(VendorSimulator):
     def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """Keys a first run (no state) of tap-xenioo with `tap_config` delivers, from this data.
 
-        Mirrors the tap: DAYS from start_date (capped at 30, default 30), buckets that
-        start before the first covered day are left out, missing labels become "".
+        Mirrors the tap: DAYS from start_date (capped at 30, default 30); on a first run
+        every bucket the call returns is delivered.
         """
         now = self.now()
         mode = tap_config.get("group_mode", "day")
@@ -425,7 +434,6 @@ class XeniooSimulator(VendorSimulator):
         if tap_config.get("start_date"):
             start = dt.datetime.fromisoformat(str(tap_config["start_date"]).replace("Z", "+00:00"))
             days = max(1, min(MAX_DAYS, (now.date() - start.date()).days + 1))
-        first_day = covered_days(now, days)[0]
         bots = [(b["name"], b["api_key"]) for b in tap_config.get("bots") or []]
         account_bot = tap_config.get("account_bot")
         scope = account_bot or "*"
@@ -433,35 +441,25 @@ class XeniooSimulator(VendorSimulator):
         types = list(tap_config.get("types") or ACCOUNT_TYPES)
         bot_types = list(tap_config.get("bot_types") or BOT_TYPES)
 
-        def keep(row: dict) -> bool:
-            # A month or year bucket whose period starts before the first covered day
-            # is partial: the tap does not emit it.
-            return mode not in ("month", "year") or _period_starts_on_or_after(row["GroupLabel"], first_day)
-
         def stat_key(scope_name: str, row: dict) -> tuple:
             return (scope_name, row["Type"], mode, row["GroupLabel"], row["BotName"], row["ChannelName"],
                     row["EventLabel"])
 
         pk = ("bot_scope", "stat_type_code", "group_mode", "group_label", "bot_name", "channel_name", "event_label")
         expected = {
-            "account_statistics": (pk, {stat_key(scope, r) for r in self.statistics_rows(scope_keys, types, mode, days)
-                                        if keep(r)}),
+            "account_statistics": (pk, {stat_key(scope, r)
+                                        for r in self.statistics_rows(scope_keys, types, mode, days)}),
             "dlr_statistics": (
                 ("bot_scope", "group_mode", "group_label", "bot_name", "channel_name", "event_label"),
                 {(scope, mode, r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"])
-                 for r in self.dlr_rows(scope_keys, mode, days) if keep(r)},
+                 for r in self.dlr_rows(scope_keys, mode, days)},
             ),
         }
         bot_keys: set[tuple] = set()
         for name, key in bots:
             if key in self.dataset.bots:
-                bot_keys |= {stat_key(name, r) for r in self.statistics_rows([key], bot_types, mode, days) if keep(r)}
+                bot_keys |= {stat_key(name, r) for r in self.statistics_rows([key], bot_types, mode, days)}
         if bots:
             expected["bot_statistics"] = (pk, bot_keys)
         return expected
 
-
-def _period_starts_on_or_after(label: str, first_day: dt.date) -> bool:
-    parts = [int(p) for p in label.split("-")]
-    start = dt.date(parts[0], parts[1] if len(parts) > 1 else 1, 1)
-    return start >= first_day

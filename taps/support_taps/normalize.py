@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 UTC = dt.timezone.utc
+#: Placeholders vendors send for "no value".
 MISSING = frozenset({"", "N/A", "n/a", "NA", "null", "None", "-"})
 
 
@@ -59,16 +60,18 @@ def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
 
     Returns None for missing or unparseable values.
     """
-    if is_missing(value) or not isinstance(value, str):
+    if value.__class__ is not str:
         return None
-    text = value.strip()
     # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use.
-    if len(text) == 16 and text[2] == "/" and text[5] == "/" and text[10] == " " and text[13] == ":":
+    if len(value) == 16 and value[2] == "/" and value[5] == "/" and value[10] == " " and value[13] == ":":
         try:
-            moment = dt.datetime(int(text[6:10]), int(text[0:2]), int(text[3:5]), int(text[11:13]), int(text[14:16]))
+            moment = dt.datetime(int(value[6:10]), int(value[0:2]), int(value[3:5]), int(value[11:13]), int(value[14:16]))
         except ValueError:
             return None  # e.g. month 13 or 30 February: not a date
         return f"{moment.isoformat()}+00:00"
+    text = value.strip()
+    if text in MISSING:
+        return None
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -92,3 +95,67 @@ def to_text_list(value: object) -> list[str] | None:
     if is_missing(value):
         return None
     return [str(value)]
+
+
+class RecordNormalizer:
+    """Normalise raw vendor rows to a stream's JSON schema, in one pass per row.
+
+    Compiled once from the schema: "" / "N/A" placeholders become null everywhere;
+    `format: date-time` strings become ISO 8601 UTC; integer and number columns
+    become numbers; string columns stay strings; arrays of strings stay lists.
+    Fields the schema does not know are dropped and reported once through
+    `on_unknown(field_name)`, so a vendor adding a column is never a crash.
+    """
+
+    def __init__(self, schema: dict, *, date_formats: Iterable[str] = (), on_unknown=None) -> None:
+        properties = schema.get("properties", {})
+        self.known = frozenset(properties)
+        self.date_formats = tuple(date_formats)
+        self.on_unknown = on_unknown
+        self._reported: set[str] = set()
+        self.dates, self.integers, self.numbers, self.text, self.lists = [], [], [], [], []
+        for name, spec in properties.items():
+            types = spec.get("type", [])
+            types = {types} if isinstance(types, str) else set(types)
+            if "string" in types and spec.get("format") == "date-time":
+                self.dates.append(name)
+            elif "integer" in types:
+                self.integers.append(name)
+            elif "number" in types:
+                self.numbers.append(name)
+            elif "array" in types:
+                self.lists.append(name)
+            elif types == {"string"} or types == {"string", "null"}:
+                self.text.append(name)
+
+    def __call__(self, raw: dict) -> dict:
+        record = {k: ((None if v in MISSING else v) if v.__class__ is str else v) for k, v in raw.items()}
+        if not self.known.issuperset(record):
+            for name in [k for k in record if k not in self.known]:
+                del record[name]
+                if name not in self._reported:
+                    self._reported.add(name)
+                    if self.on_unknown:
+                        self.on_unknown(name)
+        get = record.get
+        for name in self.dates:
+            value = get(name)
+            if value is not None:
+                record[name] = to_utc_iso(value, self.date_formats)
+        for name in self.integers:
+            value = get(name)
+            if value is not None and value.__class__ is not int:
+                record[name] = to_integer(value)
+        for name in self.numbers:
+            value = get(name)
+            if value is not None and value.__class__ is not int and value.__class__ is not float:
+                record[name] = to_number(value)
+        for name in self.text:
+            value = get(name)
+            if value is not None and value.__class__ is not str:
+                record[name] = str(value)
+        for name in self.lists:
+            value = get(name)
+            if value is not None:
+                record[name] = to_text_list(value)
+        return record

@@ -9,50 +9,15 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.client import window_context, window_of
-from support_taps.normalize import to_integer, to_number, to_text, to_text_list, to_utc_iso
+from support_taps.normalize import RecordNormalizer
 from support_taps.schemas import schema_directory
 from support_taps.windows import ceil_day
 from tap_thena.client import ThenaStream
 
 THENA_SCHEMAS = schema_directory("thena")
 
+# Besides ISO, the export's documented "MM/DD/YYYY HH:MM" and its near relatives.
 _DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
-
-
-def _datetime(value: object) -> str | None:
-    return to_utc_iso(value, _DATE_FORMATS)
-
-
-#: How each exported field becomes its schema type.
-REQUEST_FIELDS: dict[str, t.Callable[[object], object]] = {
-    "request_id": to_integer,
-    "created_datetime": _datetime,
-    "workspace_name": to_text,
-    "slack_channel": to_text,
-    "customer_name": to_text,
-    "requestor_email": to_text,
-    "request_title": to_text,
-    "request_summary": to_text,
-    "sentiment": to_text,
-    "urgency": to_text,
-    "status": to_text,
-    "assigned_on": _datetime,
-    "owner": to_text,
-    "assigned_to_user_email": to_text,
-    "first_response_time": _datetime,
-    "number_of_replies": to_integer,
-    "closed_by": to_text,
-    "feedback": to_text,
-    "csat_score": to_number,
-    "closed_datetime": _datetime,
-    "resolution_time_hours": to_number,
-    "on_hold_on": _datetime,
-    "on_hold_by": to_text,
-    "on_hold_by_user_email": to_text,
-    "ai_tags": to_text_list,
-    "slack_thread_link": to_text,
-    "internal_thread_slack_link": to_text,
-}
 
 
 class RequestsStream(ThenaStream):
@@ -73,7 +38,8 @@ class RequestsStream(ThenaStream):
         super().__init__(*args, **kwargs)
         self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
         self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 30)))
-        self._unknown_fields: set[str] = set()
+        # Dates become ISO 8601 UTC, "" and "N/A" become null, numbers become numbers.
+        self.normalize = RecordNormalizer(self.schema, date_formats=_DATE_FORMATS, on_unknown=self._unknown_field)
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, str]:
         window = window_of(context or {})
@@ -86,26 +52,14 @@ class RequestsStream(ThenaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        rows = self.expect_list(self.decode_json(response), response)
-        fields = REQUEST_FIELDS
-        for raw in rows:
-            record = {}
-            for key, value in raw.items():
-                convert = fields.get(key)
-                if convert is None:
-                    self._note_unknown_field(key)
-                    continue
-                record[key] = convert(value)
-            yield record
+        return map(self.normalize, self.expect_list(self.decode_json(response), response))
 
-    def _note_unknown_field(self, key: str) -> None:
-        if key not in self._unknown_fields:
-            self._unknown_fields.add(key)
-            self.logger.warning(
-                "Thena sent a field the schema does not know, %r; it is left out. "
-                "(The export is in beta and may add fields.)",
-                key,
-            )
+    def _unknown_field(self, name: str) -> None:
+        self.logger.warning(
+            "Thena sent a field the schema does not know, %r; it is left out. "
+            "(The export is in beta and may add fields.)",
+            name,
+        )
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         for window in self.date_windows(context):

@@ -132,3 +132,20 @@ def test_workspace_builds_the_vendor_url():
 
     assert thena_base_url({"workspace": "acme"}) == "https://acme.thena.ai"
     assert thena_base_url({"workspace": "acme", "api_url": "http://127.0.0.1:9/"}) == "http://127.0.0.1:9"
+
+
+def test_deselected_properties_are_left_out(thena):
+    config = thena_config(thena, start_date="2025-01-06", end_date="2025-01-07")
+    discovered = run_tap("tap_thena", config, args=("--discover",))
+    import json
+
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"][0]["metadata"]:
+        if entry["breadcrumb"] == ["properties", "request_summary"]:
+            entry["metadata"]["selected"] = False
+        if entry["breadcrumb"] == []:
+            entry["metadata"]["selected"] = True
+    run = run_tap("tap_thena", config, catalog=catalog)
+    records = run.records("requests")
+    assert records and all("request_summary" not in r for r in records)
+    assert all("request_title" in r for r in records)

@@ -1,0 +1,1 @@
+"""tap-dixa: Dixa's Analytics API as a Singer tap, built from Dixa's own catalogue."""

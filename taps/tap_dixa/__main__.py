@@ -1,0 +1,3 @@
+from tap_dixa.tap import TapDixa
+
+TapDixa.cli()

@@ -1,0 +1,1 @@
+"""tap-khoros-care: Khoros Care analytics reports as a Singer tap."""

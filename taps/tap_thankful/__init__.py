@@ -1,0 +1,1 @@
+"""tap-thankful: Thankful's Analytics API as daily, incremental facts (Meltano SDK)."""

@@ -1,0 +1,175 @@
+"""Thankful's base streams: `X-API-Key` auth, the documented filters, and UTC-day windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from collections.abc import Iterator
+from functools import cached_property
+
+import requests
+from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+from support_taps.client import SupportStream
+from support_taps.errors import UnparseableResponse, body_snippet, endpoint_of
+from support_taps.windows import DateWindow, floor_day, parse_utc
+
+UTC = dt.timezone.utc
+ONE_DAY = dt.timedelta(days=1)
+DEFAULT_API_URL = "https://dashboard.thankful.ai/api/v1"
+
+#: The documented filter ids (Analytics API, "parameters"): `ss` statuses and `fs` channels.
+STATUS_IDS = {1: "Complete", 2: "Handoff", 3: "Pending", 4: "Reported", 5: "Training",
+              6: "Action Disabled", 7: "Transferred", 8: "Handoff Takeover"}
+CHANNEL_IDS = {1: "Thankful Console", 2: "Email", 3: "SMS", 4: "Web form", 5: "Twitter",
+               6: "In App", 7: "Chat", 8: "API", 9: "Facebook"}
+
+
+def thankful_base_url(config: t.Mapping[str, t.Any]) -> str:
+    return str(config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+
+
+def day_stamp(day: dt.datetime) -> str:
+    """The `day` key of every row: the UTC date (a DATE column in the warehouse).
+
+    Bookmarks stay instants ("the end of the last complete day", as the shared core
+    writes them). A date sorts before any instant of its own midnight, so the SDK's
+    "largest value seen" marker never passes a checkpoint it should not.
+    """
+    return day.date().isoformat()
+
+
+class ThankfulStream(SupportStream):
+    vendor = "Thankful"
+    credential_settings = ("api_key",)
+    url_settings = ("api_url",)
+
+    @property
+    def url_base(self) -> str:
+        return thankful_base_url(self.config)
+
+    @cached_property
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(key="X-API-Key", value=self.config["api_key"], location="header")
+
+    def get_new_paginator(self) -> None:
+        # Every endpoint answers a period in one response; nothing to page.
+        return None
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        # Send `s=2019-05-20T00:00:00Z` and `ss=1,2,5` literally, as the docs write them.
+        request.safe_query_chars = ",:"
+        return request
+
+    #: The JSON type the endpoint documents for its whole body.
+    payload_type: t.ClassVar[type] = dict
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
+        # The payload as one item; the streams turn it into rows.
+        payload = self.decode_json(response)
+        if not isinstance(payload, self.payload_type):
+            expected = "a list" if self.payload_type is list else "an object"
+            msg = (
+                f"{self.vendor} sent a JSON {type(payload).__name__} where {expected} was expected for "
+                f"{endpoint_of(response)} (HTTP {response.status_code}). First bytes: {body_snippet(response.content)}"
+            )
+            raise UnparseableResponse(msg)
+        yield payload
+
+
+class ThankfulDayStream(ThankfulStream):
+    """A stream of facts per UTC day: each day is asked alone (s = 00:00:00, e = 23:59:59).
+
+    Thankful's endpoints summarise "the period s..e"; asked per day, every answer is
+    a fact a warehouse can upsert on (day, ...) and sum. The bookmark is the end of
+    the last complete day, never later: today is emitted and asked again next run,
+    and each run also asks again for `lookback_days` before the bookmark, because
+    the vendor revises recent days.
+    """
+
+    replication_key = "day"
+    #: Key columns after `day` (and `filter_action_id` when `action_ids` is set).
+    row_keys: t.ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 3)))
+        # One request per action id (see TapThankful): the rows of each carry it in
+        # `filter_action_id`, which then belongs in the key.
+        scope = ("filter_action_id",) if self.config.get("action_ids") else ()
+        self.primary_keys = ("day", *scope, *self.row_keys)
+
+    # ---- the days of this run ----------------------------------------------------------
+
+    @cached_property
+    def first_day(self) -> dt.datetime:
+        """Where this run starts: the bookmark minus the lookback, never before start_date.
+
+        Read once, from the state the run started with: day streams fed by a parent
+        sync once per day, and the SDK rewrites their starting value each time.
+        """
+        start_date = floor_day(parse_utc(self.config["start_date"], setting="start_date"))
+        bookmark = self.get_context_state(None).get("replication_key_value")
+        if not bookmark:
+            return start_date
+        return max(start_date, floor_day(parse_utc(bookmark) - self.lookback))
+
+    def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
+        return self.first_day
+
+    def sync_range_end(self) -> dt.datetime:
+        # One clock for the whole run (see TapThankful.run_started): every stream
+        # agrees on which day is today, even when a run crosses midnight.
+        end_date = self.config.get("end_date")
+        now = self._tap.run_started
+        return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
+
+    def is_complete(self, day: dt.datetime) -> bool:
+        """Whether the day had ended when the run started (only then may state pass it)."""
+        return day + ONE_DAY <= self._tap.run_started
+
+    def scopes(self) -> list[int | None]:
+        """The `a` values to ask each day: each configured action id, or None for all."""
+        return self._tap.action_filters()
+
+    def day_contexts(self, window: DateWindow) -> Iterator[dict[str, t.Any]]:
+        """The request contexts of one day: one per action filter."""
+        day = floor_day(window.start)
+        for scope in self.scopes():
+            yield {"day": day_stamp(day), "filter_action_id": scope}
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, str]:
+        params: dict[str, str] = {}
+        if context and context.get("day"):
+            day = parse_utc(context["day"])
+            params["s"] = day.strftime("%Y-%m-%dT00:00:00Z")
+            params["e"] = day.strftime("%Y-%m-%dT23:59:59Z")
+        if context and context.get("filter_action_id") is not None:
+            params["a"] = str(context["filter_action_id"])
+        if self.config.get("statuses"):
+            params["ss"] = ",".join(str(v) for v in sorted(set(self.config["statuses"])))
+        if self.config.get("channels"):
+            params["fs"] = ",".join(str(v) for v in sorted(set(self.config["channels"])))
+        return params
+
+    def fetch(self, context: t.Mapping) -> t.Any:
+        """The one payload of this stream's endpoint for a day context."""
+        return next(iter(self.request_records(dict(context))))
+
+    # ---- standalone day streams (their own endpoint) --------------------------------------
+
+    def rows(self, payload: t.Any, context: t.Mapping) -> t.Iterable[dict]:
+        """The stream's rows from its endpoint's payload for one day and filter."""
+        raise NotImplementedError
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        for window in self.date_windows(context):
+            day = floor_day(window.start)
+            for day_context in self.day_contexts(window):
+                yield from self.rows(self.fetch(day_context), day_context)
+            if self.is_complete(day):
+                self.checkpoint(context, day + ONE_DAY)

@@ -1,0 +1,1 @@
+"""tap-xenioo: Xenioo chatbot statistics as a Singer tap."""

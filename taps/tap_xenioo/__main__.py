@@ -1,0 +1,3 @@
+from tap_xenioo.tap import TapXenioo
+
+TapXenioo.cli()

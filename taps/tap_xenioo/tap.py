@@ -1,0 +1,180 @@
+"""tap-xenioo: Xenioo's statistics API (account, per-bot and delivery receipts) as a Singer tap."""
+
+from __future__ import annotations
+
+import typing as t
+from functools import cached_property
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from support_taps.client import SupportTap
+from support_taps.retry import RetryPolicy
+from support_taps.settings import COMMON_SETTINGS
+from tap_xenioo.client import (
+    ACCOUNT_TYPES,
+    BOT_TYPES,
+    DEFAULT_API_URL,
+    GROUP_MODES,
+    XeniooAuthenticator,
+    auth_endpoint,
+)
+from tap_xenioo.streams import (
+    DEFAULT_BOT_PATH,
+    AccountStatisticsStream,
+    BotStatisticsStream,
+    DlrStatisticsStream,
+)
+
+
+class TapXenioo(SupportTap):
+    """Singer tap for Xenioo chatbot statistics (throttle-aware)."""
+
+    name = "tap-xenioo"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "account_api_key",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Xenioo account API key (Profile section); exchanged for an auth token.",
+        ),
+        th.Property(
+            "auth_url",
+            th.StringType,
+            required=True,
+            description=(
+                "The service endpoint where the auth token is obtained (Settings > Developers of a bot), "
+                "e.g. https://<node>.xenioo.com; the tap posts to <auth_url>/authorization/integration."
+            ),
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            description="Base URL of the statistics API.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description=(
+                "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier dates are "
+                "reported as out of reach. Default: the 30 days the API reaches."
+            ),
+        ),
+        th.Property(
+            "types",
+            th.ArrayType(th.IntegerType),
+            default=list(ACCOUNT_TYPES),
+            description="Statistic type codes for account_statistics (0..17; default all).",
+        ),
+        th.Property(
+            "bot_types",
+            th.ArrayType(th.IntegerType),
+            default=list(BOT_TYPES),
+            description="Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all).",
+        ),
+        th.Property(
+            "group_mode",
+            th.StringType,
+            default="day",
+            allowed_values=list(GROUP_MODES),
+            description="Time grouping of the statistics: hour, day, month or year.",
+        ),
+        th.Property(
+            "bots",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("name", th.StringType, required=True,
+                                description="A name for the bot; records and logs use it, never the key."),
+                    th.Property("api_key", th.StringType, required=True, secret=True,
+                                description="The bot's API key (Settings > Developers)."),
+                )
+            ),
+            secret=True,
+            description="Bots to read bot_statistics for: a list of {name, api_key}. Their keys are secrets.",
+        ),
+        th.Property(
+            "account_bot",
+            th.StringType,
+            description=(
+                "Name of one bot in `bots` to narrow account_statistics and dlr_statistics to. "
+                "Default: all bots of the account (`*`). Xenioo allows one account call an hour, "
+                "so the account endpoints take one APIKEY per run."
+            ),
+        ),
+        th.Property(
+            "bot_statistics_path",
+            th.StringType,
+            default=DEFAULT_BOT_PATH,
+            description=(
+                "Path of the per-bot statistics endpoint, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}. "
+                "Xenioo's docs page does not show it; the default is inferred from the account endpoint."
+            ),
+        ),
+        *COMMON_SETTINGS,
+    ).to_dict()
+
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
+        super().__init__(*args, validate_config=validate_config, **kwargs)
+        if validate_config:
+            self._check_settings()
+
+    def extra_secret_values(self) -> list[str]:
+        return [str(bot.get("api_key")) for bot in self.config.get("bots") or []
+                if isinstance(bot, dict) and bot.get("api_key")]
+
+    def secret_values(self) -> list[str]:
+        # `bots` is marked secret as a whole (so Meltano and --about treat it so); its
+        # text form is not what appears anywhere, the keys inside it are.
+        return [value for value in super().secret_values() if not value.startswith("[")]
+
+    def _check_settings(self) -> None:
+        errors = []
+        try:
+            auth_endpoint(self.config)
+        except ValueError as exc:
+            errors.append(str(exc))
+        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
+        if not api_url.startswith(("http://", "https://")):
+            errors.append(f"The setting `api_url` must be an http(s) URL, got {api_url!r}.")
+        for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
+            codes = self.config.get(setting)
+            if codes is not None and (not codes or any(code not in allowed for code in codes)):
+                errors.append(f"The setting `{setting}` must list statistic type codes from {allowed[0]} to "
+                              f"{allowed[-1]}, got {codes!r}.")
+        mode = self.config.get("group_mode", "day")
+        if mode not in GROUP_MODES:
+            errors.append(f"The setting `group_mode` must be one of {', '.join(GROUP_MODES)}, got {mode!r}.")
+        names = [str(bot.get("name") or "") for bot in self.config.get("bots") or []]
+        if any(not name for name in names):
+            errors.append("Every entry of `bots` needs a `name` and an `api_key`.")
+        if len(set(names)) != len(names):
+            errors.append("The names in `bots` must be unique (records are keyed by them).")
+        account_bot = self.config.get("account_bot")
+        if account_bot and account_bot not in names:
+            errors.append(f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}.")
+        path = str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
+        if not path.startswith("/") or "{APIKEY}" not in path:
+            errors.append("The setting `bot_statistics_path` must start with / and contain {APIKEY}.")
+        if errors:
+            raise ConfigValidationError("Invalid tap-xenioo configuration: " + " ".join(errors), errors=errors)
+
+    @cached_property
+    def xenioo_authenticator(self) -> XeniooAuthenticator:
+        """The account auth token, shared by every stream of the run."""
+        return XeniooAuthenticator(
+            account_api_key=str(self.config["account_api_key"]),
+            endpoint=auth_endpoint(self.config),
+            policy=RetryPolicy.from_config(dict(self.config)),
+            timeout=float(self.config.get("request_timeout", 60)),
+            logger=self.logger,
+        )
+
+    def discover_streams(self) -> list:
+        return [AccountStatisticsStream(self), BotStatisticsStream(self), DlrStatisticsStream(self)]
+
+
+if __name__ == "__main__":
+    TapXenioo.cli()

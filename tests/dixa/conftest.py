@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+from kit_dixa import API_TOKEN
+
+from support_simulators.dixa import DixaSimulator
+
+
+@pytest.fixture
+def dixa():
+    """A fresh Dixa simulator on an ephemeral port, enforcing Dixa's rate limit (10/s, bursts of 4)."""
+    with DixaSimulator(api_token=API_TOKEN) as sim:
+        yield sim

@@ -1,0 +1,340 @@
+"""tap-khoros-care against its simulator: records, lifecycle, failures, redirect, concurrency, resume."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, day, khoros_config, khoros_simulator
+
+from support_simulators.khoros import ID_COLUMNS, REPORT_TYPES
+from tap_runner import run_tap
+
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "khoros"
+
+
+def _records_match_expected(run, sim, config):
+    for stream, (columns, keys) in sim.expected_primary_keys(config).items():
+        got = [tuple(r[c] for c in columns) for r in run.records(stream)]
+        assert set(got) == keys, stream
+        if stream != "conversation":  # OPEN_AT_END repeats open conversations in each window
+            assert len(got) == len(set(got)), f"{stream}: a row was emitted twice"
+
+
+def _starts(sim, report_type):
+    return [c for c in sim.calls() if c.path == f"/api/public/reports/report/{report_type}"]
+
+
+def test_delivers_every_report_type_exactly(khoros):
+    config = khoros_config(khoros)
+    run = run_tap("tap_khoros_care", config)
+    assert run.returncode == 0, run.stderr
+    counts = Counter(m["stream"] for m in run.messages if m["type"] == "RECORD")
+    assert set(counts) == set(REPORT_TYPES)
+    assert all(counts[name] > 0 for name in REPORT_TYPES), counts
+    _records_match_expected(run, khoros, config)
+    for stream in REPORT_TYPES:
+        assert run.bookmark(stream) == "2025-03-03T00:00:00+00:00"
+
+
+def test_records_are_typed_and_keep_every_field(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["conversation", "team_performance"]))
+    assert run.returncode == 0, run.stderr
+    schemas = run.schemas()
+    assert schemas["conversation"]["key_properties"] == ["CONVERSATION_ID"]
+    assert schemas["team_performance"]["key_properties"] == ["_row_hash"]
+    for record in run.records("conversation"):
+        raw = record["fields"]
+        assert all(isinstance(v, str) for v in raw.values())  # Khoros exports strings only
+        assert "CSAT_SCORE" in raw and "CSAT_SCORE" not in record  # a column the schema does not know, kept
+        assert record["PRIORITY"] == int(raw["PRIORITY"])
+        assert record["INCOMING_POSTS"] == int(raw["INCOMING_POSTS"])
+        assert ISO_UTC.match(record["CREATED_AT"])
+        assert record["CREATED_AT"].replace("T", " ")[:19] == raw["CREATED_AT"]
+        assert record["CLOSED_AT"] is None if raw["CLOSED_AT"] == "" else ISO_UTC.match(record["CLOSED_AT"])
+        assert (record["window_start"], record["window_end"]) in {
+            ("2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"),
+            ("2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00")}
+    for record in run.records("team_performance"):
+        assert isinstance(record["AGENT_ENABLED"], bool)
+        assert isinstance(record["RESPONSES_SENT"], int)
+        assert re.fullmatch(r"[0-9a-f]{32}", record["_row_hash"])
+    assert "AGENT_EMAIL" in run.stderr  # the user is told which columns only live in `fields`
+
+
+def test_schemas_declare_window_and_fields_columns():
+    for name in REPORT_TYPES:
+        schema = json.loads((SCHEMAS / f"{name}.json").read_text())
+        properties = schema["properties"]
+        assert {"window_start", "window_end", "fields"} <= set(properties)
+        assert (ID_COLUMNS.get(name) or "_row_hash") in properties
+
+
+def test_rerunning_a_window_gives_the_same_keys(khoros):
+    config = khoros_config(khoros, report_types=["raw_agent_states", "author", "incoming_post"])
+    first, second = run_tap("tap_khoros_care", config), run_tap("tap_khoros_care", config)
+    for stream, column in (("raw_agent_states", "_row_hash"), ("author", "_row_hash"), ("incoming_post", "POST_ID")):
+        assert [r[column] for r in first.records(stream)] == [r[column] for r in second.records(stream)]
+
+
+def test_csv_and_json_exports_give_the_same_records(khoros):
+    types = ["incoming_post", "conversation_actions", "team_performance_interval"]
+    as_json = run_tap("tap_khoros_care", khoros_config(khoros, report_types=types))
+    as_csv = run_tap("tap_khoros_care", khoros_config(khoros, report_types=types, report_format="csv"))
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert {c.query["reportFormat"][0] for c in khoros.calls("/api/public/reports/report/incoming_post")
+            if c.path.endswith("/incoming_post")} == {"json", "csv"}
+    for stream in types:
+        assert as_csv.records(stream) == as_json.records(stream)
+    # The simulator's texts hold commas, quotes and line breaks: CSV kept them intact.
+    assert any("\n" in r["CONTENT"] for r in as_csv.records("incoming_post"))
+    assert any('"' in r["CONTENT"] for r in as_csv.records("incoming_post"))
+
+
+@pytest.mark.parametrize("shape", ["object", "list"])
+def test_both_status_shapes(shape):
+    with khoros_simulator(status_shape=shape) as sim:
+        config = khoros_config(sim, report_types=["response"])
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode == 0, run.stderr
+        _records_match_expected(run, sim, config)
+        body = sim.calls("/api/public/reports/report/")  # the simulator answered in that shape
+        assert any(c.path.endswith("/status") for c in body)
+
+
+def test_lifecycle_requests_carry_credentials_and_encoded_run_ids(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["raw_expert_help"]))
+    assert run.returncode == 0, run.stderr
+    calls = khoros.calls("/api/public/reports/report/")
+    basic = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    assert calls and all(c.headers.get("Authorization") == basic for c in calls)
+    assert all(c.query["companyKey"] == [COMPANY_KEY] for c in calls)
+    starts = [c for c in calls if c.path == "/api/public/reports/report/raw_expert_help"]
+    assert [(c.query["startTime"], c.query["endTime"]) for c in starts] == [
+        (["1740787200000"], ["1740873600000"]), (["1740873600000"], ["1740960000000"])]
+    # runIds are base64 with "/" and "+": each went as one encoded path segment.
+    status = [c for c in calls if c.path.endswith("/status")]
+    assert status and all("%2F" in c.path and "%2B" in c.path for c in status)
+    assert len([c for c in calls if c.path.endswith("/download")]) == 2
+
+
+def test_conversation_actions_are_started_with_a_form_post(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["conversation_actions"]))
+    assert run.returncode == 0, run.stderr
+    starts = _starts(khoros, "conversation_actions")
+    assert starts and all(c.method == "POST" and "startTime" not in c.query for c in starts)
+    assert run.records("conversation_actions")
+
+
+def test_report_parameters_are_sent_and_honoured(khoros):
+    config = khoros_config(
+        khoros, report_types=["conversation", "team_performance", "team_performance_interval"],
+        conversation_report_type="CREATED", priorities=[4, 5], workqueueIds=["21", "52"], teamIds=["101"],
+        includeDisabled=True, timeInterval=21600000 * 2, locale="en",
+        reportMetrics={"team_performance": ["team_id", "agent_id", "responses_sent"]},
+    )
+    run = run_tap("tap_khoros_care", config)
+    assert run.returncode == 0, run.stderr
+    start = _starts(khoros, "conversation")[0]
+    assert start.query["conversationReportType"] == ["CREATED"]
+    assert start.query["priorities"] == ["4,5"] and start.query["workqueueIds"] == ["21,52"]
+    assert "teamIds" not in start.query  # only the reports that take it get it
+    perf = _starts(khoros, "team_performance")[0]
+    assert perf.query["reportMetrics"] == ["team_id", "agent_id", "responses_sent"]
+    assert perf.query["teamIds"] == ["101"] and perf.query["includeDisabled"] == ["true"]
+    assert _starts(khoros, "team_performance_interval")[0].query["timeInterval"] == ["43200000"]
+    conversations = run.records("conversation")
+    assert conversations and {r["PRIORITY"] for r in conversations} <= {4, 5}
+    assert {r["WORKQUEUE_ID"] for r in conversations} <= {"21", "52"}
+    assert all(r["CREATED_AT"] >= "2025-03-01" for r in conversations)  # CREATED: created in the range
+    assert all(set(r["fields"]) == {"TEAM_ID", "AGENT_ID", "RESPONSES_SENT"} for r in run.records("team_performance"))
+    intervals = {r["INTERVAL_START"][11:16] for r in run.records("team_performance_interval")}
+    assert intervals <= {"00:00", "12:00"}
+    _records_match_expected(run, khoros, config)
+
+
+def test_dates_in_a_report_timezone_come_back_as_utc(khoros):
+    base = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"]))
+    zoned = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"], timezone="America/New_York"))
+    offset = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"], timezoneOffset=19800000))
+    assert zoned.returncode == 0 and offset.returncode == 0, zoned.stderr + offset.stderr
+    utc = {r["POST_ID"]: r for r in base.records()}
+    for run in (zoned, offset):
+        for record in run.records():
+            assert record["POSTED_AT"] == utc[record["POST_ID"]]["POSTED_AT"]
+            assert record["fields"]["POSTED_AT"] != utc[record["POST_ID"]]["fields"]["POSTED_AT"]
+
+
+def test_failed_job_stops_the_stream_with_a_clear_error_and_keeps_state():
+    with khoros_simulator(failing={("response", "2025-03-03")}) as sim:
+        config = khoros_config(sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-05")
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode != 0
+        job = next(j for j in sim.jobs.values() if j.outcome == "FAILED")
+        assert "Khoros report `response`" in run.stderr
+        assert "[2025-03-03T00:00:00+00:00, 2025-03-04T00:00:00+00:00)" in run.stderr
+        assert f"workflowId {job.workflow_id}" in run.stderr
+        assert "FAILED" in run.stderr
+        assert run.bookmark("response") == "2025-03-03T00:00:00+00:00"
+        assert {r["window_start"] for r in run.records()} == {"2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"}
+
+
+def test_a_job_that_never_finishes_times_out_naming_the_report_and_window():
+    with khoros_simulator(stuck={("author", "2025-03-02")}) as sim:
+        config = khoros_config(sim, report_types=["author"], report_timeout=1.0)
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode != 0
+        job = next(j for j in sim.jobs.values() if j.outcome == "STUCK")
+        assert "`report_timeout`" in run.stderr and f"workflowId {job.workflow_id}" in run.stderr
+        assert "Khoros report `author` for window [2025-03-02T00:00:00+00:00" in run.stderr
+        assert run.bookmark("author") == "2025-03-02T00:00:00+00:00"
+        assert job.status_calls >= 2  # it kept polling, with backoff, until the timeout
+
+
+def test_download_redirect_never_carries_credentials_and_is_never_logged(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post", "conversation"]))
+    assert run.returncode == 0, run.stderr
+    served = khoros.file_host.requests
+    assert len(served) == 4  # two windows of two reports, each file fetched once
+    token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    for request in served:
+        headers = {k.lower(): v for k, v in request["headers"].items()}
+        assert "authorization" not in headers
+        assert "companyKey" not in request["query"]
+        assert all(secret not in json.dumps(request) for secret in (PASSWORD, COMPANY_KEY, token))
+    for request in served:  # neither the signed URL nor its path appear in what the tap wrote
+        signature = request["query"]["X-Amz-Signature"][0]
+        assert signature not in run.output and request["path"] not in run.output
+
+
+def test_download_that_breaks_off_is_fetched_again_without_duplicates():
+    with khoros_simulator() as sim:
+        sim.file_host.cut_next, sim.file_host.cut_after_bytes = 1, 3000
+        config = khoros_config(sim, report_types=["combined"])
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode == 0, run.stderr
+        assert "Fetching the file of Khoros report `combined`" in run.stderr
+        _records_match_expected(run, sim, config)
+        assert len(sim.file_host.requests) == 3  # the broken one, again, and the second window
+
+
+def test_wrong_credentials_name_the_settings_and_leak_nothing(khoros):
+    for override in ({"password": "not-the-password-123"}, {"company_key": "not-the-company-key-456"}):
+        run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["author"], **override))
+        assert run.returncode != 0
+        assert "Khoros refused the credentials" in run.stderr
+        assert "`username`, `password` and `company_key`" in run.stderr
+        secret = next(iter(override.values()))
+        assert secret not in run.output
+
+
+def test_jobs_run_concurrently_within_the_limit_and_the_rate():
+    # The simulator refuses more than 5 requests a second (burst 3) with 429s; the tap
+    # is told 300 a minute: it must never be refused.
+    with khoros_simulator(job_latency=(0.3, 0.6)) as sim:
+        sim.faults.rate_limit, sim.faults.burst = 5.0, 3
+        config = khoros_config(sim, report_types=["incoming_post", "response"], start_date="2025-03-01",
+                               end_date="2025-03-07", max_concurrent_reports=3, requests_per_minute=300)
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode == 0, run.stderr
+        assert sim.calls(status=429) == []
+        assert sim.stats.peak_open == 3  # three jobs ahead of the window being emitted, never more
+        _records_match_expected(run, sim, config)
+        # Records of each stream in window order, each window's STATE after its records.
+        for stream in ("incoming_post", "response"):
+            starts = [r["window_start"] for r in run.records(stream)]
+            assert starts == sorted(starts)
+        # Free slots started the second report's first jobs while the first was finishing.
+        events = sim.stats.events
+        assert events.index(("start", "response", "2025-03-01")) < events.index(("download", "incoming_post", "2025-03-06"))
+
+
+def test_state_after_each_window_follows_its_records(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["combined"], start_date="2025-03-01",
+                                                   end_date="2025-03-04"))
+    assert run.bookmarks("combined") == [
+        "2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00", "2025-03-04T00:00:00+00:00"]
+    bookmark = None
+    for message in run.messages:
+        if message["type"] == "STATE":
+            bookmark = run.bookmark("combined", message["value"]) or bookmark
+        elif message["type"] == "RECORD" and bookmark:
+            assert message["record"]["window_start"] >= bookmark
+
+
+def test_resume_after_a_failed_window_asks_for_it_again():
+    with khoros_simulator(failing={("incoming_post", "2025-03-03")}) as sim:
+        config = khoros_config(sim, report_types=["incoming_post"], start_date="2025-03-01", end_date="2025-03-05")
+        first = run_tap("tap_khoros_care", config)
+        assert first.returncode != 0 and first.bookmark("incoming_post") == "2025-03-03T00:00:00+00:00"
+        sim.failing.clear()
+        sim.stats.log.clear()
+        second = run_tap("tap_khoros_care", config, state=first.final_state)
+        assert second.returncode == 0, second.stderr
+        assert sim.stats.log[0] == ("incoming_post", "2025-03-03")
+        first_ids = [r["POST_ID"] for r in first.records()]
+        second_ids = [r["POST_ID"] for r in second.records()]
+        assert not set(first_ids) & set(second_ids)
+        assert {(i,) for i in first_ids + second_ids} == sim.expected_primary_keys(config)["incoming_post"][1]
+
+
+def test_resume_after_the_run_is_killed_midway(tmp_path):
+    """SIGKILL after the second window's STATE: the state it left resumes with nothing lost."""
+    with khoros_simulator(job_latency=(0.05, 0.1)) as sim:
+        config = khoros_config(sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-07",
+                               requests_per_minute=600)
+        config_path = tmp_path / "config.json"
+        config_path.write_text(json.dumps(config))
+        process = subprocess.Popen([sys.executable, "-m", "tap_khoros_care", "--config", str(config_path)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        messages, states = [], 0
+        assert process.stdout is not None
+        for line in process.stdout:
+            message = json.loads(line)
+            messages.append(message)
+            if message["type"] == "STATE" and message["value"].get("bookmarks", {}).get("response", {}).get(
+                    "replication_key_value"):
+                states += 1
+                if states == 2:
+                    process.kill()
+                    break
+        process.wait()
+        state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
+        assert state["bookmarks"]["response"]["replication_key_value"] == "2025-03-03T00:00:00+00:00"
+        before = [m["record"] for m in messages if m["type"] == "RECORD"]
+        assert {r["window_start"] for r in before} == {"2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"}
+        resumed = run_tap("tap_khoros_care", config, state=state)
+        assert resumed.returncode == 0, resumed.stderr
+        assert min(r["window_start"] for r in resumed.records()) == "2025-03-03T00:00:00+00:00"
+        ids = [r["POST_ID"] for r in before + resumed.records()]
+        assert len(ids) == len(set(ids))
+        assert {(i,) for i in ids} == sim.expected_primary_keys(config)["response"][1]
+
+
+def test_discovery_follows_report_types(khoros):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["author", "response"]), args=("--discover",))
+    catalog = json.loads(run.stdout)
+    assert sorted(s["tap_stream_id"] for s in catalog["streams"]) == ["author", "response"]
+
+
+@pytest.mark.parametrize(("override", "setting"), [
+    ({"report_types": ["tickets"]}, "report_types"),
+    ({"timeInterval": 123}, "timeInterval"),
+    ({"priorities": [7]}, "priorities"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"window_days": 0}, "window_days"),
+    ({"api_url": "analytics-api.app.lithium.com"}, "api_url"),
+    ({"reportMetrics": {"tickets": ["a"]}}, "reportMetrics"),
+])
+def test_bad_settings_are_refused_naming_the_setting(khoros, override, setting):
+    run = run_tap("tap_khoros_care", khoros_config(khoros, **override))
+    assert run.returncode != 0
+    assert f"`{setting}`" in run.stderr
+    assert not khoros.calls()

@@ -1,0 +1,43 @@
+"""Test helpers for tap-khoros-care."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from support_simulators.khoros import KhorosSimulator
+
+UTC = dt.timezone.utc
+USERNAME = "analytics-test-user"
+PASSWORD = "khoros-pass-5d2e8b17"
+COMPANY_KEY = "khoros-company-9f4a61c3"
+
+
+def khoros_simulator(**kwargs) -> KhorosSimulator:
+    """A simulator with the test credentials and short job latencies."""
+    kwargs.setdefault("job_latency", (0.05, 0.3))
+    return KhorosSimulator(username=USERNAME, password=PASSWORD, company_key=COMPANY_KEY, **kwargs)
+
+
+def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
+    config = {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "company_key": COMPANY_KEY,
+        "api_url": sim.api_url,
+        "start_date": "2025-03-01",
+        "end_date": "2025-03-03",
+        "requests_per_minute": 1200,
+        "poll_interval": 0.1,
+        "max_poll_interval": 0.3,
+        "retry_base_wait": 0.05,
+        **overrides,
+    }
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def day(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def keys_of(run, stream: str, columns: tuple[str, ...]) -> list[tuple]:
+    return [tuple(record[c] for c in columns) for record in run.records(stream)]

@@ -1,0 +1,55 @@
+"""Test helpers for tap-xenioo."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from support_simulators.xenioo import XeniooSimulator
+
+UTC = dt.timezone.utc
+ACCOUNT_KEY = "xen-account-secret-91f3c7d2"
+BOTS = {
+    "xb-test-support-key-4d7a9c21": "Support Assistant",
+    "xb-test-sales-key-b81e05f6": "Sales Concierge",
+}
+BOT_SETTINGS = [{"name": "support", "api_key": "xb-test-support-key-4d7a9c21"},
+                {"name": "sales", "api_key": "xb-test-sales-key-b81e05f6"}]
+STREAMS = ("account_statistics", "bot_statistics", "dlr_statistics")
+
+
+def simulator(**kwargs) -> XeniooSimulator:
+    return XeniooSimulator(account_api_key=ACCOUNT_KEY, bots=BOTS, **kwargs)
+
+
+def xenioo_config(sim: XeniooSimulator, **overrides) -> dict:
+    config = {
+        "account_api_key": ACCOUNT_KEY,
+        "auth_url": sim.url,
+        "api_url": sim.url,
+        "bots": BOT_SETTINGS,
+        "retry_base_wait": 0.05,
+        "max_retries": 2,
+        **overrides,
+    }
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def stream_state(run, stream: str, bot: str | None = None) -> dict:
+    """One stream's (or bot partition's) state in the run's last STATE."""
+    bookmarks = (run.final_state or {}).get("bookmarks", {})
+    entry = bookmarks.get(stream) or {}
+    if bot is None:
+        return entry
+    for partition in entry.get("partitions", []):
+        if partition.get("context") == {"bot_scope": bot}:
+            return partition
+    return {}
+
+
+def primary_keys(run, stream: str) -> set[tuple]:
+    keys = run.schemas()[stream]["key_properties"]
+    return {tuple(record[k] for k in keys) for record in run.records(stream)}
+
+
+def today() -> dt.date:
+    return dt.datetime.now(UTC).date()

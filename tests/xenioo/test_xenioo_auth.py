@@ -1,0 +1,127 @@
+"""The auth token: obtained by the tap, shared, renewed on expiry or refusal; secrets stay out of output."""
+
+from __future__ import annotations
+
+from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
+from support_simulators.framework import Fault
+from tap_runner import run_tap
+
+AUTH = "/authorization/integration"
+STATS = "/analytics/"
+
+
+def _assert_no_secrets(run, sim) -> None:
+    text = run.stdout + run.stderr
+    for secret in [ACCOUNT_KEY, *(bot["api_key"] for bot in BOT_SETTINGS), *sim.issued_tokens]:
+        assert secret not in text, "a secret reached the tap's output"
+
+
+def test_one_token_serves_the_whole_run(xenioo):
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    (auth,) = xenioo.calls(AUTH)
+    assert auth.method == "POST"
+    (token,) = xenioo.issued_tokens
+    stats = xenioo.calls(STATS)
+    assert len(stats) == 4 and {c.headers["Authorization"] for c in stats} == {f"Bearer {token}"}
+    assert "valid for 60 minutes" in run.stderr
+    _assert_no_secrets(run, xenioo)
+
+
+def test_a_refused_token_is_renewed_and_the_call_repeated():
+    # Each token is good for one statistics call, then Xenioo refuses it (HTTP 401).
+    with simulator(token_uses=1) as sim:
+        config = xenioo_config(sim)
+        run = run_tap("tap_xenioo", config)
+        assert run.returncode == 0, run.stderr
+        assert len(sim.calls(STATS, status=401)) == 3
+        assert len(sim.calls(STATS, status=200)) == 4
+        assert len(sim.issued_tokens) == 4
+        assert "renewing the auth token" in run.stderr
+        for stream, (_, keys) in sim.expected_primary_keys(config).items():
+            assert len(run.records(stream)) == len(keys), stream
+        _assert_no_secrets(run, sim)
+
+
+def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
+    import datetime as dt
+    import logging
+
+    import requests
+
+    from support_taps.retry import RetryPolicy
+    from tap_xenioo.client import XeniooAuthenticator
+
+    auth = XeniooAuthenticator(account_api_key=ACCOUNT_KEY, endpoint=xenioo.url + AUTH, policy=RetryPolicy(),
+                               timeout=5, logger=logging.getLogger("test"))
+    moment = [dt.datetime.now(dt.timezone.utc)]
+    auth.clock = lambda: moment[0]
+
+    def bearer() -> str:
+        prepared = requests.Request("GET", xenioo.url + "/analytics/x").prepare()
+        return auth(prepared).headers["Authorization"]
+
+    first = bearer()
+    assert first == f"Bearer {xenioo.issued_tokens[0]}"
+    moment[0] += dt.timedelta(minutes=58)  # still valid: reused
+    assert bearer() == first
+    moment[0] += dt.timedelta(minutes=1, seconds=30)  # under a minute left (60-minute token): renewed
+    assert bearer() == f"Bearer {xenioo.issued_tokens[1]}"
+    assert len(xenioo.calls(AUTH)) == 2
+
+
+def test_a_token_refused_again_after_renewal_stops_with_a_clear_error():
+    with simulator(token_uses=0) as sim:
+        run = run_tap("tap_xenioo", xenioo_config(sim))
+        assert run.returncode != 0
+        assert "refused a freshly obtained auth token (HTTP 401)" in run.stderr
+        assert "`account_api_key`" in run.stderr
+        assert len(sim.issued_tokens) == 2, "renew once, not forever"
+        assert not run.records()
+        _assert_no_secrets(run, sim)
+
+
+def test_an_unknown_account_key_names_the_setting(xenioo):
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, account_api_key="xen-wrong-account-key-0000"))
+    assert run.returncode != 0
+    assert "does not know the account API key (HTTP 404 from POST /authorization/integration)" in run.stderr
+    assert "`account_api_key`" in run.stderr
+    assert "xen-wrong-account-key-0000" not in run.stdout + run.stderr
+    assert not xenioo.calls(STATS)
+
+
+def test_a_forbidden_account_is_explained(xenioo):
+    xenioo.faults.add(Fault(status=403, body=b'{"Message": "Free accounts cannot use the API"}', path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode != 0
+    assert "HTTP 403" in run.stderr and "free one or not allowed to use the Global Platform API" in run.stderr
+
+
+def test_token_request_is_retried_on_server_errors(xenioo):
+    xenioo.faults.add(Fault(status=503, path_prefix=AUTH), Fault(drop=True, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    assert "Retrying the token request" in run.stderr
+    assert len(run.records("account_statistics")) > 0
+
+
+def test_token_request_gives_up_with_a_message(xenioo):
+    xenioo.faults.add(*[Fault(status=502, path_prefix=AUTH) for _ in range(5)])
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, max_retries=1))
+    assert run.returncode != 0
+    assert "Could not obtain a Xenioo auth token after 2 attempts" in run.stderr
+    assert "`auth_url`" in run.stderr
+
+
+def test_a_token_answer_without_token_is_reported(xenioo):
+    xenioo.faults.add(Fault(status=200, body=b'{"expires": 60}', path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode != 0
+    assert "token answer from POST /authorization/integration has no `token`" in run.stderr
+
+
+def test_auth_url_may_be_given_with_the_full_path(xenioo):
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, auth_url=xenioo.url + AUTH))
+    assert run.returncode == 0, run.stderr
+    assert [c.path for c in xenioo.calls("/authorization")] == [AUTH]
+    assert all(run.records(stream) for stream in STREAMS)

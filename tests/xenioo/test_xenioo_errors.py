@@ -1,0 +1,141 @@
+"""Error paths: bad settings, wrong bot keys, transient failures, broken bodies - and no secret in any of it."""
+
+from __future__ import annotations
+
+import pytest
+from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, simulator, xenioo_config
+from singer_sdk.exceptions import ConfigValidationError
+
+from support_simulators.framework import Fault
+from tap_runner import run_tap
+from tap_xenioo.tap import TapXenioo
+
+ACCOUNT = "/analytics/statistics/account/"
+BOT = "/analytics/statistics/bot/"
+SECRETS = (ACCOUNT_KEY, *(bot["api_key"] for bot in BOT_SETTINGS))
+
+
+def _no_secrets(run, sim=None) -> None:
+    text = run.stdout + run.stderr
+    for secret in (*SECRETS, *(sim.issued_tokens if sim else ())):
+        assert secret not in text
+
+
+BASE = {"account_api_key": ACCOUNT_KEY, "auth_url": "http://127.0.0.1:9", "bots": BOT_SETTINGS}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"types": [3, 18]}, "`types` must list statistic type codes from 0 to 17"),
+        ({"bot_types": [19]}, "`bot_types` must list statistic type codes from 0 to 18"),
+        ({"types": []}, "`types` must list statistic type codes"),
+        ({"group_mode": "week"}, "group_mode"),
+        ({"account_bot": "marketing"}, "`account_bot` must be the name of a bot in `bots`"),
+        ({"auth_url": "xenioo.example"}, "`auth_url` must be an http(s) URL"),
+        ({"auth_url": None}, "auth_url"),
+        ({"api_url": "ftp://x"}, "`api_url` must be an http(s) URL"),
+        ({"bots": [{"name": "a", "api_key": "k1-long-key"}, {"name": "a", "api_key": "k2-long-key"}]},
+         "names in `bots` must be unique"),
+        ({"bot_statistics_path": "/analytics/statistics/bot/{TYPES}"}, "`bot_statistics_path`"),
+    ],
+)
+def test_bad_settings_are_named(overrides, message):
+    config = {k: v for k, v in {**BASE, **overrides}.items() if v is not None}
+    with pytest.raises(ConfigValidationError) as caught:
+        TapXenioo(config=config)
+    text = str(caught.value) + " ".join(getattr(caught.value, "errors", []) or [])
+    assert message in text
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def test_bad_settings_fail_the_cli_run(xenioo):
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, group_mode="fortnight"))
+    assert run.returncode != 0
+    assert "group_mode" in run.stderr
+    assert not xenioo.calls()
+
+
+def test_an_unknown_bot_key_names_the_bot_not_the_key():
+    with simulator() as sim:
+        bots = [BOT_SETTINGS[0], {"name": "retired", "api_key": "xb-retired-bot-key-77aa19"}]
+        run = run_tap("tap_xenioo", xenioo_config(sim, bots=bots))
+        assert run.returncode != 0
+        assert "HTTP 404 Not Found for GET /analytics/statistics/bot/***/" in run.stderr
+        assert "(bot 'retired')" in run.stderr and "`bots`" in run.stderr
+        assert "xb-retired-bot-key-77aa19" not in run.stdout + run.stderr
+        _no_secrets(run, sim)
+
+
+def test_a_wrong_bot_statistics_path_is_a_clear_404(xenioo):
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, bot_statistics_path="/analytics/bot/{APIKEY}/{TYPES}"))
+    assert run.returncode != 0
+    assert "HTTP 404 Not Found for GET /analytics/bot/***/" in run.stderr
+    _no_secrets(run, xenioo)
+
+
+def test_server_errors_and_dropped_connections_are_retried(xenioo):
+    xenioo.faults.add(Fault(status=503, path_prefix=ACCOUNT), Fault(drop=True, path_prefix=ACCOUNT),
+                      Fault(status=500, retry_after="0", path_prefix=BOT))
+    config = xenioo_config(xenioo)
+    run = run_tap("tap_xenioo", config)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("Retrying in") == 3
+    for stream, (_, keys) in xenioo.expected_primary_keys(config).items():
+        assert len(run.records(stream)) == len(keys), stream
+    _no_secrets(run, xenioo)
+
+
+def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xenioo):
+    xenioo.faults.add(*[Fault(status=503, path_prefix=BOT) for _ in range(3)])
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, max_retries=2))
+    assert run.returncode != 0
+    assert "HTTP 503" in run.stderr and "GET /analytics/statistics/bot/***/" in run.stderr
+    # account_statistics finished before: its bookmark and call time were saved.
+    account = (run.final_state or {})["bookmarks"]["account_statistics"]
+    assert account["replication_key_value"] and account["last_called_at"]
+    _no_secrets(run, xenioo)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<html><body>Gateway error</body></html>", "not valid JSON"),
+        (b'[{"GroupLabel": "2025-01-01", "BotName": "x"', "not valid JSON"),
+        (b'{"Message": "ok"}', "JSON dict where a list was expected"),
+        (b'[1, 2]', "int inside the statistics array"),
+    ],
+)
+def test_broken_bodies_are_reported(xenioo, body, expected):
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode != 0
+    assert expected in run.stderr
+    assert "GET /analytics/statistics/account/*/" in run.stderr
+    _no_secrets(run, xenioo)
+
+
+def test_secrets_in_a_body_are_masked_in_errors_and_records(xenioo):
+    key = BOT_SETTINGS[0]["api_key"]
+    echo = f'[{{"GroupLabel": "2025-01-01", "BotName": "Support", "Type": 3, "Value": 1, "BotKey": "{key}"}}]'
+    xenioo.faults.add(Fault(status=200, body=echo.encode(), path_prefix=ACCOUNT),
+                      Fault(status=400, body=f'{{"Message": "bad key {key}"}}'.encode(), path_prefix=BOT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, start_date="2020-01-01"))
+    assert run.returncode != 0
+    assert "bad key ***" in run.stderr
+    (record,) = [r for r in run.records("account_statistics")]
+    assert record["raw"]["BotKey"] == "***"
+    _no_secrets(run, xenioo)
+
+
+def test_a_group_label_that_is_not_a_date_is_kept_with_a_warning(xenioo):
+    body = b'[{"GroupLabel": "Week 3", "BotName": "Support", "ChannelName": "Web", "EventLabel": "Messages"}]'
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
+    assert run.returncode == 0, run.stderr
+    (record,) = run.records("account_statistics")
+    assert record["period_start"] is None and record["group_label"] == "Week 3"
+    # Without `Type`, the label names the statistic type.
+    assert (record["stat_type_code"], record["stat_type_name"]) == (3, "Messages")
+    assert "GroupLabel that is not a date, 'Week 3'" in run.stderr
