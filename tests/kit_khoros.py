@@ -26,7 +26,7 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
         "api_url": sim.api_url,
         "start_date": "2025-03-01",
         "end_date": "2025-03-03",
-        "requests_per_minute": 1200,
+        "requests_per_minute": 6000,
         "poll_interval": 0.1,
         "max_poll_interval": 0.3,
         "retry_base_wait": 0.05,

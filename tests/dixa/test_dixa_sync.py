@@ -160,8 +160,8 @@ def test_records_are_asked_in_windows_and_state_moves_after_each(dixa):
 
 def test_resume_after_interruption_continues_from_the_last_complete_window(dixa):
     config = _records_only(dixa, start_date="2025-01-06", end_date="2025-01-12", window_days=2, max_retries=0)
-    # Discovery's sample, then two windows go through; the third window fails for good.
-    dixa.faults.add(Fault(status=500, skip=3, path_prefix="/v1/analytics/records"))
+    # The records catalogue, discovery's sample and two windows go through; the third window fails for good.
+    dixa.faults.add(Fault(status=500, skip=4, path_prefix="/v1/analytics/records"))
     interrupted = run_tap("tap_dixa", config)
     assert interrupted.returncode != 0
     assert "HTTP 500" in interrupted.stderr
@@ -208,6 +208,7 @@ def test_filters_are_sent_where_supported_and_honoured(dixa):
 
 
 def test_a_429_is_honoured_with_retry_after(dixa):
+    # The records catalogue goes through; the next records request (discovery's sample) is told to wait.
     dixa.faults.add(Fault(status=429, retry_after="1", skip=1, path_prefix="/v1/analytics/records"))
     run = run_tap("tap_dixa", _records_only(dixa, end_date="2025-01-07"))
     assert run.returncode == 0, run.stderr
@@ -217,9 +218,9 @@ def test_a_429_is_honoured_with_retry_after(dixa):
 
 
 def test_broken_json_names_the_endpoint(dixa):
-    dixa.faults.add(Fault(body=b"<html>upstream error</html>", skip=1, path_prefix="/v1/analytics/records"))
+    # The catalogue and discovery's sample go through; the first window's answer is an HTML page.
+    dixa.faults.add(Fault(body=b"<html>upstream error</html>", skip=2, path_prefix="/v1/analytics/records"))
     run = run_tap("tap_dixa", _records_only(dixa, end_date="2025-01-07"))
     assert run.returncode != 0
-    assert "not valid JSON for POST /v1/analytics/records" in run.stderr
-    assert "records_ratings" not in (run.final_state or {}).get("bookmarks", {}) or \
-        run.bookmark("records_ratings") is None
+    assert "not valid JSON for POST /v1/analytics/records" in run.stderr and "<html>upstream error" in run.stderr
+    assert run.bookmark("records_ratings") is None  # nothing emitted, nothing bookmarked

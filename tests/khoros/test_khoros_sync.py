@@ -14,6 +14,7 @@ import pytest
 from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, day, khoros_config, khoros_simulator
 
 from support_simulators.khoros import ID_COLUMNS, REPORT_TYPES
+from tap_khoros_care.tap import TapKhorosCare
 from tap_runner import run_tap
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
@@ -236,12 +237,12 @@ def test_wrong_credentials_name_the_settings_and_leak_nothing(khoros):
 
 
 def test_jobs_run_concurrently_within_the_limit_and_the_rate():
-    # The simulator refuses more than 5 requests a second (burst 3) with 429s; the tap
-    # is told 300 a minute: it must never be refused.
+    # The simulator refuses more than 10 requests a second (burst 3) with 429s; the tap
+    # is told 600 a minute: it must never be refused.
     with khoros_simulator(job_latency=(0.3, 0.6)) as sim:
-        sim.faults.rate_limit, sim.faults.burst = 5.0, 3
+        sim.faults.rate_limit, sim.faults.burst = 10.0, 3
         config = khoros_config(sim, report_types=["incoming_post", "response"], start_date="2025-03-01",
-                               end_date="2025-03-07", max_concurrent_reports=3, requests_per_minute=300)
+                               end_date="2025-03-05", max_concurrent_reports=3, requests_per_minute=600)
         run = run_tap("tap_khoros_care", config)
         assert run.returncode == 0, run.stderr
         assert sim.calls(status=429) == []
@@ -253,7 +254,7 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
             assert starts == sorted(starts)
         # Free slots started the second report's first jobs while the first was finishing.
         events = sim.stats.events
-        assert events.index(("start", "response", "2025-03-01")) < events.index(("download", "incoming_post", "2025-03-06"))
+        assert events.index(("start", "response", "2025-03-01")) < events.index(("download", "incoming_post", "2025-03-04"))
 
 
 def test_state_after_each_window_follows_its_records(khoros):
@@ -319,9 +320,9 @@ def test_resume_after_the_run_is_killed_midway(tmp_path):
 
 
 def test_discovery_follows_report_types(khoros):
-    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["author", "response"]), args=("--discover",))
-    catalog = json.loads(run.stdout)
-    assert sorted(s["tap_stream_id"] for s in catalog["streams"]) == ["author", "response"]
+    tap = TapKhorosCare(config=khoros_config(khoros, report_types=["response", "author"]))
+    assert sorted(tap.streams) == ["author", "response"]
+    assert sorted(TapKhorosCare(config=khoros_config(khoros)).streams) == sorted(REPORT_TYPES)
 
 
 @pytest.mark.parametrize(("override", "setting"), [
