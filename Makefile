@@ -17,7 +17,7 @@ demo: $(VENV)/.installed
 	$(PY) scripts/demo.py
 
 test: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/thena_benchmark.py
