@@ -57,7 +57,8 @@ class Fault:
     """One scripted misbehaviour, used by the next matching request.
 
     status: answer with this HTTP status (e.g. 429, 503);
-    retry_after: the Retry-After header to send with it (seconds or an HTTP date);
+    retry_after: the Retry-After header to send with it (seconds or an HTTP date), or a
+        function giving it when the fault is served (for dates relative to that moment);
     body: send this body instead (with `status`, default 200) - an HTML error page,
         truncated JSON;
     delay: seconds to sleep before answering (a slow or timing-out server);
@@ -67,7 +68,7 @@ class Fault:
     """
 
     status: int | None = None
-    retry_after: str | None = None
+    retry_after: str | t.Callable[[], str] | None = None
     body: bytes | None = None
     delay: float = 0.0
     drop: bool = False
@@ -260,7 +261,8 @@ class VendorSimulator:
             if fault.drop:
                 return None
             if fault.status is not None or fault.body is not None:
-                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                retry_after = fault.retry_after() if callable(fault.retry_after) else fault.retry_after
+                headers = {"Retry-After": retry_after} if retry_after else {}
                 body = fault.body if fault.body is not None else json.dumps({"message": "simulated fault"}).encode()
                 ctype = "text/html" if body.lstrip().startswith(b"<") else "application/json"
                 return SimResponse(fault.status or 200, body, {"Content-Type": ctype, **headers})
