@@ -480,6 +480,12 @@ class DixaSimulator(VendorSimulator):
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
 
+    def dispatch(self, request: SimRequest) -> SimResponse | None:
+        faults = self.faults
+        if faults.rate_limit is None:  # e.g. after POST /_simulator/reset: Dixa's limit still holds
+            faults.rate_limit, faults.burst = RATE_LIMIT, RATE_BURST
+        return super().dispatch(request)
+
     def routes(self):
         yield "GET", re.compile(r"/v1/analytics/metrics"), self.metrics_catalogue
         yield "GET", re.compile(r"/v1/analytics/records"), self.records_catalogue
@@ -732,7 +738,7 @@ class DixaSimulator(VendorSimulator):
                         metric_keys.update((metric_id, day, aggregate["measure"], v["status"]["status"])
                                            for v in aggregate["value"])
                     else:
-                        metric_keys.add((metric_id, day, aggregate["measure"], ""))
+                        metric_keys.add((metric_id, day, aggregate["measure"], "all"))
         out["metric_values"] = (("metric_id", "day", "measure", "status"), metric_keys)
         return out
 

@@ -306,8 +306,12 @@ class SupportStream(RESTStream):
         markers = state.setdefault(PROGRESS_MARKERS, {})
         markers["replication_key"] = self.replication_key
         markers["replication_key_value"] = value
+        self.write_state_now()
+
+    def write_state_now(self) -> None:
+        """Emit a STATE message with the current state (the SDK has no public hook for it)."""
         self.state_manager.is_flushed = False
-        self._write_state_message()  # the SDK has no public "emit state now"
+        self._write_state_message()
 
 
 def window_context(window: DateWindow) -> dict[str, str]:

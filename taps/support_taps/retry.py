@@ -77,12 +77,14 @@ def describe_failure(exc: BaseException | None) -> str:
     response = getattr(exc, "response", None)
     if isinstance(exc, RetriableAPIError) and response is not None:
         return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
+    request = getattr(exc, "request", None)
+    where = f" ({endpoint_of(request)})" if request is not None else ""
     if isinstance(exc, requests.exceptions.Timeout):
-        return "the request timed out (see `request_timeout`)"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
-        return "the connection failed or was dropped"
+        return f"the request timed out{where} (see `request_timeout`)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the response was cut off mid-transfer"
+        return f"the response was cut off mid-transfer{where}"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
+        return f"the connection failed or was dropped{where}"
     return type(exc).__name__ if exc else "an unknown error"
 
 

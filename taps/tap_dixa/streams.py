@@ -122,6 +122,12 @@ class FilterValuesStream(DixaStream):
 # ---- metric values ---------------------------------------------------------------------
 
 
+#: `status` of measures that are not split by presence status. The status is part of the key,
+#: and targets load keys as NOT NULL (an empty string becomes NULL in a CSV load), so it is a word.
+ALL_STATUSES = "all"
+UNKNOWN_STATUS = "unknown"
+
+
 class MetricValuesStream(DixaStream):
     """Per metric, per calendar day in `timezone` and per measure, the aggregate value.
 
@@ -204,7 +210,7 @@ class MetricValuesStream(DixaStream):
             if isinstance(value, list):  # AgentPresenceDurationValue: one value per presence status
                 for item in value:
                     status = item.get("status") or {}
-                    yield {"measure": measure, "status": str(status.get("status") or ""),
+                    yield {"measure": measure, "status": str(status.get("status") or UNKNOWN_STATUS),
                            "status_description": to_text(status.get("description")),
                            "value": to_number(item.get("value")), "value_type": kind}
                 continue
@@ -212,7 +218,7 @@ class MetricValuesStream(DixaStream):
                 self._unknown_types.add(kind)
                 self.logger.warning("Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
                                     "its value is kept when it is a number.", kind, data.get("id"))
-            yield {"measure": measure, "status": "", "status_description": None,
+            yield {"measure": measure, "status": ALL_STATUSES, "status_description": None,
                    "value": to_number(value), "value_type": kind}
 
 

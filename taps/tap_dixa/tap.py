@@ -68,10 +68,11 @@ class TapDixa(SupportTap):
     # The streams come from Dixa's catalogue, so `--discover` validates settings too.
     dynamic_catalog = True
 
-    # Dixa allows 10 requests/s per token with bursts of 4. The simulator (and Dixa) count
-    # requests as they arrive, so a client pacing at exactly that rate gets a 429 whenever one
-    # request travels a little faster than the one before it. Pacing at 9.5/s with bursts of 3
-    # keeps a full request of headroom in Dixa's bucket for such jitter, at ~5% of throughput.
+    # Dixa allows 10 requests/s per token with bursts of 4. Dixa (and the simulator) count
+    # requests as they arrive, so a client pacing at exactly that rate gets a 429 whenever a
+    # request travels a little faster than the one before it: measured against the simulator,
+    # 11 of 239 requests were refused at 10/s with bursts of 4, none at 9.5/s with bursts of 3.
+    # The margin costs ~5% of throughput and keeps a full request of headroom in Dixa's bucket.
     requests_per_second = 9.5
     request_burst = 3
 

@@ -11,7 +11,6 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from support_taps.windows import parse_utc
 from tap_thankful.client import CHANNEL_IDS, DEFAULT_API_URL, STATUS_IDS
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
 
@@ -100,33 +99,21 @@ class TapThankful(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(*args, validate_config=validate_config, **kwargs)
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         #: The `/tickets` answers of the day being synced, by (day, action filter):
         #: filled by tickets_over_time, read by its children, emptied after each day.
         self.ticket_days: dict[tuple[str, int | None], dict] = {}
-        if validate_config:
-            self._check_settings()
+        super().__init__(*args, **kwargs)
 
-    def _check_settings(self) -> None:
-        errors = []
-        for setting in ("start_date", "end_date"):
-            if self.config.get(setting):
-                try:
-                    parse_utc(self.config[setting], setting=setting)
-                except ValueError as exc:
-                    errors.append(str(exc))
-        if not errors and self.config.get("end_date"):
-            if parse_utc(self.config["end_date"]) <= parse_utc(self.config["start_date"]):
-                errors.append("The setting `end_date` must be later than `start_date`.")
+    def setting_errors(self) -> list[str]:
+        errors = super().setting_errors()
         lookback = self.config.get("lookback_days", 3)
         if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
             errors.append(f"The setting `lookback_days` must be a whole number of days, 0 or more, got {lookback!r}.")
         errors += _id_list(self.config, "statuses", STATUS_IDS)
         errors += _id_list(self.config, "channels", CHANNEL_IDS)
         errors += _id_list(self.config, "action_ids", None)
-        if errors:
-            raise ConfigValidationError("Invalid tap-thankful configuration: " + " ".join(errors), errors=errors)
+        return errors
 
     @cached_property
     def run_started(self) -> dt.datetime:

@@ -191,6 +191,7 @@ class XeniooStream(SupportStream):
         super().__init__(*args, **kwargs)
         self._call: dict[str, t.Any] | None = None
         self._unparsed_labels: set[str] = set()
+        self._renewed_after_refusal = False
 
     # ---- URL and auth ---------------------------------------------------------------------
 
@@ -243,11 +244,10 @@ class XeniooStream(SupportStream):
                    f"(HTTP {status}): {body_snippet(response.content)}")
             raise XeniooThrottled(msg)
         if status == HTTPStatus.UNAUTHORIZED:
-            authenticator = self.authenticator
-            if not getattr(self, "_renewed_after_refusal", False):
+            if not self._renewed_after_refusal:
                 # The token expired early or was revoked: get a new one and try again, once.
                 self._renewed_after_refusal = True
-                authenticator.invalidate()
+                self.authenticator.invalidate()
                 self.logger.info("Xenioo refused the auth token (HTTP 401) for %s: renewing the auth token "
                                  "and asking again.", endpoint_of(response))
                 raise RetriableAPIError(self.response_error_message(response), response)
@@ -384,8 +384,7 @@ class XeniooStream(SupportStream):
         call["remembered"] = True
         state = self.get_context_state(call["context"])
         state["last_called_at"] = call["started_at"].isoformat()
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        self.write_state_now()
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.now()

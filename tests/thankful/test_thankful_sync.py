@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from kit_thankful import (
     ALL_STREAMS,
+    API_KEY,
     DAY_STREAMS,
     DENSE_STREAMS,
     TICKET_STREAMS,
@@ -19,6 +20,7 @@ from kit_thankful import (
     z_day,
 )
 from support_simulators.framework import Fault
+from support_simulators.thankful import ThankfulSimulator
 from tap_runner import run_tap
 
 UTC = dt.timezone.utc
@@ -135,9 +137,6 @@ def test_lookback_asks_again_for_recent_days(thankful):
 
 def test_lookback_re_reads_revised_days():
     """A day read while still being revised is read again, with its final numbers."""
-    from support_simulators.thankful import ThankfulSimulator
-    from kit_thankful import API_KEY
-
     first_now = dt.datetime(2025, 5, 10, 12, tzinfo=UTC)
     with ThankfulSimulator(api_key=API_KEY, now=first_now) as sim:
         config = thankful_config(sim, start_date="2025-05-07", end_date="2025-05-10", lookback_days=3)
@@ -181,7 +180,8 @@ def test_resume_after_interruption_continues_from_the_last_complete_day(thankful
         assert {r["day"] for r in resumed.records(stream)} <= set(days("2025-01-04", "2025-01-07"))
         assert resumed.bookmark(stream) == "2025-01-08T00:00:00+00:00"
     assert_delivers_expected(resumed, thankful, {**config, "start_date": "2025-01-04"}, streams=TICKET_STREAMS)
-    assert {r["day"] for r in interrupted.records("tickets_over_time") + resumed.records("tickets_over_time")} == set(WEEK)
+    series = interrupted.records("tickets_over_time") + resumed.records("tickets_over_time")
+    assert {r["day"] for r in series} == set(WEEK)
 
 
 def test_today_is_emitted_and_asked_again_but_never_bookmarked(thankful):

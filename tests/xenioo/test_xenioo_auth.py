@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
+import requests
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
 from support_simulators.framework import Fault
+from support_taps.retry import RetryPolicy
 from tap_runner import run_tap
+from tap_xenioo.client import XeniooAuthenticator
 
 AUTH = "/authorization/integration"
 STATS = "/analytics/"
@@ -44,14 +50,6 @@ def test_a_refused_token_is_renewed_and_the_call_repeated():
 
 
 def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
-    import datetime as dt
-    import logging
-
-    import requests
-
-    from support_taps.retry import RetryPolicy
-    from tap_xenioo.client import XeniooAuthenticator
-
     auth = XeniooAuthenticator(account_api_key=ACCOUNT_KEY, endpoint=xenioo.url + AUTH, policy=RetryPolicy(),
                                timeout=5, logger=logging.getLogger("test"))
     moment = [dt.datetime.now(dt.timezone.utc)]
@@ -61,13 +59,24 @@ def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
         prepared = requests.Request("GET", xenioo.url + "/analytics/x").prepare()
         return auth(prepared).headers["Authorization"]
 
+    def advance(minutes: float) -> None:  # the tap's clock and Xenioo's move together
+        moment[0] += dt.timedelta(minutes=minutes)
+        xenioo.advance(minutes * 60)
+
     first = bearer()
     assert first == f"Bearer {xenioo.issued_tokens[0]}"
-    moment[0] += dt.timedelta(minutes=58)  # still valid: reused
+    advance(58)  # still valid: reused
     assert bearer() == first
-    moment[0] += dt.timedelta(minutes=1, seconds=30)  # under a minute left (60-minute token): renewed
-    assert bearer() == f"Bearer {xenioo.issued_tokens[1]}"
+    advance(1.5)  # under a minute left of the 60-minute token: renewed before use
+    second = bearer()
+    assert second == f"Bearer {xenioo.issued_tokens[1]}"
     assert len(xenioo.calls(AUTH)) == 2
+    # ...which is what Xenioo requires: past the hour the first token is refused, the new one is not.
+    advance(1)
+    assert bearer() == second
+    url = xenioo.url + "/analytics/statistics/dlr/account/*/day/1"
+    assert requests.get(url, headers={"Authorization": first}, timeout=5).status_code == 401
+    assert requests.get(url, headers={"Authorization": second}, timeout=5).status_code == 200
 
 
 def test_a_token_refused_again_after_renewal_stops_with_a_clear_error():

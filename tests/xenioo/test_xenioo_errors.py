@@ -139,3 +139,11 @@ def test_a_group_label_that_is_not_a_date_is_kept_with_a_warning(xenioo):
     # Without `Type`, the label names the statistic type.
     assert (record["stat_type_code"], record["stat_type_name"]) == (3, "Messages")
     assert "GroupLabel that is not a date, 'Week 3'" in run.stderr
+
+
+def test_a_bot_endpoint_that_keeps_dropping_the_connection_fails_without_showing_the_key(xenioo):
+    xenioo.faults.add(*[Fault(drop=True, path_prefix=BOT) for _ in range(3)])
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, max_retries=1))
+    assert run.returncode != 0
+    assert "the connection failed or was dropped" in run.stderr
+    _no_secrets(run, xenioo)

@@ -1,0 +1,144 @@
+"""tap-dixa benchmark: a paced backfill against Dixa's rate limit, and raw throughput.
+
+1. Backfill: `tap-dixa` (its CLI, every stream) against the simulator enforcing Dixa's limit of
+   10 requests/s with bursts of 4. Prints the wall time beside the floor that limit sets for the
+   same number of requests, (requests - 4) / 10 s: no client can be faster. Target: within 1.3x.
+2. Throughput: the record streams only, with the simulator's rate limit and the tap's pacer off,
+   beside a plain loop (requests + json, the same POSTs and pages, fields flattened to values) over
+   the same data. Prints records per second for both.
+
+    .venv/bin/python benchmarks/dixa_benchmark.py [--days 30] [--throughput-days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from support_simulators.dixa import RATE_BURST, RATE_LIMIT, RECORDS, DixaSimulator
+from support_simulators.framework import Faults
+
+TOKEN = "benchmark-token"
+START = dt.date(2025, 3, 3)
+
+
+def backfill(days: int) -> None:
+    with DixaSimulator(api_token=TOKEN) as sim:
+        config = {"api_token": TOKEN, "api_url": sim.url, "start_date": START.isoformat(),
+                  "end_date": (START + dt.timedelta(days=days)).isoformat(), "timezone": "Europe/Copenhagen"}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp, "config.json")
+            path.write_text(json.dumps(config))
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", str(path)],
+                                  capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
+        records = sum(1 for line in done.stdout.splitlines() if line.startswith('{"type":"RECORD"'))
+        requests_made = len(sim.calls())
+        refused = len(sim.calls(status=429))
+    floor = max(0, requests_made - RATE_BURST) / RATE_LIMIT
+    print(f"Backfill of {days} days, every stream: {records} records in {requests_made} requests "
+          f"({refused} answered 429).")
+    print(f"  wall time {wall:.1f}s (process start included); rate-limit floor {floor:.1f}s; "
+          f"ratio {wall / floor:.2f}x (target <= 1.30x)")
+
+
+def _flatten(row: dict) -> dict:
+    out = {"primary_timestamp": row["primaryTimestampField"]["timestamp"]}
+    for item in row["fields"]:
+        field = item["field"]
+        out[item["name"]] = field.get("value", field.get("values", field.get("timestamp")))
+        if "label" in field:
+            out[item["name"] + "_label"] = field["label"]
+    return out
+
+
+def plain_loop(url: str, start: dt.date, end: dt.date, page_limit: int) -> int:
+    """The same record queries as the tap (7-day windows, every page), with nothing but requests."""
+    session = requests.Session()
+    session.headers["Authorization"] = TOKEN
+    count = 0
+    for record_id in RECORDS:
+        day = start
+        while day < end:
+            upper = min(day + dt.timedelta(days=7), end)
+            body = {"id": record_id, "timezone": "UTC", "filters": [],
+                    "periodFilter": {"_type": "Interval", "start": f"{day}T00:00:00Z", "end": f"{upper}T00:00:00Z"}}
+            params: dict = {"pageLimit": page_limit}
+            while True:
+                payload = session.post(f"{url}/v1/analytics/records", json=body, params=params).json()
+                for row in payload["data"]:
+                    _flatten(row)
+                    count += 1
+                following = (payload.get("meta") or {}).get("next")
+                if not following:
+                    break
+                params = {**dict(parse_qsl(urlsplit(following).query)), "pageLimit": page_limit}
+            day = upper
+    return count
+
+
+def throughput(days: int) -> None:
+    from tap_dixa.tap import TapDixa
+
+    page_limit = 1000
+    end = START + dt.timedelta(days=days)
+    with DixaSimulator(api_token=TOKEN, conversations_per_day=400, faults=Faults(rate_limit=0)) as sim:
+        # Warm the simulator's per-day cache so both sides are served at the same speed.
+        plain_loop(sim.url, START, end, page_limit)
+        started = time.perf_counter()
+        plain = plain_loop(sim.url, START, end, page_limit)
+        plain_seconds = time.perf_counter() - started
+
+        config = {"api_token": TOKEN, "api_url": sim.url, "start_date": START.isoformat(),
+                  "end_date": end.isoformat(), "page_limit": page_limit}
+        TapDixa.requests_per_second = None  # measure the tap, not its pacing
+        catalog = TapDixa(config=config).catalog_dict
+        for stream in catalog["streams"]:
+            for entry in stream["metadata"]:
+                if entry["breadcrumb"] == []:
+                    entry["metadata"]["selected"] = stream["tap_stream_id"].startswith("records_") \
+                        and stream["tap_stream_id"] != "records_catalogue"
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # the tap writes Singer messages to stdout
+        try:
+            tap = TapDixa(config=config, catalog=catalog)
+            started = time.perf_counter()
+            tap.sync_all()
+            tap_seconds = time.perf_counter() - started
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(devnull)
+    print(f"Throughput, record streams only, no rate limit, {plain} records over {days} days:")
+    print(f"  tap-dixa   {plain / tap_seconds:9.0f} records/s ({tap_seconds:.1f}s)")
+    print(f"  plain loop {plain / plain_seconds:9.0f} records/s ({plain_seconds:.1f}s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=30, help="days in the paced backfill")
+    parser.add_argument("--throughput-days", type=int, default=30, help="days in the throughput comparison")
+    args = parser.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)
+    backfill(args.days)
+    throughput(args.throughput_days)
+
+
+if __name__ == "__main__":
+    main()

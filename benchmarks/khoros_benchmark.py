@@ -1,0 +1,144 @@
+"""tap-khoros-care benchmark: a 30-day backfill of every report type, and a million-row download.
+
+    python benchmarks/khoros_benchmark.py [--scale 120] [--days 30] [--rows 1000000] [--max-concurrent 10]
+
+1. Backfill: 11 report types x `--days` one-day windows against the simulator. Khoros
+   allows about 20 requests a minute and jobs take "from seconds to many minutes"; at
+   real speed a 30-day backfill takes the better part of an hour, so time runs `--scale`
+   times faster: the tap's `requests_per_minute` is 20 x scale and the simulator's job
+   latencies are 10-90 s / scale. The floor is what no client can beat: every job needs
+   at least a start, one status check and a download request (3 per job) at the
+   request rate, and nothing finishes before the slowest job's latency. Target: wall
+   time within 1.3x of the floor.
+2. Memory: one window of `incoming_post` holding `--rows` rows (generated on the fly by
+   the simulator), JSON and CSV; the tap's peak RSS is read from the kernel
+   (`wait4` rusage of the tap process). Target: under 200 MB.
+
+The tap runs as a subprocess (`python -m tap_khoros_care`), as Meltano runs it; its
+Singer output is counted and discarded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "taps"))
+
+from support_simulators.khoros import REPORT_TYPES, KhorosSimulator  # noqa: E402
+
+USER, PASSWORD, COMPANY_KEY = "bench-user", "bench-password-1234", "bench-company-key-5678"
+REAL_RATE_PER_MINUTE = 20
+REAL_LATENCY = (10.0, 90.0)  # seconds, an assumption: "from seconds to many minutes"
+REQUESTS_PER_JOB = 3  # start, one status check, download (the pre-signed GET is another host's)
+
+
+def run_tap(config: dict) -> tuple[float, int, int, int, str]:
+    """Run the tap; return (seconds, records, peak RSS in bytes, exit code, stderr tail)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "config.json")
+        path.write_text(json.dumps(config))
+        err_path = Path(tmp, "stderr.txt")
+        with err_path.open("w") as err:
+            started = time.monotonic()
+            process = subprocess.Popen([sys.executable, "-m", "tap_khoros_care", "--config", str(path)],
+                                       stdout=subprocess.PIPE, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "0"})
+            counts = {"records": 0}
+
+            def count() -> None:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    if line.startswith(b'{"type":"RECORD"'):
+                        counts["records"] += 1
+
+            reader = threading.Thread(target=count)
+            reader.start()
+            _, status, usage = os.wait4(process.pid, 0)
+            seconds = time.monotonic() - started
+            process.returncode = os.waitstatus_to_exitcode(status)
+            reader.join()
+        tail = err_path.read_text()[-2000:]
+    return seconds, counts["records"], usage.ru_maxrss * 1024, process.returncode, tail
+
+
+def backfill(args: argparse.Namespace) -> float:
+    latency = (REAL_LATENCY[0] / args.scale, REAL_LATENCY[1] / args.scale)
+    rate = REAL_RATE_PER_MINUTE * args.scale
+    with KhorosSimulator(username=USER, password=PASSWORD, company_key=COMPANY_KEY, job_latency=latency) as sim:
+        config = {
+            "username": USER, "password": PASSWORD, "company_key": COMPANY_KEY, "api_url": sim.api_url,
+            "start_date": "2025-03-01", "end_date": f"2025-03-{1 + args.days:02d}" if args.days <= 30 else None,
+            "requests_per_minute": rate, "max_concurrent_reports": args.max_concurrent,
+            "poll_interval": 5 / args.scale, "max_poll_interval": 60 / args.scale,
+        }
+        if config["end_date"] is None:
+            import datetime as dt
+
+            config["end_date"] = (dt.date(2025, 3, 1) + dt.timedelta(days=args.days)).isoformat()
+        seconds, records, rss, code, tail = run_tap(config)
+        if code != 0:
+            raise SystemExit(f"the backfill failed:\n{tail}")
+        jobs = len(REPORT_TYPES) * args.days
+        api_requests = len([c for c in sim.calls("/api/public/")])
+        status_checks = len([c for c in sim.calls("/api/public/") if c.path.endswith("/status")])
+        floor_requests = REQUESTS_PER_JOB * jobs / (rate / 60)
+        floor = max(floor_requests, latency[1])
+        print(f"Backfill: {args.days} days x {len(REPORT_TYPES)} report types = {jobs} jobs, {records:,} records")
+        print(f"  time scale 1:{args.scale:g} -> {rate:g} requests/min, job latency {latency[0]:.3f}-{latency[1]:.3f} s, "
+              f"max_concurrent_reports {args.max_concurrent}")
+        print(f"  API requests: {api_requests} ({status_checks} status checks; minimum {REQUESTS_PER_JOB * jobs})")
+        print(f"  wall time {seconds:6.1f} s   floor {floor:6.1f} s   ratio {seconds / floor:.2f}x (target <= 1.30x)")
+        print(f"  at Khoros's real rate (20/min) that is {seconds * args.scale / 60:.0f} min "
+              f"(floor {floor * args.scale / 60:.0f} min); peak RSS {rss / 2**20:.0f} MB")
+        return seconds / floor
+
+
+def memory(args: argparse.Namespace) -> float:
+    worst = 0.0
+    for fmt in ("json", "csv"):
+        with KhorosSimulator(username=USER, password=PASSWORD, company_key=COMPANY_KEY, job_latency=(0.1, 0.1),
+                             bulk_rows={"incoming_post": args.rows}) as sim:
+            config = {
+                "username": USER, "password": PASSWORD, "company_key": COMPANY_KEY, "api_url": sim.api_url,
+                "start_date": "2025-03-01", "end_date": "2025-03-02", "report_types": ["incoming_post"],
+                "report_format": fmt, "requests_per_minute": 6000, "poll_interval": 0.1,
+            }
+            seconds, records, rss, code, tail = run_tap(config)
+            if code != 0:
+                raise SystemExit(f"the {fmt} download failed:\n{tail}")
+            if records != args.rows:
+                raise SystemExit(f"the {fmt} download gave {records} records, expected {args.rows}")
+            print(f"Download of {records:,} rows ({fmt}): {seconds:5.1f} s ({records / seconds:,.0f} rows/s), "
+                  f"peak RSS {rss / 2**20:.0f} MB (target < 200 MB)")
+            worst = max(worst, rss / 2**20)
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=120, help="how many times faster than real time")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--max-concurrent", type=int, default=10, help="the tap's max_concurrent_reports")
+    parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    ok = True
+    if not args.skip_backfill:
+        ok &= backfill(args) <= 1.3
+    if not args.skip_memory:
+        ok &= memory(args) < 200
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
