@@ -80,17 +80,40 @@ class SupportTap(Tap):
         return errors
 
     def secret_values(self) -> list[str]:
-        """Values of every setting the config schema marks secret."""
-        properties = self.config_jsonschema.get("properties", {})
-        return [
-            str(self.config[name])
-            for name, spec in properties.items()
-            if spec.get("secret") and self.config.get(name) not in (None, "")
-        ] + self.extra_secret_values()
+        """Values of every setting the config schema marks secret, nested ones included."""
+        return list(_secret_leaves(self.config_jsonschema, dict(self.config))) + self.extra_secret_values()
 
     def extra_secret_values(self) -> list[str]:
         """Secrets nested inside other settings (override where a tap has them)."""
         return []
+
+
+def _marks_secret_inside(schema: dict) -> bool:
+    items = schema.get("items")
+    return any(_marks_secret(p) for p in schema.get("properties", {}).values()) or bool(items and _marks_secret(items))
+
+
+def _marks_secret(schema: dict) -> bool:
+    return bool(schema.get("secret")) or _marks_secret_inside(schema)
+
+
+def _secret_leaves(schema: dict, value: t.Any, inherited: bool = False) -> Iterator[str]:
+    """Scalar values under secret-marked settings.
+
+    A container marked secret whose own fields mark the secret ones (a list of
+    {name, api_key}) yields only those fields, so harmless names stay readable.
+    """
+    secret = inherited or bool(schema.get("secret"))
+    pass_down = secret and not _marks_secret_inside(schema)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            yield from _secret_leaves(properties.get(key, {}), item, pass_down)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_leaves(schema.get("items") or {}, item, pass_down)
+    elif secret and value not in (None, ""):
+        yield str(value)
 
 
 class SupportStream(RESTStream):

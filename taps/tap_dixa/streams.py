@@ -188,7 +188,8 @@ class MetricValuesStream(DixaStream):
             for row in self.request_records({**context, **window_context(DateWindow(start, end))}):
                 row.update(base)
                 yield row
-            self.checkpoint(context, end)
+            # Today is still filling up: bookmark "now", so the next run asks for today again.
+            self.checkpoint(context, min(end, dt.datetime.now(UTC)))
 
     def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
         metric = self._tap.dixa_catalogue.metrics[context["metric_id"]]

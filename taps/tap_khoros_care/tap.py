@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import typing as t
 import zoneinfo
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
@@ -98,13 +96,8 @@ class TapKhorosCare(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(*args, validate_config=validate_config, **kwargs)
-        if validate_config:
-            self._check_settings()
-
-    def _check_settings(self) -> None:  # noqa: C901 - one clear message per setting
-        config, errors = self.config, []
+    def setting_errors(self) -> list[str]:  # noqa: C901 - one clear message per setting
+        config, errors = self.config, super().setting_errors()
         url = urlsplit(str(config.get("api_url") or DEFAULT_API_URL))
         if url.scheme not in ("http", "https") or not url.netloc:
             errors.append(f"The setting `api_url` must be an http(s) URL, got {config.get('api_url')!r}.")
@@ -136,8 +129,7 @@ class TapKhorosCare(SupportTap):
         unknown = [name for name in metrics if name not in REPORT_STREAMS]
         if unknown:
             errors.append(f"The setting `reportMetrics` names unknown report types {unknown}.")
-        if errors:
-            raise ConfigValidationError("Invalid tap-khoros-care configuration: " + " ".join(errors), errors=errors)
+        return errors
 
     @cached_property
     def pacer(self) -> RequestPacer:

@@ -132,7 +132,7 @@ class ThankfulDayStream(ThankfulStream):
 
     def scopes(self) -> list[int | None]:
         """The `a` values to ask each day: each configured action id, or None for all."""
-        return self._tap.action_filters()
+        return self._tap.action_filters
 
     def day_contexts(self, window: DateWindow) -> Iterator[dict[str, t.Any]]:
         """The request contexts of one day: one per action filter."""

@@ -121,7 +121,8 @@ class TapThankful(SupportTap):
         return dt.datetime.now(UTC)
 
     @cached_property
-    def _action_filters(self) -> list[int | None]:
+    def action_filters(self) -> list[int | None]:
+        """The `a` values every day stream asks for: each action id (checked against /actions), or None for all."""
         action_ids = list(dict.fromkeys(self.config.get("action_ids") or []))
         if not action_ids:
             return [None]
@@ -136,10 +137,6 @@ class TapThankful(SupportTap):
             )
             raise ConfigValidationError(msg, errors=[msg])
         return action_ids
-
-    def action_filters(self) -> list[int | None]:
-        """The `a` values every day stream asks for: each action id, or None for all."""
-        return self._action_filters
 
     def discover_streams(self) -> list:
         return [stream_type(self) for stream_type in STREAM_TYPES]

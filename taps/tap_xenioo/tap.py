@@ -121,15 +121,6 @@ class TapXenioo(SupportTap):
         if validate_config:
             self._check_settings()
 
-    def extra_secret_values(self) -> list[str]:
-        return [str(bot.get("api_key")) for bot in self.config.get("bots") or []
-                if isinstance(bot, dict) and bot.get("api_key")]
-
-    def secret_values(self) -> list[str]:
-        # `bots` is marked secret as a whole (so Meltano and --about treat it so); its
-        # text form is not what appears anywhere, the keys inside it are.
-        return [value for value in super().secret_values() if not value.startswith("[")]
-
     def _check_settings(self) -> None:
         errors = []
         try:

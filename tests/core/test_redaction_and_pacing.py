@@ -57,3 +57,20 @@ def test_pacer_allows_a_burst_then_the_rate():
     assert all(abs(w - 0.1) < 1e-9 for w in waits[4:])
     # 24 requests in 2.0 s: 4 up front plus 20 at 10/s, never faster.
     assert abs(fake.now - 2.0) < 1e-9
+
+
+def test_secret_settings_are_found_however_deeply_nested():
+    from singer_sdk import typing as th
+
+    from support_taps.client import _secret_leaves
+
+    schema = th.PropertiesList(
+        th.Property("api_key", th.StringType, secret=True),
+        th.Property("user", th.StringType),
+        th.Property("bots", th.ArrayType(th.ObjectType(
+            th.Property("name", th.StringType), th.Property("key", th.StringType, secret=True))), secret=True),
+        th.Property("extra", th.ObjectType(th.Property("token", th.StringType)), secret=True),
+    ).to_dict()
+    config = {"api_key": "k-1", "user": "ann", "bots": [{"name": "support", "key": "bk-1"}, {"name": "hr", "key": "bk-2"}],
+              "extra": {"token": "t-1"}}
+    assert sorted(_secret_leaves(schema, config)) == ["bk-1", "bk-2", "k-1", "t-1"]

@@ -224,3 +224,13 @@ def test_broken_json_names_the_endpoint(dixa):
     assert run.returncode != 0
     assert "not valid JSON for POST /v1/analytics/records" in run.stderr and "<html>upstream error" in run.stderr
     assert run.bookmark("records_ratings") is None  # nothing emitted, nothing bookmarked
+
+
+def test_today_is_asked_again_by_the_next_run(dixa):
+    today = dt.datetime.now(UTC).date()
+    config = _records_only(dixa, start_date=(today - dt.timedelta(days=1)).isoformat(), end_date=None)
+    first = run_tap("tap_dixa", config)
+    assert first.returncode == 0, first.stderr
+    assert sorted({r["day"] for r in first.records("metric_values")})[-1] == today.isoformat()
+    second = run_tap("tap_dixa", config, state=first.final_state)
+    assert {r["day"] for r in second.records("metric_values")} == {today.isoformat()}  # today, partial, again
