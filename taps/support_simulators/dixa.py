@@ -11,7 +11,8 @@ Shapes follow Dixa's Analytics API reference (vendor-docs/dixa-analytics-api.txt
 
 Auth is the raw token in `Authorization` (no "Bearer"); a wrong token gets 401. Dixa's
 published rate limit, 10 requests/s with bursts of 4 per token, is enforced with 429 and
-Retry-After unless the caller sets `Faults.rate_limit` itself (0 turns it off).
+Retry-After (one bucket: the simulator serves one token) unless the caller sets
+`Faults.rate_limit` itself (0 turns it off).
 
 Data: seeded, deterministic conversations generated per UTC day from 2024-01-01. Every record
 id and every metric is derived from the same conversations, so metrics agree with the records

@@ -295,6 +295,9 @@ class VendorSimulator:
 def _make_handler(sim: VendorSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+        # Headers and body go out in separate writes; with Nagle on, each keep-alive
+        # answer would wait ~40 ms for a delayed ACK. Real API servers set TCP_NODELAY.
+        disable_nagle_algorithm = True
         server_version = f"{sim.name}-simulator"
 
         def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002

@@ -304,16 +304,6 @@ class ThankfulSimulator(VendorSimulator):
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
 
-    def start(self) -> ThankfulSimulator:
-        super().start()
-        # TODO(core): the framework's handler writes headers and body separately with
-        # Nagle on, so each keep-alive answer waits ~40 ms for a delayed ACK. Real APIs
-        # set TCP_NODELAY; so does this simulator (its own handler class) until the
-        # framework does.
-        assert self._server is not None
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        return self
-
     def routes(self):
         for endpoint, handler in (("tickets", self.tickets), ("handoffs", self.handoffs),
                                   ("savings", self.savings), ("actions", self.actions)):

@@ -49,6 +49,11 @@ class SupportTap(Tap):
     request_burst: t.ClassVar[int] = 1
 
     @cached_property
+    def run_started(self) -> dt.datetime:
+        """The run's one clock: every stream agrees on "now" (and today), even across midnight."""
+        return dt.datetime.now(UTC)
+
+    @cached_property
     def pacer(self) -> RequestPacer | None:
         """One pacer per tap run, shared by all its streams and threads."""
         if not self.requests_per_second:
@@ -262,10 +267,17 @@ class SupportStream(RESTStream):
             raise UnparseableResponse(msg) from None
 
     def expect_list(self, payload: t.Any, response: requests.Response) -> list:
-        if isinstance(payload, list):
+        return self._expect(list, "a list", payload, response)
+
+    def expect_object(self, payload: t.Any, response: requests.Response) -> dict:
+        return self._expect(dict, "an object", payload, response)
+
+    def _expect(self, kind: type, name: str, payload: t.Any, response: requests.Response) -> t.Any:
+        if isinstance(payload, kind):
             return payload
+        found = {dict: "object", list: "list"}.get(type(payload), type(payload).__name__)
         msg = (
-            f"{self.vendor} sent a JSON {type(payload).__name__} where a list was expected for "
+            f"{self.vendor} sent a JSON {found} where {name} was expected for "
             f"{endpoint_of(response)} (HTTP {response.status_code}). First bytes: {body_snippet(response.content)}"
         )
         raise UnparseableResponse(msg)
@@ -287,7 +299,7 @@ class SupportStream(RESTStream):
 
     def sync_range_end(self) -> dt.datetime:
         end_date = self.config.get("end_date")
-        now = dt.datetime.now(UTC)
+        now = self._tap.run_started
         return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
 
     def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:

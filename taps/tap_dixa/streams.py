@@ -11,6 +11,7 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.client import window_context, window_of
+from support_taps.errors import VendorAPIError, body_snippet, endpoint_of
 from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow, parse_utc
@@ -95,6 +96,10 @@ class RecordsCatalogueStream(CatalogueStream):
         }
 
 
+class FilterAttributeRejected(VendorAPIError):
+    """Dixa answered 400 for one filter attribute."""
+
+
 class FilterValuesStream(DixaStream):
     """Filter values: every value (and label) of every filter attribute the catalogues mention."""
 
@@ -110,8 +115,19 @@ class FilterValuesStream(DixaStream):
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         attribute = context["filterAttribute"]
-        for item in self.request_records(context):
-            yield {"filterAttribute": attribute, **item}
+        try:
+            for item in self.request_records(context):
+                yield {"filterAttribute": attribute, **item}
+        except FilterAttributeRejected as exc:
+            # A catalogue naming an attribute the filter endpoint refuses is Dixa's inconsistency;
+            # the other attributes (and streams) are still worth having.
+            self.logger.warning("Skipping filter attribute %r: %s", attribute, exc)
+
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 400:
+            msg = f"Dixa rejected {endpoint_of(response)} with HTTP 400: {body_snippet(response.content)}"
+            raise FilterAttributeRejected(msg)
+        super().validate_response(response)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         for item in self.expect_list(self.data_of(response), response):

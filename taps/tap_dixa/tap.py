@@ -147,35 +147,32 @@ class TapDixa(SupportTap):
         self._validate = validate_config
         super().__init__(*args, validate_config=validate_config, **kwargs)
 
-    # The SDK builds the catalogue (and so asks Dixa) while the base __init__ sets up stream
-    # maps, so settings are checked before that, here.
+    # The SDK builds the catalogue (and so asks Dixa) inside its __init__, while it sets up
+    # stream maps, before SupportTap checks the settings: check them, and register the
+    # secrets, before the first request instead.
     def setup_mapper(self) -> None:
         self._check_settings_once()
         # TODO(core): SupportTap registers secrets after the SDK's __init__, which is after
-        # discovery here; register them before Dixa is first asked.
+        # discovery here.
         redact.add(*self.secret_values())
         install_log_redaction()
         super().setup_mapper()
 
     def _check_settings_once(self) -> None:
         if getattr(self, "_validate", True) and not getattr(self, "_settings_checked", False):
-            self._check_settings()
+            errors = self.setting_errors()
+            if errors:
+                raise ConfigValidationError("Invalid tap-dixa configuration: " + " ".join(errors), errors=errors)
             self._settings_checked = True
 
-    def _check_settings(self) -> None:
+    def setting_errors(self) -> list[str]:
         config = self.config
-        errors = []
+        errors = super().setting_errors()
         zone = config.get("timezone") or "UTC"
         try:
             zoneinfo.ZoneInfo(str(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             errors.append(f"The setting `timezone` must be an IANA time zone such as 'Europe/Copenhagen', got {zone!r}.")
-        for name in ("start_date", "end_date"):
-            if config.get(name):
-                try:
-                    parse_utc(config[name], setting=name)
-                except ValueError as exc:
-                    errors.append(str(exc))
         if config.get("page_limit") is not None and int(config["page_limit"]) < 1:
             errors.append("The setting `page_limit` must be at least 1.")
         if int(config.get("window_days", 7)) < 1:
@@ -187,8 +184,7 @@ class TapDixa(SupportTap):
                     or not item["values"]:
                 errors.append(f"Each entry of `filters` needs an `attribute` and a non-empty list of `values`; "
                               f"entry {index} is {item!r}.")
-        if errors:
-            raise ConfigValidationError("Invalid tap-dixa configuration: " + " ".join(errors), errors=errors)
+        return errors
 
     # ---- the catalogue ------------------------------------------------------------------
 

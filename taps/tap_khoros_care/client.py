@@ -151,6 +151,7 @@ class KhorosStream(SupportStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.window_size = dt.timedelta(days=int(self.config.get("window_days", 1)))
+        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
 

@@ -46,6 +46,9 @@ class TapKhorosCare(SupportTap):
                     description="Report types to extract, one stream each: " + ", ".join(REPORT_TYPES) + "."),
         th.Property("window_days", th.IntegerType, default=1,
                     description="Days per report job; state is saved after each window's rows are emitted."),
+        th.Property("lookback_days", th.IntegerType, default=0,
+                    description="Each run asks again for this many days before the bookmark, for reports whose "
+                                "recent days still change (late activity, conversations closing)."),
         th.Property("conversation_report_type", th.StringType, default="OPEN_AT_END",
                     allowed_values=list(CONVERSATION_REPORT_TYPES),
                     description="Which conversations the `conversation` report holds: OPEN_AT_END (open at the "
@@ -53,9 +56,9 @@ class TapKhorosCare(SupportTap):
                                 "`conversationReportType`."),
         th.Property("report_format", th.StringType, default="json", allowed_values=["json", "csv"],
                     description="File format Khoros exports (`reportFormat`); both are parsed as a stream."),
-        th.Property("max_concurrent_reports", th.IntegerType, default=4,
-                    description="Report jobs running at once on Khoros's side (started ahead of the window "
-                                "being emitted)."),
+        th.Property("max_concurrent_reports", th.IntegerType, default=10,
+                    description="Report jobs running at once on Khoros's side, started ahead of the window "
+                                "being emitted. Khoros publishes no limit; lower this if it refuses new jobs."),
         th.Property("requests_per_minute", th.NumberType, default=20,
                     description="Requests per minute to the API (starts, status checks and downloads); "
                                 "Khoros allows about 20."),
@@ -106,7 +109,7 @@ class TapKhorosCare(SupportTap):
             errors.append(f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}.")
         if "report_types" in config and not config["report_types"]:
             errors.append("The setting `report_types` is empty; leave it out to extract every report type.")
-        for name, minimum in (("window_days", 1), ("max_concurrent_reports", 1)):
+        for name, minimum in (("window_days", 1), ("max_concurrent_reports", 1), ("lookback_days", 0)):
             if int(config.get(name, minimum)) < minimum:
                 errors.append(f"The setting `{name}` must be at least {minimum}.")
         for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
@@ -139,7 +142,7 @@ class TapKhorosCare(SupportTap):
 
     @cached_property
     def job_board(self) -> ReportJobBoard:
-        return ReportJobBoard(int(self.config.get("max_concurrent_reports", 4)))
+        return ReportJobBoard(int(self.config.get("max_concurrent_reports", 10)))
 
     def discover_streams(self) -> list[KhorosStream]:
         wanted = self.config.get("report_types") or list(REPORT_TYPES)

@@ -12,7 +12,6 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.client import SupportStream
-from support_taps.errors import UnparseableResponse, body_snippet, endpoint_of
 from support_taps.windows import DateWindow, floor_day, parse_utc
 
 UTC = dt.timezone.utc
@@ -69,14 +68,8 @@ class ThankfulStream(SupportStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
         # The payload as one item; the streams turn it into rows.
         payload = self.decode_json(response)
-        if not isinstance(payload, self.payload_type):
-            expected = "a list" if self.payload_type is list else "an object"
-            msg = (
-                f"{self.vendor} sent a JSON {type(payload).__name__} where {expected} was expected for "
-                f"{endpoint_of(response)} (HTTP {response.status_code}). First bytes: {body_snippet(response.content)}"
-            )
-            raise UnparseableResponse(msg)
-        yield payload
+        expect = self.expect_list if self.payload_type is list else self.expect_object
+        yield expect(payload, response)
 
 
 class ThankfulDayStream(ThankfulStream):
@@ -118,13 +111,6 @@ class ThankfulDayStream(ThankfulStream):
 
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         return self.first_day
-
-    def sync_range_end(self) -> dt.datetime:
-        # One clock for the whole run (see TapThankful.run_started): every stream
-        # agrees on which day is today, even when a run crosses midnight.
-        end_date = self.config.get("end_date")
-        now = self._tap.run_started
-        return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
 
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""

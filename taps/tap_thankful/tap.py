@@ -116,11 +116,6 @@ class TapThankful(SupportTap):
         return errors
 
     @cached_property
-    def run_started(self) -> dt.datetime:
-        """The run's one clock: which day is today, and which days are complete."""
-        return dt.datetime.now(UTC)
-
-    @cached_property
     def action_filters(self) -> list[int | None]:
         """The `a` values every day stream asks for: each action id (checked against /actions), or None for all."""
         action_ids = list(dict.fromkeys(self.config.get("action_ids") or []))

@@ -109,6 +109,7 @@ def test_bad_settings_are_named_before_dixa_is_asked(dixa):
         "timezone": dixa_config(dixa, timezone="Mars/Olympus"),
         "filters": dixa_config(dixa, filters=[{"attribute": "channel", "values": []}]),
         "page_limit": dixa_config(dixa, page_limit=0),
+        "end_date": dixa_config(dixa, end_date="2025-01-01"),
     }
     for setting, config in cases.items():
         found = discover(config)
@@ -130,3 +131,14 @@ def test_record_ids_limit_the_record_streams(dixa):
     names = {s["tap_stream_id"] for s in found.catalog["streams"]}
     assert names == STATIC | {"records_ratings"}
     assert {b["id"] for b in dixa.data_queries("records")} == {"ratings"}  # only ratings was sampled
+
+
+def test_a_filter_attribute_dixa_refuses_is_skipped_with_a_warning(dixa, monkeypatch):
+    ratings = dict(RECORDS["ratings"], filters=[*RECORDS["ratings"]["filters"], "brand_id"])
+    monkeypatch.setitem(RECORDS, "ratings", ratings)
+    config = dixa_config(dixa, record_ids=["ratings"], metric_ids=["csat"], end_date="2025-01-07")
+    run = run_tap("tap_dixa", config)
+    assert run.returncode == 0, run.stderr
+    assert "Skipping filter attribute 'brand_id'" in run.stderr and "HTTP 400" in run.stderr
+    expected = dixa.expected_primary_keys(config)["filter_values"]
+    assert {(r["filterAttribute"], r["value"]) for r in run.records("filter_values")} == expected[1]

@@ -320,6 +320,34 @@ def test_resume_after_the_run_is_killed_midway(tmp_path):
         assert {(i,) for i in ids} == sim.expected_primary_keys(config)["response"][1]
 
 
+def test_rate_limited_requests_are_retried_after_the_wait_asked(khoros):
+    khoros.faults.rate_limit, khoros.faults.burst = 4.0, 1  # far below what the tap is told
+    config = khoros_config(khoros, report_types=["raw_expert_help"], max_retry_after=0.3)
+    run = run_tap("tap_khoros_care", config)
+    assert run.returncode == 0, run.stderr
+    assert khoros.calls(status=429) and "HTTP 429" in run.stderr
+    _records_match_expected(run, khoros, config)
+
+
+def test_lookback_asks_again_for_recent_days(khoros):
+    state = {"bookmarks": {"author": {"replication_key": "window_start",
+                                      "replication_key_value": "2025-03-05T00:00:00+00:00"}}}
+    config = khoros_config(khoros, report_types=["author"], start_date="2025-03-01", end_date="2025-03-06",
+                           lookback_days=2)
+    run = run_tap("tap_khoros_care", config, state=state)
+    assert run.returncode == 0, run.stderr
+    assert [d for _, d in khoros.stats.log] == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert run.bookmark("author") == "2025-03-06T00:00:00+00:00"
+
+
+def test_credentials_only_go_to_the_configured_api_host(khoros):
+    stream = TapKhorosCare(config=khoros_config(khoros)).streams["author"]
+    base = khoros.api_url
+    assert stream._api_url(f"{base}/reports/report/w/r/status", "/x") == f"{base}/reports/report/w/r/status"
+    assert stream._api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
+    assert stream._api_url(None, "/reports/report/w/r%2F/download") == base + "/reports/report/w/r%2F/download"
+
+
 def test_discovery_follows_report_types(khoros):
     tap = TapKhorosCare(config=khoros_config(khoros, report_types=["response", "author"]))
     assert sorted(tap.streams) == ["author", "response"]

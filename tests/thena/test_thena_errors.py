@@ -127,7 +127,7 @@ def test_json_that_is_not_a_list_is_an_error(thena):
     thena.faults.add(Fault(status=200, body=b'{"message": "maintenance"}'))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_no_progress(run)
-    assert "sent a JSON dict where a list was expected" in run.stderr
+    assert "sent a JSON object where a list was expected" in run.stderr
 
 
 def test_failure_in_a_later_window_keeps_earlier_windows_state(thena):

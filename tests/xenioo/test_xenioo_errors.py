@@ -103,7 +103,7 @@ def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xen
     [
         (b"<html><body>Gateway error</body></html>", "not valid JSON"),
         (b'[{"GroupLabel": "2025-01-01", "BotName": "x"', "not valid JSON"),
-        (b'{"Message": "ok"}', "JSON dict where a list was expected"),
+        (b'{"Message": "ok"}', "JSON object where a list was expected"),
         (b'[1, 2]', "int inside the statistics array"),
     ],
 )

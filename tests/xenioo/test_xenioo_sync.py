@@ -144,7 +144,7 @@ def test_a_bookmark_older_than_30_days_names_the_dates_out_of_reach(xenioo):
                 "for all bots can no longer be fetched")
 
     assert message(before) in run.stderr or message(today()) in run.stderr
-    assert f"for bot 'support' can no longer be fetched" in run.stderr
+    assert "for bot 'support' can no longer be fetched" in run.stderr
     assert "account_statistics was last read up to" in run.stderr
     # What is in reach is still delivered, and the bookmark moves to the newest bucket.
     assert run.records("account_statistics")
