@@ -20,7 +20,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 benchmark: $(VENV)/.installed
-	$(PY) benchmarks/thena_benchmark.py
+	for b in benchmarks/*_benchmark.py; do echo "== $$b"; $(PY) $$b || exit 1; echo; done
 
 clean:
 	rm -rf $(VENV) .meltano output

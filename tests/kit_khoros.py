@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from support_simulators.khoros import KhorosSimulator
 
-UTC = dt.timezone.utc
 USERNAME = "analytics-test-user"
 PASSWORD = "khoros-pass-5d2e8b17"
 COMPANY_KEY = "khoros-company-9f4a61c3"
@@ -34,10 +31,3 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
     }
     return {k: v for k, v in config.items() if v is not None}
 
-
-def day(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def keys_of(run, stream: str, columns: tuple[str, ...]) -> list[tuple]:
-    return [tuple(record[c] for c in columns) for record in run.records(stream)]

@@ -481,11 +481,8 @@ class DixaSimulator(VendorSimulator):
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
 
-    def dispatch(self, request: SimRequest) -> SimResponse | None:
-        faults = self.faults
-        if faults.rate_limit is None:  # e.g. after POST /_simulator/reset: Dixa's limit still holds
-            faults.rate_limit, faults.burst = RATE_LIMIT, RATE_BURST
-        return super().dispatch(request)
+    def default_faults(self) -> Faults:
+        return Faults(rate_limit=RATE_LIMIT, burst=RATE_BURST)  # Dixa's published limit
 
     def routes(self):
         yield "GET", re.compile(r"/v1/analytics/metrics"), self.metrics_catalogue

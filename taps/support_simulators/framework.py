@@ -140,7 +140,7 @@ class VendorSimulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None) -> None:
         self.host, self.requested_port, self.seed = host, port, seed
-        self.faults = faults or Faults()
+        self.faults = faults or self.default_faults()
         self.requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._random = random.Random(seed)
@@ -150,6 +150,10 @@ class VendorSimulator:
         self._routes: list[Route] = list(self.routes())
 
     # ---- to implement ----------------------------------------------------------
+
+    def default_faults(self) -> Faults:
+        """How the vendor behaves by default (e.g. its published rate limit); also used on reset."""
+        return Faults()
 
     def routes(self) -> t.Iterable[Route]:
         return []
@@ -230,7 +234,7 @@ class VendorSimulator:
             self._bucket = None
             return json_response({"ok": True})
         if action == "reset" and request.method == "POST":
-            self.faults = Faults()
+            self.faults = self.default_faults()
             self._bucket = None
             self.reset_log()
             return json_response({"ok": True})

@@ -534,7 +534,8 @@ class KhorosFileHost:
 
     Links carry an HMAC signature and an expiry (`link_ttl`), like S3's. Every
     request is logged with its headers (`requests`). `cut_next` makes the next N
-    files break off after `cut_after_bytes` bytes (a dropped connection).
+    files break off after `cut_after_bytes` bytes (a dropped connection);
+    `expire_next` makes the next N links count as expired.
     """
 
     def __init__(self, host: str = "127.0.0.1", link_ttl: float = 300.0) -> None:
@@ -542,6 +543,7 @@ class KhorosFileHost:
         self.requests: list[dict[str, t.Any]] = []
         self.files: dict[str, HostedFile] = {}
         self.cut_next, self.cut_after_bytes = 0, 4096
+        self.expire_next = 0
         self._secret = b"file-host-signing-key"
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -583,7 +585,10 @@ class KhorosFileHost:
         good = hmac.new(self._secret, f"{match.group(1)}:{expires}".encode(), hashlib.sha256).hexdigest()
         if not hmac.compare_digest(good, (query.get("X-Amz-Signature") or [""])[0]):
             return "SignatureDoesNotMatch"
-        if time.time() > float(expires):
+        with self._lock:
+            expire = self.expire_next > 0
+            self.expire_next -= expire
+        if expire or time.time() > float(expires):
             return "Request has expired"
         return hosted
 

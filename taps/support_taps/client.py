@@ -61,10 +61,25 @@ class SupportTap(Tap):
         return RequestPacer(self.requests_per_second, self.request_burst)
 
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
+        self._check_settings_at_start = validate_config
+        self._prepared = False
         super().__init__(*args, validate_config=validate_config, **kwargs)
+        self.prepare()
+
+    def setup_mapper(self) -> None:
+        # The SDK discovers streams while it sets up stream maps, inside its __init__;
+        # a tap whose discovery asks the API (a dynamic catalogue) must be ready by then.
+        self.prepare()
+        super().setup_mapper()
+
+    def prepare(self) -> None:
+        """Before the first request, once: register secrets for redaction and check settings."""
+        if self._prepared:
+            return
+        self._prepared = True
         redact.add(*self.secret_values())
         install_log_redaction()
-        if validate_config:
+        if self._check_settings_at_start:
             errors = self.setting_errors()
             if errors:
                 msg = f"Invalid {self.name} configuration: " + " ".join(errors)

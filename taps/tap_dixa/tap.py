@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.errors import (
@@ -19,7 +18,6 @@ from support_taps.errors import (
     UnparseableResponse,
     VendorAPIError,
 )
-from support_taps.redaction import install_log_redaction, redact
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.windows import parse_utc
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
@@ -143,28 +141,6 @@ class TapDixa(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
-        self._validate = validate_config
-        super().__init__(*args, validate_config=validate_config, **kwargs)
-
-    # The SDK builds the catalogue (and so asks Dixa) inside its __init__, while it sets up
-    # stream maps, before SupportTap checks the settings: check them, and register the
-    # secrets, before the first request instead.
-    def setup_mapper(self) -> None:
-        self._check_settings_once()
-        # TODO(core): SupportTap registers secrets after the SDK's __init__, which is after
-        # discovery here.
-        redact.add(*self.secret_values())
-        install_log_redaction()
-        super().setup_mapper()
-
-    def _check_settings_once(self) -> None:
-        if getattr(self, "_validate", True) and not getattr(self, "_settings_checked", False):
-            errors = self.setting_errors()
-            if errors:
-                raise ConfigValidationError("Invalid tap-dixa configuration: " + " ".join(errors), errors=errors)
-            self._settings_checked = True
-
     def setting_errors(self) -> list[str]:
         config = self.config
         errors = super().setting_errors()
@@ -221,7 +197,7 @@ class TapDixa(SupportTap):
         return self._ids("record_ids", self.dixa_catalogue.records, "record")
 
     def discover_streams(self) -> list:
-        self._check_settings_once()
+        self.prepare()  # settings checked and secrets registered before Dixa is asked
         catalogue = self.dixa_catalogue
         self.selected_metric_ids  # noqa: B018 - names unknown `metric_ids` now, not mid-sync
         streams: list = [*self.catalogue_streams, FilterValuesStream(self), MetricValuesStream(self)]

@@ -61,6 +61,15 @@ _OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH})
 DOWNLOAD_ATTEMPTS = 3
 
 
+def _download_failure(exc: BaseException) -> str:
+    """Why a download attempt failed, in words that carry no URL."""
+    if isinstance(exc, DownloadLinkExpired):
+        return f"the file host refused the link (HTTP {exc}; expired?)"
+    if isinstance(exc, ReportFormatError):
+        return f"the file is not a valid report: {exc}"
+    return describe_failure(exc)
+
+
 class ReportFailed(VendorAPIError):
     """A report job ended without a result (FAILED) or did not finish in time."""
 
@@ -355,8 +364,7 @@ class KhorosStream(SupportStream):
         return urljoin(response.url, location)
 
     def _fetch_file(self, location: str) -> requests.Response:
-        response = self._unpaced(self._get_file)(location)
-        return response
+        return self._unpaced(self._get_file)(location)
 
     def _get_file(self, location: str) -> requests.Response:
         try:
@@ -408,8 +416,7 @@ class KhorosStream(SupportStream):
                             yield row
                 return
             except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
-                reason = describe_failure(exc) if not isinstance(exc, (DownloadLinkExpired, ReportFormatError)) else (
-                    f"the download link was refused (HTTP {exc})" if isinstance(exc, DownloadLinkExpired) else str(exc))
+                reason = _download_failure(exc)
                 if attempt == DOWNLOAD_ATTEMPTS:
                     error = UnparseableResponse if isinstance(exc, ReportFormatError) else VendorAPIError
                     msg = (

@@ -15,7 +15,7 @@ import zoneinfo
 
 import msgspec
 
-from support_taps.normalize import is_missing, to_integer, to_number, to_text
+from support_taps.normalize import MISSING, is_missing, to_integer, to_number, to_text
 
 UTC = dt.timezone.utc
 #: Locales whose numeric dates put the day first (the vendor documents en, es, fr, de, tr).
@@ -66,6 +66,17 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
     return read
 
 
+def text(value: object) -> str | None:
+    """`to_text` with a fast path for the common case, a plain string (every Khoros field)."""
+    if value.__class__ is str:
+        if value in MISSING:
+            return None
+        if value[:1].isspace() or value[-1:].isspace():
+            return None if value.strip() in MISSING else value
+        return value
+    return to_text(value)
+
+
 def to_boolean(value: object) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -92,7 +103,7 @@ def converter_for(spec: t.Mapping[str, t.Any], read_datetime: t.Callable[[object
         return to_boolean
     if spec.get("format") == "date-time":
         return read_datetime
-    return to_text
+    return text
 
 
 _encode = msgspec.json.Encoder(order="sorted").encode

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
-from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, day, khoros_config, khoros_simulator
+from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
 
 from support_simulators.khoros import ID_COLUMNS, REPORT_TYPES
 from tap_khoros_care.tap import TapKhorosCare
@@ -225,6 +225,17 @@ def test_download_that_breaks_off_is_fetched_again_without_duplicates():
         assert "Fetching the file of Khoros report `combined`" in run.stderr
         _records_match_expected(run, sim, config)
         assert len(sim.file_host.requests) == 3  # the broken one, again, and the second window
+
+
+def test_an_expired_download_link_is_replaced_by_a_fresh_one():
+    with khoros_simulator() as sim:
+        sim.file_host.expire_next = 1
+        config = khoros_config(sim, report_types=["author"])
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode == 0, run.stderr
+        assert "the file host refused the link (HTTP 403; expired?)" in run.stderr
+        _records_match_expected(run, sim, config)
+        assert len(sim.calls(status=307)) == 3  # a second redirect for the refused link
 
 
 def test_wrong_credentials_name_the_settings_and_leak_nothing(khoros):
