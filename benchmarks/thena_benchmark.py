@@ -1,11 +1,13 @@
 """tap-thena throughput and memory against its simulator (a benchmark: it prints figures).
 
-Compares the tap (its real CLI, stdout to /dev/null) with a plain `requests` + `json`
-loop over the same endpoint and the same 7-day windows. Two plain loops are shown:
-"fetch+parse" only decodes each response; "fetch+parse+emit" also writes every
-record as a JSON line, the least any extractor does. The ratio that counts is the
-tap against fetch+parse+emit. Peak memory is the tap's maximum RSS for a small and
-a large export: it should not grow with the export size.
+Compares the tap (its real CLI, whole process, stdout to a pipe) with a plain
+`requests` + `json` loop over the same endpoint and the same 7-day windows. Two plain
+loops are shown: "fetch+parse" only decodes each response; "fetch+parse+emit" also
+writes every record as a JSON line, the least any extractor must do. The runs are
+interleaved so that other load on the machine hits all three alike, and CPU seconds
+(the client's own, not the simulator's) are shown beside wall time because they
+barely depend on that load. Peak memory is the tap's maximum RSS for a small and a
+large export: it should not grow with the export size.
 
     python benchmarks/thena_benchmark.py [--per-day 150] [--repeat 3]
 """
@@ -43,7 +45,14 @@ def _serve(port_queue: multiprocessing.Queue, per_day: int) -> None:
         time.sleep(3600)
 
 
-def plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> int:
+def plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds, records."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    count = _plain_loop(url, start, end, emit)
+    return time.perf_counter() - wall, time.process_time() - cpu, count
+
+
+def _plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> int:
     session = requests.Session()
     headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
     count = 0
@@ -62,25 +71,50 @@ def plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> in
     return count
 
 
-def run_tap(url: str, start: dt.datetime, end: dt.datetime) -> tuple[float, int, int]:
-    """Wall seconds, records, peak RSS (KiB) of one tap run, measured by a fresh wrapper process."""
+# The same tap with the SDK's defaults where ours differ: its JSON message writer,
+# recursive type conformance and its own record step (for comparison only).
+SDK_DEFAULTS_TAP = """
+from singer_sdk import RESTStream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.tap_base import SingerWriter
+from tap_thena.streams import RequestsStream
+from tap_thena.tap import TapThena
+
+class Requests(RequestsStream):
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.RECURSIVE
+    _generate_record_messages = RESTStream._generate_record_messages
+
+class Tap(TapThena):
+    message_writer_class = SingerWriter
+    def discover_streams(self):
+        return [Requests(self)]
+
+Tap.cli()
+"""
+
+
+def run_tap(url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool = False) -> tuple[float, float, int, int]:
+    """Wall seconds, CPU seconds, records, peak RSS (KiB) of one tap run, measured by a fresh wrapper process."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
         json.dump({"api_key": DEFAULT_API_KEY, "api_url": url, "start_date": start.isoformat(),
                    "end_date": end.isoformat(), "window_days": 7}, config)
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
-        "p = subprocess.run([sys.executable, '-m', 'tap_thena', '--config', sys.argv[1]],"
+        "cmd = ['-c', sys.argv[2]] if len(sys.argv) > 2 else ['-m', 'tap_thena']\n"
+        "p = subprocess.run([sys.executable, *cmd, '--config', sys.argv[1]],"
         " stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)\n"
         "seconds = time.perf_counter() - t\n"
         "records = p.stdout.count(b'\"type\":\"RECORD\"')\n"
-        "print(seconds, records, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "print(seconds, usage.ru_utime + usage.ru_stime, records, usage.ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, config.name], capture_output=True, text=True, check=True,
+    extra = [SDK_DEFAULTS_TAP] if sdk_defaults else []
+    out = subprocess.run([sys.executable, "-c", wrapper, config.name, *extra], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "taps")})
     os.unlink(config.name)
-    seconds, records, rss = out.stdout.split()
-    return float(seconds), int(records), int(rss)
+    seconds, cpu, records, rss = out.stdout.split()
+    return float(seconds), float(cpu), int(records), int(rss)
 
 
 def main() -> None:
@@ -95,33 +129,39 @@ def main() -> None:
     url = f"http://127.0.0.1:{queue.get(timeout=30)}"
     start, end = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 1, tzinfo=UTC)
     try:
-        total = plain_loop(url, start, end, emit=False)  # warm the simulator's cache
+        total = plain_loop(url, start, end, emit=False)[2]  # warm the simulator's cache
         print(f"tap-thena benchmark: {total:,} requests over {start.date()}..{end.date()} "
-              f"in {WINDOW.days}-day windows; median of {args.repeat} runs\n")
+              f"in {WINDOW.days}-day windows; median of {args.repeat} interleaved runs\n")
 
-        def median_rate(fn) -> float:
-            rates = []
-            for _ in range(args.repeat):
-                t = time.perf_counter()
-                n = fn()
-                rates.append(n / (time.perf_counter() - t))
-            return statistics.median(rates)
+        runs: dict[str, list[tuple[float, float]]] = {"parse": [], "emit": [], "tap": [], "sdk": []}
+        for _ in range(args.repeat):
+            wall, cpu, _n = plain_loop(url, start, end, emit=False)
+            runs["parse"].append((wall, cpu))
+            wall, cpu, _n = plain_loop(url, start, end, emit=True)
+            runs["emit"].append((wall, cpu))
+            wall, cpu, emitted, _rss = run_tap(url, start, end)
+            assert emitted == total, f"tap emitted {emitted:,} records, expected {total:,}"
+            runs["tap"].append((wall, cpu))
+            wall, cpu, emitted, _rss = run_tap(url, start, end, sdk_defaults=True)
+            assert emitted == total, f"SDK-defaults tap emitted {emitted:,} records, expected {total:,}"
+            runs["sdk"].append((wall, cpu))
 
-        parse_only = median_rate(lambda: plain_loop(url, start, end, emit=False))
-        parse_emit = median_rate(lambda: plain_loop(url, start, end, emit=True))
-        tap_runs = [run_tap(url, start, end) for _ in range(args.repeat)]
-        assert all(r[1] == total for r in tap_runs), f"tap emitted {[r[1] for r in tap_runs]}, expected {total}"
-        tap_rate = statistics.median(total / r[0] for r in tap_runs)
+        def rate(name: str, which: int) -> float:
+            return statistics.median(total / r[which] for r in runs[name])
 
-        print(f"  plain loop, fetch+parse        {parse_only:>10,.0f} records/s")
-        print(f"  plain loop, fetch+parse+emit   {parse_emit:>10,.0f} records/s")
-        print(f"  tap-thena (CLI, whole process) {tap_rate:>10,.0f} records/s")
-        print(f"  ratio tap / fetch+parse+emit   {tap_rate / parse_emit:>10.2f}   (target >= 0.5)")
-        print(f"  ratio tap / fetch+parse        {tap_rate / parse_only:>10.2f}")
+        print(f"  {'':40}{'records/s (wall)':>18}{'records per CPU-s':>20}")
+        for name, label in (("parse", "plain loop, fetch+parse"), ("emit", "plain loop, fetch+parse+emit"),
+                            ("tap", "tap-thena (CLI, whole process)"), ("sdk", "  the same, SDK defaults")):
+            print(f"  {label:<40}{rate(name, 0):>18,.0f}{rate(name, 1):>20,.0f}")
+        for tap, tap_label in (("tap", "tap"), ("sdk", "SDK defaults")):
+            for name, label in (("emit", "fetch+parse+emit"), ("parse", "fetch+parse")):
+                line = f"ratio {tap_label} / {label}"
+                print(f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}{rate(tap, 1) / rate(name, 1):>20.2f}")
+        print("  (target: tap >= 0.5 of the plain loop)")
 
         small_end = start + dt.timedelta(days=60)
-        _, small_n, small_rss = run_tap(url, start, small_end)
-        _, large_n, large_rss = run_tap(url, start, end)
+        _, _, small_n, small_rss = run_tap(url, start, small_end)
+        _, _, large_n, large_rss = run_tap(url, start, end)
         print("\n  peak memory (max RSS of the tap process)")
         print(f"    {small_n:>8,} records: {small_rss / 1024:6.1f} MiB")
         print(f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   ({large_n / small_n:.0f}x the records)")

@@ -571,7 +571,7 @@ class KhorosFileHost:
             self._counter += 1
             token = hashlib.sha256(f"{self._counter}:{time.time()}".encode()).hexdigest()[:24]
             self.files[token] = hosted
-        expires = int(hosted.expires)
+        expires = f"{hosted.expires:.3f}"
         signature = hmac.new(self._secret, f"{token}:{expires}".encode(), hashlib.sha256).hexdigest()
         return (f"{self.url}/khoros-care-exports/{token}/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
                 f"&X-Amz-Expires={int(self.link_ttl)}&Expires={expires}&X-Amz-Signature={signature}")

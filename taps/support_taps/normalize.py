@@ -55,6 +55,25 @@ def to_integer(value: object) -> int | None:
     return number
 
 
+_US_DAYS: dict[str, str | None] = {}
+
+
+def _us_day(text: str) -> str | None:
+    """ "MM/DD/YYYY" -> "YYYY-MM-DD", or None if it is no date; cached."""
+    try:
+        return _US_DAYS[text]
+    except KeyError:
+        pass
+    try:
+        iso = dt.date(int(text[6:10]), int(text[0:2]), int(text[3:5])).isoformat()
+    except ValueError:
+        iso = None
+    if len(_US_DAYS) > 100_000:
+        _US_DAYS.clear()
+    _US_DAYS[text] = iso
+    return iso
+
+
 def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
     """An ISO 8601 UTC date-time string from ISO text or one of `formats` (taken as UTC).
 
@@ -62,13 +81,13 @@ def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
     """
     if value.__class__ is not str:
         return None
-    # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use.
+    # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use; the day
+    # part repeats across many rows, so its check (month 13, 30 February) is cached.
     if len(value) == 16 and value[2] == "/" and value[5] == "/" and value[10] == " " and value[13] == ":":
-        try:
-            moment = dt.datetime(int(value[6:10]), int(value[0:2]), int(value[3:5]), int(value[11:13]), int(value[14:16]))
-        except ValueError:
-            return None  # e.g. month 13 or 30 February: not a date
-        return f"{moment.isoformat()}+00:00"
+        day, hours, minutes = _us_day(value[:10]), value[11:13], value[14:16]
+        if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
+            return f"{day}T{hours}:{minutes}:00+00:00"
+        return None
     text = value.strip()
     if text in MISSING:
         return None
@@ -113,7 +132,7 @@ class RecordNormalizer:
         self.date_formats = tuple(date_formats)
         self.on_unknown = on_unknown
         self._reported: set[str] = set()
-        self.dates, self.integers, self.numbers, self.text, self.lists = [], [], [], [], []
+        self.dates, self.integers, self.numbers, self.text, self.lists, self.other = [], [], [], [], [], []
         for name, spec in properties.items():
             types = spec.get("type", [])
             types = {types} if isinstance(types, str) else set(types)
@@ -127,9 +146,11 @@ class RecordNormalizer:
                 self.lists.append(name)
             elif types == {"string"} or types == {"string", "null"}:
                 self.text.append(name)
+            else:
+                self.other.append(name)
 
-    def __call__(self, raw: dict) -> dict:
-        record = {k: ((None if v in MISSING else v) if v.__class__ is str else v) for k, v in raw.items()}
+    def __call__(self, record: dict) -> dict:
+        """Normalise `record` in place (a row just decoded, owned by the caller) and return it."""
         if not self.known.issuperset(record):
             for name in [k for k in record if k not in self.known]:
                 del record[name]
@@ -138,6 +159,13 @@ class RecordNormalizer:
                     if self.on_unknown:
                         self.on_unknown(name)
         get = record.get
+        for name in self.text:
+            value = get(name)
+            if value.__class__ is str:
+                if value in MISSING:
+                    record[name] = None
+            elif value is not None:
+                record[name] = str(value)
         for name in self.dates:
             value = get(name)
             if value is not None:
@@ -150,12 +178,12 @@ class RecordNormalizer:
             value = get(name)
             if value is not None and value.__class__ is not int and value.__class__ is not float:
                 record[name] = to_number(value)
-        for name in self.text:
-            value = get(name)
-            if value is not None and value.__class__ is not str:
-                record[name] = str(value)
         for name in self.lists:
             value = get(name)
             if value is not None:
                 record[name] = to_text_list(value)
+        for name in self.other:
+            value = get(name)
+            if value.__class__ is str and value in MISSING:
+                record[name] = None
         return record

@@ -47,7 +47,7 @@ from support_taps.client import SupportStream, window_context, window_of
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
-from support_taps.windows import DateWindow, date_windows, floor_day
+from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
 from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
 
@@ -57,6 +57,8 @@ DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
 WINDOW_START, WINDOW_END, FIELDS, ROW_HASH = "window_start", "window_end", "fields", "_row_hash"
 _OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH})
 
+#: A job's requests, as named in request metrics.
+_JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
 #: How many times a download is fetched again after the connection broke mid-file.
 DOWNLOAD_ATTEMPTS = 3
 
@@ -152,7 +154,7 @@ class KhorosStream(SupportStream):
     #: Report parameters (vendor names) this report type accepts beyond the common ones.
     extra_parameters: t.ClassVar[tuple[str, ...]] = ()
 
-    #: Parameters every report type accepts: setting name (the vendor's) -> how to send it.
+    #: Parameters every report type accepts (settings named as the vendor names them).
     COMMON_PARAMETERS: t.ClassVar[tuple[str, ...]] = (
         "locale", "priorities", "smartViewId", "timezone", "timezoneOffset", "workqueueIds",
     )
@@ -213,7 +215,7 @@ class KhorosStream(SupportStream):
     def start_report(self, window: DateWindow) -> ReportJob:
         context = window_context(window)
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
-        response = self.send(request, context)
+        response = self.send(request, context, endpoint=self.path)
         result = self._result(response, f"the start of report `{self.name}` for window {window.label}")
         workflow_id, run_id = result.get("workflowId"), result.get("runId")
         if not workflow_id or not run_id:
@@ -234,8 +236,12 @@ class KhorosStream(SupportStream):
 
     # ---- requests --------------------------------------------------------------------
 
-    def send(self, request: HTTPRequest, context: t.Mapping | None, *, stream: bool = False) -> requests.Response:
-        """Send one API request: credentials, pacing, retries and error checks."""
+    def send(self, request: HTTPRequest, context: t.Mapping | None, *, endpoint: str,
+             stream: bool = False) -> requests.Response:
+        """Send one API request: credentials, pacing, retries, error checks and the SDK's request metric.
+
+        `endpoint` names the request in metrics without ids (e.g. `.../{runId}/status`).
+        """
         prepared = self.build_prepared_request(
             method=request.method,
             url=request.url,
@@ -243,17 +249,18 @@ class KhorosStream(SupportStream):
             headers=request.headers,
             data=request.data or None,
         )
-        return self._paced_send(prepared, context, stream)
+        return self._paced_send(prepared, context, endpoint, stream)
 
     @cached_property
     def _paced_send(self) -> t.Callable[..., requests.Response]:
         return self.request_decorator(self._send_prepared)
 
-    def _send_prepared(self, prepared: requests.PreparedRequest, context: t.Mapping | None,
+    def _send_prepared(self, prepared: requests.PreparedRequest, context: t.Mapping | None, endpoint: str,
                        stream: bool) -> requests.Response:
         # Redirects are never followed with our session: the only one Khoros sends
         # (the download's) leads to another host that must not see the credentials.
         response = self.requests_session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream)
+        self._write_request_duration_log(endpoint=endpoint, response=response, context=context, extra_tags=None)
         self.validate_response(response)
         return response
 
@@ -299,7 +306,8 @@ class KhorosStream(SupportStream):
     def poll(self, job: ReportJob) -> bool:
         """Ask for the job's status once; True when its file is ready."""
         url = self._api_url(job.status_url, self._job_path(job, "status"))
-        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window))
+        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
+                             endpoint=_JOB_ENDPOINT + "/status")
         result = self._result(response, f"the status of {job.describe()}")
         job.polls += 1
         job.result = result
@@ -350,7 +358,8 @@ class KhorosStream(SupportStream):
     def _download_location(self, job: ReportJob) -> requests.Response | str:
         """The pre-signed URL Khoros redirects to (or the file itself, if served directly)."""
         url = self._api_url(job.result.get("downloadUrl"), self._job_path(job, "download"))
-        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window), stream=True)
+        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
+                             endpoint=_JOB_ENDPOINT + "/download", stream=True)
         if not response.is_redirect:
             return response  # the API served the file itself
         location = response.headers.get("Location") or ""
@@ -475,10 +484,17 @@ class KhorosStream(SupportStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
-    def planned_windows(self, context: t.Mapping | None = None) -> list[DateWindow]:
-        """The windows this stream will ask for (no side effects: used to start early)."""
-        start = floor_day(self.sync_range_start(context))
-        end = self.sync_range_end()
+    def planned_windows(self) -> list[DateWindow]:
+        """The windows this stream will ask for when its sync starts (used to start jobs early).
+
+        Before its sync the SDK has not yet set the stream's starting value, so the
+        bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
+        """
+        start_date = parse_utc(self.config["start_date"], setting="start_date")
+        state = self.get_context_state(None)
+        bookmark = state.get("replication_key_value") if state.get("replication_key") == self.replication_key else None
+        start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
+        start, end = floor_day(start), self.sync_range_end()
         return list(date_windows(start, end, self.window_size)) if start < end else []
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:

@@ -66,3 +66,20 @@ def test_numbers_text_and_lists():
     assert to_integer("7") == 7 and to_integer("7.0") == 7 and to_integer("7.5") is None
     assert to_text("") is None and to_text("N/A") is None and to_text("x") == "x" and to_text(5) == "5"
     assert to_text_list(["a", "", "b"]) == ["a", "b"] and to_text_list("a") == ["a"] and to_text_list("") is None
+
+
+def test_record_normalizer_follows_the_schema_in_place():
+    from support_taps.normalize import RecordNormalizer
+
+    schema = {"properties": {
+        "id": {"type": ["integer"]}, "when": {"type": ["string", "null"], "format": "date-time"},
+        "score": {"type": ["number", "null"]}, "name": {"type": ["string", "null"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}}, "flag": {"type": ["boolean", "null"]}}}
+    unknown: list[str] = []
+    normalize = RecordNormalizer(schema, on_unknown=unknown.append)
+    raw = {"id": "42", "when": "02/30/2025 10:00", "score": "N/A", "name": 7, "tags": "solo", "flag": "N/A", "new": 1}
+    record = normalize(raw)
+    assert record is raw
+    assert record == {"id": 42, "when": None, "score": None, "name": "7", "tags": ["solo"], "flag": None}
+    assert normalize({"id": 1, "when": "01/31/2025 23:59", "new": 2})["when"] == "2025-01-31T23:59:00+00:00"
+    assert unknown == ["new"]  # reported once

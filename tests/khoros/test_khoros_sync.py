@@ -269,6 +269,20 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
         assert events.index(("start", "response", "2025-03-01")) < events.index(("download", "incoming_post", "2025-03-04"))
 
 
+def test_jobs_started_early_for_the_next_report_follow_its_bookmark(khoros):
+    bookmark = {"replication_key": "window_start", "replication_key_value": "2025-03-03T00:00:00+00:00"}
+    state = {"bookmarks": {name: dict(bookmark) for name in ("author", "response")}}
+    config = khoros_config(khoros, report_types=["author", "response"], start_date="2025-03-01",
+                           end_date="2025-03-06", max_concurrent_reports=4)
+    run = run_tap("tap_khoros_care", config, state=state)
+    assert run.returncode == 0, run.stderr
+    started = khoros.stats.log
+    assert sorted(started) == [(r, d) for r in ("author", "response") for d in ("2025-03-03", "2025-03-04", "2025-03-05")]
+    assert khoros.stats.events.index(("start", "response", "2025-03-03")) < khoros.stats.events.index(
+        ("download", "author", "2025-03-05"))  # started early, and used
+    assert {r["window_start"][:10] for r in run.records("response")} == {"2025-03-03", "2025-03-04", "2025-03-05"}
+
+
 def test_state_after_each_window_follows_its_records(khoros):
     run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["combined"], start_date="2025-03-01",
                                                    end_date="2025-03-04"))
