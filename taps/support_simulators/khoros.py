@@ -627,7 +627,7 @@ def _file_handler(host: KhorosFileHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "khoros-file-host"
-        disable_nagle_algorithm = True  # see KhorosSimulator.start
+        disable_nagle_algorithm = True  # as real hosts: no delayed-ACK stall per answer
 
         def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
             pass
@@ -726,10 +726,6 @@ class KhorosSimulator(VendorSimulator):
     def start(self) -> KhorosSimulator:
         self.file_host.start()
         super().start()
-        # Headers and body leave in two writes; with Nagle's algorithm the body then
-        # waits for the client's delayed ACK (~20-40 ms a request on loopback), which
-        # no real API adds. TODO(core): set this in framework._make_handler.
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[union-attr]
         return self
 
     def stop(self) -> None:

@@ -219,8 +219,9 @@ class SupportStream(RESTStream):
         )
         raise RetriesExhausted(msg) from None
 
-    def request_decorator(self, func: t.Callable) -> t.Callable:
-        pacer = getattr(self._tap, "pacer", None)
+    def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
+        """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API)."""
+        pacer = getattr(self._tap, "pacer", None) if paced else None
         if pacer is not None:
             unpaced = func
 

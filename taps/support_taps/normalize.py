@@ -74,16 +74,21 @@ def _us_day(text: str) -> str | None:
     return iso
 
 
-def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
-    """An ISO 8601 UTC date-time string from ISO text or one of `formats` (taken as UTC).
+US_MINUTES = "%m/%d/%Y %H:%M"
 
-    Returns None for missing or unparseable values.
+
+def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC) -> str | None:
+    """An ISO 8601 UTC date-time string from ISO text or one of `formats`.
+
+    A date-time without an offset is taken to be in `zone` (default UTC). Returns
+    None for missing or unparseable values.
     """
     if value.__class__ is not str:
         return None
     # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use; the day
     # part repeats across many rows, so its check (month 13, 30 February) is cached.
-    if len(value) == 16 and value[2] == "/" and value[5] == "/" and value[10] == " " and value[13] == ":":
+    if (len(value) == 16 and value[2] == "/" and value[5] == "/" and value[10] == " " and value[13] == ":"
+            and zone is UTC and US_MINUTES in formats):
         day, hours, minutes = _us_day(value[:10]), value[11:13], value[14:16]
         if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
             return f"{day}T{hours}:{minutes}:00+00:00"
@@ -103,8 +108,8 @@ def to_utc_iso(value: object, formats: Iterable[str] = ()) -> str | None:
                 continue
         if parsed is None:
             return None
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return parsed.isoformat()
+    parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+    return parsed.astimezone(UTC).isoformat()
 
 
 def to_text_list(value: object) -> list[str] | None:

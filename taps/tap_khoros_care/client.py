@@ -37,7 +37,6 @@ from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import quote, urljoin, urlsplit
 
-import backoff
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
@@ -373,7 +372,7 @@ class KhorosStream(SupportStream):
         return urljoin(response.url, location)
 
     def _fetch_file(self, location: str) -> requests.Response:
-        return self._unpaced(self._get_file)(location)
+        return self.request_decorator(self._get_file, paced=False)(location)  # not the API: unpaced
 
     def _get_file(self, location: str) -> requests.Response:
         try:
@@ -391,19 +390,6 @@ class KhorosStream(SupportStream):
             raise RetriableAPIError(f"HTTP {status} from the report file host", response)
         msg = f"The report file host refused the download with HTTP {status}."
         raise VendorAPIError(msg)
-
-    def _unpaced(self, func: t.Callable) -> t.Callable:
-        # TODO(core): SupportStream.request_decorator(paced=False) - the file host is
-        # not the vendor's API and does not count against its rate limit.
-        return backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIABLE_EXCEPTIONS,
-            max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
-            on_giveup=self._give_up,
-            jitter=self.backoff_jitter,
-            logger=None,
-        )(func)
 
     def download_rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         """The report's rows, parsed while the file streams in.

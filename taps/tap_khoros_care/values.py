@@ -15,7 +15,7 @@ import zoneinfo
 
 import msgspec
 
-from support_taps.normalize import MISSING, is_missing, to_integer, to_number, to_text
+from support_taps.normalize import MISSING, is_missing, to_integer, to_number, to_text, to_utc_iso
 
 UTC = dt.timezone.utc
 #: Locales whose numeric dates put the day first (the vendor documents en, es, fr, de, tr).
@@ -44,24 +44,7 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit() and len(value) >= 12):
             moment = dt.datetime.fromtimestamp(int(value) / 1000, UTC)  # epoch milliseconds
             return moment.isoformat()
-        if not isinstance(value, str):
-            return None
-        text = value.strip()
-        try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-            for fmt in other_formats:
-                try:
-                    parsed = dt.datetime.strptime(text, fmt)
-                    break
-                except ValueError:
-                    continue
-            if parsed is None:
-                return None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=zone)
-        return parsed.astimezone(UTC).isoformat()
+        return to_utc_iso(value, other_formats, zone)
 
     return read
 

@@ -76,7 +76,7 @@ def test_record_normalizer_follows_the_schema_in_place():
         "score": {"type": ["number", "null"]}, "name": {"type": ["string", "null"]},
         "tags": {"type": ["array", "null"], "items": {"type": "string"}}, "flag": {"type": ["boolean", "null"]}}}
     unknown: list[str] = []
-    normalize = RecordNormalizer(schema, on_unknown=unknown.append)
+    normalize = RecordNormalizer(schema, date_formats=("%m/%d/%Y %H:%M",), on_unknown=unknown.append)
     raw = {"id": "42", "when": "02/30/2025 10:00", "score": "N/A", "name": 7, "tags": "solo", "flag": "N/A", "new": 1}
     record = normalize(raw)
     assert record is raw
