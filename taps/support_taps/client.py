@@ -192,7 +192,15 @@ class SupportStream(RESTStream):
         return RetryPolicy.from_config(dict(self.config))
 
     def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:  # type: ignore[override]
-        return retry_waits(self.retry_policy)
+        return retry_waits(self.retry_policy, connect_hint=self.url_hint())
+
+    def url_hint(self) -> str:
+        """What to check when the vendor cannot be reached at all."""
+        try:
+            base = self.url_base
+        except Exception:  # noqa: BLE001 - a broken URL setting is what we are pointing at
+            base = "?"
+        return f"Check {settings_phrase(self.url_settings)} (the base URL in use is {redact(base)})."
 
     def backoff_max_tries(self) -> int:
         return self.retry_policy.max_tries

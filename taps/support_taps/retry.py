@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
 from support_taps.errors import RetriesExhausted, endpoint_of
@@ -34,6 +35,9 @@ RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    #: Retries of a connection that could not be made at all (refused, unknown host):
+    #: a wrong URL setting far more often than an outage, so it fails fast.
+    max_connect_retries: int = 2
     max_tries: int = 8
     base_wait: float = 1.0
     max_backoff: float = 60.0
@@ -72,6 +76,15 @@ def retry_after_seconds(exc: BaseException | None, now: Callable[[], dt.datetime
     return max(0.0, (when - current).total_seconds())
 
 
+def never_connected(exc: BaseException | None) -> bool:
+    """The connection was never made (refused, unknown host), as opposed to dropped mid-answer."""
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.Timeout):
+        return False
+    # (A connect *timeout* arrives as requests' ConnectTimeout, a Timeout, excluded above.)
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
 def describe_failure(exc: BaseException | None) -> str:
     """What went wrong, in words that carry no URL or credential."""
     response = getattr(exc, "response", None)
@@ -79,6 +92,11 @@ def describe_failure(exc: BaseException | None) -> str:
         return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
     request = getattr(exc, "request", None)
     where = f" ({endpoint_of(request)})" if request is not None else ""
+    if never_connected(exc):
+        reason = getattr(exc.args[0], "reason", None)
+        kind = "the host name does not resolve" if isinstance(reason, urllib3.exceptions.NameResolutionError) else (
+            "the connection was refused")
+        return f"could not connect{where}: {kind}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"the request timed out{where} (see `request_timeout`)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
@@ -92,16 +110,24 @@ def retry_waits(
     policy: RetryPolicy,
     *,
     clock: Callable[[], float] = time.monotonic,
+    connect_hint: str = "",
 ) -> Generator[float, BaseException, None]:
     """Wait generator for `backoff`: receives each failure, yields seconds to wait.
 
     Raises RetriesExhausted (instead of waiting) when the next wait would take the
-    total past `policy.max_total_wait`.
+    total past `policy.max_total_wait`, or when a connection could not be made
+    `policy.max_connect_retries` + 1 times in a row (then with `connect_hint`, which
+    names the URL settings).
     """
     started = clock()
     attempt = 0
+    unconnected = 0
     exc = yield  # type: ignore[misc]  # primed by backoff with send(None)
     while True:
+        unconnected = unconnected + 1 if never_connected(exc) else 0
+        if unconnected > policy.max_connect_retries:
+            msg = f"Gave up after {unconnected} attempts: {describe_failure(exc)}. {connect_hint}".strip()
+            raise RetriesExhausted(msg) from None
         hinted = retry_after_seconds(exc)
         if hinted is not None:
             wait = min(hinted, policy.max_retry_after)

@@ -101,7 +101,7 @@ def test_unreachable_url_names_api_url():
     found = discover({"api_token": API_TOKEN, "api_url": url, "start_date": "2025-01-06", "max_retries": 1,
                       "retry_base_wait": 0.05})
     assert found.returncode != 0
-    assert "connection failed" in found.stderr and f"`api_url` setting (now {url})" in found.stderr
+    assert "could not connect" in found.stderr and f"`api_url` setting (now {url})" in found.stderr
 
 
 def test_bad_settings_are_named_before_dixa_is_asked(dixa):

@@ -167,3 +167,15 @@ def test_bad_start_date_is_named(thena):
     run = run_tap("tap_thena", thena_config(thena, start_date="01/05/2025"))
     assert run.returncode != 0
     assert "start_date" in run.stderr
+
+
+@pytest.mark.parametrize(("api_url", "kind"), [("http://127.0.0.1:9", "the connection was refused"),
+                                               ("http://no-such-host.invalid", "the host name does not resolve")])
+def test_an_unreachable_url_fails_fast_naming_the_url_settings(api_url, kind):
+    config = {"api_key": API_KEY, "api_url": api_url, "start_date": "2025-01-01", "end_date": "2025-01-08",
+              "retry_base_wait": 0.05}
+    run = run_tap("tap_thena", config)
+    assert run.returncode != 0
+    assert f"Gave up after 3 attempts: could not connect (GET {EXPORT}): {kind}." in run.stderr
+    assert f"Check the `workspace` and `api_url` settings (the base URL in use is {api_url})." in run.stderr
+    assert run.bookmark("requests") is None
