@@ -181,7 +181,7 @@ class ThenaSimulator(VendorSimulator):
         self.fixed_now = now
         super().__init__(**kwargs)
         self.dataset = ThenaDataset(seed=self.seed, requests_per_day=requests_per_day)
-        self._encoded: dict[tuple[dt.date, bool], bytes] = {}
+        self._encoded: dict[dt.date, bytes] = {}  # JSON of days old enough not to change
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
@@ -230,13 +230,12 @@ class ThenaSimulator(VendorSimulator):
         day = max(start, self.dataset.start)
         settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
         while day <= last:
-            key = (day, True)
-            chunk = self._encoded.get(key)
+            chunk = self._encoded.get(day)
             if chunk is None:
                 rows = [self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now]
-                chunk = ",".join(json.dumps(row, separators=(", ", ": ")) for row in rows).encode()
+                chunk = ",".join(json.dumps(row) for row in rows).encode()
                 if dt.datetime(day.year, day.month, day.day, tzinfo=UTC) < settled:
-                    self._encoded[key] = chunk
+                    self._encoded[day] = chunk
             if chunk:
                 parts.append(chunk)
             day += dt.timedelta(days=1)
