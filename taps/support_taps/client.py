@@ -31,7 +31,7 @@ from support_taps.errors import (
 from support_taps.pacing import RequestPacer
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.writer import BufferedMsgSpecWriter
-from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, retry_waits
+from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, give_up_message, retry_waits
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 
 UTC = dt.timezone.utc
@@ -220,11 +220,7 @@ class SupportStream(RESTStream):
         exc = details.get("exception")
         if isinstance(exc, VendorAPIError):
             return
-        msg = (
-            f"Gave up after {details.get('tries')} attempts over {details.get('elapsed', 0):.0f}s: "
-            f"{describe_failure(exc)}. Raise `max_retries` or try again later."
-        )
-        raise RetriesExhausted(msg) from None
+        raise RetriesExhausted(give_up_message(details, "Raise `max_retries` or try again later.")) from None
 
     def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
         """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API)."""

@@ -16,11 +16,12 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+import backoff
 import requests
 import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
-from support_taps.errors import RetriesExhausted, endpoint_of
+from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of
 
 #: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
 RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -145,3 +146,39 @@ def retry_waits(
             )
             raise RetriesExhausted(msg) from None
         exc = yield wait
+
+
+def give_up_message(details: dict, advice: str) -> str:
+    """The error once `backoff` stops retrying: attempts, time, the last failure, what to do."""
+    return (
+        f"Gave up after {details.get('tries')} attempts over {details.get('elapsed', 0):.0f}s: "
+        f"{describe_failure(details.get('exception'))}. {advice}"
+    )
+
+
+def with_retries(
+    func: Callable,
+    policy: RetryPolicy,
+    *,
+    advice: str = "Raise `max_retries` or try again later.",
+    connect_hint: str = "",
+    on_backoff: Callable[[dict], None] | None = None,
+) -> Callable:
+    """`func` retried under `policy`, for calls that are not stream requests (e.g. a token
+    request): the same exceptions, waits, budget and messages as every stream's requests."""
+
+    def give_up(details: dict) -> None:
+        if not isinstance(details.get("exception"), VendorAPIError):
+            raise RetriesExhausted(give_up_message(details, advice)) from None
+
+    return backoff.on_exception(
+        retry_waits,
+        RETRIABLE_EXCEPTIONS,
+        max_tries=policy.max_tries,
+        on_backoff=on_backoff,
+        on_giveup=give_up,
+        jitter=None,
+        logger=None,
+        policy=policy,
+        connect_hint=connect_hint,
+    )(func)

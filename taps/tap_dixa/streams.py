@@ -179,7 +179,7 @@ class MetricValuesStream(DixaStream):
         bookmark = self.bookmark(context)
         if bookmark is not None:
             first = max(first, bookmark.astimezone(self.zone).date() - self.lookback)
-        today = dt.datetime.now(UTC).astimezone(self.zone).date()
+        today = self._tap.run_started.astimezone(self.zone).date()  # the run's one clock
         last = today + dt.timedelta(days=1)
         if self.config.get("end_date"):
             last = min(last, parse_utc(self.config["end_date"], setting="end_date").date())
@@ -205,7 +205,7 @@ class MetricValuesStream(DixaStream):
                 row.update(base)
                 yield row
             # Today is still filling up: bookmark "now", so the next run asks for today again.
-            self.checkpoint(context, min(end, dt.datetime.now(UTC)))
+            self.checkpoint(context, min(end, self._tap.run_started))
 
     def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
         metric = self._tap.dixa_catalogue.metrics[context["metric_id"]]

@@ -222,7 +222,7 @@ class TapDixa(SupportTap):
             if catalogued is not None:
                 return catalogued.schema.to_dict()
         provisional = RecordStream(self, entry, record_schema(entry, {}))
-        end = dt.datetime.now(UTC)
+        end = self.run_started
         if self.config.get("end_date"):
             end = min(end, parse_utc(self.config["end_date"], setting="end_date"))
         with self._discovery_errors():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 import typing as t
 from http import HTTPStatus
 
@@ -12,12 +11,17 @@ import msgspec
 import requests
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
-
 from support_taps.client import SupportStream
-from support_taps.errors import CredentialsRejected, UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
+from support_taps.errors import (
+    CredentialsRejected,
+    UnparseableResponse,
+    VendorAPIError,
+    body_snippet,
+    endpoint_of,
+)
 from support_taps.normalize import to_integer, to_number, to_text
 from support_taps.redaction import redact
-from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, retry_waits
+from support_taps.retry import RetryPolicy, describe_failure, with_retries
 from support_taps.windows import parse_utc
 
 UTC = dt.timezone.utc
@@ -130,28 +134,21 @@ class XeniooAuthenticator(OAuthAuthenticator):
         self.logger.info("Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60)
 
     def _post_with_retries(self) -> requests.Response:
-        waits = retry_waits(self._policy)
-        next(waits)
-        attempt = 0
-        while True:
-            attempt += 1
-            failure: BaseException | None = None
-            try:
-                response = self._session.post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
-            except RETRIABLE_EXCEPTIONS as exc:
-                failure = exc
-            else:
-                status = response.status_code
-                if status < HTTPStatus.INTERNAL_SERVER_ERROR and status != HTTPStatus.TOO_MANY_REQUESTS:
-                    return response
-                failure = RetriableAPIError(f"HTTP {status}", response)
-            if attempt >= self._policy.max_tries:
-                msg = (f"Could not obtain a Xenioo auth token after {attempt} attempts: {describe_failure(failure)}. "
-                       "Check `auth_url` or try again later.")
-                raise VendorAPIError(msg) from None
-            wait = waits.send(failure)
-            self.logger.warning("Retrying the token request in %.1fs: %s", wait, describe_failure(failure))
-            time.sleep(wait)
+        return with_retries(
+            self._post_token_request,
+            self._policy,
+            advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
+            connect_hint=f"Could not obtain a Xenioo auth token: check the `auth_url` setting (now {self.auth_endpoint}).",
+            on_backoff=lambda details: self.logger.warning(
+                "Retrying the token request in %.1fs: %s", details.get("wait", 0),
+                describe_failure(details.get("exception"))),
+        )()
+
+    def _post_token_request(self) -> requests.Response:
+        response = self._session.post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            raise RetriableAPIError(f"HTTP {response.status_code}", response)
+        return response
 
 
 def throttle_message(response: requests.Response) -> bool:

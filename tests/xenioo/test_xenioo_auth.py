@@ -118,7 +118,8 @@ def test_token_request_gives_up_with_a_message(xenioo):
     xenioo.faults.add(*[Fault(status=502, path_prefix=AUTH) for _ in range(5)])
     run = run_tap("tap_xenioo", xenioo_config(xenioo, max_retries=1))
     assert run.returncode != 0
-    assert "Could not obtain a Xenioo auth token after 2 attempts" in run.stderr
+    assert "Gave up after 2 attempts" in run.stderr
+    assert "HTTP 502" in run.stderr and "Could not obtain a Xenioo auth token" in run.stderr
     assert "`auth_url`" in run.stderr
 
 
