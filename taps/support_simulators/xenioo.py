@@ -26,8 +26,13 @@ Behaviour:
   tests exercise hour-long throttles and token expiry without waiting.
 
 Response objects carry the published `GroupLabel`, `BotName`, `ChannelName` and
-`EventLabel`, plus fields Xenioo does not publish (assumed here): `Type` (the
-statistic code), `Value`, `BotId` and, for DLR, `Status`.
+`EventLabel` (docs.xenioo.com, Account Statistics Data; the published example is in
+tests/contracts/xenioo/), plus fields Xenioo does not publish (assumed here): `Value`,
+`BotId` and, for DLR, `Status`. By default EventLabel is the documented name of the
+statistic type (e.g. "New User"), one row per type. Variants the docs do not rule out:
+`breakdowns=True` labels the NLP Detected, Goal Reached and Tag Hit rows by intent, goal
+or tag instead (their type can then only be told when the call asked for one type), and
+`type_field=True` adds an unpublished `Type` code to every statistics object.
 """
 
 from __future__ import annotations
@@ -183,6 +188,8 @@ class XeniooSimulator(VendorSimulator):
         token_minutes: int = 60,
         token_uses: int | None = None,
         throttle: bool = True,
+        breakdowns: bool = False,
+        type_field: bool = False,
         now: t.Callable[[], dt.datetime] | dt.datetime | None = None,
         **kwargs: t.Any,
     ) -> None:
@@ -190,6 +197,8 @@ class XeniooSimulator(VendorSimulator):
         self.token_minutes = token_minutes
         self.token_uses = token_uses
         self.throttle = throttle
+        self.breakdowns = breakdowns
+        self.type_field = type_field
         self._now = now
         self._offset = dt.timedelta(0)
         self._tokens: dict[str, list] = {}  # token -> [expires_at, uses_left]
@@ -329,7 +338,8 @@ class XeniooSimulator(VendorSimulator):
                         part_value = value if code in _AVERAGES else value * part
                         if code not in _AVERAGES:
                             part_value = float(max(1, round(part_value)))
-                        bucket = (group_label(moment, mode), key, channel, label, code)
+                        shown = label if self.breakdowns else STATISTIC_TYPES[code]
+                        bucket = (group_label(moment, mode), key, channel, shown, code)
                         buckets.setdefault(bucket, []).append(part_value)
         rows = []
         for (label_text, key, channel, event, code), values in buckets.items():
@@ -345,6 +355,12 @@ class XeniooSimulator(VendorSimulator):
             })
         rows.sort(key=lambda r: (r["GroupLabel"], r["Type"], r["BotName"], r["ChannelName"], r["EventLabel"]))
         return rows
+
+    def published(self, rows: list[dict]) -> bytes:
+        """Statistics objects as served: without the unpublished `Type` unless `type_field`."""
+        if not self.type_field:
+            rows = [{k: v for k, v in row.items() if k != "Type"} for row in rows]
+        return json.dumps(rows).encode()
 
     @staticmethod
     def _parts(midnight: dt.datetime, mode: str, now: dt.datetime, is_today: bool,
@@ -392,7 +408,7 @@ class XeniooSimulator(VendorSimulator):
         refusal = self._throttled("account", "*", ACCOUNT_THROTTLE, "Account statistics")
         if refusal is not None:
             return refusal
-        return raw_json_response(json.dumps(self.statistics_rows(keys, *parsed)).encode())
+        return raw_json_response(self.published(self.statistics_rows(keys, *parsed)))
 
     def bot_statistics(self, request: SimRequest) -> SimResponse:
         api_key, types, mode, days = request.match.groups()
@@ -405,7 +421,7 @@ class XeniooSimulator(VendorSimulator):
         refusal = self._throttled("bot", keys[0], BOT_THROTTLE, "Bot statistics")
         if refusal is not None:
             return refusal
-        return raw_json_response(json.dumps(self.statistics_rows(keys, *parsed)).encode())
+        return raw_json_response(self.published(self.statistics_rows(keys, *parsed)))
 
     def dlr_statistics(self, request: SimRequest) -> SimResponse:
         api_key, mode, days = request.match.groups()
@@ -441,13 +457,21 @@ class XeniooSimulator(VendorSimulator):
         types = list(tap_config.get("types") or ACCOUNT_TYPES)
         bot_types = list(tap_config.get("bot_types") or BOT_TYPES)
 
-        def stat_key(scope_name: str, row: dict) -> tuple:
-            return (scope_name, row["Type"], mode, row["GroupLabel"], row["BotName"], row["ChannelName"],
+        by_name = {name: code for code, name in STATISTIC_TYPES.items()}
+
+        def told(row: dict, asked: list[int]) -> int:
+            # What the tap can tell from published information: the label, else the one type asked for.
+            if row["EventLabel"] in by_name:
+                return by_name[row["EventLabel"]]
+            return asked[0] if len(asked) == 1 else -1
+
+        def stat_key(scope_name: str, row: dict, asked: list[int]) -> tuple:
+            return (scope_name, told(row, asked), mode, row["GroupLabel"], row["BotName"], row["ChannelName"],
                     row["EventLabel"])
 
         pk = ("bot_scope", "stat_type_code", "group_mode", "group_label", "bot_name", "channel_name", "event_label")
         expected = {
-            "account_statistics": (pk, {stat_key(scope, r)
+            "account_statistics": (pk, {stat_key(scope, r, types)
                                         for r in self.statistics_rows(scope_keys, types, mode, days)}),
             "dlr_statistics": (
                 ("bot_scope", "group_mode", "group_label", "bot_name", "channel_name", "event_label"),
@@ -458,7 +482,8 @@ class XeniooSimulator(VendorSimulator):
         bot_keys: set[tuple] = set()
         for name, key in bots:
             if key in self.dataset.bots:
-                bot_keys |= {stat_key(name, r) for r in self.statistics_rows([key], bot_types, mode, days)}
+                bot_keys |= {stat_key(name, r, bot_types)
+                             for r in self.statistics_rows([key], bot_types, mode, days)}
         if bots:
             expected["bot_statistics"] = (pk, bot_keys)
         return expected

@@ -19,7 +19,7 @@ from support_taps.errors import (
     body_snippet,
     endpoint_of,
 )
-from support_taps.normalize import to_integer, to_number, to_text
+from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
 from support_taps.retry import RetryPolicy, describe_failure, with_retries
 from support_taps.windows import parse_utc
@@ -42,8 +42,13 @@ ACCOUNT_TYPES = tuple(range(18))
 BOT_TYPES = tuple(range(19))
 GROUP_MODES = ("hour", "day", "month", "year")
 
-# Xenioo does not publish its throttle error; it answers other throttles with HTTP 400.
-_THROTTLE_WORDS = re.compile(rb"throttl|too many (calls|requests)|once per|per hour|rate.?limit", re.IGNORECASE)
+# Xenioo does not publish the error of its documented throttle (one call an hour per account,
+# every 30 minutes per bot); it answers other throttles with HTTP 400. A refusal is taken
+# for that throttle only when it speaks of it; a plain "too many requests" or "rate limit"
+# (with or without Retry-After) is ordinary rate limiting, retried like every other tap.
+_THROTTLE_WORDS = re.compile(
+    rb"throttl|per (account|bot)|per hour|an hour|30 minutes|once (per|an|every)|(one|1) call", re.IGNORECASE)
+_RATE_LIMIT_WORDS = re.compile(rb"too many (calls|requests)|rate.?limit", re.IGNORECASE)
 _json = msgspec.json.Decoder()
 
 
@@ -61,6 +66,10 @@ def auth_endpoint(config: t.Mapping[str, t.Any]) -> str:
 
 class XeniooThrottled(VendorAPIError):
     """Xenioo refused a statistics call made inside its throttle window."""
+
+
+class XeniooGap(VendorAPIError):
+    """Dates would fall out of Xenioo's 30-day reach before they are read."""
 
 
 class XeniooAuthenticator(OAuthAuthenticator):
@@ -152,9 +161,15 @@ class XeniooAuthenticator(OAuthAuthenticator):
 
 
 def throttle_message(response: requests.Response) -> bool:
-    """Whether a response is Xenioo's throttle refusal (HTTP 400/429 that says so)."""
+    """Whether a response is Xenioo's documented throttle refusal (HTTP 400/429 that says so)."""
     return response.status_code in (HTTPStatus.BAD_REQUEST, HTTPStatus.TOO_MANY_REQUESTS) and bool(
         _THROTTLE_WORDS.search(response.content[:2000] or b""))
+
+
+def rate_limit_message(response: requests.Response) -> bool:
+    """Whether an HTTP 400 is ordinary rate limiting (Xenioo reports throttles as 400)."""
+    return response.status_code == HTTPStatus.BAD_REQUEST and bool(
+        _RATE_LIMIT_WORDS.search(response.content[:2000] or b""))
 
 
 class XeniooStream(SupportStream):
@@ -183,6 +198,8 @@ class XeniooStream(SupportStream):
     throttle: t.ClassVar[dt.timedelta] = dt.timedelta(hours=1)
     #: How the vendor's docs name the endpoint in messages.
     endpoint_title: t.ClassVar[str] = "statistics"
+    #: The setting that lists the statistic types this stream asks for.
+    types_setting: t.ClassVar[str] = "types"
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +257,8 @@ class XeniooStream(SupportStream):
             msg = (f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as throttled "
                    f"(HTTP {status}): {body_snippet(response.content)}")
             raise XeniooThrottled(msg)
+        if rate_limit_message(response):
+            raise RetriableAPIError(self.response_error_message(response), response)
         if status == HTTPStatus.UNAUTHORIZED:
             if not self._renewed_after_refusal:
                 # The token expired early or was revoked: get a new one and try again, once.
@@ -264,7 +283,6 @@ class XeniooStream(SupportStream):
         return "all bots" if scope == "*" else f"bot {scope!r}"
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        self._remember_call()
         rows = self.expect_list(self.decode_json(response), response)
         call = self._call or {}
         first_day: dt.date = call["first_day"]
@@ -272,8 +290,9 @@ class XeniooStream(SupportStream):
         dropped = 0
         for raw in rows:
             if not isinstance(raw, dict):
-                msg = (f"Xenioo sent a {type(raw).__name__} inside the statistics array for {endpoint_of(response)}; "
-                       f"objects were expected. First bytes: {body_snippet(response.content)}")
+                msg = (f"Xenioo sent a {type(raw).__name__} inside the statistics array for "
+                       f"{endpoint_of(response)}; objects were expected. First bytes: "
+                       f"{body_snippet(response.content)}")
                 raise UnparseableResponse(msg)
             record = self.make_record(raw, call)
             start = record.get("period_start")
@@ -286,8 +305,25 @@ class XeniooStream(SupportStream):
             yield record
         if dropped:
             self.logger.info("Left out %d %s buckets that start before %s: they are only partly inside the %d "
-                             "days asked for and an earlier run delivered them.", dropped, self.group_mode, first_day,
-                             call.get("days"))
+                             "days asked for and an earlier run delivered them.", dropped, self.group_mode,
+                             first_day, call.get("days"))
+        self.report_untyped(call)
+
+    def report_untyped(self, call: t.MutableMapping[str, t.Any]) -> None:
+        """One warning per call for the rows whose statistic type could not be told."""
+        untyped: list[tuple] = call.get("untyped") or []
+        if not untyped:
+            return
+        labels = sorted({key[-1] for key in untyped})
+        shown = ", ".join(repr(label) for label in labels[:5]) + (", ..." if len(labels) > 5 else "")
+        collisions = len(untyped) - len(set(untyped))
+        self.logger.warning(
+            "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents (%s) and the "
+            "call asked for %d types, so their type cannot be told: they are kept with stat_type_code %d and "
+            "the whole object in `raw`.%s Set `%s` to one type code to have every row typed.",
+            self.name, self.scope_phrase(), len(untyped), shown, len(self.statistic_types()), UNTOLD_TYPE,
+            f" {collisions} of them share their key with another such row, and a target that upserts keeps "
+            "only one." if collisions else "", self.types_setting)
 
     def base_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
         label = to_text(raw.get("GroupLabel"))
@@ -331,13 +367,27 @@ class XeniooStream(SupportStream):
     def now(self) -> dt.datetime:
         return dt.datetime.now(UTC)
 
+    def read_through(self, context: t.Mapping | None) -> dt.date | None:
+        """The last day an earlier run read (its bookmark, or the day of its last call when later:
+        a month or year bucket starts long before the day it was read up to); None on a first run."""
+        state = self.get_context_state(context)
+        days = []
+        for name in ("replication_key_value", "last_called_at"):
+            try:
+                days.append(parse_utc(state[name]).date())
+            except (KeyError, TypeError, ValueError):
+                if name == "replication_key_value":
+                    return None
+        return max(days)
+
     def plan_days(self, context: t.Mapping | None, today: dt.date) -> tuple[int, dt.date]:
         """DAYS for this call and the first day it covers.
 
         From the bookmark (the start of the newest bucket emitted, re-read because it
         was still filling) or start_date; without either, the 30 days the API reaches.
         DAYS=n is read as the n days ending today; if Xenioo counts one more, that day
-        is simply left out.
+        is simply left out. Dates an earlier run left unread and that are now out of
+        reach fail the stream (XeniooGap) unless `allow_gaps` is set.
         """
         bookmark = self.bookmark(context)
         if bookmark is None:
@@ -348,13 +398,22 @@ class XeniooStream(SupportStream):
             days = max(1, days)
             return days, today - dt.timedelta(days=days - 1)
         reach = today - dt.timedelta(days=MAX_DAYS - 1)
+        read_through = self.read_through(context)
+        if read_through is not None:
+            if read_through >= reach:
+                return MAX_DAYS, reach  # a month or year bucket read up to a day still in reach
+            wanted_from = read_through
         lost_until = reach - dt.timedelta(days=1)
-        self.logger.warning(
-            "%s: Xenioo's statistics reach back %d days, to %s. The dates %s to %s (%d days) for %s can no "
-            "longer be fetched: %s was last read up to %s. Run the tap at least every %d days to avoid gaps.",
-            self.name, MAX_DAYS, reach, wanted_from, lost_until, (lost_until - wanted_from).days + 1,
-            self.scope_phrase_for(context), self.name, wanted_from, MAX_DAYS - 1,
+        message = (
+            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates {wanted_from} "
+            f"to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
+            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read up to "
+            f"{wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
         )
+        if read_through is not None and not self.config.get("allow_gaps"):
+            raise XeniooGap(message + " Set `allow_gaps` to true to read what is still in reach and accept "
+                            "the gap; the stream's state is unchanged.")
+        self.logger.warning(message)
         return MAX_DAYS, reach
 
     def scope_phrase_for(self, context: t.Mapping | None) -> str:
@@ -373,19 +432,40 @@ class XeniooStream(SupportStream):
         allowed = last_at + self.throttle
         return allowed if now < allowed else None
 
-    def _remember_call(self) -> None:
-        """Xenioo answered: its throttle window runs from now, whatever happens next."""
-        call = self._call
-        if call is None or call.get("remembered"):
-            return
-        call["remembered"] = True
+    def gap_if_skipped(self, context: t.Mapping | None, allowed_at: dt.datetime) -> str | None:
+        """The dates that fall out of reach if this stream waits until `allowed_at`, in words."""
+        read_through = self.read_through(context)
+        if read_through is None:
+            return None
+        reach_then = allowed_at.date() - dt.timedelta(days=MAX_DAYS - 1)
+        if read_through >= reach_then:
+            return None
+        return (f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; by "
+                f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its statistics "
+                f"reach back only to {reach_then}, so {read_through} to "
+                f"{reach_then - dt.timedelta(days=1)} would be lost")
+
+    def _remember_call(self, call: t.Mapping[str, t.Any]) -> None:
+        """Xenioo answered and every row of the answer went out: its throttle window runs from the call."""
         state = self.get_context_state(call["context"])
         state["last_called_at"] = call["started_at"].isoformat()
         self.write_state_now()
 
+    def _skipped(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
+        """A skipped stream is said at WARNING; a skip that would leave a gap fails the run at its end."""
+        gap = self.gap_if_skipped(context, allowed_at)
+        self._tap.run_outcome(self.name, self.scope_phrase_for(context), f"skipped ({reason})", gap=gap)
+
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.now()
         scope = self.scope_phrase_for(context)
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            # A connection test (--test): Xenioo allows one statistics call an hour, and a
+            # test run keeps no state; checking the credentials must not spend that call.
+            self.authenticator.update_access_token()
+            self.logger.info("Connection test: Xenioo gave an auth token; %s for %s was not called (one call "
+                             "per %s).", self.name, scope, _duration(self.throttle))
+            return
         allowed_at = self.throttle_wait(context, now)
         if allowed_at is not None:
             self.logger.warning(
@@ -394,21 +474,32 @@ class XeniooStream(SupportStream):
                 self.name, scope, _duration(self.throttle), self.get_context_state(context)["last_called_at"],
                 allowed_at.isoformat(timespec="seconds"),
             )
+            self._skipped(context, f"called at {self.get_context_state(context)['last_called_at']}", allowed_at)
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
-        self._call = {"context": context, "started_at": now, "days": days, "first_day": first_day,
-                      "scope": self.scope_of(context), "delivered": delivered}
+        call = {"context": context, "started_at": now, "days": days, "first_day": first_day,
+                "scope": self.scope_of(context), "delivered": delivered, "untyped": []}
+        self._call = call
         self.logger.info("%s for %s: asking Xenioo for %d days (%s to %s) grouped by %s.",
                          self.name, scope, days, first_day, now.date(), self.group_mode)
+        rows = 0
         try:
-            yield from self.request_records(context)
+            for record in self.request_records(context):
+                rows += 1
+                yield record
         except XeniooThrottled as exc:
             self.logger.warning(
                 "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is unchanged and "
                 "the next run will ask again.", self.name, scope, exc, _duration(self.throttle))
+            self._skipped(context, "Xenioo refused the call as throttled", self.now() + self.throttle)
+            return
         finally:
             self._call = None
+        # Written only now that every row of the answer went out, so a run killed
+        # earlier does not leave the rows unread for the whole throttle window.
+        self._remember_call(call)
+        self._tap.run_outcome(self.name, scope, f"{rows} rows")
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -427,13 +518,23 @@ def _redacted(value: t.Any) -> t.Any:
     return value
 
 
-def statistic_code(raw: dict, event_label: str | None, requested: tuple[int, ...]) -> int | None:
-    """The statistic type of an object: its `Type`, else its label if that names a type,
-    else the only type asked for."""
-    code = to_integer(raw.get("Type"))
-    if code is not None:
+def _name_key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+#: Documented type names, compared without case, spaces or punctuation.
+_CODES_BY_NAME = {_name_key(name): code for code, name in STATISTIC_TYPES.items()}
+#: The stat_type_code of a row whose type cannot be told (the column is part of the key).
+UNTOLD_TYPE = -1
+
+
+def statistic_code(event_label: str | None, requested: tuple[int, ...]) -> int | None:
+    """The statistic type of an object, from what Xenioo publishes: its EventLabel when that
+    is one of the documented type names, else the only type the call asked for; else None.
+
+    The unpublished `Type` field is not used: it is kept in `raw`.
+    """
+    code = _CODES_BY_NAME.get(_name_key(event_label or ""))
+    if code is not None and code in requested:
         return code
-    by_name = {name.lower(): c for c, name in STATISTIC_TYPES.items()}
-    if event_label and event_label.lower() in by_name:
-        return by_name[event_label.lower()]
-    return requested[0] if len(requested) == 1 else None
+    return requested[0] if len(requested) == 1 else code

@@ -8,7 +8,14 @@ import typing as t
 from singer_sdk import StreamSchema
 
 from support_taps.schemas import schema_directory
-from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, STATISTIC_TYPES, XeniooStream, statistic_code
+from tap_xenioo.client import (
+    ACCOUNT_TYPES,
+    BOT_TYPES,
+    STATISTIC_TYPES,
+    UNTOLD_TYPE,
+    XeniooStream,
+    statistic_code,
+)
 
 XENIOO_SCHEMAS = schema_directory("xenioo")
 
@@ -41,9 +48,13 @@ class StatisticsRecords(XeniooStream):
 
     def make_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
         record = self.base_record(raw, call)
-        code = statistic_code(raw, record["event_label"], self.statistic_types())
+        code = statistic_code(record["event_label"], self.statistic_types())
+        if code is None:
+            # Kept whole, under a key that is never null; the call's warning names it.
+            code = UNTOLD_TYPE
+            call["untyped"].append(tuple(record[k] for k in STATISTICS_KEY if k != "stat_type_code"))
         record["stat_type_code"] = code
-        record["stat_type_name"] = STATISTIC_TYPES.get(code) if code is not None else None
+        record["stat_type_name"] = STATISTIC_TYPES.get(code)
         return record
 
 
@@ -56,6 +67,8 @@ class AccountStatisticsStream(StatisticsRecords, AccountScoped):
     endpoint_title = "account statistics"
     primary_keys = STATISTICS_KEY
     schema = StreamSchema(XENIOO_SCHEMAS)
+
+    types_setting = "types"
 
     def statistic_types(self) -> tuple[int, ...]:
         return tuple(self.config.get("types") or ACCOUNT_TYPES)
@@ -81,6 +94,8 @@ class BotStatisticsStream(StatisticsRecords):
         # The context names the bot (the SDK copies it into each record's bot_scope);
         # its key stays in the config and the URL.
         return [{"bot_scope": name} for name in configured_bots(self.config)] or None
+
+    types_setting = "bot_types"
 
     def statistic_types(self) -> tuple[int, ...]:
         return tuple(self.config.get("bot_types") or BOT_TYPES)

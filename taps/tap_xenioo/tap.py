@@ -6,7 +6,6 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
@@ -17,6 +16,7 @@ from tap_xenioo.client import (
     DEFAULT_API_URL,
     GROUP_MODES,
     XeniooAuthenticator,
+    XeniooGap,
     auth_endpoint,
 )
 from tap_xenioo.streams import (
@@ -105,6 +105,16 @@ class TapXenioo(SupportTap):
             ),
         ),
         th.Property(
+            "allow_gaps",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Let a run go on when dates fall out of Xenioo's 30-day reach before they are read (a "
+                "bookmark older than 30 days, or a throttled stream whose bookmark will be by the time "
+                "Xenioo allows the next call). Default: such a run fails, naming the dates."
+            ),
+        ),
+        th.Property(
             "bot_statistics_path",
             th.StringType,
             default=DEFAULT_BOT_PATH,
@@ -116,13 +126,8 @@ class TapXenioo(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
-        super().__init__(*args, validate_config=validate_config, **kwargs)
-        if validate_config:
-            self._check_settings()
-
-    def _check_settings(self) -> None:
-        errors = []
+    def setting_errors(self) -> list[str]:
+        errors = super().setting_errors()
         try:
             auth_endpoint(self.config)
         except ValueError as exc:
@@ -149,8 +154,39 @@ class TapXenioo(SupportTap):
         path = str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
         if not path.startswith("/") or "{APIKEY}" not in path:
             errors.append("The setting `bot_statistics_path` must start with / and contain {APIKEY}.")
-        if errors:
-            raise ConfigValidationError("Invalid tap-xenioo configuration: " + " ".join(errors), errors=errors)
+        return errors
+
+    # ---- what the run did, per stream and bot ---------------------------------------------------
+
+    @cached_property
+    def run_outcomes(self) -> list[tuple[str, str, str]]:
+        return []
+
+    @cached_property
+    def run_gaps(self) -> list[str]:
+        return []
+
+    def run_outcome(self, stream: str, scope: str, outcome: str, *, gap: str | None = None) -> None:
+        """Note what a stream (or bot) did, for the end-of-run line; a gap fails the run at its end."""
+        self.run_outcomes.append((stream, scope, outcome))
+        if gap:
+            self.run_gaps.append(gap)
+
+    def sync_all(self) -> None:
+        super().sync_all()
+        skipped = [o for o in self.run_outcomes if o[2].startswith("skipped")]
+        line = "; ".join(f"{stream} for {scope}: {outcome}" for stream, scope, outcome in self.run_outcomes)
+        if skipped:
+            self.logger.warning("Xenioo run summary (%d of %d skipped): %s.", len(skipped),
+                                len(self.run_outcomes), line)
+        elif self.run_outcomes:
+            self.logger.info("Xenioo run summary: %s.", line)
+        if self.run_gaps and not self.config.get("allow_gaps"):
+            msg = ("Dates would fall out of Xenioo's 30-day reach before they can be read: "
+                   + "; ".join(self.run_gaps)
+                   + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to accept "
+                   "the gap. The skipped streams' state is unchanged.")
+            raise XeniooGap(msg)
 
     @cached_property
     def xenioo_authenticator(self) -> XeniooAuthenticator:

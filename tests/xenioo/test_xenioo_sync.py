@@ -60,10 +60,13 @@ def test_one_call_per_endpoint_with_the_documented_path_parameters(xenioo):
 def test_records_are_typed_and_keep_the_whole_object(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     records = run.records("account_statistics")
+    codes = {name: code for code, name in STATISTIC_TYPES.items()}
     for record in records[:500]:
         raw = record["raw"]
-        assert record["stat_type_code"] == raw["Type"]
-        assert record["stat_type_name"] == STATISTIC_TYPES[raw["Type"]]
+        assert "Type" not in raw  # the simulator serves the published shape
+        # The type is told from the EventLabel, a documented type name.
+        assert record["stat_type_code"] == codes[raw["EventLabel"]]
+        assert record["stat_type_name"] == raw["EventLabel"]
         assert (record["group_label"], record["bot_name"], record["channel_name"], record["event_label"]) == (
             raw["GroupLabel"], raw["BotName"], raw["ChannelName"], raw["EventLabel"])
         assert record["period_start"] == f"{raw['GroupLabel']}T00:00:00+00:00"
@@ -131,9 +134,22 @@ def test_days_come_from_start_date_on_a_first_run(xenioo):
     assert "can no longer be fetched" not in run.stderr
 
 
-def test_a_bookmark_older_than_30_days_names_the_dates_out_of_reach(xenioo):
+def test_a_bookmark_older_than_30_days_fails_the_run_naming_the_dates_and_the_setting(xenioo):
     before = today()
-    run = run_tap("tap_xenioo", xenioo_config(xenioo), state=_bookmark_state(45))
+    state = _bookmark_state(45)
+    run = run_tap("tap_xenioo", xenioo_config(xenioo), state=state)
+    assert run.returncode != 0
+    assert not xenioo.calls("/analytics/"), "the hourly call was spent on a run that fails"
+    bookmark_day = before - dt.timedelta(days=45)
+    assert f"The dates {bookmark_day} to " in run.stderr and "can no longer be fetched" in run.stderr
+    assert "Set `allow_gaps` to true" in run.stderr
+    assert stream_state(run, "account_statistics") in ({}, state["bookmarks"]["account_statistics"])
+    assert not run.records()
+
+
+def test_with_allow_gaps_a_bookmark_older_than_30_days_names_the_dates_out_of_reach(xenioo):
+    before = today()
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, allow_gaps=True), state=_bookmark_state(45))
     assert run.returncode == 0, run.stderr
     assert set(_days_asked(xenioo, "/analytics/")) == {30}
     bookmark_day = before - dt.timedelta(days=45)
@@ -172,7 +188,9 @@ def test_month_mode_keeps_a_delivered_month_rather_than_a_partial_rereading(xeni
     previous_month = (this_month - dt.timedelta(days=1)).replace(day=1)
     state = {"bookmarks": {"account_statistics": {
         "replication_key": "period_start",
-        "replication_key_value": dt.datetime.combine(previous_month, dt.time(), UTC).isoformat()}}}
+        "replication_key_value": dt.datetime.combine(previous_month, dt.time(), UTC).isoformat(),
+        # The earlier run read that month up to yesterday: no gap, though the month began long ago.
+        "last_called_at": (dt.datetime.now(UTC) - dt.timedelta(days=1)).isoformat()}}}
     second = run_tap("tap_xenioo", {**config, "bots": None}, state=state)
     assert second.returncode == 0, second.stderr
     assert {r["group_label"] for r in second.records("account_statistics")} == {today().strftime("%Y-%m")}
