@@ -214,6 +214,11 @@ class XeniooStream(SupportStream):
         return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
     @property
+    def http_headers(self) -> dict:
+        # As Xenioo's published requests send them (tests/contracts/xenioo/*_request.txt).
+        return {**super().http_headers, "Content-Type": "application/json"}
+
+    @property
     def path(self) -> str:  # what the SDK's request metrics log: the template, no key
         return self.statistics_path
 
