@@ -479,7 +479,8 @@ class XeniooStream(SupportStream):
                 self.name, scope, _duration(self.throttle), self.get_context_state(context)["last_called_at"],
                 allowed_at.isoformat(timespec="seconds"),
             )
-            self._skipped(context, f"called at {self.get_context_state(context)['last_called_at']}", allowed_at)
+            self._skipped(context, f"throttled, next call after {allowed_at.isoformat(timespec='seconds')}",
+                          allowed_at)
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
@@ -497,7 +498,9 @@ class XeniooStream(SupportStream):
             self.logger.warning(
                 "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is unchanged and "
                 "the next run will ask again.", self.name, scope, exc, _duration(self.throttle))
-            self._skipped(context, "Xenioo refused the call as throttled", self.now() + self.throttle)
+            allowed_at = self.now() + self.throttle
+            self._skipped(context, "Xenioo refused the call as throttled, next call after about "
+                          f"{allowed_at.isoformat(timespec='seconds')}", allowed_at)
             return
         finally:
             self._call = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+import pytest
+
 from kit_xenioo import simulator, stream_state, xenioo_config
 from support_simulators.framework import Fault
 from tap_runner import run_tap
@@ -101,7 +103,7 @@ def test_a_throttled_bot_does_not_stop_the_other_bot(xenioo):
     assert SUPPORT_KEY not in run.stdout + run.stderr
 
 
-def test_a_429_that_says_too_many_calls_is_a_throttle_not_a_retry(xenioo):
+def test_a_429_that_speaks_of_the_hourly_throttle_is_a_throttle_not_a_retry(xenioo):
     xenioo.faults.add(Fault(status=429, body=b'{"Message": "Too many calls, try again in an hour"}',
                             path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
@@ -112,6 +114,57 @@ def test_a_429_that_says_too_many_calls_is_a_throttle_not_a_retry(xenioo):
     assert "last_called_at" not in stream_state(run, "account_statistics")
 
 
+@pytest.mark.parametrize(("status", "body", "retry_after"), [
+    (429, b'{"Message": "Too many requests"}', "1"),
+    (429, b'{"Message": "Too many requests"}', None),
+    (429, b"", None),
+    (400, b'{"Message": "Rate limit exceeded"}', "1"),
+    (400, b'{"Message": "Too Many Requests, slow down"}', None),
+])
+def test_ordinary_rate_limiting_is_retried_like_every_other_tap(xenioo, status, body, retry_after):
+    xenioo.faults.add(Fault(status=status, body=body or None, retry_after=retry_after, path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    assert [c.status for c in xenioo.calls(ACCOUNT)] == [status, 200]
+    assert "Retrying in" in run.stderr and "HTTP " + str(status) in run.stderr
+    assert "throttled" not in run.stderr
+    assert run.records("account_statistics")
+    assert stream_state(run, "account_statistics")["last_called_at"]
+
+
+def test_ordinary_rate_limiting_that_never_ends_fails_the_run(xenioo):
+    for _ in range(3):  # max_retries 2: three answers, all rate limited
+        xenioo.faults.add(Fault(status=429, body=b'{"Message": "Too many requests"}', retry_after="0",
+                                path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode != 0
+    assert len(xenioo.calls(ACCOUNT, status=429)) == 3
+    assert "Gave up after 3 attempts" in run.stderr and "HTTP 429" in run.stderr
+    assert "GET /analytics/statistics/account/*/" in run.stderr
+
+
+def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
+    first = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert "Xenioo run summary: account_statistics for all bots: " in first.stderr
+    assert "| INFO     | tap-xenioo                     | Xenioo run summary" in first.stderr
+    second = run_tap("tap_xenioo", xenioo_config(xenioo), state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert "| WARNING  | tap-xenioo.account_statistics  | Skipping account_statistics" in second.stderr
+    (summary,) = [line for line in second.stderr.splitlines() if "Xenioo run summary" in line]
+    assert "| WARNING  |" in summary and "(4 of 4 skipped)" in summary
+    assert "account_statistics for all bots: skipped (throttled, next call after " in summary
+    assert "bot_statistics for bot 'sales': skipped (throttled" in summary
+
+
+def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
+    xenioo.faults.add(Fault(status=400, body=b'{"Message": "Account statistics calls are throttled."}',
+                            path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    (summary,) = [line for line in run.stderr.splitlines() if "Xenioo run summary" in line]
+    assert "| WARNING  |" in summary and "(1 of 4 skipped)" in summary
+    assert "account_statistics for all bots: skipped (Xenioo refused the call as throttled" in summary
+    assert "dlr_statistics for all bots: " in summary and " rows" in summary
 def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
     xenioo.faults.add(Fault(status=400, body=b'{"Message": "Invalid statistic types"}', path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
