@@ -293,11 +293,14 @@ class XeniooStream(SupportStream):
         first_day: dt.date = call["first_day"]
         delivered: str | None = call["delivered"]
         dropped = 0
-        for raw in rows:
+        for index, raw in enumerate(rows):
             if not isinstance(raw, dict):
+                # The shape, not the body: a well-formed answer of the wrong shape is still data.
+                kinds = sorted({type(row).__name__ for row in rows})
                 msg = (f"Xenioo sent a {type(raw).__name__} inside the statistics array for "
-                       f"{endpoint_of(response)}; objects were expected. First bytes: "
-                       f"{body_snippet(response.content)}")
+                       f"{endpoint_of(response)} (item {index} of {len(rows)}; the array holds "
+                       f"{', '.join(kinds)}); objects with GroupLabel, BotName, ChannelName and EventLabel "
+                       "were expected.")
                 raise UnparseableResponse(msg)
             record = self.make_record(raw, call)
             start = record.get("period_start")

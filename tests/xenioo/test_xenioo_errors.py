@@ -147,3 +147,13 @@ def test_a_bot_endpoint_that_keeps_dropping_the_connection_fails_without_showing
     assert run.returncode != 0
     assert "the connection failed or was dropped" in run.stderr
     _no_secrets(run, xenioo)
+
+
+def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
+    body = b'[{"GroupLabel": "2025-01-01", "BotName": "Shop"}, "alice@example.com"]'
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode != 0
+    assert "Xenioo sent a str inside the statistics array for GET /analytics/statistics/account/*/" in run.stderr
+    assert "(item 1 of 2; the array holds dict, str)" in run.stderr
+    assert "alice@example.com" not in run.stderr
