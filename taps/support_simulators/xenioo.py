@@ -46,7 +46,13 @@ import threading
 import typing as t
 from urllib.parse import unquote
 
-from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
+from support_simulators.framework import (
+    SimRequest,
+    SimResponse,
+    VendorSimulator,
+    json_response,
+    raw_json_response,
+)
 
 UTC = dt.timezone.utc
 DEFAULT_ACCOUNT_API_KEY = "xenioo-demo-account-key"

@@ -6,8 +6,8 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import StreamSchema
-
 from support_taps.schemas import schema_directory
+
 from tap_xenioo.client import (
     ACCOUNT_TYPES,
     BOT_TYPES,

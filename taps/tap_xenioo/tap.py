@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import typing as t
 from functools import cached_property
 
 from singer_sdk import typing as th
-
 from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS
+
 from tap_xenioo.client import (
     ACCOUNT_TYPES,
     BOT_TYPES,

@@ -27,7 +27,9 @@ def test_every_contract_names_its_source():
     assert len(files) >= 6
     for path in files:
         source = (CONTRACTS / (path.name + ".source")).read_text()
-        assert re.search(r"^Source: https://docs(10)?\.xenioo\.com/\S+$", source, re.MULTILINE), path.name
+        assert re.search(r"^Source: https://docs(10)?\.xenioo\.com/\S+$", source, re.MULTILINE), (
+            path.name
+        )
 
 
 def _published_path(name: str) -> str:
@@ -37,7 +39,9 @@ def _published_path(name: str) -> str:
 
 
 def test_the_statistics_paths_are_the_published_ones():
-    assert AccountStatisticsStream.statistics_path == _published_path("account_statistics_request.txt")
+    assert AccountStatisticsStream.statistics_path == _published_path(
+        "account_statistics_request.txt"
+    )
     assert DlrStatisticsStream.statistics_path == _published_path("dlr_statistics_request.txt")
 
 
@@ -50,7 +54,10 @@ def test_the_calls_follow_the_published_requests():
         assert "/authorization/integration" in _published_path_of_post()
         (token_call,) = sim.calls("/authorization/integration")
         assert (token_call.method, token_call.status) == ("POST", 200)
-        for name, prefix in (("account_statistics_request.txt", ACCOUNT), ("dlr_statistics_request.txt", DLR)):
+        for name, prefix in (
+            ("account_statistics_request.txt", ACCOUNT),
+            ("dlr_statistics_request.txt", DLR),
+        ):
             pattern = re.escape(_published_path(name)).replace(r"\{APIKEY\}", r"\*")
             pattern = re.sub(r"\\\{[A-Z]+\\\}", "[^/]+", pattern)
             (call,) = sim.calls(prefix)
@@ -65,10 +72,14 @@ def _published_path_of_post() -> str:
     return re.search(r"--request POST '([^']+)'", text).group(1)
 
 
-@pytest.mark.parametrize("name", ["authorization_response.json", "authorization_response_docs10.json"])
+@pytest.mark.parametrize(
+    "name", ["authorization_response.json", "authorization_response_docs10.json"]
+)
 def test_the_published_token_answers_are_read(name):
     with simulator() as sim:
-        sim.faults.add(Fault(status=200, body=contract(name), path_prefix="/authorization/integration"))
+        sim.faults.add(
+            Fault(status=200, body=contract(name), path_prefix="/authorization/integration")
+        )
         tap = TapXenioo(config=xenioo_config(sim), validate_config=True)
         authenticator = tap.xenioo_authenticator
         authenticator.update_access_token()
@@ -84,14 +95,26 @@ def test_the_published_statistics_example_lands_whole_with_a_complete_key():
         run = run_tap("tap_xenioo", xenioo_config(sim, bots=None))
     assert run.returncode == 0, run.stderr
     (record,) = run.records("account_statistics")
-    assert record["raw"] == {"GroupLabel": "...", "BotName": "...", "ChannelName": "...", "EventLabel": "..."}
-    assert (record["group_label"], record["bot_name"], record["channel_name"], record["event_label"]) == (
-        "...", "...", "...", "...")
+    assert record["raw"] == {
+        "GroupLabel": "...",
+        "BotName": "...",
+        "ChannelName": "...",
+        "EventLabel": "...",
+    }
+    assert (
+        record["group_label"],
+        record["bot_name"],
+        record["channel_name"],
+        record["event_label"],
+    ) == ("...", "...", "...", "...")
     # "..." names no documented type and the call asked for all 18: kept, keyed, and said.
     assert (record["stat_type_code"], record["stat_type_name"]) == (-1, None)
     assert all(record[column] is not None for column in STATISTICS_KEY)
     assert record["period_start"] is None and record["value"] is None
-    assert "1 rows have an EventLabel that is not a statistic type Xenioo documents ('...')" in run.stderr
+    assert (
+        "1 rows have an EventLabel that is not a statistic type Xenioo documents ('...')"
+        in run.stderr
+    )
     assert "Set `types` to one type code" in run.stderr
     assert "GroupLabel that is not a date, '...'" in run.stderr
     assert primary_keys(run, "account_statistics") == {("*", -1, "day", "...", "...", "...", "...")}
@@ -99,7 +122,11 @@ def test_the_published_statistics_example_lands_whole_with_a_complete_key():
 
 def test_the_published_example_is_typed_when_the_call_asked_for_one_type():
     with simulator() as sim:
-        sim.faults.add(Fault(status=200, body=contract("account_statistics_response.json"), path_prefix=ACCOUNT))
+        sim.faults.add(
+            Fault(
+                status=200, body=contract("account_statistics_response.json"), path_prefix=ACCOUNT
+            )
+        )
         run = run_tap("tap_xenioo", xenioo_config(sim, bots=None, types=[12]))
         assert run.returncode == 0, run.stderr
         assert sim.calls(ACCOUNT)[0].path.startswith(ACCOUNT + "*/12/day/")
@@ -109,7 +136,10 @@ def test_the_published_example_is_typed_when_the_call_asked_for_one_type():
 
 
 def _published_types(text: str) -> dict[int, str]:
-    return {int(code): name for name, code in re.findall(r"^([A-Za-z ]+?) \| (\d+) \|$", text, re.MULTILINE)}
+    return {
+        int(code): name
+        for name, code in re.findall(r"^([A-Za-z ]+?) \| (\d+) \|$", text, re.MULTILINE)
+    }
 
 
 def test_the_type_names_are_the_published_ones():
@@ -121,13 +151,23 @@ def test_the_type_names_are_the_published_ones():
     assert bot == STATISTIC_TYPES
 
 
-@pytest.mark.parametrize("label", ["New User", "new user", "NEW USER", "New  User", "Tag Hit", "Operator Message"])
+@pytest.mark.parametrize(
+    "label", ["New User", "new user", "NEW USER", "New  User", "Tag Hit", "Operator Message"]
+)
 def test_a_label_that_is_a_published_type_name_gives_the_type(label):
-    published = (f'[{{"GroupLabel":"2024-05-02","BotName":"Shop","ChannelName":"Web",'
-                 f'"EventLabel":"{label}","Value":4}}]').encode()
+    published = (
+        f'[{{"GroupLabel":"2024-05-02","BotName":"Shop","ChannelName":"Web",'
+        f'"EventLabel":"{label}","Value":4}}]'
+    ).encode()
     bot = label.lower().replace(" ", "") == "taghit"
     with simulator() as sim:
-        sim.faults.add(Fault(status=200, body=published, path_prefix="/analytics/statistics/bot/" if bot else ACCOUNT))
+        sim.faults.add(
+            Fault(
+                status=200,
+                body=published,
+                path_prefix="/analytics/statistics/bot/" if bot else ACCOUNT,
+            )
+        )
         config = xenioo_config(sim) if bot else xenioo_config(sim, bots=None)
         run = run_tap("tap_xenioo", config)
     assert run.returncode == 0, run.stderr

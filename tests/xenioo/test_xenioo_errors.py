@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, simulator, xenioo_config
 from singer_sdk.exceptions import ConfigValidationError
-
 from support_simulators.framework import Fault
 from tap_runner import run_tap
 from tap_xenioo.tap import TapXenioo

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from support_simulators.xenioo import XeniooSimulator
 from tap_xenioo.tap import TapXenioo
 

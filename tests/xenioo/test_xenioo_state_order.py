@@ -19,15 +19,22 @@ ACCOUNT = "/analytics/statistics/account/"
 
 def _last_called_positions(run, stream: str, bot: str | None = None) -> tuple[int, int]:
     """Index of the last RECORD of (stream, bot) and of the first STATE that carries its last_called_at."""
-    last_record = max(i for i, m in enumerate(run.messages) if m["type"] == "RECORD" and m["stream"] == stream
-                      and (bot is None or m["record"]["bot_scope"] == bot))
+    last_record = max(
+        i
+        for i, m in enumerate(run.messages)
+        if m["type"] == "RECORD"
+        and m["stream"] == stream
+        and (bot is None or m["record"]["bot_scope"] == bot)
+    )
     first_state = None
     for i, message in enumerate(run.messages):
         if message["type"] != "STATE":
             continue
         entry = message["value"].get("bookmarks", {}).get(stream) or {}
         if bot is not None:
-            entry = next((p for p in entry.get("partitions", []) if p["context"] == {"bot_scope": bot}), {})
+            entry = next(
+                (p for p in entry.get("partitions", []) if p["context"] == {"bot_scope": bot}), {}
+            )
         if entry.get("last_called_at"):
             first_state = i
             break
@@ -38,8 +45,12 @@ def _last_called_positions(run, stream: str, bot: str | None = None) -> tuple[in
 def test_last_called_at_is_written_after_the_rows_of_the_call(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
-    for stream, bot in (("account_statistics", None), ("dlr_statistics", None),
-                        ("bot_statistics", "support"), ("bot_statistics", "sales")):
+    for stream, bot in (
+        ("account_statistics", None),
+        ("dlr_statistics", None),
+        ("bot_statistics", "support"),
+        ("bot_statistics", "sales"),
+    ):
         last_record, first_state = _last_called_positions(run, stream, bot)
         assert last_record < first_state, (stream, bot)
 
@@ -47,8 +58,12 @@ def test_last_called_at_is_written_after_the_rows_of_the_call(xenioo):
 def test_a_run_killed_before_the_rows_went_out_leaves_the_call_unremembered(xenioo):
     # The answer is cut off mid-array: nothing of it is emitted, and the state must not
     # claim the call (the next run asks again instead of skipping for an hour).
-    xenioo.faults.add(*[Fault(status=200, body=b'[{"GroupLabel":"2024-05-01","BotName":',
-                              path_prefix=ACCOUNT) for _ in range(3)])
+    xenioo.faults.add(
+        *[
+            Fault(status=200, body=b'[{"GroupLabel":"2024-05-01","BotName":', path_prefix=ACCOUNT)
+            for _ in range(3)
+        ]
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert not run.records("account_statistics")
@@ -60,10 +75,14 @@ def test_test_mode_does_not_spend_the_hourly_call():
         config = xenioo_config(sim)
         test = run_tap("tap_xenioo", config, args=("--test",))
         assert test.returncode == 0, test.stderr
-        assert sim.calls("/authorization/integration", status=200), "the credentials were not checked"
+        assert sim.calls("/authorization/integration", status=200), (
+            "the credentials were not checked"
+        )
         assert not sim.calls("/analytics/"), "--test called a throttled endpoint"
-        assert "Connection test: Xenioo gave an auth token; account_statistics for all bots was not called" in (
-            test.stderr)
+        assert (
+            "Connection test: Xenioo gave an auth token; account_statistics for all bots was not called"
+            in (test.stderr)
+        )
         # The next real run still has its calls.
         run = run_tap("tap_xenioo", config)
         assert run.returncode == 0, run.stderr
@@ -73,7 +92,9 @@ def test_test_mode_does_not_spend_the_hourly_call():
 
 def test_test_mode_still_fails_on_a_wrong_account_key():
     with simulator() as sim:
-        test = run_tap("tap_xenioo", xenioo_config(sim, account_api_key="not-the-key"), args=("--test",))
+        test = run_tap(
+            "tap_xenioo", xenioo_config(sim, account_api_key="not-the-key"), args=("--test",)
+        )
         assert test.returncode != 0
         assert "`account_api_key`" in test.stderr
         assert "not-the-key" not in test.stdout + test.stderr
@@ -82,10 +103,17 @@ def test_test_mode_still_fails_on_a_wrong_account_key():
 def _late_evening_state(run_day: dt.date) -> dict:
     """Account statistics last read 29 days before `run_day`: still in reach that day, not the next."""
     read = dt.datetime.combine(run_day - dt.timedelta(days=29), dt.time(22), UTC)
-    return {"bookmarks": {"account_statistics": {
-        "replication_key": "period_start",
-        "replication_key_value": dt.datetime.combine(read.date(), dt.time(), UTC).isoformat(),
-        "last_called_at": read.isoformat()}}}
+    return {
+        "bookmarks": {
+            "account_statistics": {
+                "replication_key": "period_start",
+                "replication_key_value": dt.datetime.combine(
+                    read.date(), dt.time(), UTC
+                ).isoformat(),
+                "last_called_at": read.isoformat(),
+            }
+        }
+    }
 
 
 @pytest.fixture
@@ -111,8 +139,13 @@ def _sync(config: dict, state: dict, capsys) -> tuple[TapXenioo, BaseException |
 
 def test_a_throttle_that_would_push_dates_out_of_reach_fails_the_run(late_evening, capsys):
     with simulator() as sim:
-        sim.faults.add(Fault(status=400, body=b'{"Message": "Account statistics calls are throttled."}',
-                             path_prefix=ACCOUNT))
+        sim.faults.add(
+            Fault(
+                status=400,
+                body=b'{"Message": "Account statistics calls are throttled."}',
+                path_prefix=ACCOUNT,
+            )
+        )
         state = _late_evening_state(late_evening.date())
         tap, error = _sync(xenioo_config(sim, bots=None), json.loads(json.dumps(state)), capsys)
     assert error is not None, "the run went on past a gap"
@@ -126,10 +159,18 @@ def test_a_throttle_that_would_push_dates_out_of_reach_fails_the_run(late_evenin
 
 def test_allow_gaps_lets_that_run_end_well(late_evening, capsys):
     with simulator() as sim:
-        sim.faults.add(Fault(status=400, body=b'{"Message": "Account statistics calls are throttled."}',
-                             path_prefix=ACCOUNT))
-        _, error = _sync(xenioo_config(sim, bots=None, allow_gaps=True),
-                         _late_evening_state(late_evening.date()), capsys)
+        sim.faults.add(
+            Fault(
+                status=400,
+                body=b'{"Message": "Account statistics calls are throttled."}',
+                path_prefix=ACCOUNT,
+            )
+        )
+        _, error = _sync(
+            xenioo_config(sim, bots=None, allow_gaps=True),
+            _late_evening_state(late_evening.date()),
+            capsys,
+        )
     assert error is None
 
 
@@ -137,7 +178,12 @@ def test_a_throttle_early_in_the_day_leaves_no_gap(monkeypatch, capsys):
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(9), UTC)
     monkeypatch.setattr(XeniooStream, "now", lambda self: moment)
     with simulator() as sim:
-        sim.faults.add(Fault(status=400, body=b'{"Message": "Account statistics calls are throttled."}',
-                             path_prefix=ACCOUNT))
+        sim.faults.add(
+            Fault(
+                status=400,
+                body=b'{"Message": "Account statistics calls are throttled."}',
+                path_prefix=ACCOUNT,
+            )
+        )
         _, error = _sync(xenioo_config(sim, bots=None), _late_evening_state(moment.date()), capsys)
     assert error is None

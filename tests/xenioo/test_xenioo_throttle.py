@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 
 import pytest
-
 from kit_xenioo import simulator, stream_state, xenioo_config
 from support_simulators.framework import Fault
 from tap_runner import run_tap
