@@ -49,6 +49,16 @@ def test_bad_settings_are_named(overrides, message):
         assert secret not in text
 
 
+def test_the_checks_are_the_cores_setting_errors_hook():
+    # The core runs setting_errors() once, before the first request (and not when
+    # validation is off, e.g. for --about); the tap only adds its own checks to it.
+    config = {**BASE, "group_mode": "week", "start_date": "not-a-date"}
+    tap = TapXenioo(config=config, validate_config=False)
+    errors = tap.setting_errors()
+    assert any("group_mode" in e for e in errors)
+    assert any("start_date" in e for e in errors), "the core's own checks were not kept"
+
+
 def test_bad_settings_fail_the_cli_run(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo, group_mode="fortnight"))
     assert run.returncode != 0
