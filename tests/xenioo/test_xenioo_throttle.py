@@ -6,8 +6,8 @@ import copy
 import datetime as dt
 
 import pytest
-from kit_xenioo import simulator, stream_state, xenioo_config
-from support_simulators.framework import Fault
+from kit_xenioo import primary_keys, simulator, stream_state, xenioo_config
+from support_simulators.framework import Fault, Faults
 from tap_runner import run_tap
 
 UTC = dt.timezone.utc
@@ -170,3 +170,16 @@ def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
     assert run.returncode != 0
     assert "Xenioo rejected GET /analytics/statistics/account/*/" in run.stderr
     assert "Invalid statistic types" in run.stderr
+
+
+def test_every_row_lands_under_the_simulators_ordinary_rate_limit():
+    # The probe of issue 13: under plain 429 + Retry-After the tap used to deliver nothing, exit 0.
+    with simulator(faults=Faults(rate_limit=2.0, burst=1)) as sim:
+        config = xenioo_config(sim, max_retries=6)
+        run = run_tap("tap_xenioo", config)
+        expected = sim.expected_primary_keys(config)
+        assert run.returncode == 0, run.stderr
+        assert sim.calls("/", status=429), "the simulator did not rate limit"
+    assert "throttled" not in run.stderr
+    for stream, (_, keys) in expected.items():
+        assert primary_keys(run, stream) == keys, stream
