@@ -470,7 +470,8 @@ class XeniooStream(SupportStream):
         if self.ABORT_AT_RECORD_COUNT is not None:
             # A connection test (--test): Xenioo allows one statistics call an hour, and a
             # test run keeps no state; checking the credentials must not spend that call.
-            self.authenticator.update_access_token()
+            if not self.authenticator.is_token_valid():
+                self.authenticator.update_access_token()
             self.logger.info("Connection test: Xenioo gave an auth token; %s for %s was not called (one call "
                              "per %s).", self.name, scope, _duration(self.throttle))
             return

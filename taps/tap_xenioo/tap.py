@@ -172,7 +172,19 @@ class TapXenioo(SupportTap):
             self.run_gaps.append(gap)
 
     def sync_all(self) -> None:
-        super().sync_all()
+        try:
+            super().sync_all()
+        finally:
+            self.log_run_summary()
+        if self.run_gaps and not self.config.get("allow_gaps"):
+            msg = ("Dates would fall out of Xenioo's 30-day reach before they can be read: "
+                   + "; ".join(self.run_gaps)
+                   + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to "
+                   "accept the gap. The skipped streams' state is unchanged.")
+            raise XeniooGap(msg)
+
+    def log_run_summary(self) -> None:
+        """One line for the run: rows per stream and bot, and what was skipped (WARNING then)."""
         skipped = [o for o in self.run_outcomes if o[2].startswith("skipped")]
         line = "; ".join(f"{stream} for {scope}: {outcome}" for stream, scope, outcome in self.run_outcomes)
         if skipped:
@@ -180,12 +192,6 @@ class TapXenioo(SupportTap):
                                 len(self.run_outcomes), line)
         elif self.run_outcomes:
             self.logger.info("Xenioo run summary: %s.", line)
-        if self.run_gaps and not self.config.get("allow_gaps"):
-            msg = ("Dates would fall out of Xenioo's 30-day reach before they can be read: "
-                   + "; ".join(self.run_gaps)
-                   + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to accept "
-                   "the gap. The skipped streams' state is unchanged.")
-            raise XeniooGap(msg)
 
     @cached_property
     def xenioo_authenticator(self) -> XeniooAuthenticator:
