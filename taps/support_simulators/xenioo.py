@@ -32,7 +32,9 @@ tests/contracts/xenioo/), plus fields Xenioo does not publish (assumed here): `V
 statistic type (e.g. "New User"), one row per type. Variants the docs do not rule out:
 `breakdowns=True` labels the NLP Detected, Goal Reached and Tag Hit rows by intent, goal
 or tag instead (their type can then only be told when the call asked for one type), and
-`type_field=True` adds an unpublished `Type` code to every statistics object.
+`type_field=True` adds an unpublished `Type` code to every statistics object. The token
+answer is `{"token", "expires"}` as the current docs show it, or `{"Token", "Expires"}` as
+the older ones do (`token_keys`).
 """
 
 from __future__ import annotations
@@ -196,6 +198,7 @@ class XeniooSimulator(VendorSimulator):
         throttle: bool = True,
         breakdowns: bool = False,
         type_field: bool = False,
+        token_keys: tuple[str, str] = ("token", "expires"),
         now: t.Callable[[], dt.datetime] | dt.datetime | None = None,
         **kwargs: t.Any,
     ) -> None:
@@ -205,6 +208,9 @@ class XeniooSimulator(VendorSimulator):
         self.throttle = throttle
         self.breakdowns = breakdowns
         self.type_field = type_field
+        #: How the token answer spells its keys: the current docs' ("token", "expires") or
+        #: the older docs' ("Token", "Expires"); both are published.
+        self.token_keys = token_keys
         self._now = now
         self._offset = dt.timedelta(0)
         self._tokens: dict[str, list] = {}  # token -> [expires_at, uses_left]
@@ -277,7 +283,7 @@ class XeniooSimulator(VendorSimulator):
             token = hashlib.sha256(f"{self.seed}:{self._token_counter}:{key}".encode()).hexdigest()[:40] + "=="
             self._tokens[token] = [self.now() + dt.timedelta(minutes=self.token_minutes), self.token_uses]
             self.issued_tokens.append(token)
-        return json_response({"token": token, "expires": self.token_minutes})
+        return json_response({self.token_keys[0]: token, self.token_keys[1]: self.token_minutes})
 
     # ---- parameters and throttles ----------------------------------------------------
 

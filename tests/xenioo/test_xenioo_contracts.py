@@ -188,3 +188,14 @@ def test_the_unpublished_type_field_alone_does_not_type_a_row():
     (record,) = run.records("account_statistics")
     assert record["stat_type_code"] == -1 and record["raw"]["Type"] == 6
     assert "kept with stat_type_code -1" in run.stderr
+
+
+def test_a_run_against_the_older_token_spelling_delivers_the_same_keys():
+    with simulator(token_keys=("Token", "Expires"), throttle=False) as sim:
+        config = xenioo_config(sim, types=[0, 3], bot_types=[18])
+        run = run_tap("tap_xenioo", config)
+        expected = sim.expected_primary_keys(config)
+    assert run.returncode == 0, run.stderr
+    assert "valid for 60 minutes" in run.stderr
+    for stream, (_, keys) in expected.items():
+        assert primary_keys(run, stream) == keys, stream
