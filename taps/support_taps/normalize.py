@@ -141,6 +141,17 @@ def value_shape(value: object, limit: int = 40) -> str:
     return describe_json(value)
 
 
+def json_kind(value: object) -> str:
+    """The JSON type name of a decoded value: object, list, string, number, boolean or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "list", str: "string"}.get(type(value), type(value).__name__)
+
+
 def describe_json(value: object) -> str:
     """The JSON type of a value, with an object's keys (never its values): for error messages."""
     if value is None:

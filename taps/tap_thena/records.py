@@ -14,7 +14,7 @@ import re
 import typing as t
 
 from support_taps.errors import UnparseableResponse
-from support_taps.normalize import RecordNormalizer, describe_json, value_shape
+from support_taps.normalize import RecordNormalizer, describe_json, json_kind, value_shape
 
 #: Placeholders Thena documents for "no value": "" and "N/A" (requests export example);
 #: "NA" (csat_score in its requests API example). Nulled only in typed columns.
@@ -127,7 +127,7 @@ class ExportParser:
         emits nothing of its window.
         """
         if not isinstance(payload, list):
-            msg = (f"Thena sent a JSON {_kind(payload)} where a list was expected for {endpoint}{where}: "
+            msg = (f"Thena sent a JSON {json_kind(payload)} where a list was expected for {endpoint}{where}: "
                    f"found {describe_json(payload)}; the export answers a list of request objects.")
             raise UnparseableResponse(msg)
         records = []
@@ -155,7 +155,3 @@ class ExportParser:
             records.append(record)
         return records
 
-
-def _kind(value: object) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
