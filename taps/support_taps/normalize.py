@@ -167,8 +167,9 @@ def describe_json(value: object) -> str:
         shown = ", ".join(repr(k) for k in keys[:12]) + (", ..." if len(keys) > 12 else "")
         return f"an object with keys {shown}" if keys else "an empty object"
     if isinstance(value, list):
-        kinds = sorted({describe_json(item).split(" with ")[0] for item in value[:100]})
-        return f"a list of {len(value)} items ({', '.join(kinds)})" if value else "an empty list"
+        kinds = sorted({json_kind(item) for item in value[:100]})
+        count = f"{len(value)} item" + ("s" if len(value) != 1 else "")
+        return f"a list of {count} ({', '.join(kinds)})" if value else "an empty list"
     return type(value).__name__
 
 
