@@ -241,7 +241,8 @@ class RecordNormalizer:
 
     def _list(self, name: str, value: object) -> list[str] | None:
         if isinstance(value, list):
-            return [item if item.__class__ is str else _as_text(item) for item in value if item is not None and item != ""]
+            return [item if item.__class__ is str else _as_text(item)
+                    for item in value if item is not None and item != ""]
         if value.__class__ is str:
             if self._placeholder(value):
                 return None

@@ -84,7 +84,8 @@ def check_answer(payload: t.Any, endpoint_path: str, endpoint: str) -> None:
     if not path:
         _, name = _TYPES[type(shape)]
         actual = describe_json(value)
-        msg = (f"Thankful sent a JSON {json_kind(value)} where {'an' if name == 'object' else 'a'} {name} was expected "
+        article = "an" if name == "object" else "a"
+        msg = (f"Thankful sent a JSON {json_kind(value)} where {article} {name} was expected "
                f"for {endpoint}: found {actual}; the endpoint answers {expected}.")
     else:
         msg = (f"Thankful sent {describe_json(value)} as `{path}` in the answer from {endpoint}, "

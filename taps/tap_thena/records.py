@@ -65,7 +65,8 @@ class RequestKeyReader:
         if isinstance(value, str):
             text = value.strip()
             if text.isdigit():
-                self._note("text", "Thena sent request_id as text (%s); it is read as a number.", value_shape(value))
+                self._note("text", "Thena sent request_id as text (%s); it is read as a number.",
+                           value_shape(value))
                 return int(text)
             match = _PREFIXED.match(text)
             if match:
