@@ -160,8 +160,8 @@ class TicketsOverTimeStream(ThankfulDayStream):
         for point in points:
             if not isinstance(point, dict):
                 continue
-            created = to_utc_iso(point.get("CreatedAt"))
-            value = to_number(point.get("Val"))
+            created = self.read(to_utc_iso, point.get("CreatedAt"), "CreatedAt")
+            value = self.read(to_number, point.get("Val"), "Val")
             if created is None or value is None:
                 continue
             if not (day <= parse_utc(created) < upper):
@@ -219,17 +219,17 @@ class TicketTotalsStream(TicketsChildStream):
         yield {
             "day": context["day"],
             "filter_action_id": context["filter_action_id"],
-            "received_total": to_integer(series.get("ReceivedTotal")),
-            "captured_total": to_integer(series.get("CapturedTotal")),
-            "transferred_total": to_integer(series.get("TransferredTotal")),
-            "resolved_total": to_integer(series.get("ResolvedTotal")),
-            "received_change": to_number(series.get("ReceivedChange")),
-            "captured_change": to_number(series.get("CapturedChange")),
-            "transferred_change": to_number(series.get("TransferredChange")),
-            "resolved_change": to_number(series.get("ResolvedChange")),
-            "period_start": to_utc_iso(period.get("Start")),
-            "period_end": to_utc_iso(period.get("End")),
-            "period_min": to_utc_iso(period.get("Min")),
+            "received_total": self.read(to_integer, series.get("ReceivedTotal"), "ReceivedTotal"),
+            "captured_total": self.read(to_integer, series.get("CapturedTotal"), "CapturedTotal"),
+            "transferred_total": self.read(to_integer, series.get("TransferredTotal"), "TransferredTotal"),
+            "resolved_total": self.read(to_integer, series.get("ResolvedTotal"), "ResolvedTotal"),
+            "received_change": self.read(to_number, series.get("ReceivedChange"), "ReceivedChange"),
+            "captured_change": self.read(to_number, series.get("CapturedChange"), "CapturedChange"),
+            "transferred_change": self.read(to_number, series.get("TransferredChange"), "TransferredChange"),
+            "resolved_change": self.read(to_number, series.get("ResolvedChange"), "ResolvedChange"),
+            "period_start": self.read(to_utc_iso, period.get("Start"), "Start"),
+            "period_end": self.read(to_utc_iso, period.get("End"), "End"),
+            "period_min": self.read(to_utc_iso, period.get("Min"), "Min"),
             "raw": payload,
         }
 
@@ -259,13 +259,13 @@ class TopActionsStream(TicketsChildStream):
                 "filter_action_id": context["filter_action_id"],
                 "action_id": action_id,
                 "name": to_text(item.get("Name")),
-                "capture": to_integer(item.get("Capture")),
-                "resolve": to_integer(item.get("Resolve")),
-                "pending": to_integer(item.get("Pending")),
-                "transfer": to_integer(item.get("Transfer")),
-                "handoff": to_integer(item.get("Handoff")),
-                "skip": to_integer(item.get("Skip")),
-                "enabled": _boolean(item.get("Enabled")),
+                "capture": self.read(to_integer, item.get("Capture"), "Capture"),
+                "resolve": self.read(to_integer, item.get("Resolve"), "Resolve"),
+                "pending": self.read(to_integer, item.get("Pending"), "Pending"),
+                "transfer": self.read(to_integer, item.get("Transfer"), "Transfer"),
+                "handoff": self.read(to_integer, item.get("Handoff"), "Handoff"),
+                "skip": self.read(to_integer, item.get("Skip"), "Skip"),
+                "enabled": self.read(_boolean, item.get("Enabled"), "Enabled"),
                 "raw": item,
             }
 
@@ -327,7 +327,7 @@ class HandoffsStream(ThankfulDayStream):
                     "action_id": action_id,
                     "cause_id": cause_id,
                     "cause": to_text(kind.get("Cause")),
-                    "action_handoff_count": to_integer(kind.get("ActionHandoffCount")),
+                    "action_handoff_count": self.read(to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"),
                     "raw": {**item, "Types": [kind]},
                 }
 
@@ -341,7 +341,7 @@ class SavingsStream(ThankfulDayStream):
 
     def rows(self, payload: dict, context: t.Mapping) -> t.Iterable[dict]:
         yield {"day": context["day"], "filter_action_id": context["filter_action_id"],
-               "hours": to_number(payload.get("Hours")), "raw": payload}
+               "hours": self.read(to_number, payload.get("Hours"), "Hours"), "raw": payload}
 
 
 STREAM_TYPES: list[type[ThankfulStream]] = [

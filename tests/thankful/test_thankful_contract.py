@@ -10,6 +10,7 @@ which serves these same bytes for the published day, checks the whole path.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import jsonschema
@@ -214,3 +215,16 @@ def test_an_action_called_na_keeps_its_name():
     stream = _tap().streams["actions"]
     rows = list(stream.rows(_answer(stream, b'{"3000": "NA", "3001": "N/A", "3002": ""}')))
     assert [row["name"] for row in rows] == ["NA", "N/A", ""]
+
+
+def test_a_value_the_tap_cannot_read_is_named_once_and_kept_in_raw(caplog):
+    stream = _tap().streams["top_actions"]
+    payload = {"TopActions": [{"ID": 1, "Name": "A", "Capture": "lots"}, {"ID": 2, "Name": "B", "Capture": "many"},
+                              {"ID": 3, "Name": "C", "Capture": "12 tickets"}]}
+    with caplog.at_level(logging.WARNING):
+        rows = list(stream.rows(payload, DAY))
+    assert [row["capture"] for row in rows] == [None, None, None]
+    assert [row["raw"]["Capture"] for row in rows] == ["lots", "many", "12 tickets"]
+    told = [r.getMessage() for r in caplog.records if "`Capture`" in r.getMessage()]
+    assert len(told) == 2  # one per shape: "aaaa" and "99 aaaaaaa"
+    assert '"aaaa"' in told[0] and "lots" not in " ".join(told)
