@@ -240,7 +240,12 @@ class RecordNormalizer:
             self.on_unreadable(name, value)
 
     def _list(self, name: str, value: object) -> list[str] | None:
-        if isinstance(value, list):
+        if value.__class__ is list:
+            for item in value:
+                if item.__class__ is not str or not item:
+                    break
+            else:
+                return value  # the common case: non-empty strings, kept as they are
             return [item if item.__class__ is str else _as_text(item)
                     for item in value if item is not None and item != ""]
         if value.__class__ is str:
@@ -269,6 +274,9 @@ class RecordNormalizer:
         for name in self.dates:
             value = get(name)
             if value is not None:
+                if value == "":
+                    record[name] = None
+                    continue
                 iso = to_utc_iso(value, self.date_formats)
                 if iso is None and not self._placeholder(value):
                     self._unreadable(name, value)
@@ -289,7 +297,7 @@ class RecordNormalizer:
                 record[name] = number
         for name in self.lists:
             value = get(name)
-            if value is not None:
+            if value is not None and (value.__class__ is not list or value):
                 record[name] = self._list(name, value)
         for name in self.other:
             value = get(name)

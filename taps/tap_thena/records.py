@@ -131,14 +131,17 @@ class ExportParser:
             msg = (f"Thena sent a JSON {json_kind(payload)} where a list was expected for {endpoint}{where}: "
                    f"found {describe_json(payload)}; the export answers a list of request objects.")
             raise UnparseableResponse(msg)
-        records = []
+        records: list[dict] = []
+        append, normalize, columns = records.append, self.normalize, len(self.columns)
         for index, source in enumerate(payload):
             if not isinstance(source, dict):
                 msg = (f"Thena sent {describe_json(source)} as item {index} of the list from {endpoint}{where}, "
                        f"where a request object was expected (the answer was {describe_json(payload)}).")
                 raise UnparseableResponse(msg)
+            key = source.get(KEY)
             try:
-                key = self.read_key(source.get(KEY))
+                if key.__class__ is not int:
+                    key = self.read_key(key)
             except RequestKeyError as exc:
                 found = "no request_id" if KEY not in source else str(exc)
                 msg = (f"Thena sent a request whose key cannot be read, in item {index} from {endpoint}{where}: "
@@ -147,12 +150,12 @@ class ExportParser:
                 raise UnparseableResponse(msg) from None
             record = dict(source)
             del record[KEY]
-            record = self.normalize(record)
-            if len(record) < len(self.columns):  # a field Thena left out is a null column
+            record = normalize(record)
+            if len(record) < columns:  # a field Thena left out is a null column
                 for name in self.columns:
                     record.setdefault(name, None)
             record[KEY] = key
             record[RAW] = source
-            records.append(record)
+            append(record)
         return records
 
