@@ -46,6 +46,8 @@ def test_json_of_the_wrong_shape_is_a_clear_error(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
     assert "a JSON object where a list was expected for GET /api/v1/handoffs" in run.stderr
+    assert "found an object with keys 'message'" in run.stderr
+    assert "no handoffs" not in run.stderr  # a well-formed body is described, not quoted
 
 
 def test_rate_limits_and_outages_are_retried(thankful):

@@ -129,6 +129,8 @@ def test_json_that_is_not_a_list_is_an_error(thena):
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_no_progress(run)
     assert "sent a JSON object where a list was expected" in run.stderr
+    assert "found an object with keys 'message'" in run.stderr
+    assert "maintenance" not in run.stderr  # a well-formed body is described, not quoted
 
 
 def test_failure_in_a_later_window_keeps_earlier_windows_state(thena):
