@@ -15,11 +15,17 @@ tickets received so far. `now` fixes the clock for tests.
 
 Granularity: the API answers whatever period it is asked for; points and periods
 are whole UTC days here (every published `CreatedAt` is midnight UTC).
+
+Published examples: asked for 2019-05-22 alone without filters, `/tickets`,
+`/handoffs` and `/savings` answer the page's own examples byte for byte (`PUBLISHED`;
+tests/contracts/thankful/ holds the page's copies), so a run over that day loads
+exactly what Thankful publishes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 import typing as t
@@ -27,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response
+from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
 
 UTC = dt.timezone.utc
 DEFAULT_API_KEY = "thankful-demo-key"
@@ -63,6 +69,104 @@ CAUSES = {
     6: "Attachment could not be read",
 }
 _CAUSE_WEIGHTS = [30, 25, 5, 20, 15, 5]
+
+#: The "Response:" examples of Thankful's Analytics API page, verbatim ("..." elisions
+#: removed with the comma before them); served for the day 2019-05-22 when no filter is set.
+PUBLISHED_DAY = dt.date(2019, 5, 22)
+PUBLISHED: dict[str, bytes] = {
+    "tickets": b"""{
+    "Period": {
+        "Start": "2019-05-22T00:00:00Z",
+        "End": "2019-06-21T23:59:59Z",
+        "Min": "2018-05-22T00:00:00Z"
+    },
+    "TicketsOverTime": {
+        "Received": [
+            {
+                "Val": 1456,
+                "CreatedAt": "2019-05-22T00:00:00Z"
+            }
+        ],
+        "Captured": [
+            {
+                "Val": 2800,
+                "CreatedAt": "2019-05-22T00:00:00Z"
+            }
+        ],
+\t"Transferred": [
+            {
+                "Val": 500,
+                "CreatedAt": "2019-05-22T00:00:00Z"
+            }
+        ],
+        "Resolved": [
+            {
+                "Val": 621,
+                "CreatedAt": "2019-05-22T00:00:00Z"
+            }
+        ],
+        "ReceivedTotal": 60000,
+        "CapturedTotal": 50000,
+        "TransferredTotal": 10000,
+        "ResolvedTotal": 30000,
+        "ReceivedChange": -33.78378378378378,
+        "CapturedChange": -32.86713286713287,
+        "TransferredChange": 54.12308,
+        "ResolvedChange": -39.285714285714285
+    },
+    "TopActions": [
+        {
+            "ID": 3759,
+            "Name": "Return Order",
+            "Capture": 94,
+            "Resolve": 17,
+            "Pending": 2,
+            "Transfer": 30,
+            "Handoff": 77,
+            "Skip": 0,
+            "Enabled": true
+        }
+    ],
+    "Recommendations": [
+        {
+            "ActionID": 3257,
+            "Impact": "Increase automation by 4%"
+        },
+        {
+            "ActionID": 3210,
+            "Impact": "Increase automation by 1%"
+        }
+    ]
+}""",
+    "handoffs": b"""[
+    {
+        "ActionID": 3623,
+        "Types": null
+    },
+    {
+        "ActionID": 3759,
+        "Types": [
+            {
+                "ID": 1,
+                "Cause": "SLA breached",
+                "ActionHandoffCount": 1
+            },
+            {
+                "ID": 3,
+                "Cause": "Failed to evaluate JS for step 95863: eval js code: TypeError: Cannot access member 'SG' of undefined",
+                "ActionHandoffCount": 1
+            }
+        ]
+    }
+]""",
+    "savings": b"""{
+\t"Hours": 100.5
+}""",
+    "actions": b"""{
+\t"3000": "Return Order",
+\t"3016": "Track Order"
+}""",
+}
 
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
@@ -372,7 +476,17 @@ class ThankfulSimulator(VendorSimulator):
 
     # ---- endpoints -------------------------------------------------------------------
 
+    def _published(self, request: SimRequest, endpoint: str) -> SimResponse | None:
+        """Thankful's own example, as published, for the published day asked alone and unfiltered."""
+        start, end, filters = self._query(request)
+        if start.date() == end.date() == PUBLISHED_DAY and filters == Filters():
+            return raw_json_response(PUBLISHED[endpoint])
+        return None
+
     def tickets(self, request: SimRequest) -> SimResponse:
+        published = self._published(request, "tickets")
+        if published:
+            return published
         start, end, filters = self._query(request)
         first, last = self._days(start, end)
         now = self.now()
@@ -408,10 +522,16 @@ class ThankfulSimulator(VendorSimulator):
         return json_response(payload)
 
     def handoffs(self, request: SimRequest) -> SimResponse:
+        published = self._published(request, "handoffs")
+        if published:
+            return published
         *_, summary = self._summary(request)
         return json_response(self.dataset.handoffs(summary))
 
     def savings(self, request: SimRequest) -> SimResponse:
+        published = self._published(request, "savings")
+        if published:
+            return published
         *_, summary = self._summary(request)
         return json_response({"Hours": round(summary.hours, 2)})
 
@@ -441,6 +561,16 @@ class ThankfulSimulator(VendorSimulator):
             day += ONE_DAY
         return days
 
+    @staticmethod
+    def _published_keys(stamp: str, keys: dict[str, set[tuple]]) -> None:
+        tickets = json.loads(PUBLISHED["tickets"])
+        for stream in ("tickets_over_time", "ticket_totals", "savings"):
+            keys[stream].add((stamp,))
+        keys["top_actions"].update((stamp, row["ID"]) for row in tickets["TopActions"])
+        keys["recommendations"].update((stamp, row["ActionID"]) for row in tickets["Recommendations"])
+        for row in json.loads(PUBLISHED["handoffs"]):
+            keys["handoffs"].update((stamp, row["ActionID"], kind["ID"]) for kind in row["Types"] or [])
+
     def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         action_ids = list(tap_config.get("action_ids") or [])
         scopes: list[int | None] = action_ids or [None]
@@ -448,8 +578,12 @@ class ThankfulSimulator(VendorSimulator):
         keys: dict[str, set[tuple]] = {s: set() for s in
                                        ("tickets_over_time", "ticket_totals", "top_actions", "recommendations",
                                         "handoffs", "savings")}
+        unfiltered = not (action_ids or tap_config.get("statuses") or tap_config.get("channels"))
         for day in self.expected_days(tap_config):
             stamp = day.isoformat()
+            if day == PUBLISHED_DAY and unfiltered:
+                self._published_keys(stamp, keys)
+                continue
             for scope in scopes:
                 head = (stamp, scope) if action_ids else (stamp,)
                 summary = self.day_summary(day, tap_config, scope)

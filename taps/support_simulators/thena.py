@@ -1,12 +1,19 @@
 """Thena requests export simulator: GET /v1/requests/exports with Bearer auth.
 
 Data: a seeded, deterministic stream of support requests from 2024-01-01, about
-`requests_per_day` a day (fewer at weekends), in the export's documented shape:
-US-style "MM/DD/YYYY HH:MM" dates (a few ISO ones), "" and "N/A" placeholders,
-numbers that are sometimes strings, `ai_tags` lists, and now and then a field the
-docs do not list (the API is in beta). A request's later life (assignment,
-closing, rating) only appears once the simulator's clock has passed it, so
-re-reading recent creation dates returns changed rows, as the real export does.
+`requests_per_day` a day (fewer at weekends), in the shape of the export's published
+example: its fields in its order, US-style "MM/DD/YYYY HH:MM" dates, "" and "N/A"
+placeholders (`csat_score` "N/A" until rated), numbers as numbers, `ai_tags` lists.
+The published example itself is served too: request 3292, created 05/12/2023 12:24,
+byte for byte as Thena's page shows it (tests/contracts/thena/ holds the page's copy).
+
+`variants=True` adds what the docs do not promise but a beta API may send: a few ISO
+dates, numbers as text, a field the docs do not list, and the forms Thena's sister
+requests API publishes (`ai_tags` as "A, B", `csat_score` "NA").
+
+A request's later life (assignment, closing, rating) only appears once the
+simulator's clock has passed it, so re-reading recent creation dates returns changed
+rows, as the real export does.
 
 The docs do not say whether `end_date` is inclusive; this simulator treats it as
 inclusive (set `end_date_inclusive=False` to serve the other reading).
@@ -42,6 +49,41 @@ _TOPICS = [("Issue with Capturing Links in Ticket Notes", ["Missing Link", "Tick
            ("User cannot be deprovisioned", ["SCIM", "Users"])]
 _STATUSES_OPEN = ["Open", "Assigned", "In Progress", "On Hold"]
 
+#: The "Example Response" of https://help.thena.ai/docs/requests-export-api, verbatim.
+PUBLISHED_EXAMPLE = b"""[
+    {
+      "request_id": 3292,
+      "created_datetime": "05/12/2023 12:24",
+      "workspace_name": "CustomerWorkspaceName",
+      "slack_channel": "ext-channel-name",
+      "customer_name": "John Doe",
+      "requestor_email": "[email\xc2\xa0protected]",
+      "request_title": "Issue with Capturing Links in Ticket Notes",
+      "request_summary": "A customer has reported an issue where links to different Slack chats are not being captured in HubSpot ticket notes. Our team is investigating the issue and addressing the slight delay.",
+      "sentiment": "Neutral",
+      "urgency": "Medium",
+      "status": "Assigned",
+      "assigned_on": "05/22/2023 15:15",
+      "owner": "Jane Smith",
+      "assigned_to_user_email": "[email\xc2\xa0protected]",
+      "first_response_time": "05/22/2023 15:15",
+      "number_of_replies": 1,
+      "closed_by": "",
+      "feedback": "N/A",
+      "csat_score": "N/A",
+      "closed_datetime": "",
+      "resolution_time_hours": "",
+      "on_hold_on": "",
+      "on_hold_by": "",
+      "on_hold_by_user_email": "",
+      "ai_tags": ["Missing Link", "Ticket Notes", "Slack Chat"],
+      "slack_thread_link": "https://example-slack.com/archives/SLACK_THREAD_ID",
+      "internal_thread_slack_link": "https://example-slack.com/archives/INTERNAL_THREAD_ID"
+    }
+ ]"""
+PUBLISHED_DAY = dt.date(2023, 5, 12)
+PUBLISHED_ROW: dict[str, t.Any] = json.loads(PUBLISHED_EXAMPLE)[0]
+
 
 def _us(moment: dt.datetime) -> str:
     return moment.strftime("%m/%d/%Y %H:%M")
@@ -63,11 +105,16 @@ class ThenaDataset:
 
     MAX_PER_DAY = 10_000
 
-    def __init__(self, seed: int = 7, requests_per_day: int = 40, start: dt.date = DATASET_START) -> None:
+    def __init__(self, seed: int = 7, requests_per_day: int = 40, start: dt.date = DATASET_START,
+                 variants: bool = False) -> None:
         self.seed, self.requests_per_day, self.start = seed, requests_per_day, start
+        self.variants = variants
         self._cache: dict[dt.date, list[ThenaRequestRow]] = {}
 
     def day(self, day: dt.date) -> list[ThenaRequestRow]:
+        if day == PUBLISHED_DAY:
+            created = dt.datetime(2023, 5, 12, 12, 24, tzinfo=UTC)
+            return [ThenaRequestRow(PUBLISHED_ROW["request_id"], created, PUBLISHED_ROW)]
         if day < self.start:
             return []
         rows = self._cache.get(day)
@@ -100,10 +147,11 @@ class ThenaDataset:
         first_response = assigned + dt.timedelta(minutes=rng.randint(0, 240))
         closed = first_response + dt.timedelta(hours=rng.expovariate(1 / 30))
         on_hold = rng.random() < 0.12
+        iso = rng.random() < 0.05
         row = {
             "request_id": request_id,
-            # Most dates in the export are US style; a few come as ISO (the beta API mixes them).
-            "created_datetime": created.strftime("%Y-%m-%dT%H:%M:%SZ") if rng.random() < 0.05 else _us(created),
+            # The published US style; with variants, a few ISO dates (a beta API may mix them).
+            "created_datetime": created.strftime("%Y-%m-%dT%H:%M:%SZ") if iso and self.variants else _us(created),
             "workspace_name": "Acme Support",
             "slack_channel": f"ext-{domain.split('.')[0]}",
             "customer_name": customer,
@@ -119,19 +167,28 @@ class ThenaDataset:
             "_lifecycle": {
                 "assigned": assigned, "first_response": first_response, "closed": closed, "owner": owner,
                 "owner_email": _email(owner, "acme.com"), "replies": rng.randint(1, 25),
-                "csat": rng.choice([None, None, 1, 2, 3, 4, 4, 5, 5, 5]), "csat_as_text": rng.random() < 0.2,
+                "csat": rng.choice([None, None, 1, 2, 3, 4, 4, 5, 5, 5]),
+                "csat_as_text": rng.random() < 0.2 and self.variants,
                 "feedback": rng.choice(["N/A", "Quick and helpful", "Took too long", "N/A", "Great support!"]),
                 "on_hold": created + dt.timedelta(minutes=rng.randint(10, 600)) if on_hold else None,
                 "open_status": rng.choice(_STATUSES_OPEN),
             },
         }
-        if rng.random() < 0.01:
-            row["priority_score"] = rng.randint(1, 5)  # not in the docs: the beta API adds fields
+        variant = rng.random()
+        if self.variants:
+            if variant < 0.01:
+                row["priority_score"] = rng.randint(1, 5)  # not in the docs: the beta API adds fields
+            elif variant < 0.04 and row["ai_tags"]:
+                row["ai_tags"] = ", ".join(row["ai_tags"])  # as Thena's requests API publishes it
+            elif variant < 0.06:
+                row["_lifecycle"]["csat_missing"] = "NA"  # likewise
         return ThenaRequestRow(request_id, created, row)
 
     @staticmethod
     def as_of(row: dict[str, t.Any], now: dt.datetime) -> dict[str, t.Any]:
         """The export row as it reads at `now`: later events are blank until they happen."""
+        if "_lifecycle" not in row:
+            return row  # the published example, as published
         life = row["_lifecycle"]
         out = {k: v for k, v in row.items() if k != "_lifecycle"}
         assigned = life["assigned"] <= now
@@ -149,18 +206,21 @@ class ThenaDataset:
             "number_of_replies": (life["replies"] if closed else min(life["replies"], 2)) if responded else 0,
             "closed_by": life["owner"] if closed else "",
             "feedback": life["feedback"] if closed else "N/A",
-            "csat_score": "N/A" if csat is None else (str(csat) if life["csat_as_text"] else csat),
+            "csat_score": life.get("csat_missing", "N/A") if csat is None else (str(csat) if life["csat_as_text"] else csat),
             "closed_datetime": _us(life["closed"]) if closed else "",
             "resolution_time_hours": (str(hours) if life["csat_as_text"] else hours) if closed else "",
             "on_hold_on": _us(life["on_hold"]) if on_hold else "",
             "on_hold_by": life["owner"] if on_hold else "",
             "on_hold_by_user_email": life["owner_email"] if on_hold else "",
         })
-        return out
+        # The published example's field order; fields it does not show go last.
+        ordered = {name: out.pop(name) for name in PUBLISHED_ROW if name in out}
+        ordered.update(out)
+        return ordered
 
     def between(self, first_day: dt.date, last_day: dt.date) -> t.Iterator[ThenaRequestRow]:
         """Requests created on first_day..last_day (both inclusive)."""
-        day = max(first_day, self.start)
+        day = first_day if first_day <= PUBLISHED_DAY else max(first_day, self.start)
         while day <= last_day:
             yield from self.day(day)
             day += dt.timedelta(days=1)
@@ -175,12 +235,13 @@ class ThenaSimulator(VendorSimulator):
     _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, requests_per_day: int = 40,
-                 end_date_inclusive: bool = True, now: dt.datetime | None = None, **kwargs: t.Any) -> None:
+                 end_date_inclusive: bool = True, now: dt.datetime | None = None, variants: bool = False,
+                 **kwargs: t.Any) -> None:
         self.api_key = api_key
         self.end_date_inclusive = end_date_inclusive
         self.fixed_now = now
         super().__init__(**kwargs)
-        self.dataset = ThenaDataset(seed=self.seed, requests_per_day=requests_per_day)
+        self.dataset = ThenaDataset(seed=self.seed, requests_per_day=requests_per_day, variants=variants)
         self._encoded: dict[dt.date, bytes] = {}  # JSON of days old enough not to change
 
     def now(self) -> dt.datetime:
@@ -227,6 +288,8 @@ class ThenaSimulator(VendorSimulator):
         if last < start:
             return raw_json_response(b"[]")
         parts = []
+        if start <= PUBLISHED_DAY <= last:
+            parts.append(PUBLISHED_EXAMPLE[1:-1].strip())  # the published object, bytes as published
         day = max(start, self.dataset.start)
         settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
         while day <= last:

@@ -3,12 +3,15 @@
 Vendors send dates in several formats, numbers as strings and placeholders such
 as "" or "N/A" for missing values. Streams normalise while parsing (one pass per
 record), which is why they tell the SDK not to re-walk records for type
-conformance.
+conformance. `MISSING` and the `to_*` helpers are lenient (any common placeholder is
+"no value"); `RecordNormalizer` nulls only the placeholders a vendor documents, and
+only in columns whose type cannot hold them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 UTC = dt.timezone.utc
@@ -121,22 +124,93 @@ def to_text_list(value: object) -> list[str] | None:
     return [str(value)]
 
 
+#: The placeholders a vendor may document for "no value" in a typed column (Thena: "" and "N/A").
+DOCUMENTED_PLACEHOLDERS = frozenset({"", "N/A"})
+
+
+def value_shape(value: object, limit: int = 40) -> str:
+    """What a value looks like without what it says: "05/22/2023 3:15 PM" -> '"99/99/9999 9:99 AA"'.
+
+    Digits become 9, letters A or a; punctuation and spaces stay. For messages about
+    values the tap cannot read: the format shows, the value (maybe customer data) does not.
+    """
+    if isinstance(value, str):
+        shape = "".join("9" if c.isdigit() else ("A" if c.isupper() else "a") if c.isalpha() else c
+                        for c in value[:limit])
+        return '"' + shape + ('..."' if len(value) > limit else '"') + f" (text of {len(value)} characters)"
+    return describe_json(value)
+
+
+def json_kind(value: object) -> str:
+    """The JSON type name of a decoded value: object, list, string, number, boolean or null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "list", str: "string"}.get(type(value), type(value).__name__)
+
+
+def describe_json(value: object) -> str:
+    """The JSON type of a value, with an object's keys (never its values): for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        keys = sorted(str(k) for k in value)
+        shown = ", ".join(repr(k) for k in keys[:12]) + (", ..." if len(keys) > 12 else "")
+        return f"an object with keys {shown}" if keys else "an empty object"
+    if isinstance(value, list):
+        kinds = sorted({json_kind(item) for item in value[:100]})
+        count = f"{len(value)} item" + ("s" if len(value) != 1 else "")
+        return f"a list of {count} ({', '.join(kinds)})" if value else "an empty list"
+    return type(value).__name__
+
+
+def _as_text(value: object) -> str:
+    """A non-string value for a text column: JSON for objects, lists and booleans."""
+    if isinstance(value, (dict, list, bool)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
 class RecordNormalizer:
     """Normalise raw vendor rows to a stream's JSON schema, in one pass per row.
 
-    Compiled once from the schema: "" / "N/A" placeholders become null everywhere;
-    `format: date-time` strings become ISO 8601 UTC; integer and number columns
-    become numbers; string columns stay strings; arrays of strings stay lists.
-    Fields the schema does not know are dropped and reported once through
-    `on_unknown(field_name)`, so a vendor adding a column is never a crash.
+    Compiled once from the schema:
+
+    - text columns keep every string as sent: a customer called "NA" keeps the name;
+      other values become text (objects and lists as JSON);
+    - typed columns (dates, numbers, lists, booleans) take `placeholders` (by default
+      the documented "" and "N/A") as null, because their type cannot hold them;
+    - `format: date-time` strings become ISO 8601 UTC, integer and number columns
+      numbers; a list column takes a list of strings, or a string split on
+      `list_separator` when one is given ("A, B" -> ["A", "B"]);
+    - a value a typed column cannot read becomes null there and is reported through
+      `on_unreadable(field, value)`, once per field and value shape; the caller keeps
+      the source object, so the value itself is not lost;
+    - fields the schema does not know are dropped and reported once through
+      `on_unknown(field_name)`, so a vendor adding a column is never a crash.
     """
 
-    def __init__(self, schema: dict, *, date_formats: Iterable[str] = (), on_unknown=None) -> None:
+    def __init__(self, schema: dict, *, date_formats: Iterable[str] = (), on_unknown=None,
+                 on_unreadable=None, placeholders: Iterable[str] = DOCUMENTED_PLACEHOLDERS,
+                 list_separator: str | None = None) -> None:
         properties = schema.get("properties", {})
         self.known = frozenset(properties)
         self.date_formats = tuple(date_formats)
         self.on_unknown = on_unknown
+        self.on_unreadable = on_unreadable
+        self.placeholders = frozenset(placeholders)
+        self.list_separator = list_separator
         self._reported: set[str] = set()
+        self._unreadable_reported: set[tuple[str, str]] = set()
         self.dates, self.integers, self.numbers, self.text, self.lists, self.other = [], [], [], [], [], []
         for name, spec in properties.items():
             types = spec.get("type", [])
@@ -154,6 +228,35 @@ class RecordNormalizer:
             else:
                 self.other.append(name)
 
+    def _placeholder(self, value: object) -> bool:
+        return value.__class__ is str and value.strip() in self.placeholders
+
+    def _unreadable(self, name: str, value: object) -> None:
+        if self.on_unreadable is None:
+            return
+        key = (name, value_shape(value))
+        if key not in self._unreadable_reported:
+            self._unreadable_reported.add(key)
+            self.on_unreadable(name, value)
+
+    def _list(self, name: str, value: object) -> list[str] | None:
+        if value.__class__ is list:
+            for item in value:
+                if item.__class__ is not str or not item:
+                    break
+            else:
+                return value  # the common case: non-empty strings, kept as they are
+            return [item if item.__class__ is str else _as_text(item)
+                    for item in value if item is not None and item != ""]
+        if value.__class__ is str:
+            if self._placeholder(value):
+                return None
+            if self.list_separator is None:
+                return [value]
+            return [part.strip() for part in value.split(self.list_separator) if part.strip()]
+        self._unreadable(name, value)
+        return None
+
     def __call__(self, record: dict) -> dict:
         """Normalise `record` in place (a row just decoded, owned by the caller) and return it."""
         if not self.known.issuperset(record):
@@ -166,29 +269,38 @@ class RecordNormalizer:
         get = record.get
         for name in self.text:
             value = get(name)
-            if value.__class__ is str:
-                if value in MISSING:
-                    record[name] = None
-            elif value is not None:
-                record[name] = str(value)
+            if value is not None and value.__class__ is not str:
+                record[name] = _as_text(value)
         for name in self.dates:
             value = get(name)
             if value is not None:
-                record[name] = to_utc_iso(value, self.date_formats)
+                if value == "":
+                    record[name] = None
+                    continue
+                iso = to_utc_iso(value, self.date_formats)
+                if iso is None and not self._placeholder(value):
+                    self._unreadable(name, value)
+                record[name] = iso
         for name in self.integers:
             value = get(name)
             if value is not None and value.__class__ is not int:
-                record[name] = to_integer(value)
+                number = to_integer(value)
+                if number is None and not self._placeholder(value):
+                    self._unreadable(name, value)
+                record[name] = number
         for name in self.numbers:
             value = get(name)
             if value is not None and value.__class__ is not int and value.__class__ is not float:
-                record[name] = to_number(value)
+                number = to_number(value)
+                if number is None and not self._placeholder(value):
+                    self._unreadable(name, value)
+                record[name] = number
         for name in self.lists:
             value = get(name)
-            if value is not None:
-                record[name] = to_text_list(value)
+            if value is not None and (value.__class__ is not list or value):
+                record[name] = self._list(name, value)
         for name in self.other:
             value = get(name)
-            if value.__class__ is str and value in MISSING:
+            if self._placeholder(value):
                 record[name] = None
         return record

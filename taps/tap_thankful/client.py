@@ -12,7 +12,10 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.client import SupportStream
+from support_taps.errors import endpoint_of
+from support_taps.normalize import value_shape
 from support_taps.windows import DateWindow, floor_day, parse_utc
+from tap_thankful.payloads import check_answer
 
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
@@ -62,14 +65,27 @@ class ThankfulStream(SupportStream):
         request.safe_query_chars = ",:"
         return request
 
-    #: The JSON type the endpoint documents for its whole body.
-    payload_type: t.ClassVar[type] = dict
+    def read(self, convert: t.Callable[[t.Any], t.Any], value: t.Any, field: str) -> t.Any:
+        """`convert(value)`; a value that was sent but cannot be read is named once per field and shape.
+
+        Its column is null and the value as sent stays in the row's `raw`.
+        """
+        converted = convert(value)
+        if converted is None and value is not None:
+            noted = self.__dict__.setdefault("_unreadable", set())
+            key = (field, value_shape(value))
+            if key not in noted:
+                noted.add(key)
+                self.logger.warning("Thankful sent %s as `%s`, which the tap cannot read; the column is null "
+                                    "and the value as sent is kept in `raw`.", key[1], field)
+        return converted
 
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
-        # The payload as one item; the streams turn it into rows.
+        # The payload as one item, checked against the shape Thankful publishes for the
+        # endpoint (payloads.SHAPES); the streams turn it into rows.
         payload = self.decode_json(response)
-        expect = self.expect_list if self.payload_type is list else self.expect_object
-        yield expect(payload, response)
+        check_answer(payload, self.path, endpoint_of(response))
+        yield payload
 
 
 class ThankfulDayStream(ThankfulStream):

@@ -36,12 +36,19 @@ from functools import cached_property
 from singer_sdk import StreamSchema
 from singer_sdk.helpers._state import PROGRESS_MARKERS
 
-from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
+from support_taps.normalize import to_integer, to_number, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import date_windows, floor_day, parse_utc
 from tap_thankful.client import ONE_DAY, ThankfulDayStream, ThankfulStream
 
 THANKFUL_SCHEMAS = schema_directory("thankful")
+
+
+def to_text(value: object) -> str | None:
+    """Text as Thankful sent it: no placeholder is guessed (an action may be called "NA")."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
 
 
 def _boolean(value: object) -> bool | None:
@@ -62,21 +69,24 @@ class ActionsStream(ThankfulStream):
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     @cached_property
+    def actions(self) -> list[dict]:
+        """The `/actions` rows, fetched once per run (also validates `action_ids`)."""
+        return list(self.rows(next(iter(self.request_records(None)))))
+
+    @property
     def action_names(self) -> dict[int, str | None]:
-        """The `/actions` mapping, fetched once per run (also validates `action_ids`)."""
-        payload = next(iter(self.request_records(None)))
-        names: dict[int, str | None] = {}
+        return {row["action_id"]: row["name"] for row in self.actions}
+
+    def rows(self, payload: dict) -> t.Iterator[dict]:
         for key, value in payload.items():
             action_id = to_integer(key)
             if action_id is None:
                 self.logger.warning("Thankful's /actions listed a key that is not an action id: %r; skipped.", key)
                 continue
-            names[action_id] = to_text(value)
-        return names
+            yield {"action_id": action_id, "name": to_text(value), "raw": {key: value}}
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for action_id, name in self.action_names.items():
-            yield {"action_id": action_id, "name": name}
+        yield from self.actions
 
 
 class TicketsOverTimeStream(ThankfulDayStream):
@@ -134,6 +144,7 @@ class TicketsOverTimeStream(ThankfulDayStream):
         row = {"day": context["day"], "filter_action_id": context["filter_action_id"]}
         for vendor_name, column in self.SERIES:
             row[column] = self._day_total(series.get(vendor_name), day)
+        row["raw"] = payload.get("TicketsOverTime")
         return row
 
     def _day_total(self, points: object, day: dt.datetime) -> int | float | None:
@@ -149,8 +160,8 @@ class TicketsOverTimeStream(ThankfulDayStream):
         for point in points:
             if not isinstance(point, dict):
                 continue
-            created = to_utc_iso(point.get("CreatedAt"))
-            value = to_number(point.get("Val"))
+            created = self.read(to_utc_iso, point.get("CreatedAt"), "CreatedAt")
+            value = self.read(to_number, point.get("Val"), "Val")
             if created is None or value is None:
                 continue
             if not (day <= parse_utc(created) < upper):
@@ -208,23 +219,24 @@ class TicketTotalsStream(TicketsChildStream):
         yield {
             "day": context["day"],
             "filter_action_id": context["filter_action_id"],
-            "received_total": to_integer(series.get("ReceivedTotal")),
-            "captured_total": to_integer(series.get("CapturedTotal")),
-            "transferred_total": to_integer(series.get("TransferredTotal")),
-            "resolved_total": to_integer(series.get("ResolvedTotal")),
-            "received_change": to_number(series.get("ReceivedChange")),
-            "captured_change": to_number(series.get("CapturedChange")),
-            "transferred_change": to_number(series.get("TransferredChange")),
-            "resolved_change": to_number(series.get("ResolvedChange")),
-            "period_start": to_utc_iso(period.get("Start")),
-            "period_end": to_utc_iso(period.get("End")),
-            "period_min": to_utc_iso(period.get("Min")),
+            "received_total": self.read(to_integer, series.get("ReceivedTotal"), "ReceivedTotal"),
+            "captured_total": self.read(to_integer, series.get("CapturedTotal"), "CapturedTotal"),
+            "transferred_total": self.read(to_integer, series.get("TransferredTotal"), "TransferredTotal"),
+            "resolved_total": self.read(to_integer, series.get("ResolvedTotal"), "ResolvedTotal"),
+            "received_change": self.read(to_number, series.get("ReceivedChange"), "ReceivedChange"),
+            "captured_change": self.read(to_number, series.get("CapturedChange"), "CapturedChange"),
+            "transferred_change": self.read(to_number, series.get("TransferredChange"), "TransferredChange"),
+            "resolved_change": self.read(to_number, series.get("ResolvedChange"), "ResolvedChange"),
+            "period_start": self.read(to_utc_iso, period.get("Start"), "Start"),
+            "period_end": self.read(to_utc_iso, period.get("End"), "End"),
+            "period_min": self.read(to_utc_iso, period.get("Min"), "Min"),
+            "raw": payload,
         }
 
 
 def _listed(payload: dict, key: str) -> list[dict]:
-    items = payload.get(key)
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    # The answer's shape was checked when it arrived (payloads.SHAPES): a list of objects or null.
+    return payload.get(key) or []
 
 
 class TopActionsStream(TicketsChildStream):
@@ -247,13 +259,14 @@ class TopActionsStream(TicketsChildStream):
                 "filter_action_id": context["filter_action_id"],
                 "action_id": action_id,
                 "name": to_text(item.get("Name")),
-                "capture": to_integer(item.get("Capture")),
-                "resolve": to_integer(item.get("Resolve")),
-                "pending": to_integer(item.get("Pending")),
-                "transfer": to_integer(item.get("Transfer")),
-                "handoff": to_integer(item.get("Handoff")),
-                "skip": to_integer(item.get("Skip")),
-                "enabled": _boolean(item.get("Enabled")),
+                "capture": self.read(to_integer, item.get("Capture"), "Capture"),
+                "resolve": self.read(to_integer, item.get("Resolve"), "Resolve"),
+                "pending": self.read(to_integer, item.get("Pending"), "Pending"),
+                "transfer": self.read(to_integer, item.get("Transfer"), "Transfer"),
+                "handoff": self.read(to_integer, item.get("Handoff"), "Handoff"),
+                "skip": self.read(to_integer, item.get("Skip"), "Skip"),
+                "enabled": self.read(_boolean, item.get("Enabled"), "Enabled"),
+                "raw": item,
             }
 
 
@@ -265,6 +278,7 @@ class RecommendationsStream(TicketsChildStream):
 
     def rows(self, payload: dict, context: t.Mapping) -> t.Iterable[dict]:
         impacts: dict[int, str | None] = {}
+        sources: dict[int, list[dict]] = {}
         for item in _listed(payload, "Recommendations"):
             action_id = to_integer(item.get("ActionID"))
             if action_id is None:
@@ -276,9 +290,12 @@ class RecommendationsStream(TicketsChildStream):
                 impacts[action_id] = "; ".join(text for text in (impacts[action_id], impact) if text)
             else:
                 impacts[action_id] = impact
+            sources.setdefault(action_id, []).append(item)
         for action_id, impact in impacts.items():
+            items = sources[action_id]
             yield {"day": context["day"], "filter_action_id": context["filter_action_id"],
-                   "action_id": action_id, "impact": impact}
+                   "action_id": action_id, "impact": impact,
+                   "raw": items[0] if len(items) == 1 else {"Recommendations": items}}
 
 
 class HandoffsStream(ThankfulDayStream):
@@ -286,20 +303,21 @@ class HandoffsStream(ThankfulDayStream):
 
     name = "handoffs"
     path = "/handoffs"
-    payload_type = list
     row_keys = ("action_id", "cause_id")
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def rows(self, payload: list, context: t.Mapping) -> t.Iterable[dict]:
+        # The answer's shape was checked when it arrived: objects, `Types` a list of objects or null.
         for item in payload:
-            if not isinstance(item, dict):
-                continue
             action_id = to_integer(item.get("ActionID"))
             types = item.get("Types")
-            if action_id is None or not isinstance(types, list):
+            if types is None:
                 continue  # Types is null for actions without handoffs
+            if action_id is None:
+                self.logger.warning("Skipping handoffs without an ActionID on %s: %s", context["day"], item)
+                continue
             for kind in types:
-                cause_id = to_integer(kind.get("ID")) if isinstance(kind, dict) else None
+                cause_id = to_integer(kind.get("ID"))
                 if cause_id is None:
                     self.logger.warning("Skipping a handoff cause without an ID on %s: %s", context["day"], kind)
                     continue
@@ -309,7 +327,8 @@ class HandoffsStream(ThankfulDayStream):
                     "action_id": action_id,
                     "cause_id": cause_id,
                     "cause": to_text(kind.get("Cause")),
-                    "action_handoff_count": to_integer(kind.get("ActionHandoffCount")),
+                    "action_handoff_count": self.read(to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"),
+                    "raw": {**item, "Types": [kind]},
                 }
 
 
@@ -322,7 +341,7 @@ class SavingsStream(ThankfulDayStream):
 
     def rows(self, payload: dict, context: t.Mapping) -> t.Iterable[dict]:
         yield {"day": context["day"], "filter_action_id": context["filter_action_id"],
-               "hours": to_number(payload.get("Hours"))}
+               "hours": self.read(to_number, payload.get("Hours"), "Hours"), "raw": payload}
 
 
 STREAM_TYPES: list[type[ThankfulStream]] = [

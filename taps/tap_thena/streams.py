@@ -9,15 +9,13 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.client import window_context, window_of
-from support_taps.normalize import RecordNormalizer
+from support_taps.errors import endpoint_of
 from support_taps.schemas import schema_directory
 from support_taps.windows import ceil_day
 from tap_thena.client import ThenaStream
+from tap_thena.records import ExportParser
 
 THENA_SCHEMAS = schema_directory("thena")
-
-# Besides ISO, the export's documented "MM/DD/YYYY HH:MM" and its near relatives.
-_DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
 
 class RequestsStream(ThenaStream):
@@ -38,8 +36,9 @@ class RequestsStream(ThenaStream):
         super().__init__(*args, **kwargs)
         self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
         self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 30)))
-        # Dates become ISO 8601 UTC, "" and "N/A" become null, numbers become numbers.
-        self.normalize = RecordNormalizer(self.schema, date_formats=_DATE_FORMATS, on_unknown=self._unknown_field)
+        # Typed columns from the documented shape, the source object whole in `raw`.
+        self.parser = ExportParser(self.schema, self.logger)
+        self._window_label = ""
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, str]:
         window = window_of(context or {})
@@ -52,25 +51,16 @@ class RequestsStream(ThenaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return map(self.normalize, self.expect_list(self.decode_json(response), response))
-
-    def _unknown_field(self, name: str) -> None:
-        self.logger.warning(
-            "Thena sent a field the schema does not know, %r; it is left out. "
-            "(The export is in beta and may add fields.)",
-            name,
-        )
+        return self.parser.records(self.decode_json(response), endpoint_of(response), self._window_label)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         for window in self.date_windows(context):
             lower, upper = window.start.isoformat(), window.end.isoformat()
+            self._window_label = f" (creation dates {window.label}; not bookmarked)"
             for record in self.request_records(window_context(window)):
                 created = record.get("created_datetime")
                 # ISO strings in one offset (+00:00) compare like the instants they name.
                 if created is not None and not (lower <= created < upper):
                     continue  # belongs to a neighbouring window, which emits it
-                if record.get("request_id") is None:
-                    self.logger.warning("Skipping a Thena request without a request_id: %s", record)
-                    continue
                 yield record
             self.checkpoint(context, window.end)

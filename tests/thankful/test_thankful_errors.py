@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from kit_thankful import API_KEY, day_queries, days, thankful_config, z_day
 from support_simulators.framework import Fault
 from tap_runner import run_tap
@@ -45,6 +46,8 @@ def test_json_of_the_wrong_shape_is_a_clear_error(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
     assert "a JSON object where a list was expected for GET /api/v1/handoffs" in run.stderr
+    assert "found an object with keys 'message'" in run.stderr
+    assert "no handoffs" not in run.stderr  # a well-formed body is described, not quoted
 
 
 def test_rate_limits_and_outages_are_retried(thankful):
@@ -69,3 +72,54 @@ def test_retries_end_with_a_message_saying_what_failed(thankful):
     assert "Gave up after 3 attempts" in run.stderr and "HTTP 503" in run.stderr
     assert len(thankful.calls()) == 3
     assert not day_queries(thankful, "tickets")
+
+
+# ---- issue 13: answers of shapes Thankful does not publish ----------------------------------
+
+_STREAMS_OF = {"tickets": ("tickets_over_time", "ticket_totals", "top_actions", "recommendations"),
+               "handoffs": ("handoffs",), "savings": ("savings",)}
+_TICKETS_DAY = (b'{"Period": {"Start": "2025-01-01T00:00:00Z"}, "TicketsOverTime": %s, '
+                b'"TopActions": %s, "Recommendations": []}')
+
+
+@pytest.mark.parametrize(("path", "body", "found"), [
+    ("tickets", _TICKETS_DAY % (b'"1456"', b"[]"),
+     "Thankful sent a string as `TicketsOverTime` in the answer from GET /api/v1/tickets, where an object of "
+     "series (Received, Captured, Transferred, Resolved: lists of {Val, CreatedAt}) with their totals and "
+     "changes was expected."),
+    ("tickets", _TICKETS_DAY % (b'{"Received": {"Val": 1}}', b"[]"),
+     "Thankful sent an object with keys 'Val' as `TicketsOverTime.Received` in the answer from GET "
+     "/api/v1/tickets, where a list of {Val, CreatedAt} points (Received) was expected."),
+    ("tickets", _TICKETS_DAY % (b'{"Received": [1456]}', b"[]"),
+     "Thankful sent a number as `TicketsOverTime.Received[0]`"),
+    ("tickets", _TICKETS_DAY % (b"{}", b'[{"ID": 3759}, "Track Order"]'),
+     "Thankful sent a string as `TopActions[1]` in the answer from GET /api/v1/tickets, where an action "
+     "object was expected."),
+    ("tickets", b'[{"Period": {}}]',
+     "Thankful sent a JSON list where an object was expected for GET /api/v1/tickets: found a list of 1 item "
+     "(object)"),
+    ("handoffs", b'[{"ActionID": 3759, "Types": "SLA breached"}]',
+     "Thankful sent a string as `[0].Types` in the answer from GET /api/v1/handoffs, where a list of "
+     "{ID, Cause, ActionHandoffCount} objects, or null was expected."),
+    ("handoffs", b'[3759]', "Thankful sent a number as `[0]` in the answer from GET /api/v1/handoffs"),
+    ("savings", b"[100.5]", "Thankful sent a JSON list where an object was expected for GET /api/v1/savings"),
+    ("savings", b"100.5", "Thankful sent a JSON number where an object was expected for GET /api/v1/savings"),
+], ids=["series-as-text", "series-as-object", "point-as-number", "action-as-text", "tickets-as-list",
+        "types-as-text", "handoff-as-number", "savings-as-list", "savings-as-number"])
+def test_unexpected_shapes_name_the_endpoint_and_what_was_expected(thankful, path, body, found):
+    thankful.faults.add(Fault(status=200, body=body, path_prefix=f"/api/v1/{path}"))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    assert found in run.stderr
+    assert "AttributeError" not in run.stderr and "TypeError" not in run.stderr
+    # The day whose answer could not be read is not bookmarked by the streams built from it.
+    for stream in _STREAMS_OF[path]:
+        assert run.bookmark(stream) is None, stream
+
+
+def test_actions_of_another_shape_are_a_clear_error(thankful):
+    thankful.faults.add(Fault(status=200, body=b'[{"3000": "Return Order"}]', path_prefix="/api/v1/actions"))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    assert ("Thankful sent a JSON list where an object was expected for GET /api/v1/actions: found a list of 1 "
+            "item (object); the endpoint answers an object mapping action ids to names.") in run.stderr

@@ -34,7 +34,7 @@ def test_day_series_sum_points_inside_the_day_and_ignore_the_rest():
     }}
     row = stream.series_row(payload, DAY)
     assert row == {"day": "2025-01-05", "filter_action_id": None, "received": 15, "captured": 7,
-                   "transferred": None, "resolved": None}
+                   "transferred": None, "resolved": None, "raw": payload["TicketsOverTime"]}
 
 
 def test_top_actions_rows_are_typed_and_keyed_once_per_action():

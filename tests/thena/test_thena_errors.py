@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from email.utils import format_datetime
 
 import pytest
@@ -128,6 +129,8 @@ def test_json_that_is_not_a_list_is_an_error(thena):
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_no_progress(run)
     assert "sent a JSON object where a list was expected" in run.stderr
+    assert "found an object with keys 'message'" in run.stderr
+    assert "maintenance" not in run.stderr  # a well-formed body is described, not quoted
 
 
 def test_failure_in_a_later_window_keeps_earlier_windows_state(thena):
@@ -179,3 +182,74 @@ def test_an_unreachable_url_fails_fast_naming_the_url_settings(api_url, kind):
     assert f"Gave up after 3 attempts: could not connect (GET {EXPORT}): {kind}." in run.stderr
     assert f"Check the `workspace` and `api_url` settings (the base URL in use is {api_url})." in run.stderr
     assert run.bookmark("requests") is None
+
+
+# ---- issue 13: keys and bodies of shapes the export does not document ----------------------
+
+def _export_body(*rows: dict) -> bytes:
+    base = {"created_datetime": "01/02/2025 10:00", "customer_name": "Globex", "ai_tags": ["SSO"]}
+    return json.dumps([{**base, **row} for row in rows]).encode()
+
+
+@pytest.mark.parametrize(("sent", "key"), [
+    ("3292", 3292),
+    ("REQ-3292", 3292),
+    ({"id": 3292}, 3292),
+    ({"request_id": "REQ-3292"}, 3292),
+    (3292.0, 3292),
+], ids=["numeric-text", "prefixed", "object-id", "object-prefixed", "float"])
+def test_a_request_id_that_can_be_coerced_keeps_the_row(thena, sent, key):
+    thena.faults.add(Fault(status=200, body=_export_body({"request_id": sent}, {"request_id": 17})))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    assert run.returncode == 0, run.stderr
+    records = run.records("requests")
+    assert [r["request_id"] for r in records] == [key, 17]
+    assert records[0]["raw"]["request_id"] == sent  # as Thena sent it
+    assert run.bookmark("requests") == "2025-01-08T00:00:00+00:00"
+    if sent != 3292.0:  # told once per form, not once per row
+        assert 1 <= run.stderr.count("Thena sent request_id") <= 2
+
+
+@pytest.mark.parametrize(("row", "found"), [
+    ({"request_id": {"ticket": "abc"}}, "request_id as an object with keys 'ticket'"),
+    ({"request_id": "abc"}, 'request_id as "aaa"'),
+    ({"request_id": None}, "request_id as null"),
+    ({"request_id": [3292]}, "request_id as a list of 1 item (number)"),
+    ({"request_id": True}, "request_id as a boolean"),
+    ({"request_id": 3292.5}, "request_id as a number"),
+    ({"id": 3292}, "found no request_id"),
+], ids=["object", "text", "null", "list", "boolean", "fraction", "missing"])
+def test_a_request_id_that_cannot_be_read_fails_loudly_without_a_bookmark(thena, row, found):
+    thena.faults.add(Fault(status=200, body=_export_body({"request_id": 1}, row)))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    assert run.returncode != 0
+    assert run.bookmark("requests") is None, "state moved past a request that was not emitted"
+    assert f"Thena sent a request whose key cannot be read, in item 1 from GET {EXPORT}" in run.stderr
+    assert found in run.stderr
+    assert "expected request_id as a number (3292)" in run.stderr
+    assert "[2025-01-01T00:00:00+00:00, 2025-01-08T00:00:00+00:00); not bookmarked" in run.stderr
+    assert "Globex" not in run.stderr  # shapes, never values
+
+
+def test_two_prefixes_whose_numbers_could_collide_fail(thena):
+    thena.faults.add(Fault(status=200, body=_export_body({"request_id": "REQ-7"}, {"request_id": "INC-7"})))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    assert run.returncode != 0 and run.bookmark("requests") is None
+    assert "two different prefixes" in run.stderr
+
+
+@pytest.mark.parametrize(("body", "found"), [
+    (b'[1, "x"]', f"Thena sent a number as item 0 of the list from GET {EXPORT}"),
+    (b'[{"request_id": 1}, "x"]', f"Thena sent a string as item 1 of the list from GET {EXPORT}"),
+    (b'[[{"request_id": 1}]]', f"Thena sent a list of 1 item (object) as item 0 of the list from GET {EXPORT}"),
+    (b'{"requests": [], "next_cursor": "abc"}', "found an object with keys 'next_cursor', 'requests'"),
+    (b'"maintenance"', f"Thena sent a JSON string where a list was expected for GET {EXPORT}"),
+    (b"null", f"Thena sent a JSON null where a list was expected for GET {EXPORT}"),
+], ids=["number-and-text", "text-item", "nested-list", "envelope", "string", "null"])
+def test_unexpected_body_shapes_name_the_endpoint_and_what_was_expected(thena, body, found):
+    thena.faults.add(Fault(status=200, body=body))
+    run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
+    _assert_no_progress(run)
+    assert found in run.stderr
+    assert "request object" in run.stderr
+    assert "AttributeError" not in run.stderr and "TypeError" not in run.stderr

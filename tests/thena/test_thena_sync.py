@@ -7,10 +7,11 @@ import re
 
 from kit_thena import API_KEY, expected_ids, thena_config
 from support_simulators.framework import Fault
-from support_simulators.thena import ThenaSimulator
+from support_simulators.thena import PUBLISHED_ROW, ThenaSimulator
 from tap_runner import run_tap
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
+US_MINUTES = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}$")
 DATE_FIELDS = ("created_datetime", "assigned_on", "first_response_time", "closed_datetime", "on_hold_on")
 
 
@@ -23,25 +24,58 @@ def test_delivers_exactly_the_requests_created_in_range(thena):
     assert len(ids) > 500
 
 
-def test_records_are_normalised(thena):
-    run = run_tap("tap_thena", thena_config(thena))
+def test_records_are_normalised():
+    # The variants a beta API may send besides the published shape: ISO dates, numbers as
+    # text, an undocumented field, ai_tags as "A, B", csat_score "NA".
+    with ThenaSimulator(api_key=API_KEY, variants=True) as sim:
+        run = run_tap("tap_thena", thena_config(sim))
+    assert run.returncode == 0, run.stderr
     records = run.records("requests")
     for record in records:
-        for key, value in record.items():
-            assert value not in ("", "N/A"), (key, record)
         for key in DATE_FIELDS:
             assert record[key] is None or ISO_UTC.match(record[key]), (key, record[key])
         assert isinstance(record["request_id"], int)
         assert record["csat_score"] is None or isinstance(record["csat_score"], (int, float))
         assert record["resolution_time_hours"] is None or isinstance(record["resolution_time_hours"], (int, float))
         assert isinstance(record["number_of_replies"], int)
-        assert isinstance(record["ai_tags"], list)
-        assert "priority_score" not in record  # undocumented field: left out, not a crash
-    # The simulator sends US-style and ISO dates, text and numeric scores; all were seen.
+        assert isinstance(record["ai_tags"], list) and all(tag == tag.strip() and tag for tag in record["ai_tags"])
+        assert "priority_score" not in record  # undocumented field: in raw, not a column
+        assert record["raw"]["request_id"] == record["request_id"]
+        # Text columns keep what Thena sent; typed columns null only the placeholders.
+        assert record["feedback"] == record["raw"]["feedback"]
+    # Text and numeric scores, "N/A" and "NA", comma tags and the new field were all seen.
     assert any(isinstance(r["csat_score"], (int, float)) for r in records)
-    assert any(r["csat_score"] is None for r in records)
-    assert "priority_score" in run.stderr  # ...and the user is told once
-    assert run.stderr.count("priority_score") == 1
+    assert any(isinstance(r["raw"]["csat_score"], str) and r["csat_score"] is not None for r in records)
+    assert {r["raw"]["csat_score"] for r in records if r["csat_score"] is None} == {"N/A", "NA"}
+    split = [r for r in records if isinstance(r["raw"]["ai_tags"], str)]
+    assert split and all(r["ai_tags"] == [t.strip() for t in r["raw"]["ai_tags"].split(",")] for r in split)
+    added = [r for r in records if "priority_score" in r["raw"]]
+    assert added and all(isinstance(r["raw"]["priority_score"], int) for r in added)
+    assert run.stderr.count("priority_score") == 1  # ...and the user is told once
+    assert "cannot read" not in run.stderr  # every variant was readable
+
+
+def test_the_default_simulator_serves_the_published_shape(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-06", end_date="2025-01-08"))
+    assert run.returncode == 0, run.stderr
+    published = set(PUBLISHED_ROW)
+    for record in run.records("requests"):
+        raw = record["raw"]
+        assert list(raw) == list(PUBLISHED_ROW), "fields and order as in Thena's example"
+        assert isinstance(raw["request_id"], int) and isinstance(raw["ai_tags"], list)
+        assert US_MINUTES.match(raw["created_datetime"])
+        assert raw["csat_score"] == "N/A" or isinstance(raw["csat_score"], int)
+        assert set(record) == published | {"raw"}
+    assert "Thena sent" not in run.stderr  # nothing unexpected
+
+
+def test_the_published_example_comes_through_the_simulator_and_the_tap(thena):
+    run = run_tap("tap_thena", thena_config(thena, start_date="2023-05-01", end_date="2023-06-01"))
+    assert run.returncode == 0, run.stderr
+    [record] = run.records("requests")
+    assert record["request_id"] == 3292 and record["created_datetime"] == "2023-05-12T12:24:00+00:00"
+    assert record["raw"] == PUBLISHED_ROW
+    assert expected_ids(thena, "2023-05-01", "2023-06-01") == {3292}
 
 
 def test_us_dates_become_iso_utc(thena):

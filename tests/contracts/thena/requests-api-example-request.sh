@@ -1,0 +1,2 @@
+curl --location 'https://api.thena.ai/rest/v1/requests?start_date=1704758400&end_date=1704885333&limit=10&next_cursor=aWQ6NjU5ZDYyMDRmZjI1YTdhY2U2OGUzMjQ2' \
+--header 'Authorization: Bearer your_bearer_token'
