@@ -6,8 +6,9 @@ The lifecycle of a window (vendor-notes, Khoros part):
    (`conversation_actions`: POST with a form body) -> `{"status": "PASS", "result":
    {"workflowId", "runId", "downloadUrl": "", "statusUrl"}}`;
 2. poll: `GET /reports/report/{workflowId}/{runId}/status` (runId URL-encoded) until
-   `runnerState` is `CLOSED`; `detail` `COMPLETED` means ready, anything else
-   (`FAILED`, ...) means the job failed. `result` is an object or a one-item list;
+   `runnerState` is `CLOSED`; `detail` `COMPLETED` (or, with no detail, a `downloadUrl`)
+   means ready, anything else (`FAILED`, ...) means the job failed. Where these sit
+   (nested under `jobInfo`/`result`, or flat) is `tap_khoros_care.status`'s business;
 3. download: `GET /reports/report/{workflowId}/{runId}/download` answers 307 to a
    short-lived pre-signed URL on another host, fetched without our credentials.
 
@@ -32,10 +33,10 @@ import time
 import typing as t
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
@@ -48,6 +49,7 @@ from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
+from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, describe_shape, envelope_result, read_status
 from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
 
 DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
@@ -71,6 +73,18 @@ def _download_failure(exc: BaseException) -> str:
     return describe_failure(exc)
 
 
+class _CountedChunks:
+    """The chunks of a body, counting the bytes that went by."""
+
+    def __init__(self, chunks: t.Iterable[bytes]) -> None:
+        self._chunks, self.size = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            yield chunk
+
+
 class ReportFailed(VendorAPIError):
     """A report job ended without a result (FAILED) or did not finish in time."""
 
@@ -91,8 +105,9 @@ class ReportJob:
     started: float
     next_poll: float
     poll_wait: float
+    download_url: str | None = None
     polls: int = 0
-    result: dict = field(default_factory=dict)
+    status: JobStatus | None = None
 
     def describe(self) -> str:
         return f"Khoros report `{self.report_type}` for window {self.window.label} (workflowId {self.workflow_id})"
@@ -152,10 +167,16 @@ class KhorosStream(SupportStream):
     identity_columns: t.ClassVar[tuple[str, ...]] = ()
     #: Report parameters (vendor names) this report type accepts beyond the common ones.
     extra_parameters: t.ClassVar[tuple[str, ...]] = ()
+    #: Parameters sent once per value (`agentId=1&agentId=2`): vendor name -> setting.
+    repeated_parameters: t.ClassVar[dict[str, str]] = {}
+    #: Parameters sent in the query string even when the others travel in a form body.
+    query_parameters: t.ClassVar[tuple[str, ...]] = ()
 
-    #: Parameters every report type accepts (settings named as the vendor names them).
+    #: Parameters (settings named as the vendor names them) the report types accept
+    #: unless a type says otherwise (Khoros's OpenAPI lists them for every export but `user`).
     COMMON_PARAMETERS: t.ClassVar[tuple[str, ...]] = (
         "locale", "priorities", "smartViewId", "timezone", "timezoneOffset", "workqueueIds",
+        "enableBusinessHour", "businessHourType",
     )
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -206,6 +227,10 @@ class KhorosStream(SupportStream):
             elif isinstance(value, list):
                 value = ",".join(str(item) for item in value)  # documented as comma lists
             params[name] = str(value)
+        for name, setting in self.repeated_parameters.items():
+            values = self.config.get(setting)
+            if values:
+                params[name] = [str(value) for value in values]
         metrics = (self.config.get("reportMetrics") or {}).get(self.name)
         if metrics:
             params["reportMetrics"] = list(metrics)  # one parameter per metric, as documented
@@ -220,14 +245,15 @@ class KhorosStream(SupportStream):
         if not workflow_id or not run_id:
             msg = (
                 f"Khoros started report `{self.name}` for window {window.label} but sent no workflowId/runId "
-                f"(HTTP {response.status_code}): {body_snippet(response.content)}"
+                f"(HTTP {response.status_code}); `result` holds {describe_shape(result)}"
             )
             raise UnparseableResponse(msg)
         now = time.monotonic()
         first_wait = float(self.config.get("poll_interval", 5))
         job = ReportJob(
-            self.name, window, str(workflow_id), str(run_id), result.get("statusUrl") or None,
+            self.name, window, str(workflow_id), str(run_id), self._adopt_url(result.get("statusUrl")),
             started=now, next_poll=now + first_wait, poll_wait=first_wait,
+            download_url=self._adopt_url(result.get("downloadUrl")),
         )
         self.board.started()
         self.logger.info("Started %s.", job.describe())
@@ -263,38 +289,50 @@ class KhorosStream(SupportStream):
         self.validate_response(response)
         return response
 
+    def _payload(self, response: requests.Response, what: str) -> object:
+        """The decoded JSON of a Khoros envelope whose `status` is a pass."""
+        payload = self.decode_json(response)
+        if isinstance(payload, dict):
+            status = str(payload.get("status", "PASS")).upper()
+            if status not in ("PASS", "SUCCESS", "OK"):
+                msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
+                raise VendorAPIError(msg)
+        return payload
+
     def _result(self, response: requests.Response, what: str) -> dict:
         """The `result` of a Khoros envelope: an object, or a one-item list of one."""
-        payload = self.decode_json(response)
-        if not isinstance(payload, dict):
-            msg = f"Khoros answered {what} with a JSON {type(payload).__name__}, not an envelope: {body_snippet(response.content)}"
-            raise UnparseableResponse(msg)
-        status = str(payload.get("status", "PASS")).upper()
-        if status not in ("PASS", "SUCCESS", "OK"):
-            msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
-            raise VendorAPIError(msg)
-        result = payload.get("result")
-        if isinstance(result, list):
-            if len(result) != 1 or not isinstance(result[0], dict):
-                msg = f"Khoros answered {what} with a result list of {len(result)} items (expected one): {body_snippet(response.content)}"
-                raise UnparseableResponse(msg)
-            result = result[0]
-        if not isinstance(result, dict):
-            msg = f"Khoros answered {what} without a result object: {body_snippet(response.content)}"
-            raise UnparseableResponse(msg)
-        return result
+        payload = self._payload(response, what)
+        try:
+            return envelope_result(payload)
+        except EnvelopeShapeError as exc:
+            msg = f"Khoros answered {what} (HTTP {response.status_code}) with a body the tap cannot read: {exc}"
+            raise UnparseableResponse(msg) from None
+
+    def _adopt_url(self, candidate: object) -> str | None:
+        """A URL Khoros returned (status or download), kept only if it is on the API host.
+
+        Its `analyticsAccessToken` is a credential: it is masked wherever text is
+        produced. `companyKey` is dropped (the authenticator adds the configured one).
+        """
+        if not candidate or not isinstance(candidate, str):
+            return None
+        absolute = urljoin(self.url_base + "/", candidate.strip())
+        mine, theirs = urlsplit(self.url_base), urlsplit(absolute)
+        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
+            return None
+        query = parse_qsl(theirs.query, keep_blank_values=True)
+        for name, value in query:
+            if name != "companyKey" and value and "token" in name.lower():
+                redact.add(value, quote(value, safe=""))
+        kept = [(name, value) for name, value in query if name != "companyKey"]
+        return urlunsplit((theirs.scheme, theirs.netloc, theirs.path, urlencode(kept), ""))
 
     def _api_url(self, candidate: str | None, default_path: str) -> str:
         """A URL Khoros returned, if it is on the API host; else the documented path.
 
         Our credentials go to the configured API host only.
         """
-        if candidate:
-            absolute = urljoin(self.url_base + "/", candidate)
-            mine, theirs = urlsplit(self.url_base), urlsplit(absolute)
-            if (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc):
-                return absolute
-        return self.url_base + default_path
+        return self._adopt_url(candidate) or self.url_base + default_path
 
     def _job_path(self, job: ReportJob, action: str) -> str:
         # runId is base64 (may hold "/", "+", "="): it must be encoded as one segment.
@@ -303,24 +341,41 @@ class KhorosStream(SupportStream):
     # ---- polling ---------------------------------------------------------------------
 
     def poll(self, job: ReportJob) -> bool:
-        """Ask for the job's status once; True when its file is ready."""
+        """Ask for the job's status once; True when its file is ready.
+
+        FAILED, CLOSED without a file, and an answer the tap cannot read each end the
+        window at once, naming the report, the window and the workflow id.
+        """
         url = self._api_url(job.status_url, self._job_path(job, "status"))
         response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
                              endpoint=_JOB_ENDPOINT + "/status")
-        result = self._result(response, f"the status of {job.describe()}")
+        payload = self._payload(response, f"the status of {job.describe()}")
         job.polls += 1
-        job.result = result
-        runner_state = str(result.get("runnerState") or "").upper()
-        detail = str(result.get("detail") or "").upper()
-        if runner_state != "CLOSED":
-            return False
-        if detail in ("COMPLETED", ""):
+        kept = f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}"
+        try:
+            status = read_status(payload)
+        except EnvelopeShapeError as exc:
+            msg = (
+                f"Khoros answered the status of {job.describe()} (HTTP {response.status_code}, "
+                f"GET {_JOB_ENDPOINT}/status) with a body the tap cannot read: {exc}. {kept}."
+            )
+            raise UnparseableResponse(msg) from None
+        job.status = status
+        job.status_url = self._adopt_url(status.status_url) or job.status_url
+        job.download_url = self._adopt_url(status.download_url) or job.download_url
+        if status.ready:
             return True
-        msg = (
-            f"{job.describe()} ended as {runner_state}/{detail or 'unknown'}: Khoros produced no file. "
-            f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}; "
-            "the next run asks for the window again."
-        )
+        if status.running:
+            return False
+        why = f" ({status.reason})" if status.reason else ""
+        if status.runner_state == "CLOSED" and not status.detail:
+            problem = "closed without a file (no `detail` and no `downloadUrl`)"
+        elif status.runner_state == "CLOSED" or status.runner_state in FAILED_STATES:
+            problem = f"ended as {status.outcome}{why}: Khoros produced no file"
+        else:
+            problem = (f"is in a state the tap does not know, runnerState {status.runner_state!r} "
+                       f"(documented: RUNNING, CLOSED)")
+        msg = f"{job.describe()} {problem}. {kept}; the next run asks for the window again."
         raise ReportFailed(msg)
 
     def wait_until_ready(self, job: ReportJob) -> None:
@@ -335,8 +390,9 @@ class KhorosStream(SupportStream):
                 return
             now = time.monotonic()
             if now - job.started > timeout:
+                state = job.status.runner_state if job.status else "running"
                 msg = (
-                    f"{job.describe()} was still {job.result.get('runnerState') or 'running'} after "
+                    f"{job.describe()} was still {state} after "
                     f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
                     f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
                     "or shorten `window_days` for reports this large."
@@ -355,16 +411,27 @@ class KhorosStream(SupportStream):
         return session
 
     def _download_location(self, job: ReportJob) -> requests.Response | str:
-        """The pre-signed URL Khoros redirects to (or the file itself, if served directly)."""
-        url = self._api_url(job.result.get("downloadUrl"), self._job_path(job, "download"))
+        """The pre-signed URL Khoros redirects to (or the file itself, if served directly).
+
+        A 204, or a redirect without `Location`, is not an empty report: it is an error
+        (the window is not bookmarked), as is a body of zero bytes (see `download_rows`).
+        """
+        url = self._api_url(job.download_url, self._job_path(job, "download"))
         response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
                              endpoint=_JOB_ENDPOINT + "/download", stream=True)
-        if not response.is_redirect:
+        status = response.status_code
+        if status == HTTPStatus.NO_CONTENT:
+            response.close()
+            msg = (f"Khoros answered the download of {job.describe()} with HTTP 204 (no content), not a file. "
+                   f"The bookmark stays at {job.window.start.isoformat()}.")
+            raise UnparseableResponse(msg)
+        if not HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
             return response  # the API served the file itself
         location = response.headers.get("Location") or ""
         response.close()
         if not location:
-            msg = f"Khoros redirected the download of {job.describe()} without a Location header."
+            msg = (f"Khoros redirected the download of {job.describe()} (HTTP {status}) without a Location "
+                   f"header. The bookmark stays at {job.window.start.isoformat()}.")
             raise UnparseableResponse(msg)
         parts = urlsplit(location)
         # Never logged nor stored: mask it (and its parts) anywhere text is produced.
@@ -404,11 +471,18 @@ class KhorosStream(SupportStream):
                 target = self._download_location(job)
                 response = target if isinstance(target, requests.Response) else self._fetch_file(target)
                 with response:
-                    rows = parse(response.iter_content(CHUNK_BYTES))
+                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
+                    rows = parse(body)
                     for index, row in enumerate(rows):
                         if index >= yielded:
                             yielded += 1
                             yield row
+                if body.size == 0:
+                    # A real export is at least `[]` or a CSV header: no bytes is a failed
+                    # download, not an empty report (bookmarking it would lose the window).
+                    msg = (f"The download of {job.describe()} answered HTTP {response.status_code} with an empty "
+                           f"body, not a report file. The bookmark stays at {job.window.start.isoformat()}.")
+                    raise UnparseableResponse(msg)
                 return
             except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
                 reason = _download_failure(exc)

@@ -84,11 +84,21 @@ class TapKhorosCare(SupportTap):
         th.Property("smartViewId", th.StringType,
                     description="Only data matching this smart view (one ID)."),
         th.Property("teamIds", th.ArrayType(th.StringType),
-                    description="Team performance, team performance interval and response approval: only these "
-                                "teams (IDs)."),
+                    description="Team performance, team performance interval, response approval, agent states "
+                                "(`teamIds`) and user (one `teamId` per value): only these teams (IDs)."),
+        th.Property("agentIds", th.ArrayType(th.StringType),
+                    description="User export: only these agents (IDs), sent as one `agentId` per value."),
         th.Property("includeDisabled", th.BooleanType,
-                    description="Team performance, team performance interval and response approval: include "
-                                "disabled agents."),
+                    description="Team performance, team performance interval, response approval and user: "
+                                "include disabled agents."),
+        th.Property("enableBusinessHour", th.BooleanType,
+                    description="Every export but user: filter by business hours (with `businessHourType`)."),
+        th.Property("businessHourType", th.BooleanType,
+                    description="With `enableBusinessHour`: true for data within business hours, false for "
+                                "outside them; leave it out for 24/7."),
+        th.Property("raiselimit", th.BooleanType,
+                    description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
+                                "conversation (sent as `raiselimit` in the query string)."),
         th.Property("timeInterval", th.IntegerType,
                     description="Team performance interval: interval length in ms (300000 = 5 minutes ... "
                                 "604800000 = 1 week; longer means monthly)."),
@@ -128,6 +138,9 @@ class TapKhorosCare(SupportTap):
         interval = config.get("timeInterval")
         if interval is not None and int(interval) not in TIME_INTERVALS and int(interval) <= WEEK_MS:
             errors.append(f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week.")
+        if config.get("businessHourType") is not None and config.get("enableBusinessHour") is not True:
+            errors.append("The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
+                          "one without the other).")
         metrics = config.get("reportMetrics") or {}
         unknown = [name for name in metrics if name not in REPORT_STREAMS]
         if unknown:
