@@ -25,6 +25,12 @@ job, as the published examples do).
 `bad_downloads` maps (report type, window start date) to a broken download answer:
 "empty-200" (HTTP 200, no body), "204", or "307-no-location".
 
+Ranges, as Khoros documents them: a job may span three calendar months at most and
+reach back `history_months` (18) from now; Team Performance Interval refuses more than
+744 buckets ("Too many buckets (N) requested", Khoros's published message; the
+interval defaults to an hour here); `max_range_days` (per report type) refuses longer
+ranges too, to exercise splitting. Files (not the bulk ones) carry a Content-Length.
+
 The download answers 307 with a short-lived pre-signed URL on a second loopback
 server (`KhorosFileHost`, another port): it checks the link's signature and expiry,
 never needs credentials, and logs every request's headers so a test can prove our
@@ -156,6 +162,28 @@ def _fmt(moment: dt.datetime, zone: dt.tzinfo) -> str:
 
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """`moment` moved by calendar months, the day clamped to the month's last (own code, the tap's rule)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last_day = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def _split(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime] | None:
+    """Where the tap cuts a refused window in two (same rule, own code): None below two hours."""
+    span = end - start
+    if span < dt.timedelta(hours=2):
+        return None
+    middle = start + span / 2
+    if span >= dt.timedelta(days=2):
+        middle = dt.datetime(middle.year, middle.month, middle.day, tzinfo=UTC)
+    else:
+        middle = middle.replace(minute=0, second=0, microsecond=0)
+    return (start, middle, end) if start < middle < end else None
 
 
 def row_hash(window_start: str, values: t.Mapping[str, t.Any]) -> str:
@@ -576,6 +604,7 @@ class HostedFile:
     columns: list[str]
     fmt: str
     expires: float
+    sized: bool = False  # sent with a Content-Length (bulk files stream chunked)
 
 
 class KhorosFileHost:
@@ -702,6 +731,12 @@ def _file_handler(host: KhorosFileHost) -> type[BaseHTTPRequestHandler]:
                     host.cut_next -= 1
             self.send_response(200)
             self.send_header("Content-Type", "text/csv" if hosted.fmt == "csv" else "application/json")
+            if hosted.sized and not cut:  # an ordinary file, whole in memory: its size, as S3 sends
+                body = b"".join(host.body(hosted))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             sent = 0
@@ -744,7 +779,8 @@ class Job:
 class JobStats:
     started: int = 0
     open_now: int = 0
-    peak_open: int = 0
+    peak_open: int = 0  # started, not yet downloaded
+    peak_running: int = 0  # started, not yet finished on the simulator's side (what a job slot holds)
     log: list[tuple[str, str]] = field(default_factory=list)  # jobs started: (report type, window start date)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # ("start" | "download", report, date)
 
@@ -758,6 +794,7 @@ class KhorosSimulator(VendorSimulator):
                  failing: t.Iterable[tuple[str, str]] = (), stuck: t.Iterable[tuple[str, str]] = (),
                  no_file: t.Iterable[tuple[str, str]] = (), unreadable: t.Iterable[tuple[str, str]] = (),
                  bad_downloads: t.Mapping[tuple[str, str], str] | None = None,
+                 history_months: int = 18, max_range_days: t.Mapping[str, float] | None = None,
                  bulk_rows: t.Mapping[str, int] | None = None, link_ttl: float = 300.0,
                  **kwargs: t.Any) -> None:
         self.username, self.password, self.company_key = username, password, company_key
@@ -766,6 +803,8 @@ class KhorosSimulator(VendorSimulator):
         self.failing, self.stuck = set(failing), set(stuck)
         self.no_file, self.unreadable = set(no_file), set(unreadable)
         self.bad_downloads = dict(bad_downloads or {})
+        self.history_months = history_months
+        self.max_range_days = dict(max_range_days or {})
         self.bulk_rows = dict(bulk_rows or {})
         super().__init__(**kwargs)
         self.dataset = KhorosDataset(seed=self.seed, conversations_per_day=conversations_per_day)
@@ -892,6 +931,13 @@ class KhorosSimulator(VendorSimulator):
         p = self.parse_params(report_type, self._params(request))
         if isinstance(p, SimResponse):
             return p
+        earliest = _add_months(dt.datetime.now(UTC), -self.history_months)
+        if p.start < earliest:
+            return self._fail(f"startTime is older than the {self.history_months} months of data Care Analytics "
+                              f"keeps (earliest {_ms(earliest)})")
+        refusal = self.range_refusal(p)
+        if refusal:
+            return json_response({"status": "FAIL", "request": None, "message": None, "result": refusal}, 400)
         window_key = (report_type, p.start.date().isoformat())
         with self._jobs_lock:
             index = self.stats.started
@@ -910,6 +956,8 @@ class KhorosSimulator(VendorSimulator):
             self.stats.started += 1
             self.stats.open_now += 1
             self.stats.peak_open = max(self.stats.peak_open, self.stats.open_now)
+            running = sum(1 for j in self.jobs.values() if j.outcome == "STUCK" or now < j.ready_at)
+            self.stats.peak_running = max(self.stats.peak_running, running)
             self.stats.log.append(window_key)
             self.stats.events.append(("start", *window_key))
         encoded = f"{quote(workflow_id, safe='')}/{quote(run_id, safe='')}"
@@ -918,6 +966,20 @@ class KhorosSimulator(VendorSimulator):
             # The status OpenAPI: `analyticsAccessToken` is "returned in the statusUrl field".
             "statusUrl": f"{self.api_url}/reports/report/{encoded}/status?analyticsAccessToken={quote(token, safe='')}",
         }})
+
+    def range_refusal(self, p: ReportParams) -> str | None:
+        """Why Khoros would refuse this job's range (None if it would not)."""
+        if p.end > _add_months(p.start, 3):
+            return "The date range exceeds the maximum of three months for an export"
+        limit = self.max_range_days.get(p.report_type)
+        if limit is not None and (p.end - p.start) > dt.timedelta(days=limit):
+            return f"The date range exceeds the maximum of {limit:g} days for this export"
+        if p.report_type == "team_performance_interval" and p.interval_ms <= 604_800_000:
+            buckets = -(-(_ms(p.end) - _ms(p.start)) // p.interval_ms)
+            if buckets > 744:
+                return ("Unable to hydrate filter for export info: com.lithium.socialweb.analytics.webapp.models.filter."
+                        f"HydrationException: Too many buckets ({buckets}) requested. Select a larger interval?")
+        return None
 
     def _job(self, request: SimRequest) -> Job | None:
         key = (unquote(request.match["workflow"]), unquote(request.match["run"]))
@@ -971,7 +1033,7 @@ class KhorosSimulator(VendorSimulator):
         if fault == "307-no-location":
             return SimResponse(307, b"", {"Content-Type": "text/plain"})
         hosted = HostedFile(lambda: self.report_rows(p), self.columns_of(p), p.fmt,
-                            time.time() + self.file_host.link_ttl)
+                            time.time() + self.file_host.link_ttl, sized=p.report_type not in self.bulk_rows)
         location = self.file_host.publish(hosted, f"{p.report_type}.{p.fmt}")
         return SimResponse(307, b"", {"Location": location, "Content-Type": "text/plain"})
 
@@ -1000,9 +1062,9 @@ class KhorosSimulator(VendorSimulator):
                         "LANGUAGE": "en", "SENTIMENT": "NEUTRAL", "CONTENT": _TEXTS[n % len(_TEXTS)].format(n=n)})
             yield {c: row[c] for c in columns} if p.metrics else row
 
-    def window_rows(self, report_type: str, start: dt.datetime, end: dt.datetime,
-                    tap_config: t.Mapping[str, t.Any] | None = None) -> list[dict[str, str]]:
-        """The rows a window's report holds for a tap with `tap_config` (tests, expected keys)."""
+    def window_params(self, report_type: str, start: dt.datetime, end: dt.datetime,
+                      tap_config: t.Mapping[str, t.Any] | None = None, variant: str = "") -> ReportParams:
+        """The parameters the tap with `tap_config` sends for a window (tests, expected keys)."""
         config = dict(tap_config or {})
         params: dict[str, list[str]] = {"startTime": [str(_ms(start))], "endTime": [str(_ms(end))]}
         for name in ("locale", "timezone", "timezoneOffset", "priorities", "workqueueIds", "teamIds",
@@ -1021,28 +1083,53 @@ class KhorosSimulator(VendorSimulator):
                 params["teamId"] = [str(v) for v in config["teamIds"]]
             if config.get("agentIds"):
                 params["agentId"] = [str(v) for v in config["agentIds"]]
-        if report_type == "conversation" and config.get("conversation_report_type"):
-            params["conversationReportType"] = [config["conversation_report_type"]]
+        if report_type == "conversation" and (variant or config.get("conversation_report_type")):
+            params["conversationReportType"] = [variant or config["conversation_report_type"]]
         metrics = (config.get("reportMetrics") or {}).get(report_type)
         if metrics:
             params["reportMetrics"] = list(metrics)
         p = self.parse_params(report_type, params)
         assert isinstance(p, ReportParams), p.body
-        return list(self.report_rows(p))
+        return p
 
-    def windows(self, tap_config: t.Mapping[str, t.Any]) -> list[tuple[dt.datetime, dt.datetime]]:
+    def window_rows(self, report_type: str, start: dt.datetime, end: dt.datetime,
+                    tap_config: t.Mapping[str, t.Any] | None = None, variant: str = "") -> list[dict[str, str]]:
+        """The rows a window's report holds for a tap with `tap_config` (tests, expected keys)."""
+        return list(self.report_rows(self.window_params(report_type, start, end, tap_config, variant)))
+
+    def windows(self, tap_config: t.Mapping[str, t.Any],
+                report_type: str | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The windows a full run of the tap with `tap_config` asks for (the tap's rules, own code):
+        three calendar months (or `window_days`), from no earlier than `history_months` ago, each
+        window this simulator would refuse for its range split in halves until accepted."""
         def utc(value: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+        now = dt.datetime.now(UTC)
         start = utc(tap_config["start_date"])
+        earliest = _add_months(now, -int(tap_config.get("history_months") or 18))
+        earliest = dt.datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC) + dt.timedelta(days=2)
+        start = max(start, earliest)
         start = dt.datetime(start.year, start.month, start.day, tzinfo=UTC)
-        end = utc(tap_config["end_date"]) if tap_config.get("end_date") else dt.datetime.now(UTC)
-        step = dt.timedelta(days=int(tap_config.get("window_days", 1)))
-        out = []
+        end = min(utc(tap_config["end_date"]), now) if tap_config.get("end_date") else now
+        days = tap_config.get("window_days")
+        planned = []
         while start < end:
-            out.append((start, min(start + step, end)))
-            start = min(start + step, end)
+            upper = min(start + dt.timedelta(days=int(days)) if days else _add_months(start, 3), end)
+            planned.append((start, upper))
+            start = upper
+        if report_type is None:
+            return planned
+        out: list[tuple[dt.datetime, dt.datetime]] = []
+        pending = list(reversed(planned))
+        while pending:
+            low, high = pending.pop()
+            cut = _split(low, high)
+            if cut and self.range_refusal(self.window_params(report_type, low, high, tap_config, "CREATED")):
+                pending += [(cut[1], cut[2]), (cut[0], cut[1])]
+            else:
+                out.append((low, high))
         return out
 
     def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
@@ -1050,9 +1137,15 @@ class KhorosSimulator(VendorSimulator):
         for report_type in tap_config.get("report_types") or REPORT_TYPES:
             id_column = ID_COLUMNS.get(report_type)
             keys: set[tuple] = set()
-            for start, end in self.windows(tap_config):
+            if report_type == "conversation":
+                one = tap_config.get("conversation_report_type")
+                variants = [one] if one else list(tap_config.get("conversation_report_types") or ["CREATED", "CLOSED"])
+            else:
+                variants = [""]
+            for start, end in self.windows(tap_config, report_type):
                 window_start = start.isoformat()
-                for row in self.window_rows(report_type, start, end, tap_config):
+                rows = [row for v in variants for row in self.window_rows(report_type, start, end, tap_config, v)]
+                for row in rows:
                     if id_column:
                         keys.add((row[id_column],))
                         continue

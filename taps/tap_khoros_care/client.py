@@ -17,18 +17,16 @@ through the tap's request pacer (about 20 requests a minute). The pre-signed URL
 another host's: it is not paced, never gets the credentials, and never reaches a
 log line, an error or the state (it is registered with the redactor on receipt).
 
-Concurrency: a stream keeps up to `max_concurrent_reports` jobs running ahead of the
-window it is emitting, and emits windows strictly in order on the main thread,
-moving the bookmark after each. Once a stream has started its last window, free
-slots start the first windows of the next selected report (see `ReportJobBoard`),
-so no report waits for its first job from scratch. Everything runs on one thread:
-the jobs run in parallel on Khoros's side, the tap only starts, polls and
-downloads, which the rate limit serialises anyway.
+Windows are the largest Khoros allows (three calendar months, or `window_days`), never
+reaching back past the 18 months Khoros keeps (`history_months`); a window Khoros
+refuses for its range, or whose file is above `max_file_mb`, is split in two.
+Concurrency across report types is `tap_khoros_care.scheduler`'s business.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import typing as t
 from collections import deque
@@ -47,7 +45,8 @@ from support_taps.client import SupportStream, window_context, window_of
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
-from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
+from support_taps.windows import DateWindow, add_months, date_windows, floor_day, month_windows, parse_utc
+from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
 from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, describe_shape, envelope_result, read_status
 from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
@@ -56,12 +55,19 @@ DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
 
 #: Columns every record carries besides the report's own.
 WINDOW_START, WINDOW_END, FIELDS, ROW_HASH = "window_start", "window_end", "fields", "_row_hash"
-_OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH})
+_OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH, "conversation_report_type"})
 
 #: A job's requests, as named in request metrics.
 _JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
 #: How many times a download is fetched again after the connection broke mid-file.
 DOWNLOAD_ATTEMPTS = 3
+#: Khoros: "three months is the maximum time range of data possible to return in an export".
+MAX_WINDOW_MONTHS = 3
+#: Khoros: "Care Analytics stores data 18 months back in time".
+HISTORY_MONTHS = 18
+#: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
+_RANGE_REFUSAL = re.compile(r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
+                            r"3 months|too large|too long", re.IGNORECASE)
 
 
 def _download_failure(exc: BaseException) -> str:
@@ -106,50 +112,17 @@ class ReportJob:
     next_poll: float
     poll_wait: float
     download_url: str | None = None
+    variant: str = ""
     polls: int = 0
     status: JobStatus | None = None
+    finished: bool = False
+    error: Exception | None = None
+    any_size: bool = False  # read the file whatever its size (its window cannot be split)
 
     def describe(self) -> str:
-        return f"Khoros report `{self.report_type}` for window {self.window.label} (workflowId {self.workflow_id})"
-
-
-class ReportJobBoard:
-    """The tap's report jobs in flight, across all its streams (one tap run, one thread).
-
-    Holds the `max_concurrent_reports` budget and the jobs a stream started early for
-    the next report type, which that stream adopts when its turn comes.
-    """
-
-    def __init__(self, max_concurrent: int) -> None:
-        self.max_concurrent = max(1, max_concurrent)
-        self.in_flight = 0
-        self.peak_in_flight = 0
-        self._early: dict[tuple[str, DateWindow], ReportJob] = {}
-
-    def free_slots(self) -> int:
-        return self.max_concurrent - self.in_flight
-
-    def started(self) -> None:
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-
-    def finished(self) -> None:
-        self.in_flight -= 1
-
-    def park(self, job: ReportJob) -> None:
-        self._early[(job.report_type, job.window)] = job
-
-    def adopt(self, report_type: str, window: DateWindow) -> ReportJob | None:
-        return self._early.pop((report_type, window), None)
-
-    def parked(self, report_type: str) -> int:
-        return sum(1 for key in self._early if key[0] == report_type)
-
-    def drop_parked(self, report_type: str) -> None:
-        """Forget early jobs a stream did not use (its windows turned out different)."""
-        for key in [key for key in self._early if key[0] == report_type]:
-            del self._early[key]
-            self.finished()
+        kind = f" ({self.variant})" if self.variant else ""
+        return (f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
+                f"(workflowId {self.workflow_id})")
 
 
 class KhorosStream(SupportStream):
@@ -181,7 +154,10 @@ class KhorosStream(SupportStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.window_size = dt.timedelta(days=int(self.config.get("window_days", 1)))
+        days = self.config.get("window_days")
+        #: None: windows of MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
+        self.window_days = dt.timedelta(days=int(days)) if days else None
+        self.window_size = self.window_days or dt.timedelta(days=92)
         self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
@@ -206,8 +182,14 @@ class KhorosStream(SupportStream):
         return None
 
     @property
-    def board(self) -> ReportJobBoard:
-        return self._tap.job_board  # type: ignore[attr-defined]
+    def scheduler(self) -> ReportScheduler:
+        return self._tap.scheduler  # type: ignore[attr-defined]
+
+    #: The reports run for each window (one job each), in emitting order; "" = the type itself.
+    variants: t.ClassVar[tuple[str, ...]] = ("",)
+
+    def report_error(self, message: str) -> ReportFailed:
+        return ReportFailed(message)
 
     # ---- the start request ---------------------------------------------------------
 
@@ -236,11 +218,17 @@ class KhorosStream(SupportStream):
             params["reportMetrics"] = list(metrics)  # one parameter per metric, as documented
         return params
 
-    def start_report(self, window: DateWindow) -> ReportJob:
-        context = window_context(window)
+    def start_report(self, window: DateWindow, variant: str = "") -> ReportJob:
+        context = {**window_context(window), "variant": variant}
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
-        response = self.send(request, context, endpoint=self.path)
-        result = self._result(response, f"the start of report `{self.name}` for window {window.label}")
+        try:
+            response = self.send(request, context, endpoint=self.path)
+        except VendorAPIError as exc:
+            if _RANGE_REFUSAL.search(str(exc)):
+                raise WindowTooLarge(f"Khoros refused the range: {exc}") from None
+            raise
+        kind = f" ({variant})" if variant else ""
+        result = self._result(response, f"the start of report `{self.name}`{kind} for window {window.label}")
         workflow_id, run_id = result.get("workflowId"), result.get("runId")
         if not workflow_id or not run_id:
             msg = (
@@ -253,9 +241,8 @@ class KhorosStream(SupportStream):
         job = ReportJob(
             self.name, window, str(workflow_id), str(run_id), self._adopt_url(result.get("statusUrl")),
             started=now, next_poll=now + first_wait, poll_wait=first_wait,
-            download_url=self._adopt_url(result.get("downloadUrl")),
+            download_url=self._adopt_url(result.get("downloadUrl")), variant=variant,
         )
-        self.board.started()
         self.logger.info("Started %s.", job.describe())
         return job
 
@@ -289,12 +276,24 @@ class KhorosStream(SupportStream):
         self.validate_response(response)
         return response
 
+    def validate_response(self, response: requests.Response) -> None:
+        # A job refused for its range (Khoros: "Too many buckets ... requested") splits
+        # its window instead of failing the run; the whole body is read, not a snippet.
+        status = response.status_code
+        if status == HTTPStatus.BAD_REQUEST and _RANGE_REFUSAL.search(response.text or ""):
+            found = _RANGE_REFUSAL.search(response.text).group(0)
+            raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {found!r})")
+        super().validate_response(response)
+
     def _payload(self, response: requests.Response, what: str) -> object:
         """The decoded JSON of a Khoros envelope whose `status` is a pass."""
         payload = self.decode_json(response)
         if isinstance(payload, dict):
             status = str(payload.get("status", "PASS")).upper()
             if status not in ("PASS", "SUCCESS", "OK"):
+                said = " ".join(str(payload.get(key) or "") for key in ("message", "result"))
+                if _RANGE_REFUSAL.search(said):
+                    raise WindowTooLarge(f"Khoros refused the range: {said.strip()[:200]}")
                 msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
                 raise VendorAPIError(msg)
         return payload
@@ -378,28 +377,27 @@ class KhorosStream(SupportStream):
         msg = f"{job.describe()} {problem}. {kept}; the next run asks for the window again."
         raise ReportFailed(msg)
 
-    def wait_until_ready(self, job: ReportJob) -> None:
+    def check(self, job: ReportJob) -> None:
+        """One status check of `job` (the scheduler decides when): sets `job.finished` when ready,
+        raises when the job failed or ran past `report_timeout`, else schedules the next check."""
+        if self.poll(job):
+            job.finished = True
+            self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
+            return
         timeout = float(self.config.get("report_timeout", 3600))
         max_wait = float(self.config.get("max_poll_interval", 60))
-        while True:
-            now = time.monotonic()
-            if now < job.next_poll:
-                time.sleep(job.next_poll - now)
-            if self.poll(job):
-                self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
-                return
-            now = time.monotonic()
-            if now - job.started > timeout:
-                state = job.status.runner_state if job.status else "running"
-                msg = (
-                    f"{job.describe()} was still {state} after "
-                    f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
-                    f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
-                    "or shorten `window_days` for reports this large."
-                )
-                raise ReportFailed(msg)
-            job.poll_wait = min(job.poll_wait * 1.5, max_wait)
-            job.next_poll = now + job.poll_wait
+        now = time.monotonic()
+        if now - job.started > timeout:
+            state = job.status.runner_state if job.status else "running"
+            msg = (
+                f"{job.describe()} was still {state} after "
+                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
+                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
+                "or shorten `window_days` for reports this large."
+            )
+            raise ReportFailed(msg)
+        job.poll_wait = min(job.poll_wait * 1.5, max_wait)
+        job.next_poll = now + job.poll_wait
 
     # ---- download --------------------------------------------------------------------
 
@@ -458,6 +456,14 @@ class KhorosStream(SupportStream):
         msg = f"The report file host refused the download with HTTP {status}."
         raise VendorAPIError(msg)
 
+    def _check_size(self, job: ReportJob, response: requests.Response) -> None:
+        """A file above `max_file_mb` (by its Content-Length) splits its window, before any row is read."""
+        limit = float(self.config.get("max_file_mb") or 0) * 1024 * 1024
+        length = response.headers.get("Content-Length")
+        if limit and length and length.isdigit() and int(length) > limit:
+            response.close()
+            raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
+
     def download_rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         """The report's rows, parsed while the file streams in.
 
@@ -470,6 +476,8 @@ class KhorosStream(SupportStream):
             try:
                 target = self._download_location(job)
                 response = target if isinstance(target, requests.Response) else self._fetch_file(target)
+                if yielded == 0 and not job.any_size:
+                    self._check_size(job, response)
                 with response:
                     body = _CountedChunks(response.iter_content(CHUNK_BYTES))
                     rows = parse(body)
@@ -544,41 +552,71 @@ class KhorosStream(SupportStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
+    def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
+        """The bookmark (or start_date) minus the lookback, never older than Khoros keeps."""
+        start = super().sync_range_start(context)
+        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        # A day's margin: Khoros measures its 18 months when the job starts, a little later.
+        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        if start < earliest:
+            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            return earliest
+        return start
+
     def planned_windows(self) -> list[DateWindow]:
-        """The windows this stream will ask for when its sync starts (used to start jobs early).
+        """The windows this stream will emit (planned before its sync, to start jobs early).
 
         Before its sync the SDK has not yet set the stream's starting value, so the
         bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
         """
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
         state = self.get_context_state(None)
         bookmark = state.get("replication_key_value") if state.get("replication_key") == self.replication_key else None
+        start_date = parse_utc(self.config["start_date"], setting="start_date")
         start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
+        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        if start < earliest:
+            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            start = earliest
         start, end = floor_day(start), self.sync_range_end()
-        return list(date_windows(start, end, self.window_size)) if start < end else []
+        if start >= end:
+            return []
+        if self.window_days:
+            return list(date_windows(start, end, self.window_days))
+        return list(month_windows(start, end, MAX_WINDOW_MONTHS))
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
-        board = self.board
-        windows = deque(self.date_windows(context))
-        pending: deque[ReportJob] = deque()
+        scheduler = self.scheduler
+        plan: StreamPlan = scheduler.plan(self)
+        if plan.windows:
+            self.logger.info("Extracting [%s, %s) in %d windows.", plan.windows[0].start.isoformat(),
+                             plan.windows[-1].end.isoformat(), len(plan.windows))
         try:
-            while windows or pending:
-                # Keep up to max_concurrent_reports jobs running ahead of the one we emit.
-                while windows:
-                    early = board.adopt(self.name, windows[0])
-                    if early is None and board.free_slots() <= 0:
-                        break
-                    pending.append(early or self.start_report(windows[0]))
-                    windows.popleft()
-                if not windows:
-                    self._tap.start_next_reports(self)  # type: ignore[attr-defined]
-                job = pending[0]
-                self.wait_until_ready(job)
-                yield from self.records_of(job)
-                pending.popleft()
-                board.finished()
-                self.checkpoint(context, job.window.end)
+            while plan.windows:
+                window = plan.windows[0]
+                complete = yield from self._window_records(scheduler, plan, window)
+                if complete:
+                    scheduler.done(plan, window)
+                    self.checkpoint(context, window.end)
         finally:
-            for job in pending:  # abandoned (the run is failing): free their slots
-                board.finished()
-            board.drop_parked(self.name)
+            scheduler.abandon(plan)
+
+    def _window_records(self, scheduler: ReportScheduler, plan: StreamPlan,
+                        window: DateWindow) -> t.Generator[dict[str, t.Any], None, bool]:
+        """The window's records, variant after variant; False if the window was split instead."""
+        for variant in self.variants:
+            job = scheduler.wait(plan, window, variant)
+            if job is None:
+                return False  # refused for its range: the plan now holds its halves
+            try:
+                yield from self.records_of(job)
+            except WindowTooLarge as exc:
+                if split_window(window) is None:
+                    self.logger.warning("%s: %s, but the window cannot be split further; reading it whole.",
+                                        job.describe(), exc)
+                    job.any_size = True
+                    yield from self.records_of(job)
+                    continue
+                scheduler.split(plan, window, str(exc))
+                return False
+        return True

@@ -51,22 +51,34 @@ class CombinedStream(KhorosStream):
 
 
 class ConversationStream(KhorosStream):
-    """Raw Conversations, chosen by `conversationReportType` (default OPEN_AT_END).
+    """Raw Conversations: for each window, one report per `conversation_report_types` value.
 
-    With OPEN_AT_END a conversation open for several days is in several windows;
-    keyed by CONVERSATION_ID, the latest window's row is the one a target keeps.
+    Keyed by CONVERSATION_ID, the row emitted last is the one a target keeps. With the
+    default CREATED then CLOSED, a conversation lands when the window it was created in
+    is extracted (as it stood at that window's end) and again when the window it closed
+    in is, always later (windows go out in order, CLOSED after CREATED within a window):
+    its last row is its latest state, open or closed. OPEN_AT_END alone would drop a
+    conversation from the windows after it closed, leaving it "open" for ever.
     """
 
     name = "conversation"
     id_column = "CONVERSATION_ID"
     schema = StreamSchema(KHOROS_SCHEMAS)
 
+    @property
+    def variants(self) -> tuple[str, ...]:  # type: ignore[override]
+        one = self.config.get("conversation_report_type")
+        return (one,) if one else tuple(self.config.get("conversation_report_types") or ("CREATED", "CLOSED"))
+
     def get_url_params(self, context, next_page_token):  # type: ignore[override]
         params = super().get_url_params(context, next_page_token)
-        kind = self.config.get("conversation_report_type")
-        if kind:
-            params["conversationReportType"] = kind
+        params["conversationReportType"] = (context or {}).get("variant") or self.variants[0]
         return params
+
+    def records_of(self, job):  # type: ignore[override]
+        for record in super().records_of(job):
+            record["conversation_report_type"] = job.variant
+            yield record
 
 
 class ConversationActionsStream(_FormBodyStream):
