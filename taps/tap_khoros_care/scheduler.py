@@ -143,9 +143,9 @@ class ReportScheduler:
     def wait(self, plan: StreamPlan, window: DateWindow, variant: str) -> ReportJob | None:
         """The job of `window`/`variant`, once its file is ready; None if the window was split."""
         while True:
-            if window not in plan.windows:
-                return None  # split while starting
             self.fill((plan, window, variant))
+            if window not in plan.windows:
+                return None  # refused for its range and split while starting
             job = plan.jobs.get((window, variant))
             if job is not None and job.finished:
                 if job.error is not None:
