@@ -11,7 +11,8 @@ window, and each stream's bookmark moves after its window's last record.
 
 Requests are the scarce resource (about 20 a minute), so status checks are spent only
 where they unblock something: on the job the emitting stream needs next, and, when
-every slot is busy and jobs wait to start, on the running job started first. A job
+every slot is busy and jobs wait to start, on whichever running job is due for its
+next check (each job backs off on its own). A job
 that fails while its stream is not yet emitting keeps its error until the stream
 reaches it, so the error names the right stream and nothing before it is lost.
 
@@ -152,10 +153,10 @@ class ReportScheduler:
                     raise job.error
                 return job
             candidates = [job] if job is not None else []
-            if self.running >= self.max_concurrent:
-                running = [j for p in self.plans.values() for j in p.jobs.values() if not j.finished]
-                if running:
-                    candidates.append(min(running, key=lambda j: j.started))
+            if self.running >= self.max_concurrent and any(p.next_unstarted() for p in self.plans.values()):
+                # Every slot is busy and jobs wait to start: a check that finds a job done
+                # frees a slot. Each job keeps its own backoff, so checks go where they are due.
+                candidates += [j for p in self.plans.values() for j in p.jobs.values() if not j.finished]
             if not candidates:
                 msg = f"No job could be started for Khoros report `{plan.stream.name}` window {window.label}."
                 raise plan.stream.report_error(msg)
