@@ -117,6 +117,14 @@ def test_about_lists_every_new_setting_with_its_type():
     run = run_tap("tap_khoros_care", {}, args=("--about", "--format", "json"))
     about = json.loads(run.stdout)
     properties = about["settings"]["properties"]
-    for name in ("agentIds", "enableBusinessHour", "businessHourType", "raiselimit"):
+    for name in ("agentIds", "enableBusinessHour", "businessHourType", "raiselimit", "history_months",
+                 "max_file_mb", "conversation_report_types", "window_days"):
         assert name in properties
     assert properties["raiselimit"]["type"] == ["boolean", "null"]
+    assert "number" in properties["max_file_mb"]["type"] and properties["max_file_mb"]["default"] == 1024
+    assert "integer" in properties["history_months"]["type"] and properties["history_months"]["default"] == 18
+    assert "default" not in properties["window_days"] and "three calendar months" in properties["window_days"][
+        "description"]
+    assert properties["conversation_report_types"]["default"] == ["CREATED", "CLOSED"]
+    for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
+        assert "number" in properties[name]["type"], name  # decimals are numbers, not integers
