@@ -29,7 +29,6 @@ import datetime as dt
 import re
 import time
 import typing as t
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property

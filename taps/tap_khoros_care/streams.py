@@ -8,6 +8,8 @@ fields, as sent, in `fields`, so columns Khoros adds are never lost.
 
 from __future__ import annotations
 
+import typing as t
+
 from singer_sdk import StreamSchema
 
 from support_taps.schemas import schema_directory
@@ -175,7 +177,7 @@ class UserStream(KhorosStream):
     identity_columns = ("AGENT_ID",)
     COMMON_PARAMETERS = ("locale",)
     extra_parameters = ("includeDisabled",)
-    repeated_parameters = {"agentId": "agentIds", "teamId": "teamIds"}
+    repeated_parameters: t.ClassVar[dict[str, str]] = {"agentId": "agentIds", "teamId": "teamIds"}
     schema = StreamSchema(KHOROS_SCHEMAS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote
 
 import pytest
 from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
@@ -31,7 +32,8 @@ def test_a_run_completes_whatever_the_published_status_shape(shape):
         # Status checks went to the statusUrl Khoros gave (with its access token), which never leaks.
         statuses = [c for c in sim.calls() if c.path.endswith("/status")]
         assert statuses and all("analyticsAccessToken" in c.query for c in statuses)
-        tokens = {job.token for job in sim.jobs.values()}
+        tokens = {form for job in sim.jobs.values() for form in (job.token, quote(job.token, safe=""))}
+        assert len(tokens) == 2 * len(sim.jobs)
         assert not any(token in run.output for token in tokens)
 
 
