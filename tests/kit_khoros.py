@@ -12,6 +12,7 @@ COMPANY_KEY = "khoros-company-9f4a61c3"
 def khoros_simulator(**kwargs) -> KhorosSimulator:
     """A simulator with the test credentials and short job latencies."""
     kwargs.setdefault("job_latency", (0.05, 0.3))
+    kwargs.setdefault("history_months", 36)
     return KhorosSimulator(username=USERNAME, password=PASSWORD, company_key=COMPANY_KEY, **kwargs)
 
 
@@ -27,6 +28,10 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
         "poll_interval": 0.1,
         "max_poll_interval": 0.3,
         "retry_base_wait": 0.05,
+        # The tests' dates are fixed, older than the 18 months Khoros keeps from today, and
+        # most tests look at one-day windows; tests of the defaults override both.
+        "history_months": 36,
+        "window_days": 1,
         **overrides,
     }
     return {k: v for k, v in config.items() if v is not None}

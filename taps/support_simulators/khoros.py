@@ -8,10 +8,28 @@
 Every API call needs HTTP Basic credentials (401 otherwise) and the `companyKey`
 query parameter (403 otherwise). A job takes `job_latency` seconds (a seeded random
 value between the two bounds) before its status turns `CLOSED`/`COMPLETED`; jobs
-named in `failing` end `CLOSED`/`FAILED`, jobs in `stuck` never finish. The status
-`result` is an object or a one-item list (`status_shape`: "object", "list", or
-"mixed", alternating per job, as the vendor's own examples do). runIds are base64
-with "/", "+" and "=", so a client must URL-encode them.
+named in `failing` end `CLOSED`/`FAILED`, jobs in `stuck` never finish, jobs in
+`no_file` end `CLOSED` with neither `detail` nor `downloadUrl`, jobs in `unreadable`
+answer a status with no `runnerState` anywhere. runIds are base64 with "/", "+"
+and "=", so a client must URL-encode them.
+
+The status answer has the shape of Khoros's OpenAPI examples (tests/contracts/khoros):
+the envelope's `result` holds `jobInfo` (`workflowId`, `runId`, `downloadUrl`,
+`statusUrl`, the URLs carrying an `analyticsAccessToken`) and an inner `result` with
+`runnerState` (RUNNING, then CLOSED), `reason`, `detail` and counts. `status_shape`
+picks the variant: "object" (envelope `result` an object), "list" (a one-item list),
+"inner-list" (the inner `result` a one-item list), "flat" (the job's fields right in
+`result`, as older answers), or "mixed" (default: object and list alternating per
+job, as the published examples do).
+
+`bad_downloads` maps (report type, window start date) to a broken download answer:
+"empty-200" (HTTP 200, no body), "204", or "307-no-location".
+
+Ranges, as Khoros documents them: a job may span three calendar months at most and
+reach back `history_months` (18) from now; Team Performance Interval refuses more than
+744 buckets ("Too many buckets (N) requested", Khoros's published message; the
+interval defaults to an hour here); `max_range_days` (per report type) refuses longer
+ranges too, to exercise splitting. Files (not the bulk ones) carry a Content-Length.
 
 The download answers 307 with a short-lived pre-signed URL on a second loopback
 server (`KhorosFileHost`, another port): it checks the link's signature and expiry,
@@ -63,9 +81,12 @@ API_PREFIX = "/api/public"
 MAX_OPEN_DAYS = 10
 
 REPORT_TYPES = (
-    "author", "combined", "conversation", "conversation_actions", "incoming_post", "raw_agent_states",
-    "raw_expert_help", "response", "response_approval", "team_performance", "team_performance_interval",
+    "author", "combined", "conversation", "conversation_actions", "conversation_history_action", "incoming_post",
+    "raw_agent_states", "raw_expert_help", "response", "response_approval", "team_performance",
+    "team_performance_interval", "user",
 )
+#: Exports started with a POST whose parameters travel in a form body.
+FORM_BODY_REPORTS = ("conversation_actions", "conversation_history_action")
 #: The report's key column where it has one (what the tap keys rows by).
 ID_COLUMNS = {"combined": "POST_ID", "conversation": "CONVERSATION_ID", "incoming_post": "POST_ID",
               "raw_expert_help": "HELP_REQUEST_ID", "response": "POST_ID"}
@@ -74,7 +95,7 @@ IDENTITY_COLUMNS = {"author": ("AUTHOR_ID",), "raw_agent_states": ("AGENT_ID", "
                     "response_approval": ("CONVERSATION_ID", "AUTHORING_AGENT_ID", "SUBMITTED_AT"),
                     "team_performance": ("TEAM_ID", "AGENT_ID"),
                     "team_performance_interval": ("TEAM_ID", "AGENT_ID", "INTERVAL_START"),
-                    "conversation_actions": ()}
+                    "conversation_actions": (), "conversation_history_action": (), "user": ("AGENT_ID",)}
 
 TEAM_COLUMNS = ["TEAM_ID", "TEAM_NAME", "AGENT_ID", "AGENT_NAME", "AGENT_ENABLED", "CONVERSATIONS_HANDLED",
                 "CONVERSATIONS_CLOSED", "RESPONSES_SENT", "AVG_RESPONSE_TIME_SECONDS", "AVG_HANDLE_TIME_SECONDS",
@@ -90,6 +111,10 @@ COLUMNS: dict[str, list[str]] = {
                      "INCOMING_POSTS", "RESPONSES", "TAGS", "CSAT_SCORE"],
     "conversation_actions": ["CONVERSATION_ID", "ACTION", "ACTION_AT", "AGENT_ID", "AGENT_NAME", "TEAM_ID",
                              "WORKQUEUE_ID", "PRIORITY", "DETAIL"],
+    "conversation_history_action": ["CONVERSATION_ID", "ACTION", "ACTION_AT", "AGENT_ID", "AGENT_NAME", "TEAM_ID",
+                                    "WORKQUEUE_ID", "PRIORITY", "DETAIL"],
+    "user": ["AGENT_ID", "AGENT_NAME", "AGENT_EMAIL", "TEAM_ID", "TEAM_NAME", "AGENT_ENABLED", "TOTAL_TIME_SECONDS",
+             "AGENT_ROLE"],
     "incoming_post": ["POST_ID", "CONVERSATION_ID", "NETWORK", "POSTED_AT", "AUTHOR_ID", "AUTHOR_HANDLE", "PRIORITY",
                       "WORKQUEUE_ID", "LANGUAGE", "SENTIMENT", "CONTENT"],
     "raw_agent_states": ["AGENT_ID", "AGENT_NAME", "TEAM_ID", "STATE", "STATE_STARTED_AT", "STATE_ENDED_AT",
@@ -137,6 +162,28 @@ def _fmt(moment: dt.datetime, zone: dt.tzinfo) -> str:
 
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """`moment` moved by calendar months, the day clamped to the month's last (own code, the tap's rule)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last_day = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def _split(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime, dt.datetime] | None:
+    """Where the tap cuts a refused window in two (same rule, own code): None below two hours."""
+    span = end - start
+    if span < dt.timedelta(hours=2):
+        return None
+    middle = start + span / 2
+    if span >= dt.timedelta(days=2):
+        middle = dt.datetime(middle.year, middle.month, middle.day, tzinfo=UTC)
+    else:
+        middle = middle.replace(minute=0, second=0, microsecond=0)
+    return (start, middle, end) if start < middle < end else None
 
 
 def row_hash(window_start: str, values: t.Mapping[str, t.Any]) -> str:
@@ -299,6 +346,8 @@ class ReportParams:
     include_disabled: bool = False
     interval_ms: int = 3_600_000
     metrics: list[str] | None = None
+    agents: set[str] | None = None
+    raise_limit: bool = False
 
 
 class ReportBuilder:
@@ -419,28 +468,56 @@ class ReportBuilder:
                    "LAST_POST_AT": self._d(p, e["last"]), "AUTHOR_LOCATION": ""}
 
     def _conversation_actions(self, p: ReportParams) -> Iterator[dict[str, str]]:
-        actions = []
-        for c in self._conversations(p):
-            events = [("ASSIGN", c.assigned, f"to {c.agent.name}"), ("PRIORITY_CHANGE", c.created, f"set to P{c.priority}")]
-            events += [("TAG", c.assigned + dt.timedelta(minutes=1 + n), tag) for n, tag in enumerate(c.tags)]
-            if c.closed:
-                events.append(("CLOSE", c.closed, "resolved"))
-            for action, when, detail in events:
-                if p.start <= when < p.end:
-                    actions.append((when, {"CONVERSATION_ID": c.conversation_id, "ACTION": action,
-                                           "ACTION_AT": self._d(p, when), "AGENT_ID": c.agent.agent_id,
-                                           "AGENT_NAME": c.agent.name, "TEAM_ID": c.agent.team_id,
-                                           "WORKQUEUE_ID": c.workqueue[0], "PRIORITY": str(c.priority),
-                                           "DETAIL": detail}))
+        actions = [(when, row) for c in self._conversations(p) for when, row in self._actions_of(p, c)
+                   if p.start <= when < p.end]
         actions.sort(key=lambda a: (a[0], a[1]["CONVERSATION_ID"], a[1]["ACTION"], a[1]["DETAIL"]))
         for _, row in actions:
             yield row
+
+    def _actions_of(self, p: ReportParams, c: Conversation) -> list[tuple[dt.datetime, dict[str, str]]]:
+        events = [("ASSIGN", c.assigned, f"to {c.agent.name}"), ("PRIORITY_CHANGE", c.created, f"set to P{c.priority}")]
+        events += [("TAG", c.assigned + dt.timedelta(minutes=1 + n), tag) for n, tag in enumerate(c.tags)]
+        if c.closed:
+            events.append(("CLOSE", c.closed, "resolved"))
+        return [(when, {"CONVERSATION_ID": c.conversation_id, "ACTION": action, "ACTION_AT": self._d(p, when),
+                        "AGENT_ID": c.agent.agent_id, "AGENT_NAME": c.agent.name, "TEAM_ID": c.agent.team_id,
+                        "WORKQUEUE_ID": c.workqueue[0], "PRIORITY": str(c.priority), "DETAIL": detail})
+                for action, when, detail in events]
+
+    def _conversation_history_action(self, p: ReportParams) -> Iterator[dict[str, str]]:
+        """The whole action history of each conversation with an action in the window (500 actions
+        per conversation at most, 2,000 with `raiselimit=true`)."""
+        limit = 2000 if p.raise_limit else 500
+        for c in self._conversations(p):
+            actions = sorted(self._actions_of(p, c), key=lambda a: (a[0], a[1]["ACTION"], a[1]["DETAIL"]))
+            if any(p.start <= when < p.end for when, _ in actions):
+                for _, row in actions[:limit]:
+                    yield row
+
+    def _user(self, p: ReportParams) -> Iterator[dict[str, str]]:
+        """Every agent (filtered by agentId/teamId/includeDisabled) with their logged-in time in the window."""
+        for agent in self.dataset.agents:
+            if not self._agent_ok(p, agent) or (p.agents is not None and agent.agent_id not in p.agents):
+                continue
+            total = 0.0
+            day = (p.start - dt.timedelta(days=1)).date()
+            while day <= p.end.date():
+                for _, began, ended in self.dataset.agent_states(agent, day):
+                    overlap = (min(ended, p.end) - max(began, p.start)).total_seconds()
+                    total += max(0.0, overlap)
+                day += dt.timedelta(days=1)
+            yield {"AGENT_ID": agent.agent_id, "AGENT_NAME": agent.name,
+                   "AGENT_EMAIL": agent.name.lower().replace(" ", ".") + "@acme.example", "TEAM_ID": agent.team_id,
+                   "TEAM_NAME": agent.team_name, "AGENT_ENABLED": "true" if agent.enabled else "false",
+                   "TOTAL_TIME_SECONDS": f"{total:.0f}", "AGENT_ROLE": "AGENT"}
 
     def _raw_agent_states(self, p: ReportParams) -> Iterator[dict[str, str]]:
         day = (p.start - dt.timedelta(days=1)).date()
         rows = []
         while day <= p.end.date():
             for agent in self.dataset.agents:
+                if p.teams is not None and agent.team_id not in p.teams:
+                    continue
                 for state, began, ended in self.dataset.agent_states(agent, day):
                     if p.start <= began < p.end:
                         rows.append((began, {"AGENT_ID": agent.agent_id, "AGENT_NAME": agent.name,
@@ -527,6 +604,7 @@ class HostedFile:
     columns: list[str]
     fmt: str
     expires: float
+    sized: bool = False  # sent with a Content-Length (bulk files stream chunked)
 
 
 class KhorosFileHost:
@@ -653,6 +731,12 @@ def _file_handler(host: KhorosFileHost) -> type[BaseHTTPRequestHandler]:
                     host.cut_next -= 1
             self.send_response(200)
             self.send_header("Content-Type", "text/csv" if hosted.fmt == "csv" else "application/json")
+            if hosted.sized and not cut:  # an ordinary file, whole in memory: its size, as S3 sends
+                body = b"".join(host.body(hosted))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             sent = 0
@@ -683,8 +767,10 @@ class Job:
     params: ReportParams
     started: float
     ready_at: float
-    outcome: str  # COMPLETED | FAILED | STUCK
+    outcome: str  # COMPLETED | FAILED | STUCK | NO_FILE | UNREADABLE
     index: int
+    token: str = ""
+    form: dict[str, list[str]] = field(default_factory=dict)  # the start's form body, if any
     downloaded: bool = False
     status_calls: int = 0
 
@@ -693,7 +779,8 @@ class Job:
 class JobStats:
     started: int = 0
     open_now: int = 0
-    peak_open: int = 0
+    peak_open: int = 0  # started, not yet downloaded
+    peak_running: int = 0  # started, not yet finished on the simulator's side (what a job slot holds)
     log: list[tuple[str, str]] = field(default_factory=list)  # jobs started: (report type, window start date)
     events: list[tuple[str, str, str]] = field(default_factory=list)  # ("start" | "download", report, date)
 
@@ -705,12 +792,19 @@ class KhorosSimulator(VendorSimulator):
                  company_key: str = DEFAULT_COMPANY_KEY, conversations_per_day: int = 40,
                  job_latency: tuple[float, float] = (0.2, 0.8), status_shape: str = "mixed",
                  failing: t.Iterable[tuple[str, str]] = (), stuck: t.Iterable[tuple[str, str]] = (),
+                 no_file: t.Iterable[tuple[str, str]] = (), unreadable: t.Iterable[tuple[str, str]] = (),
+                 bad_downloads: t.Mapping[tuple[str, str], str] | None = None,
+                 history_months: int = 18, max_range_days: t.Mapping[str, float] | None = None,
                  bulk_rows: t.Mapping[str, int] | None = None, link_ttl: float = 300.0,
                  **kwargs: t.Any) -> None:
         self.username, self.password, self.company_key = username, password, company_key
         self.job_latency, self.status_shape = job_latency, status_shape
         #: (report type, window start date "YYYY-MM-DD") of jobs that end FAILED / never finish.
         self.failing, self.stuck = set(failing), set(stuck)
+        self.no_file, self.unreadable = set(no_file), set(unreadable)
+        self.bad_downloads = dict(bad_downloads or {})
+        self.history_months = history_months
+        self.max_range_days = dict(max_range_days or {})
         self.bulk_rows = dict(bulk_rows or {})
         super().__init__(**kwargs)
         self.dataset = KhorosDataset(seed=self.seed, conversations_per_day=conversations_per_day)
@@ -741,7 +835,8 @@ class KhorosSimulator(VendorSimulator):
         yield "GET", re.compile(API_PREFIX + job + "/status"), self.status
         yield "GET", re.compile(API_PREFIX + job + "/download"), self.download
         yield "GET", re.compile(API_PREFIX + r"/reports/report/(?P<report>[a-z_]+)"), self.start_report
-        yield "POST", re.compile(API_PREFIX + r"/reports/report/(?P<report>conversation_actions)"), self.start_report
+        yield "POST", re.compile(API_PREFIX + r"/reports/report/(?P<report>" + "|".join(FORM_BODY_REPORTS) + ")"), \
+            self.start_report
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
         expected = "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
@@ -809,6 +904,17 @@ class KhorosSimulator(VendorSimulator):
             p.workqueues = set(one("workqueueIds").split(","))
         if one("teamIds"):
             p.teams = set(one("teamIds").split(","))
+        if report_type == "user":  # documented as repeated parameters, one value each
+            if params.get("teamId"):
+                p.teams = set(params["teamId"])
+            if params.get("agentId"):
+                p.agents = set(params["agentId"])
+        p.raise_limit = (one("raiselimit") or "false").lower() == "true"
+        for name in ("enableBusinessHour", "businessHourType"):
+            if one(name) not in (None, "true", "false"):
+                return self._fail(f"{name} takes true or false")
+        if one("businessHourType") is not None and one("enableBusinessHour") != "true":
+            return self._fail("businessHourType needs enableBusinessHour=true")
         p.include_disabled = (one("includeDisabled") or "false").lower() == "true"
         metrics = params.get("reportMetrics")
         if metrics:
@@ -825,6 +931,13 @@ class KhorosSimulator(VendorSimulator):
         p = self.parse_params(report_type, self._params(request))
         if isinstance(p, SimResponse):
             return p
+        earliest = _add_months(dt.datetime.now(UTC), -self.history_months)
+        if p.start < earliest:
+            return self._fail(f"startTime is older than the {self.history_months} months of data Care Analytics "
+                              f"keeps (earliest {_ms(earliest)})")
+        refusal = self.range_refusal(p)
+        if refusal:
+            return json_response({"status": "FAIL", "request": None, "message": None, "result": refusal}, 400)
         window_key = (report_type, p.start.date().isoformat())
         with self._jobs_lock:
             index = self.stats.started
@@ -832,20 +945,41 @@ class KhorosSimulator(VendorSimulator):
             latency = low + (high - low) * self._job_rng.random()
             workflow_id = f"{report_type}-{hashlib.md5(f'{self.seed}:{index}'.encode()).hexdigest()[:16]}"
             run_id = base64.b64encode(b"\xfb\xff" + self._job_rng.randbytes(23)).decode()  # has "+", "/", "="
-            outcome = "FAILED" if window_key in self.failing else "STUCK" if window_key in self.stuck else "COMPLETED"
+            outcome = ("FAILED" if window_key in self.failing else "STUCK" if window_key in self.stuck
+                       else "NO_FILE" if window_key in self.no_file
+                       else "UNREADABLE" if window_key in self.unreadable else "COMPLETED")
             now = time.monotonic()
-            job = Job(workflow_id, run_id, p, now, now + latency, outcome, index)
+            token = base64.b64encode(self._job_rng.randbytes(16)).decode()
+            form = parse_qs(request.body.decode(), keep_blank_values=True) if request.body else {}
+            job = Job(workflow_id, run_id, p, now, now + latency, outcome, index, token=token, form=form)
             self.jobs[(workflow_id, run_id)] = job
             self.stats.started += 1
             self.stats.open_now += 1
             self.stats.peak_open = max(self.stats.peak_open, self.stats.open_now)
+            running = sum(1 for j in self.jobs.values() if j.outcome == "STUCK" or now < j.ready_at)
+            self.stats.peak_running = max(self.stats.peak_running, running)
             self.stats.log.append(window_key)
             self.stats.events.append(("start", *window_key))
         encoded = f"{quote(workflow_id, safe='')}/{quote(run_id, safe='')}"
         return json_response({"status": "PASS", "result": {
             "workflowId": workflow_id, "runId": run_id, "downloadUrl": "",
-            "statusUrl": f"{self.api_url}/reports/report/{encoded}/status",
+            # The status OpenAPI: `analyticsAccessToken` is "returned in the statusUrl field".
+            "statusUrl": f"{self.api_url}/reports/report/{encoded}/status?analyticsAccessToken={quote(token, safe='')}",
         }})
+
+    def range_refusal(self, p: ReportParams) -> str | None:
+        """Why Khoros would refuse this job's range (None if it would not)."""
+        if p.end > _add_months(p.start, 3):
+            return "The date range exceeds the maximum of three months for an export"
+        limit = self.max_range_days.get(p.report_type)
+        if limit is not None and (p.end - p.start) > dt.timedelta(days=limit):
+            return f"The date range exceeds the maximum of {limit:g} days for this export"
+        if p.report_type == "team_performance_interval" and p.interval_ms <= 604_800_000:
+            buckets = -(-(_ms(p.end) - _ms(p.start)) // p.interval_ms)
+            if buckets > 744:
+                return ("Unable to hydrate filter for export info: com.lithium.socialweb.analytics.webapp.models.filter."
+                        f"HydrationException: Too many buckets ({buckets}) requested. Select a larger interval?")
+        return None
 
     def _job(self, request: SimRequest) -> Job | None:
         key = (unquote(request.match["workflow"]), unquote(request.match["run"]))
@@ -858,11 +992,26 @@ class KhorosSimulator(VendorSimulator):
             return self._fail("No such report run", 404)
         job.status_calls += 1
         done = job.outcome != "STUCK" and time.monotonic() >= job.ready_at
-        result = {"workflowId": job.workflow_id, "runId": job.run_id,
-                  "runnerState": "CLOSED" if done else "OPEN",
-                  "detail": job.outcome if done else "RUNNING"}
         shape = self.status_shape if self.status_shape != "mixed" else ("list" if job.index % 2 else "object")
-        return json_response({"status": "PASS", "result": [result] if shape == "list" else result})
+        detail = {"COMPLETED": "COMPLETED", "FAILED": "FAILED"}.get(job.outcome, "") if done else ""
+        state = "CLOSED" if done else "RUNNING"
+        base = f"{self.api_url}/reports/report/{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}"
+        token = quote(job.token, safe="")
+        download = f"{base}/download?analyticsAccessToken={token}" if done and detail == "COMPLETED" else ""
+        job_info = {"workflowId": job.workflow_id, "runId": job.run_id, "downloadUrl": download,
+                    "statusUrl": f"{base}/status?analyticsAccessToken={token}"}
+        inner = {"runnerState": state, "reason": None, "detail": detail, "currentCount": None,
+                 "totalCount": None, "lastAcknowledgeTime": None}
+        if done and job.outcome == "UNREADABLE":
+            return json_response({"status": "PASS", "request": None, "message": None,
+                                  "result": {"jobInfo": job_info, "state": "DONE"}})
+        if shape == "flat":
+            result: t.Any = {**job_info, **inner}
+        else:
+            result = {"jobInfo": job_info, "result": [inner] if shape == "inner-list" else inner}
+            if shape == "list":
+                result = [result]
+        return json_response({"status": "PASS", "request": None, "message": None, "result": result})
 
     def download(self, request: SimRequest) -> SimResponse:
         job = self._job(request)
@@ -876,8 +1025,15 @@ class KhorosSimulator(VendorSimulator):
                 self.stats.open_now -= 1
             self.stats.events.append(("download", job.params.report_type, job.params.start.date().isoformat()))
         p = job.params
+        fault = self.bad_downloads.get((p.report_type, p.start.date().isoformat()))
+        if fault == "empty-200":
+            return SimResponse(200, b"", {"Content-Type": "application/json"})
+        if fault == "204":
+            return SimResponse(204, b"", {})
+        if fault == "307-no-location":
+            return SimResponse(307, b"", {"Content-Type": "text/plain"})
         hosted = HostedFile(lambda: self.report_rows(p), self.columns_of(p), p.fmt,
-                            time.time() + self.file_host.link_ttl)
+                            time.time() + self.file_host.link_ttl, sized=p.report_type not in self.bulk_rows)
         location = self.file_host.publish(hosted, f"{p.report_type}.{p.fmt}")
         return SimResponse(307, b"", {"Location": location, "Content-Type": "text/plain"})
 
@@ -906,13 +1062,13 @@ class KhorosSimulator(VendorSimulator):
                         "LANGUAGE": "en", "SENTIMENT": "NEUTRAL", "CONTENT": _TEXTS[n % len(_TEXTS)].format(n=n)})
             yield {c: row[c] for c in columns} if p.metrics else row
 
-    def window_rows(self, report_type: str, start: dt.datetime, end: dt.datetime,
-                    tap_config: t.Mapping[str, t.Any] | None = None) -> list[dict[str, str]]:
-        """The rows a window's report holds for a tap with `tap_config` (tests, expected keys)."""
+    def window_params(self, report_type: str, start: dt.datetime, end: dt.datetime,
+                      tap_config: t.Mapping[str, t.Any] | None = None, variant: str = "") -> ReportParams:
+        """The parameters the tap with `tap_config` sends for a window (tests, expected keys)."""
         config = dict(tap_config or {})
         params: dict[str, list[str]] = {"startTime": [str(_ms(start))], "endTime": [str(_ms(end))]}
         for name in ("locale", "timezone", "timezoneOffset", "priorities", "workqueueIds", "teamIds",
-                     "includeDisabled", "timeInterval"):
+                     "includeDisabled", "timeInterval", "raiselimit"):
             value = config.get(name)
             if value is None or value == []:
                 continue
@@ -921,28 +1077,59 @@ class KhorosSimulator(VendorSimulator):
             elif isinstance(value, list):
                 value = ",".join(str(v) for v in value)
             params[name] = [str(value)]
-        if report_type == "conversation" and config.get("conversation_report_type"):
-            params["conversationReportType"] = [config["conversation_report_type"]]
+        if report_type == "user":
+            params.pop("teamIds", None)
+            if config.get("teamIds"):
+                params["teamId"] = [str(v) for v in config["teamIds"]]
+            if config.get("agentIds"):
+                params["agentId"] = [str(v) for v in config["agentIds"]]
+        if report_type == "conversation" and (variant or config.get("conversation_report_type")):
+            params["conversationReportType"] = [variant or config["conversation_report_type"]]
         metrics = (config.get("reportMetrics") or {}).get(report_type)
         if metrics:
             params["reportMetrics"] = list(metrics)
         p = self.parse_params(report_type, params)
         assert isinstance(p, ReportParams), p.body
-        return list(self.report_rows(p))
+        return p
 
-    def windows(self, tap_config: t.Mapping[str, t.Any]) -> list[tuple[dt.datetime, dt.datetime]]:
+    def window_rows(self, report_type: str, start: dt.datetime, end: dt.datetime,
+                    tap_config: t.Mapping[str, t.Any] | None = None, variant: str = "") -> list[dict[str, str]]:
+        """The rows a window's report holds for a tap with `tap_config` (tests, expected keys)."""
+        return list(self.report_rows(self.window_params(report_type, start, end, tap_config, variant)))
+
+    def windows(self, tap_config: t.Mapping[str, t.Any],
+                report_type: str | None = None) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The windows a full run of the tap with `tap_config` asks for (the tap's rules, own code):
+        three calendar months (or `window_days`), from no earlier than `history_months` ago, each
+        window this simulator would refuse for its range split in halves until accepted."""
         def utc(value: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
+        now = dt.datetime.now(UTC)
         start = utc(tap_config["start_date"])
+        earliest = _add_months(now, -int(tap_config.get("history_months") or 18))
+        earliest = dt.datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC) + dt.timedelta(days=2)
+        start = max(start, earliest)
         start = dt.datetime(start.year, start.month, start.day, tzinfo=UTC)
-        end = utc(tap_config["end_date"]) if tap_config.get("end_date") else dt.datetime.now(UTC)
-        step = dt.timedelta(days=int(tap_config.get("window_days", 1)))
-        out = []
+        end = min(utc(tap_config["end_date"]), now) if tap_config.get("end_date") else now
+        days = tap_config.get("window_days")
+        planned = []
         while start < end:
-            out.append((start, min(start + step, end)))
-            start = min(start + step, end)
+            upper = min(start + dt.timedelta(days=int(days)) if days else _add_months(start, 3), end)
+            planned.append((start, upper))
+            start = upper
+        if report_type is None:
+            return planned
+        out: list[tuple[dt.datetime, dt.datetime]] = []
+        pending = list(reversed(planned))
+        while pending:
+            low, high = pending.pop()
+            cut = _split(low, high)
+            if cut and self.range_refusal(self.window_params(report_type, low, high, tap_config, "CREATED")):
+                pending += [(cut[1], cut[2]), (cut[0], cut[1])]
+            else:
+                out.append((low, high))
         return out
 
     def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
@@ -950,9 +1137,15 @@ class KhorosSimulator(VendorSimulator):
         for report_type in tap_config.get("report_types") or REPORT_TYPES:
             id_column = ID_COLUMNS.get(report_type)
             keys: set[tuple] = set()
-            for start, end in self.windows(tap_config):
+            if report_type == "conversation":
+                one = tap_config.get("conversation_report_type")
+                variants = [one] if one else list(tap_config.get("conversation_report_types") or ["CREATED", "CLOSED"])
+            else:
+                variants = [""]
+            for start, end in self.windows(tap_config, report_type):
                 window_start = start.isoformat()
-                for row in self.window_rows(report_type, start, end, tap_config):
+                rows = [row for v in variants for row in self.window_rows(report_type, start, end, tap_config, v)]
+                for row in rows:
                     if id_column:
                         keys.add((row[id_column],))
                         continue

@@ -74,3 +74,24 @@ def date_windows(start: dt.datetime, end: dt.datetime, step: dt.timedelta) -> It
         upper = min(cursor + step, end)
         yield DateWindow(cursor, upper)
         cursor = upper
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """`moment` moved by whole calendar months (the day clamped to the month's last)."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last_day = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def month_windows(start: dt.datetime, end: dt.datetime, months: int) -> Iterator[DateWindow]:
+    """Consecutive windows of `months` calendar months covering [start, end); the last may be shorter."""
+    if months <= 0:
+        msg = f"A window must be at least one month, got {months}."
+        raise ValueError(msg)
+    cursor = start
+    while cursor < end:
+        upper = min(add_months(cursor, months), end)  # never more than `months` after its start
+        yield DateWindow(cursor, upper)
+        cursor = upper

@@ -6,8 +6,9 @@ The lifecycle of a window (vendor-notes, Khoros part):
    (`conversation_actions`: POST with a form body) -> `{"status": "PASS", "result":
    {"workflowId", "runId", "downloadUrl": "", "statusUrl"}}`;
 2. poll: `GET /reports/report/{workflowId}/{runId}/status` (runId URL-encoded) until
-   `runnerState` is `CLOSED`; `detail` `COMPLETED` means ready, anything else
-   (`FAILED`, ...) means the job failed. `result` is an object or a one-item list;
+   `runnerState` is `CLOSED`; `detail` `COMPLETED` (or, with no detail, a `downloadUrl`)
+   means ready, anything else (`FAILED`, ...) means the job failed. Where these sit
+   (nested under `jobInfo`/`result`, or flat) is `tap_khoros_care.status`'s business;
 3. download: `GET /reports/report/{workflowId}/{runId}/download` answers 307 to a
    short-lived pre-signed URL on another host, fetched without our credentials.
 
@@ -16,26 +17,23 @@ through the tap's request pacer (about 20 requests a minute). The pre-signed URL
 another host's: it is not paced, never gets the credentials, and never reaches a
 log line, an error or the state (it is registered with the redactor on receipt).
 
-Concurrency: a stream keeps up to `max_concurrent_reports` jobs running ahead of the
-window it is emitting, and emits windows strictly in order on the main thread,
-moving the bookmark after each. Once a stream has started its last window, free
-slots start the first windows of the next selected report (see `ReportJobBoard`),
-so no report waits for its first job from scratch. Everything runs on one thread:
-the jobs run in parallel on Khoros's side, the tap only starts, polls and
-downloads, which the rate limit serialises anyway.
+Windows are the largest Khoros allows (three calendar months, or `window_days`), never
+reaching back past the 18 months Khoros keeps (`history_months`); a window Khoros
+refuses for its range, or whose file is above `max_file_mb`, is split in two.
+Concurrency across report types is `tap_khoros_care.scheduler`'s business.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 import typing as t
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
@@ -46,20 +44,29 @@ from support_taps.client import SupportStream, window_context, window_of
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
-from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
+from support_taps.windows import DateWindow, add_months, date_windows, floor_day, month_windows, parse_utc
+from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
+from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, describe_shape, envelope_result, read_status
 from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
 
 DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
 
 #: Columns every record carries besides the report's own.
 WINDOW_START, WINDOW_END, FIELDS, ROW_HASH = "window_start", "window_end", "fields", "_row_hash"
-_OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH})
+_OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH, "conversation_report_type"})
 
 #: A job's requests, as named in request metrics.
 _JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
 #: How many times a download is fetched again after the connection broke mid-file.
 DOWNLOAD_ATTEMPTS = 3
+#: Khoros: "three months is the maximum time range of data possible to return in an export".
+MAX_WINDOW_MONTHS = 3
+#: Khoros: "Care Analytics stores data 18 months back in time".
+HISTORY_MONTHS = 18
+#: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
+_RANGE_REFUSAL = re.compile(r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
+                            r"3 months|too large|too long", re.IGNORECASE)
 
 
 def _download_failure(exc: BaseException) -> str:
@@ -69,6 +76,18 @@ def _download_failure(exc: BaseException) -> str:
     if isinstance(exc, ReportFormatError):
         return f"the file is not a valid report: {exc}"
     return describe_failure(exc)
+
+
+class _CountedChunks:
+    """The chunks of a body, counting the bytes that went by."""
+
+    def __init__(self, chunks: t.Iterable[bytes]) -> None:
+        self._chunks, self.size = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            yield chunk
 
 
 class ReportFailed(VendorAPIError):
@@ -91,50 +110,18 @@ class ReportJob:
     started: float
     next_poll: float
     poll_wait: float
+    download_url: str | None = None
+    variant: str = ""
     polls: int = 0
-    result: dict = field(default_factory=dict)
+    status: JobStatus | None = None
+    finished: bool = False
+    error: Exception | None = None
+    any_size: bool = False  # read the file whatever its size (its window cannot be split)
 
     def describe(self) -> str:
-        return f"Khoros report `{self.report_type}` for window {self.window.label} (workflowId {self.workflow_id})"
-
-
-class ReportJobBoard:
-    """The tap's report jobs in flight, across all its streams (one tap run, one thread).
-
-    Holds the `max_concurrent_reports` budget and the jobs a stream started early for
-    the next report type, which that stream adopts when its turn comes.
-    """
-
-    def __init__(self, max_concurrent: int) -> None:
-        self.max_concurrent = max(1, max_concurrent)
-        self.in_flight = 0
-        self.peak_in_flight = 0
-        self._early: dict[tuple[str, DateWindow], ReportJob] = {}
-
-    def free_slots(self) -> int:
-        return self.max_concurrent - self.in_flight
-
-    def started(self) -> None:
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-
-    def finished(self) -> None:
-        self.in_flight -= 1
-
-    def park(self, job: ReportJob) -> None:
-        self._early[(job.report_type, job.window)] = job
-
-    def adopt(self, report_type: str, window: DateWindow) -> ReportJob | None:
-        return self._early.pop((report_type, window), None)
-
-    def parked(self, report_type: str) -> int:
-        return sum(1 for key in self._early if key[0] == report_type)
-
-    def drop_parked(self, report_type: str) -> None:
-        """Forget early jobs a stream did not use (its windows turned out different)."""
-        for key in [key for key in self._early if key[0] == report_type]:
-            del self._early[key]
-            self.finished()
+        kind = f" ({self.variant})" if self.variant else ""
+        return (f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
+                f"(workflowId {self.workflow_id})")
 
 
 class KhorosStream(SupportStream):
@@ -152,15 +139,24 @@ class KhorosStream(SupportStream):
     identity_columns: t.ClassVar[tuple[str, ...]] = ()
     #: Report parameters (vendor names) this report type accepts beyond the common ones.
     extra_parameters: t.ClassVar[tuple[str, ...]] = ()
+    #: Parameters sent once per value (`agentId=1&agentId=2`): vendor name -> setting.
+    repeated_parameters: t.ClassVar[dict[str, str]] = {}
+    #: Parameters sent in the query string even when the others travel in a form body.
+    query_parameters: t.ClassVar[tuple[str, ...]] = ()
 
-    #: Parameters every report type accepts (settings named as the vendor names them).
+    #: Parameters (settings named as the vendor names them) the report types accept
+    #: unless a type says otherwise (Khoros's OpenAPI lists them for every export but `user`).
     COMMON_PARAMETERS: t.ClassVar[tuple[str, ...]] = (
         "locale", "priorities", "smartViewId", "timezone", "timezoneOffset", "workqueueIds",
+        "enableBusinessHour", "businessHourType",
     )
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.window_size = dt.timedelta(days=int(self.config.get("window_days", 1)))
+        days = self.config.get("window_days")
+        #: None: windows of MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
+        self.window_days = dt.timedelta(days=int(days)) if days else None
+        self.window_size = self.window_days or dt.timedelta(days=92)
         self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
@@ -185,8 +181,14 @@ class KhorosStream(SupportStream):
         return None
 
     @property
-    def board(self) -> ReportJobBoard:
-        return self._tap.job_board  # type: ignore[attr-defined]
+    def scheduler(self) -> ReportScheduler:
+        return self._tap.scheduler  # type: ignore[attr-defined]
+
+    #: The reports run for each window (one job each), in emitting order; "" = the type itself.
+    variants: t.ClassVar[tuple[str, ...]] = ("",)
+
+    def report_error(self, message: str) -> ReportFailed:
+        return ReportFailed(message)
 
     # ---- the start request ---------------------------------------------------------
 
@@ -206,30 +208,40 @@ class KhorosStream(SupportStream):
             elif isinstance(value, list):
                 value = ",".join(str(item) for item in value)  # documented as comma lists
             params[name] = str(value)
+        for name, setting in self.repeated_parameters.items():
+            values = self.config.get(setting)
+            if values:
+                params[name] = [str(value) for value in values]
         metrics = (self.config.get("reportMetrics") or {}).get(self.name)
         if metrics:
             params["reportMetrics"] = list(metrics)  # one parameter per metric, as documented
         return params
 
-    def start_report(self, window: DateWindow) -> ReportJob:
-        context = window_context(window)
+    def start_report(self, window: DateWindow, variant: str = "") -> ReportJob:
+        context = {**window_context(window), "variant": variant}
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
-        response = self.send(request, context, endpoint=self.path)
-        result = self._result(response, f"the start of report `{self.name}` for window {window.label}")
+        try:
+            response = self.send(request, context, endpoint=self.path)
+        except VendorAPIError as exc:
+            if _RANGE_REFUSAL.search(str(exc)):
+                raise WindowTooLarge(f"Khoros refused the range: {exc}") from None
+            raise
+        kind = f" ({variant})" if variant else ""
+        result = self._result(response, f"the start of report `{self.name}`{kind} for window {window.label}")
         workflow_id, run_id = result.get("workflowId"), result.get("runId")
         if not workflow_id or not run_id:
             msg = (
                 f"Khoros started report `{self.name}` for window {window.label} but sent no workflowId/runId "
-                f"(HTTP {response.status_code}): {body_snippet(response.content)}"
+                f"(HTTP {response.status_code}); `result` holds {describe_shape(result)}"
             )
             raise UnparseableResponse(msg)
         now = time.monotonic()
         first_wait = float(self.config.get("poll_interval", 5))
         job = ReportJob(
-            self.name, window, str(workflow_id), str(run_id), result.get("statusUrl") or None,
+            self.name, window, str(workflow_id), str(run_id), self._adopt_url(result.get("statusUrl")),
             started=now, next_poll=now + first_wait, poll_wait=first_wait,
+            download_url=self._adopt_url(result.get("downloadUrl")), variant=variant,
         )
-        self.board.started()
         self.logger.info("Started %s.", job.describe())
         return job
 
@@ -263,38 +275,62 @@ class KhorosStream(SupportStream):
         self.validate_response(response)
         return response
 
+    def validate_response(self, response: requests.Response) -> None:
+        # A job refused for its range (Khoros: "Too many buckets ... requested") splits
+        # its window instead of failing the run; the whole body is read, not a snippet.
+        status = response.status_code
+        if status == HTTPStatus.BAD_REQUEST and _RANGE_REFUSAL.search(response.text or ""):
+            found = _RANGE_REFUSAL.search(response.text).group(0)
+            raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {found!r})")
+        super().validate_response(response)
+
+    def _payload(self, response: requests.Response, what: str) -> object:
+        """The decoded JSON of a Khoros envelope whose `status` is a pass."""
+        payload = self.decode_json(response)
+        if isinstance(payload, dict):
+            status = str(payload.get("status", "PASS")).upper()
+            if status not in ("PASS", "SUCCESS", "OK"):
+                said = " ".join(str(payload.get(key) or "") for key in ("message", "result"))
+                if _RANGE_REFUSAL.search(said):
+                    raise WindowTooLarge(f"Khoros refused the range: {said.strip()[:200]}")
+                msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
+                raise VendorAPIError(msg)
+        return payload
+
     def _result(self, response: requests.Response, what: str) -> dict:
         """The `result` of a Khoros envelope: an object, or a one-item list of one."""
-        payload = self.decode_json(response)
-        if not isinstance(payload, dict):
-            msg = f"Khoros answered {what} with a JSON {type(payload).__name__}, not an envelope: {body_snippet(response.content)}"
-            raise UnparseableResponse(msg)
-        status = str(payload.get("status", "PASS")).upper()
-        if status not in ("PASS", "SUCCESS", "OK"):
-            msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
-            raise VendorAPIError(msg)
-        result = payload.get("result")
-        if isinstance(result, list):
-            if len(result) != 1 or not isinstance(result[0], dict):
-                msg = f"Khoros answered {what} with a result list of {len(result)} items (expected one): {body_snippet(response.content)}"
-                raise UnparseableResponse(msg)
-            result = result[0]
-        if not isinstance(result, dict):
-            msg = f"Khoros answered {what} without a result object: {body_snippet(response.content)}"
-            raise UnparseableResponse(msg)
-        return result
+        payload = self._payload(response, what)
+        try:
+            return envelope_result(payload)
+        except EnvelopeShapeError as exc:
+            msg = f"Khoros answered {what} (HTTP {response.status_code}) with a body the tap cannot read: {exc}"
+            raise UnparseableResponse(msg) from None
+
+    def _adopt_url(self, candidate: object) -> str | None:
+        """A URL Khoros returned (status or download), kept only if it is on the API host.
+
+        Its `analyticsAccessToken` is a credential: it is masked wherever text is
+        produced. `companyKey` is dropped (the authenticator adds the configured one).
+        """
+        if not candidate or not isinstance(candidate, str):
+            return None
+        absolute = urljoin(self.url_base + "/", candidate.strip())
+        mine, theirs = urlsplit(self.url_base), urlsplit(absolute)
+        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
+            return None
+        query = parse_qsl(theirs.query, keep_blank_values=True)
+        for name, value in query:
+            if name != "companyKey" and value and "token" in name.lower():
+                redact.add(value, quote(value, safe=""))
+        kept = [(name, value) for name, value in query if name != "companyKey"]
+        return urlunsplit((theirs.scheme, theirs.netloc, theirs.path, urlencode(kept), ""))
 
     def _api_url(self, candidate: str | None, default_path: str) -> str:
         """A URL Khoros returned, if it is on the API host; else the documented path.
 
         Our credentials go to the configured API host only.
         """
-        if candidate:
-            absolute = urljoin(self.url_base + "/", candidate)
-            mine, theirs = urlsplit(self.url_base), urlsplit(absolute)
-            if (theirs.scheme, theirs.netloc) == (mine.scheme, mine.netloc):
-                return absolute
-        return self.url_base + default_path
+        return self._adopt_url(candidate) or self.url_base + default_path
 
     def _job_path(self, job: ReportJob, action: str) -> str:
         # runId is base64 (may hold "/", "+", "="): it must be encoded as one segment.
@@ -303,47 +339,64 @@ class KhorosStream(SupportStream):
     # ---- polling ---------------------------------------------------------------------
 
     def poll(self, job: ReportJob) -> bool:
-        """Ask for the job's status once; True when its file is ready."""
+        """Ask for the job's status once; True when its file is ready.
+
+        FAILED, CLOSED without a file, and an answer the tap cannot read each end the
+        window at once, naming the report, the window and the workflow id.
+        """
         url = self._api_url(job.status_url, self._job_path(job, "status"))
         response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
                              endpoint=_JOB_ENDPOINT + "/status")
-        result = self._result(response, f"the status of {job.describe()}")
+        payload = self._payload(response, f"the status of {job.describe()}")
         job.polls += 1
-        job.result = result
-        runner_state = str(result.get("runnerState") or "").upper()
-        detail = str(result.get("detail") or "").upper()
-        if runner_state != "CLOSED":
-            return False
-        if detail in ("COMPLETED", ""):
+        kept = f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}"
+        try:
+            status = read_status(payload)
+        except EnvelopeShapeError as exc:
+            msg = (
+                f"Khoros answered the status of {job.describe()} (HTTP {response.status_code}, "
+                f"GET {_JOB_ENDPOINT}/status) with a body the tap cannot read: {exc}. {kept}."
+            )
+            raise UnparseableResponse(msg) from None
+        job.status = status
+        job.status_url = self._adopt_url(status.status_url) or job.status_url
+        job.download_url = self._adopt_url(status.download_url) or job.download_url
+        if status.ready:
             return True
-        msg = (
-            f"{job.describe()} ended as {runner_state}/{detail or 'unknown'}: Khoros produced no file. "
-            f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}; "
-            "the next run asks for the window again."
-        )
+        if status.running:
+            return False
+        why = f" ({status.reason})" if status.reason else ""
+        if status.runner_state == "CLOSED" and not status.detail:
+            problem = "closed without a file (no `detail` and no `downloadUrl`)"
+        elif status.runner_state == "CLOSED" or status.runner_state in FAILED_STATES:
+            problem = f"ended as {status.outcome}{why}: Khoros produced no file"
+        else:
+            problem = (f"is in a state the tap does not know, runnerState {status.runner_state!r} "
+                       f"(documented: RUNNING, CLOSED)")
+        msg = f"{job.describe()} {problem}. {kept}; the next run asks for the window again."
         raise ReportFailed(msg)
 
-    def wait_until_ready(self, job: ReportJob) -> None:
+    def check(self, job: ReportJob) -> None:
+        """One status check of `job` (the scheduler decides when): sets `job.finished` when ready,
+        raises when the job failed or ran past `report_timeout`, else schedules the next check."""
+        if self.poll(job):
+            job.finished = True
+            self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
+            return
         timeout = float(self.config.get("report_timeout", 3600))
         max_wait = float(self.config.get("max_poll_interval", 60))
-        while True:
-            now = time.monotonic()
-            if now < job.next_poll:
-                time.sleep(job.next_poll - now)
-            if self.poll(job):
-                self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
-                return
-            now = time.monotonic()
-            if now - job.started > timeout:
-                msg = (
-                    f"{job.describe()} was still {job.result.get('runnerState') or 'running'} after "
-                    f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
-                    f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
-                    "or shorten `window_days` for reports this large."
-                )
-                raise ReportFailed(msg)
-            job.poll_wait = min(job.poll_wait * 1.5, max_wait)
-            job.next_poll = now + job.poll_wait
+        now = time.monotonic()
+        if now - job.started > timeout:
+            state = job.status.runner_state if job.status else "running"
+            msg = (
+                f"{job.describe()} was still {state} after "
+                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
+                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
+                "or shorten `window_days` for reports this large."
+            )
+            raise ReportFailed(msg)
+        job.poll_wait = min(job.poll_wait * 1.5, max_wait)
+        job.next_poll = now + job.poll_wait
 
     # ---- download --------------------------------------------------------------------
 
@@ -355,16 +408,27 @@ class KhorosStream(SupportStream):
         return session
 
     def _download_location(self, job: ReportJob) -> requests.Response | str:
-        """The pre-signed URL Khoros redirects to (or the file itself, if served directly)."""
-        url = self._api_url(job.result.get("downloadUrl"), self._job_path(job, "download"))
+        """The pre-signed URL Khoros redirects to (or the file itself, if served directly).
+
+        A 204, or a redirect without `Location`, is not an empty report: it is an error
+        (the window is not bookmarked), as is a body of zero bytes (see `download_rows`).
+        """
+        url = self._api_url(job.download_url, self._job_path(job, "download"))
         response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
                              endpoint=_JOB_ENDPOINT + "/download", stream=True)
-        if not response.is_redirect:
+        status = response.status_code
+        if status == HTTPStatus.NO_CONTENT:
+            response.close()
+            msg = (f"Khoros answered the download of {job.describe()} with HTTP 204 (no content), not a file. "
+                   f"The bookmark stays at {job.window.start.isoformat()}.")
+            raise UnparseableResponse(msg)
+        if not HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
             return response  # the API served the file itself
         location = response.headers.get("Location") or ""
         response.close()
         if not location:
-            msg = f"Khoros redirected the download of {job.describe()} without a Location header."
+            msg = (f"Khoros redirected the download of {job.describe()} (HTTP {status}) without a Location "
+                   f"header. The bookmark stays at {job.window.start.isoformat()}.")
             raise UnparseableResponse(msg)
         parts = urlsplit(location)
         # Never logged nor stored: mask it (and its parts) anywhere text is produced.
@@ -391,6 +455,14 @@ class KhorosStream(SupportStream):
         msg = f"The report file host refused the download with HTTP {status}."
         raise VendorAPIError(msg)
 
+    def _check_size(self, job: ReportJob, response: requests.Response) -> None:
+        """A file above `max_file_mb` (by its Content-Length) splits its window, before any row is read."""
+        limit = float(self.config.get("max_file_mb") or 0) * 1024 * 1024
+        length = response.headers.get("Content-Length")
+        if limit and length and length.isdigit() and int(length) > limit:
+            response.close()
+            raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
+
     def download_rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         """The report's rows, parsed while the file streams in.
 
@@ -403,12 +475,21 @@ class KhorosStream(SupportStream):
             try:
                 target = self._download_location(job)
                 response = target if isinstance(target, requests.Response) else self._fetch_file(target)
+                if yielded == 0 and not job.any_size:
+                    self._check_size(job, response)
                 with response:
-                    rows = parse(response.iter_content(CHUNK_BYTES))
+                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
+                    rows = parse(body)
                     for index, row in enumerate(rows):
                         if index >= yielded:
                             yielded += 1
                             yield row
+                if body.size == 0:
+                    # A real export is at least `[]` or a CSV header: no bytes is a failed
+                    # download, not an empty report (bookmarking it would lose the window).
+                    msg = (f"The download of {job.describe()} answered HTTP {response.status_code} with an empty "
+                           f"body, not a report file. The bookmark stays at {job.window.start.isoformat()}.")
+                    raise UnparseableResponse(msg)
                 return
             except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
                 reason = _download_failure(exc)
@@ -470,41 +551,71 @@ class KhorosStream(SupportStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
+    def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
+        """The bookmark (or start_date) minus the lookback, never older than Khoros keeps."""
+        start = super().sync_range_start(context)
+        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        # A day's margin: Khoros measures its 18 months when the job starts, a little later.
+        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        if start < earliest:
+            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            return earliest
+        return start
+
     def planned_windows(self) -> list[DateWindow]:
-        """The windows this stream will ask for when its sync starts (used to start jobs early).
+        """The windows this stream will emit (planned before its sync, to start jobs early).
 
         Before its sync the SDK has not yet set the stream's starting value, so the
         bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
         """
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
         state = self.get_context_state(None)
         bookmark = state.get("replication_key_value") if state.get("replication_key") == self.replication_key else None
+        start_date = parse_utc(self.config["start_date"], setting="start_date")
         start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
+        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        if start < earliest:
+            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            start = earliest
         start, end = floor_day(start), self.sync_range_end()
-        return list(date_windows(start, end, self.window_size)) if start < end else []
+        if start >= end:
+            return []
+        if self.window_days:
+            return list(date_windows(start, end, self.window_days))
+        return list(month_windows(start, end, MAX_WINDOW_MONTHS))
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
-        board = self.board
-        windows = deque(self.date_windows(context))
-        pending: deque[ReportJob] = deque()
+        scheduler = self.scheduler
+        plan: StreamPlan = scheduler.plan(self)
+        if plan.windows:
+            self.logger.info("Extracting [%s, %s) in %d windows.", plan.windows[0].start.isoformat(),
+                             plan.windows[-1].end.isoformat(), len(plan.windows))
         try:
-            while windows or pending:
-                # Keep up to max_concurrent_reports jobs running ahead of the one we emit.
-                while windows:
-                    early = board.adopt(self.name, windows[0])
-                    if early is None and board.free_slots() <= 0:
-                        break
-                    pending.append(early or self.start_report(windows[0]))
-                    windows.popleft()
-                if not windows:
-                    self._tap.start_next_reports(self)  # type: ignore[attr-defined]
-                job = pending[0]
-                self.wait_until_ready(job)
-                yield from self.records_of(job)
-                pending.popleft()
-                board.finished()
-                self.checkpoint(context, job.window.end)
+            while plan.windows:
+                window = plan.windows[0]
+                complete = yield from self._window_records(scheduler, plan, window)
+                if complete:
+                    scheduler.done(plan, window)
+                    self.checkpoint(context, window.end)
         finally:
-            for job in pending:  # abandoned (the run is failing): free their slots
-                board.finished()
-            board.drop_parked(self.name)
+            scheduler.abandon(plan)
+
+    def _window_records(self, scheduler: ReportScheduler, plan: StreamPlan,
+                        window: DateWindow) -> t.Generator[dict[str, t.Any], None, bool]:
+        """The window's records, variant after variant; False if the window was split instead."""
+        for variant in self.variants:
+            job = scheduler.wait(plan, window, variant)
+            if job is None:
+                return False  # refused for its range: the plan now holds its halves
+            try:
+                yield from self.records_of(job)
+            except WindowTooLarge as exc:
+                if split_window(window) is None:
+                    self.logger.warning("%s: %s, but the window cannot be split further; reading it whole.",
+                                        job.describe(), exc)
+                    job.any_size = True
+                    yield from self.records_of(job)
+                    continue
+                scheduler.split(plan, window, str(exc))
+                return False
+        return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -11,10 +12,12 @@ from singer_sdk import typing as th
 from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from tap_khoros_care.client import DEFAULT_API_URL, KhorosStream, ReportJobBoard
+from tap_khoros_care.client import DEFAULT_API_URL, HISTORY_MONTHS, KhorosStream
+from tap_khoros_care.scheduler import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
 
 CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
+DEFAULT_CONVERSATION_REPORT_TYPES = ("CREATED", "CLOSED")
 LOCALES = ("en", "es", "fr", "de", "tr")
 #: timeInterval values the vendor accepts below a week (ms); anything above a week means monthly.
 TIME_INTERVALS = (300000, 600000, 900000, 1800000, 3600000, 7200000, 14400000, 28800000, 43200000, 86400000, 604800000)
@@ -44,16 +47,30 @@ class TapKhorosCare(SupportTap):
         *START_END_SETTINGS,
         th.Property("report_types", th.ArrayType(th.StringType), default=list(REPORT_TYPES),
                     description="Report types to extract, one stream each: " + ", ".join(REPORT_TYPES) + "."),
-        th.Property("window_days", th.IntegerType, default=1,
-                    description="Days per report job; state is saved after each window's rows are emitted."),
+        th.Property("window_days", th.IntegerType,
+                    description="Days per report job. Default: three calendar months, the largest range Khoros "
+                                "accepts (fewest jobs). State is saved after each window's rows are emitted; a "
+                                "window Khoros refuses for its range is split in two."),
+        th.Property("history_months", th.IntegerType, default=HISTORY_MONTHS,
+                    description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
+                                "is moved forward, with a warning. Change only if Khoros keeps more for you."),
+        th.Property("max_file_mb", th.NumberType, default=1024,
+                    description="Largest report file, in MB (by its Content-Length), read in one piece: a "
+                                "larger one has its window split in two and asked for again (nothing is "
+                                "emitted from it). Parsing streams, so this bounds download time, not memory."),
         th.Property("lookback_days", th.IntegerType, default=0,
                     description="Each run asks again for this many days before the bookmark, for reports whose "
                                 "recent days still change (late activity, conversations closing)."),
-        th.Property("conversation_report_type", th.StringType, default="OPEN_AT_END",
-                    allowed_values=list(CONVERSATION_REPORT_TYPES),
-                    description="Which conversations the `conversation` report holds: OPEN_AT_END (open at the "
-                                "window's end), CLOSED (closed in it) or CREATED (created in it). Sent as "
-                                "`conversationReportType`."),
+        th.Property("conversation_report_types", th.ArrayType(th.StringType),
+                    default=list(DEFAULT_CONVERSATION_REPORT_TYPES),
+                    description="The `conversationReportType` reports the `conversation` stream runs for each "
+                                "window, in this order, keyed by CONVERSATION_ID: the default CREATED then CLOSED "
+                                "gives every conversation once it exists and again once it closes, so the "
+                                "warehouse keeps its latest state. Values: OPEN_AT_END, CLOSED, CREATED."),
+        th.Property("conversation_report_type", th.StringType, allowed_values=list(CONVERSATION_REPORT_TYPES),
+                    description="One `conversationReportType` for the `conversation` stream instead of "
+                                "`conversation_report_types` (OPEN_AT_END: open at the window's end; CLOSED: "
+                                "closed in it; CREATED: created in it)."),
         th.Property("report_format", th.StringType, default="json", allowed_values=["json", "csv"],
                     description="File format Khoros exports (`reportFormat`); both are parsed as a stream."),
         th.Property("max_concurrent_reports", th.IntegerType, default=10,
@@ -84,11 +101,21 @@ class TapKhorosCare(SupportTap):
         th.Property("smartViewId", th.StringType,
                     description="Only data matching this smart view (one ID)."),
         th.Property("teamIds", th.ArrayType(th.StringType),
-                    description="Team performance, team performance interval and response approval: only these "
-                                "teams (IDs)."),
+                    description="Team performance, team performance interval, response approval, agent states "
+                                "(`teamIds`) and user (one `teamId` per value): only these teams (IDs)."),
+        th.Property("agentIds", th.ArrayType(th.StringType),
+                    description="User export: only these agents (IDs), sent as one `agentId` per value."),
         th.Property("includeDisabled", th.BooleanType,
-                    description="Team performance, team performance interval and response approval: include "
-                                "disabled agents."),
+                    description="Team performance, team performance interval, response approval and user: "
+                                "include disabled agents."),
+        th.Property("enableBusinessHour", th.BooleanType,
+                    description="Every export but user: filter by business hours (with `businessHourType`)."),
+        th.Property("businessHourType", th.BooleanType,
+                    description="With `enableBusinessHour`: true for data within business hours, false for "
+                                "outside them; leave it out for 24/7."),
+        th.Property("raiselimit", th.BooleanType,
+                    description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
+                                "conversation (sent as `raiselimit` in the query string)."),
         th.Property("timeInterval", th.IntegerType,
                     description="Team performance interval: interval length in ms (300000 = 5 minutes ... "
                                 "604800000 = 1 week; longer means monthly)."),
@@ -109,9 +136,19 @@ class TapKhorosCare(SupportTap):
             errors.append(f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}.")
         if "report_types" in config and not config["report_types"]:
             errors.append("The setting `report_types` is empty; leave it out to extract every report type.")
-        for name, minimum in (("window_days", 1), ("max_concurrent_reports", 1), ("lookback_days", 0)):
-            if int(config.get(name, minimum)) < minimum:
+        for name, minimum in (("window_days", 1), ("max_concurrent_reports", 1), ("lookback_days", 0),
+                              ("history_months", 1)):
+            if config.get(name) is not None and int(config[name]) < minimum:
                 errors.append(f"The setting `{name}` must be at least {minimum}.")
+        if config.get("window_days") is not None and int(config["window_days"]) > 92:
+            errors.append("The setting `window_days` must be at most 92: Khoros exports three months at most.")
+        if "max_file_mb" in config and float(config["max_file_mb"]) <= 0:
+            errors.append("The setting `max_file_mb` must be greater than zero.")
+        kinds = config.get("conversation_report_types")
+        if kinds is not None and (not kinds or any(k not in CONVERSATION_REPORT_TYPES for k in kinds)
+                                  or len(set(kinds)) != len(kinds)):
+            errors.append(f"The setting `conversation_report_types` takes distinct values of "
+                          f"{list(CONVERSATION_REPORT_TYPES)}, got {kinds!r}.")
         for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
             if name in config and float(config[name]) <= 0:
                 errors.append(f"The setting `{name}` must be greater than zero.")
@@ -128,6 +165,9 @@ class TapKhorosCare(SupportTap):
         interval = config.get("timeInterval")
         if interval is not None and int(interval) not in TIME_INTERVALS and int(interval) <= WEEK_MS:
             errors.append(f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week.")
+        if config.get("businessHourType") is not None and config.get("enableBusinessHour") is not True:
+            errors.append("The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
+                          "one without the other).")
         metrics = config.get("reportMetrics") or {}
         unknown = [name for name in metrics if name not in REPORT_STREAMS]
         if unknown:
@@ -141,29 +181,24 @@ class TapKhorosCare(SupportTap):
         return RequestPacer(per_minute / 60, self.request_burst)
 
     @cached_property
-    def job_board(self) -> ReportJobBoard:
-        return ReportJobBoard(int(self.config.get("max_concurrent_reports", 10)))
+    def scheduler(self) -> ReportScheduler:
+        """The run's report jobs across every selected report type (see `tap_khoros_care.scheduler`)."""
+        streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
+        return ReportScheduler(streams, int(self.config.get("max_concurrent_reports", 10)))
 
     def discover_streams(self) -> list[KhorosStream]:
         wanted = self.config.get("report_types") or list(REPORT_TYPES)
         return [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
 
-    def start_next_reports(self, current: KhorosStream) -> None:
-        """Use free job slots for the first windows of the reports synced after `current`.
-
-        The SDK syncs streams one after another; without this, each report would
-        wait for its first job from scratch while the slots sit idle.
-        """
-        board = self.job_board
-        streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
-        later = streams[streams.index(current) + 1:] if current in streams else []
-        for stream in later:
-            if board.free_slots() <= 0:
-                return
-            for window in stream.planned_windows()[board.parked(stream.name):]:
-                if board.free_slots() <= 0:
-                    return
-                board.park(stream.start_report(window))
+    def warn_history(self, start: dt.datetime, earliest: dt.datetime, months: int) -> None:
+        """Say once that the start was moved forward to what Khoros keeps."""
+        if getattr(self, "_history_warned", False):
+            return
+        self._history_warned = True
+        self.logger.warning(
+            "The setting `start_date` (or the bookmark) asks for data from %s, but Khoros Care Analytics keeps "
+            "only %d months (`history_months`): starting at %s instead.", start.date().isoformat(), months,
+            earliest.date().isoformat())
 
 
 if __name__ == "__main__":

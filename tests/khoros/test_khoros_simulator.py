@@ -42,13 +42,15 @@ def test_job_lifecycle_and_signed_download_link():
         params = {"companyKey": COMPANY_KEY}
         running = requests.get(started["result"]["statusUrl"], auth=AUTH, params=params, timeout=10).json()["result"]
         running = running[0] if isinstance(running, list) else running
-        assert (running["runnerState"], running["detail"]) == ("OPEN", "RUNNING")
+        assert (running["result"]["runnerState"], running["result"]["detail"]) == ("RUNNING", "")
+        assert running["jobInfo"]["downloadUrl"] == ""  # the nested shape of Khoros's OpenAPI
         assert requests.get(job + "/download", auth=AUTH, params=params, timeout=10,
                             allow_redirects=False).status_code == 409
         time.sleep(0.35)
         done = requests.get(job + "/status", auth=AUTH, params=params, timeout=10).json()["result"]
         done = done[0] if isinstance(done, list) else done
-        assert (done["runnerState"], done["detail"]) == ("CLOSED", "COMPLETED")
+        assert (done["result"]["runnerState"], done["result"]["detail"]) == ("CLOSED", "COMPLETED")
+        assert "/download?analyticsAccessToken=" in done["jobInfo"]["downloadUrl"]
         redirect = requests.get(job + "/download", auth=AUTH, params=params, timeout=10, allow_redirects=False)
         assert redirect.status_code == 307
         location = redirect.headers["Location"]
@@ -65,5 +67,7 @@ def test_failed_jobs_close_as_failed():
     with khoros_simulator(failing={("author", "2025-03-01")}, job_latency=(0.0, 0.0), status_shape="list") as sim:
         started = _start(sim, "author").json()["result"]
         status = requests.get(started["statusUrl"], auth=AUTH, params={"companyKey": COMPANY_KEY}, timeout=10).json()
-        assert status["result"] == [{"workflowId": started["workflowId"], "runId": started["runId"],
-                                     "runnerState": "CLOSED", "detail": "FAILED"}]
+        [job] = status["result"]
+        assert (job["jobInfo"]["workflowId"], job["jobInfo"]["runId"]) == (started["workflowId"], started["runId"])
+        assert (job["jobInfo"]["downloadUrl"], job["result"]["runnerState"], job["result"]["detail"]) == (
+            "", "CLOSED", "FAILED")

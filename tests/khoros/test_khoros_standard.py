@@ -9,7 +9,7 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_khoros_care.tap import TapKhorosCare
 
-_SIM = khoros_simulator(job_latency=(0.01, 0.05)).start()
+_SIM = khoros_simulator(job_latency=(0.01, 0.05)).start()  # keeps 36 months: the dates below are fixed
 atexit.register(_SIM.stop)
 
 TestTapKhorosCare = get_tap_test_class(
@@ -24,6 +24,7 @@ TestTapKhorosCare = get_tap_test_class(
         "requests_per_minute": 6000,
         "poll_interval": 0.02,
         "max_poll_interval": 0.1,
+        "history_months": 36,
     },
     suite_config=SuiteConfig(max_records_limit=None),
 )

@@ -204,7 +204,7 @@ def test_download_redirect_never_carries_credentials_and_is_never_logged(khoros)
     run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post", "conversation"]))
     assert run.returncode == 0, run.stderr
     served = khoros.file_host.requests
-    assert len(served) == 4  # two windows of two reports, each file fetched once
+    assert len(served) == 6  # two windows of incoming_post and conversation (CREATED, CLOSED), once each
     token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
     for request in served:
         headers = {k.lower(): v for k, v in request["headers"].items()}
@@ -258,7 +258,8 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
         run = run_tap("tap_khoros_care", config)
         assert run.returncode == 0, run.stderr
         assert sim.calls(status=429) == []
-        assert sim.stats.peak_open == 3  # three jobs ahead of the window being emitted, never more
+        assert 2 <= sim.stats.peak_running <= 3  # never more jobs running on Khoros's side than allowed
+        assert sim.stats.peak_open > 3  # finished jobs wait for their stream's turn without holding a slot
         _records_match_expected(run, sim, config)
         # Records of each stream in window order, each window's STATE after its records.
         for stream in ("incoming_post", "response"):

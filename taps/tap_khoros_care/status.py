@@ -1,0 +1,117 @@
+"""Reading Khoros's job envelopes: the start answer and the status answer.
+
+Khoros's OpenAPI (status endpoint) nests the job: the envelope's `result` is an
+object, or a one-item list, holding `jobInfo` (`workflowId`, `runId`, `downloadUrl`,
+`statusUrl`) and an inner `result` (object or one-item list) with `runnerState`,
+`detail`, `reason` and counts. The deprecated `/reports/jobs` examples say `details`
+and leave `detail` out, with `downloadUrl` set once the job is CLOSED. Older answers
+(and the start call) are flat: the job's fields sit right in `result`. Every one of
+these is read; anything else is an error naming the keys found.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+#: runnerState values of a job still at work ("RUNNING" is Khoros's; the rest are kept
+#: for older answers that said so).
+RUNNING_STATES = frozenset({"RUNNING", "OPEN", "PENDING", "QUEUED", "SUBMITTED", "STARTED"})
+#: runnerState values of a job that ended without a file.
+FAILED_STATES = frozenset({"FAILED", "ERROR", "CANCELLED", "CANCELED", "TERMINATED", "TIMED_OUT"})
+
+
+class EnvelopeShapeError(ValueError):
+    """The body is not a Khoros envelope we can read; the message lists what it holds."""
+
+
+def describe_shape(value: object, depth: int = 0) -> str:
+    """Keys and types of a JSON value, never its values (they may be customer data)."""
+    if isinstance(value, dict):
+        if depth >= 2:
+            return "object{" + ", ".join(sorted(map(str, value))[:12]) + "}"
+        inner = ", ".join(f"{key}: {describe_shape(item, depth + 1)}" for key, item in list(value.items())[:12])
+        return "{" + inner + "}"
+    if isinstance(value, list):
+        return f"list of {len(value)}" + (f" [{describe_shape(value[0], depth + 1)}]" if value else "")
+    return "null" if value is None else type(value).__name__
+
+
+def _one(value: object, where: str, payload: object) -> object:
+    """An object, or the only item of a one-item list of objects."""
+    if isinstance(value, list):
+        if len(value) != 1:
+            raise EnvelopeShapeError(f"`{where}` is a list of {len(value)} items, expected one: {describe_shape(payload)}")
+        return value[0]
+    return value
+
+
+def envelope_result(payload: object) -> dict[str, t.Any]:
+    """The `result` object of a `{"status": "PASS", "result": ...}` envelope."""
+    if not isinstance(payload, dict):
+        raise EnvelopeShapeError(f"a JSON {type(payload).__name__}, not an envelope object")
+    if "result" not in payload:
+        raise EnvelopeShapeError(f"no `result` key: {describe_shape(payload)}")
+    result = _one(payload["result"], "result", payload)
+    if not isinstance(result, dict):
+        raise EnvelopeShapeError(f"`result` is not an object: {describe_shape(payload)}")
+    return result
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What one status answer says about a job."""
+
+    runner_state: str
+    detail: str
+    reason: str
+    download_url: str
+    status_url: str
+    nested: bool
+
+    @property
+    def running(self) -> bool:
+        return self.runner_state in RUNNING_STATES
+
+    @property
+    def ready(self) -> bool:
+        """CLOSED with a file: `detail` COMPLETED, or (no detail at all) a download URL."""
+        if self.runner_state != "CLOSED":
+            return False
+        return self.detail == "COMPLETED" or (not self.detail and bool(self.download_url))
+
+    @property
+    def outcome(self) -> str:
+        return "/".join(part for part in (self.runner_state, self.detail) if part) or "unknown"
+
+
+def read_status(payload: object) -> JobStatus:
+    """The job state of a status answer, nested (Khoros's OpenAPI) or flat."""
+    result = envelope_result(payload)
+    if "jobInfo" in result or isinstance(result.get("result"), (dict, list)):
+        job_info = result.get("jobInfo") or {}
+        inner = _one(result.get("result"), "result.result", payload)
+        if not isinstance(job_info, dict) or not isinstance(inner, dict) or "runnerState" not in inner:
+            raise EnvelopeShapeError(f"no `result.result.runnerState`: {describe_shape(payload)}")
+        nested = True
+    else:
+        if "runnerState" not in result:
+            raise EnvelopeShapeError(
+                f"no `runnerState` in `result` nor in `result.result`: {describe_shape(payload)}")
+        job_info, inner, nested = result, result, False
+    state = _text(inner.get("runnerState")).upper()
+    if not state:
+        raise EnvelopeShapeError(f"`runnerState` is empty: {describe_shape(payload)}")
+    detail = _text(inner.get("detail") if inner.get("detail") is not None else inner.get("details")).upper()
+    return JobStatus(
+        runner_state=state,
+        detail=detail,
+        reason=_text(inner.get("reason")),
+        download_url=_text(job_info.get("downloadUrl")),
+        status_url=_text(job_info.get("statusUrl")),
+        nested=nested,
+    )
