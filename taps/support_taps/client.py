@@ -28,6 +28,7 @@ from support_taps.errors import (
     endpoint_of,
     settings_phrase,
 )
+from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.writer import BufferedMsgSpecWriter
@@ -79,7 +80,14 @@ class SupportTap(Tap):
         if self._prepared:
             return
         self._prepared = True
-        redact.add(*self.secret_values())
+        secrets = self.secret_values()
+        redact.add(*secrets)
+        # HTTP Basic credentials are base64 of `user:password`: mask that for any setting
+        # that could be the user half (a handful of settings, so a handful of forms).
+        for name, value in self.config.items():
+            if isinstance(value, str) and value not in secrets:
+                for secret in secrets:
+                    redact.add_basic_auth(value, secret)
         install_log_redaction()
         if self._check_settings_at_start:
             errors = self.setting_errors()
@@ -181,6 +189,13 @@ class SupportStream(RESTStream):
                                     version=self._stream_version, time_extracted=extracted)
 
     # ---- requests and retries -------------------------------------------------
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """A session that never sends a credential to a host other than the API's."""
+        if not isinstance(self._requests_session, CredentialGuardSession):
+            self._requests_session = CredentialGuardSession(home_url=lambda: self.url_base)
+        return self._requests_session
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
