@@ -22,11 +22,14 @@ from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
     RetriesExhausted,
+    UnexpectedShape,
     UnparseableResponse,
     VendorAPIError,
     body_snippet,
     endpoint_of,
+    looks_like_json,
     settings_phrase,
+    unexpected_shape,
 )
 from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
@@ -37,6 +40,7 @@ from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 
 UTC = dt.timezone.utc
 _json_decoder = msgspec.json.Decoder()
+_NOT_DECODED = object()
 
 
 class SupportTap(Tap):
@@ -262,6 +266,7 @@ class SupportStream(RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if status < HTTPStatus.BAD_REQUEST:
+            self._check_json_complete(response)
             return
         endpoint = endpoint_of(response)
         if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -281,6 +286,25 @@ class SupportStream(RESTStream):
         msg = f"{self.vendor} rejected {endpoint} with HTTP {status}: {body_snippet(response.content)}"
         raise VendorAPIError(msg)
 
+    def _check_json_complete(self, response: requests.Response) -> None:
+        """A 2xx JSON body cut short is a transient fault (a proxy or server dropped the
+        rest): retried like a 5xx, inside the same retry budget. Decoded once: the payload
+        is kept on the response for `decode_json`."""
+        if not getattr(response, "_content_consumed", False):
+            return  # a streamed body (a download): its reader checks it
+        content = response.content
+        if not looks_like_json(content):
+            return
+        try:
+            response._support_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
+        except msgspec.DecodeError as exc:
+            if "truncated" in str(exc):
+                msg = (
+                    f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body cut short "
+                    f"({len(content)} bytes)"
+                )
+                raise RetriableAPIError(msg, response) from None
+
     def response_error_message(self, response: requests.Response) -> str:
         return redact(
             f"HTTP {response.status_code} {response.reason or ''} for {endpoint_of(response)}: "
@@ -288,33 +312,38 @@ class SupportStream(RESTStream):
         )
 
     def decode_json(self, response: requests.Response) -> t.Any:
-        """The response body as JSON, or an error naming the endpoint, status and first bytes."""
+        """The response body as JSON, or an error naming the endpoint, status and what came."""
+        cached = getattr(response, "_support_json", _NOT_DECODED)
+        if cached is not _NOT_DECODED:
+            return cached
         try:
             return _json_decoder.decode(response.content)
         except msgspec.DecodeError:
             msg = (
                 f"{self.vendor} sent a body that is not valid JSON for {endpoint_of(response)} "
                 f"(HTTP {response.status_code}, {len(response.content)} bytes, "
-                f"Content-Type {response.headers.get('Content-Type', 'unknown')!r}). "
-                f"First bytes: {body_snippet(response.content)}"
+                f"Content-Type {response.headers.get('Content-Type', 'unknown')!r}): "
+                f"{body_snippet(response.content)}"
             )
             raise UnparseableResponse(msg) from None
 
+    def unexpected_shape(self, response: requests.Response | str, expected: str, found: t.Any) -> UnexpectedShape:
+        """"<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
+
+        `response` names the endpoint and status; a string names a place instead
+        (e.g. "GET /v1/requests/exports, row 3")."""
+        return unexpected_shape(self.vendor, response, expected, found)
+
     def expect_list(self, payload: t.Any, response: requests.Response) -> list:
-        return self._expect(list, "a list", payload, response)
+        return self._expect(list, "a JSON list", payload, response)
 
     def expect_object(self, payload: t.Any, response: requests.Response) -> dict:
-        return self._expect(dict, "an object", payload, response)
+        return self._expect(dict, "a JSON object", payload, response)
 
     def _expect(self, kind: type, name: str, payload: t.Any, response: requests.Response) -> t.Any:
         if isinstance(payload, kind):
             return payload
-        found = {dict: "object", list: "list"}.get(type(payload), type(payload).__name__)
-        msg = (
-            f"{self.vendor} sent a JSON {found} where {name} was expected for "
-            f"{endpoint_of(response)} (HTTP {response.status_code}). First bytes: {body_snippet(response.content)}"
-        )
-        raise UnparseableResponse(msg)
+        raise self.unexpected_shape(response, name, payload)
 
     # ---- windows and state ----------------------------------------------------
 

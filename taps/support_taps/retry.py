@@ -89,6 +89,8 @@ def never_connected(exc: BaseException | None) -> bool:
 def describe_failure(exc: BaseException | None) -> str:
     """What went wrong, in words that carry no URL or credential."""
     response = getattr(exc, "response", None)
+    if isinstance(exc, RetriableAPIError) and response is not None and response.status_code < 400:
+        return f"a JSON body cut short (HTTP {response.status_code}) from {endpoint_of(response)}"
     if isinstance(exc, RetriableAPIError) and response is not None:
         return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
     request = getattr(exc, "request", None)
@@ -105,6 +107,18 @@ def describe_failure(exc: BaseException | None) -> str:
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return f"the connection failed or was dropped{where}"
     return type(exc).__name__ if exc else "an unknown error"
+
+
+def backoff_wait(policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """The exponential wait before retry `attempt` + 1: base * 2^attempt, with up to 10 %
+    jitter (so clients that failed together do not return together), never above the
+    documented cap `policy.max_backoff`: the jitter is applied inside the cap, not after."""
+    raw = policy.base_wait * 2.0 ** min(attempt, 64)
+    jittered = raw * (1 + rand() * 0.1)
+    if jittered <= policy.max_backoff:
+        return jittered
+    # At the cap, jitter downwards: between 90 % and 100 % of the cap.
+    return policy.max_backoff * (1 - rand() * 0.1)
 
 
 def retry_waits(
@@ -133,8 +147,7 @@ def retry_waits(
         if hinted is not None:
             wait = min(hinted, policy.max_retry_after)
         else:
-            wait = min(policy.base_wait * 2**attempt, policy.max_backoff)
-            wait *= 1 + random.random() * 0.1  # be gentle to a recovering server
+            wait = backoff_wait(policy, attempt)
         attempt += 1
         spent = clock() - started
         if spent + wait > policy.max_total_wait:
