@@ -141,7 +141,8 @@ def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:
             return f"{what} JSON ({len(content)} bytes, starting as {opener})"
         said = ""
         if isinstance(payload, dict):
-            fields = {key: payload.get(key) for key in _ERROR_FIELDS}
+            # Vendors spell them their way (Xenioo: `Message`).
+            fields = {key: value for key, value in payload.items() if str(key).lower() in _ERROR_FIELDS}
             quoted = [f"{key}: {str(value)[:limit]!r}" for key, value in fields.items()
                       if isinstance(value, (str, int)) and not isinstance(value, bool)]
             said = f" saying {'; '.join(quoted)}" if quoted else ""
