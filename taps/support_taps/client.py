@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import typing as t
 from collections.abc import Iterator
 from functools import cached_property
@@ -34,6 +35,7 @@ from support_taps.errors import (
 from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
 from support_taps.redaction import install_log_redaction, redact
+from support_taps.settings import date_setting_errors, known_settings, unknown_setting_errors, url_setting_errors
 from support_taps.writer import BufferedMsgSpecWriter
 from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, give_up_message, retry_waits
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
@@ -70,7 +72,13 @@ class SupportTap(Tap):
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         self._check_settings_at_start = validate_config
         self._prepared = False
-        super().__init__(*args, validate_config=validate_config, **kwargs)
+        try:
+            super().__init__(*args, validate_config=validate_config, **kwargs)
+        except ConfigValidationError as exc:
+            # The SDK's schema check words errors as "-1 is less than the minimum of 0 in
+            # config['max_retries']"; lead with the setting, as every other message does.
+            exc.errors = [_name_the_setting(error) for error in exc.errors]
+            raise
         self.prepare()
 
     def setup_mapper(self) -> None:
@@ -100,23 +108,33 @@ class SupportTap(Tap):
                 raise ConfigValidationError(msg, errors=errors)
 
     def setting_errors(self) -> list[str]:
-        """Problems with the settings, each naming the setting; extend in each tap (call super)."""
-        errors = []
-        bounds = {}
-        for name in ("start_date", "end_date"):
-            if self.config.get(name):
-                try:
-                    bounds[name] = parse_utc(self.config[name], setting=name)
-                except ValueError as exc:
-                    errors.append(str(exc))
-        if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
-            errors.append("The setting `end_date` must be later than `start_date`.")
-        return errors
+        """Problems with the settings, each naming the setting; extend in each tap (call super).
+
+        Ranges and types are checked by the SDK against the config schema (JSON-schema
+        `minimum`, `exclusiveMinimum`...), which documents them too; these are the checks
+        a schema cannot express."""
+        config = dict(self.config)
+        return [
+            *unknown_setting_errors(config, known_settings(type(self))),
+            *url_setting_errors(config),
+            *date_setting_errors(config, self.run_started),
+        ]
 
     def secret_values(self) -> list[str]:
         """Values of every setting the config schema marks secret, nested ones included."""
         # Secrets obtained at run time (auth tokens) are registered with `redact` when obtained.
         return list(_secret_leaves(self.config_jsonschema, dict(self.config)))
+
+
+_SCHEMA_ERROR = re.compile(r"^(?P<what>.*) in config\['(?P<name>[^']+)'\]$", re.DOTALL)
+
+
+def _name_the_setting(error: str) -> str:
+    """ "0 is less than ... in config['request_timeout']" -> "The setting `request_timeout`: 0 is ..." """
+    match = _SCHEMA_ERROR.match(error)
+    if not match:
+        return error
+    return f"The setting `{match['name']}` is invalid: {redact(match['what'])}."
 
 
 def _marks_secret_inside(schema: dict) -> bool:
