@@ -408,7 +408,18 @@ class SupportStream(RESTStream):
         Called after a window's last record went out, so a run killed later resumes
         at this window's end. The bookmark never moves backwards (a lookback re-reads
         windows that an earlier run already covered).
+
+        In BATCH mode the window's records sit in a batch file not yet announced, and any
+        stream's STATE message carries every stream's bookmarks: the bookmark only moves
+        once the BATCH message that carries the records is out (see `get_batches`).
         """
+        if self.batch_mode:
+            self._pending_checkpoints.append((context, bookmark))
+            return
+        self._move_bookmark(context, bookmark)
+        self.write_state_now()
+
+    def _move_bookmark(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
         state = self.get_context_state(context)
         current = state.get("replication_key_value")
         if current and parse_utc(current) >= bookmark:
@@ -422,12 +433,45 @@ class SupportStream(RESTStream):
         markers = state.setdefault(PROGRESS_MARKERS, {})
         markers["replication_key"] = self.replication_key
         markers["replication_key_value"] = value
-        self.write_state_now()
+        self.state_manager.is_flushed = False
+
+    @cached_property
+    def batch_mode(self) -> bool:
+        """Whether records go out in BATCH files (`batch_config`) instead of RECORD messages."""
+        return bool(self.get_batch_config(self.config))
+
+    @cached_property
+    def _pending_checkpoints(self) -> list[tuple[t.Mapping | None, dt.datetime]]:
+        return []
+
+    def get_batches(self, batch_config: t.Any, context: t.Mapping | None = None) -> t.Iterator[tuple[t.Any, list[str]]]:
+        """The SDK's batches, with the bookmarks reached while producing each one applied
+        right after its BATCH message (the SDK writes that message when we yield).
+
+        Batches are cut lazily from the record stream: a checkpoint reached while a batch
+        was being filled covers only records in it or in earlier batches.
+        """
+        for encoding, manifest in super().get_batches(batch_config, context):  # type: ignore[arg-type]
+            yield encoding, manifest
+            self._apply_pending_checkpoints()
+        self._apply_pending_checkpoints()  # every record is out (or there were none)
+
+    def _apply_pending_checkpoints(self) -> None:
+        pending, self._pending_checkpoints[:] = list(self._pending_checkpoints), []
+        for context, bookmark in pending:
+            self._move_bookmark(context, bookmark)
+        if pending:
+            self._write_state_message()
 
     def write_state_now(self) -> None:
-        """Emit a STATE message with the current state (the SDK has no public hook for it)."""
+        """Emit a STATE message with the current state (the SDK has no public hook for it).
+
+        In BATCH mode the state is only marked pending: the SDK writes it after the next
+        BATCH message, with the records produced before it.
+        """
         self.state_manager.is_flushed = False
-        self._write_state_message()
+        if not self.batch_mode:
+            self._write_state_message()
 
 
 def window_context(window: DateWindow) -> dict[str, str]:
