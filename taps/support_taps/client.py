@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import signal
 import typing as t
 from collections.abc import Iterator
 from functools import cached_property
@@ -106,6 +107,36 @@ class SupportTap(Tap):
             if errors:
                 msg = f"Invalid {self.name} configuration: " + " ".join(errors)
                 raise ConfigValidationError(msg, errors=errors)
+
+    # ---- termination -----------------------------------------------------------
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ARG002 - signal API
+        """SIGTERM/SIGINT: stop at once with a non-zero status, never as a success.
+
+        The SDK's handler writes the in-memory state and exits 0, so an orchestrator
+        records an interrupted run as a success, and that state may run ahead of what
+        was emitted (BATCH mode, records in flight). Here every STATE already written
+        is consistent (each follows the records it covers), so nothing more is written:
+        records already made are flushed and the run exits with 128 + the signal number.
+        A signal that arrives while a message is being written waits for the write.
+        """
+        writer = self.message_writer
+        if getattr(writer, "writing", False):
+            writer.on_written = lambda: self._terminate(signum)  # type: ignore[attr-defined]
+            return
+        self._terminate(signum)
+
+    def _terminate(self, signum: int) -> t.NoReturn:
+        status = 128 + signum
+        self.logger.warning(
+            "Stopped by %s. The last STATE message covers every record emitted before it; "
+            "the next run resumes there. Exiting with status %d.",
+            signal.Signals(signum).name, status,
+        )
+        flush = getattr(self.message_writer, "flush", None)
+        if flush is not None:
+            flush()
+        raise SystemExit(status)
 
     def setting_errors(self) -> list[str]:
         """Problems with the settings, each naming the setting; extend in each tap (call super).
