@@ -17,6 +17,7 @@ from singer_sdk import RESTStream, Tap
 from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 from singer_sdk.helpers._state import PROGRESS_MARKERS
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
@@ -35,6 +36,7 @@ from support_taps.errors import (
 )
 from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
+from support_taps.progress import PROGRESS_INTERVAL, RunStats, StreamStats, WindowProgress
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.settings import date_setting_errors, known_settings, unknown_setting_errors, url_setting_errors
 from support_taps.writer import BufferedMsgSpecWriter
@@ -52,6 +54,15 @@ class SupportTap(Tap):
     limit, one request pacer shared by all streams."""
 
     message_writer_class = BufferedMsgSpecWriter
+
+    #: Declared so Meltano reads our JSON log lines (warnings as warnings) and offers
+    #: `batch_config`; every tap of the collection supports both through the core.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        *(c for c in Tap.capabilities
+          if c not in (PluginCapabilities.BATCH, PluginCapabilities.STRUCTURED_LOGGING)),
+        PluginCapabilities.BATCH,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     #: The vendor's request rate limit per credential (requests/second and burst);
     #: None means the vendor publishes none and we do not pace.
@@ -107,6 +118,30 @@ class SupportTap(Tap):
             if errors:
                 msg = f"Invalid {self.name} configuration: " + " ".join(errors)
                 raise ConfigValidationError(msg, errors=errors)
+
+    # ---- what the run did ---------------------------------------------------------
+
+    @cached_property
+    def run_stats(self) -> RunStats:
+        """Counters per stream for the progress lines and the end-of-run summary."""
+        return RunStats()
+
+    def skip_stream(self, stream: str, reason: str) -> None:
+        """Say that `stream` (or part of it) is skipped in this run: a WARNING now, and again
+        in the end-of-run summary, so a user sees it under Meltano."""
+        self.logger.warning("Skipping %s: %s", stream, reason)
+        self.run_stats.skip(stream, reason)
+
+    def sync_all(self) -> None:
+        outcome = "failed"
+        try:
+            super().sync_all()
+            outcome = "complete"
+        except SystemExit:
+            outcome = "stopped"
+            raise
+        finally:
+            self.run_stats.log_summary(self.logger, outcome=outcome)
 
     # ---- termination -----------------------------------------------------------
 
@@ -218,6 +253,25 @@ class SupportStream(RESTStream):
 
     # ---- records ----------------------------------------------------------------
 
+    #: Seconds between two progress lines of this stream.
+    progress_interval: t.ClassVar[float] = PROGRESS_INTERVAL
+
+    @cached_property
+    def stats(self) -> StreamStats:
+        """This stream's counters in the run's summary."""
+        run_stats = getattr(self._tap, "run_stats", None)
+        return run_stats.stream(self.name) if run_stats is not None else StreamStats()
+
+    def _count(self, counter: str, amount: int = 1) -> None:
+        run_stats = getattr(self._tap, "run_stats", None)
+        if run_stats is not None:
+            run_stats.count(self.name, counter, amount)
+
+    def post_process(self, row: dict, context: t.Mapping | None = None) -> dict | None:
+        if self.selected:
+            self._count("records")
+        return row
+
     @cached_property
     def _every_property_selected(self) -> bool:
         return all(self.mask.get(("properties", name), True) for name in self.schema.get("properties", {}))
@@ -277,6 +331,10 @@ class SupportStream(RESTStream):
         return value
 
     def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
+        self._count("retries")
+        response = getattr(details.get("exception"), "response", None)
+        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            self._count("rate_limited")
         self.logger.warning(
             "Retrying in %.1fs (attempt %d): %s",
             details.get("wait", 0),
@@ -293,12 +351,13 @@ class SupportStream(RESTStream):
     def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
         """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API)."""
         pacer = getattr(self._tap, "pacer", None) if paced else None
-        if pacer is not None:
-            unpaced = func
+        send = func
 
-            def func(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
+        def func(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
+            if pacer is not None:
                 pacer.acquire()
-                return unpaced(*args, **kwargs)
+            self._count("requests")
+            return send(*args, **kwargs)
 
         return backoff.on_exception(
             self.backoff_wait_generator,
@@ -431,7 +490,13 @@ class SupportStream(RESTStream):
         # The SDK tracks the max replication value of emitted records in progress
         # markers; we keep them too but move them at each window end (checkpoint).
         state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."})
-        yield from date_windows(start, end, self.window_size)
+        windows = list(date_windows(start, end, self.window_size))
+        progress = WindowProgress(self.logger, self.name, self.stats, len(windows), interval=self.progress_interval)
+        for index, window in enumerate(windows, start=1):
+            progress.window_started(index, window.label)
+            self._count("windows")
+            yield window
+        progress.finished()
 
     def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
         """Record that everything before `bookmark` has been emitted, and say so in a STATE message.
