@@ -106,10 +106,11 @@ class SupportTap(Tap):
         self._prepared = True
         secrets = self.secret_values()
         redact.add(*secrets)
-        # HTTP Basic credentials are base64 of `user:password`: mask that for any setting
-        # that could be the user half (a handful of settings, so a handful of forms).
+        # HTTP Basic credentials are base64 of `user:password`: mask that for every setting
+        # that could be the user half. (The session also registers each credential header
+        # it sends, whatever its form.)
         for name, value in self.config.items():
-            if isinstance(value, str) and value not in secrets:
+            if isinstance(value, str) and value not in secrets and _USER_SETTING.search(name):
                 for secret in secrets:
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
@@ -192,6 +193,7 @@ class SupportTap(Tap):
         return list(_secret_leaves(self.config_jsonschema, dict(self.config)))
 
 
+_USER_SETTING = re.compile(r"user|login|email|client|account|name", re.IGNORECASE)
 _SCHEMA_ERROR = re.compile(r"^(?P<what>.*) in config\['(?P<name>[^']+)'\]$", re.DOTALL)
 
 
@@ -491,12 +493,10 @@ class SupportStream(RESTStream):
         # markers; we keep them too but move them at each window end (checkpoint).
         state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."})
         windows = list(date_windows(start, end, self.window_size))
-        progress = WindowProgress(self.logger, self.name, self.stats, len(windows), interval=self.progress_interval)
-        for index, window in enumerate(windows, start=1):
-            progress.window_started(index, window.label)
-            self._count("windows")
-            yield window
-        progress.finished()
+        name = self.name + (" " + ", ".join(f"{k}={v}" for k, v in context.items()) if context else "")
+        self._progress[_progress_key(context)] = WindowProgress(
+            self.logger, redact(name), self.stats, len(windows), interval=self.progress_interval)
+        yield from windows
 
     def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
         """Record that everything before `bookmark` has been emitted, and say so in a STATE message.
@@ -509,6 +509,10 @@ class SupportStream(RESTStream):
         stream's STATE message carries every stream's bookmarks: the bookmark only moves
         once the BATCH message that carries the records is out (see `get_batches`).
         """
+        self._count("windows")
+        progress = self._progress.get(_progress_key(context))
+        if progress is not None:
+            progress.window_done(f"up to {bookmark.isoformat()}")
         if self.batch_mode:
             self._pending_checkpoints.append((context, bookmark))
             return
@@ -535,6 +539,11 @@ class SupportStream(RESTStream):
     def batch_mode(self) -> bool:
         """Whether records go out in BATCH files (`batch_config`) instead of RECORD messages."""
         return bool(self.get_batch_config(self.config))
+
+    @cached_property
+    def _progress(self) -> dict[str, WindowProgress]:
+        """The progress of each partition's windows, by context."""
+        return {}
 
     @cached_property
     def _pending_checkpoints(self) -> list[tuple[t.Mapping | None, dt.datetime]]:
@@ -568,6 +577,10 @@ class SupportStream(RESTStream):
         self.state_manager.is_flushed = False
         if not self.batch_mode:
             self._write_state_message()
+
+
+def _progress_key(context: t.Mapping | None) -> str:
+    return repr(sorted((context or {}).items()))
 
 
 def window_context(window: DateWindow) -> dict[str, str]:

@@ -95,7 +95,10 @@ class RunStats:
 
 
 class WindowProgress:
-    """Progress of one stream through its windows, logged at a modest rate."""
+    """Progress of one stream (or partition) through its windows, logged at a modest rate.
+
+    Counted when a window is checkpointed (all its records emitted), which also holds
+    for taps that fetch several windows at once."""
 
     def __init__(
         self,
@@ -114,26 +117,23 @@ class WindowProgress:
         self.last_logged: float | None = None
         self.done = 0
 
-    def window_started(self, index: int, label: str) -> None:
-        """Window `index` (1-based) is about to be fetched."""
-        self.done = index - 1
+    def window_done(self, label: str) -> None:
+        """A window's records are all out: log the first, the last, and one every `interval`."""
+        self.done = min(self.done + 1, self.total)
         now = self.clock()
-        if self.last_logged is not None and now - self.last_logged < self.interval:
+        due = self.last_logged is None or now - self.last_logged >= self.interval
+        if not (due or self.done == self.total):
             return
         self.last_logged = now
-        self.logger.info("%s: window %d of %d (%s)%s", self.stream, index, self.total, label, self._so_far(now))
-
-    def finished(self) -> None:
-        self.done = self.total
-        now = self.clock()
-        self.logger.info("%s: done, %d windows%s", self.stream, self.total, self._so_far(now))
+        self.logger.info("%s: window %d of %d done (%s)%s", self.stream, self.done, self.total, label,
+                         self._so_far(now))
 
     def _so_far(self, now: float) -> str:
         records = self.stats.records - self.records_at_start
         elapsed = now - self.started
         remaining = self.total - self.done
         so_far = " so far" if remaining else ""
-        if elapsed <= 0 or self.done == 0:
+        if elapsed <= 0:
             return f", {records:,} records{so_far}"
         text = f", {records:,} records{so_far}, {records / elapsed:,.0f} records/s"
         if remaining:

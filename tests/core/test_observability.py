@@ -46,11 +46,11 @@ def test_progress_is_logged_at_a_modest_rate_and_the_summary_counts_everything()
         requests_made = len(sim.calls("/v1/requests/exports"))
     assert run.returncode == 0, run.stderr[-3000:]
     records = len(run.records("requests"))
-    # 60 quick windows: the first is announced, then nothing until 30 s have passed, then the end.
-    progress = _lines(run.stderr, "requests: window ")
-    assert len(progress) == 1 and "requests: window 1 of 60 ([2025-01-01T00:00:00+00:00" in progress[0]
-    (done,) = _lines(run.stderr, "requests: done, 60 windows")
-    assert f"{records:,} records, " in done and "records/s, in " in done
+    # 60 quick windows: the first is announced, then nothing until 30 s have passed, then the last.
+    first, last = _lines(run.stderr, "requests: window ")
+    assert "requests: window 1 of 60 done (up to 2025-01-02T00:00:00+00:00)" in first and "ETA" in first
+    assert f"requests: window 60 of 60 done (up to 2025-03-02T00:00:00+00:00), {records:,} records, " in last
+    assert "records/s, in " in last
     (summary,) = _lines(run.stderr, "Summary of requests:")
     assert summary.endswith(
         f"| Summary of requests: {records:,} records, 60 windows, {requests_made} requests, 3 retries, "
@@ -83,17 +83,15 @@ def test_window_progress_reports_window_records_rate_and_eta(caplog):
     progress = WindowProgress(logger, "requests", stats.stream("requests"), 10, interval=30, clock=clock)
     with caplog.at_level(logging.INFO, logger="progress-test"):
         for index in range(1, 11):
-            progress.window_started(index, f"w{index}")
             stats.count("requests", "records", 100)
             clock.now += 10
-        progress.finished()
+            progress.window_done(f"w{index}")
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
-        "requests: window 1 of 10 (w1), 0 records so far",
-        "requests: window 4 of 10 (w4), 300 records so far, 10 records/s, ETA 1m10s",
-        "requests: window 7 of 10 (w7), 600 records so far, 10 records/s, ETA 40s",
-        "requests: window 10 of 10 (w10), 900 records so far, 10 records/s, ETA 10s",
-        "requests: done, 10 windows, 1,000 records, 10 records/s, in 1m40s",
+        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, ETA 1m30s",
+        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1m00s",
+        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30s",
+        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1m40s",
     ]
 
 
