@@ -115,7 +115,7 @@ class SupportTap(Tap):
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
         if self._check_settings_at_start:
-            errors = self.setting_errors()
+            errors = _without_repeats(self.setting_errors())
             if errors:
                 msg = f"Invalid {self.name} configuration: " + " ".join(errors)
                 raise ConfigValidationError(msg, errors=errors)
@@ -577,6 +577,20 @@ class SupportStream(RESTStream):
         self.state_manager.is_flushed = False
         if not self.batch_mode:
             self._write_state_message()
+
+
+def _without_repeats(errors: list[str]) -> list[str]:
+    """A tap may still check a URL setting the core checks too: one message per problem."""
+    kept: list[str] = []
+    url_settings_named: set[str] = set()
+    for error in dict.fromkeys(errors):
+        match = re.match(r"The setting `([^`]+)` must be an http\(s\) URL", error)
+        if match:
+            if match[1] in url_settings_named:
+                continue
+            url_settings_named.add(match[1])
+        kept.append(error)
+    return kept
 
 
 def _progress_key(context: t.Mapping | None) -> str:
