@@ -72,6 +72,7 @@ LOGS = ROOT / "output" / "logs"
 _WARNING = re.compile(r"\bWARNING\b|level=warning|\[warning\s*\]|\"level\": ?\"warning\"", re.IGNORECASE)
 _TOTALS = re.compile(r"Run (?P<outcome>\w+): (?P<streams>\d+) streams, (?P<records>[\d,]+) records, "
                      r"(?P<requests>[\d,]+) requests, (?P<retries>[\d,]+) retries")
+_MELTANO_WARNING = re.compile(r"^\S+\s+\[warning\s*\]\s+(?P<plugin>\S+)\s+(?P<message>.*?)(\s+\w+=\S+)*$")
 _MAX_WARNINGS = 8
 
 
@@ -103,11 +104,13 @@ def tap_outcome(tap: str, output: str, seconds: float) -> str:
 
 
 def warnings_in(output: str) -> list[str]:
-    """The warning lines of a run's output, each once, in order."""
+    """The warning lines of a run's output, each once, in order (Meltano's time stamp and
+    plugin name taken off the lines it parsed from the tap's structured log)."""
     seen: dict[str, None] = {}
     for line in output.splitlines():
         if _WARNING.search(line):
-            seen.setdefault(line.strip(), None)
+            parsed = _MELTANO_WARNING.match(line.strip())
+            seen.setdefault(f"{parsed['plugin']}: {parsed['message']}" if parsed else line.strip(), None)
     return list(seen)
 
 

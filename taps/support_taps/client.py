@@ -198,7 +198,7 @@ _SCHEMA_ERROR = re.compile(r"^(?P<what>.*) in config\['(?P<name>[^']+)'\]$", re.
 
 
 def _name_the_setting(error: str) -> str:
-    """ "0 is less than ... in config['request_timeout']" -> "The setting `request_timeout`: 0 is ..." """
+    """ "0 is ... in config['request_timeout']" -> "The setting `request_timeout` is invalid: 0 is ..." """
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error

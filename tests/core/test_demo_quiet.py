@@ -39,3 +39,10 @@ def test_make_demo_is_quiet_unless_verbose():
     assert command().endswith("scripts/demo.py")
     assert command("VERBOSE=0").endswith("scripts/demo.py")
     assert command("VERBOSE=1").endswith("scripts/demo.py --verbose")
+
+
+def test_warnings_meltano_parsed_from_structured_logs_are_shown_bare():
+    line = ("2026-11-25T15:37:53.814008Z [warning  ] tap-thena    Thena sent a field the schema does not know, "
+            "'priority_score'; it is left out. cmd_type=elb name=tap-thena")
+    assert demo.warnings_in(line) == [
+        "tap-thena: Thena sent a field the schema does not know, 'priority_score'; it is left out."]
