@@ -30,7 +30,6 @@ from support_taps.errors import (
     VendorAPIError,
     body_snippet,
     endpoint_of,
-    looks_like_json,
     settings_phrase,
     unexpected_shape,
 )
@@ -40,7 +39,14 @@ from support_taps.progress import PROGRESS_INTERVAL, RunStats, StreamStats, Wind
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.settings import date_setting_errors, known_settings, unknown_setting_errors, url_setting_errors
 from support_taps.writer import BufferedMsgSpecWriter
-from support_taps.retry import RETRIABLE_EXCEPTIONS, RetryPolicy, describe_failure, give_up_message, retry_waits
+from support_taps.retry import (
+    RETRIABLE_EXCEPTIONS,
+    RetryPolicy,
+    describe_failure,
+    give_up_message,
+    raise_if_truncated,
+    retry_waits,
+)
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 
 UTC = dt.timezone.utc
@@ -397,23 +403,8 @@ class SupportStream(RESTStream):
         raise VendorAPIError(msg)
 
     def _check_json_complete(self, response: requests.Response) -> None:
-        """A 2xx JSON body cut short is a transient fault (a proxy or server dropped the
-        rest): retried like a 5xx, inside the same retry budget. Decoded once: the payload
-        is kept on the response for `decode_json`."""
-        if not getattr(response, "_content_consumed", False):
-            return  # a streamed body (a download): its reader checks it
-        content = response.content
-        if not looks_like_json(content):
-            return
-        try:
-            response._support_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
-        except msgspec.DecodeError as exc:
-            if "truncated" in str(exc):
-                msg = (
-                    f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body cut short "
-                    f"({len(content)} bytes)"
-                )
-                raise RetriableAPIError(msg, response) from None
+        """A 2xx JSON body cut short is retried like a 5xx (see `raise_if_truncated`)."""
+        raise_if_truncated(response)
 
     def response_error_message(self, response: requests.Response) -> str:
         return redact(
@@ -423,7 +414,7 @@ class SupportStream(RESTStream):
 
     def decode_json(self, response: requests.Response) -> t.Any:
         """The response body as JSON, or an error naming the endpoint, status and what came."""
-        cached = getattr(response, "_support_json", _NOT_DECODED)
+        cached = getattr(response, "decoded_json", _NOT_DECODED)
         if cached is not _NOT_DECODED:
             return cached
         try:

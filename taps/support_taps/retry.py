@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import backoff
+import msgspec
 import requests
 import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
-from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of
+from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of, looks_like_json
+
+_json_decoder = msgspec.json.Decoder()
 
 #: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
 RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -75,6 +78,27 @@ def retry_after_seconds(exc: BaseException | None, now: Callable[[], dt.datetime
         when = when.replace(tzinfo=dt.timezone.utc)
     current = now() if now else dt.datetime.now(dt.timezone.utc)
     return max(0.0, (when - current).total_seconds())
+
+
+def raise_if_truncated(response: requests.Response) -> None:
+    """A 2xx JSON body cut short is a transient fault (a proxy or server dropped the rest):
+    raise RetriableAPIError so it is retried like a 5xx, inside the same retry budget.
+
+    Call it inside the retried function (the core's streams do, in `validate_response`).
+    The decoded payload is kept on the response (`decoded_json`), so it is decoded once.
+    A streamed body (a download) is left to its reader.
+    """
+    if not getattr(response, "_content_consumed", False):  # requests' flag: body read already
+        return
+    content = response.content
+    if not looks_like_json(content):
+        return
+    try:
+        response.decoded_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
+    except msgspec.DecodeError as exc:
+        if "truncated" in str(exc):
+            msg = f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body cut short ({len(content)} bytes)"
+            raise RetriableAPIError(msg, response) from None
 
 
 def never_connected(exc: BaseException | None) -> bool:

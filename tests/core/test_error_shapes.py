@@ -84,3 +84,21 @@ def test_a_simulator_broken_body_rate_no_longer_fails_a_run():
 
 def test_json_response_helper_is_unchanged():
     assert json_response({"a": 1}).body == b'{"a": 1}'
+
+
+def test_calls_outside_streams_retry_a_truncated_body_through_with_retries():
+    from support_taps.retry import RetryPolicy, raise_if_truncated, with_retries
+
+    with ThenaSimulator(api_key=API_KEY) as sim:
+        sim.faults.add(Fault(truncate=0.5), Fault(truncate=0.2))
+
+        def fetch() -> requests.Response:
+            response = requests.get(f"{sim.url}/v1/requests/exports", params={"start_date": "2025-01-01",
+                                    "end_date": "2025-01-02"}, headers={"Authorization": f"Bearer {API_KEY}"},
+                                    timeout=10)
+            raise_if_truncated(response)
+            return response
+
+        response = with_retries(fetch, RetryPolicy(base_wait=0.01))()
+        assert isinstance(response.decoded_json, list) and response.decoded_json
+        assert len(sim.calls("/v1/requests/exports")) == 3
