@@ -176,3 +176,17 @@ def test_a_log_file_from_singer_sdk_log_config_never_holds_a_secret(tmp_path):
     assert '"GET /' in text, "urllib3 did not log requests to the file: the test proves nothing"
     for key in BOTS:
         assert key not in text and key not in run.output
+
+
+def test_khoros_error_page_echoing_basic_credentials_is_masked():
+    from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
+
+    pair = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    echo = f"<html><pre>Authorization: Basic {pair}\nX-Debug: {pair.rstrip('=')}</pre></html>".encode()
+    with khoros_simulator() as sim:
+        sim.faults.add(Fault(status=500, body=echo), Fault(status=400, body=echo))
+        run = run_tap("tap_khoros_care", khoros_config(sim, max_retries=2))
+    assert run.returncode != 0
+    assert "Authorization: ***" in run.stderr, run.stderr[-2000:]
+    for form in (pair, pair.rstrip("="), PASSWORD):
+        assert form not in run.output
