@@ -26,6 +26,10 @@ _CREDENTIAL_HEADER = re.compile(
     r"authorization|cookie|api[-_]?key|token|secret|password|passwd|signature|session|auth",
     re.IGNORECASE,
 )
+#: Headers whose value is itself a credential, registered with the redactor when sent.
+_SECRET_VALUE_HEADER = re.compile(r"^(proxy-)?authorization$|api[-_]?key|token|secret|password|passwd", re.IGNORECASE)
+#: Shorter values are flags or modes rather than credentials ("basic", "on").
+_MIN_CREDENTIAL_LENGTH = 8
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -70,7 +74,7 @@ class CredentialGuardSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
         for name, value in request.headers.items():
-            if is_credential_header(name, value) and name.lower() != "cookie":
+            if _SECRET_VALUE_HEADER.search(name) and len(value) >= _MIN_CREDENTIAL_LENGTH:
                 redact.add_credential_header(value)
         return super().send(request, **kwargs)
 
