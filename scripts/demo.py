@@ -69,10 +69,17 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
 
 #: Where the quiet demo writes the full output of each command.
 LOGS = ROOT / "output" / "logs"
-_WARNING = re.compile(r"\bWARNING\b|level=warning|\[warning\s*\]|\"level\": ?\"warning\"", re.IGNORECASE)
-_TOTALS = re.compile(r"Run (?P<outcome>\w+): (?P<streams>\d+) streams, (?P<records>[\d,]+) records, "
-                     r"(?P<requests>[\d,]+) requests, (?P<retries>[\d,]+) retries")
-_MELTANO_WARNING = re.compile(r"^\S+\s+\[warning\s*\]\s+(?P<plugin>\S+)\s+(?P<message>.*?)(\s+\w+=\S+)*$")
+_WARNING = re.compile(
+    r"\bWARNING\b|level=warning|\[warning\s*\]|\"level\": ?\"warning\"", re.IGNORECASE
+)
+_TOTALS = re.compile(
+    r"Run (?P<outcome>\w+): (?P<streams>\d+) streams, (?P<records>[\d,]+) records, "
+    r"(?P<requests>[\d,]+) requests, (?P<retries>[\d,]+) retries"
+)
+#: A line Meltano parsed from a tap's structured log: time, level, plugin, message, key=value...
+_MELTANO_WARNING = re.compile(
+    r"^\S+\s+\[warning\s*\]\s+(?P<plugin>\S+)\s+(?P<message>.*?)(\s+\w+=\S+)*$"
+)
 _MAX_WARNINGS = 8
 
 
@@ -85,11 +92,14 @@ def meltano(*args: str, env: dict, verbose: bool = True, log: Path | None = None
         return ""
     assert log is not None
     log.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     log.write_text(done.stdout)
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-25:])
-        print(f"  `meltano {' '.join(args)}` failed; the last lines of {log}:\n{tail}", file=sys.stderr)
+        print(f"  `meltano {' '.join(args)}` failed; the last lines of {log}:\n{tail}",
+              file=sys.stderr)
         raise subprocess.CalledProcessError(done.returncode, command)
     return done.stdout
 
@@ -99,8 +109,11 @@ def tap_outcome(tap: str, output: str, seconds: float) -> str:
     totals = _TOTALS.search(output)
     if not totals:
         return f"{tap}: loaded in {seconds:.0f}s"
-    return (f"{tap}: {totals['outcome']} in {seconds:.0f}s, {totals['records']} records from "
-            f"{totals['streams']} streams, {totals['requests']} requests, {totals['retries']} retries")
+    return (
+        f"{tap}: {totals['outcome']} in {seconds:.0f}s, {totals['records']} records from "
+        f"{totals['streams']} streams, {totals['requests']} requests, "
+        f"{totals['retries']} retries"
+    )
 
 
 def warnings_in(output: str) -> list[str]:
@@ -110,7 +123,8 @@ def warnings_in(output: str) -> list[str]:
     for line in output.splitlines():
         if _WARNING.search(line):
             parsed = _MELTANO_WARNING.match(line.strip())
-            seen.setdefault(f"{parsed['plugin']}: {parsed['message']}" if parsed else line.strip(), None)
+            shown = f"{parsed['plugin']}: {parsed['message']}" if parsed else line.strip()
+            seen.setdefault(shown, None)
     return list(seen)
 
 
@@ -133,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duckdb", type=Path, default=ROOT / "output" / "warehouse.duckdb")
     parser.add_argument("--taps", nargs="*", help="default: every tap with a simulator")
     parser.add_argument("--summary", type=Path, help="write the row counts here as JSON")
-    parser.add_argument("--verbose", action="store_true", help="show the output of every command as it comes")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the output of every command as it comes")
     args = parser.parse_args(argv)
     verbose = args.verbose
 
@@ -145,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
            "MELTANO_ENVIRONMENT": "simulators", "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
     if not verbose:
-        print(f"Installing {', '.join(taps)} and target-duckdb with Meltano (log: {LOGS / 'install.log'})...",
-              flush=True)
+        print(f"Installing {', '.join(taps)} and target-duckdb with Meltano "
+              f"(log: {LOGS / 'install.log'})...", flush=True)
     meltano("install", *taps, "target-duckdb", env=env, verbose=verbose, log=LOGS / "install.log")
 
     names = [SIMULATOR_OF[tap] for tap in taps]
@@ -169,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         for tap in taps:
             started = time.monotonic()
             try:
-                output = meltano("run", "--full-refresh", tap, "target-duckdb", env=env, verbose=verbose,
-                                 log=LOGS / f"{tap}.log")
+                output = meltano("run", "--full-refresh", tap, "target-duckdb", env=env,
+                                 verbose=verbose, log=LOGS / f"{tap}.log")
             except subprocess.CalledProcessError:
                 failed.append(tap)
                 if not verbose:
@@ -182,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                 for line in found[:_MAX_WARNINGS]:
                     print(f"  warning: {line}")
                 if len(found) > _MAX_WARNINGS:
-                    print(f"  ... {len(found) - _MAX_WARNINGS} more warnings in {LOGS / f'{tap}.log'}")
+                    more = len(found) - _MAX_WARNINGS
+                    print(f"  ... {more} more warnings in {LOGS / f'{tap}.log'}")
     finally:
         simulators.terminate()
         simulators.wait(timeout=30)

@@ -304,7 +304,11 @@ class VendorSimulator:
                 response = handler(request)
                 if fault is not None and fault.truncate is not None:
                     response.body = response.body[: int(len(response.body) * fault.truncate)]
-                elif faults.broken_body_rate and response.status == 200 and self._random.random() < faults.broken_body_rate:
+                elif (
+                    faults.broken_body_rate
+                    and response.status == 200
+                    and self._random.random() < faults.broken_body_rate
+                ):
                     response.body = response.body[: len(response.body) // 2]
                 return response
         return json_response({"message": f"No route for {request.method} {request.path}"}, 404)

@@ -37,7 +37,12 @@ from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
 from support_taps.progress import PROGRESS_INTERVAL, RunStats, StreamStats, WindowProgress
 from support_taps.redaction import install_log_redaction, redact
-from support_taps.settings import date_setting_errors, known_settings, unknown_setting_errors, url_setting_errors
+from support_taps.settings import (
+    date_setting_errors,
+    known_settings,
+    unknown_setting_errors,
+    url_setting_errors,
+)
 from support_taps.writer import BufferedMsgSpecWriter
 from support_taps.retry import (
     RETRIABLE_EXCEPTIONS,
@@ -204,7 +209,7 @@ _SCHEMA_ERROR = re.compile(r"^(?P<what>.*) in config\['(?P<name>[^']+)'\]$", re.
 
 
 def _name_the_setting(error: str) -> str:
-    """ "0 is ... in config['request_timeout']" -> "The setting `request_timeout` is invalid: 0 is ..." """
+    """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..." """
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error
@@ -428,7 +433,9 @@ class SupportStream(RESTStream):
             )
             raise UnparseableResponse(msg) from None
 
-    def unexpected_shape(self, response: requests.Response | str, expected: str, found: t.Any) -> UnexpectedShape:
+    def unexpected_shape(
+        self, response: requests.Response | str, expected: str, found: t.Any
+    ) -> UnexpectedShape:
         """"<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
 
         `response` names the endpoint and status; a string names a place instead
@@ -484,9 +491,11 @@ class SupportStream(RESTStream):
         # markers; we keep them too but move them at each window end (checkpoint).
         state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."})
         windows = list(date_windows(start, end, self.window_size))
-        name = self.name + (" " + ", ".join(f"{k}={v}" for k, v in context.items()) if context else "")
+        partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
+        name = redact(f"{self.name} {partition}".strip())
         self._progress[_progress_key(context)] = WindowProgress(
-            self.logger, redact(name), self.stats, len(windows), interval=self.progress_interval)
+            self.logger, name, self.stats, len(windows), interval=self.progress_interval
+        )
         yield from windows
 
     def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
@@ -540,14 +549,17 @@ class SupportStream(RESTStream):
     def _pending_checkpoints(self) -> list[tuple[t.Mapping | None, dt.datetime]]:
         return []
 
-    def get_batches(self, batch_config: t.Any, context: t.Mapping | None = None) -> t.Iterator[tuple[t.Any, list[str]]]:
+    def get_batches(
+        self, batch_config: t.Any, context: t.Mapping | None = None
+    ) -> t.Iterator[tuple[t.Any, list[str]]]:
         """The SDK's batches, with the bookmarks reached while producing each one applied
         right after its BATCH message (the SDK writes that message when we yield).
 
         Batches are cut lazily from the record stream: a checkpoint reached while a batch
         was being filled covers only records in it or in earlier batches.
         """
-        for encoding, manifest in super().get_batches(batch_config, context):  # type: ignore[arg-type]
+        batches = super().get_batches(batch_config, context)  # type: ignore[arg-type]
+        for encoding, manifest in batches:
             yield encoding, manifest
             self._apply_pending_checkpoints()
         self._apply_pending_checkpoints()  # every record is out (or there were none)

@@ -76,7 +76,9 @@ def describe_shape(value: t.Any, depth: int = 3) -> str:
         if depth <= 0:
             return f"object({len(value)} keys)"
         keys = list(value)[:_MAX_KEYS]
-        inner = ", ".join(f"{redact(str(key))}: {describe_shape(value[key], depth - 1)}" for key in keys)
+        inner = ", ".join(
+            f"{redact(str(key))}: {describe_shape(value[key], depth - 1)}" for key in keys
+        )
         more = f", ... {len(value) - len(keys)} more" if len(value) > len(keys) else ""
         return f"object{{{inner}{more}}}"
     if isinstance(value, list):
@@ -142,7 +144,7 @@ def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:
         said = ""
         if isinstance(payload, dict):
             # Vendors spell them their way (Xenioo: `Message`).
-            fields = {key: value for key, value in payload.items() if str(key).lower() in _ERROR_FIELDS}
+            fields = {k: v for k, v in payload.items() if str(k).lower() in _ERROR_FIELDS}
             quoted = [f"{key}: {str(value)[:limit]!r}" for key, value in fields.items()
                       if isinstance(value, (str, int)) and not isinstance(value, bool)]
             said = f" saying {'; '.join(quoted)}" if quoted else ""

@@ -27,7 +27,9 @@ _CREDENTIAL_HEADER = re.compile(
     re.IGNORECASE,
 )
 #: Headers whose value is itself a credential, registered with the redactor when sent.
-_SECRET_VALUE_HEADER = re.compile(r"^(proxy-)?authorization$|api[-_]?key|token|secret|password|passwd", re.IGNORECASE)
+_SECRET_VALUE_HEADER = re.compile(
+    r"^(proxy-)?authorization$|api[-_]?key|token|secret|password|passwd", re.IGNORECASE
+)
 #: Shorter values are flags or modes rather than credentials ("basic", "on").
 _MIN_CREDENTIAL_LENGTH = 8
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -78,7 +80,9 @@ class CredentialGuardSession(requests.Session):
                 redact.add_credential_header(value)
         return super().send(request, **kwargs)
 
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
         super().rebuild_auth(prepared_request, response)
         target = prepared_request.url or ""
         if origin(target) == self.home_origin(response):
@@ -88,7 +92,8 @@ class CredentialGuardSession(requests.Session):
         if redact(target) != target:
             host = urlsplit(target).hostname or "?"
             msg = (
-                f"The API redirected {prepared_request.method} to another host ({redact(host)}) with a "
-                "credential in the URL; the redirect was not followed, so the credential was not sent."
+                f"The API redirected {prepared_request.method} to another host ({redact(host)}) "
+                "with a credential in the URL; the redirect was not followed, so the credential "
+                "was not sent."
             )
             raise CredentialRedirectRefused(msg)

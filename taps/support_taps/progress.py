@@ -88,9 +88,13 @@ class RunStats:
         skipped = sum(1 for stats in streams if stats.skipped)
         logger.info(
             "Run %s: %d streams, %s records, %s requests, %s retries, %s answered 429, %d skipped.",
-            outcome, len(self.streams), f"{sum(s.records for s in streams):,}",
-            f"{sum(s.requests for s in streams):,}", f"{sum(s.retries for s in streams):,}",
-            f"{sum(s.rate_limited for s in streams):,}", skipped,
+            outcome,
+            len(self.streams),
+            f"{sum(s.records for s in streams):,}",
+            f"{sum(s.requests for s in streams):,}",
+            f"{sum(s.retries for s in streams):,}",
+            f"{sum(s.rate_limited for s in streams):,}",
+            skipped,
         )
 
 
@@ -125,8 +129,14 @@ class WindowProgress:
         if not (due or self.done == self.total):
             return
         self.last_logged = now
-        self.logger.info("%s: window %d of %d done (%s)%s", self.stream, self.done, self.total, label,
-                         self._so_far(now))
+        self.logger.info(
+            "%s: window %d of %d done (%s)%s",
+            self.stream,
+            self.done,
+            self.total,
+            label,
+            self._so_far(now),
+        )
 
     def _so_far(self, now: float) -> str:
         records = self.stats.records - self.records_at_start

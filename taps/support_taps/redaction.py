@@ -132,7 +132,11 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-_STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
 
 
 class RedactingFilter(logging.Filter):
@@ -169,7 +173,8 @@ def install_log_redaction() -> None:
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO)
-    loggers = [root, *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    known = logging.Logger.manager.loggerDict.values()
+    loggers = [root, *(lg for lg in known if isinstance(lg, logging.Logger))]
     for logger in loggers:
         for handler in logger.handlers:
             if _FILTER not in handler.filters:

@@ -97,7 +97,10 @@ def raise_if_truncated(response: requests.Response) -> None:
         response.decoded_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
     except msgspec.DecodeError as exc:
         if "truncated" in str(exc):
-            msg = f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body cut short ({len(content)} bytes)"
+            msg = (
+                f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body "
+                f"cut short ({len(content)} bytes)"
+            )
             raise RetriableAPIError(msg, response) from None
 
 
@@ -133,7 +136,9 @@ def describe_failure(exc: BaseException | None) -> str:
     return type(exc).__name__ if exc else "an unknown error"
 
 
-def backoff_wait(policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random) -> float:
+def backoff_wait(
+    policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random
+) -> float:
     """The exponential wait before retry `attempt` + 1: base * 2^attempt, with up to 10 %
     jitter (so clients that failed together do not return together), never above the
     documented cap `policy.max_backoff`: the jitter is applied inside the cap, not after."""

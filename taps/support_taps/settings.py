@@ -100,7 +100,7 @@ def url_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def date_setting_errors(config: t.Mapping[str, t.Any], now: dt.datetime) -> list[str]:
-    """`start_date` and `end_date` parse as UTC dates, in order, and start_date is not in the future."""
+    """`start_date` and `end_date` parse as UTC dates, in order; start_date is not in the future."""
     errors = []
     bounds = {}
     for name in ("start_date", "end_date"):

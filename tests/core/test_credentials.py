@@ -6,20 +6,15 @@ import base64
 import io
 import json
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 from kit_thankful import API_KEY, thankful_config
-from tap_runner import run_tap
-
 from support_simulators.framework import Fault, VendorSimulator
 from support_simulators.thankful import ThankfulSimulator
 from support_taps.http import CredentialGuardSession, CredentialRedirectRefused
 from support_taps.redaction import install_log_redaction, redact
+from tap_runner import run_tap
 
 
 @pytest.fixture
@@ -41,8 +36,13 @@ def _headers_seen(sim: VendorSimulator) -> list[dict[str, str]]:
 
 def test_thankful_does_not_send_its_api_key_to_another_host_on_redirect(thankful, elsewhere):
     # localhost and 127.0.0.1 are different hosts to a client, like api.x.com and cdn.y.net.
-    thankful.faults.add(Fault(status=307, location=f"http://localhost:{elsewhere.port}{{path}}?{{query}}",
-                              path_prefix="/api/v1/savings"))
+    thankful.faults.add(
+        Fault(
+            status=307,
+            location=f"http://localhost:{elsewhere.port}{{path}}?{{query}}",
+            path_prefix="/api/v1/savings",
+        )
+    )
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
     assert elsewhere.calls(), "the redirect was not followed at all: the test proves nothing"
     for headers in _headers_seen(elsewhere):
@@ -65,11 +65,17 @@ def test_every_credential_header_is_stripped_and_a_secret_url_is_refused(elsewhe
     with VendorSimulator() as home:
         home.faults.add(
             Fault(status=302, location=f"http://localhost:{elsewhere.port}/next"),
-            Fault(status=302, location=f"http://localhost:{elsewhere.port}/stats/bot-key-0123456789"),
+            Fault(
+                status=302, location=f"http://localhost:{elsewhere.port}/stats/bot-key-0123456789"
+            ),
         )
         session = CredentialGuardSession(home_url=lambda: home.url)
-        headers = {"Authorization": "Bearer tok-abcdef", "X-API-Key": "k-abcdef", "X-Custom": "bot-key-0123456789",
-                   "Accept": "application/json"}
+        headers = {
+            "Authorization": "Bearer tok-abcdef",
+            "X-API-Key": "k-abcdef",
+            "X-Custom": "bot-key-0123456789",
+            "Accept": "application/json",
+        }
         session.get(f"{home.url}/first", headers=headers, timeout=5)
         (seen,) = _headers_seen(elsewhere)
         assert "Authorization" not in seen and "X-API-Key" not in seen and "X-Custom" not in seen
@@ -86,12 +92,21 @@ def test_basic_credentials_and_bearer_tokens_are_masked_in_every_form():
     redact.add_basic_auth(user, password)
     pair_b64 = base64.b64encode(f"{user}:{password}".encode()).decode()
     redact.add_credential_header("Bearer tok-0123456789")
-    echoed = (f"<html>Authorization: Basic {pair_b64} / {pair_b64.rstrip('=')} / {user}:{password} / "
-              f"pa%20ss%2Fw0rd%2B1 / pa+ss%2Fw0rd%2B1 / Bearer tok-0123456789 / "
-              f"{base64.b64encode(password.encode()).decode()}</html>")
+    echoed = (
+        f"<html>Authorization: Basic {pair_b64} / {pair_b64.rstrip('=')} / {user}:{password} / "
+        f"pa%20ss%2Fw0rd%2B1 / pa+ss%2Fw0rd%2B1 / Bearer tok-0123456789 / "
+        f"{base64.b64encode(password.encode()).decode()}</html>"
+    )
     masked = redact(echoed)
-    for form in (pair_b64, pair_b64.rstrip("="), password, "pa%20ss%2Fw0rd%2B1", "pa+ss%2Fw0rd%2B1",
-                 "tok-0123456789", base64.b64encode(password.encode()).decode()):
+    for form in (
+        pair_b64,
+        pair_b64.rstrip("="),
+        password,
+        "pa%20ss%2Fw0rd%2B1",
+        "pa+ss%2Fw0rd%2B1",
+        "tok-0123456789",
+        base64.b64encode(password.encode()).decode(),
+    ):
         assert form not in masked
     assert user not in masked or f"{user}:" not in masked
 
@@ -170,7 +185,9 @@ def test_a_log_file_from_singer_sdk_log_config_never_holds_a_secret(tmp_path):
     )
     with simulator() as xenioo:
         # Xenioo bot keys travel in the URL path, which urllib3 logs with every request.
-        run = run_tap("tap_xenioo", xenioo_config(xenioo), env={"SINGER_SDK_LOG_CONFIG": str(config_file)})
+        run = run_tap(
+            "tap_xenioo", xenioo_config(xenioo), env={"SINGER_SDK_LOG_CONFIG": str(config_file)}
+        )
     text = log_file.read_text()
     assert run.returncode == 0, run.stderr[-2000:]
     assert '"GET /' in text, "urllib3 did not log requests to the file: the test proves nothing"
@@ -182,7 +199,9 @@ def test_khoros_error_page_echoing_basic_credentials_is_masked():
     from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
 
     pair = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
-    echo = f"<html><pre>Authorization: Basic {pair}\nX-Debug: {pair.rstrip('=')}</pre></html>".encode()
+    echo = (
+        f"<html><pre>Authorization: Basic {pair}\nX-Debug: {pair.rstrip('=')}</pre></html>".encode()
+    )
     with khoros_simulator() as sim:
         sim.faults.add(Fault(status=500, body=echo), Fault(status=400, body=echo))
         run = run_tap("tap_khoros_care", khoros_config(sim, max_retries=2))

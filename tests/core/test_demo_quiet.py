@@ -22,7 +22,8 @@ OUTPUT = """\
 
 def test_one_line_per_tap_from_its_summary():
     assert demo.tap_outcome("tap-thena", OUTPUT, 12.4) == (
-        "tap-thena: complete in 12s, 1,903 records from 1 streams, 16 requests, 7 retries")
+        "tap-thena: complete in 12s, 1,903 records from 1 streams, 16 requests, 7 retries"
+    )
     assert demo.tap_outcome("tap-x", "no summary here", 3) == "tap-x: loaded in 3s"
 
 
@@ -33,7 +34,9 @@ def test_warnings_are_shown_once_each():
 
 def test_make_demo_is_quiet_unless_verbose():
     def command(*extra: str) -> str:
-        done = subprocess.run(["make", "-n", "demo", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["make", "-n", "demo", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
         return done.stdout.strip().splitlines()[-1]
 
     assert command().endswith("scripts/demo.py")
@@ -42,7 +45,10 @@ def test_make_demo_is_quiet_unless_verbose():
 
 
 def test_warnings_meltano_parsed_from_structured_logs_are_shown_bare():
-    line = ("2026-11-25T15:37:53.814008Z [warning  ] tap-thena    Thena sent a field the schema does not know, "
-            "'priority_score'; it is left out. cmd_type=elb name=tap-thena")
+    line = (
+        "2026-11-25T15:37:53.814008Z [warning  ] tap-thena    Thena sent a field the schema does not know, "
+        "'priority_score'; it is left out. cmd_type=elb name=tap-thena"
+    )
     assert demo.warnings_in(line) == [
-        "tap-thena: Thena sent a field the schema does not know, 'priority_score'; it is left out."]
+        "tap-thena: Thena sent a field the schema does not know, 'priority_score'; it is left out."
+    ]

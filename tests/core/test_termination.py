@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from kit_thena import API_KEY, expected_ids, thena_config
-
 from support_simulators.thena import ThenaSimulator
 
 
@@ -27,9 +23,13 @@ def test_sigterm_mid_run_exits_non_zero_with_consistent_state(tmp_path):
         config = thena_config(sim, start_date="2025-01-01", end_date="2025-04-01", window_days=1)
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
-        process = subprocess.Popen([sys.executable, "-m", "tap_thena", "--config", str(path)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tap_thena", "--config", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         lines = []
         states = 0
         assert process.stdout is not None
