@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import signal
+import time
 import typing as t
 from collections.abc import Iterator
 from functools import cached_property
@@ -280,9 +281,18 @@ class SupportStream(RESTStream):
         if run_stats is not None:
             run_stats.count(self.name, counter, amount)
 
+    @cached_property
+    def _emits_records(self) -> bool:
+        return self.selected
+
     def post_process(self, row: dict, context: t.Mapping | None = None) -> dict | None:
-        if self.selected:
-            self._count("records")
+        # Records come out of get_records in the main thread: no lock needed, and this
+        # runs for every record, so it stays two attribute lookups.
+        if self._emits_records:
+            stats = self.stats
+            stats.records += 1
+            if stats.started is None:
+                stats.started = time.monotonic()
         return row
 
     @cached_property
