@@ -35,14 +35,19 @@ class SecretRedactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        #: Longest first, so a secret that contains another is masked whole.
+        self._ordered: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, *values: object) -> None:
         with self._lock:
+            known = len(self._secrets)
             for value in values:
                 if not isinstance(value, str) or len(value) < _MIN_SECRET_LENGTH:
                     continue
                 self._secrets.update(derived_forms(value))
+            if len(self._secrets) != known:
+                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def add_basic_auth(self, user: str, password: str) -> None:
         """HTTP Basic credentials: the base64 of `user:password` (and the pair in clear)."""
@@ -67,12 +72,12 @@ class SecretRedactor:
     def clear(self) -> None:
         with self._lock:
             self._secrets.clear()
+            self._ordered = ()
 
     def __call__(self, text: str) -> str:
-        if not self._secrets or not text:
+        if not self._ordered or not text:
             return text
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
