@@ -13,8 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test,demo]"
 	touch $@
 
+# Quiet by default (a line per tap, warnings, tables; full logs in output/logs/);
+# `make demo VERBOSE=1` shows every command's output as it comes.
 demo: $(VENV)/.installed
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py $(if $(filter-out 0 no false,$(VERBOSE)),--verbose,)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)

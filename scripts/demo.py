@@ -5,7 +5,11 @@
 3. runs `meltano run --full-refresh <tap> target-duckdb` for each tap;
 4. stops the simulators and prints the rows per table.
 
-    python scripts/demo.py [--duckdb PATH] [--taps tap-thena ...] [--summary out.json]
+Quiet by default: one line per tap (its outcome, records, requests, retries), the
+warnings of the run, and the tables loaded; the full output of every command goes to
+output/logs/. `--verbose` (`make demo VERBOSE=1`) shows it all as it happens.
+
+    python scripts/demo.py [--duckdb PATH] [--taps tap-thena ...] [--summary out.json] [--verbose]
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -62,10 +67,65 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
     raise SystemExit(f"The simulator on port {port} did not start within {seconds:.0f}s.")
 
 
-def meltano(*args: str, env: dict) -> None:
+#: Where the quiet demo writes the full output of each command.
+LOGS = ROOT / "output" / "logs"
+_WARNING = re.compile(
+    r"\bWARNING\b|level=warning|\[warning\s*\]|\"level\": ?\"warning\"", re.IGNORECASE
+)
+_TOTALS = re.compile(
+    r"Run (?P<outcome>\w+): (?P<streams>\d+) streams, (?P<records>[\d,]+) records, "
+    r"(?P<requests>[\d,]+) requests, (?P<retries>[\d,]+) retries"
+)
+#: A line Meltano parsed from a tap's structured log: time, level, plugin, message, key=value...
+_MELTANO_WARNING = re.compile(
+    r"^\S+\s+\[warning\s*\]\s+(?P<plugin>\S+)\s+(?P<message>.*?)(\s+\w+=\S+)*$"
+)
+_MAX_WARNINGS = 8
+
+
+def meltano(*args: str, env: dict, verbose: bool = True, log: Path | None = None) -> str:
+    """Run a meltano command; verbose: its output as it comes; quiet: into `log`, returned."""
     command = [str(BIN / "meltano"), *args]
-    print("+ meltano " + " ".join(args), flush=True)
-    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    if verbose:
+        print("+ meltano " + " ".join(args), flush=True)
+        subprocess.run(command, cwd=ROOT, env=env, check=True)
+        return ""
+    assert log is not None
+    log.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    log.write_text(done.stdout)
+    if done.returncode != 0:
+        tail = "\n".join(done.stdout.splitlines()[-25:])
+        print(f"  `meltano {' '.join(args)}` failed; the last lines of {log}:\n{tail}",
+              file=sys.stderr)
+        raise subprocess.CalledProcessError(done.returncode, command)
+    return done.stdout
+
+
+def tap_outcome(tap: str, output: str, seconds: float) -> str:
+    """The quiet demo's line for one pipeline, from the tap's end-of-run summary."""
+    totals = _TOTALS.search(output)
+    if not totals:
+        return f"{tap}: loaded in {seconds:.0f}s"
+    return (
+        f"{tap}: {totals['outcome']} in {seconds:.0f}s, {totals['records']} records from "
+        f"{totals['streams']} streams, {totals['requests']} requests, "
+        f"{totals['retries']} retries"
+    )
+
+
+def warnings_in(output: str) -> list[str]:
+    """The warning lines of a run's output, each once, in order (Meltano's time stamp and
+    plugin name taken off the lines it parsed from the tap's structured log)."""
+    seen: dict[str, None] = {}
+    for line in output.splitlines():
+        if _WARNING.search(line):
+            parsed = _MELTANO_WARNING.match(line.strip())
+            shown = f"{parsed['plugin']}: {parsed['message']}" if parsed else line.strip()
+            seen.setdefault(shown, None)
+    return list(seen)
 
 
 def table_counts(path: Path) -> dict[str, int]:
@@ -87,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duckdb", type=Path, default=ROOT / "output" / "warehouse.duckdb")
     parser.add_argument("--taps", nargs="*", help="default: every tap with a simulator")
     parser.add_argument("--summary", type=Path, help="write the row counts here as JSON")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show the output of every command as it comes")
     args = parser.parse_args(argv)
+    verbose = args.verbose
 
     taps = args.taps or demo_taps()
     args.duckdb.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "TARGET_DUCKDB_FILEPATH": str(args.duckdb.resolve()),
            "MELTANO_ENVIRONMENT": "simulators", "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
 
-    meltano("install", *taps, "target-duckdb", env=env)
+    if not verbose:
+        print(f"Installing {', '.join(taps)} and target-duckdb with Meltano "
+              f"(log: {LOGS / 'install.log'})...", flush=True)
+    meltano("install", *taps, "target-duckdb", env=env, verbose=verbose, log=LOGS / "install.log")
 
     names = [SIMULATOR_OF[tap] for tap in taps]
     for name in names:
@@ -104,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             if sock.connect_ex(("127.0.0.1", DEMO_PORTS[name])) == 0:
                 raise SystemExit(f"Port {DEMO_PORTS[name]} for the {name} simulator is already in use "
                                  "(another demo or simulator running?); stop it and try again.")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    sim_log = None if verbose else (LOGS / "simulators.log").open("w")
     simulators = subprocess.Popen([sys.executable, "-m", "support_simulators", "serve", *names],
-                                  cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT / "taps")})
+                                  cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT / "taps")},
+                                  stdout=sim_log, stderr=subprocess.STDOUT if sim_log else None)
     failed = []
     try:
         for name in names:
@@ -113,13 +182,28 @@ def main(argv: list[str] | None = None) -> int:
         if simulators.poll() is not None:
             raise SystemExit("The simulators exited before the pipelines ran; see the log above.")
         for tap in taps:
+            started = time.monotonic()
             try:
-                meltano("run", "--full-refresh", tap, "target-duckdb", env=env)
+                output = meltano("run", "--full-refresh", tap, "target-duckdb", env=env,
+                                 verbose=verbose, log=LOGS / f"{tap}.log")
             except subprocess.CalledProcessError:
                 failed.append(tap)
+                if not verbose:
+                    print(f"{tap}: FAILED (log: {LOGS / f'{tap}.log'})", flush=True)
+                continue
+            if not verbose:
+                print(tap_outcome(tap, output, time.monotonic() - started), flush=True)
+                found = warnings_in(output)
+                for line in found[:_MAX_WARNINGS]:
+                    print(f"  warning: {line}")
+                if len(found) > _MAX_WARNINGS:
+                    more = len(found) - _MAX_WARNINGS
+                    print(f"  ... {more} more warnings in {LOGS / f'{tap}.log'}")
     finally:
         simulators.terminate()
         simulators.wait(timeout=30)
+        if sim_log is not None:
+            sim_log.close()
 
     counts = table_counts(args.duckdb) if args.duckdb.exists() else {}
     print(f"\nWhat landed in {args.duckdb}:")
@@ -129,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         args.summary.write_text(json.dumps({"tables": counts, "failed": failed}, indent=2))
     if failed:
-        print(f"\nThese pipelines failed: {', '.join(failed)} (see the log above).", file=sys.stderr)
+        where = "the log above" if verbose else f"the logs in {LOGS}"
+        print(f"\nThese pipelines failed: {', '.join(failed)} (see {where}).", file=sys.stderr)
         return 1
     return 0
 

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 logger = logging.getLogger("support_simulators")
 
@@ -64,7 +64,12 @@ class Fault:
     delay: seconds to sleep before answering (a slow or timing-out server);
     drop: close the connection without answering;
     skip: let this many matching requests through normally first;
-    path_prefix: only requests whose path starts with this are affected.
+    path_prefix: only requests whose path starts with this are affected;
+    location: redirect (with `status`, default 302) to this URL; `{path}` and `{query}`
+        in it become the request's path and query string (e.g. another host's
+        `http://localhost:9999{path}?{query}`);
+    truncate: answer normally but send only this fraction of the body (a 200 whose JSON
+        is cut short with a consistent Content-Length: the connection itself is fine).
     """
 
     status: int | None = None
@@ -74,6 +79,8 @@ class Fault:
     drop: bool = False
     skip: int = 0
     path_prefix: str = ""
+    location: str | None = None
+    truncate: float | None = None
 
 
 @dataclass
@@ -225,7 +232,8 @@ class VendorSimulator:
             return json_response({"requests": counts})
         if action == "faults" and request.method == "POST":
             spec = request.json() or {}
-            script = [Fault(**{**f, "body": f["body"].encode() if f.get("body") else None}) for f in spec.pop("script", [])]
+            script = [Fault(**{**f, "body": f["body"].encode() if f.get("body") else None})
+                      for f in spec.pop("script", [])]
             for key, value in spec.items():
                 if not hasattr(self.faults, key):
                     return json_response({"error": f"unknown fault setting {key!r}"}, 400)
@@ -264,7 +272,11 @@ class VendorSimulator:
                 time.sleep(fault.delay)
             if fault.drop:
                 return None
-            if fault.status is not None or fault.body is not None:
+            if fault.location is not None:
+                query = urlencode(request.query, doseq=True)
+                target = fault.location.replace("{path}", request.path).replace("{query}", query)
+                return SimResponse(fault.status or 302, b"", {"Location": target})
+            if fault.truncate is None and (fault.status is not None or fault.body is not None):
                 retry_after = fault.retry_after() if callable(fault.retry_after) else fault.retry_after
                 headers = {"Retry-After": retry_after} if retry_after else {}
                 body = fault.body if fault.body is not None else json.dumps({"message": "simulated fault"}).encode()
@@ -290,7 +302,13 @@ class VendorSimulator:
             if match:
                 request.match = match
                 response = handler(request)
-                if faults.broken_body_rate and response.status == 200 and self._random.random() < faults.broken_body_rate:
+                if fault is not None and fault.truncate is not None:
+                    response.body = response.body[: int(len(response.body) * fault.truncate)]
+                elif (
+                    faults.broken_body_rate
+                    and response.status == 200
+                    and self._random.random() < faults.broken_body_rate
+                ):
                     response.body = response.body[: len(response.body) // 2]
                 return response
         return json_response({"message": f"No route for {request.method} {request.path}"}, 404)

@@ -7,8 +7,10 @@ bookmark moves: state only ever covers data that was emitted.
 
 from __future__ import annotations
 
+import typing as t
 from urllib.parse import urlsplit
 
+import msgspec
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
@@ -36,8 +38,79 @@ class UnparseableResponse(VendorAPIError):
     """A body that is not what the endpoint documents (HTML error page, truncated JSON)."""
 
 
+class UnexpectedShape(UnparseableResponse):
+    """Well-formed JSON of another shape than the endpoint documents."""
+
+
 class RetriesExhausted(VendorAPIError):
     """Transient failures outlasted the retry budget."""
+
+
+# ---- shapes, not data ----------------------------------------------------------------
+#
+# A JSON body of the wrong shape is usually customer data (names, emails): error text
+# describes its shape (types and keys), never its values. Bodies are quoted only when
+# they are error pages (not JSON), and for JSON error bodies only their error fields.
+
+_MAX_KEYS = 12
+#: Top-level fields of a JSON error body that say what went wrong, quoted in messages.
+_ERROR_FIELDS = ("error", "message", "error_description", "detail", "title", "code", "status")
+_json_decoder = msgspec.json.Decoder()
+
+
+def describe_shape(value: t.Any, depth: int = 3) -> str:
+    """The shape of a JSON value, without its values: `object{data: list[3 × object{id: int}]}`."""
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        if not value:
+            return "object{}"
+        if depth <= 0:
+            return f"object({len(value)} keys)"
+        keys = list(value)[:_MAX_KEYS]
+        inner = ", ".join(
+            f"{redact(str(key))}: {describe_shape(value[key], depth - 1)}" for key in keys
+        )
+        more = f", ... {len(value) - len(keys)} more" if len(value) > len(keys) else ""
+        return f"object{{{inner}{more}}}"
+    if isinstance(value, list):
+        if not value:
+            return "list[]"
+        if depth <= 0:
+            return f"list({len(value)} items)"
+        kinds: dict[str, int] = {}
+        for item in value[:1000]:
+            kind = describe_shape(item, depth - 1)
+            kinds[kind] = kinds.get(kind, 0) + 1
+        shown = list(kinds.items())[:3]
+        inner = ", ".join(f"{count} × {kind}" for kind, count in shown)
+        more = ", ..." if len(kinds) > len(shown) or len(value) > 1000 else ""
+        return f"list[{inner}{more}]"
+    return type(value).__name__
+
+
+def unexpected_shape(
+    vendor: str,
+    where: requests.Response | str,
+    expected: str,
+    found: t.Any,
+) -> UnexpectedShape:
+    """The error for JSON of the wrong shape: "<vendor> <endpoint> (HTTP n): expected <expected>,
+    found <shape>." `where` is the response (its endpoint and status are named) or a
+    description such as "GET /v1/requests/exports, row 3". Raise what it returns."""
+    if isinstance(where, requests.Response):
+        place = f"{endpoint_of(where)} (HTTP {where.status_code})"
+    else:
+        place = where
+    return UnexpectedShape(f"{vendor} {place}: expected {expected}, found {describe_shape(found)}.")
 
 
 def endpoint_of(response_or_request: requests.Response | requests.PreparedRequest) -> str:
@@ -48,10 +121,34 @@ def endpoint_of(response_or_request: requests.Response | requests.PreparedReques
     return redact(f"{method} {urlsplit(url).path or '/'}")
 
 
+def looks_like_json(content: bytes | None) -> bool:
+    return bool(content) and content.lstrip()[:1] in (b"{", b"[")
+
+
 def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:
-    """The first bytes of a body as printable text, secrets masked."""
+    """What a body holds, for an error message, secrets masked.
+
+    An error page (HTML, text) is quoted (its first bytes); JSON is described by its shape,
+    plus the error fields of an error object (`message`, `error`, ...); JSON cut short is
+    described, not quoted, since what was cut is likely customer data.
+    """
     if not content:
         return "<empty body>"
+    if looks_like_json(content):
+        try:
+            payload = _json_decoder.decode(content)
+        except msgspec.DecodeError as exc:
+            what = "truncated" if "truncated" in str(exc) else "malformed"
+            opener = "an object" if content.lstrip()[:1] == b"{" else "a list"
+            return f"{what} JSON ({len(content)} bytes, starting as {opener})"
+        said = ""
+        if isinstance(payload, dict):
+            # Vendors spell them their way (Xenioo: `Message`).
+            fields = {k: v for k, v in payload.items() if str(k).lower() in _ERROR_FIELDS}
+            quoted = [f"{key}: {str(value)[:limit]!r}" for key, value in fields.items()
+                      if isinstance(value, (str, int)) and not isinstance(value, bool)]
+            said = f" saying {'; '.join(quoted)}" if quoted else ""
+        return redact(f"JSON {describe_shape(payload)}{said}")
     text = content[:limit].decode("utf-8", errors="replace")
     more = "..." if len(content) > limit else ""
     return redact(repr(text)) + more

@@ -9,8 +9,10 @@ and every message we build, and every log record, passes through `redact`.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
+import traceback
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
@@ -18,29 +20,64 @@ MASK = "***"
 _MIN_SECRET_LENGTH = 4
 
 
+def derived_forms(value: str) -> set[str]:
+    """A secret as it may appear in text: itself, URL-encoded, and in base64 (alone, or as
+    the user or password half of HTTP Basic credentials, `value:` / `:value`)."""
+    forms = {value, quote(value, safe=""), quote_plus(value)}
+    for raw in (value, f"{value}:", f":{value}"):
+        encoded = base64.b64encode(raw.encode()).decode()
+        forms.update({encoded, encoded.rstrip("="), quote(encoded, safe="")})
+    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+
+
 class SecretRedactor:
-    """Replace known secret values (and their URL-encoded forms) in text."""
+    """Replace known secret values and every form derived from them in text."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        #: Longest first, so a secret that contains another is masked whole.
+        self._ordered: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
     def add(self, *values: object) -> None:
         with self._lock:
+            known = len(self._secrets)
             for value in values:
                 if not isinstance(value, str) or len(value) < _MIN_SECRET_LENGTH:
                     continue
-                self._secrets.update({value, quote(value, safe=""), quote_plus(value)})
+                self._secrets.update(derived_forms(value))
+            if len(self._secrets) != known:
+                self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+
+    def add_basic_auth(self, user: str, password: str) -> None:
+        """HTTP Basic credentials: the base64 of `user:password` (and the pair in clear)."""
+        pair = f"{user}:{password}"
+        self.add(pair, base64.b64encode(pair.encode()).decode())
+
+    def add_credential_header(self, value: str | bytes) -> None:
+        """A credential header as sent (`Basic <b64>`, `Bearer <token>`, a bare key): the
+        whole value, the credential after the scheme and, for Basic, the decoded pair."""
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        scheme, _, credential = text.strip().partition(" ")
+        self.add(text)
+        if not credential:
+            return
+        self.add(credential.strip())
+        if scheme.lower() == "basic":
+            try:
+                self.add(base64.b64decode(credential.strip(), validate=True).decode("utf-8"))
+            except ValueError:
+                pass
 
     def clear(self) -> None:
         with self._lock:
             self._secrets.clear()
+            self._ordered = ()
 
     def __call__(self, text: str) -> str:
-        if not self._secrets or not text:
+        if not self._ordered or not text:
             return text
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        for secret in self._ordered:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
@@ -50,35 +87,100 @@ class SecretRedactor:
 redact = SecretRedactor()
 
 
+def _masked_exception(exc: BaseException, seen: set[int] | None = None) -> BaseException:
+    """A stand-in for `exc` whose text (and whose causes' text) has every secret masked.
+
+    Same class name and module, so structured logs still say what was raised."""
+    seen = seen if seen is not None else set()
+    seen.add(id(exc))
+    text = redact(str(exc))
+    stand_in_type = type(type(exc).__name__, (Exception,), {"__module__": type(exc).__module__,
+                                                            "__str__": lambda self: text})
+    stand_in = stand_in_type(text)
+    stand_in.__traceback__ = exc.__traceback__
+    for link in ("__cause__", "__context__"):
+        linked = getattr(exc, link)
+        if linked is not None and id(linked) not in seen:
+            setattr(stand_in, link, _masked_exception(linked, seen))
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    return stand_in
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask secrets in a log record in place: message, arguments, traceback, stack, extras.
+
+    Records without a secret are left as they are (metric records keep their arguments,
+    which the SDK's metric filters and structured formatter read).
+    """
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a malformed log call is not ours to crash on
+        message = str(record.msg)
+    masked = redact(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[1] is not None:
+        text = "".join(traceback.format_exception(*record.exc_info))
+        if redact(text) != text:
+            # Formatters use a pre-rendered exc_text as is; the structured formatter reads
+            # exc_info, which now holds a stand-in with the same name and masked text.
+            record.exc_text = redact(text).rstrip("\n")
+            exc_type, exc_value, exc_tb = record.exc_info
+            record.exc_info = (exc_type, _masked_exception(exc_value), exc_tb)
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    for key, value in list(record.__dict__.items()):
+        if key not in _STANDARD_RECORD_FIELDS and isinstance(value, str):
+            record.__dict__[key] = redact(value)
+    return record
+
+
+_STANDARD_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
 class RedactingFilter(logging.Filter):
-    """Logging filter that renders each record's message and masks secrets in it."""
+    """Logging filter that masks secrets in each record (see `mask_record`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed log call is not ours to crash on
-            return True
-        record.msg = redact(message)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            # The traceback is now pre-rendered and masked; stop handlers re-rendering it.
-            record.exc_info = None
+        mask_record(record)
         return True
 
 
 _FILTER = RedactingFilter()
+_factory_lock = threading.Lock()
+_factory_installed = False
 
 
 def install_log_redaction() -> None:
-    """Attach the redacting filter to every handler of the root logger (idempotent).
+    """Mask secrets in every log record, whatever logger, handler or formatter sees it.
 
-    Filters on handlers (not loggers) see records from all child loggers, which is
-    where the SDK, requests and urllib3 log.
+    A record factory masks each record as it is made (our loggers, the SDK's, urllib3's,
+    and whatever handlers SINGER_SDK_LOG_CONFIG configured). Fields passed with `extra=`
+    are set after the factory runs, so the filter is also attached to every handler that
+    exists now. Idempotent.
     """
+    global _factory_installed  # noqa: PLW0603 - one factory per process
+    with _factory_lock:
+        if not _factory_installed:
+            previous = logging.getLogRecordFactory()
+
+            def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+                return mask_record(previous(*args, **kwargs))
+
+            logging.setLogRecordFactory(factory)
+            _factory_installed = True
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO)
-    for handler in root.handlers:
-        if _FILTER not in handler.filters:
-            handler.addFilter(_FILTER)
+    known = logging.Logger.manager.loggerDict.values()
+    loggers = [root, *(lg for lg in known if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if _FILTER not in handler.filters:
+                handler.addFilter(_FILTER)

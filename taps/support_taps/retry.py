@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import backoff
+import msgspec
 import requests
 import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
-from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of
+from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of, looks_like_json
+
+_json_decoder = msgspec.json.Decoder()
 
 #: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
 RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -77,6 +80,30 @@ def retry_after_seconds(exc: BaseException | None, now: Callable[[], dt.datetime
     return max(0.0, (when - current).total_seconds())
 
 
+def raise_if_truncated(response: requests.Response) -> None:
+    """A 2xx JSON body cut short is a transient fault (a proxy or server dropped the rest):
+    raise RetriableAPIError so it is retried like a 5xx, inside the same retry budget.
+
+    Call it inside the retried function (the core's streams do, in `validate_response`).
+    The decoded payload is kept on the response (`decoded_json`), so it is decoded once.
+    A streamed body (a download) is left to its reader.
+    """
+    if not getattr(response, "_content_consumed", False):  # requests' flag: body read already
+        return
+    content = response.content
+    if not looks_like_json(content):
+        return
+    try:
+        response.decoded_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
+    except msgspec.DecodeError as exc:
+        if "truncated" in str(exc):
+            msg = (
+                f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body "
+                f"cut short ({len(content)} bytes)"
+            )
+            raise RetriableAPIError(msg, response) from None
+
+
 def never_connected(exc: BaseException | None) -> bool:
     """The connection was never made (refused, unknown host), as opposed to dropped mid-answer."""
     if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.Timeout):
@@ -89,6 +116,8 @@ def never_connected(exc: BaseException | None) -> bool:
 def describe_failure(exc: BaseException | None) -> str:
     """What went wrong, in words that carry no URL or credential."""
     response = getattr(exc, "response", None)
+    if isinstance(exc, RetriableAPIError) and response is not None and response.status_code < 400:
+        return f"a JSON body cut short (HTTP {response.status_code}) from {endpoint_of(response)}"
     if isinstance(exc, RetriableAPIError) and response is not None:
         return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
     request = getattr(exc, "request", None)
@@ -105,6 +134,20 @@ def describe_failure(exc: BaseException | None) -> str:
     if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionResetError)):
         return f"the connection failed or was dropped{where}"
     return type(exc).__name__ if exc else "an unknown error"
+
+
+def backoff_wait(
+    policy: RetryPolicy, attempt: int, rand: Callable[[], float] = random.random
+) -> float:
+    """The exponential wait before retry `attempt` + 1: base * 2^attempt, with up to 10 %
+    jitter (so clients that failed together do not return together), never above the
+    documented cap `policy.max_backoff`: the jitter is applied inside the cap, not after."""
+    raw = policy.base_wait * 2.0 ** min(attempt, 64)
+    jittered = raw * (1 + rand() * 0.1)
+    if jittered <= policy.max_backoff:
+        return jittered
+    # At the cap, jitter downwards: between 90 % and 100 % of the cap.
+    return policy.max_backoff * (1 - rand() * 0.1)
 
 
 def retry_waits(
@@ -133,8 +176,7 @@ def retry_waits(
         if hinted is not None:
             wait = min(hinted, policy.max_retry_after)
         else:
-            wait = min(policy.base_wait * 2**attempt, policy.max_backoff)
-            wait *= 1 + random.random() * 0.1  # be gentle to a recovering server
+            wait = backoff_wait(policy, attempt)
         attempt += 1
         spent = clock() - started
         if spent + wait > policy.max_total_wait:

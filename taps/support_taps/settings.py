@@ -1,37 +1,46 @@
-"""Settings every tap in the collection accepts (request shaping and retries)."""
+"""Settings every tap in the collection accepts (request shaping and retries), and the
+checks every tap's settings go through (unknown names, URLs, dates)."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import difflib
+import typing as t
+from urllib.parse import urlsplit
+
 from singer_sdk import typing as th
+
+from support_taps.windows import parse_utc
 
 COMMON_SETTINGS = th.PropertiesList(
     th.Property(
         "request_timeout",
-        th.NumberType,
+        th.NumberType(exclusive_minimum=0),
         default=60,
         description="Seconds to wait for a response before the request counts as failed and is retried.",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=7,
         description="Retries per request on HTTP 429/408/5xx, timeouts and dropped connections.",
     ),
     th.Property(
         "retry_base_wait",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=1.0,
         description="Seconds before the first retry when the server gives no Retry-After; doubles each retry (max 60).",
     ),
     th.Property(
         "max_retry_after",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=300,
         description="Longest wait, in seconds, honoured from a Retry-After header.",
     ),
     th.Property(
         "max_retry_wait",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=900,
         description=(
             "Total seconds one request may spend waiting between retries; past it the run "
@@ -53,3 +62,58 @@ START_END_SETTINGS = th.PropertiesList(
         description="Extract up to this moment (UTC, exclusive). Default: now.",
     ),
 )
+
+
+def known_settings(tap_class: t.Any) -> set[str]:
+    """Every setting a tap accepts: its own and the SDK's built-in ones (stream maps, batch...)."""
+    schema = copy.deepcopy(tap_class.config_jsonschema)
+    tap_class.append_builtin_config(schema)
+    return set(schema.get("properties", {}))
+
+
+def unknown_setting_errors(config: t.Mapping[str, t.Any], known: set[str]) -> list[str]:
+    """A setting the tap does not know is a typo more often than not (`end_dat`): an error
+    naming the closest known setting. Names starting with `_` are left alone (tooling)."""
+    errors = []
+    for name in sorted(set(config) - known):
+        if name.startswith("_"):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        errors.append(f"Unknown setting `{name}`.{hint} (`--about` lists the settings.)")
+    return errors
+
+
+def url_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Every URL setting (`api_url`, `auth_url`, ...) must be an absolute http(s) URL."""
+    errors = []
+    for name, value in config.items():
+        if not (name == "url" or name.endswith("_url")) or value in (None, ""):
+            continue
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            errors.append(
+                f"The setting `{name}` must be an http(s) URL with a host, such as "
+                f"https://api.example.com, got {str(value)!r}."
+            )
+    return errors
+
+
+def date_setting_errors(config: t.Mapping[str, t.Any], now: dt.datetime) -> list[str]:
+    """`start_date` and `end_date` parse as UTC dates, in order; start_date is not in the future."""
+    errors = []
+    bounds = {}
+    for name in ("start_date", "end_date"):
+        if config.get(name):
+            try:
+                bounds[name] = parse_utc(config[name], setting=name)
+            except ValueError as exc:
+                errors.append(str(exc))
+    if "start_date" in bounds and bounds["start_date"] > now:
+        errors.append(
+            f"The setting `start_date` ({bounds['start_date'].isoformat()}) is in the future "
+            f"(now is {now.replace(microsecond=0).isoformat()}): there is nothing to extract yet."
+        )
+    if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
+        errors.append("The setting `end_date` must be later than `start_date`.")
+    return errors

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import sys
+from collections.abc import Callable
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import RecordMessage
@@ -23,14 +24,31 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+        #: Set while a message is being written: a termination signal then waits for the
+        #: write to finish, so the target never receives half a line.
+        self.writing = False
+        self.on_written: Callable[[], None] | None = None
         atexit.register(self.flush)  # records emitted before an error still reach the target
 
     def write_message(self, message) -> None:  # type: ignore[no-untyped-def]
-        self._pending += self.format_message(message)
-        if len(self._pending) >= _BATCH_BYTES or not isinstance(message, RecordMessage):
-            self.flush()
+        self.writing = True
+        try:
+            self._pending += self.format_message(message)
+            if len(self._pending) >= _BATCH_BYTES or not isinstance(message, RecordMessage):
+                self._flush()
+        finally:
+            self.writing = False
+        if self.on_written is not None:
+            self.on_written()
 
     def flush(self) -> None:
+        self.writing = True
+        try:
+            self._flush()
+        finally:
+            self.writing = False
+
+    def _flush(self) -> None:
         if self._pending:
             sys.stdout.buffer.write(self._pending)
             self._pending.clear()

@@ -63,7 +63,10 @@ def test_exponential_backoff_doubles_and_is_capped():
     policy = RetryPolicy(base_wait=1, max_backoff=8, max_total_wait=10_000)
     waits = _waits(policy, [requests.exceptions.Timeout()] * 6, FakeClock())
     for wait, base in zip(waits, [1, 2, 4, 8, 8, 8]):
-        assert base <= wait <= base * 1.1  # up to 10% jitter, never less
+        if base < 8:
+            assert base <= wait <= base * 1.1  # up to 10% jitter, never less
+        else:
+            assert base * 0.9 <= wait <= base  # at the cap the jitter stays inside it
 
 
 def test_retry_after_is_honoured_exactly_and_capped():
@@ -89,3 +92,18 @@ def test_budget_stops_retrying_with_a_message():
 def test_policy_reads_settings():
     policy = RetryPolicy.from_config({"max_retries": 2, "max_retry_after": 9, "max_retry_wait": 99, "retry_base_wait": 0.5})
     assert (policy.max_tries, policy.max_retry_after, policy.max_total_wait, policy.base_wait) == (3, 9.0, 99.0, 0.5)
+
+
+def test_backoff_waits_never_exceed_the_documented_cap_even_with_jitter():
+    from support_taps.retry import backoff_wait
+
+    policy = RetryPolicy(base_wait=1.0, max_backoff=60.0, max_total_wait=10**9, max_tries=100)
+    # The worst case for jitter (rand() == 1) and the best (rand() == 0), at every attempt.
+    for attempt in range(12):
+        for rand in (lambda: 0.999999, lambda: 0.0):
+            assert backoff_wait(policy, attempt, rand) <= 60.0
+    assert backoff_wait(policy, 5, lambda: 0.999999) > 33  # 32 s plus jitter: still exponential below the cap
+    assert 54.0 <= backoff_wait(policy, 10, lambda: 0.999999) <= 60.0  # jitter inside the cap
+    clock = FakeClock()
+    waits = _waits(policy, [_error(status=503) for _ in range(40)], clock)
+    assert max(waits) <= 60.0 and max(waits) > 54.0

@@ -45,8 +45,7 @@ def test_json_of_the_wrong_shape_is_a_clear_error(thankful):
     thankful.faults.add(Fault(status=200, body=b'{"message": "no handoffs"}', path_prefix="/api/v1/handoffs"))
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
-    assert "a JSON object where a list was expected for GET /api/v1/handoffs" in run.stderr
-    assert "found an object with keys 'message'" in run.stderr
+    assert "GET /api/v1/handoffs (HTTP 200): expected a JSON list, found object{message: string}" in run.stderr
     assert "no handoffs" not in run.stderr  # a well-formed body is described, not quoted
 
 

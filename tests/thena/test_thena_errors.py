@@ -112,9 +112,9 @@ def test_404_names_the_url_path(thena):
     ("body", "shown"),
     [
         (b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "<html><head><title>502"),
-        (b'[{"request_id": 3292, "created_datetime": "05/12/2023 12:24", "workspace_na', '[{"request_id": 3292'),
+        # (A truncated JSON body is retried like a 5xx: tests/core/test_error_shapes.py.)
     ],
-    ids=["html-error-page", "truncated-json"],
+    ids=["html-error-page"],
 )
 def test_unparseable_body_names_endpoint_status_and_first_bytes(thena, body, shown):
     thena.faults.add(Fault(status=200, body=body))
@@ -128,8 +128,7 @@ def test_json_that_is_not_a_list_is_an_error(thena):
     thena.faults.add(Fault(status=200, body=b'{"message": "maintenance"}'))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_no_progress(run)
-    assert "sent a JSON object where a list was expected" in run.stderr
-    assert "found an object with keys 'message'" in run.stderr
+    assert f"GET {EXPORT} (HTTP 200): expected a JSON list, found object{{message: string}}" in run.stderr
     assert "maintenance" not in run.stderr  # a well-formed body is described, not quoted
 
 
@@ -147,7 +146,7 @@ def test_secrets_never_reach_logs_or_errors(thena):
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW, max_retries=3))
     assert run.returncode != 0
     assert "Thena rejected GET /v1/requests/exports with HTTP 400" in run.stderr
-    assert "Bearer ***" in run.stderr
+    assert "Authorization: ***</html>" in run.stderr  # the whole header value, scheme included
     assert API_KEY not in run.output
 
 

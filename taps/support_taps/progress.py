@@ -1,0 +1,151 @@
+"""What a run is doing and what it did: progress lines per stream and the end-of-run summary.
+
+Progress is logged at INFO when a stream starts its first window and then at most every
+`interval` seconds (window k of n, records so far, rate, ETA), so a long backfill says
+where it is without flooding the log. The summary, one line per stream at the end of
+the run (also when it fails or is stopped), counts records, windows, requests, retries,
+HTTP 429 answers and skipped streams; a skipped stream is a WARNING, so it shows under
+Meltano.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+#: Seconds between two progress lines of one stream.
+PROGRESS_INTERVAL = 30.0
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@dataclass
+class StreamStats:
+    """Counters of one stream over a run (all its partitions)."""
+
+    records: int = 0
+    windows: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    skipped: list[str] = field(default_factory=list)
+    started: float | None = None
+    finished: float | None = None
+
+    def summary(self, now: float) -> str:
+        seconds = ((self.finished or now) - self.started) if self.started is not None else 0.0
+        return (
+            f"{self.records:,} records, {self.windows:,} windows, {self.requests:,} requests, "
+            f"{self.retries:,} retries, {self.rate_limited:,} answered 429, in {_duration(seconds)}"
+        )
+
+
+class RunStats:
+    """The counters of every stream of one tap run (thread-safe: some taps fetch in parallel)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.streams: dict[str, StreamStats] = {}
+        self.lock = threading.Lock()
+
+    def stream(self, name: str) -> StreamStats:
+        with self.lock:
+            stats = self.streams.get(name)
+            if stats is None:
+                stats = self.streams[name] = StreamStats()
+            return stats
+
+    def count(self, name: str, counter: str, amount: int = 1) -> None:
+        stats = self.stream(name)
+        with self.lock:
+            setattr(stats, counter, getattr(stats, counter) + amount)
+            if stats.started is None:
+                stats.started = self.clock()
+
+    def skip(self, name: str, reason: str) -> None:
+        stats = self.stream(name)
+        with self.lock:
+            stats.skipped.append(reason)
+
+    def log_summary(self, logger: logging.Logger, *, outcome: str) -> None:
+        """One line per stream, then the totals; skipped streams as warnings."""
+        now = self.clock()
+        for name, stats in sorted(self.streams.items()):
+            logger.info("Summary of %s: %s", name, stats.summary(now))
+            for reason in stats.skipped:
+                logger.warning("Summary of %s: skipped: %s", name, reason)
+        streams = self.streams.values()
+        skipped = sum(1 for stats in streams if stats.skipped)
+        logger.info(
+            "Run %s: %d streams, %s records, %s requests, %s retries, %s answered 429, %d skipped.",
+            outcome,
+            len(self.streams),
+            f"{sum(s.records for s in streams):,}",
+            f"{sum(s.requests for s in streams):,}",
+            f"{sum(s.retries for s in streams):,}",
+            f"{sum(s.rate_limited for s in streams):,}",
+            skipped,
+        )
+
+
+class WindowProgress:
+    """Progress of one stream (or partition) through its windows, logged at a modest rate.
+
+    Counted when a window is checkpointed (all its records emitted), which also holds
+    for taps that fetch several windows at once."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        stream: str,
+        stats: StreamStats,
+        total: int,
+        *,
+        interval: float = PROGRESS_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger, self.stream, self.stats, self.total = logger, stream, stats, total
+        self.interval, self.clock = interval, clock
+        self.started = clock()
+        self.records_at_start = stats.records
+        self.last_logged: float | None = None
+        self.done = 0
+
+    def window_done(self, label: str) -> None:
+        """A window's records are all out: log the first, the last, and one every `interval`."""
+        self.done = min(self.done + 1, self.total)
+        now = self.clock()
+        due = self.last_logged is None or now - self.last_logged >= self.interval
+        if not (due or self.done == self.total):
+            return
+        self.last_logged = now
+        self.logger.info(
+            "%s: window %d of %d done (%s)%s",
+            self.stream,
+            self.done,
+            self.total,
+            label,
+            self._so_far(now),
+        )
+
+    def _so_far(self, now: float) -> str:
+        records = self.stats.records - self.records_at_start
+        elapsed = now - self.started
+        remaining = self.total - self.done
+        so_far = " so far" if remaining else ""
+        if elapsed <= 0:
+            return f", {records:,} records{so_far}"
+        text = f", {records:,} records{so_far}, {records / elapsed:,.0f} records/s"
+        if remaining:
+            return text + f", ETA {_duration(elapsed / self.done * remaining)}"
+        return text + f", in {_duration(elapsed)}"

@@ -1,0 +1,54 @@
+"""`make demo` is quiet by default (a line per tap, warnings, tables); VERBOSE=1 shows everything."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import demo  # noqa: E402
+
+OUTPUT = """\
+2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,307 | INFO     | tap-thena.requests | requests: window 1 of 9
+2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | Retrying in 0.1s (attempt 1)
+2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | Retrying in 0.1s (attempt 1)
+2026-11-25T15:26:55 [info     ] 2026-11-25 15:26:55,450 | INFO     | tap-thena | Run complete: 1 streams, 1,903 records, \
+16 requests, 7 retries, 0 answered 429, 0 skipped.
+"""
+
+
+def test_one_line_per_tap_from_its_summary():
+    assert demo.tap_outcome("tap-thena", OUTPUT, 12.4) == (
+        "tap-thena: complete in 12s, 1,903 records from 1 streams, 16 requests, 7 retries"
+    )
+    assert demo.tap_outcome("tap-x", "no summary here", 3) == "tap-x: loaded in 3s"
+
+
+def test_warnings_are_shown_once_each():
+    (warning,) = demo.warnings_in(OUTPUT)
+    assert warning.endswith("| WARNING  | tap-thena.requests | Retrying in 0.1s (attempt 1)")
+
+
+def test_make_demo_is_quiet_unless_verbose():
+    def command(*extra: str) -> str:
+        done = subprocess.run(
+            ["make", "-n", "demo", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    assert command().endswith("scripts/demo.py")
+    assert command("VERBOSE=0").endswith("scripts/demo.py")
+    assert command("VERBOSE=1").endswith("scripts/demo.py --verbose")
+
+
+def test_warnings_meltano_parsed_from_structured_logs_are_shown_bare():
+    line = (
+        "2026-11-25T15:37:53.814008Z [warning  ] tap-thena    Thena sent a field the schema does not know, "
+        "'priority_score'; it is left out. cmd_type=elb name=tap-thena"
+    )
+    assert demo.warnings_in(line) == [
+        "tap-thena: Thena sent a field the schema does not know, 'priority_score'; it is left out."
+    ]

@@ -1,0 +1,136 @@
+"""Capabilities, progress lines at a modest rate, and the end-of-run summary every tap gets."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+from kit_thena import API_KEY, thena_config
+from support_simulators.framework import Fault
+from support_simulators.thena import ThenaSimulator
+from support_taps.progress import RunStats, WindowProgress
+from tap_runner import run_tap
+
+
+@pytest.mark.parametrize(
+    "module", ["tap_thena", "tap_thankful", "tap_dixa", "tap_xenioo", "tap_khoros_care"]
+)
+def test_every_tap_declares_structured_logging_and_batch(module):
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    capabilities = json.loads(done.stdout)["capabilities"]
+    assert "structured-logging" in capabilities and "batch" in capabilities
+
+
+def test_meltano_yml_lists_the_capabilities_too():
+    from pathlib import Path
+
+    import yaml
+
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "meltano.yml").read_text())
+    for extractor in project["plugins"]["extractors"]:
+        assert {"structured-logging", "batch"} <= set(extractor["capabilities"]), extractor["name"]
+
+
+def _lines(text: str, needle: str) -> list[str]:
+    return [line for line in text.splitlines() if needle in line]
+
+
+def test_progress_is_logged_at_a_modest_rate_and_the_summary_counts_everything():
+    with ThenaSimulator(api_key=API_KEY) as sim:
+        sim.faults.add(
+            Fault(status=429, retry_after="0"),
+            Fault(status=503),
+            Fault(status=429, retry_after="0", skip=3),
+        )
+        run = run_tap(
+            "tap_thena",
+            thena_config(sim, start_date="2025-01-01", end_date="2025-03-02", window_days=1),
+        )
+        requests_made = len(sim.calls("/v1/requests/exports"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = len(run.records("requests"))
+    # 60 quick windows: the first is announced, then nothing until 30 s have passed, then the last.
+    first, last = _lines(run.stderr, "requests: window ")
+    assert (
+        "requests: window 1 of 60 done (up to 2025-01-02T00:00:00+00:00)" in first
+        and "ETA" in first
+    )
+    assert (
+        f"requests: window 60 of 60 done (up to 2025-03-02T00:00:00+00:00), {records:,} records, "
+        in last
+    )
+    assert "records/s, in " in last
+    (summary,) = _lines(run.stderr, "Summary of requests:")
+    assert summary.endswith(
+        f"| Summary of requests: {records:,} records, 60 windows, {requests_made} requests, 3 retries, "
+        f"2 answered 429, in " + summary.rsplit(" in ", 1)[1]
+    )
+    assert requests_made == 63
+    (total,) = _lines(run.stderr, "Run complete: 1 streams")
+    assert f"{records:,} records, 63 requests, 3 retries, 2 answered 429, 0 skipped." in total
+
+
+def test_a_failed_run_still_gets_its_summary():
+    with ThenaSimulator(api_key=API_KEY) as sim:
+        sim.faults.add(Fault(status=400, body=b"<html>bad</html>", skip=2))
+        run = run_tap(
+            "tap_thena", thena_config(sim, start_date="2025-01-01", end_date="2025-02-01")
+        )
+    assert run.returncode != 0
+    assert _lines(run.stderr, "Summary of requests:") and _lines(
+        run.stderr, "Run failed: 1 streams"
+    )
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_window_progress_reports_window_records_rate_and_eta(caplog):
+    clock = FakeClock()
+    stats = RunStats(clock=clock)
+    logger = logging.getLogger("progress-test")
+    progress = WindowProgress(
+        logger, "requests", stats.stream("requests"), 10, interval=30, clock=clock
+    )
+    with caplog.at_level(logging.INFO, logger="progress-test"):
+        for index in range(1, 11):
+            stats.count("requests", "records", 100)
+            clock.now += 10
+            progress.window_done(f"w{index}")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, ETA 1m30s",
+        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1m00s",
+        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30s",
+        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1m40s",
+    ]
+
+
+def test_skipped_streams_are_warnings_in_the_summary(caplog):
+    stats = RunStats()
+    stats.count("bot_statistics", "requests")
+    stats.skip(
+        "bot_statistics", "Xenioo's hourly limit: asked again after 2025-01-01T13:00:00+00:00"
+    )
+    with caplog.at_level(logging.INFO, logger="summary-test"):
+        stats.log_summary(logging.getLogger("summary-test"), outcome="complete")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "Summary of bot_statistics: skipped: Xenioo's hourly limit: asked again after "
+        "2025-01-01T13:00:00+00:00"
+    ]
+    assert caplog.records[-1].getMessage().endswith("1 skipped.")
