@@ -102,8 +102,8 @@ def _xenioo_next_run(sim: VendorSimulator, state: dict) -> dict:
 
 
 def _khoros_basic(sim: VendorSimulator, config: dict) -> list[str]:
-    pair = f"{config['username']}:{config['password']}"
-    return [base64.b64encode(pair.encode()).decode(), f"Basic {base64.b64encode(pair.encode()).decode()}"]
+    """`user:password`, whose base64 is the Basic credential (secret_forms derives it)."""
+    return [f"{config['username']}:{config['password']}"]
 
 
 PROFILES: dict[str, TapProfile] = {
@@ -162,6 +162,13 @@ def http_date_in(seconds: float) -> t.Callable[[], str]:
 TRUNCATED_JSON = b'{"data": [{"id": 1, "name": "cut he'
 
 
+def echo_page(secrets: list[str]) -> bytes:
+    """A 500 error page that echoes the request back, credentials included (as some proxies do)."""
+    echoed = "<br>".join(f"{form}" for form in sorted(secret_forms(secrets)))
+    return (f"<html><body><h1>500 Internal Server Error</h1><p>Request headers:<br>{echoed}</p>"
+            "</body></html>").encode()
+
+
 # ---- running ----------------------------------------------------------------------------------
 
 
@@ -190,15 +197,22 @@ class CellRun:
 
 
 def log_config(path: Path) -> Path:
-    """A SINGER_SDK_LOG_CONFIG file: root at INFO and urllib3 at DEBUG, both into `path`."""
+    """A SINGER_SDK_LOG_CONFIG file: root (INFO) into `path`, urllib3 (DEBUG) into its own file.
+
+    urllib3 gets a handler of its own that the root logger does not have (and does not
+    propagate), as a user routing it elsewhere would: masking must cover that handler too.
+    """
     config = {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain",
-                              "level": "DEBUG"}},
+        "handlers": {
+            "file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain"},
+            "urllib3_file": {"class": "logging.FileHandler", "filename": str(path.with_suffix(".urllib3.log")),
+                             "formatter": "plain"},
+        },
         "root": {"level": "INFO", "handlers": ["file"]},
-        "loggers": {"urllib3": {"level": "DEBUG", "handlers": ["file"], "propagate": False}},
+        "loggers": {"urllib3": {"level": "DEBUG", "handlers": ["urllib3_file"], "propagate": False}},
     }
     config_path = path.with_suffix(".logging.yml")
     config_path.write_text(json.dumps(config))  # JSON is YAML
@@ -243,8 +257,8 @@ def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | 
                 process.kill()
                 process.wait()
     stdout = "\n".join(lines)
-    return CellRun(None if killed else process.returncode, stdout, stderr_path.read_text(),
-                   log_path.read_text() if log_path.exists() else "", lines, killed)
+    logs = "".join(p.read_text() for p in (log_path, log_path.with_suffix(".urllib3.log")) if p.exists())
+    return CellRun(None if killed else process.returncode, stdout, stderr_path.read_text(), logs, lines, killed)
 
 
 def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
@@ -264,23 +278,25 @@ def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
 # ---- what is checked --------------------------------------------------------------------------
 
 
-def secret_forms(secrets: list[str]) -> set[str]:
-    """Each secret as sent or logged: as is, URL-encoded (path and form), base64, header values."""
-    forms: set[str] = set()
-    for secret in secrets:
+def secret_forms(secrets: list[str]) -> dict[str, str]:
+    """Each secret as sent or logged (as is, URL-encoded, base64, header values) -> what form it is."""
+    forms: dict[str, str] = {}
+    for n, secret in enumerate(secrets):
         if not secret:
             continue
         encoded = base64.b64encode(secret.encode()).decode()
-        forms |= {secret, quote(secret, safe=""), quote_plus(secret), encoded,
-                  f"Bearer {secret}", f"Basic {encoded}"}
-    return {form for form in forms if len(form) >= 6}
+        for form, kind in ((f"Basic {encoded}", "Basic header"), (f"Bearer {secret}", "Bearer header"),
+                           (encoded, "base64"), (quote_plus(secret), "form-encoded"),
+                           (quote(secret, safe=""), "URL-encoded"), (secret, "as is")):
+            forms[form] = f"secret #{n} {kind}"
+    return {form: kind for form, kind in forms.items() if len(form) >= 6}
 
 
-def leaks(forms: set[str], **texts: str) -> list[str]:
-    """Which text (stdout, stderr, state, log) holds which secret form."""
+def leaks(forms: dict[str, str], **texts: str) -> list[str]:
+    """Where (stdout, stderr, state, log) which secret form appears; the secret itself is not quoted."""
     found = []
     for where, text in texts.items():
-        found += [f"{where}: {form[:4]}... ({len(form)} chars)" for form in sorted(forms) if form in text]
+        found += [f"{where}: {kind}" for form, kind in forms.items() if form in text]
     return found
 
 

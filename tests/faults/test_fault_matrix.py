@@ -25,6 +25,7 @@ from kit_faults import (
     TapProfile,
     batch_records,
     compare_keys,
+    echo_page,
     http_date_in,
     keys_by_stream,
     leaks,
@@ -81,13 +82,14 @@ def cell(request):
 
 @pytest.mark.parametrize("tap", TAPS)
 def test_5xx_and_429_with_retry_after(cell, tap, tmp_path):
-    """15% of answers are 503s; scripted 500/502/504s and 429s whose Retry-After (seconds, HTTP date) is waited."""
+    """15% of answers are 503s; scripted 500/502/504s (one an error page echoing the request's
+    credentials) and 429s whose Retry-After (seconds, HTTP date) is waited."""
     profile, sim = cell
+    config = {**profile.make_config(sim), **FAST_RETRIES}
     sim.faults.error_rate = 0.15
     sim.faults.add(*spread(_rng(tap, "http"), profile.requests, [
-        Fault(status=429, retry_after="1"), Fault(status=500), Fault(status=429, retry_after=http_date_in(2.5)),
-        Fault(status=502), Fault(status=504)]))
-    config = {**profile.make_config(sim), **FAST_RETRIES}
+        Fault(status=429, retry_after="1"), Fault(status=500, body=echo_page(profile.secrets(sim, config))),
+        Fault(status=429, retry_after=http_date_in(2.5)), Fault(status=502), Fault(status=504)]))
     run = run_cell(profile, config, tmp_path)
     _assert_one_clean_run(run, sim.expected_primary_keys(config))
     log = sim.calls()
