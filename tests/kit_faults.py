@@ -220,8 +220,8 @@ def log_config(path: Path) -> Path:
 
 
 def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | None = None,
-             kill_after_lines: int | None = None, label: str = "run") -> CellRun:
-    """Run the tap's CLI; with `kill_after_lines`, SIGKILL it once a target has read that many lines."""
+             kill_when: t.Callable[[str], bool] | None = None, label: str = "run") -> CellRun:
+    """Run the tap's CLI; with `kill_when`, SIGKILL it as soon as a line a target read makes it true."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{label}.config.json"
     config_path.write_text(json.dumps(config))
@@ -242,7 +242,7 @@ def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | 
             assert process.stdout is not None
             for line in process.stdout:
                 lines.append(line.strip())
-                if kill_after_lines is not None and len(lines) >= kill_after_lines:
+                if kill_when is not None and kill_when(lines[-1]):
                     process.kill()
                     killed = True
                     break

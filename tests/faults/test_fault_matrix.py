@@ -148,31 +148,40 @@ def test_slow_answers_past_the_timeout(cell, tap, tmp_path):
 
 @pytest.mark.parametrize("tap", TAPS)
 def test_killed_at_three_random_points_then_resumed(cell, tap, tmp_path):
-    """SIGKILL after a seeded number of output lines, three times, each run resuming from the
-    last STATE its target read; then a run to the end. Every key lands (upsert), none extra."""
+    """SIGKILL at three seeded points of the work (when 10-90% of the keys have been delivered),
+    each run resuming from the last STATE its target read; then a run to the end. Every key
+    lands (after upsert), none extra."""
     profile, sim = cell
     if tap == "tap-xenioo":
         sim.throttle = False  # each resume stands for the next scheduled run, an hour later (see next_run_state)
     config = {**profile.make_config(sim), **FAST_RETRIES}
     expected = sim.expected_primary_keys(config)
     total = sum(len(keys) for _, keys in expected.values())
-    rng = _rng(tap, "kill")
+    points = sorted(_rng(tap, "kill").uniform(0.1, 0.9) for _ in range(3))
+    delivered: set[tuple] = set()
+
+    def progress_reaches(share: float):
+        def reached(line: str) -> bool:
+            message = json.loads(line) if line.startswith("{") else {}
+            if message.get("type") == "RECORD" and message["stream"] in expected:
+                columns = expected[message["stream"]][0]
+                delivered.add((message["stream"], *(message["record"].get(c) for c in columns)))
+            return len(delivered) >= share * total
+        return reached
+
     runs: list[CellRun] = []
     state: dict | None = None
-    for kill in range(3):
-        at = rng.randint(2, max(3, total // 3))
-        run = run_cell(profile, config, tmp_path, state=state, kill_after_lines=at, label=f"kill{kill}")
+    for n, share in enumerate(points):
+        run = run_cell(profile, config, tmp_path, state=state, kill_when=progress_reaches(share), label=f"kill{n}")
         runs.append(run)
+        assert run.killed, f"run {n} ended before {share:.0%} of the keys were delivered:\n{run.stderr[-2000:]}"
         if run.final_state is not None:
-            state = run.final_state
-        if state is not None:
-            state = profile.next_run_state(sim, state)
-    assert runs[0].killed, "the first run ended before its kill point"
+            state = profile.next_run_state(sim, run.final_state)
     last = run_cell(profile, config, tmp_path, state=state, label="resume")
     runs.append(last)
     assert last.returncode == 0, f"exit {last.returncode}\n{last.stderr[-3000:]}\n{last.log[-3000:]}"
-    delivered = [record for run in runs for record in _records(run)]
-    problems = compare_keys(expected, keys_by_stream(delivered, expected), upsert=True)
+    records = [record for run in runs for record in _records(run)]
+    problems = compare_keys(expected, keys_by_stream(records, expected), upsert=True)
     assert not problems, "; ".join(problems)
     _assert_nothing_leaked(profile, sim, config, runs)
 
