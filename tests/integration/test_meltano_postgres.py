@@ -162,7 +162,7 @@ def test_two_runs_of_the_same_job_at_once_are_refused(postgres, meltano_env, ins
 
 
 @pytest.mark.parametrize("tap", ["tap-xenioo"])
-@pytest.mark.parametrize("side", ["tap", "target"])
+@pytest.mark.parametrize("side", ["in-tap", "in-target"])
 def test_raw_json_column_survives_flattening(postgres, meltano_env, installed, simulator, tap, side):
     """With flattening on (in the tap, or in target-postgres), `raw` lands as one JSON column
     holding the source object, and every key lands."""
@@ -170,7 +170,7 @@ def test_raw_json_column_survives_flattening(postgres, meltano_env, installed, s
     schema, suffix = unique("flat"), unique("job")
     flattening = {"flattening_enabled": True, "flattening_max_depth": 3}
     env = dict(meltano_env)
-    if side == "target":
+    if side == "in-target":
         env.update({"TARGET_POSTGRES_FLATTENING_ENABLED": "true", "TARGET_POSTGRES_FLATTENING_MAX_DEPTH": "3"})
     else:
         settings = {**settings, **flattening}
