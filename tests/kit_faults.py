@@ -77,12 +77,12 @@ class TapProfile:
 
 
 def _xenioo_next_run(sim: VendorSimulator, state: dict) -> dict:
-    """The next scheduled run comes after Xenioo's throttle hour: move both clocks on.
+    """The next scheduled run comes after Xenioo's throttle hour: the state as it looks then.
 
-    The simulator's clock moves 61 minutes; the state's `last_called_at` stamps move
-    61 minutes back, which is what they look like to a tap run 61 minutes later.
+    Its `last_called_at` stamps move 61 minutes back, which is what they are to a tap run
+    61 minutes later. The simulator's clock is left alone (the kill cell turns its throttle
+    off instead), so the tap's and the simulator's "today" stay the same day.
     """
-    sim.advance(61 * 60)  # type: ignore[attr-defined]
     state = json.loads(json.dumps(state))
 
     def age(node: t.Any) -> None:
