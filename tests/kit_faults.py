@@ -59,21 +59,22 @@ class TapProfile:
     #: Requests a clean run makes, roughly: scripted faults are spread over this many.
     requests: int
     #: Secrets beyond the config's own (e.g. tokens the simulator issued).
-    extra_secrets: t.Callable[[VendorSimulator, dict], list[str]] = lambda sim, config: []
+    extra_secrets: t.Callable[[VendorSimulator, dict], dict[str, str]] = lambda sim, config: {}
     #: State handed to the next run after a kill (Xenioo: the next run is an hour later).
     next_run_state: t.Callable[[VendorSimulator, dict], dict] = lambda sim, state: state
     #: Setting names whose values are secrets.
     secret_settings: tuple[str, ...] = ()
 
-    def secrets(self, sim: VendorSimulator, config: dict) -> list[str]:
-        values: list[str] = []
+    def secrets(self, sim: VendorSimulator, config: dict) -> dict[str, str]:
+        """Every secret of the run, by a name that says which it is (never its value)."""
+        values: dict[str, str] = {}
         for name in self.secret_settings:
             value = config.get(name)
             if isinstance(value, list):  # Xenioo's bots: [{name, api_key}]
-                values += [item["api_key"] for item in value]
+                values.update({f"{name}[{n}].api_key": item["api_key"] for n, item in enumerate(value)})
             elif value:
-                values.append(str(value))
-        return values + self.extra_secrets(sim, config)
+                values[name] = str(value)
+        return {**values, **self.extra_secrets(sim, config)}
 
 
 def _xenioo_next_run(sim: VendorSimulator, state: dict) -> dict:
@@ -101,9 +102,9 @@ def _xenioo_next_run(sim: VendorSimulator, state: dict) -> dict:
     return state
 
 
-def _khoros_basic(sim: VendorSimulator, config: dict) -> list[str]:
+def _khoros_basic(sim: VendorSimulator, config: dict) -> dict[str, str]:
     """`user:password`, whose base64 is the Basic credential (secret_forms derives it)."""
-    return [f"{config['username']}:{config['password']}"]
+    return {"username:password": f"{config['username']}:{config['password']}"}
 
 
 PROFILES: dict[str, TapProfile] = {
@@ -127,7 +128,8 @@ PROFILES: dict[str, TapProfile] = {
         lambda sim: {"account_api_key": XENIOO_ACCOUNT_KEY, "auth_url": sim.url, "api_url": sim.url,
                      "bots": XENIOO_BOTS},
         requests=5, secret_settings=("account_api_key", "bots"),
-        extra_secrets=lambda sim, config: list(sim.issued_tokens),  # type: ignore[attr-defined]
+        extra_secrets=lambda sim, config: {f"issued token {n}": token  # type: ignore[attr-defined]
+                                           for n, token in enumerate(sim.issued_tokens)},
         next_run_state=_xenioo_next_run),
     "tap-khoros-care": TapProfile(
         "tap-khoros-care", "tap_khoros_care",
@@ -162,7 +164,7 @@ def http_date_in(seconds: float) -> t.Callable[[], str]:
 TRUNCATED_JSON = b'{"data": [{"id": 1, "name": "cut he'
 
 
-def echo_page(secrets: list[str]) -> bytes:
+def echo_page(secrets: dict[str, str]) -> bytes:
     """A 500 error page that echoes the request back, credentials included (as some proxies do)."""
     echoed = "<br>".join(f"{form}" for form in sorted(secret_forms(secrets)))
     return (f"<html><body><h1>500 Internal Server Error</h1><p>Request headers:<br>{echoed}</p>"
@@ -278,17 +280,17 @@ def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
 # ---- what is checked --------------------------------------------------------------------------
 
 
-def secret_forms(secrets: list[str]) -> dict[str, str]:
-    """Each secret as sent or logged (as is, URL-encoded, base64, header values) -> what form it is."""
+def secret_forms(secrets: dict[str, str]) -> dict[str, str]:
+    """Each secret as sent or logged (as is, URL-encoded, base64, header values) -> which and how."""
     forms: dict[str, str] = {}
-    for n, secret in enumerate(secrets):
+    for name, secret in secrets.items():
         if not secret:
             continue
         encoded = base64.b64encode(secret.encode()).decode()
         for form, kind in ((f"Basic {encoded}", "Basic header"), (f"Bearer {secret}", "Bearer header"),
                            (encoded, "base64"), (quote_plus(secret), "form-encoded"),
                            (quote(secret, safe=""), "URL-encoded"), (secret, "as is")):
-            forms[form] = f"secret #{n} {kind}"
+            forms[form] = f"{name} ({kind})"
     return {form: kind for form, kind in forms.items() if len(form) >= 6}
 
 
