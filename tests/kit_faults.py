@@ -30,7 +30,6 @@ from kit_thena import API_KEY as THENA_KEY
 from kit_xenioo import ACCOUNT_KEY as XENIOO_ACCOUNT_KEY
 from kit_xenioo import BOT_SETTINGS as XENIOO_BOTS
 from kit_xenioo import simulator as xenioo_simulator
-
 from support_simulators.dixa import DixaSimulator
 from support_simulators.framework import Fault, VendorSimulator
 from support_simulators.khoros import KhorosSimulator
@@ -71,7 +70,9 @@ class TapProfile:
         for name in self.secret_settings:
             value = config.get(name)
             if isinstance(value, list):  # Xenioo's bots: [{name, api_key}]
-                values.update({f"{name}[{n}].api_key": item["api_key"] for n, item in enumerate(value)})
+                values.update(
+                    {f"{name}[{n}].api_key": item["api_key"] for n, item in enumerate(value)}
+                )
             elif value:
                 values[name] = str(value)
         return {**values, **self.extra_secrets(sim, config)}
@@ -109,41 +110,100 @@ def _khoros_basic(sim: VendorSimulator, config: dict) -> dict[str, str]:
 
 PROFILES: dict[str, TapProfile] = {
     "tap-thena": TapProfile(
-        "tap-thena", "tap_thena", lambda: ThenaSimulator(api_key=THENA_KEY),
-        lambda sim: {"api_key": THENA_KEY, "api_url": sim.url, "start_date": "2025-01-01",
-                     "end_date": "2025-01-22", "window_days": 7, "lookback_days": 1},
-        requests=3, secret_settings=("api_key",)),
+        "tap-thena",
+        "tap_thena",
+        lambda: ThenaSimulator(api_key=THENA_KEY),
+        lambda sim: {
+            "api_key": THENA_KEY,
+            "api_url": sim.url,
+            "start_date": "2025-01-01",
+            "end_date": "2025-01-22",
+            "window_days": 7,
+            "lookback_days": 1,
+        },
+        requests=3,
+        secret_settings=("api_key",),
+    ),
     "tap-thankful": TapProfile(
-        "tap-thankful", "tap_thankful", lambda: ThankfulSimulator(api_key=THANKFUL_KEY),
-        lambda sim: {"api_key": THANKFUL_KEY, "api_url": f"{sim.url}/api/v1", "start_date": "2025-01-01",
-                     "end_date": "2025-01-06", "lookback_days": 1},
-        requests=16, secret_settings=("api_key",)),
+        "tap-thankful",
+        "tap_thankful",
+        lambda: ThankfulSimulator(api_key=THANKFUL_KEY),
+        lambda sim: {
+            "api_key": THANKFUL_KEY,
+            "api_url": f"{sim.url}/api/v1",
+            "start_date": "2025-01-01",
+            "end_date": "2025-01-06",
+            "lookback_days": 1,
+        },
+        requests=16,
+        secret_settings=("api_key",),
+    ),
     "tap-dixa": TapProfile(
-        "tap-dixa", "tap_dixa", lambda: DixaSimulator(api_token=DIXA_TOKEN),
-        lambda sim: {"api_token": DIXA_TOKEN, "api_url": sim.url, "start_date": "2025-01-06",
-                     "end_date": "2025-01-09", "timezone": "UTC"},
-        requests=40, secret_settings=("api_token",)),
+        "tap-dixa",
+        "tap_dixa",
+        lambda: DixaSimulator(api_token=DIXA_TOKEN),
+        lambda sim: {
+            "api_token": DIXA_TOKEN,
+            "api_url": sim.url,
+            "start_date": "2025-01-06",
+            "end_date": "2025-01-09",
+            "timezone": "UTC",
+        },
+        requests=40,
+        secret_settings=("api_token",),
+    ),
     "tap-xenioo": TapProfile(
-        "tap-xenioo", "tap_xenioo", xenioo_simulator,
-        lambda sim: {"account_api_key": XENIOO_ACCOUNT_KEY, "auth_url": sim.url, "api_url": sim.url,
-                     "bots": XENIOO_BOTS},
-        requests=5, secret_settings=("account_api_key", "bots"),
-        extra_secrets=lambda sim, config: {f"issued token {n}": token  # type: ignore[attr-defined]
-                                           for n, token in enumerate(sim.issued_tokens)},
-        next_run_state=_xenioo_next_run),
+        "tap-xenioo",
+        "tap_xenioo",
+        xenioo_simulator,
+        lambda sim: {
+            "account_api_key": XENIOO_ACCOUNT_KEY,
+            "auth_url": sim.url,
+            "api_url": sim.url,
+            "bots": XENIOO_BOTS,
+        },
+        requests=5,
+        secret_settings=("account_api_key", "bots"),
+        extra_secrets=lambda sim, config: {
+            f"issued token {n}": token  # type: ignore[attr-defined]
+            for n, token in enumerate(sim.issued_tokens)
+        },
+        next_run_state=_xenioo_next_run,
+    ),
     "tap-khoros-care": TapProfile(
-        "tap-khoros-care", "tap_khoros_care",
-        lambda: KhorosSimulator(username=KHOROS_USER, password=KHOROS_PASSWORD, company_key=KHOROS_COMPANY_KEY,
-                               job_latency=(0.05, 0.3)),
-        lambda sim: {"username": KHOROS_USER, "password": KHOROS_PASSWORD, "company_key": KHOROS_COMPANY_KEY,
-                     "api_url": sim.api_url, "start_date": "2025-03-01", "end_date": "2025-03-03",
-                     "report_types": ["response", "author", "team_performance"],
-                     "requests_per_minute": 6000, "poll_interval": 0.1, "max_poll_interval": 0.3},
-        requests=24, secret_settings=("password", "company_key"), extra_secrets=_khoros_basic),
+        "tap-khoros-care",
+        "tap_khoros_care",
+        lambda: KhorosSimulator(
+            username=KHOROS_USER,
+            password=KHOROS_PASSWORD,
+            company_key=KHOROS_COMPANY_KEY,
+            job_latency=(0.05, 0.3),
+        ),
+        lambda sim: {
+            "username": KHOROS_USER,
+            "password": KHOROS_PASSWORD,
+            "company_key": KHOROS_COMPANY_KEY,
+            "api_url": sim.api_url,
+            "start_date": "2025-03-01",
+            "end_date": "2025-03-03",
+            "report_types": ["response", "author", "team_performance"],
+            "requests_per_minute": 6000,
+            "poll_interval": 0.1,
+            "max_poll_interval": 0.3,
+        },
+        requests=24,
+        secret_settings=("password", "company_key"),
+        extra_secrets=_khoros_basic,
+    ),
 }
 
 #: Retry settings every cell uses: quick waits so a cell takes seconds, not minutes.
-FAST_RETRIES = {"retry_base_wait": 0.05, "max_retry_after": 2, "max_retry_wait": 60, "max_retries": 8}
+FAST_RETRIES = {
+    "retry_base_wait": 0.05,
+    "max_retry_after": 2,
+    "max_retry_wait": 60,
+    "max_retries": 8,
+}
 
 
 # ---- faults -----------------------------------------------------------------------------------
@@ -167,8 +227,10 @@ TRUNCATED_JSON = b'{"data": [{"id": 1, "name": "cut he'
 def echo_page(secrets: dict[str, str]) -> bytes:
     """A 500 error page that echoes the request back, credentials included (as some proxies do)."""
     echoed = "<br>".join(f"{form}" for form in sorted(secret_forms(secrets)))
-    return (f"<html><body><h1>500 Internal Server Error</h1><p>Request headers:<br>{echoed}</p>"
-            "</body></html>").encode()
+    return (
+        f"<html><body><h1>500 Internal Server Error</h1><p>Request headers:<br>{echoed}</p>"
+        "</body></html>"
+    ).encode()
 
 
 # ---- running ----------------------------------------------------------------------------------
@@ -210,20 +272,32 @@ def log_config(path: Path) -> Path:
         "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
         "handlers": {
             "file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "plain"},
-            "urllib3_file": {"class": "logging.FileHandler", "filename": str(path.with_suffix(".urllib3.log")),
-                             "formatter": "plain"},
+            "urllib3_file": {
+                "class": "logging.FileHandler",
+                "filename": str(path.with_suffix(".urllib3.log")),
+                "formatter": "plain",
+            },
         },
         "root": {"level": "INFO", "handlers": ["file"]},
-        "loggers": {"urllib3": {"level": "DEBUG", "handlers": ["urllib3_file"], "propagate": False}},
+        "loggers": {
+            "urllib3": {"level": "DEBUG", "handlers": ["urllib3_file"], "propagate": False}
+        },
     }
     config_path = path.with_suffix(".logging.yml")
     config_path.write_text(json.dumps(config))  # JSON is YAML
     return config_path
 
 
-def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | None = None,
-             kill_when: t.Callable[[str], bool] | None = None, label: str = "run") -> CellRun:
-    """Run the tap's CLI; with `kill_when`, SIGKILL it as soon as a line a target read makes it true."""
+def run_cell(
+    profile: TapProfile,
+    config: dict,
+    workdir: Path,
+    *,
+    state: dict | None = None,
+    kill_when: t.Callable[[str], bool] | None = None,
+    label: str = "run",
+) -> CellRun:
+    """Run the tap's CLI; with `kill_when`, SIGKILL it once a line a target read makes it true."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / f"{label}.config.json"
     config_path.write_text(json.dumps(config))
@@ -232,11 +306,16 @@ def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | 
     if state is not None:
         (workdir / f"{label}.state.json").write_text(json.dumps(state))
         command += ["--state", str(workdir / f"{label}.state.json")]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "SINGER_SDK_LOG_CONFIG": str(log_config(log_path))}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "SINGER_SDK_LOG_CONFIG": str(log_config(log_path)),
+    }
     stderr_path = workdir / f"{label}.stderr"
     with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
-                                   cwd=workdir)
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=workdir
+        )
         lines: list[str] = []
         killed = False
         deadline = time.monotonic() + RUN_TIMEOUT
@@ -259,8 +338,12 @@ def run_cell(profile: TapProfile, config: dict, workdir: Path, *, state: dict | 
                 process.kill()
                 process.wait()
     stdout = "\n".join(lines)
-    logs = "".join(p.read_text() for p in (log_path, log_path.with_suffix(".urllib3.log")) if p.exists())
-    return CellRun(None if killed else process.returncode, stdout, stderr_path.read_text(), logs, lines, killed)
+    logs = "".join(
+        p.read_text() for p in (log_path, log_path.with_suffix(".urllib3.log")) if p.exists()
+    )
+    return CellRun(
+        None if killed else process.returncode, stdout, stderr_path.read_text(), logs, lines, killed
+    )
 
 
 def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
@@ -273,7 +356,11 @@ def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
             path = Path(urlsplit(url).path)
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rt") as handle:
-                out += [(position, message["stream"], json.loads(line)) for line in handle if line.strip()]
+                out += [
+                    (position, message["stream"], json.loads(line))
+                    for line in handle
+                    if line.strip()
+                ]
     return out
 
 
@@ -281,21 +368,26 @@ def batch_records(messages: list[dict]) -> list[tuple[int, str, dict]]:
 
 
 def secret_forms(secrets: dict[str, str]) -> dict[str, str]:
-    """Each secret as sent or logged (as is, URL-encoded, base64, header values) -> which and how."""
+    """Each secret as sent or logged (as is, URL-encoded, base64, header values) -> its name."""
     forms: dict[str, str] = {}
     for name, secret in secrets.items():
         if not secret:
             continue
         encoded = base64.b64encode(secret.encode()).decode()
-        for form, kind in ((f"Basic {encoded}", "Basic header"), (f"Bearer {secret}", "Bearer header"),
-                           (encoded, "base64"), (quote_plus(secret), "form-encoded"),
-                           (quote(secret, safe=""), "URL-encoded"), (secret, "as is")):
+        for form, kind in (
+            (f"Basic {encoded}", "Basic header"),
+            (f"Bearer {secret}", "Bearer header"),
+            (encoded, "base64"),
+            (quote_plus(secret), "form-encoded"),
+            (quote(secret, safe=""), "URL-encoded"),
+            (secret, "as is"),
+        ):
             forms[form] = f"{name} ({kind})"
     return {form: kind for form, kind in forms.items() if len(form) >= 6}
 
 
 def leaks(forms: dict[str, str], **texts: str) -> list[str]:
-    """Where (stdout, stderr, state, log) which secret form appears; the secret itself is not quoted."""
+    """Where (stdout, stderr, state, log) which secret form appears; never quoting the secret."""
     found = []
     for where, text in texts.items():
         found += [f"{where}: {kind}" for form, kind in forms.items() if form in text]
@@ -330,9 +422,15 @@ def compare_keys(expected: dict, found: dict[str, Counter], *, upsert: bool) -> 
         missing, extra = wanted - set(got), set(got) - wanted
         twice = [k for k, n in got.items() if n > 1]
         if missing:
-            problems.append(f"{stream}: {len(missing)} of {len(wanted)} keys missing, e.g. {sorted(missing, key=str)[:2]}")
+            problems.append(
+                f"{stream}: {len(missing)} of {len(wanted)} keys missing, "
+                f"e.g. {sorted(missing, key=str)[:2]}"
+            )
         if extra:
-            problems.append(f"{stream}: {len(extra)} keys the simulator never served, e.g. {sorted(extra, key=str)[:2]}")
+            problems.append(
+                f"{stream}: {len(extra)} keys the simulator never served, "
+                f"e.g. {sorted(extra, key=str)[:2]}"
+            )
         if twice and not upsert:
             problems.append(f"{stream}: {len(twice)} keys emitted more than once in one run")
     return problems
@@ -359,7 +457,9 @@ def bookmarks_in(state: dict) -> list[tuple[str, dict, str, dt.datetime]]:
     return out
 
 
-def states_ahead_of_batches(messages: list[dict], records: list[tuple[int, str, dict]]) -> list[str]:
+def states_ahead_of_batches(
+    messages: list[dict], records: list[tuple[int, str, dict]]
+) -> list[str]:
     """STATE messages whose bookmark covers records no earlier BATCH message carried.
 
     A target may stop after any STATE and keep that state: every record of the stream
@@ -370,10 +470,18 @@ def states_ahead_of_batches(messages: list[dict], records: list[tuple[int, str, 
         if message["type"] != "STATE":
             continue
         for stream, context, key, bookmark in bookmarks_in(message["value"]):
-            late = [r for at, s, r in records
-                    if s == stream and at > position and all(r.get(k) == v for k, v in context.items())
-                    and (parse_moment(r.get(key)) or bookmark) < bookmark]
+            late = [
+                r
+                for at, s, r in records
+                if s == stream
+                and at > position
+                and all(r.get(k) == v for k, v in context.items())
+                and (parse_moment(r.get(key)) or bookmark) < bookmark
+            ]
             if late:
-                problems.append(f"STATE #{position} bookmarks {stream}{context or ''} at {bookmark.isoformat()} "
-                                f"before the BATCH carrying {len(late)} of its earlier records")
+                problems.append(
+                    f"STATE #{position} bookmarks {stream}{context or ''} "
+                    f"at {bookmark.isoformat()} "
+                    f"before the BATCH carrying {len(late)} of its earlier records"
+                )
     return problems

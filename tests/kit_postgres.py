@@ -12,8 +12,8 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +35,9 @@ class Postgres:
         return f"{driver}://postgres@/{database}?host={self.socket_dir}"
 
     def connect(self, database: str) -> psycopg.Connection:
-        return psycopg.connect(host=self.socket_dir, user="postgres", dbname=database, autocommit=True)
+        return psycopg.connect(
+            host=self.socket_dir, user="postgres", dbname=database, autocommit=True
+        )
 
 
 @pytest.fixture(scope="session")
@@ -68,19 +70,27 @@ def simulators_config(tap: str) -> dict:
     """The tap's config in meltano.yml's `simulators` environment."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     env = next(e for e in project["environments"] if e["name"] == "simulators")
-    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get("config", {})
+    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get(
+        "config", {}
+    )
 
 
 def setting_env(tap: str, settings: dict) -> dict[str, str]:
     """Settings as the environment variables Meltano reads for them (they override meltano.yml)."""
     prefix = tap.upper().replace("-", "_")
-    return {f"{prefix}_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
-            for name, value in settings.items()}
+    return {
+        f"{prefix}_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in settings.items()
+    }
 
 
 @pytest.fixture(scope="session")
 def meltano_env(postgres) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TAP_", "TARGET_", "MELTANO_"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_", "TARGET_", "MELTANO_"))
+    }
     return {
         **env,
         "MELTANO_DATABASE_URI": postgres.url("meltano"),
@@ -93,12 +103,24 @@ def meltano_env(postgres) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def installed(meltano_env) -> None:
-    """The five extractors and target-postgres installed by Meltano (from this repository and PyPI)."""
-    done = subprocess.run([str(MELTANO), "install", "--plugin-type", "extractor"], cwd=ROOT, env=meltano_env,
-                          capture_output=True, text=True, timeout=1200)
+    """The five extractors and target-postgres, installed by Meltano (this repository, PyPI)."""
+    done = subprocess.run(
+        [str(MELTANO), "install", "--plugin-type", "extractor"],
+        cwd=ROOT,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
-    done = subprocess.run([str(MELTANO), "install", "--plugin-type", "loader", LOADER], cwd=ROOT,
-                          env=meltano_env, capture_output=True, text=True, timeout=1200)
+    done = subprocess.run(
+        [str(MELTANO), "install", "--plugin-type", "loader", LOADER],
+        cwd=ROOT,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
 
 
@@ -106,26 +128,48 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
 
-def meltano_run(env: dict, tap: str, *, schema: str, suffix: str, extra: tuple[str, ...] = (),
-                tap_settings: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def meltano_run(
+    env: dict,
+    tap: str,
+    *,
+    schema: str,
+    suffix: str,
+    extra: tuple[str, ...] = (),
+    tap_settings: dict | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
     """`meltano run <tap> target-postgres`, into `schema`, with its own state id (`suffix`)."""
     return subprocess.run(
-        [str(MELTANO), "run", "--state-id-suffix", suffix, *extra, tap, LOADER], cwd=ROOT,
-        env=run_env(env, tap, schema, tap_settings), capture_output=True, text=True, timeout=timeout)
+        [str(MELTANO), "run", "--state-id-suffix", suffix, *extra, tap, LOADER],
+        cwd=ROOT,
+        env=run_env(env, tap, schema, tap_settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def run_env(env: dict, tap: str, schema: str, tap_settings: dict | None) -> dict:
-    return {**env, "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema, **setting_env(tap, tap_settings or {})}
+    return {
+        **env,
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+        **setting_env(tap, tap_settings or {}),
+    }
 
 
-def meltano_popen(env: dict, tap: str, *, schema: str, suffix: str, tap_settings: dict | None = None,
-                  log: Path) -> subprocess.Popen:
-    """The same run in the background (its own process group, so a kill takes tap and target too)."""
+def meltano_popen(
+    env: dict, tap: str, *, schema: str, suffix: str, tap_settings: dict | None = None, log: Path
+) -> subprocess.Popen:
+    """The same run in the background, in its own process group (a kill takes tap and target)."""
     handle = log.open("w")
     return subprocess.Popen(
-        [str(MELTANO), "run", "--state-id-suffix", suffix, tap, LOADER], cwd=ROOT,
-        env=run_env(env, tap, schema, tap_settings), stdout=handle, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        [str(MELTANO), "run", "--state-id-suffix", suffix, tap, LOADER],
+        cwd=ROOT,
+        env=run_env(env, tap, schema, tap_settings),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def state_id(tap: str, suffix: str) -> str:
@@ -137,7 +181,9 @@ def table_keys(pg: Postgres, schema: str, stream: str, columns: tuple[str, ...])
     """Every row's primary key in the loaded table (names matched case-insensitively)."""
     actual = {name.lower(): name for name in table_columns(pg, schema, stream)}
     missing = [c for c in columns if c.lower() not in actual]
-    assert not missing, f"{schema}.{stream}: no column {missing} (columns: {sorted(actual.values())})"
+    assert not missing, (
+        f"{schema}.{stream}: no column {missing} (columns: {sorted(actual.values())})"
+    )
     with pg.connect("warehouse") as con:
         names = ", ".join(f'"{actual[c.lower()]}"' for c in columns)
         rows = con.execute(f'select {names} from "{schema}"."{stream}"').fetchall()
@@ -145,21 +191,35 @@ def table_keys(pg: Postgres, schema: str, stream: str, columns: tuple[str, ...])
 
 
 def failure(done: subprocess.CompletedProcess) -> str:
-    """What a failed `meltano run` said: its error lines (tap's and target's), not the traceback boxes."""
+    """What a failed `meltano run` said: the error lines of tap and target, not traceback boxes."""
     lines = (done.stdout + done.stderr).splitlines()
-    wanted = [line for line in lines if "│" not in line and "╭" not in line and "╰" not in line
-              and any(word in line for word in ("error", "Error", "Exception", "exception", "failed", "FAILED"))]
+    wanted = [
+        line
+        for line in lines
+        if "│" not in line
+        and "╭" not in line
+        and "╰" not in line
+        and any(
+            word in line
+            for word in ("error", "Error", "Exception", "exception", "failed", "FAILED")
+        )
+    ]
     return "\n".join(wanted[-40:])[-6000:]
 
 
 def table_columns(pg: Postgres, schema: str, table: str) -> dict[str, str]:
     with pg.connect("warehouse") as con:
-        return dict(con.execute("select column_name, data_type from information_schema.columns "
-                                "where table_schema = %s and table_name = %s", (schema, table)).fetchall())
+        return dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                (schema, table),
+            ).fetchall()
+        )
 
 
 def plain(value):
-    """One spelling for a key value from PostgreSQL or from a simulator (ISO 8601 in UTC for moments)."""
+    """One spelling for a key value from PostgreSQL or a simulator (moments: ISO 8601 in UTC)."""
     import datetime as dt
     import decimal
 
@@ -173,7 +233,11 @@ def plain(value):
         except ValueError:
             return value
     if isinstance(value, dt.datetime):
-        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        value = (
+            value.replace(tzinfo=dt.timezone.utc)
+            if value.tzinfo is None
+            else value.astimezone(dt.timezone.utc)
+        )
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()

@@ -28,7 +28,6 @@ from kit_postgres import (
     table_keys,
     unique,
 )
-
 from support_simulators.dixa import DixaSimulator
 from support_simulators.khoros import KhorosSimulator
 from support_simulators.thankful import ThankfulSimulator
@@ -37,14 +36,24 @@ from support_simulators.xenioo import XeniooSimulator
 
 pytestmark = pytest.mark.slow
 
-#: Short ranges (the simulators environment's credentials are kept; URLs point at this test's simulator).
+#: Short ranges; the simulators environment's credentials are kept, URLs point at this test's
+#: simulator.
 SIMULATORS = {
     "tap-thena": (ThenaSimulator, lambda sim: {"api_url": sim.url, "end_date": "2025-01-22"}),
-    "tap-thankful": (ThankfulSimulator, lambda sim: {"api_url": f"{sim.url}/api/v1", "end_date": "2025-01-06"}),
+    "tap-thankful": (
+        ThankfulSimulator,
+        lambda sim: {"api_url": f"{sim.url}/api/v1", "end_date": "2025-01-06"},
+    ),
     "tap-dixa": (DixaSimulator, lambda sim: {"api_url": sim.url, "end_date": "2025-06-05"}),
     "tap-xenioo": (XeniooSimulator, lambda sim: {"api_url": sim.url, "auth_url": sim.url}),
-    "tap-khoros-care": (KhorosSimulator, lambda sim: {
-        "api_url": sim.api_url, "end_date": "2025-06-03", "report_types": ["response", "author", "team_performance"]}),
+    "tap-khoros-care": (
+        KhorosSimulator,
+        lambda sim: {
+            "api_url": sim.api_url,
+            "end_date": "2025-06-03",
+            "report_types": ["response", "author", "team_performance"],
+        },
+    ),
 }
 TAPS = list(SIMULATORS)
 
@@ -66,26 +75,34 @@ def _assert_landed_exactly(postgres, sim, config: dict, schema: str) -> None:
         if twice:
             problems.append(f"{stream}: {len(twice)} keys landed more than once")
         if set(rows) != wanted:
-            problems.append(f"{stream}: {len(wanted - set(rows))} of {len(wanted)} keys missing, "
-                            f"{len(set(rows) - wanted)} never served")
+            problems.append(
+                f"{stream}: {len(wanted - set(rows))} of {len(wanted)} keys missing, "
+                f"{len(set(rows) - wanted)} never served"
+            )
     assert not problems, "; ".join(problems)
 
 
 def _stored_state(postgres, tap: str, suffix: str) -> dict | None:
     """The state Meltano keeps for the job in its system database (on PostgreSQL)."""
     with postgres.connect("meltano") as con:
-        row = con.execute("select completed_state, partial_state from state where state_id = %s",
-                          (state_id(tap, suffix),)).fetchone()
+        row = con.execute(
+            "select completed_state, partial_state from state where state_id = %s",
+            (state_id(tap, suffix),),
+        ).fetchone()
     if row is None:
         return None
-    return {name: json.loads(value) if isinstance(value, str) else value
-            for name, value in (("completed", row[0]), ("partial", row[1]))}
+    return {
+        name: json.loads(value) if isinstance(value, str) else value
+        for name, value in (("completed", row[0]), ("partial", row[1]))
+    }
 
 
 def _running_jobs(postgres, tap: str, suffix: str) -> int:
     with postgres.connect("meltano") as con:
-        return con.execute("select count(*) from runs where job_name = %s and state = 'RUNNING'",
-                           (state_id(tap, suffix),)).fetchone()[0]
+        return con.execute(
+            "select count(*) from runs where job_name = %s and state = 'RUNNING'",
+            (state_id(tap, suffix),),
+        ).fetchone()[0]
 
 
 def _wait(condition, seconds: float, what: str) -> None:
@@ -96,7 +113,9 @@ def _wait(condition, seconds: float, what: str) -> None:
 
 
 @pytest.mark.parametrize("tap", TAPS)
-def test_meltano_run_lands_every_key_once_with_state_in_postgres(postgres, meltano_env, installed, simulator, tap):
+def test_meltano_run_lands_every_key_once_with_state_in_postgres(
+    postgres, meltano_env, installed, simulator, tap
+):
     sim, settings, config = simulator
     schema, suffix = unique("load"), unique("job")
     done = meltano_run(meltano_env, tap, schema=schema, suffix=suffix, tap_settings=settings)
@@ -107,8 +126,9 @@ def test_meltano_run_lands_every_key_once_with_state_in_postgres(postgres, melta
 
 
 @pytest.mark.parametrize("tap", [t for t in TAPS if t != "tap-xenioo"])
-def test_a_run_killed_midway_and_rerun_lands_every_key_once(postgres, meltano_env, installed, simulator, tap,
-                                                            tmp_path):
+def test_a_run_killed_midway_and_rerun_lands_every_key_once(
+    postgres, meltano_env, installed, simulator, tap, tmp_path
+):
     """SIGKILL to Meltano, tap and target once rows and a state have landed; the rerun resumes.
 
     tap-xenioo is left out: its next run is an hour later by design (Xenioo's throttle);
@@ -117,14 +137,27 @@ def test_a_run_killed_midway_and_rerun_lands_every_key_once(postgres, meltano_en
     sim, settings, config = simulator
     sim.faults.latency = 0.15  # a run of some seconds, so there is a middle to kill it in
     schema, suffix = unique("kill"), unique("job")
-    env = {**meltano_env, "TARGET_POSTGRES_BATCH_SIZE_ROWS": "20"}  # drain (and pass STATE on) often
-    process = meltano_popen(env, tap, schema=schema, suffix=suffix, tap_settings=settings,
-                            log=tmp_path / "killed.log")
+    env = {
+        **meltano_env,
+        "TARGET_POSTGRES_BATCH_SIZE_ROWS": "20",
+    }  # drain (and pass STATE on) often
+    process = meltano_popen(
+        env, tap, schema=schema, suffix=suffix, tap_settings=settings, log=tmp_path / "killed.log"
+    )
     try:
-        _wait(lambda: process.poll() is not None or (_stored_state(postgres, tap, suffix) or {}).get("partial")
-              or (_stored_state(postgres, tap, suffix) or {}).get("completed"), 240, "a stored state")
-        assert process.poll() is None, "the run ended before it could be killed:\n" + (
-            tmp_path / "killed.log").read_text()[-3000:]
+        _wait(
+            lambda: (
+                process.poll() is not None
+                or (_stored_state(postgres, tap, suffix) or {}).get("partial")
+                or (_stored_state(postgres, tap, suffix) or {}).get("completed")
+            ),
+            240,
+            "a stored state",
+        )
+        assert process.poll() is None, (
+            "the run ended before it could be killed:\n"
+            + (tmp_path / "killed.log").read_text()[-3000:]
+        )
         os.killpg(process.pid, signal.SIGKILL)
     finally:
         if process.poll() is None:
@@ -133,26 +166,42 @@ def test_a_run_killed_midway_and_rerun_lands_every_key_once(postgres, meltano_en
     sim.faults.latency = 0.0
     # The killed job never ended, so Meltano still counts it as running (until its
     # heartbeat is 5 minutes old); --force is how an operator reruns at once.
-    done = meltano_run(env, tap, schema=schema, suffix=suffix, tap_settings=settings, extra=("--force",))
+    done = meltano_run(
+        env, tap, schema=schema, suffix=suffix, tap_settings=settings, extra=("--force",)
+    )
     assert done.returncode == 0, failure(done)
     _assert_landed_exactly(postgres, sim, config, schema)
 
 
 @pytest.mark.parametrize("tap", ["tap-thena"])
-def test_two_runs_of_the_same_job_at_once_are_refused(postgres, meltano_env, installed, simulator, tap, tmp_path):
-    """Meltano refuses a second run of a state id whose job is running (its state could not be trusted)."""
+def test_two_runs_of_the_same_job_at_once_are_refused(
+    postgres, meltano_env, installed, simulator, tap, tmp_path
+):
+    """Meltano refuses a second run of a state id whose job is running (its state is in use)."""
     sim, settings, config = simulator
     sim.faults.latency = 1.5
     schema, suffix = unique("twice"), unique("job")
-    first = meltano_popen(meltano_env, tap, schema=schema, suffix=suffix, tap_settings=settings,
-                          log=tmp_path / "first.log")
+    first = meltano_popen(
+        meltano_env,
+        tap,
+        schema=schema,
+        suffix=suffix,
+        tap_settings=settings,
+        log=tmp_path / "first.log",
+    )
     try:
-        _wait(lambda: first.poll() is not None or _running_jobs(postgres, tap, suffix) == 1, 120,
-              "the first run to be recorded as running")
+        _wait(
+            lambda: first.poll() is not None or _running_jobs(postgres, tap, suffix) == 1,
+            120,
+            "the first run to be recorded as running",
+        )
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
         second = meltano_run(meltano_env, tap, schema=schema, suffix=suffix, tap_settings=settings)
         assert second.returncode != 0
-        assert f"Another '{state_id(tap, suffix)}' pipeline is already running" in second.stdout + second.stderr
+        assert (
+            f"Another '{state_id(tap, suffix)}' pipeline is already running"
+            in second.stdout + second.stderr
+        )
         assert first.wait(timeout=300) == 0, (tmp_path / "first.log").read_text()[-3000:]
     finally:
         if first.poll() is None:
@@ -163,7 +212,9 @@ def test_two_runs_of_the_same_job_at_once_are_refused(postgres, meltano_env, ins
 
 @pytest.mark.parametrize("tap", ["tap-xenioo"])
 @pytest.mark.parametrize("side", ["in-tap", "in-target"])
-def test_raw_json_column_survives_flattening(postgres, meltano_env, installed, simulator, tap, side):
+def test_raw_json_column_survives_flattening(
+    postgres, meltano_env, installed, simulator, tap, side
+):
     """With flattening on (in the tap, or in target-postgres), `raw` lands as one JSON column
     holding the source object, and every key lands."""
     sim, settings, config = simulator
@@ -171,7 +222,12 @@ def test_raw_json_column_survives_flattening(postgres, meltano_env, installed, s
     flattening = {"flattening_enabled": True, "flattening_max_depth": 3}
     env = dict(meltano_env)
     if side == "in-target":
-        env.update({"TARGET_POSTGRES_FLATTENING_ENABLED": "true", "TARGET_POSTGRES_FLATTENING_MAX_DEPTH": "3"})
+        env.update(
+            {
+                "TARGET_POSTGRES_FLATTENING_ENABLED": "true",
+                "TARGET_POSTGRES_FLATTENING_MAX_DEPTH": "3",
+            }
+        )
     else:
         settings = {**settings, **flattening}
     done = meltano_run(env, tap, schema=schema, suffix=suffix, tap_settings=settings)
@@ -183,6 +239,9 @@ def test_raw_json_column_survives_flattening(postgres, meltano_env, installed, s
         assert not [c for c in columns if c.startswith("raw__")], f"{stream}: raw was flattened"
         with postgres.connect("warehouse") as con:
             mismatched = con.execute(
-                f'select count(*) from "{schema}"."{stream}" where raw->>\'GroupLabel\' is distinct from group_label'
+                f'select count(*) from "{schema}"."{stream}" '
+                "where raw->>'GroupLabel' is distinct from group_label"
             ).fetchone()[0]
-        assert mismatched == 0, f"{stream}: {mismatched} rows whose raw object is not the source object"
+        assert mismatched == 0, (
+            f"{stream}: {mismatched} rows whose raw object is not the source object"
+        )
