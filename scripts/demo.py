@@ -23,9 +23,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "taps"))
 
-from support_simulators.registry import DEMO_PORTS, available  # noqa: E402
+from support_simulators.registry import DEMO_PORTS, available
 
 #: Which simulator serves which tap.
 SIMULATOR_OF = {
@@ -105,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"Port {DEMO_PORTS[name]} for the {name} simulator is already in use "
                                  "(another demo or simulator running?); stop it and try again.")
     simulators = subprocess.Popen([sys.executable, "-m", "support_simulators", "serve", *names],
-                                  cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT / "taps")})
+                                  cwd=ROOT, env=env)
     failed = []
     try:
         for name in names:

@@ -17,7 +17,7 @@ from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow, parse_utc
 from tap_dixa.client import DixaStream, supported_filters
 
-DIXA_SCHEMAS = schema_directory("dixa")
+DIXA_SCHEMAS = schema_directory("dixa", __package__)
 UTC = dt.timezone.utc
 
 

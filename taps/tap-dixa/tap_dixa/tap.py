@@ -63,6 +63,7 @@ class TapDixa(SupportTap):
     """Singer tap for Dixa's Analytics API (metrics, records, filters), driven by its catalogue."""
 
     name = "tap-dixa"
+    package_name = "supportanalytics-tap-dixa"  # the distribution: --version, --about
     # The streams come from Dixa's catalogue, so `--discover` validates settings too.
     dynamic_catalog = True
 

@@ -13,7 +13,7 @@ from singer_sdk import StreamSchema
 from support_taps.schemas import schema_directory
 from tap_khoros_care.client import KhorosStream
 
-KHOROS_SCHEMAS = schema_directory("khoros")
+KHOROS_SCHEMAS = schema_directory("khoros", __package__)
 
 #: Report parameters only some report types take (the vendor page says which).
 _TEAM_PARAMETERS = ("includeDisabled", "teamIds")

@@ -25,6 +25,7 @@ class TapKhorosCare(SupportTap):
     """Singer tap for Khoros Care analytics reports (social customer care)."""
 
     name = "tap-khoros-care"
+    package_name = "supportanalytics-tap-khoros-care"  # the distribution: --version, --about
 
     #: Khoros allows about 20 requests a minute (vendor-notes); `requests_per_minute` overrides.
     requests_per_second = 20 / 60

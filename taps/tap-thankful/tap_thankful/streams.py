@@ -41,7 +41,7 @@ from support_taps.schemas import schema_directory
 from support_taps.windows import date_windows, floor_day, parse_utc
 from tap_thankful.client import ONE_DAY, ThankfulDayStream, ThankfulStream
 
-THANKFUL_SCHEMAS = schema_directory("thankful")
+THANKFUL_SCHEMAS = schema_directory("thankful", __package__)
 
 
 def _boolean(value: object) -> bool | None:

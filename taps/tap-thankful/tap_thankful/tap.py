@@ -46,6 +46,7 @@ class TapThankful(SupportTap):
     # numbers of each action stay apart and nothing rests on undocumented behaviour.
 
     name = "tap-thankful"
+    package_name = "supportanalytics-tap-thankful"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -14,7 +14,7 @@ from support_taps.schemas import schema_directory
 from support_taps.windows import ceil_day
 from tap_thena.client import ThenaStream
 
-THENA_SCHEMAS = schema_directory("thena")
+THENA_SCHEMAS = schema_directory("thena", __package__)
 
 # Besides ISO, the export's documented "MM/DD/YYYY HH:MM" and its near relatives.
 _DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")

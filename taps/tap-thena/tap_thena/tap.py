@@ -14,6 +14,7 @@ class TapThena(SupportTap):
     """Singer tap for Thena's requests export (Slack-based support)."""
 
     name = "tap-thena"
+    package_name = "supportanalytics-tap-thena"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
         th.Property(

@@ -10,7 +10,7 @@ from singer_sdk import StreamSchema
 from support_taps.schemas import schema_directory
 from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, STATISTIC_TYPES, XeniooStream, statistic_code
 
-XENIOO_SCHEMAS = schema_directory("xenioo")
+XENIOO_SCHEMAS = schema_directory("xenioo", __package__)
 
 #: Rows are identified by what they count (type, label), where (bot, channel), when
 #: (group mode and label) and which call scope produced them. The same bucket comes

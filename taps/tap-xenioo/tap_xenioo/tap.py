@@ -31,6 +31,7 @@ class TapXenioo(SupportTap):
     """Singer tap for Xenioo chatbot statistics (throttle-aware)."""
 
     name = "tap-xenioo"
+    package_name = "supportanalytics-tap-xenioo"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
         th.Property(
