@@ -13,11 +13,9 @@ import msgspec
 import requests
 from singer_sdk import RESTStream, Tap
 from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
-from singer_sdk.helpers._state import PROGRESS_MARKERS
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib.messages import RecordMessage
 
+from support_taps.compat import PROGRESS_MARKERS, FastRecordMessages, write_state_message
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -135,7 +133,7 @@ def _secret_leaves(schema: dict, value: t.Any, inherited: bool = False) -> Itera
         yield str(value)
 
 
-class SupportStream(RESTStream):
+class SupportStream(FastRecordMessages, RESTStream):
     """Auth-agnostic base: timeouts, retries, error messages, JSON parsing, windows.
 
     Vendor base streams set `vendor`, `credential_settings` and `url_settings`, and
@@ -156,29 +154,6 @@ class SupportStream(RESTStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     # ---- records ----------------------------------------------------------------
-
-    @cached_property
-    def _every_property_selected(self) -> bool:
-        return all(self.mask.get(("properties", name), True) for name in self.schema.get("properties", {}))
-
-    def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
-        """The SDK's record step, minus two walks of every record that change nothing here.
-
-        The SDK pops deselected properties and conforms types on every record; when
-        every property is selected and records were normalised while parsing
-        (TYPE_CONFORMANCE_LEVEL NONE), both walks only cost time (about a fifth of the
-        tap's per-record work, measured with benchmarks/thena_benchmark.py). Otherwise
-        the SDK's own method runs. The SDK is pinned to one minor line for this hook.
-        """
-        if not self._every_property_selected or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
-            yield from super()._generate_record_messages(record)
-            return
-        extracted = utc_now()
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=extracted)
 
     # ---- requests and retries -------------------------------------------------
 
@@ -364,8 +339,7 @@ class SupportStream(RESTStream):
 
     def write_state_now(self) -> None:
         """Emit a STATE message with the current state (the SDK has no public hook for it)."""
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        write_state_message(self)
 
 
 def window_context(window: DateWindow) -> dict[str, str]:

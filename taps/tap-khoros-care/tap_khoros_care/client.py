@@ -43,6 +43,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.client import SupportStream, window_context, window_of
+from support_taps.compat import log_request_duration
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
@@ -259,7 +260,7 @@ class KhorosStream(SupportStream):
         # Redirects are never followed with our session: the only one Khoros sends
         # (the download's) leads to another host that must not see the credentials.
         response = self.requests_session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream)
-        self._write_request_duration_log(endpoint=endpoint, response=response, context=context, extra_tags=None)
+        log_request_duration(self, endpoint=endpoint, response=response, context=context)
         self.validate_response(response)
         return response
 

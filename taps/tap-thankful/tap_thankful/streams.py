@@ -34,8 +34,8 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import StreamSchema
-from singer_sdk.helpers._state import PROGRESS_MARKERS
 
+from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
 from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import date_windows, floor_day, parse_utc
@@ -163,26 +163,13 @@ class TicketsOverTimeStream(ThankfulDayStream):
         return total
 
 
-class TicketsChildStream(ThankfulDayStream):
+class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
     """A stream built from the same `/tickets` answer as `tickets_over_time`, day by day."""
 
     parent_stream_type = TicketsOverTimeStream
     # One bookmark for the stream, not one state partition per day.
     state_partitioning_keys: t.ClassVar[list[str]] = []  # type: ignore[misc]
     schema = StreamSchema(THANKFUL_SCHEMAS)
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._schema_sent = False
-
-    def _write_schema_message(self) -> None:
-        # The SDK syncs a child once per parent record (here: once a day) and sends
-        # its SCHEMA each time. Once per run is enough, and some targets flush every
-        # stream on each SCHEMA (target-duckdb does), which would load day by day.
-        # (A private SDK method: singer-sdk is pinned to one minor line.)
-        if not self._schema_sent:
-            self._schema_sent = True
-            super()._write_schema_message()
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         assert context is not None, "synced by tickets_over_time with a day context"

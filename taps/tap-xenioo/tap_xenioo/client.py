@@ -12,6 +12,7 @@ import requests
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from support_taps.client import SupportStream
+from support_taps.compat import authenticator_session, default_expiration
 from support_taps.errors import (
     CredentialsRejected,
     UnparseableResponse,
@@ -128,7 +129,7 @@ class XeniooAuthenticator(OAuthAuthenticator):
         redact.add(token)  # the token is a credential: never in logs or errors
         minutes = to_number(fields.get("expires"))
         self.access_token = token
-        self.expires_in = int(minutes * 60) if minutes is not None and minutes > 0 else self._default_expiration
+        self.expires_in = int(minutes * 60) if minutes is not None and minutes > 0 else default_expiration(self)
         self.last_refreshed = requested_at
         self.renewals += 1
         self.logger.info("Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60)
@@ -145,7 +146,7 @@ class XeniooAuthenticator(OAuthAuthenticator):
         )()
 
     def _post_token_request(self) -> requests.Response:
-        response = self._session.post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
+        response = authenticator_session(self).post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
         if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
         return response
