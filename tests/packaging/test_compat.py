@@ -13,7 +13,6 @@ import singer_sdk
 from singer_sdk import RESTStream, Stream
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers import _state
-
 from support_taps import compat
 from tap_thena.tap import TapThena
 
@@ -25,17 +24,29 @@ SIGNATURES = {
     (Stream, "_generate_record_messages"): ["self", "record"],
     (Stream, "_write_state_message"): ["self"],
     (Stream, "_write_schema_message"): ["self"],
-    (RESTStream, "_write_request_duration_log"): ["self", "endpoint", "response", "context", "extra_tags"],
+    (RESTStream, "_write_request_duration_log"): [
+        "self",
+        "endpoint",
+        "response",
+        "context",
+        "extra_tags",
+    ],
 }
 
 
-@pytest.mark.parametrize(("owner", "name"), list(SIGNATURES), ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize(
+    ("owner", "name"), list(SIGNATURES), ids=lambda v: getattr(v, "__name__", v)
+)
 def test_private_method_keeps_its_signature(owner, name):
     method = getattr(owner, name, None)
-    assert method is not None, f"{SDK} removed {owner.__name__}.{name}: update support_taps/compat.py"
+    assert method is not None, (
+        f"{SDK} removed {owner.__name__}.{name}: update support_taps/compat.py"
+    )
     parameters = list(inspect.signature(method).parameters)
     assert parameters == SIGNATURES[(owner, name)], (
-        f"{SDK} changed {owner.__name__}.{name}{inspect.signature(method)}: update support_taps/compat.py")
+        f"{SDK} changed {owner.__name__}.{name}{inspect.signature(method)}: "
+        "update support_taps/compat.py"
+    )
 
 
 def test_every_hook_compat_declares_is_checked():
@@ -55,17 +66,25 @@ def test_oauth_authenticator_keeps_its_session_and_default_expiration():
 
 @pytest.fixture
 def thena_stream():
-    tap = TapThena(config={"api_key": "k", "api_url": "http://127.0.0.1:9", "start_date": "2025-01-01"},
-                   parse_env_config=False)
+    tap = TapThena(
+        config={"api_key": "k", "api_url": "http://127.0.0.1:9", "start_date": "2025-01-01"},
+        parse_env_config=False,
+    )
     return tap.streams["requests"]
 
 
 def test_fast_record_messages_say_what_the_sdk_says(thena_stream):
     assert hasattr(thena_stream, "_stream_version"), f"{SDK} renamed Stream._stream_version"
-    record = {"request_id": "r-1", "created_datetime": "2025-01-02T03:04:00+00:00", "status": "open"}
+    record = {
+        "request_id": "r-1",
+        "created_datetime": "2025-01-02T03:04:00+00:00",
+        "status": "open",
+    }
     fast = list(thena_stream._generate_record_messages(dict(record)))
     sdk = list(RESTStream._generate_record_messages(thena_stream, dict(record)))
-    assert [(m.stream, m.record, m.version) for m in fast] == [(m.stream, m.record, m.version) for m in sdk]
+    assert [(m.stream, m.record, m.version) for m in fast] == [
+        (m.stream, m.record, m.version) for m in sdk
+    ]
     assert fast[0].time_extracted.tzinfo is not None
 
 
@@ -79,8 +98,10 @@ def test_state_and_schema_hooks_write_their_messages(thena_stream, capsys):
 
 
 def test_no_private_sdk_name_outside_compat():
-    pattern = re.compile(r"singer_sdk(\.\w+)*\._\w|\._(write_\w+_message|generate_record_messages|"
-                         r"write_request_duration_log|default_expiration)\b|\._session\.")
+    pattern = re.compile(
+        r"singer_sdk(\.\w+)*\._\w|\._(write_\w+_message|generate_record_messages|"
+        r"write_request_duration_log|default_expiration)\b|\._session\."
+    )
     offenders = []
     for path in sorted((ROOT / "taps").glob("*/*/**/*.py")):
         if path.name == "compat.py":

@@ -24,18 +24,40 @@ DISTRIBUTIONS = {
     "taps/tap-dixa": ("supportanalytics-tap-dixa", "tap_dixa", "tap-dixa"),
     "taps/tap-thena": ("supportanalytics-tap-thena", "tap_thena", "tap-thena"),
     "taps/tap-xenioo": ("supportanalytics-tap-xenioo", "tap_xenioo", "tap-xenioo"),
-    "taps/tap-khoros-care": ("supportanalytics-tap-khoros-care", "tap_khoros_care", "tap-khoros-care"),
+    "taps/tap-khoros-care": (
+        "supportanalytics-tap-khoros-care",
+        "tap_khoros_care",
+        "tap-khoros-care",
+    ),
     "simulators": ("supportanalytics-simulators", "support_simulators", "support-simulators"),
 }
-VENDOR_OF = {"tap_thankful": "thankful", "tap_dixa": "dixa", "tap_thena": "thena",
-             "tap_xenioo": "xenioo", "tap_khoros_care": "khoros"}
+VENDOR_OF = {
+    "tap_thankful": "thankful",
+    "tap_dixa": "dixa",
+    "tap_thena": "thena",
+    "tap_xenioo": "xenioo",
+    "tap_khoros_care": "khoros",
+}
 
 
 def build(folder: str, out: Path, *, sdist_first: bool = False) -> Path:
-    """The distribution's wheel; with sdist_first, built from its sdist as `python -m build` does."""
-    command = [sys.executable, "-m", "build", "-q", "--no-isolation", "-o", str(out), str(ROOT / folder)]
-    subprocess.run(command if sdist_first else [*command, "--wheel"], check=True, timeout=600,
-                   capture_output=True)
+    """The distribution's wheel; with sdist_first, built from its sdist (as `python -m build`)."""
+    command = [
+        sys.executable,
+        "-m",
+        "build",
+        "-q",
+        "--no-isolation",
+        "-o",
+        str(out),
+        str(ROOT / folder),
+    ]
+    subprocess.run(
+        command if sdist_first else [*command, "--wheel"],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
     return next(out.glob(DISTRIBUTIONS[folder][0].replace("-", "_") + "-*.whl"))
 
 
@@ -44,7 +66,9 @@ def test_every_distribution_ships_only_its_own_package(tmp_path):
     for folder, (distribution, package, executable) in DISTRIBUTIONS.items():
         wheel = build(folder, tmp_path / folder.replace("/", "_"))
         names = zipfile.ZipFile(wheel).namelist()
-        top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+        top_level = {
+            name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
+        }
         assert top_level == {package}, (folder, top_level)
         assert not (top_level & (packages - {package}))
         info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
@@ -78,26 +102,51 @@ def test_built_tap_runs_from_anywhere_with_its_version_and_packaged_schemas(tmp_
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(core), str(tap)], check=True, timeout=900)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", str(core), str(tap)], check=True, timeout=900
+    )
 
     workdir = tmp_path / "elsewhere"  # nothing here can come from the checkout
     workdir.mkdir()
-    installed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], cwd=workdir,
-                               capture_output=True, text=True, check=True).stdout
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format=json"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     names = {p["name"] for p in json.loads(installed)}
     assert "supportanalytics-simulators" not in names and "supportanalytics-tap-dixa" not in names
 
-    version = subprocess.run([str(env_dir / "bin" / "tap-thena"), "--version"], cwd=workdir,
-                             capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [str(env_dir / "bin" / "tap-thena"), "--version"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert version.startswith("tap-thena v0.1.0, Meltano SDK v"), version
-    about = json.loads(subprocess.run([str(env_dir / "bin" / "tap-thena"), "--about", "--format=json"],
-                                      cwd=workdir, capture_output=True, text=True, check=True).stdout)
+    about = json.loads(
+        subprocess.run(
+            [str(env_dir / "bin" / "tap-thena"), "--about", "--format=json"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert about["version"] == "0.1.0"
 
     config = workdir / "config.json"
     config.write_text(json.dumps({"api_key": "k", "workspace": "acme", "start_date": "2025-01-01"}))
-    done = subprocess.run([str(env_dir / "bin" / "tap-thena"), "--config", str(config), "--discover"],
-                          cwd=workdir, capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [str(env_dir / "bin" / "tap-thena"), "--config", str(config), "--discover"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     catalog = json.loads(done.stdout)
     stream = next(s for s in catalog["streams"] if s["tap_stream_id"] == "requests")
     assert stream["key_properties"] == ["request_id"]
@@ -105,7 +154,11 @@ def test_built_tap_runs_from_anywhere_with_its_version_and_packaged_schemas(tmp_
 
     where = subprocess.run(
         [str(python), "-c", "import tap_thena.streams as s; print(s.THENA_SCHEMAS.dir_path)"],
-        cwd=workdir, capture_output=True, text=True, check=True).stdout
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert str(env_dir) in where, where  # inside the installed package, not the checkout
 
 

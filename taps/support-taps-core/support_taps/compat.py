@@ -56,15 +56,17 @@ def write_state_message(stream: Stream) -> None:
     stream._write_state_message()  # noqa: SLF001
 
 
-def log_request_duration(stream: RESTStream, *, endpoint: str, response: requests.Response,
-                         context: t.Mapping | None) -> None:
+def log_request_duration(
+    stream: RESTStream, *, endpoint: str, response: requests.Response, context: t.Mapping | None
+) -> None:
     """The SDK's per-request metric log line, for requests sent outside its request loop.
 
     Khoros sends prepared requests itself (no redirects, streamed bodies); the SDK logs
     request durations only inside its own `_request`.
     """
     stream._write_request_duration_log(  # noqa: SLF001
-        endpoint=endpoint, response=response, context=context, extra_tags=None)
+        endpoint=endpoint, response=response, context=context, extra_tags=None
+    )
 
 
 def authenticator_session(authenticator: OAuthAuthenticator) -> requests.Session:
@@ -88,19 +90,28 @@ class FastRecordMessages:
     """
 
     def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
-        if not self._every_property_selected or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
+        if (
+            not self._every_property_selected
+            or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
+        ):
             yield from super()._generate_record_messages(record)  # type: ignore[misc]
             return
         extracted = utc_now()
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
-                yield RecordMessage(stream=stream_map.stream_alias, record=mapped,
-                                    version=self._stream_version, time_extracted=extracted)
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted,
+                )
 
     @cached_property
     def _every_property_selected(self) -> bool:
-        return all(self.mask.get(("properties", name), True) for name in self.schema.get("properties", {}))
+        return all(
+            self.mask.get(("properties", name), True) for name in self.schema.get("properties", {})
+        )
 
 
 class SchemaOncePerRun:
