@@ -125,15 +125,6 @@ def project(tmp_path_factory):
             new.meltano(
                 "add", "--plugin-type", "extractor", tap, "--from-ref", str(ref), "--no-install"
             )
-        # Each tap's simulator config, written into the project as a user would edit it.
-        declared = yaml.safe_load((new.path / "meltano.yml").read_text())
-        for plugin, simulator in zip(declared["plugins"]["extractors"], simulators):
-            plugin["config"] = simulator_config(plugin["name"], simulator.url)
-        declared["plugins"]["loaders"][0]["config"] = {
-            "destination_path": "output",
-            "do_timestamp_file": False,
-        }
-        (new.path / "meltano.yml").write_text(yaml.safe_dump(declared, sort_keys=False))
         loader = base / "target-jsonl.yml"
         loader.write_text(yaml.safe_dump(TARGET_JSONL, sort_keys=False))
         new.meltano(
@@ -145,6 +136,15 @@ def project(tmp_path_factory):
             str(loader),
             "--no-install",
         )
+        # Each tap's simulator config, written into the project as a user would edit it.
+        declared = yaml.safe_load((new.path / "meltano.yml").read_text())
+        for plugin, simulator in zip(declared["plugins"]["extractors"], simulators):
+            plugin["config"] = simulator_config(plugin["name"], simulator.url)
+        declared["plugins"]["loaders"][0]["config"] = {
+            "destination_path": "output",
+            "do_timestamp_file": False,
+        }
+        (new.path / "meltano.yml").write_text(yaml.safe_dump(declared, sort_keys=False))
         new.meltano("install", timeout=900)  # every plugin, in parallel, each in its own venv
         yield new
     finally:
