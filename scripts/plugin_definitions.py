@@ -141,6 +141,12 @@ def label_of(name: str, schema: dict) -> str:
     return " ".join(ACRONYMS.get(w.lower(), w.capitalize()) for w in words)
 
 
+def option_label(value: object) -> str:
+    """OPEN_AT_END -> Open At End; short codes (en, csv) stay as they are."""
+    text = str(value)
+    return text if len(text) <= 4 and text.islower() else label_of(text, {})
+
+
 def json_types(schema: dict) -> list[str]:
     kind = schema.get("type")
     if kind is None and "anyOf" in schema:
@@ -186,7 +192,7 @@ def setting(name: str, schema: dict) -> dict:
     out: dict = {"name": name, "label": label_of(name, schema), "kind": kind_of(schema)}
     if out["kind"] == "options":
         out["options"] = [
-            {"label": label_of(str(v), {}), "value": v} for v in schema["enum"] if v is not None
+            {"label": option_label(v), "value": v} for v in schema["enum"] if v is not None
         ]
     if "default" in schema and schema["default"] is not None:
         out["value"] = schema["default"]

@@ -146,6 +146,8 @@ def test_secret_inside_a_list_makes_the_list_sensitive():
     assert (
         generator.setting("wait", {"type": ["number", "null"], "default": 1.5})["kind"] == "decimal"
     )
-    assert generator.setting("mode", {"type": ["string", "null"], "enum": ["a", "b"]})[
-        "options"
-    ] == [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}]
+    options = generator.setting("mode", {"type": ["string", "null"], "enum": ["en", "OPEN_AT_END"]})
+    assert options["options"] == [
+        {"label": "en", "value": "en"},
+        {"label": "Open At End", "value": "OPEN_AT_END"},
+    ]
