@@ -4,13 +4,18 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Every distribution of the workspace, installed editable (see pyproject.toml).
+DISTRIBUTIONS := taps/support-taps-core taps/tap-thankful taps/tap-dixa taps/tap-thena \
+	taps/tap-xenioo taps/tap-khoros-care simulators
+# SDK=... installs another singer-sdk release in the venv (`.ci/run` tests both ends of the range).
+SDK ?=
 
-.PHONY: demo test benchmark clean
+.PHONY: demo test benchmark plugin-definitions clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,demo]"
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet $(addprefix -e ,$(DISTRIBUTIONS)) --group dev
 	touch $@
 
 # Quiet by default (a line per tap, warnings, tables; full logs in output/logs/);
@@ -19,7 +24,13 @@ demo: $(VENV)/.installed
 	$(PY) scripts/demo.py $(if $(filter-out 0 no false,$(VERBOSE)),--verbose,)
 
 test: $(VENV)/.installed
+	$(if $(SDK),$(PY) -m pip install --quiet "singer-sdk[msgspec]==$(SDK)")
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerates the Hub definitions (hub/extractors/), the extractors' settings and
+# capabilities in meltano.yml and each tap README's settings table from `--about`.
+plugin-definitions: $(VENV)/.installed
+	$(PY) scripts/plugin_definitions.py
 
 benchmark: $(VENV)/.installed
 	for b in benchmarks/*_benchmark.py; do echo "== $$b"; $(PY) $$b || exit 1; echo; done

@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "taps"))
 
 from support_simulators.khoros import REPORT_TYPES, KhorosSimulator  # noqa: E402
 

@@ -29,7 +29,6 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "taps"))
 
 from support_simulators.framework import Faults  # noqa: E402
 from support_simulators.thankful import DEFAULT_API_KEY, ThankfulSimulator  # noqa: E402
@@ -67,7 +66,7 @@ def run_tap(url: str, days: int) -> tuple[float, Counter, int]:
         "print(json.dumps([seconds, records, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
     )
     out = subprocess.run([sys.executable, "-c", wrapper, config.name], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "taps")})
+                         env=dict(os.environ))
     os.unlink(config.name)
     seconds, records, rss = json.loads(out.stdout)
     return seconds, Counter(records), rss

@@ -29,7 +29,6 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "taps"))
 
 from support_simulators.thena import DEFAULT_API_KEY, ThenaSimulator  # noqa: E402
 from support_taps.windows import ceil_day, date_windows  # noqa: E402
@@ -111,7 +110,7 @@ def run_tap(url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool =
     )
     extra = [SDK_DEFAULTS_TAP] if sdk_defaults else []
     out = subprocess.run([sys.executable, "-c", wrapper, config.name, *extra], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT / "taps")})
+                         env=dict(os.environ))
     os.unlink(config.name)
     seconds, cpu, records, rss = out.stdout.split()
     return float(seconds), float(cpu), int(records), int(rss)

@@ -28,9 +28,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / "taps"))
 
-from support_simulators.registry import DEMO_PORTS, available  # noqa: E402
+from support_simulators.registry import DEMO_PORTS, available
 
 #: Which simulator serves which tap.
 SIMULATOR_OF = {
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     sim_log = None if verbose else (LOGS / "simulators.log").open("w")
     simulators = subprocess.Popen([sys.executable, "-m", "support_simulators", "serve", *names],
-                                  cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT / "taps")},
+                                  cwd=ROOT, env=env,
                                   stdout=sim_log, stderr=subprocess.STDOUT if sim_log else None)
     failed = []
     try:

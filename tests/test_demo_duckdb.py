@@ -19,11 +19,9 @@ import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+import demo  # scripts/demo.py (pytest pythonpath)
 
-import demo  # noqa: E402
-
-from support_simulators.registry import simulator_class  # noqa: E402
+from support_simulators.registry import simulator_class
 
 TAPS = demo.demo_taps()
 

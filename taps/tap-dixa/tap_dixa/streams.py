@@ -1,0 +1,471 @@
+"""Dixa streams: the two catalogues, filter values, metric values and one stream per record id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import typing as t
+
+import requests
+from singer_sdk import StreamSchema
+
+from support_taps.client import window_context, window_of
+from support_taps.errors import VendorAPIError, body_snippet, endpoint_of
+from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
+from support_taps.schemas import schema_directory
+from support_taps.windows import DateWindow, parse_utc
+from tap_dixa.client import DixaStream, supported_filters
+
+DIXA_SCHEMAS = schema_directory("dixa", __package__)
+UTC = dt.timezone.utc
+
+
+def _text_list(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _objects(value: object, keys: tuple[str, ...]) -> list[dict[str, t.Any]]:
+    """A list of objects reduced to the documented keys (others are left out)."""
+    if not isinstance(value, list):
+        return []
+    return [{key: item.get(key) for key in keys} for item in value if isinstance(item, dict)]
+
+
+# ---- catalogues ------------------------------------------------------------------------
+
+
+class CatalogueStream(DixaStream):
+    """A catalogue endpoint. Discovery reads it first; the sync emits what discovery read."""
+
+    primary_keys = ("id",)
+    replication_key = None
+    schema = StreamSchema(DIXA_SCHEMAS)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetched: list[dict] | None = None
+
+    def fetch(self) -> list[dict]:
+        """Read the whole catalogue now (every page) and keep it for this run."""
+        self.fetched = list(self.request_records(None))
+        return self.fetched
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        # Discovery read the catalogue moments ago in this same run; ask again only if it did not.
+        yield from self.fetched if self.fetched is not None else self.request_records(context)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        for entry in self.expect_list(self.data_of(response), response):
+            if isinstance(entry, dict) and entry.get("id"):
+                yield self.row(entry)
+
+    def row(self, entry: dict) -> dict:
+        raise NotImplementedError
+
+
+class MetricsCatalogueStream(CatalogueStream):
+    """Metrics Catalogue: every metric id with its filters, measures and related records."""
+
+    name = "metrics_catalogue"
+    path = "/v1/analytics/metrics"
+
+    def row(self, entry: dict) -> dict:
+        return {
+            "id": str(entry["id"]),
+            "description": to_text(entry.get("description")),
+            "filters": _objects(entry.get("filters"), ("filterAttribute", "description")),
+            "aggregations": _objects(entry.get("aggregations"), ("measure", "description")),
+            "relatedRecordIds": _text_list(entry.get("relatedRecordIds")),
+        }
+
+
+class RecordsCatalogueStream(CatalogueStream):
+    """Metric Records Catalogue: every record id with its filters, fields and related metrics."""
+
+    name = "records_catalogue"
+    path = "/v1/analytics/records"
+
+    def row(self, entry: dict) -> dict:
+        return {
+            "id": str(entry["id"]),
+            "description": to_text(entry.get("description")),
+            "filters": _objects(entry.get("filters"), ("filterAttribute", "description")),
+            "fieldsMetadata": _objects(entry.get("fieldsMetadata"), ("field", "description", "nullable")),
+            "relatedMetricIds": _text_list(entry.get("relatedMetricIds")),
+        }
+
+
+class FilterAttributeRejected(VendorAPIError):
+    """Dixa answered 400 for one filter attribute."""
+
+
+class FilterValuesStream(DixaStream):
+    """Filter values: every value (and label) of every filter attribute the catalogues mention."""
+
+    name = "filter_values"
+    path = "/v1/analytics/filter/{filterAttribute}"
+    primary_keys = ("filterAttribute", "value")
+    replication_key = None
+    schema = StreamSchema(DIXA_SCHEMAS)
+
+    @property
+    def partitions(self) -> list[dict]:
+        return [{"filterAttribute": attribute} for attribute in self._tap.dixa_catalogue.filter_attributes]
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        attribute = context["filterAttribute"]
+        try:
+            for item in self.request_records(context):
+                yield {"filterAttribute": attribute, **item}
+        except FilterAttributeRejected as exc:
+            # A catalogue naming an attribute the filter endpoint refuses is Dixa's inconsistency;
+            # the other attributes (and streams) are still worth having.
+            self.logger.warning("Skipping filter attribute %r: %s", attribute, exc)
+
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 400:
+            msg = f"Dixa rejected {endpoint_of(response)} with HTTP 400: {body_snippet(response.content)}"
+            raise FilterAttributeRejected(msg)
+        super().validate_response(response)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        for item in self.expect_list(self.data_of(response), response):
+            if isinstance(item, dict) and item.get("value") is not None:
+                yield {"value": str(item["value"]), "label": to_text(item.get("label"))}
+
+
+# ---- metric values ---------------------------------------------------------------------
+
+
+#: `status` of measures that are not split by presence status. The status is part of the key,
+#: and targets load keys as NOT NULL (an empty string becomes NULL in a CSV load), so it is a word.
+ALL_STATUSES = "all"
+UNKNOWN_STATUS = "unknown"
+
+
+class MetricValuesStream(DixaStream):
+    """Per metric, per calendar day in `timezone` and per measure, the aggregate value.
+
+    Each day is one `POST /v1/analytics/metrics` with an Interval from that day's local
+    midnight to the next, asking for every measure the catalogue lists for the metric.
+    AgentPresenceDuration answers a list of per-status durations: one row per status.
+    """
+
+    name = "metric_values"
+    path = "/v1/analytics/metrics"
+    http_method = "POST"
+    payload_as_json = True
+    primary_keys = ("metric_id", "day", "measure", "status")
+    replication_key = "period_start"
+    schema = StreamSchema(DIXA_SCHEMAS)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
+        self._unknown_types: set[str] = set()
+
+    def get_new_paginator(self) -> None:
+        return None  # one aggregate per request
+
+    @property
+    def partitions(self) -> list[dict]:
+        return [{"metric_id": metric_id} for metric_id in self._tap.selected_metric_ids]
+
+    def days(self, context: t.Mapping | None) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
+        """Calendar days (in `timezone`) to ask: start_date's date, or the bookmarked day minus the
+        lookback, up to end_date's date (exclusive) and never past today."""
+        first = parse_utc(self.config["start_date"], setting="start_date").date()
+        bookmark = self.bookmark(context)
+        if bookmark is not None:
+            first = max(first, bookmark.astimezone(self.zone).date() - self.lookback)
+        today = self._tap.run_started.astimezone(self.zone).date()  # the run's one clock
+        last = today + dt.timedelta(days=1)
+        if self.config.get("end_date"):
+            last = min(last, parse_utc(self.config["end_date"], setting="end_date").date())
+        days = []
+        day = first
+        while day < last:
+            following = day + dt.timedelta(days=1)
+            days.append((day, self.local_midnight(day), self.local_midnight(following)))
+            day = following
+        return days
+
+    def local_midnight(self, day: dt.date) -> dt.datetime:
+        return dt.datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        days = self.days(context)
+        if days:
+            self.logger.info("Metric %s: asking %d days from %s.", context["metric_id"], len(days), days[0][0])
+        for day, start, end in days:
+            base = {"metric_id": context["metric_id"], "day": day.isoformat(), "timezone": self.timezone,
+                    "period_start": start.isoformat(), "period_end": end.isoformat()}
+            for row in self.request_records({**context, **window_context(DateWindow(start, end))}):
+                row.update(base)
+                yield row
+            # Today is still filling up: bookmark "now", so the next run asks for today again.
+            self.checkpoint(context, min(end, self._tap.run_started))
+
+    def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
+        metric = self._tap.dixa_catalogue.metrics[context["metric_id"]]
+        window = window_of(context)
+        return {
+            "id": context["metric_id"],
+            "periodFilter": {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)},
+            "timezone": self.timezone,
+            "filters": self.filters_for(supported_filters(metric)),
+            "aggregations": [a["measure"] for a in metric.get("aggregations") or [] if a.get("measure")],
+        }
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        data = self.data_of(response) or {}
+        for aggregate in data.get("aggregates") or []:
+            kind = aggregate.get("_type")
+            measure = str(aggregate.get("measure"))
+            value = aggregate.get("value")
+            if isinstance(value, list):  # AgentPresenceDurationValue: one value per presence status
+                for item in value:
+                    status = item.get("status") or {}
+                    yield {"measure": measure, "status": str(status.get("status") or UNKNOWN_STATUS),
+                           "status_description": to_text(status.get("description")),
+                           "value": to_number(item.get("value")), "value_type": kind}
+                continue
+            if kind not in ("LongAggregateValue", "DoubleAggregateValue") and kind not in self._unknown_types:
+                self._unknown_types.add(kind)
+                self.logger.warning("Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
+                                    "its value is kept when it is a number.", kind, data.get("id"))
+            yield {"measure": measure, "status": ALL_STATUSES, "status_description": None,
+                   "value": to_number(value), "value_type": kind}
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# ---- records ---------------------------------------------------------------------------
+
+#: Each documented field `_type`: (column JSON schema, which key holds the value, has a label).
+FIELD_TYPES: dict[str, tuple[dict[str, t.Any], str, bool]] = {
+    "BooleanField": ({"type": ["boolean", "null"]}, "value", False),
+    "DoubleField": ({"type": ["number", "null"]}, "value", False),
+    "IntField": ({"type": ["integer", "null"]}, "value", False),
+    "LongField": ({"type": ["integer", "null"]}, "value", False),
+    "InstantField": ({"type": ["string", "null"], "format": "date-time"}, "value", False),
+    "TimestampField": ({"type": ["string", "null"], "format": "date-time"}, "timestamp", False),
+    "StringField": ({"type": ["string", "null"]}, "value", True),
+    "UUIDField": ({"type": ["string", "null"]}, "value", True),
+    "ListField": ({"type": ["array", "null"], "items": {}}, "values", False),
+}
+#: A `_type` the tap does not know: the field object is kept whole, as JSON.
+JSON_COLUMN: dict[str, t.Any] = {"type": ["object", "null"], "additionalProperties": True}
+#: A field discovery never saw a value of: kept as text, whatever its `_type` turns out to be.
+TEXT_COLUMN: dict[str, t.Any] = {"type": ["string", "null"]}
+PRIMARY_TIMESTAMP = "primary_timestamp"
+
+
+def record_stream_name(record_id: str) -> str:
+    return "records_" + re.sub(r"[^A-Za-z0-9_]", "_", record_id)
+
+
+def column_schema(observed: set[str]) -> tuple[dict[str, t.Any], bool]:
+    """(JSON schema, has a label column) for a field whose values had these `_type`s."""
+    known = observed & FIELD_TYPES.keys()
+    if not observed:
+        return dict(TEXT_COLUMN), False
+    if observed - known:
+        return (dict(JSON_COLUMN), False) if not known else (dict(TEXT_COLUMN), False)
+    if len(known) == 1:
+        schema, _, labelled = FIELD_TYPES[next(iter(known))]
+        return dict(schema), labelled
+    if known <= {"IntField", "LongField"}:
+        return {"type": ["integer", "null"]}, False
+    if known <= {"IntField", "LongField", "DoubleField"}:
+        return {"type": ["number", "null"]}, False
+    if known <= {"InstantField", "TimestampField"}:
+        return {"type": ["string", "null"], "format": "date-time"}, False
+    labelled = bool(known & {"StringField", "UUIDField"})
+    return dict(TEXT_COLUMN), labelled
+
+
+def record_schema(entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str]]) -> dict[str, t.Any]:
+    """A record id's schema: the primary timestamp, then per `fieldsMetadata` field a column typed
+    from the `_type`s seen (and a `<field>_label` column for labelled types)."""
+    properties: dict[str, t.Any] = {
+        PRIMARY_TIMESTAMP: {"type": ["string"], "format": "date-time",
+                            "description": "The record's primary timestamp (primaryTimestampField), UTC."},
+    }
+    for meta in entry.get("fieldsMetadata") or []:
+        name = meta.get("field")
+        if not name or name == PRIMARY_TIMESTAMP:
+            continue
+        schema, labelled = column_schema(observed.get(name, set()))
+        if meta.get("description"):
+            schema["description"] = str(meta["description"])
+        properties[name] = schema
+        if labelled:
+            properties[f"{name}_label"] = {"type": ["string", "null"], "description": f"Label of {name}."}
+    return {"type": "object", "properties": properties}
+
+
+class Column:
+    """How one field's values become a column value, given the column's schema type."""
+
+    def __init__(self, name: str, schema: t.Mapping[str, t.Any], label: str | None) -> None:
+        self.name, self.label = name, label
+        types = schema.get("type") or []
+        types = {types} if isinstance(types, str) else set(types)
+        if "object" in types:
+            self.kind = "json"
+        elif "array" in types:
+            self.kind = "array"
+        elif "boolean" in types:
+            self.kind = "boolean"
+        elif "integer" in types:
+            self.kind = "integer"
+        elif "number" in types:
+            self.kind = "number"
+        elif schema.get("format") == "date-time":
+            self.kind = "datetime"
+        else:
+            self.kind = "text"
+
+    def convert(self, field: dict[str, t.Any]) -> tuple[t.Any, bool]:
+        """(column value, whether it fits the column)."""
+        kind_of_field = field.get("_type")
+        spec = FIELD_TYPES.get(kind_of_field)
+        if self.kind == "json":
+            return field, True
+        if spec is None:  # an unknown `_type` in a typed column: keep it as JSON text where we can
+            return (json.dumps(field, sort_keys=True), True) if self.kind == "text" else (None, False)
+        raw = field.get(spec[1])
+        if raw is None:
+            return None, True
+        kind = self.kind
+        if kind == "text":
+            return (raw if isinstance(raw, str) else json.dumps(raw)), True
+        if kind == "integer":
+            value = to_integer(raw) if not isinstance(raw, bool) else None
+        elif kind == "number":
+            value = to_number(raw) if not isinstance(raw, bool) else None
+        elif kind == "boolean":
+            value = raw if isinstance(raw, bool) else None
+        elif kind == "datetime":
+            value = to_utc_iso(raw)
+        else:  # array
+            value = raw if isinstance(raw, list) else [raw]
+        return value, value is not None
+
+
+class RecordStream(DixaStream):
+    """One Dixa record id (`POST /v1/analytics/records`), incremental on its primary timestamp.
+
+    Asked in windows of `window_days` with an Interval period filter; each window is paged with
+    the pageKey from `meta.next` (same body, new pageKey), and the bookmark moves to the window's
+    end once its rows are out. The key is the primary timestamp plus every field the catalogue
+    marks non-nullable.
+    """
+
+    path = "/v1/analytics/records"
+    http_method = "POST"
+    payload_as_json = True
+    replication_key = PRIMARY_TIMESTAMP
+
+    def __init__(self, tap: t.Any, entry: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> None:
+        self.record_id = str(entry["id"])
+        self.entry = entry
+        properties = schema.get("properties", {})
+        primary_keys = (PRIMARY_TIMESTAMP, *[
+            m["field"] for m in entry.get("fieldsMetadata") or []
+            if m.get("field") in properties and m.get("nullable") is False
+            and Column(m["field"], properties[m["field"]], None).kind not in ("json", "array")
+        ])
+        super().__init__(tap, name=record_stream_name(self.record_id), schema=schema)
+        self.primary_keys = primary_keys
+        self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
+        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
+        self.columns = {
+            name: Column(name, spec, f"{name}_label" if f"{name}_label" in properties else None)
+            for name, spec in properties.items() if name != PRIMARY_TIMESTAMP and not self._is_label(name, properties)
+        }
+        self._empty = dict.fromkeys(properties)
+        self._warned: set[tuple[str, t.Any]] = set()
+
+    @staticmethod
+    def _is_label(name: str, properties: t.Mapping[str, t.Any]) -> bool:
+        return name.endswith("_label") and name[: -len("_label")] in properties
+
+    def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
+        window = window_of(context)
+        # The same body for every page of a window: only the pageKey in the query string changes.
+        return {
+            "id": self.record_id,
+            "periodFilter": {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)},
+            "timezone": self.timezone,
+            "filters": self.filters_for(supported_filters(self.entry)),
+        }
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        yield from self.expect_list(self.data_of(response), response)
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        for window in self.date_windows(context):
+            lower, upper = window.start.isoformat(), window.end.isoformat()
+            for raw in self.request_records(window_context(window)):
+                record = self.to_record(raw)
+                stamp = record.get(PRIMARY_TIMESTAMP)
+                if stamp is None:
+                    self._warn_once(("no timestamp", None), "Skipping a %s row without a primaryTimestampField: %s",
+                                    self.record_id, str(raw)[:200])
+                    continue
+                if not (lower <= stamp < upper):
+                    continue  # outside the window asked for (an inclusive end): the neighbour emits it
+                yield record
+            self.checkpoint(context, window.end)
+
+    def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+        primary = raw.get("primaryTimestampField") or {}
+        record = dict(self._empty)
+        record[PRIMARY_TIMESTAMP] = to_utc_iso(primary.get("timestamp"))
+        columns = self.columns
+        for item in raw.get("fields") or []:
+            name = item.get("name")
+            field = item.get("field")
+            column = columns.get(name)
+            if column is None or not isinstance(field, dict):
+                if name not in columns:
+                    self._warn_once(("field", name), "Dixa sent a field %r for record %s that its fieldsMetadata "
+                                    "did not list; it is left out (run discovery again to add it).",
+                                    name, self.record_id)
+                continue
+            value, fits = column.convert(field)
+            kind = field.get("_type")
+            if kind not in FIELD_TYPES and fits:
+                self._warn_once(("type", kind), "Dixa sent a field `_type` this tap does not know, %r (record %s, "
+                                "field %s); the field is kept as JSON.", kind, self.record_id, name)
+            if not fits:
+                self._warn_once(("fit", name, kind), "Field %s of record %s came as %s, which does not fit its "
+                                "column (%s, from discovery); left empty. Run discovery again to retype it.",
+                                name, self.record_id, kind, column.kind)
+            record[name] = value
+            if column.label is not None:
+                record[column.label] = to_text(field.get("label"))
+        return record
+
+    def _warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.logger.warning(message, *args)
+
+    def sample_types(self, start: dt.datetime, end: dt.datetime, size: int) -> dict[str, set[str]]:
+        """The `_type`s of each field in one page of up to `size` rows from [start, end)."""
+        observed: dict[str, set[str]] = {}
+        context = {**window_context(DateWindow(start, end)), "page_limit": size}
+        for count, raw in enumerate(self.request_records(context), start=1):
+            for item in raw.get("fields") or []:
+                field = item.get("field")
+                if item.get("name") and isinstance(field, dict) and field.get("_type"):
+                    observed.setdefault(item["name"], set()).add(str(field["_type"]))
+            if count >= size:
+                break  # one page is enough; do not follow meta.next
+        return observed
