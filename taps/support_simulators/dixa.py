@@ -334,6 +334,13 @@ class DixaDataset:
                                                        "_type": "TimestampField"}})
         if handling is not None:
             fields.append({"name": "handling_duration", "field": {"value": handling, "_type": "DoubleField"}})
+        # Dixa's published closed_conversations rows carry these, which its fieldsMetadata
+        # does not list (vendor-docs/dixa-analytics-api.txt, "Get Metric Records Data").
+        fields.append({"name": "csid", "field": {"value": csid, "_type": "LongField"}})
+        fields.append({"name": "initial_direction", "field": _string(direction, direction_label)})
+        fields.append({"name": "initial_channel", "field": _string(channel, channel_label)})
+        if contact_point:
+            fields.append({"name": "contact_point", "field": _string(contact_point, contact_point)})
         out["closed_conversations"].append(SimRecord(
             "closed_conversations", closed, "closed_at", fields, facts,
             {"conversation_id": csid, "closed_by": closed_by, "closed_at": closed, "created_at": created,
@@ -765,15 +772,28 @@ class DixaSimulator(VendorSimulator):
 
     @staticmethod
     def record_key_columns(record_id: str) -> tuple[str, ...]:
-        """tap-dixa keys a record by its primary timestamp and the fields the catalogue says are never null."""
-        return ("primary_timestamp", *[m["field"] for m in RECORDS[record_id]["fieldsMetadata"] if not m["nullable"]])
+        """What tap-dixa keys a record by: its own id (a conversation id, else an agent id), with
+        the primary timestamp unless the record has one row per conversation; never a measure."""
+        listed = [m["field"] for m in RECORDS[record_id]["fieldsMetadata"]]
+        conversation = next((n for n in ("conversation_id", "csid") if n in listed), None)
+        if conversation:
+            one_row = record_id in ("conversations", "first_response_times")
+            return (conversation,) if one_row else (conversation, "primary_timestamp")
+        if "agent_id" in listed:
+            return ("agent_id", "primary_timestamp")
+        ids = [m["field"] for m in RECORDS[record_id]["fieldsMetadata"]
+               if not m["nullable"] and (m["field"] == "id" or m["field"].endswith("_id"))]
+        return ("primary_timestamp", *ids)
 
     @staticmethod
     def record_key(record_id: str, row: SimRecord) -> tuple:
         """A row's key as tap-dixa writes it (timestamps as ISO 8601 UTC strings)."""
         by_name = {f["name"]: f["field"] for f in row.fields}
-        key: list[t.Any] = [row.timestamp.isoformat()]
-        for column in DixaSimulator.record_key_columns(record_id)[1:]:
+        key: list[t.Any] = []
+        for column in DixaSimulator.record_key_columns(record_id):
+            if column == "primary_timestamp":
+                key.append(row.timestamp.isoformat())
+                continue
             value = by_name[column]
             if value["_type"] == "TimestampField":
                 key.append(_instant(value["timestamp"], zoneinfo.ZoneInfo("UTC")).isoformat())

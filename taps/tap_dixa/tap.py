@@ -221,7 +221,7 @@ class TapDixa(SupportTap):
             catalogued = self.input_catalog.get_stream(name)
             if catalogued is not None:
                 return catalogued.schema.to_dict()
-        provisional = RecordStream(self, entry, record_schema(entry, {}))
+        provisional = RecordStream(self, entry, record_schema(entry, {}), check_keys=False)
         end = self.run_started
         if self.config.get("end_date"):
             end = min(end, parse_utc(self.config["end_date"], setting="end_date"))

@@ -87,7 +87,7 @@ def test_record_schema_from_fields_metadata():
     ]}
     schema = record_schema(entry, {"conversation_id": {"LongField"}, "agent_id": {"UUIDField"}})
     properties = schema["properties"]
-    assert list(properties) == ["primary_timestamp", "conversation_id", "agent_id", "agent_id_label", "note"]
+    assert list(properties) == ["primary_timestamp", "conversation_id", "agent_id", "agent_id_label", "note", "raw"]
     assert properties["primary_timestamp"] == {
         "type": ["string"], "format": "date-time",
         "description": "The record's primary timestamp (primaryTimestampField), UTC."}
