@@ -237,6 +237,28 @@ class DixaDataset:
                  start: dt.date = DATASET_START) -> None:
         self.seed, self.per_day, self.novel_field_type, self.start = seed, conversations_per_day, novel_field_type, start
         self._cache: dict[dt.date, dict[str, list[SimRecord]]] = {}
+        #: How many times Dixa has revised its measured values (0: as first computed).
+        self.revision = 0
+
+    #: Measured values Dixa may revise after the fact; identities never change.
+    MEASURES = ("handling_duration", "rating_score", "response_time", "duration")
+
+    def revise(self) -> None:
+        """Dixa recomputes its measures: every measured value changes, every id stays."""
+        self.revision += 1
+        self._cache.clear()
+
+    def _revised(self, rows: dict[str, list[SimRecord]]) -> dict[str, list[SimRecord]]:
+        for records in rows.values():
+            for record in records:
+                for item in record.fields:
+                    if item["name"] in self.MEASURES and isinstance(item["field"].get("value"), (int, float)):
+                        old = item["field"]["value"]
+                        new = (old % 5) + 1 if item["name"] == "rating_score" else old + self.revision
+                        item["field"] = {**item["field"], "value": new}
+                        if item["name"] in record.values:
+                            record.values[item["name"]] = new
+        return rows
 
     def day(self, day: dt.date) -> dict[str, list[SimRecord]]:
         """Rows of every record id generated from conversations created (or presence) on `day`."""
@@ -246,7 +268,7 @@ class DixaDataset:
         if rows is None:
             if len(self._cache) > 2000:
                 self._cache.clear()
-            rows = self._cache[day] = self._generate(day)
+            rows = self._cache[day] = self._revised(self._generate(day)) if self.revision else self._generate(day)
         return rows
 
     def rows(self, record_id: str, start: dt.datetime, end: dt.datetime) -> list[SimRecord]:
