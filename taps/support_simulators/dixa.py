@@ -501,6 +501,11 @@ class DixaSimulator(VendorSimulator):
         self.api_token = api_token
         self.fixed_now = now
         self.default_page_limit = default_page_limit
+        #: Answer an empty page (which still links `meta.next` to the rows) before every page, as
+        #: Dixa may when it filters a page empty.
+        self.empty_pages = False
+        #: Link the second page back to the first (A -> B -> A), a paging cycle.
+        self.page_cycle = False
         super().__init__(faults=faults, **kwargs)
         #: Every data query received: (path, pageKey or None, parsed JSON body), for inspection.
         self.queries: list[tuple[str, str | None, t.Any]] = []
@@ -707,10 +712,12 @@ class DixaSimulator(VendorSimulator):
         offset = 0
         limit = self.default_page_limit
         key = request.arg("pageKey")
+        padded = False
         if key is not None:
             try:
                 decoded = json.loads(base64.urlsafe_b64decode(key.encode()))
                 offset, limit, scope_digest = int(decoded["o"]), int(decoded["l"]), decoded["s"]
+                padded = bool(decoded.get("e"))
             except (ValueError, KeyError, TypeError):
                 return json_response({"message": "Invalid value for: query parameter pageKey"}, 400)
             if scope_digest != digest:
@@ -726,14 +733,20 @@ class DixaSimulator(VendorSimulator):
         page = items[offset:offset + limit]
         host = request.headers.get("Host") or f"{self.host}:{self.port}"
 
-        def link(at: int) -> str:
-            token = base64.urlsafe_b64encode(json.dumps({"o": at, "l": limit, "s": digest}).encode()).decode()
+        def link(at: int, padded: bool = False) -> str:
+            token = {"o": at, "l": limit, "s": digest, **({"e": 1} if padded else {})}
+            encoded = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             extra = f"&pageLimit={limit_text}" if limit_text is not None else ""
-            return f"http://{host}{request.path}?pageKey={token}{extra}"
+            return f"http://{host}{request.path}?pageKey={encoded}{extra}"
 
+        if self.empty_pages and not padded and offset < max(1, len(items)):
+            return json_response({"data": [], "meta": {"previous": None, "next": link(offset, padded=True)}})
+        following = offset + limit
+        if self.page_cycle and offset > 0:
+            following = 0  # back to the first page
         meta = {
             "previous": link(max(0, offset - limit)) if offset > 0 else None,
-            "next": link(offset + limit) if offset + limit < len(items) else None,
+            "next": link(following) if offset + limit < len(items) else None,
         }
         data = [encode(item) for item in page] if encode else page
         return json_response({"data": data, "meta": meta})

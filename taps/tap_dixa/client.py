@@ -62,10 +62,10 @@ class DixaNextPage(BaseHATEOASPaginator):
         meta = envelope.meta
         if meta is None:
             return None
-        next_url = meta.get("next") if isinstance(meta, dict) else meta
-        if next_url is None:
+        next_url = meta.get("next") if isinstance(meta, dict) else None
+        if isinstance(meta, dict) and next_url is None:
             return None
-        if not isinstance(next_url, str) or not next_url:
+        if not isinstance(meta, dict) or not isinstance(next_url, str) or not next_url:
             msg = (f"Dixa sent a `meta` for {endpoint_of(response)} that this tap cannot page with: "
                    f"expected an object whose `next` is a URL or null, found `meta` as {shape_of(meta)}"
                    + (f" and `next` as {shape_of(next_url)}" if isinstance(meta, dict) else "") + ".")
