@@ -24,7 +24,7 @@ EXPORTS = ("conversations", "messages", "activity_logs", "agents", "end_users", 
 
 
 def _config(sim, **overrides):
-    return dixa_config(sim, record_ids=["ratings"], metric_ids=["csat"], page_limit=1000, **overrides)
+    return dixa_config(sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], "page_limit": 1000, **overrides})
 
 
 def _catalog(sim, config, *names):
@@ -171,3 +171,42 @@ def _run_until_first_bookmark(config: dict, catalog: dict, stream: str) -> TapRu
         process.wait(timeout=30)
         process.stdout.close()
     return TapRun(process.returncode, "".join(lines), "", 0.0, [json.loads(line) for line in lines])
+
+
+def test_the_lists_follow_every_page(dixa):
+    config = _config(dixa, page_limit=7)
+    catalog = _catalog(dixa, config, "agents", "end_users", "queues", "tags", "teams")
+    dixa.reset_log()
+    run = run_tap("tap_dixa", config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    expected = dixa.expected_primary_keys(config)
+    for stream in ("agents", "end_users", "queues", "tags", "teams"):
+        assert keys_of(run.records(stream), ("id",)) == expected[stream][1], stream
+    assert len(dixa.calls("/v1/endusers")) == -(-60 // 7)  # 60 end users, 7 a page
+    assert run.records("end_users")[0]["createdAt"].endswith("+00:00")
+    assert all(r["raw"]["id"] == r["id"] for r in run.records("queues"))
+
+
+@pytest.mark.parametrize(("path", "body", "message"), [
+    ("/v1/conversation_export", {"data": []},
+     "an object with keys [data] as the export (Dixa sends a JSON array) for GET /v1/conversation_export"),
+    ("/v1/conversation_export", [1],
+     "a JSON int as an object of the conversations export for GET /v1/conversation_export"),
+    ("/v1/conversation_export", [{"id": 7, "updated_at": "yesterday"}],
+     "`updated_at` as a JSON string for GET /v1/conversation_export, where epoch milliseconds"),
+    ("/v1/conversation_export", [{"created_at": 1}],
+     "a conversations object without `id` for GET /v1/conversation_export"),
+    ("/v1/agents", {"data": {"id": "a"}}, "an object with keys [id] as `data` for GET /v1/agents, where a list"),
+])
+def test_an_export_or_list_in_a_shape_the_tap_does_not_expect_fails_clearly(dixa, path, body, message):
+    from support_simulators.framework import Fault
+
+    config = _config(dixa, start_date="2025-01-06", end_date="2025-01-08")
+    stream = "conversations" if "export" in path else "agents"
+    catalog = _catalog(dixa, config, stream)
+    dixa.faults.add(Fault(body=json.dumps(body).encode(), path_prefix=path))
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
+    assert run.returncode != 0
+    assert message in run.stderr, run.stderr[-1500:]
+    assert "AttributeError" not in run.stderr and "TypeError" not in run.stderr
+    assert run.records(stream) == [] and run.bookmark(stream) is None
