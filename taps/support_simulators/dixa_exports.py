@@ -61,6 +61,7 @@ class DixaExports:
                  now: t.Callable[[], dt.datetime]) -> None:
         self.dataset, self.agents, self.queues, self.tags, self.now = dataset, agents, queues, tags, now
         self.updates: dict[int, list[int]] = {}  # csid -> updated_at of each later edit
+        self._activity_cache: dict[str, t.Any] = {}
 
     # ---- reference lists -----------------------------------------------------------------
 
@@ -246,6 +247,13 @@ class DixaExports:
 
     def activity_log(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, t.Any]]:
         """Activity of every conversation whose events fall in [start, end), oldest first."""
+        # Every page of one query asks for the same range: build it once, not once a page.
+        key = (start, end, sum(map(len, self.updates.values())), self.dataset.revision)
+        if self._activity_cache.get("key") != key:
+            self._activity_cache = {"key": key, "events": self._activity_log(start, end)}
+        return self._activity_cache["events"]
+
+    def _activity_log(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, t.Any]]:
         out = []
         first = start.date() - dt.timedelta(days=4)
         day = first
