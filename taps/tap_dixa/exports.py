@@ -18,12 +18,12 @@ from functools import cached_property
 import requests
 from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
-
 from support_taps.client import window_context, window_of
 from support_taps.errors import UnparseableResponse, endpoint_of
 from support_taps.normalize import to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow
+
 from tap_dixa.client import DixaStream, shape_of
 
 DIXA_SCHEMAS = schema_directory("dixa")
@@ -89,7 +89,9 @@ class ExportStream(DixaStream):
                     yield record
             self.checkpoint(context, window.end)
 
-    def prefetched(self, context: t.Mapping | None) -> t.Iterator[tuple[DateWindow, list[tuple[dict, dict]]]]:
+    def prefetched(
+        self, context: t.Mapping | None
+    ) -> t.Iterator[tuple[DateWindow, list[tuple[dict, dict]]]]:
         """Each window with its parsed answer, the next window's request already under way.
 
         An export answers a whole window at once and Dixa spends most of a backfill building
@@ -100,7 +102,7 @@ class ExportStream(DixaStream):
         windows = list(self.date_windows(context, align_to_days=False))
         if not windows:
             return
-        fetch = lambda window: list(self.request_records(window_context(window)))  # noqa: E731
+        fetch = lambda window: list(self.request_records(window_context(window)))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dixa-{self.name}") as pool:
             pending = pool.submit(fetch, windows[0])
             for index, window in enumerate(windows):
@@ -116,13 +118,17 @@ class ExportStream(DixaStream):
             self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
             for key in ("id", self.window_field):
                 if raw.get(key) is None:
-                    msg = (f"Dixa sent a {self.name} object without `{key}` for {endpoint_of(response)}: "
-                           f"it is {shape_of(raw)}.")
+                    msg = (
+                        f"Dixa sent a {self.name} object without `{key}` for {endpoint_of(response)}: "
+                        f"it is {shape_of(raw)}."
+                    )
                     raise UnparseableResponse(msg)
             stamp = raw[self.window_field]
             if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
-                msg = (f"Dixa sent `{self.window_field}` as {shape_of(stamp)} for {endpoint_of(response)}, "
-                       "where epoch milliseconds (a number) were expected.")
+                msg = (
+                    f"Dixa sent `{self.window_field}` as {shape_of(stamp)} for {endpoint_of(response)}, "
+                    "where epoch milliseconds (a number) were expected."
+                )
                 raise UnparseableResponse(msg)
             yield raw, self.to_record(raw)
 
@@ -140,8 +146,16 @@ class ConversationsStream(ExportStream):
     name = "conversations"
     path = "/v1/conversation_export"
     primary_keys = ("id",)
-    instants = ("created_at", "updated_at", "queued_at", "closed_at", "assigned_at", "transfer_time",
-                "last_message_created_at", "anonymized_at")
+    instants = (
+        "created_at",
+        "updated_at",
+        "queued_at",
+        "closed_at",
+        "assigned_at",
+        "transfer_time",
+        "last_message_created_at",
+        "anonymized_at",
+    )
 
 
 class MessagesStream(ExportStream):
@@ -200,16 +214,23 @@ class ActivityLogsStream(DixaStream):
             # Dixa's older Integrations API spells these in snake_case; accept both.
             stamp = raw.get("activityTimestamp", raw.get("activity_timestamp"))
             if raw.get("id") is None or stamp is None:
-                msg = (f"Dixa sent an activity log entry without `id` or `activityTimestamp` for "
-                       f"{endpoint_of(response)}: it is {shape_of(raw)}.")
+                msg = (
+                    f"Dixa sent an activity log entry without `id` or `activityTimestamp` for "
+                    f"{endpoint_of(response)}: it is {shape_of(raw)}."
+                )
                 raise UnparseableResponse(msg)
             author = raw.get("author")
-            yield {"id": str(raw["id"]), "conversationId": raw.get("conversationId", raw.get("conversation_id")),
-                   "activityTimestamp": to_utc_iso(stamp), "activityType": raw.get("activityType",
-                                                                                  raw.get("activity_type")),
-                   "author": author if isinstance(author, dict) else None,
-                   "attributes": raw.get("attributes") if isinstance(raw.get("attributes"), dict) else None,
-                   "raw": raw}
+            yield {
+                "id": str(raw["id"]),
+                "conversationId": raw.get("conversationId", raw.get("conversation_id")),
+                "activityTimestamp": to_utc_iso(stamp),
+                "activityType": raw.get("activityType", raw.get("activity_type")),
+                "author": author if isinstance(author, dict) else None,
+                "attributes": raw.get("attributes")
+                if isinstance(raw.get("attributes"), dict)
+                else None,
+                "raw": raw,
+            }
 
 
 class ListStream(DixaStream):
@@ -255,5 +276,13 @@ class TeamsStream(ListStream):
     name, path = "teams", "/v1/teams"
 
 
-EXPORT_STREAMS = (ConversationsStream, MessagesStream, ActivityLogsStream, AgentsStream, EndUsersStream,
-                  QueuesStream, TagsStream, TeamsStream)
+EXPORT_STREAMS = (
+    ConversationsStream,
+    MessagesStream,
+    ActivityLogsStream,
+    AgentsStream,
+    EndUsersStream,
+    QueuesStream,
+    TagsStream,
+    TeamsStream,
+)

@@ -20,11 +20,22 @@ from support_simulators.dixa_exports import DAY_MS
 from tap_runner import TapRun, run_tap
 
 UTC = dt.timezone.utc
-EXPORTS = ("conversations", "messages", "activity_logs", "agents", "end_users", "queues", "tags", "teams")
+EXPORTS = (
+    "conversations",
+    "messages",
+    "activity_logs",
+    "agents",
+    "end_users",
+    "queues",
+    "tags",
+    "teams",
+)
 
 
 def _config(sim, **overrides):
-    return dixa_config(sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], "page_limit": 1000, **overrides})
+    return dixa_config(
+        sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], "page_limit": 1000, **overrides}
+    )
 
 
 def _catalog(sim, config, *names):
@@ -87,12 +98,23 @@ def test_conversations_carry_every_published_field_typed(long_run):
     for record in records[:200]:
         raw = record["raw"]
         assert record["id"] == raw["id"] and isinstance(record["id"], int)
-        assert record["created_at"] == dt.datetime.fromtimestamp(raw["created_at"] / 1000, UTC).isoformat()
-        assert record["updated_at"] == dt.datetime.fromtimestamp(raw["updated_at"] / 1000, UTC).isoformat()
+        assert (
+            record["created_at"]
+            == dt.datetime.fromtimestamp(raw["created_at"] / 1000, UTC).isoformat()
+        )
+        assert (
+            record["updated_at"]
+            == dt.datetime.fromtimestamp(raw["updated_at"] / 1000, UTC).isoformat()
+        )
         assert set(raw) <= set(properties)  # every field the export sends is a column
-        assert record["ratings"] == raw["ratings"] and record["custom_fields"] == raw["custom_fields"]
+        assert (
+            record["ratings"] == raw["ratings"] and record["custom_fields"] == raw["custom_fields"]
+        )
     assert any(r["custom_fields"] for r in records) and any(r["ratings"] for r in records)
-    assert properties["created_at"]["format"] == "date-time" and properties["raw"]["type"] == ["object", "null"]
+    assert properties["created_at"]["format"] == "date-time" and properties["raw"]["type"] == [
+        "object",
+        "null",
+    ]
     message = run.records("messages")[0]
     assert isinstance(message["csid"], int) and message["created_at"].endswith("+00:00")
 
@@ -131,12 +153,19 @@ def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_p
 
     ids = {r["id"] for r in first.records("conversations")} | set(again)
     with duckdb.connect(str(database), read_only=True) as con:
-        assert con.execute('select count(*), count(distinct id) from tap_dixa."conversations"').fetchone() == (
-            len(ids), len(ids))
-        tags = con.execute(f'select tags from tap_dixa."conversations" where id = {edited}').fetchone()[0]
+        assert con.execute(
+            'select count(*), count(distinct id) from tap_dixa."conversations"'
+        ).fetchone() == (len(ids), len(ids))
+        tags = con.execute(
+            f'select tags from tap_dixa."conversations" where id = {edited}'
+        ).fetchone()[0]
         assert "edited-1" in str(tags)
-        messages = {r["id"] for r in first.records("messages")} | {r["id"] for r in second.records("messages")}
-        assert con.execute('select count(*) from tap_dixa."messages"').fetchone()[0] == len(messages)
+        messages = {r["id"] for r in first.records("messages")} | {
+            r["id"] for r in second.records("messages")
+        }
+        assert con.execute('select count(*) from tap_dixa."messages"').fetchone()[0] == len(
+            messages
+        )
 
 
 def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
@@ -148,8 +177,11 @@ def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
     resumed = run_tap("tap_dixa", config, catalog=catalog, state=killed.final_state)
     assert resumed.returncode == 0, resumed.stderr
     columns, expected = dixa.expected_primary_keys(config)["conversations"]
-    assert keys_of(killed.records("conversations"), columns) | keys_of(resumed.records("conversations"),
-                                                                      columns) == expected
+    assert (
+        keys_of(killed.records("conversations"), columns)
+        | keys_of(resumed.records("conversations"), columns)
+        == expected
+    )
     assert all(r["updated_at"] >= bookmark for r in resumed.records("conversations"))
 
 
@@ -158,9 +190,20 @@ def _run_until_first_bookmark(config: dict, catalog: dict, stream: str) -> TapRu
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "config.json").write_text(json.dumps(config))
         Path(tmp, "catalog.json").write_text(json.dumps(catalog))
-        process = subprocess.Popen([sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json",
-                                    "--catalog", f"{tmp}/catalog.json"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tap_dixa",
+                "--config",
+                f"{tmp}/config.json",
+                "--catalog",
+                f"{tmp}/catalog.json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         lines = []
         for line in process.stdout:
             lines.append(line)
@@ -187,18 +230,39 @@ def test_the_lists_follow_every_page(dixa):
     assert all(r["raw"]["id"] == r["id"] for r in run.records("queues"))
 
 
-@pytest.mark.parametrize(("path", "body", "message"), [
-    ("/v1/conversation_export", {"data": []},
-     "an object with keys [data] as the export (Dixa sends a JSON array) for GET /v1/conversation_export"),
-    ("/v1/conversation_export", [1],
-     "a JSON int as an object of the conversations export for GET /v1/conversation_export"),
-    ("/v1/conversation_export", [{"id": 7, "updated_at": "yesterday"}],
-     "`updated_at` as a JSON string for GET /v1/conversation_export, where epoch milliseconds"),
-    ("/v1/conversation_export", [{"created_at": 1}],
-     "a conversations object without `id` for GET /v1/conversation_export"),
-    ("/v1/agents", {"data": {"id": "a"}}, "an object with keys [id] as `data` for GET /v1/agents, where a list"),
-])
-def test_an_export_or_list_in_a_shape_the_tap_does_not_expect_fails_clearly(dixa, path, body, message):
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        (
+            "/v1/conversation_export",
+            {"data": []},
+            "an object with keys [data] as the export (Dixa sends a JSON array) for GET /v1/conversation_export",
+        ),
+        (
+            "/v1/conversation_export",
+            [1],
+            "a JSON int as an object of the conversations export for GET /v1/conversation_export",
+        ),
+        (
+            "/v1/conversation_export",
+            [{"id": 7, "updated_at": "yesterday"}],
+            "`updated_at` as a JSON string for GET /v1/conversation_export, where epoch milliseconds",
+        ),
+        (
+            "/v1/conversation_export",
+            [{"created_at": 1}],
+            "a conversations object without `id` for GET /v1/conversation_export",
+        ),
+        (
+            "/v1/agents",
+            {"data": {"id": "a"}},
+            "an object with keys [id] as `data` for GET /v1/agents, where a list",
+        ),
+    ],
+)
+def test_an_export_or_list_in_a_shape_the_tap_does_not_expect_fails_clearly(
+    dixa, path, body, message
+):
     from support_simulators.framework import Fault
 
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-08")

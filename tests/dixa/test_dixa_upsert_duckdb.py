@@ -10,8 +10,12 @@ from kit_dixa import API_TOKEN, dixa_config, load_into_duckdb
 from support_simulators.dixa import DixaSimulator
 from tap_runner import run_tap
 
-MEASURED = {"records_closed_conversations": "handling_duration", "records_ratings": "rating_score",
-            "records_first_response_times": "response_time", "records_agent_presence": "duration"}
+MEASURED = {
+    "records_closed_conversations": "handling_duration",
+    "records_ratings": "rating_score",
+    "records_first_response_times": "response_time",
+    "records_agent_presence": "duration",
+}
 
 
 def table(database: Path, stream: str, columns: str) -> list[tuple]:
