@@ -74,8 +74,9 @@ def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]
         after = low
         while after < high:
             before = min(after + span, high)
-            objects += len(session.get(f"{url}{path}", params={"updated_after": after - 1,
-                                                                 "updated_before": before}).json())
+            field = "created" if path == "/v1/message_export" else "updated"
+            params = {f"{field}_after": after - 1, f"{field}_before": before}
+            objects += len(session.get(f"{url}{path}", params=params).json())
             made += 1
             after = before
     return made, objects

@@ -823,6 +823,7 @@ class DixaSimulator(VendorSimulator):
     def expected_export_keys(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[tuple[str, ...], set]]:
         """Keys of the Exports API streams and the reference lists for a run over [start, end)."""
         low, high = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        now = int(self.now().timestamp() * 1000)
         conversations, messages = set(), set()
         day = start.date() - dt.timedelta(days=7)
         days = {day + dt.timedelta(days=n) for n in range((end.date() - day).days + 1)}
@@ -831,8 +832,10 @@ class DixaSimulator(VendorSimulator):
             for conversation in self.exports.conversations_created(each):
                 if low <= conversation["updated_at"] < high:
                     conversations.add((conversation["id"],))
+                if conversation["updated_at"] <= now:
                     messages.update((m["id"],) for m in self.exports.messages_of(
-                        conversation["id"], conversation["created_at"], conversation["closed_at"]))
+                        conversation["id"], conversation["created_at"], conversation["closed_at"])
+                        if low <= m["created_at"] < high)
         return {
             "conversations": (("id",), conversations),
             "messages": (("id",), messages),

@@ -301,7 +301,9 @@ class DixaExports:
                     "direction": "inbound" if inbound else "outbound",
                     "text": f"Message {n + 1} of conversation {csid}",
                     "from": None,
-                    "to": [],
+                    # Dixa's published message sample has `to` as one string; other readings
+                    # of the export have a list: both are served.
+                    "to": "customer@mail.example" if n % 4 == 1 else ["customer@mail.example"],
                     "cc": [],
                     "bcc": [],
                     "attached_files": [],
@@ -324,6 +326,11 @@ class DixaExports:
                     parse_bound(f"{name}_after", low) if low else None,
                     parse_bound(f"{name}_before", high) if high else None,
                 ]
+        if messages and (
+            set(bounds) != {"created"} or None in bounds["created"] or query.get("csids")
+        ):
+            # The published message_export takes created_after and created_before only.
+            raise ExportQueryError("The message export needs created_after and created_before")
         csids_text = query.get("csids", [None])[0]
         if not csids_text and not (
             any(b[0] is not None for b in bounds.values())
@@ -357,22 +364,23 @@ class DixaExports:
             for conversation in self.conversations_created(day):
                 if csids is not None and conversation["id"] not in csids:
                     continue
-                if all(
+                if conversation["updated_at"] > ms(self.now()):
+                    continue  # not yet happened
+                if messages:
+                    # Dixa's message export filters on the messages' own creation time.
+                    low, high = bounds["created"]
+                    out.extend(
+                        m
+                        for m in self.messages_of(
+                            conversation["id"], conversation["created_at"], conversation["closed_at"]
+                        )
+                        if low <= m["created_at"] <= high
+                    )
+                elif all(
                     self._within(conversation, name, low, high)
                     for name, (low, high) in bounds.items()
                 ):
-                    if conversation["updated_at"] > ms(self.now()):
-                        continue  # not yet happened
-                    if messages:
-                        out.extend(
-                            self.messages_of(
-                                conversation["id"],
-                                conversation["created_at"],
-                                conversation["closed_at"],
-                            )
-                        )
-                    else:
-                        out.append(conversation)
+                    out.append(conversation)
         return out
 
     @staticmethod

@@ -2,8 +2,8 @@
 
 The Exports API (`https://exports.dixa.io`) has no paging: a query answers every object at once,
 and no query may span more than 31 days. Streams ask in windows of `export_window_days` (at most
-31) on `updated_at`, in epoch milliseconds, and keep each object whose `updated_at` falls in the
-window's half-open range [start, end): the query is widened by a millisecond at the start so
+31) on `updated_at` (messages: `created_at`), in epoch milliseconds, and keep each object whose
+stamp falls in the window's half-open range [start, end): the query is widened by a millisecond at the start so
 either reading of Dixa's bounds (inclusive or not) returns it, and the range filter drops what
 belongs to the neighbouring window. So no conversation falls between windows or lands twice.
 """
@@ -55,8 +55,9 @@ class ExportStream(DixaStream):
     schema = StreamSchema(DIXA_SCHEMAS)
     #: Top-level fields Dixa sends as epoch milliseconds, typed as date-time here.
     instants: t.ClassVar[tuple[str, ...]] = ()
-    #: The field windows are cut on, in the object.
+    #: The field windows are cut on, in the object, and the export's filter for it.
     window_field = "updated_at"
+    window_filter = "updated"
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,7 +80,10 @@ class ExportStream(DixaStream):
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
         window = window_of(context)
-        return {"updated_after": epoch_ms(window.start) - 1, "updated_before": epoch_ms(window.end)}
+        return {
+            f"{self.window_filter}_after": epoch_ms(window.start) - 1,
+            f"{self.window_filter}_before": epoch_ms(window.end),
+        }
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         for window, rows in self.prefetched(context):
@@ -159,8 +163,9 @@ class ConversationsStream(ExportStream):
 
 
 class MessagesStream(ExportStream):
-    """`GET /v1/message_export`: the messages of every conversation that changed in the window
-    (a new message changes its conversation), keyed by message id; no internal notes."""
+    """`GET /v1/message_export`: every message, windowed on its own `created_at` (the published
+    filters are `created_after`/`created_before`), keyed by message id, with its conversation's
+    `csid`; no internal notes (those are the conversation's `conversation_wrapup_notes`)."""
 
     name = "messages"
     path = "/v1/message_export"
@@ -168,13 +173,14 @@ class MessagesStream(ExportStream):
     replication_key = "created_at"
     instants = ("created_at",)
     window_field = "created_at"
+    window_filter = "created"
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        # The filter is on the conversation's updated_at; every message it returns belongs here.
-        for window, rows in self.prefetched(context):
-            for _, record in rows:
-                yield record
-            self.checkpoint(context, window.end)
+    def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+        record = super().to_record(raw)
+        # Dixa's published sample sends `to` as one string; other readings, a list: one shape.
+        if isinstance(record.get("to"), str):
+            record["to"] = [record["to"]]
+        return record
 
 
 class ActivityLogsStream(DixaStream):

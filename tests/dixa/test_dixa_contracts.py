@@ -29,7 +29,7 @@ def published(name: str) -> t.Any:
     at a line's start on the Analytics page, "- " after `[`, `, ` or a line's start on the
     Exports API page)."""
     text = (CONTRACTS / name).read_text()
-    if name.startswith("exports_"):
+    if name.startswith("exports_conversation"):
         return json.loads(re.sub(r"(^|\[|, )- ", r"\1", text, flags=re.MULTILINE))
     return json.loads(re.sub(r"^(\s*)• ", r"\1", text, flags=re.MULTILINE))
 
@@ -70,6 +70,7 @@ class PublishedDixa(VendorSimulator):
             re.compile(r"/v1/conversation_export"),
             sample("exports_conversation_export_response.txt"),
         )
+        yield "GET", re.compile(r"/v1/message_export"), sample("exports_message_export_response.txt")
 
     def answer(self, name: str) -> t.Callable[[SimRequest], SimResponse]:
         def handler(request: SimRequest) -> SimResponse:
@@ -109,7 +110,7 @@ def published_run():
 
 
 def test_every_fixture_names_its_source_and_parses():
-    assert len(FIXTURES) == 10
+    assert len(FIXTURES) == 11
     for name in FIXTURES:
         source = (CONTRACTS / f"{name}.source").read_text()
         assert "docs.dixa.io" in source, name
@@ -303,3 +304,26 @@ def test_a_description_parses_as_its_catalogue_entry(published_run):
         "description": "Conversation ID",
         "nullable": False,
     }
+
+
+def test_the_published_message_export_sample_lands_with_its_values():
+    sample = published("exports_message_export_response.txt")[0]
+    with PublishedDixa() as server:
+        config = {"api_token": API_TOKEN, "api_url": server.url, "exports_api_url": server.url,
+                  "start_date": "1970-01-01", "end_date": "1970-01-02", "retry_base_wait": 0.05}
+        found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
+        assert found.returncode == 0, found.stderr
+        run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, "messages"))
+        calls = server.calls("/v1/message_export")
+    assert run.returncode == 0, run.stderr
+    (record,) = run.records("messages")
+    assert record["raw"] == sample
+    assert record["id"] == "497f6eca-6276-4993-bfeb-53cbbbba6f08" and record["csid"] == 0
+    assert record["created_at"] == "1970-01-01T00:00:00+00:00"
+    assert record["initial_channel"] == "widgetchat" and record["is_automated_message"] is True
+    # Published as one string here, as a list elsewhere: always a list in the column.
+    assert record["to"] == ["string"] and record["cc"] == ["string"]
+    assert record["chat_menu_text"] == "Please input your order number."
+    assert set(sample) <= set(run.schemas()["messages"]["schema"]["properties"])
+    # The page documents created_after/created_before for this endpoint: the tap uses them.
+    assert {"created_after", "created_before"} == set(calls[0].query)
