@@ -3,7 +3,10 @@
 1. Backfill: `tap-dixa` (its CLI, every stream) against the simulator enforcing Dixa's limit of
    10 requests/s with bursts of 4. Prints the wall time beside the floor that limit sets for the
    same number of requests, (requests - 4) / 10 s: no client can be faster. Target: within 1.3x.
-2. Throughput: the record streams only, with the simulator's rate limit and the tap's pacer off,
+2. Exports backfill: a year of `conversations` and `messages` (only those selected), beside the
+   floor: the fewest requests Dixa's 31-day rule allows, timed as a plain requests+json loop, or
+   the rate limit's floor for them, whichever is longer. Target: within 1.2x.
+3. Throughput: the record streams only, with the simulator's rate limit and the tap's pacer off,
    beside a plain loop (requests + json, the same POSTs and pages, fields flattened to values) over
    the same data. Prints records per second for both.
 
@@ -34,7 +37,7 @@ START = dt.date(2025, 3, 3)
 
 def backfill(days: int) -> None:
     with DixaSimulator(api_token=TOKEN) as sim:
-        config = {"api_token": TOKEN, "api_url": sim.url, "start_date": START.isoformat(),
+        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url, "start_date": START.isoformat(),
                   "end_date": (START + dt.timedelta(days=days)).isoformat(), "timezone": "Europe/Copenhagen"}
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp, "config.json")
@@ -53,6 +56,73 @@ def backfill(days: int) -> None:
           f"({refused} answered 429).")
     print(f"  wall time {wall:.1f}s (process start included); rate-limit floor {floor:.1f}s; "
           f"ratio {wall / floor:.2f}x (target <= 1.30x)")
+
+
+EXPORT_START = dt.date(2024, 3, 1)
+
+
+def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]:
+    """The fewest requests Dixa's 31-day rule allows for conversations and messages over [start, end),
+    with nothing but requests and json: (requests, objects)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    low = int(dt.datetime.combine(start, dt.time(), dt.timezone.utc).timestamp() * 1000)
+    high = int(dt.datetime.combine(end, dt.time(), dt.timezone.utc).timestamp() * 1000)
+    span = 31 * 86_400_000 - 1
+    made = objects = 0
+    for path in ("/v1/conversation_export", "/v1/message_export"):
+        after = low
+        while after < high:
+            before = min(after + span, high)
+            field = "created" if path == "/v1/message_export" else "updated"
+            params = {f"{field}_after": after - 1, f"{field}_before": before}
+            objects += len(session.get(f"{url}{path}", params=params).json())
+            made += 1
+            after = before
+    return made, objects
+
+
+def export_backfill(days: int) -> None:
+    """One year (by default) of conversations and messages through the Exports API."""
+    end = EXPORT_START + dt.timedelta(days=days)
+    with DixaSimulator(api_token=TOKEN) as sim:
+        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url,
+                  "start_date": EXPORT_START.isoformat(), "end_date": end.isoformat()}
+        minimum, _ = export_plain_loop(sim.url, EXPORT_START, end)  # also warms the simulator's cache
+        started = time.perf_counter()
+        export_plain_loop(sim.url, EXPORT_START, end)
+        plain = time.perf_counter() - started
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "config.json").write_text(json.dumps(config))
+            discovered = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json",
+                                         "--discover"], capture_output=True, text=True, check=True)
+            catalog = json.loads(discovered.stdout)
+            for stream in catalog["streams"]:
+                for entry in stream["metadata"]:
+                    if entry["breadcrumb"] == []:
+                        entry["metadata"]["selected"] = stream["tap_stream_id"] in ("conversations", "messages")
+            Path(tmp, "catalog.json").write_text(json.dumps(catalog))
+            sim.reset_log()
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json",
+                                   "--catalog", f"{tmp}/catalog.json"], capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
+        records = sum(1 for line in done.stdout.splitlines() if line.startswith('{"type":"RECORD"'))
+        made = len(sim.calls())
+    started = time.perf_counter()  # what any run costs before its first request
+    subprocess.run([sys.executable, "-m", "tap_dixa", "--about"], capture_output=True, check=True)
+    startup = time.perf_counter() - started
+    rate_floor = max(0, made - RATE_BURST) / RATE_LIMIT
+    floor = max(rate_floor, plain)
+    print(f"Exports backfill of {days} days, conversations + messages: {records} records in {made} requests "
+          f"(the 31-day rule allows no fewer than {minimum}).")
+    print(f"  wall time {wall:.1f}s (process start included); floor {floor:.1f}s = max(rate limit "
+          f"{rate_floor:.1f}s, the same {minimum} requests with a plain loop {plain:.1f}s); "
+          f"ratio {wall / floor:.2f}x;")
+    print(f"  without the {startup:.1f}s process start (`tap-dixa --about`): {wall - startup:.1f}s, "
+          f"ratio {(wall - startup) / floor:.2f}x (target <= 1.20x)")
 
 
 def _flatten(row: dict) -> dict:
@@ -102,7 +172,7 @@ def throughput(days: int) -> None:
         plain = plain_loop(sim.url, START, end, page_limit)
         plain_seconds = time.perf_counter() - started
 
-        config = {"api_token": TOKEN, "api_url": sim.url, "start_date": START.isoformat(),
+        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url, "start_date": START.isoformat(),
                   "end_date": end.isoformat(), "page_limit": page_limit}
         TapDixa.requests_per_second = None  # measure the tap, not its pacing
         catalog = TapDixa(config=config).catalog_dict
@@ -132,11 +202,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=30, help="days in the paced backfill")
     parser.add_argument("--throughput-days", type=int, default=30, help="days in the throughput comparison")
+    parser.add_argument("--export-days", type=int, default=365, help="days in the Exports API backfill")
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.WARNING)
     backfill(args.days)
+    export_backfill(args.export_days)
     throughput(args.throughput_days)
 
 

@@ -19,6 +19,7 @@ def dixa_config(sim: DixaSimulator, **overrides) -> dict:
     config = {
         "api_token": API_TOKEN,
         "api_url": sim.url,
+        "exports_api_url": sim.url,
         "start_date": "2025-01-06",
         "end_date": "2025-01-09",
         "timezone": "UTC",
@@ -63,3 +64,27 @@ def select_only(catalog: dict, *names: str) -> dict:
 
 def keys_of(records: list[dict], columns: tuple[str, ...]) -> set[tuple]:
     return {tuple(r[c] for c in columns) for r in records}
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The demo's loader: target-duckdb 0.8.0 through loaders/target-duckdb-exact (see meltano.yml).
+DUCKDB_LOADER = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "target-duckdb-exact"
+
+
+def duckdb_loader() -> Path:
+    """The demo's loader, installed the way `make demo` installs it when it is not there yet."""
+    if not DUCKDB_LOADER.exists():
+        env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        subprocess.run([str(Path(sys.executable).parent / "meltano"), "install", "target-duckdb"],
+                       cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    return DUCKDB_LOADER
+
+
+def load_into_duckdb(singer_lines: str, database: Path, workdir: Path) -> None:
+    """Feed a tap's output to the demo's loader, into schema `tap_dixa` of `database` (upserting on keys)."""
+    config = workdir / "target.json"
+    config.write_text(json.dumps({"filepath": str(database), "default_target_schema": "tap_dixa",
+                                  "add_metadata_columns": False}))
+    done = subprocess.run([str(duckdb_loader()), "--config", str(config)], input=singer_lines, text=True,
+                          capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]

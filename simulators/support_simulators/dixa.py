@@ -36,6 +36,7 @@ import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 
+from support_simulators.dixa_exports import DixaExports, ExportQueryError
 from support_simulators.framework import Faults, SimRequest, SimResponse, VendorSimulator, json_response
 
 UTC = dt.timezone.utc
@@ -237,6 +238,28 @@ class DixaDataset:
                  start: dt.date = DATASET_START) -> None:
         self.seed, self.per_day, self.novel_field_type, self.start = seed, conversations_per_day, novel_field_type, start
         self._cache: dict[dt.date, dict[str, list[SimRecord]]] = {}
+        #: How many times Dixa has revised its measured values (0: as first computed).
+        self.revision = 0
+
+    #: Measured values Dixa may revise after the fact; identities never change.
+    MEASURES = ("handling_duration", "rating_score", "response_time", "duration")
+
+    def revise(self) -> None:
+        """Dixa recomputes its measures: every measured value changes, every id stays."""
+        self.revision += 1
+        self._cache.clear()
+
+    def _revised(self, rows: dict[str, list[SimRecord]]) -> dict[str, list[SimRecord]]:
+        for records in rows.values():
+            for record in records:
+                for item in record.fields:
+                    if item["name"] in self.MEASURES and isinstance(item["field"].get("value"), (int, float)):
+                        old = item["field"]["value"]
+                        new = (old % 5) + 1 if item["name"] == "rating_score" else old + self.revision
+                        item["field"] = {**item["field"], "value": new}
+                        if item["name"] in record.values:
+                            record.values[item["name"]] = new
+        return rows
 
     def day(self, day: dt.date) -> dict[str, list[SimRecord]]:
         """Rows of every record id generated from conversations created (or presence) on `day`."""
@@ -246,7 +269,7 @@ class DixaDataset:
         if rows is None:
             if len(self._cache) > 2000:
                 self._cache.clear()
-            rows = self._cache[day] = self._generate(day)
+            rows = self._cache[day] = self._revised(self._generate(day)) if self.revision else self._generate(day)
         return rows
 
     def rows(self, record_id: str, start: dt.datetime, end: dt.datetime) -> list[SimRecord]:
@@ -334,6 +357,13 @@ class DixaDataset:
                                                        "_type": "TimestampField"}})
         if handling is not None:
             fields.append({"name": "handling_duration", "field": {"value": handling, "_type": "DoubleField"}})
+        # Dixa's published closed_conversations rows carry these, which its fieldsMetadata
+        # does not list (vendor-docs/dixa-analytics-api.txt, "Get Metric Records Data").
+        fields.append({"name": "csid", "field": {"value": csid, "_type": "LongField"}})
+        fields.append({"name": "initial_direction", "field": _string(direction, direction_label)})
+        fields.append({"name": "initial_channel", "field": _string(channel, channel_label)})
+        if contact_point:
+            fields.append({"name": "contact_point", "field": _string(contact_point, contact_point)})
         out["closed_conversations"].append(SimRecord(
             "closed_conversations", closed, "closed_at", fields, facts,
             {"conversation_id": csid, "closed_by": closed_by, "closed_at": closed, "created_at": created,
@@ -472,11 +502,17 @@ class DixaSimulator(VendorSimulator):
         self.api_token = api_token
         self.fixed_now = now
         self.default_page_limit = default_page_limit
+        #: Answer an empty page (which still links `meta.next` to the rows) before every page, as
+        #: Dixa may when it filters a page empty.
+        self.empty_pages = False
+        #: Link the second page back to the first (A -> B -> A), a paging cycle.
+        self.page_cycle = False
         super().__init__(faults=faults, **kwargs)
         #: Every data query received: (path, pageKey or None, parsed JSON body), for inspection.
         self.queries: list[tuple[str, str | None, t.Any]] = []
         self.dataset = DixaDataset(seed=self.seed, conversations_per_day=conversations_per_day,
                                    novel_field_type=novel_field_type)
+        self.exports = DixaExports(self.dataset, AGENTS, QUEUES, TAGS, self.now)
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
@@ -492,9 +528,18 @@ class DixaSimulator(VendorSimulator):
         yield "GET", re.compile(r"/v1/analytics/filter/(?P<attribute>[^/]+)"), self.filter_values
         yield "POST", re.compile(r"/v1/analytics/metrics"), self.metric_data
         yield "POST", re.compile(r"/v1/analytics/records"), self.records_data
+        # The Exports API (exports.dixa.io) and the main API's lists (dev.dixa.io), on one port.
+        yield "GET", re.compile(r"/v1/conversation_export"), self.conversation_export
+        yield "GET", re.compile(r"/v1/message_export"), self.message_export
+        yield "GET", re.compile(r"/v1/conversations/activitylog"), self.activity_log
+        for path, lister in (("agents", "agent_list"), ("endusers", "end_user_list"), ("queues", "queue_list"),
+                             ("tags", "tag_list"), ("teams", "team_list")):
+            yield "GET", re.compile(rf"/v1/{path}"), self._lister(path, lister)
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
-        if request.headers.get("Authorization") == self.api_token:
+        # The Exports API takes the token as a Bearer token; the main API takes it bare.
+        bearer = request.path in ("/v1/conversation_export", "/v1/message_export")
+        if request.headers.get("Authorization") == (f"Bearer {self.api_token}" if bearer else self.api_token):
             return None
         return json_response({"message": "Unauthorized"}, 401)
 
@@ -665,6 +710,32 @@ class DixaSimulator(VendorSimulator):
         aggregates = self.aggregates(query.id, query.start, query.end, query.filters, query.aggregations)
         return json_response({"data": {"id": query.id, "aggregates": aggregates}})
 
+    # ---- Exports API and reference lists ----------------------------------------------
+
+    def conversation_export(self, request: SimRequest) -> SimResponse:
+        return self._export(request, messages=False)
+
+    def message_export(self, request: SimRequest) -> SimResponse:
+        return self._export(request, messages=True)
+
+    def _export(self, request: SimRequest, *, messages: bool) -> SimResponse:
+        try:
+            return json_response(self.exports.export(request.query, messages=messages))
+        except ExportQueryError as exc:
+            return json_response({"message": str(exc)}, 400)
+
+    def _lister(self, scope: str, lister: str) -> t.Callable[[SimRequest], SimResponse]:
+        return lambda request: self._paged(request, getattr(self.exports, lister)(), scope.encode())
+
+    def activity_log(self, request: SimRequest) -> SimResponse:
+        try:
+            start = _instant(request.arg("fromDatetime"), zoneinfo.ZoneInfo("UTC"))
+            end = _instant(request.arg("toDatetime"), zoneinfo.ZoneInfo("UTC"))
+        except BadRequest:
+            return json_response({"message": "Invalid value for: query parameter fromDatetime/toDatetime"}, 400)
+        scope = f"activitylog:{request.arg('fromDatetime')}:{request.arg('toDatetime')}".encode()
+        return self._paged(request, self.exports.activity_log(start, min(end, self.now())), scope)
+
     # ---- paging ------------------------------------------------------------------------
 
     def _paged(self, request: SimRequest, items: list, scope: bytes, encode: t.Callable | None = None) -> SimResponse:
@@ -678,10 +749,12 @@ class DixaSimulator(VendorSimulator):
         offset = 0
         limit = self.default_page_limit
         key = request.arg("pageKey")
+        padded = False
         if key is not None:
             try:
                 decoded = json.loads(base64.urlsafe_b64decode(key.encode()))
                 offset, limit, scope_digest = int(decoded["o"]), int(decoded["l"]), decoded["s"]
+                padded = bool(decoded.get("e"))
             except (ValueError, KeyError, TypeError):
                 return json_response({"message": "Invalid value for: query parameter pageKey"}, 400)
             if scope_digest != digest:
@@ -697,14 +770,20 @@ class DixaSimulator(VendorSimulator):
         page = items[offset:offset + limit]
         host = request.headers.get("Host") or f"{self.host}:{self.port}"
 
-        def link(at: int) -> str:
-            token = base64.urlsafe_b64encode(json.dumps({"o": at, "l": limit, "s": digest}).encode()).decode()
+        def link(at: int, padded: bool = False) -> str:
+            token = {"o": at, "l": limit, "s": digest, **({"e": 1} if padded else {})}
+            encoded = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
             extra = f"&pageLimit={limit_text}" if limit_text is not None else ""
-            return f"http://{host}{request.path}?pageKey={token}{extra}"
+            return f"http://{host}{request.path}?pageKey={encoded}{extra}"
 
+        if self.empty_pages and not padded and offset < max(1, len(items)):
+            return json_response({"data": [], "meta": {"previous": None, "next": link(offset, padded=True)}})
+        following = offset + limit
+        if self.page_cycle and offset > 0:
+            following = 0  # back to the first page
         meta = {
             "previous": link(max(0, offset - limit)) if offset > 0 else None,
-            "next": link(offset + limit) if offset + limit < len(items) else None,
+            "next": link(following) if offset + limit < len(items) else None,
         }
         data = [encode(item) for item in page] if encode else page
         return json_response({"data": data, "meta": meta})
@@ -738,7 +817,35 @@ class DixaSimulator(VendorSimulator):
                     else:
                         metric_keys.add((metric_id, day, aggregate["measure"], "all"))
         out["metric_values"] = (("metric_id", "day", "measure", "status"), metric_keys)
+        out.update(self.expected_export_keys(start, end))
         return out
+
+    def expected_export_keys(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[tuple[str, ...], set]]:
+        """Keys of the Exports API streams and the reference lists for a run over [start, end)."""
+        low, high = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+        now = int(self.now().timestamp() * 1000)
+        conversations, messages = set(), set()
+        day = start.date() - dt.timedelta(days=7)
+        days = {day + dt.timedelta(days=n) for n in range((end.date() - day).days + 1)}
+        days |= {self.dataset.start + dt.timedelta(days=(c - 180_000) // 1000) for c in self.exports.updates}
+        for each in sorted(days):
+            for conversation in self.exports.conversations_created(each):
+                if low <= conversation["updated_at"] < high:
+                    conversations.add((conversation["id"],))
+                if conversation["updated_at"] <= now:
+                    messages.update((m["id"],) for m in self.exports.messages_of(
+                        conversation["id"], conversation["created_at"], conversation["closed_at"])
+                        if low <= m["created_at"] < high)
+        return {
+            "conversations": (("id",), conversations),
+            "messages": (("id",), messages),
+            "activity_logs": (("id",), {(e["id"],) for e in self.exports.activity_log(start, end)}),
+            "agents": (("id",), {(a["id"],) for a in self.exports.agent_list()}),
+            "end_users": (("id",), {(a["id"],) for a in self.exports.end_user_list()}),
+            "queues": (("id",), {(a["id"],) for a in self.exports.queue_list()}),
+            "tags": (("id",), {(a["id"],) for a in self.exports.tag_list()}),
+            "teams": (("id",), {(a["id"],) for a in self.exports.team_list()}),
+        }
 
     def _config_range(self, tap_config: t.Mapping[str, t.Any]) -> tuple[dt.datetime, dt.datetime]:
         def utc(value: str) -> dt.datetime:
@@ -765,15 +872,28 @@ class DixaSimulator(VendorSimulator):
 
     @staticmethod
     def record_key_columns(record_id: str) -> tuple[str, ...]:
-        """tap-dixa keys a record by its primary timestamp and the fields the catalogue says are never null."""
-        return ("primary_timestamp", *[m["field"] for m in RECORDS[record_id]["fieldsMetadata"] if not m["nullable"]])
+        """What tap-dixa keys a record by: its own id (a conversation id, else an agent id), with
+        the primary timestamp unless the record has one row per conversation; never a measure."""
+        listed = [m["field"] for m in RECORDS[record_id]["fieldsMetadata"]]
+        conversation = next((n for n in ("conversation_id", "csid") if n in listed), None)
+        if conversation:
+            one_row = record_id in ("conversations", "first_response_times")
+            return (conversation,) if one_row else (conversation, "primary_timestamp")
+        if "agent_id" in listed:
+            return ("agent_id", "primary_timestamp")
+        ids = [m["field"] for m in RECORDS[record_id]["fieldsMetadata"]
+               if not m["nullable"] and (m["field"] == "id" or m["field"].endswith("_id"))]
+        return ("primary_timestamp", *ids)
 
     @staticmethod
     def record_key(record_id: str, row: SimRecord) -> tuple:
         """A row's key as tap-dixa writes it (timestamps as ISO 8601 UTC strings)."""
         by_name = {f["name"]: f["field"] for f in row.fields}
-        key: list[t.Any] = [row.timestamp.isoformat()]
-        for column in DixaSimulator.record_key_columns(record_id)[1:]:
+        key: list[t.Any] = []
+        for column in DixaSimulator.record_key_columns(record_id):
+            if column == "primary_timestamp":
+                key.append(row.timestamp.isoformat())
+                continue
             value = by_name[column]
             if value["_type"] == "TimestampField":
                 key.append(_instant(value["timestamp"], zoneinfo.ZoneInfo("UTC")).isoformat())

@@ -6,7 +6,8 @@ from kit_dixa import API_TOKEN, discover, dixa_config, select_only
 from support_simulators.dixa import RECORDS, DixaSimulator
 from tap_runner import run_tap
 
-STATIC = {"metrics_catalogue", "records_catalogue", "filter_values", "metric_values"}
+STATIC = {"metrics_catalogue", "records_catalogue", "filter_values", "metric_values", "conversations", "messages",
+          "activity_logs", "agents", "end_users", "queues", "tags", "teams"}
 
 
 def test_one_stream_per_record_id_in_the_catalogue(dixa):
@@ -21,14 +22,25 @@ def test_record_schema_comes_from_fields_metadata_and_the_types_seen(dixa):
     stream = found.stream("records_closed_conversations")
     properties = stream["schema"]["properties"]
     fields = [m["field"] for m in RECORDS["closed_conversations"]["fieldsMetadata"]]
-    assert [p for p in properties if not p.endswith("_label")] == ["primary_timestamp", *fields]
+    # fieldsMetadata's fields, then the fields the sampled rows carry that it does not list (as
+    # Dixa's own closed_conversations sample does), then the whole row.
+    unlisted = ["csid", "initial_direction", "initial_channel", "contact_point"]
+    assert [p for p in properties if not p.endswith("_label")] == ["primary_timestamp", *fields, *unlisted, "raw"]
+    assert properties["csid"]["type"] == ["integer", "null"]  # typed from its `_type`, LongField
+    assert properties["raw"] == {"type": ["object", "null"], "description": properties["raw"]["description"]}
     assert properties["closed_at"]["format"] == "date-time"  # TimestampField
     assert properties["conversation_id"]["type"] == ["integer", "null"]  # LongField
     assert properties["handling_duration"]["type"] == ["number", "null"]  # DoubleField
     assert {"agent_id_label", "queue_id_label", "closed_by_label"} <= set(properties)  # UUID/String labels
     assert properties["closed_by"]["description"] == "User closing the conversation (Agent, Enduser or Unknown)"
-    # Keyed by the primary timestamp and every field the catalogue marks non-nullable.
-    assert stream["key_properties"] == ["primary_timestamp", "closed_at", "conversation_id", "closed_by", "created_at"]
+    # Keyed by the conversation and when it closed (a reopened conversation closes again); never
+    # by a measure or a field that merely cannot be null, such as closed_by.
+    assert stream["key_properties"] == ["conversation_id", "primary_timestamp"]
+    keys = {s["tap_stream_id"]: s["key_properties"] for s in found.catalog["streams"]}
+    assert keys["records_conversations"] == ["csid"]
+    assert keys["records_ratings"] == ["conversation_id", "primary_timestamp"]
+    assert keys["records_first_response_times"] == ["conversation_id"]
+    assert keys["records_agent_presence"] == ["agent_id", "primary_timestamp"]
     root = next(m["metadata"] for m in stream["metadata"] if m["breadcrumb"] == [])
     assert root["valid-replication-keys"] == ["primary_timestamp"]
 

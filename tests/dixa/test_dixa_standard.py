@@ -21,6 +21,7 @@ TestTapDixa = get_tap_test_class(
     config={
         "api_token": "standard-tests-token",
         "api_url": _SIM.url,
+        "exports_api_url": _SIM.url,
         "start_date": "2025-03-03",
         "end_date": "2025-03-05",
         "timezone": "Europe/Copenhagen",

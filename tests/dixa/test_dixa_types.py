@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tap_dixa.streams import FIELD_TYPES, JSON_COLUMN, TEXT_COLUMN, Column, column_schema, record_schema
@@ -87,9 +89,23 @@ def test_record_schema_from_fields_metadata():
     ]}
     schema = record_schema(entry, {"conversation_id": {"LongField"}, "agent_id": {"UUIDField"}})
     properties = schema["properties"]
-    assert list(properties) == ["primary_timestamp", "conversation_id", "agent_id", "agent_id_label", "note"]
+    assert list(properties) == ["primary_timestamp", "conversation_id", "agent_id", "agent_id_label", "note", "raw"]
     assert properties["primary_timestamp"] == {
         "type": ["string"], "format": "date-time",
         "description": "The record's primary timestamp (primaryTimestampField), UTC."}
     assert properties["conversation_id"] == {"type": ["integer", "null"], "description": "Conversation ID"}
     assert properties["note"]["type"] == ["string", "null"]
+
+
+def test_raw_survives_flattening_as_one_json_column():
+    from singer_sdk.helpers._flattening import flatten_record, flatten_schema
+
+    entry = {"id": "ratings", "fieldsMetadata": [{"field": "conversation_id", "nullable": False}]}
+    schema = record_schema(entry, {"conversation_id": {"LongField"}})
+    flat = flatten_schema(schema, max_level=3)
+    assert flat["properties"]["raw"]["type"] == ["string", "null"]  # one JSON column
+    assert not [name for name in flat["properties"] if name.startswith("raw__")]
+    raw = {"primaryTimestampField": {"name": "rated_at", "timestamp": "2025-01-06T10:00:00.000Z"},
+           "fields": [{"name": "conversation_id", "field": {"value": 7, "_type": "LongField"}}]}
+    record = flatten_record({"conversation_id": 7, "raw": raw}, flat, max_level=3)
+    assert json.loads(record["raw"]) == raw

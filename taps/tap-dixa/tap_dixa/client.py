@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 import zoneinfo
 from functools import cached_property
-from urllib.parse import ParseResult, parse_qsl
+from urllib.parse import ParseResult, parse_qsl, urlsplit
 
 import msgspec
 import requests
@@ -13,35 +13,71 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.client import SupportStream
+from support_taps.errors import UnparseableResponse, endpoint_of
 
 DEFAULT_API_URL = "https://dev.dixa.io"
 
 
-class _Links(msgspec.Struct):
-    next: str | None = None
-    previous: str | None = None
-
-
 class _Envelope(msgspec.Struct):
-    meta: _Links | None = None
+    meta: t.Any = None
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
 
 
-class DixaNextPage(BaseHATEOASPaginator):
-    """Follows `meta.next`: Dixa's next page is the same request with that link's pageKey.
+def shape_of(value: t.Any) -> str:
+    """What a JSON value is, by type and keys (never its values, which may be customer data)."""
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(map(str, value))[:12])
+        return f"an object with keys [{keys}]" if value else "an empty object"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items" if value else "an empty list"
+    if value is None:
+        return "null"
+    return f"a JSON {type(value).__name__.replace('str', 'string').replace('float', 'number')}"
 
-    Only `meta` is decoded here (msgspec skips the rest of the body), so a page's rows are
-    parsed once, by the stream.
+
+class DixaNextPage(BaseHATEOASPaginator):
+    """Follows `meta.next` until Dixa leaves it out: Dixa's next page is the same request with
+    that link's pageKey.
+
+    A page with no rows but a `meta.next` is not the end (Dixa may filter a page empty), and
+    a pageKey seen before is a cycle, which fails naming the endpoint rather than paging
+    forever. Only `meta` is decoded here (msgspec skips the rest of the body), so a page's
+    rows are parsed once, by the stream.
     """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen_page_keys: set[str] = set()
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        return True  # has_more() decides, from meta.next alone
 
     def get_next_url(self, response: requests.Response) -> str | None:
         try:
             envelope = _envelope.decode(response.content)
         except msgspec.DecodeError:
             return None  # the stream's own parsing has already reported a broken body
-        return envelope.meta.next if envelope.meta else None
+        meta = envelope.meta
+        if meta is None:
+            return None
+        next_url = meta.get("next") if isinstance(meta, dict) else None
+        if isinstance(meta, dict) and next_url is None:
+            return None
+        if not isinstance(meta, dict) or not isinstance(next_url, str) or not next_url:
+            msg = (f"Dixa sent a `meta` for {endpoint_of(response)} that this tap cannot page with: "
+                   f"expected an object whose `next` is a URL or null, found `meta` as {shape_of(meta)}"
+                   + (f" and `next` as {shape_of(next_url)}" if isinstance(meta, dict) else "") + ".")
+            raise UnparseableResponse(msg)
+        page_key = dict(parse_qsl(urlsplit(next_url).query)).get("pageKey", next_url)
+        if page_key in self.seen_page_keys:
+            msg = (f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
+                   f"already read (after {len(self.seen_page_keys)} pages). Stopping rather than paging "
+                   "forever; nothing past the last completed window is bookmarked.")
+            raise UnparseableResponse(msg)
+        self.seen_page_keys.add(page_key)
+        return next_url
 
 
 class DixaStream(SupportStream):
@@ -83,8 +119,21 @@ class DixaStream(SupportStream):
         return params
 
     def data_of(self, response: requests.Response) -> t.Any:
+        """The `data` of Dixa's envelope; a body without one is an error naming the endpoint."""
         payload = self.decode_json(response)
-        return payload.get("data") if isinstance(payload, dict) else payload
+        if not isinstance(payload, dict) or "data" not in payload:
+            msg = (f"Dixa sent {shape_of(payload)} for {endpoint_of(response)} (HTTP {response.status_code}), "
+                   "where its envelope, an object with `data`, was expected.")
+            raise UnparseableResponse(msg)
+        return payload["data"]
+
+    def expect_shape(self, value: t.Any, kind: type, what: str, response: requests.Response) -> t.Any:
+        """`value` if it is a `kind`, else an error naming the endpoint, what was expected and what
+        came (its shape, not its content)."""
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        msg = f"Dixa sent {shape_of(value)} as {what} for {endpoint_of(response)}, where {_KIND[kind]} was expected."
+        raise UnparseableResponse(msg)
 
     def filters_for(self, supported: t.Iterable[str]) -> list[dict[str, t.Any]]:
         """The configured `filters` whose attribute this metric or record supports."""
@@ -94,6 +143,9 @@ class DixaStream(SupportStream):
             for f in self.config.get("filters") or []
             if f["attribute"] in supported
         ]
+
+
+_KIND = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 
 
 def supported_filters(entry: t.Mapping[str, t.Any]) -> list[str]:

@@ -11,7 +11,7 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.client import window_context, window_of
-from support_taps.errors import VendorAPIError, body_snippet, endpoint_of
+from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
 from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow, parse_utc
@@ -56,9 +56,10 @@ class CatalogueStream(DixaStream):
         yield from self.fetched if self.fetched is not None else self.request_records(context)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for entry in self.expect_list(self.data_of(response), response):
-            if isinstance(entry, dict) and entry.get("id"):
-                yield self.row(entry)
+        for entry in self.expect_shape(self.data_of(response), list, "`data`", response):
+            self.expect_shape(entry, dict, f"an entry of `data` ({self.name})", response)
+            if entry.get("id"):
+                yield {**self.row(entry), "raw": entry}
 
     def row(self, entry: dict) -> dict:
         raise NotImplementedError
@@ -130,9 +131,10 @@ class FilterValuesStream(DixaStream):
         super().validate_response(response)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for item in self.expect_list(self.data_of(response), response):
-            if isinstance(item, dict) and item.get("value") is not None:
-                yield {"value": str(item["value"]), "label": to_text(item.get("label"))}
+        for item in self.expect_shape(self.data_of(response), list, "`data`", response):
+            self.expect_shape(item, dict, "a filter value in `data`", response)
+            if item.get("value") is not None:
+                yield {"value": str(item["value"]), "label": to_text(item.get("label")), "raw": item}
 
 
 # ---- metric values ---------------------------------------------------------------------
@@ -219,24 +221,31 @@ class MetricValuesStream(DixaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        data = self.data_of(response) or {}
-        for aggregate in data.get("aggregates") or []:
+        data = self.expect_shape(self.data_of(response), dict, "`data`", response)
+        aggregates = data.get("aggregates")
+        if aggregates is None:
+            return
+        for aggregate in self.expect_shape(aggregates, list, "`data.aggregates`", response):
+            self.expect_shape(aggregate, dict, "an aggregate in `data.aggregates`", response)
             kind = aggregate.get("_type")
             measure = str(aggregate.get("measure"))
             value = aggregate.get("value")
             if isinstance(value, list):  # AgentPresenceDurationValue: one value per presence status
                 for item in value:
+                    self.expect_shape(item, dict, f"a per-status value of {kind}", response)
                     status = item.get("status") or {}
+                    if not isinstance(status, dict):
+                        status = {"status": status}
                     yield {"measure": measure, "status": str(status.get("status") or UNKNOWN_STATUS),
                            "status_description": to_text(status.get("description")),
-                           "value": to_number(item.get("value")), "value_type": kind}
+                           "value": to_number(item.get("value")), "value_type": kind, "raw": aggregate}
                 continue
             if kind not in ("LongAggregateValue", "DoubleAggregateValue") and kind not in self._unknown_types:
                 self._unknown_types.add(kind)
                 self.logger.warning("Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
                                     "its value is kept when it is a number.", kind, data.get("id"))
             yield {"measure": measure, "status": ALL_STATUSES, "status_description": None,
-                   "value": to_number(value), "value_type": kind}
+                   "value": to_number(value), "value_type": kind, "raw": aggregate}
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -288,23 +297,65 @@ def column_schema(observed: set[str]) -> tuple[dict[str, t.Any], bool]:
     return dict(TEXT_COLUMN), labelled
 
 
+#: Names Dixa gives a conversation's id in records: `fieldsMetadata` says `conversation_id`
+#: where the published rows of the same record carry `csid` (Dixa's docs, closed_conversations).
+CONVERSATION_IDS = ("conversation_id", "csid")
+#: Record ids with at most one row per conversation, so the conversation id alone is the key.
+#: Elsewhere a conversation has several rows over time (closed again after reopening, rated
+#: more than once), told apart by the primary timestamp.
+ONE_ROW_PER_CONVERSATION = frozenset({"conversations", "first_response_times"})
+RAW = "raw"
+RAW_COLUMN: dict[str, t.Any] = {
+    "type": ["object", "null"],
+    "description": "The record exactly as Dixa sent it (primaryTimestampField and every field).",
+}
+
+
+def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) -> tuple[str, ...]:
+    """A record id's primary key: the record's own id, plus the primary timestamp where the id
+    alone is not unique. Never a measured value: a revised duration or score must update the
+    row it revises, not add a second one.
+
+    - a conversation id (`conversation_id` or `csid`): alone for record ids with one row per
+      conversation, else with the primary timestamp;
+    - else `agent_id` with the primary timestamp (an agent's presence periods, for example);
+    - else the primary timestamp and every non-nullable field named `id` or `*_id`.
+    """
+    names = list(dict.fromkeys(field_names))
+    listed = [m.get("field") for m in entry.get("fieldsMetadata") or []]
+    conversation = next((n for n in CONVERSATION_IDS if n in listed), None) \
+        or next((n for n in CONVERSATION_IDS if n in names), None)
+    if conversation:
+        return (conversation,) if entry.get("id") in ONE_ROW_PER_CONVERSATION else (conversation, PRIMARY_TIMESTAMP)
+    if "agent_id" in names:
+        return ("agent_id", PRIMARY_TIMESTAMP)
+    ids = [m["field"] for m in entry.get("fieldsMetadata") or []
+           if m.get("nullable") is False and (m.get("field") == "id" or str(m.get("field")).endswith("_id"))]
+    return (PRIMARY_TIMESTAMP, *ids)
+
+
 def record_schema(entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str]]) -> dict[str, t.Any]:
-    """A record id's schema: the primary timestamp, then per `fieldsMetadata` field a column typed
-    from the `_type`s seen (and a `<field>_label` column for labelled types)."""
+    """A record id's schema: the primary timestamp, a column per field (those `fieldsMetadata`
+    lists, then those seen in sampled rows that it does not list), typed from the `_type`s seen
+    (and a `<field>_label` column for labelled types), and `raw`, the whole row."""
     properties: dict[str, t.Any] = {
         PRIMARY_TIMESTAMP: {"type": ["string"], "format": "date-time",
                             "description": "The record's primary timestamp (primaryTimestampField), UTC."},
     }
-    for meta in entry.get("fieldsMetadata") or []:
-        name = meta.get("field")
-        if not name or name == PRIMARY_TIMESTAMP:
+    metadata = {m.get("field"): m for m in entry.get("fieldsMetadata") or [] if m.get("field")}
+    for name in [*metadata, *[n for n in observed if n not in metadata]]:
+        if name in (PRIMARY_TIMESTAMP, RAW) or name in properties:
             continue
-        schema, labelled = column_schema(observed.get(name, set()))
-        if meta.get("description"):
-            schema["description"] = str(meta["description"])
+        seen = observed.get(name, set())
+        if not seen and name in CONVERSATION_IDS:  # typed like its alias (csid for conversation_id)
+            seen = next((observed[a] for a in CONVERSATION_IDS if observed.get(a)), set())
+        schema, labelled = column_schema(seen)
+        description = (metadata.get(name) or {}).get("description")
+        schema["description"] = str(description) if description else "A field Dixa sends that fieldsMetadata does not list."
         properties[name] = schema
         if labelled:
             properties[f"{name}_label"] = {"type": ["string", "null"], "description": f"Label of {name}."}
+    properties[RAW] = dict(RAW_COLUMN)
     return {"type": "object", "properties": properties}
 
 
@@ -362,8 +413,8 @@ class RecordStream(DixaStream):
 
     Asked in windows of `window_days` with an Interval period filter; each window is paged with
     the pageKey from `meta.next` (same body, new pageKey), and the bookmark moves to the window's
-    end once its rows are out. The key is the primary timestamp plus every field the catalogue
-    marks non-nullable.
+    end once its rows are out. The key is the record's own id (see `record_identity`); `raw`
+    keeps each row whole, so a field this catalog has no column for still lands.
     """
 
     path = "/v1/analytics/records"
@@ -371,22 +422,21 @@ class RecordStream(DixaStream):
     payload_as_json = True
     replication_key = PRIMARY_TIMESTAMP
 
-    def __init__(self, tap: t.Any, entry: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> None:
+    def __init__(self, tap: t.Any, entry: t.Mapping[str, t.Any], schema: dict[str, t.Any], *,
+                 check_keys: bool = True) -> None:
         self.record_id = str(entry["id"])
         self.entry = entry
         properties = schema.get("properties", {})
-        primary_keys = (PRIMARY_TIMESTAMP, *[
-            m["field"] for m in entry.get("fieldsMetadata") or []
-            if m.get("field") in properties and m.get("nullable") is False
-            and Column(m["field"], properties[m["field"]], None).kind not in ("json", "array")
-        ])
+        primary_keys = tuple(k for k in record_identity(entry, properties) if k in properties)
         super().__init__(tap, name=record_stream_name(self.record_id), schema=schema)
         self.primary_keys = primary_keys
+        self.check_keys = check_keys
         self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
         self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.columns = {
             name: Column(name, spec, f"{name}_label" if f"{name}_label" in properties else None)
-            for name, spec in properties.items() if name != PRIMARY_TIMESTAMP and not self._is_label(name, properties)
+            for name, spec in properties.items()
+            if name not in (PRIMARY_TIMESTAMP, RAW) and not self._is_label(name, properties)
         }
         self._empty = dict.fromkeys(properties)
         self._warned: set[tuple[str, t.Any]] = set()
@@ -406,37 +456,48 @@ class RecordStream(DixaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        yield from self.expect_list(self.data_of(response), response)
+        what = f"`data` of record {self.record_id}"
+        for raw in self.expect_shape(self.data_of(response), list, what, response):
+            yield self.to_record(self.checked_row(raw, response), response)
+
+    def checked_row(self, raw: t.Any, response: requests.Response) -> dict[str, t.Any]:
+        """A row in the documented shape, or an error naming the endpoint and what came instead."""
+        where = f"record {self.record_id}"
+        self.expect_shape(raw, dict, f"a row of {where}", response)
+        primary = raw.get("primaryTimestampField")
+        self.expect_shape(primary, dict, f"`primaryTimestampField` of a row of {where}", response)
+        for item in self.expect_shape(raw.get("fields", []), list, f"`fields` of a row of {where}", response):
+            self.expect_shape(item, dict, f"an entry of `fields` of {where}", response)
+            self.expect_shape(item.get("name"), str, f"the `name` of a field of {where}", response)
+            field = item.get("field")
+            if field is not None:
+                self.expect_shape(field, dict, f"field {item['name']!r} of {where}", response)
+        return raw
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         for window in self.date_windows(context):
             lower, upper = window.start.isoformat(), window.end.isoformat()
-            for raw in self.request_records(window_context(window)):
-                record = self.to_record(raw)
-                stamp = record.get(PRIMARY_TIMESTAMP)
-                if stamp is None:
-                    self._warn_once(("no timestamp", None), "Skipping a %s row without a primaryTimestampField: %s",
-                                    self.record_id, str(raw)[:200])
-                    continue
-                if not (lower <= stamp < upper):
+            for record in self.request_records(window_context(window)):
+                if not (lower <= record[PRIMARY_TIMESTAMP] < upper):
                     continue  # outside the window asked for (an inclusive end): the neighbour emits it
                 yield record
             self.checkpoint(context, window.end)
 
-    def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+    def to_record(self, raw: dict[str, t.Any], response: requests.Response | None = None) -> dict[str, t.Any]:
         primary = raw.get("primaryTimestampField") or {}
         record = dict(self._empty)
         record[PRIMARY_TIMESTAMP] = to_utc_iso(primary.get("timestamp"))
+        record[RAW] = raw
         columns = self.columns
-        for item in raw.get("fields") or []:
-            name = item.get("name")
-            field = item.get("field")
+        fields = {item.get("name"): item.get("field") for item in raw.get("fields") or []}
+        for name, field in fields.items():
             column = columns.get(name)
-            if column is None or not isinstance(field, dict):
-                if name not in columns:
-                    self._warn_once(("field", name), "Dixa sent a field %r for record %s that its fieldsMetadata "
-                                    "did not list; it is left out (run discovery again to add it).",
-                                    name, self.record_id)
+            if column is None:
+                self._warn_once(("field", name), "Dixa sent a field %r for record %s that this catalog has no column "
+                                "for; it is kept in `raw` (run discovery again to make it a column).",
+                                name, self.record_id)
+                continue
+            if not isinstance(field, dict):
                 continue
             value, fits = column.convert(field)
             kind = field.get("_type")
@@ -445,24 +506,51 @@ class RecordStream(DixaStream):
                                 "field %s); the field is kept as JSON.", kind, self.record_id, name)
             if not fits:
                 self._warn_once(("fit", name, kind), "Field %s of record %s came as %s, which does not fit its "
-                                "column (%s, from discovery); left empty. Run discovery again to retype it.",
-                                name, self.record_id, kind, column.kind)
+                                "column (%s, from discovery); left empty (it is in `raw`). Run discovery again to "
+                                "retype it.", name, self.record_id, kind, column.kind)
             record[name] = value
             if column.label is not None:
                 record[column.label] = to_text(field.get("label"))
+        self._fill_conversation_id(record, fields)
+        if self.check_keys:
+            missing = [k for k in dict.fromkeys((PRIMARY_TIMESTAMP, *self.primary_keys)) if record.get(k) is None]
+            if missing:
+                endpoint = endpoint_of(response) if response is not None else self.path
+                msg = (f"Dixa sent a row of record {self.record_id} for {endpoint} without its key "
+                       f"{', '.join(missing)}: the row has fields [{', '.join(sorted(map(str, fields)))}]"
+                       f"{'' if primary.get('timestamp') else ' and no primaryTimestampField.timestamp'}.")
+                raise UnparseableResponse(msg)
         return record
 
+    def _fill_conversation_id(self, record: dict[str, t.Any], fields: t.Mapping[str, t.Any]) -> None:
+        """A conversation id column left empty takes the row's other name for it (`csid` for
+        `conversation_id` and back): Dixa's docs name the same id both ways for one record."""
+        for name in CONVERSATION_IDS:
+            column = self.columns.get(name)
+            if column is None or record.get(name) is not None:
+                continue
+            for alias in CONVERSATION_IDS:
+                field = fields.get(alias)
+                if alias != name and isinstance(field, dict):
+                    value, fits = column.convert(field)
+                    if fits and value is not None:
+                        record[name] = value
+                        break
+
     def _warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
+        if not self.check_keys:
+            return  # discovery's sample: the stream the run builds says it, once
         if key not in self._warned:
             self._warned.add(key)
             self.logger.warning(message, *args)
 
     def sample_types(self, start: dt.datetime, end: dt.datetime, size: int) -> dict[str, set[str]]:
-        """The `_type`s of each field in one page of up to `size` rows from [start, end)."""
+        """The `_type`s of each field (listed in fieldsMetadata or not) in one page of up to
+        `size` rows from [start, end)."""
         observed: dict[str, set[str]] = {}
         context = {**window_context(DateWindow(start, end)), "page_limit": size}
-        for count, raw in enumerate(self.request_records(context), start=1):
-            for item in raw.get("fields") or []:
+        for count, record in enumerate(self.request_records(context), start=1):
+            for item in record[RAW].get("fields") or []:
                 field = item.get("field")
                 if item.get("name") and isinstance(field, dict) and field.get("_type"):
                     observed.setdefault(item["name"], set()).add(str(field["_type"]))

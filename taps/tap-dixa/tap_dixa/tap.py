@@ -21,6 +21,7 @@ from support_taps.errors import (
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.windows import parse_utc
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
+from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
 from tap_dixa.streams import (
     FilterValuesStream,
     MetricsCatalogueStream,
@@ -89,6 +90,15 @@ class TapDixa(SupportTap):
             default=DEFAULT_API_URL,
             description="Base URL of Dixa's API (e.g. a simulator at http://127.0.0.1:8703).",
         ),
+        th.Property(
+            "exports_api_url",
+            th.StringType,
+            default=DEFAULT_EXPORTS_API_URL,
+            description=(
+                "Base URL of Dixa's Exports API, for the `conversations` and `messages` streams (the same "
+                "`api_token` is sent there as a Bearer token)."
+            ),
+        ),
         *START_END_SETTINGS,
         th.Property(
             "timezone",
@@ -139,6 +149,24 @@ class TapDixa(SupportTap):
             default=0,
             description="Days before the bookmark each run asks again (for data Dixa adds late).",
         ),
+        th.Property(
+            "export_window_days",
+            th.IntegerType,
+            default=MAX_EXPORT_DAYS,
+            description=(
+                "Days per query window (1 to 31, Dixa's limit) of `conversations`, `messages` and "
+                "`activity_logs`, cut on `updated_at` in epoch milliseconds; state is saved after each window."
+            ),
+        ),
+        th.Property(
+            "export_lookback_minutes",
+            th.IntegerType,
+            default=0,
+            description=(
+                "Minutes before the bookmark that `conversations`, `messages` and `activity_logs` ask again "
+                "(for updates Dixa records late); rows asked again upsert on their id."
+            ),
+        ),
         *COMMON_SETTINGS,
     ).to_dict()
 
@@ -154,6 +182,11 @@ class TapDixa(SupportTap):
             errors.append("The setting `page_limit` must be at least 1.")
         if int(config.get("window_days", 7)) < 1:
             errors.append("The setting `window_days` must be at least 1.")
+        if not 1 <= int(config.get("export_window_days", MAX_EXPORT_DAYS)) <= MAX_EXPORT_DAYS:
+            errors.append(f"The setting `export_window_days` must be from 1 to {MAX_EXPORT_DAYS} (Dixa's Exports API "
+                          f"refuses queries over {MAX_EXPORT_DAYS} days), got {config.get('export_window_days')!r}.")
+        if int(config.get("export_lookback_minutes", 0)) < 0:
+            errors.append("The setting `export_lookback_minutes` must not be negative.")
         if int(config.get("lookback_days", 0)) < 0:
             errors.append("The setting `lookback_days` must not be negative.")
         for index, item in enumerate(config.get("filters") or []):
@@ -199,12 +232,18 @@ class TapDixa(SupportTap):
 
     def discover_streams(self) -> list:
         self.prepare()  # settings checked and secrets registered before Dixa is asked
+        exports = [stream_class(self) for stream_class in EXPORT_STREAMS]
+        if self.input_catalog is not None and not self._analytics_selected():
+            # Only Exports API / list streams are selected: Dixa's analytics catalogue is not
+            # needed, so it is not read (no catalogue requests, no sampling).
+            return [*self.catalogue_streams, FilterValuesStream(self), MetricValuesStream(self), *exports]
         catalogue = self.dixa_catalogue
         self.selected_metric_ids  # noqa: B018 - names unknown `metric_ids` now, not mid-sync
         streams: list = [*self.catalogue_streams, FilterValuesStream(self), MetricValuesStream(self)]
         for record_id in self.selected_record_ids:
             entry = catalogue.records[record_id]
             streams.append(RecordStream(self, entry, self._record_schema(entry)))
+        streams.extend(exports)
         if self.input_catalog is not None:
             built = {s.name for s in streams}
             for entry in self.input_catalog.values():
@@ -214,6 +253,17 @@ class TapDixa(SupportTap):
                         "(or `record_ids` leaves it out); it is skipped.", entry.tap_stream_id)
         return streams
 
+    def _analytics_selected(self) -> bool:
+        """Whether the input catalog selects any stream that reads Dixa's Analytics API."""
+        exports = {stream_class.name for stream_class in EXPORT_STREAMS}
+        for entry in self.input_catalog.values():
+            if entry.tap_stream_id in exports:
+                continue
+            selected = entry.metadata.root.selected
+            if selected is None or selected:
+                return True
+        return False
+
     def _record_schema(self, entry: dict[str, t.Any]) -> dict[str, t.Any]:
         """The schema of a record id: from the input catalog when there is one (so a run keeps
         the columns its discovery chose), else from fieldsMetadata and a sample of the data."""
@@ -222,7 +272,7 @@ class TapDixa(SupportTap):
             catalogued = self.input_catalog.get_stream(name)
             if catalogued is not None:
                 return catalogued.schema.to_dict()
-        provisional = RecordStream(self, entry, record_schema(entry, {}))
+        provisional = RecordStream(self, entry, record_schema(entry, {}), check_keys=False)
         end = self.run_started
         if self.config.get("end_date"):
             end = min(end, parse_utc(self.config["end_date"], setting="end_date"))

@@ -1,0 +1,461 @@
+"""Dixa's Exports API and the reference lists of Dixa's main API, for the Dixa simulator.
+
+- GET /v1/conversation_export, /v1/message_export (Exports API, `Authorization: Bearer <token>`):
+  filters `created_`, `updated_`, `closed_`, `last_message_created_` + `_after`/`_before`
+  (yyyy-mm-dd or epoch milliseconds, both ends inclusive here) or `csids`; at least one
+  `_after` and one `_before`, and no query may span more than 31 days (else 400). No paging:
+  the whole answer is one JSON array.
+- GET /v1/agents, /v1/endusers, /v1/queues, /v1/tags, /v1/teams and
+  /v1/conversations/activitylog (`fromDatetime`/`toDatetime`): paged with `meta.next`.
+
+Conversations are the ones the Analytics data is generated from (same csids, channels, queues,
+agents, tags, closing and rating), so both APIs tell one story. `update(csid, at)` moves a
+conversation's `updated_at` (and adds a tag), as an agent's edit in Dixa would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import typing as t
+import uuid
+
+UTC = dt.timezone.utc
+DAY_MS = 86_400_000
+#: Dixa: "no query can span more than 1 month (31 days)".
+MAX_SPAN_MS = 31 * DAY_MS
+FILTERS = ("created", "updated", "closed", "last_message_created")
+_TEAMS = [
+    ("Frontline", ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min"]),
+    ("Specialists", ["Omar Haddad", "Greta Berg"]),
+    ("Escalations", ["Tom Okafor", "Ines Duarte"]),
+]
+_FIRST = ["Alex", "Sam", "Maria", "Jon", "Priya", "Kim", "Lars", "Noor", "Eva", "Luis"]
+_LAST = ["Jensen", "Olsen", "Garcia", "Khan", "Nielsen", "Rossi", "Berg", "Silva"]
+
+
+class ExportQueryError(ValueError):
+    """A query Dixa's Exports API answers with 400."""
+
+
+def ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def parse_bound(name: str, value: str) -> int:
+    """A filter value in epoch milliseconds: Dixa takes yyyy-mm-dd or epoch milliseconds."""
+    if value.isdigit():
+        return int(value)
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ExportQueryError(f"Invalid value for: query parameter {name}") from None
+    return ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
+
+
+def _id(kind: str, name: t.Any) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dixa-sim:{kind}:{name}"))
+
+
+class DixaExports:
+    """Export conversations and messages, activity logs and reference lists from a DixaDataset."""
+
+    def __init__(
+        self,
+        dataset: t.Any,
+        agents: list,
+        queues: list,
+        tags: list,
+        now: t.Callable[[], dt.datetime],
+    ) -> None:
+        self.dataset, self.agents, self.queues, self.tags, self.now = (
+            dataset,
+            agents,
+            queues,
+            tags,
+            now,
+        )
+        self.updates: dict[int, list[int]] = {}  # csid -> updated_at of each later edit
+        self._activity_cache: dict[str, t.Any] = {}
+
+    # ---- reference lists -----------------------------------------------------------------
+
+    def agent_list(self) -> list[dict[str, t.Any]]:
+        out = []
+        for n, (agent_id, name) in enumerate(self.agents):
+            first, last = name.split(" ", 1)
+            out.append(
+                {
+                    "id": agent_id,
+                    "createdAt": f"2023-0{1 + n % 9}-1{n % 10}T09:00:00Z",
+                    "displayName": name,
+                    "email": f"{first.lower()}@acme.example",
+                    "avatarUrl": None,
+                    "phoneNumber": f"+45 20 00 00 {n:02d}",
+                    "additionalEmails": [],
+                    "additionalPhoneNumbers": [],
+                    "firstName": first,
+                    "lastName": last,
+                    "middleNames": [],
+                    "roles": ["Agent"],
+                }
+            )
+        return out
+
+    def end_user_list(self, count: int = 60) -> list[dict[str, t.Any]]:
+        rng = random.Random("endusers")
+        out = []
+        for n in range(count):
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            out.append(
+                {
+                    "id": _id("enduser", n),
+                    "createdAt": f"2023-{1 + n % 12:02d}-0{1 + n % 9}T12:00:00Z",
+                    "displayName": f"{first} {last}",
+                    "email": f"{first.lower()}.{last.lower()}{n}@mail.example",
+                    "avatarUrl": None,
+                    "phoneNumber": None if n % 3 else f"+45 30 00 {n:04d}",
+                    "additionalEmails": [],
+                    "additionalPhoneNumbers": [],
+                    "firstName": first,
+                    "lastName": last,
+                    "middleNames": [],
+                    "externalId": None if n % 2 else f"crm-{n}",
+                    "customAttributes": []
+                    if n % 4
+                    else [
+                        {
+                            "id": _id("attr", "plan"),
+                            "name": "Plan",
+                            "identifier": "plan",
+                            "value": "gold",
+                        }
+                    ],
+                }
+            )
+        return out
+
+    def queue_list(self) -> list[dict[str, t.Any]]:
+        return [
+            {
+                "id": queue_id,
+                "name": name,
+                "isDefault": n == 0,
+                "organizationId": _id("org", "acme"),
+                "offerTimeout": 30,
+                "priority": n,
+                "wrapupTimeout": 60,
+                "offeringAlgorithm": "AllAtOnce",
+                "isDoNotOfferEnabled": False,
+                "isPreferredAgentEnabled": n % 2 == 1,
+                "memberListType": "SkillBased",
+                "queueThresholds": {"SlaTimeLimit": 60 * (n + 1)},
+                "usages": {"queueId": queue_id, "usages": {}},
+            }
+            for n, (queue_id, name) in enumerate(self.queues)
+        ]
+
+    def tag_list(self) -> list[dict[str, t.Any]]:
+        return [
+            {
+                "id": tag_id,
+                "name": name,
+                "color": f"#{(n * 2654435761) % 0xFFFFFF:06x}",
+                "state": "Active" if n < len(self.tags) - 1 else "Inactive",
+            }
+            for n, (tag_id, name) in enumerate(self.tags)
+        ]
+
+    def team_list(self) -> list[dict[str, t.Any]]:
+        return [{"id": _id("team", name), "name": name} for name, _ in _TEAMS]
+
+    # ---- conversations -------------------------------------------------------------------
+
+    def update(self, csid: int, at: dt.datetime) -> None:
+        """An edit in Dixa: the conversation gets a tag and its `updated_at` moves to `at`."""
+        self.updates.setdefault(csid, []).append(ms(at))
+
+    def conversations_created(self, day: dt.date) -> list[dict[str, t.Any]]:
+        """Export objects of the conversations created on `day` (UTC), as Dixa would show them now."""
+        rows = self.dataset.day(day)
+        closed = {r.values["conversation_id"]: r for r in rows.get("closed_conversations", [])}
+        rated = {r.values["conversation_id"]: r for r in rows.get("ratings", [])}
+        out = []
+        for record in rows.get("conversations", []):
+            csid = record.values["csid"]
+            out.append(self._conversation(csid, record, closed.get(csid), rated.get(csid)))
+        return out
+
+    def _conversation(
+        self, csid: int, record: t.Any, closing: t.Any, rating: t.Any
+    ) -> dict[str, t.Any]:
+        facts = record.facts
+        rng = random.Random(f"conversation:{csid}")
+        created = ms(record.timestamp)
+        queue = next(((i, n) for i, n in self.queues if i == facts.get("queue_id")), None)
+        agent = next(((i, n) for i, n in self.agents if i == facts.get("agent_id")), None)
+        tags = [n for i, n in self.tags if i in (facts.get("tag_id") or [])]
+        requester = rng.randrange(60)
+        closed_at = ms(closing.values["closed_at"]) if closing else None
+        messages = self.messages_of(csid, created, closed_at)
+        updated = max([created, closed_at or 0, messages[-1]["created_at"]])
+        ratings = []
+        if rating:
+            rated_at = ms(rating.timestamp)
+            updated = max(updated, rated_at)
+            ratings.append(
+                {
+                    "rating_score": rating.values["rating_score"],
+                    "rating_message": None,
+                    "rating_type": "stars" if rating.values["rating_type"] == "CSAT" else "thumbs",
+                    "rating_created_timestamp": closed_at,
+                    "rating_offered_timestamp": closed_at,
+                    "rating_status": "rated",
+                    "rating_language": "en",
+                    "rating_modified_timestamp": rated_at,
+                    "rating_rated_timestamp": rated_at,
+                    "rating_scheduled_timestamp": closed_at,
+                    "rating_scheduled_for_timestamp": closed_at,
+                    "rating_unscheduled_timestamp": None,
+                    "rating_cancelled_timestamp": None,
+                }
+            )
+        edits = self.updates.get(csid, [])
+        for n, at in enumerate(edits):
+            tags = [*tags, f"edited-{n + 1}"]
+            updated = max(updated, at)
+        channel = facts["channel"].lower()
+        return {
+            "id": csid,
+            "created_at": created,
+            "initial_channel": channel,
+            "requester_id": _id("enduser", requester),
+            "requester_name": f"End user {requester}",
+            "requester_email": f"user{requester}@mail.example",
+            "requester_additional_emails": [],
+            "requester_phone_number": None,
+            "requester_additional_phone_numbers": [],
+            "queued_at": created + 1000 if queue else None,
+            "queue_id": queue[0] if queue else None,
+            "queue_name": queue[1] if queue else None,
+            "closed_at": closed_at,
+            "rating_score": ratings[0]["rating_score"] if ratings else None,
+            "rating_message": None,
+            "ratings": ratings,
+            "direction": facts["initial_direction"].lower(),
+            "assigned_at": created + 5000 if agent else None,
+            "assignee_id": agent[0] if agent else None,
+            "assignee_name": agent[1] if agent else None,
+            "assignee_email": f"{agent[1].split()[0].lower()}@acme.example" if agent else None,
+            "assignee_phone_number": None,
+            "to_provisioned_phone_number_id": None,
+            "to_provisioned_phone_number_name": None,
+            "total_duration": (closed_at - created) // 1000 if closed_at else None,
+            "handling_duration": int(closing.values["handling_duration"])
+            if closing and closing.values.get("handling_duration") is not None
+            else None,
+            "dixa_email_integration_id": _id("email", "support") if channel == "email" else None,
+            "dixa_email_integration_sender_name": "Acme Support" if channel == "email" else None,
+            "forwarding_email": None,
+            "facebook_page_id": None,
+            "facebook_page_name": None,
+            "widget_id": _id("widget", "site") if channel == "widget_chat" else None,
+            "widget_name": "acme.example chat" if channel == "widget_chat" else None,
+            "tags": tags,
+            "conversation_wrapup_notes": ["Customer happy"] if rng.random() < 0.2 else [],
+            "status": "closed" if closed_at else "open",
+            "updated_at": updated,
+            "last_message_created_at": messages[-1]["created_at"],
+            "subject": f"Case {csid}",
+            "custom_fields": [
+                {
+                    "attribute_id": _id("attr", "order"),
+                    "identifier": "order_number",
+                    "value": f"A-{csid % 9973}",
+                    "data_type": "Text",
+                    "archived": False,
+                }
+            ]
+            if rng.random() < 0.5
+            else [],
+            "originating_country": rng.choice(["DK", "SE", "DE", "GB"]),
+            "anonymized_at": None,
+        }
+
+    def messages_of(self, csid: int, created: int, closed_at: int | None) -> list[dict[str, t.Any]]:
+        rng = random.Random(f"messages:{csid}")
+        count = rng.randint(2, 6)
+        last = closed_at or created + 3_600_000
+        stamps = sorted(rng.randrange(created, max(created + 1, last)) for _ in range(count - 1))
+        out = []
+        for n, at in enumerate([created, *stamps]):
+            inbound = n % 2 == 0
+            out.append(
+                {
+                    "id": _id("message", f"{csid}:{n}"),
+                    "csid": csid,
+                    "created_at": at,
+                    "initial_channel": "email",
+                    "author_name": "End user" if inbound else "Agent",
+                    "author_email": None,
+                    "direction": "inbound" if inbound else "outbound",
+                    "text": f"Message {n + 1} of conversation {csid}",
+                    "from": None,
+                    # Dixa's published message sample has `to` as one string; other readings
+                    # of the export have a list: both are served.
+                    "to": "customer@mail.example" if n % 4 == 1 else ["customer@mail.example"],
+                    "cc": [],
+                    "bcc": [],
+                    "attached_files": [],
+                    "is_automated_message": False,
+                    "duration": None,
+                }
+            )
+        return out
+
+    def export(self, query: t.Mapping[str, list[str]], *, messages: bool) -> list[dict[str, t.Any]]:
+        """The conversations (or their messages) a conversation_export/message_export query selects."""
+        bounds: dict[str, list[int]] = {}
+        for name in FILTERS:
+            low, high = (
+                query.get(f"{name}_after", [None])[0],
+                query.get(f"{name}_before", [None])[0],
+            )
+            if low is not None or high is not None:
+                bounds[name] = [
+                    parse_bound(f"{name}_after", low) if low else None,
+                    parse_bound(f"{name}_before", high) if high else None,
+                ]
+        if messages and (
+            set(bounds) != {"created"} or None in bounds["created"] or query.get("csids")
+        ):
+            # The published message_export takes created_after and created_before only.
+            raise ExportQueryError("The message export needs created_after and created_before")
+        csids_text = query.get("csids", [None])[0]
+        if not csids_text and not (
+            any(b[0] is not None for b in bounds.values())
+            and any(b[1] is not None for b in bounds.values())
+        ):
+            raise ExportQueryError(
+                "The request must have at least one _after and one _before parameter or csids"
+            )
+        for name, (low, high) in bounds.items():
+            if low is not None and high is not None and high - low > MAX_SPAN_MS:
+                raise ExportQueryError(
+                    f"Invalid query: {name}_after/{name}_before span more than 31 days"
+                )
+        lows = [b[0] for b in bounds.values() if b[0] is not None]
+        highs = [b[1] for b in bounds.values() if b[1] is not None]
+        csids = {int(c) for c in csids_text.split(",")} if csids_text else None
+        if csids is not None and not (lows and highs):
+            lows, highs = (
+                [ms(dt.datetime.combine(self.dataset.start, dt.time(), UTC))],
+                [ms(self.now())],
+            )
+        first = dt.datetime.fromtimestamp(min(lows) / 1000, UTC).date() - dt.timedelta(days=7)
+        last = dt.datetime.fromtimestamp(max(highs) / 1000, UTC).date()
+        edited_days = {
+            self.dataset.start + dt.timedelta(days=(csid - 180_000) // 1000)
+            for csid in self.updates
+        }
+        days = {first + dt.timedelta(days=n) for n in range((last - first).days + 1)} | edited_days
+        out = []
+        for day in sorted(days):
+            for conversation in self.conversations_created(day):
+                if csids is not None and conversation["id"] not in csids:
+                    continue
+                if conversation["updated_at"] > ms(self.now()):
+                    continue  # not yet happened
+                if messages:
+                    # Dixa's message export filters on the messages' own creation time.
+                    low, high = bounds["created"]
+                    out.extend(
+                        m
+                        for m in self.messages_of(
+                            conversation["id"], conversation["created_at"], conversation["closed_at"]
+                        )
+                        if low <= m["created_at"] <= high
+                    )
+                elif all(
+                    self._within(conversation, name, low, high)
+                    for name, (low, high) in bounds.items()
+                ):
+                    out.append(conversation)
+        return out
+
+    @staticmethod
+    def _within(
+        conversation: dict[str, t.Any], name: str, low: int | None, high: int | None
+    ) -> bool:
+        value = conversation.get(f"{name}_at")
+        if value is None:
+            return False
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    # ---- activity logs -------------------------------------------------------------------
+
+    def activity_log(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, t.Any]]:
+        """Activity of every conversation whose events fall in [start, end), oldest first."""
+        # Every page of one query asks for the same range: build it once, not once a page.
+        key = (start, end, sum(map(len, self.updates.values())), self.dataset.revision)
+        if self._activity_cache.get("key") != key:
+            self._activity_cache = {"key": key, "events": self._activity_log(start, end)}
+        return self._activity_cache["events"]
+
+    def _activity_log(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, t.Any]]:
+        out = []
+        first = start.date() - dt.timedelta(days=4)
+        day = first
+        while day <= end.date():
+            for conversation in self.conversations_created(day):
+                for event in self._events(conversation):
+                    if ms(start) <= event["_at"] < ms(end):
+                        out.append(event)
+            day += dt.timedelta(days=1)
+        out.sort(key=lambda e: (e["_at"], e["id"]))
+        return [{k: v for k, v in e.items() if k != "_at"} for e in out]
+
+    def _events(self, conversation: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        csid = conversation["id"]
+        author = {
+            "id": conversation["requester_id"],
+            "name": conversation["requester_name"],
+            "email": conversation["requester_email"],
+        }
+        events = [("ConversationCreated", conversation["created_at"], author, {})]
+        if conversation["assignee_id"]:
+            agent = {
+                "id": conversation["assignee_id"],
+                "name": conversation["assignee_name"],
+                "email": conversation["assignee_email"],
+            }
+            events.append(
+                (
+                    "ConversationAssigned",
+                    conversation["assigned_at"],
+                    agent,
+                    {
+                        "agentId": conversation["assignee_id"],
+                        "agentName": conversation["assignee_name"],
+                    },
+                )
+            )
+        for tag in conversation["tags"]:
+            events.append(("TagAdded", conversation["created_at"] + 2000, None, {"tag": tag}))
+        if conversation["closed_at"]:
+            events.append(("ConversationClosed", conversation["closed_at"], None, {}))
+        out = []
+        for n, (kind, at, who, attributes) in enumerate(events):
+            stamp = dt.datetime.fromtimestamp(at / 1000, UTC)
+            out.append(
+                {
+                    "id": _id("activity", f"{csid}:{n}"),
+                    "conversationId": csid,
+                    "activityTimestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at % 1000:03d}Z",
+                    "activityType": kind,
+                    "author": who,
+                    "attributes": attributes,
+                    "_at": at,
+                }
+            )
+        return out

@@ -1,0 +1,294 @@
+"""Dixa's Exports API (conversations, messages) and the main API's activity log and lists.
+
+The Exports API (`https://exports.dixa.io`) has no paging: a query answers every object at once,
+and no query may span more than 31 days. Streams ask in windows of `export_window_days` (at most
+31) on `updated_at` (messages: `created_at`), in epoch milliseconds, and keep each object whose
+stamp falls in the window's half-open range [start, end): the query is widened by a millisecond at the start so
+either reading of Dixa's bounds (inclusive or not) returns it, and the range filter drops what
+belongs to the neighbouring window. So no conversation falls between windows or lands twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+
+import requests
+from singer_sdk import StreamSchema
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from support_taps.client import window_context, window_of
+from support_taps.errors import UnparseableResponse, endpoint_of
+from support_taps.normalize import to_utc_iso
+from support_taps.schemas import schema_directory
+from support_taps.windows import DateWindow
+
+from tap_dixa.client import DixaStream, shape_of
+
+DIXA_SCHEMAS = schema_directory("dixa")
+DEFAULT_EXPORTS_API_URL = "https://exports.dixa.io"
+UTC = dt.timezone.utc
+#: Dixa: "no query can span more than 1 month (31 days)".
+MAX_EXPORT_DAYS = 31
+_MS = dt.timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: dt.datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+def from_epoch_ms(value: t.Any) -> str | None:
+    """Dixa's epoch milliseconds as ISO 8601 UTC (None stays None; a non-number is an error)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return to_utc_iso(value)
+    return dt.datetime.fromtimestamp(value / 1000, UTC).isoformat()
+
+
+class ExportStream(DixaStream):
+    """A GET on the Exports API in windows on `updated_at` (epoch milliseconds)."""
+
+    url_settings = ("exports_api_url",)
+    replication_key = "updated_at"
+    schema = StreamSchema(DIXA_SCHEMAS)
+    #: Top-level fields Dixa sends as epoch milliseconds, typed as date-time here.
+    instants: t.ClassVar[tuple[str, ...]] = ()
+    #: The field windows are cut on, in the object, and the export's filter for it.
+    window_field = "updated_at"
+    window_filter = "updated"
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        days = min(int(self.config.get("export_window_days", MAX_EXPORT_DAYS)), MAX_EXPORT_DAYS)
+        # The query spans start-1ms to end: a full 31 days at most, as Dixa allows.
+        self.window_size = dt.timedelta(days=days) - _MS
+        self.lookback = dt.timedelta(minutes=int(self.config.get("export_lookback_minutes", 0)))
+
+    @property
+    def url_base(self) -> str:
+        return str(self.config.get("exports_api_url") or DEFAULT_EXPORTS_API_URL).rstrip("/")
+
+    @cached_property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        # The Exports API takes the same token as a Bearer token (Dixa's Exports API guide).
+        return BearerTokenAuthenticator(token=self.config["api_token"])
+
+    def get_new_paginator(self) -> None:
+        return None  # no paging: one answer per window
+
+    def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window = window_of(context)
+        return {
+            f"{self.window_filter}_after": epoch_ms(window.start) - 1,
+            f"{self.window_filter}_before": epoch_ms(window.end),
+        }
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        for window, rows in self.prefetched(context):
+            low, high = epoch_ms(window.start), epoch_ms(window.end)
+            for raw, record in rows:
+                if low <= raw[self.window_field] < high:
+                    yield record
+            self.checkpoint(context, window.end)
+
+    def prefetched(
+        self, context: t.Mapping | None
+    ) -> t.Iterator[tuple[DateWindow, list[tuple[dict, dict]]]]:
+        """Each window with its parsed answer, the next window's request already under way.
+
+        An export answers a whole window at once and Dixa spends most of a backfill building
+        those answers, so asking for window k+1 while window k's records go out overlaps the
+        two (benchmarks/dixa_benchmark.py). Windows are still emitted, and bookmarked, in order;
+        a failure of window k+1 surfaces only after window k is out and bookmarked.
+        """
+        windows = list(self.date_windows(context, align_to_days=False))
+        if not windows:
+            return
+        fetch = lambda window: list(self.request_records(window_context(window)))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dixa-{self.name}") as pool:
+            pending = pool.submit(fetch, windows[0])
+            for index, window in enumerate(windows):
+                rows = pending.result()
+                if index + 1 < len(windows):
+                    pending = pool.submit(fetch, windows[index + 1])
+                yield window, rows
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[tuple[dict, dict]]:
+        payload = self.decode_json(response)
+        self.expect_shape(payload, list, "the export (Dixa sends a JSON array)", response)
+        for raw in payload:
+            self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
+            for key in ("id", self.window_field):
+                if raw.get(key) is None:
+                    msg = (
+                        f"Dixa sent a {self.name} object without `{key}` for {endpoint_of(response)}: "
+                        f"it is {shape_of(raw)}."
+                    )
+                    raise UnparseableResponse(msg)
+            stamp = raw[self.window_field]
+            if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
+                msg = (
+                    f"Dixa sent `{self.window_field}` as {shape_of(stamp)} for {endpoint_of(response)}, "
+                    "where epoch milliseconds (a number) were expected."
+                )
+                raise UnparseableResponse(msg)
+            yield raw, self.to_record(raw)
+
+    def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+        record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
+        for name in self.instants:
+            record[name] = from_epoch_ms(raw.get(name))
+        record["raw"] = raw
+        return record
+
+
+class ConversationsStream(ExportStream):
+    """`GET /v1/conversation_export`: every conversation that changed, with all its fields."""
+
+    name = "conversations"
+    path = "/v1/conversation_export"
+    primary_keys = ("id",)
+    instants = (
+        "created_at",
+        "updated_at",
+        "queued_at",
+        "closed_at",
+        "assigned_at",
+        "transfer_time",
+        "last_message_created_at",
+        "anonymized_at",
+    )
+
+
+class MessagesStream(ExportStream):
+    """`GET /v1/message_export`: every message, windowed on its own `created_at` (the published
+    filters are `created_after`/`created_before`), keyed by message id, with its conversation's
+    `csid`; no internal notes (those are the conversation's `conversation_wrapup_notes`)."""
+
+    name = "messages"
+    path = "/v1/message_export"
+    primary_keys = ("id",)
+    replication_key = "created_at"
+    instants = ("created_at",)
+    window_field = "created_at"
+    window_filter = "created"
+
+    def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
+        record = super().to_record(raw)
+        # Dixa's published sample sends `to` as one string; other readings, a list: one shape.
+        if isinstance(record.get("to"), str):
+            record["to"] = [record["to"]]
+        return record
+
+
+class ActivityLogsStream(DixaStream):
+    """`GET /v1/conversations/activitylog` (Dixa's main API): every conversation activity, by
+    date (`fromDatetime`/`toDatetime`), paged with `meta.next`."""
+
+    name = "activity_logs"
+    path = "/v1/conversations/activitylog"
+    primary_keys = ("id",)
+    replication_key = "activityTimestamp"
+    schema = StreamSchema(DIXA_SCHEMAS)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        days = min(int(self.config.get("export_window_days", MAX_EXPORT_DAYS)), MAX_EXPORT_DAYS)
+        self.window_size = dt.timedelta(days=days)
+        self.lookback = dt.timedelta(minutes=int(self.config.get("export_lookback_minutes", 0)))
+
+    def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        params = super().get_url_params(context, next_page_token)
+        window = window_of(context)
+        params.setdefault("fromDatetime", window.start.isoformat().replace("+00:00", "Z"))
+        params.setdefault("toDatetime", window.end.isoformat().replace("+00:00", "Z"))
+        return params
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        for window in self.date_windows(context, align_to_days=False):
+            low, high = window.start.isoformat(), window.end.isoformat()
+            for record in self.request_records(window_context(window)):
+                if low <= record["activityTimestamp"] < high:
+                    yield record
+            self.checkpoint(context, window.end)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        for raw in self.expect_shape(self.data_of(response), list, "`data`", response):
+            self.expect_shape(raw, dict, "an activity log entry", response)
+            # Dixa's older Integrations API spells these in snake_case; accept both.
+            stamp = raw.get("activityTimestamp", raw.get("activity_timestamp"))
+            if raw.get("id") is None or stamp is None:
+                msg = (
+                    f"Dixa sent an activity log entry without `id` or `activityTimestamp` for "
+                    f"{endpoint_of(response)}: it is {shape_of(raw)}."
+                )
+                raise UnparseableResponse(msg)
+            author = raw.get("author")
+            yield {
+                "id": str(raw["id"]),
+                "conversationId": raw.get("conversationId", raw.get("conversation_id")),
+                "activityTimestamp": to_utc_iso(stamp),
+                "activityType": raw.get("activityType", raw.get("activity_type")),
+                "author": author if isinstance(author, dict) else None,
+                "attributes": raw.get("attributes")
+                if isinstance(raw.get("attributes"), dict)
+                else None,
+                "raw": raw,
+            }
+
+
+class ListStream(DixaStream):
+    """A list of Dixa's main API (agents, end users, queues, tags, teams), every page, in full."""
+
+    primary_keys = ("id",)
+    replication_key = None
+    schema = StreamSchema(DIXA_SCHEMAS)
+    #: Fields Dixa sends as ISO 8601 date-times, normalised to UTC.
+    instants: t.ClassVar[tuple[str, ...]] = ()
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        for raw in self.expect_shape(self.data_of(response), list, "`data`", response):
+            self.expect_shape(raw, dict, f"an entry of the {self.name} list", response)
+            if raw.get("id") is None:
+                msg = f"Dixa sent a {self.name} entry without `id` for {endpoint_of(response)}: it is {shape_of(raw)}."
+                raise UnparseableResponse(msg)
+            record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
+            record["id"] = str(raw["id"])
+            for name in self.instants:
+                record[name] = to_utc_iso(raw.get(name))
+            record["raw"] = raw
+            yield record
+
+
+class AgentsStream(ListStream):
+    name, path, instants = "agents", "/v1/agents", ("createdAt",)
+
+
+class EndUsersStream(ListStream):
+    name, path, instants = "end_users", "/v1/endusers", ("createdAt",)
+
+
+class QueuesStream(ListStream):
+    name, path = "queues", "/v1/queues"
+
+
+class TagsStream(ListStream):
+    name, path = "tags", "/v1/tags"
+
+
+class TeamsStream(ListStream):
+    name, path = "teams", "/v1/teams"
+
+
+EXPORT_STREAMS = (
+    ConversationsStream,
+    MessagesStream,
+    ActivityLogsStream,
+    AgentsStream,
+    EndUsersStream,
+    QueuesStream,
+    TagsStream,
+    TeamsStream,
+)

@@ -1,0 +1,180 @@
+"""Paging that does not end where it seems to, and bodies in shapes the tap does not expect: the
+tap follows `meta.next` until Dixa leaves it out, stops a pageKey cycle, and names the endpoint
+and what it expected for every shape it cannot read (never an AttributeError or TypeError, never
+a silent skip with a bookmark)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
+from support_simulators.framework import Fault
+from tap_runner import run_tap
+
+
+def _ratings(sim, **overrides):
+    return dixa_config(sim, record_ids=["ratings"], metric_ids=["csat"], **overrides)
+
+
+def test_an_empty_page_that_still_links_next_does_not_end_the_window(dixa):
+    dixa.empty_pages = True  # every page is preceded by an empty one that links to it
+    config = _ratings(dixa, page_limit=10, end_date="2025-01-08", window_days=7)
+    run = run_tap("tap_dixa", config)
+    assert run.returncode == 0, run.stderr
+    expected = dixa.expected_primary_keys(config)
+    assert len(expected["records_ratings"][1]) > 20
+    for stream in ("records_ratings", "records_catalogue", "metrics_catalogue", "filter_values"):
+        assert keys_of(run.records(stream), expected[stream][0]) == expected[stream][1], stream
+    empty = [c for c in dixa.calls("/v1/analytics/records") if c.method == "POST"]
+    assert len(empty) > 2 * -(
+        -len(expected["records_ratings"][1]) // 10
+    )  # the empty pages were asked too
+    assert run.bookmark("records_ratings") == "2025-01-08T00:00:00+00:00"
+
+
+def test_a_page_key_cycle_fails_naming_the_endpoint(dixa):
+    config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
+    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    catalog = select_only(json.loads(discovered.stdout), "records_ratings", "activity_logs")
+    dixa.page_cycle = True  # the second page links back to the first: A -> B -> A
+    dixa.reset_log()
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
+    assert run.returncode != 0
+    assert (
+        "Dixa's paging for GET /v1/conversations/activitylog loops" in run.stderr
+        or "Dixa's paging for POST /v1/analytics/records loops" in run.stderr
+    )
+    assert run.bookmark("records_ratings") is None and run.bookmark("activity_logs") is None
+    # A, B, A again: the cycle is seen at once (no records requests when the activity log
+    # stream, first in order, stops the run).
+    assert (
+        len([c for c in dixa.calls("/v1/") if c.method == "GET" and "pageKey" in c.query]) <= 2 + 2
+    )
+
+
+SHAPES = [
+    # (path, body, what the error must say)
+    (
+        "/v1/analytics/records",
+        {"data": {"rows": []}},
+        "an object with keys [rows] as `data` of record ratings for POST /v1/analytics/records, where a list",
+    ),
+    (
+        "/v1/analytics/records",
+        {"data": [1, "x"]},
+        "a JSON int as a row of record ratings for POST /v1/analytics/records, where an object",
+    ),
+    (
+        "/v1/analytics/records",
+        {
+            "data": [
+                {
+                    "primaryTimestampField": {
+                        "name": "rated_at",
+                        "timestamp": "2025-01-06T10:00:00Z",
+                    },
+                    "fields": "conversation_id=1",
+                }
+            ]
+        },
+        "a JSON string as `fields` of a row of record ratings for POST /v1/analytics/records, where a list",
+    ),
+    (
+        "/v1/analytics/records",
+        {"data": [{"primaryTimestampField": "2025-01-06", "fields": []}]},
+        "`primaryTimestampField` of a row of record ratings",
+    ),
+    (
+        "/v1/analytics/records",
+        {
+            "data": [
+                {
+                    "primaryTimestampField": {"timestamp": "2025-01-06T10:00:00Z"},
+                    "fields": [["conversation_id", 1]],
+                }
+            ]
+        },
+        "a list of 2 items as an entry of `fields` of record ratings",
+    ),
+    (
+        "/v1/analytics/records",
+        [{"primaryTimestampField": {}}],
+        "a list of 1 items for POST /v1/analytics/records (HTTP 200), where its envelope",
+    ),
+    (
+        "/v1/analytics/records",
+        {"data": [], "meta": "next"},
+        "`meta` for POST /v1/analytics/records that this tap cannot page with",
+    ),
+    (
+        "/v1/analytics/records",
+        {
+            "data": [
+                {
+                    "primaryTimestampField": {"timestamp": "2025-01-06T10:00:00Z"},
+                    "fields": [{"name": "agent_id", "field": {"value": "a", "_type": "UUIDField"}}],
+                }
+            ]
+        },
+        "without its key conversation_id: the row has fields [agent_id]",
+    ),
+    (
+        "/v1/analytics/metrics",
+        {"data": [{"measure": "Percentage"}]},
+        "a list of 1 items as `data` for POST /v1/analytics/metrics, where an object",
+    ),
+    (
+        "/v1/analytics/metrics",
+        {"data": {"id": "csat", "aggregates": "42"}},
+        "a JSON string as `data.aggregates` for POST /v1/analytics/metrics, where a list",
+    ),
+    (
+        "/v1/analytics/metrics",
+        {"data": {"id": "csat", "aggregates": [42]}},
+        "a JSON int as an aggregate in `data.aggregates` for POST /v1/analytics/metrics, where an object",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "message"), SHAPES)
+def test_a_shape_the_tap_does_not_expect_names_the_endpoint_and_what_was_expected(
+    dixa, path, body, message
+):
+    config = _ratings(dixa, end_date="2025-01-07")
+    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    assert discovered.returncode == 0, discovered.stderr
+    # The catalogue GET shares the path prefix and goes through; the first data POST gets the body.
+    dixa.faults.add(Fault(body=json.dumps(body).encode(), path_prefix=path, skip=1))
+    run = run_tap("tap_dixa", config, catalog=json.loads(discovered.stdout), timeout=60)
+    assert run.returncode != 0
+    assert message in run.stderr, run.stderr[-2000:]
+    assert "AttributeError" not in run.stderr and "TypeError" not in run.stderr
+    stream = "records_ratings" if path.endswith("records") else "metric_values"
+    assert run.bookmark(stream) is None and run.records(stream) == []
+
+
+def test_a_catalogue_entry_that_is_not_an_object_names_the_endpoint(dixa):
+    dixa.faults.add(
+        Fault(body=json.dumps({"data": ["csat"]}).encode(), path_prefix="/v1/analytics/metrics")
+    )
+    found = run_tap("tap_dixa", _ratings(dixa), args=("--discover",), timeout=60)
+    assert found.returncode != 0
+    assert (
+        "a JSON string as an entry of `data` (metrics_catalogue) for GET /v1/analytics/metrics, where an "
+        "object was expected"
+    ) in found.stderr
+
+
+def test_shape_errors_describe_the_shape_and_never_quote_customer_data(dixa):
+    email = "jane.customer@example.com"
+    body = {"data": {"rows": [{"email": email}]}}
+    config = _ratings(dixa, end_date="2025-01-07")
+    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    dixa.faults.add(
+        Fault(body=json.dumps(body).encode(), path_prefix="/v1/analytics/records", skip=1)
+    )
+    run = run_tap("tap_dixa", config, catalog=json.loads(discovered.stdout), timeout=60)
+    assert run.returncode != 0
+    assert "an object with keys [rows]" in run.stderr
+    assert email not in run.stderr and API_TOKEN not in run.stderr
