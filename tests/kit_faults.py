@@ -145,6 +145,7 @@ PROFILES: dict[str, TapProfile] = {
         lambda sim: {
             "api_token": DIXA_TOKEN,
             "api_url": sim.url,
+            "exports_api_url": sim.url,
             "start_date": "2025-01-06",
             "end_date": "2025-01-09",
             "timezone": "UTC",

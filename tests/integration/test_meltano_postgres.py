@@ -44,7 +44,10 @@ SIMULATORS = {
         ThankfulSimulator,
         lambda sim: {"api_url": f"{sim.url}/api/v1", "end_date": "2025-01-06"},
     ),
-    "tap-dixa": (DixaSimulator, lambda sim: {"api_url": sim.url, "end_date": "2025-06-05"}),
+    "tap-dixa": (
+        DixaSimulator,
+        lambda sim: {"api_url": sim.url, "exports_api_url": sim.url, "end_date": "2025-06-05"},
+    ),
     "tap-xenioo": (XeniooSimulator, lambda sim: {"api_url": sim.url, "auth_url": sim.url}),
     "tap-khoros-care": (
         KhorosSimulator,
