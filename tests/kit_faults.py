@@ -179,6 +179,8 @@ PROFILES: dict[str, TapProfile] = {
             password=KHOROS_PASSWORD,
             company_key=KHOROS_COMPANY_KEY,
             job_latency=(0.05, 0.3),
+            # The fixed 2025 dates below stay inside the history the simulator keeps.
+            history_months=36,
         ),
         lambda sim: {
             "username": KHOROS_USER,
@@ -191,6 +193,10 @@ PROFILES: dict[str, TapProfile] = {
             "requests_per_minute": 6000,
             "poll_interval": 0.1,
             "max_poll_interval": 0.3,
+            # Daily windows: enough jobs for the scripted faults and the kill points to land
+            # between them (the default three-month window makes one job per report type).
+            "window_days": 1,
+            "history_months": 36,
         },
         requests=24,
         secret_settings=("password", "company_key"),
