@@ -53,7 +53,8 @@ SIMULATORS = {
         KhorosSimulator,
         lambda sim: {
             "api_url": sim.api_url,
-            "end_date": "2025-06-03",
+            # Two days after the simulators environment's start_date (inside 18 months).
+            "end_date": "2026-06-03",
             "report_types": ["response", "author", "team_performance"],
         },
     ),
