@@ -10,7 +10,7 @@ DISTRIBUTIONS := taps/support-taps-core taps/tap-thankful taps/tap-dixa taps/tap
 # SDK=... installs another singer-sdk release in the venv (`.ci/run` tests both ends of the range).
 SDK ?=
 
-.PHONY: demo test benchmark plugin-definitions clean
+.PHONY: demo test test-fast lint format benchmark plugin-definitions clean
 
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,21 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(if $(SDK),$(PY) -m pip install --quiet "singer-sdk[msgspec]==$(SDK)")
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The inner loop: everything but the slow tests (fault matrix, real PostgreSQL) and the ones
+# that install the taps into fresh environments (wheels, `meltano add`, the demo).
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow" --ignore=tests/packaging/test_meltano_add.py \
+		--ignore=tests/packaging/test_wheels.py --ignore=tests/test_demo_duckdb.py $(PYTEST_ARGS)
+
+# Lint and format checks, as CI runs them; `make format` applies the formatter and safe fixes.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # Regenerates the Hub definitions (hub/extractors/), the extractors' settings and
 # capabilities in meltano.yml and each tap README's settings table from `--about`.
