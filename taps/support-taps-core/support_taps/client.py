@@ -419,13 +419,13 @@ class SupportStream(FastRecordMessages, RESTStream):
             raise UnparseableResponse(msg) from None
 
     def unexpected_shape(
-        self, response: requests.Response | str, expected: str, found: t.Any
+        self, response: requests.Response | str, expected: str, found: t.Any, note: str = ""
     ) -> UnexpectedShape:
         """"<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
 
         `response` names the endpoint and status; a string names a place instead
         (e.g. "GET /v1/requests/exports, row 3")."""
-        return unexpected_shape(self.vendor, response, expected, found)
+        return unexpected_shape(self.vendor, response, expected, found, note)
 
     def expect_list(self, payload: t.Any, response: requests.Response) -> list:
         return self._expect(list, "a JSON list", payload, response)
