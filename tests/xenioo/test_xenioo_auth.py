@@ -127,7 +127,8 @@ def test_a_token_answer_without_token_is_reported(xenioo):
     xenioo.faults.add(Fault(status=200, body=b'{"expires": 60}', path_prefix=AUTH))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
-    assert "token answer from POST /authorization/integration has no `token`" in run.stderr
+    assert ("Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object with a "
+            "`token` string, found object{expires: int}.") in run.stderr
 
 
 def test_auth_url_may_be_given_with_the_full_path(xenioo):

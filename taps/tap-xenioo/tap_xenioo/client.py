@@ -18,7 +18,10 @@ from support_taps.errors import (
     UnparseableResponse,
     VendorAPIError,
     body_snippet,
+    describe_shape,
     endpoint_of,
+    response_place,
+    unexpected_shape,
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
@@ -128,13 +131,14 @@ class XeniooAuthenticator(OAuthAuthenticator):
         try:
             payload = _json.decode(response.content)
         except msgspec.DecodeError:
-            payload = None
+            msg = (f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
+                   f"{body_snippet(response.content)}")
+            raise UnparseableResponse(msg) from None
         fields = {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
         token = fields.get("token")
         if not isinstance(token, str) or not token:
-            msg = (f"Xenioo's token answer from {where} has no `token` (HTTP {status}). "
-                   f"First bytes: {body_snippet(response.content)}")
-            raise UnparseableResponse(msg)
+            raise unexpected_shape("Xenioo", response, "a token answer, an object with a `token` string",
+                                   payload)
         redact.add(token)  # the token is a credential: never in logs or errors
         minutes = to_number(fields.get("expires"))
         self.access_token = token
@@ -297,12 +301,10 @@ class XeniooStream(SupportStream):
         for index, raw in enumerate(rows):
             if not isinstance(raw, dict):
                 # The shape, not the body: a well-formed answer of the wrong shape is still data.
-                kinds = sorted({type(row).__name__ for row in rows})
-                msg = (f"Xenioo sent a {type(raw).__name__} inside the statistics array for "
-                       f"{endpoint_of(response)} (item {index} of {len(rows)}; the array holds "
-                       f"{', '.join(kinds)}); objects with GroupLabel, BotName, ChannelName and EventLabel "
-                       "were expected.")
-                raise UnparseableResponse(msg)
+                raise self.unexpected_shape(
+                    response_place(response, f", item {index} of {len(rows)}"),
+                    "statistics objects with GroupLabel, BotName, ChannelName and EventLabel", raw,
+                    f"The array holds {describe_shape(rows)}.")
             record = self.make_record(raw, call)
             start = record.get("period_start")
             if start is not None and start[:10] < first_day.isoformat() and delivered and delivered >= start:
