@@ -183,7 +183,7 @@ class KhorosStream(SupportStream):
 
     @property
     def scheduler(self) -> ReportScheduler:
-        return self._tap.scheduler  # type: ignore[attr-defined]
+        return self.tap.scheduler  # type: ignore[attr-defined]
 
     #: The reports run for each window (one job each), in emitting order; "" = the type itself.
     variants: t.ClassVar[tuple[str, ...]] = ("",)
@@ -551,9 +551,9 @@ class KhorosStream(SupportStream):
         start = super().sync_range_start(context)
         months = int(self.config.get("history_months") or HISTORY_MONTHS)
         # A day's margin: Khoros measures its 18 months when the job starts, a little later.
-        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
             return earliest
         return start
 
@@ -568,9 +568,9 @@ class KhorosStream(SupportStream):
         start_date = parse_utc(self.config["start_date"], setting="start_date")
         start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
         months = int(self.config.get("history_months") or HISTORY_MONTHS)
-        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
             start = earliest
         start, end = floor_day(start), self.sync_range_end()
         if start >= end:

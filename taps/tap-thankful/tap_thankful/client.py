@@ -129,11 +129,11 @@ class ThankfulDayStream(ThankfulStream):
 
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""
-        return day + ONE_DAY <= self._tap.run_started
+        return day + ONE_DAY <= self.tap.run_started
 
     def scopes(self) -> list[int | None]:
         """The `a` values to ask each day: each configured action id, or None for all."""
-        return self._tap.action_filters
+        return self.tap.action_filters
 
     def day_contexts(self, window: DateWindow) -> Iterator[dict[str, t.Any]]:
         """The request contexts of one day: one per action filter."""

@@ -117,7 +117,7 @@ class TicketsOverTimeStream(ThankfulDayStream):
         else:
             # Only feeding children: no progress markers or bookmark for this stream.
             windows = date_windows(self.sync_range_start(context), self.sync_range_end(), ONE_DAY)
-        store = self._tap.ticket_days
+        store = self.tap.ticket_days
         for window in windows:
             day = floor_day(window.start)
             day_contexts = list(self.day_contexts(window))
@@ -189,7 +189,7 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
             return  # asked for another stream's sake; this one already has it
         state = self.get_context_state(None)
         state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."})
-        payload = self._tap.ticket_days[(context["day"], context["filter_action_id"])]
+        payload = self.tap.ticket_days[(context["day"], context["filter_action_id"])]
         yield from self.rows(payload, context)
         if context.get("closes_day"):
             self.checkpoint(None, day + ONE_DAY)

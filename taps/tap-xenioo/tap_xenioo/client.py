@@ -229,7 +229,7 @@ class XeniooStream(SupportStream):
 
     @property
     def authenticator(self) -> XeniooAuthenticator:
-        return self._tap.xenioo_authenticator  # one token for every stream of the run
+        return self.tap.xenioo_authenticator  # one token for every stream of the run
 
     @property
     def group_mode(self) -> str:
@@ -465,7 +465,7 @@ class XeniooStream(SupportStream):
     def _skipped(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
         """A skipped stream is said at WARNING; a skip that would leave a gap fails the run at its end."""
         gap = self.gap_if_skipped(context, allowed_at)
-        self._tap.run_outcome(self.name, self.scope_phrase_for(context), f"skipped ({reason})", gap=gap)
+        self.tap.run_outcome(self.name, self.scope_phrase_for(context), f"skipped ({reason})", gap=gap)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.now()
@@ -514,7 +514,7 @@ class XeniooStream(SupportStream):
         # Written only now that every row of the answer went out, so a run killed
         # earlier does not leave the rows unread for the whole throttle window.
         self._remember_call(call)
-        self._tap.run_outcome(self.name, scope, f"{rows} rows")
+        self.tap.run_outcome(self.name, scope, f"{rows} rows")
 
 
 def _duration(delta: dt.timedelta) -> str:
