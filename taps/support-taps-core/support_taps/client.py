@@ -150,10 +150,15 @@ class SupportTap(TerminationHook, Tap):
         self.logger.warning("Skipping %s: %s", stream, reason)
         self.run_stats.skip(stream, reason)
 
+    def after_sync(self) -> None:
+        """A tap's end-of-run check, after every stream ran; an error it raises fails the run
+        (and the summary says so)."""
+
     def sync_all(self) -> None:
         outcome = "failed"
         try:
             super().sync_all()
+            self.after_sync()
             outcome = "complete"
         except SystemExit:
             outcome = "stopped"

@@ -463,9 +463,12 @@ class XeniooStream(SupportStream):
         self.write_state_now()
 
     def _skipped(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
-        """A skipped stream is said at WARNING; a skip that would leave a gap fails the run at its end."""
+        """A skipped stream (or bot) is a WARNING now and in the core's end-of-run summary; a skip
+        that would leave a gap fails the run at its end."""
+        self.tap.skip_stream(self.name, f"for {self.scope_phrase_for(context)}, {reason}")
         gap = self.gap_if_skipped(context, allowed_at)
-        self.tap.run_outcome(self.name, self.scope_phrase_for(context), f"skipped ({reason})", gap=gap)
+        if gap:
+            self.tap.run_gaps.append(gap)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.now()
@@ -480,14 +483,10 @@ class XeniooStream(SupportStream):
             return
         allowed_at = self.throttle_wait(context, now)
         if allowed_at is not None:
-            self.logger.warning(
-                "Skipping %s for %s: Xenioo allows one call per %s and the last one was at %s; the next is "
-                "possible after %s. The stream's state is unchanged.",
-                self.name, scope, _duration(self.throttle), self.get_context_state(context)["last_called_at"],
-                allowed_at.isoformat(timespec="seconds"),
-            )
-            self._skipped(context, f"throttled, next call after {allowed_at.isoformat(timespec='seconds')}",
-                          allowed_at)
+            last = self.get_context_state(context)["last_called_at"]
+            self._skipped(context, f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
+                          f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
+                          "The stream's state is unchanged", allowed_at)
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
@@ -514,7 +513,7 @@ class XeniooStream(SupportStream):
         # Written only now that every row of the answer went out, so a run killed
         # earlier does not leave the rows unread for the whole throttle window.
         self._remember_call(call)
-        self.tap.run_outcome(self.name, scope, f"{rows} rows")
+        self.logger.info("%s for %s: %d rows.", self.name, scope, rows)
 
 
 def _duration(delta: dt.timedelta) -> str:
