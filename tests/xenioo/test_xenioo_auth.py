@@ -136,3 +136,12 @@ def test_auth_url_may_be_given_with_the_full_path(xenioo):
     assert run.returncode == 0, run.stderr
     assert [c.path for c in xenioo.calls("/authorization")] == [AUTH]
     assert all(run.records(stream) for stream in STREAMS)
+
+
+def test_a_token_answer_cut_short_is_asked_again_like_a_5xx(xenioo):
+    xenioo.faults.add(Fault(status=200, truncate=0.5, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    assert [c.status for c in xenioo.calls(AUTH)] == [200, 200]  # the cut answer, then a whole one
+    assert "Retrying the token request" in run.stderr and "cut short" in run.stderr
+    assert run.records("account_statistics")

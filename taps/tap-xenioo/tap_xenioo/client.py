@@ -25,7 +25,7 @@ from support_taps.errors import (
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
-from support_taps.retry import RetryPolicy, describe_failure, with_retries
+from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
 from support_taps.windows import parse_utc
 
 UTC = dt.timezone.utc
@@ -162,6 +162,8 @@ class XeniooAuthenticator(OAuthAuthenticator):
         response = authenticator_session(self).post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
         if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
+        if response.status_code < HTTPStatus.BAD_REQUEST:
+            raise_if_truncated(response)  # a token answer cut short is asked again, like a 5xx
         return response
 
 
