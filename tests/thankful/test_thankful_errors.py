@@ -122,3 +122,18 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
     assert ("Thankful GET /api/v1/actions (HTTP 200): expected a JSON object, found list[1 × object{3000: string}]. "
             "The endpoint answers an object mapping action ids to names.") in run.stderr
     assert "Return Order" not in run.stderr  # described, not quoted
+
+
+def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
+    thankful.faults.add(
+        Fault(status=200, body=b'{"3000": "Return Order", "Refund-Desk-7": "Refunds"}', path_prefix="/api/v1/actions"),
+        Fault(status=200, body=b'[{"ActionID": null, "Types": [{"ID": 4, "Cause": "Jane Roe"}]}]',
+              path_prefix="/api/v1/handoffs"),
+    )
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
+    assert run.returncode == 0, run.stderr
+    assert ("listed a key that is not an action id, string \"Aaaaaa-Aaaa-9\" (13 characters); skipped."
+            in run.stderr)
+    assert ("Skipping handoffs without an ActionID on 2025-01-01: object{ActionID: null, "
+            "Types: list[1 × object{ID: int, Cause: string}]}") in run.stderr
+    assert "Refund-Desk-7" not in run.stderr and "Jane Roe" not in run.stderr

@@ -132,9 +132,6 @@ class TapXenioo(SupportTap):
             auth_endpoint(self.config)
         except ValueError as exc:
             errors.append(str(exc))
-        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-        if not api_url.startswith(("http://", "https://")):
-            errors.append(f"The setting `api_url` must be an http(s) URL, got {api_url!r}.")
         for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
             codes = self.config.get(setting)
             if codes is not None and (not codes or any(code not in allowed for code in codes)):
