@@ -236,27 +236,27 @@ def test_the_lists_follow_every_page(dixa):
         (
             "/v1/conversation_export",
             {"data": []},
-            "an object with keys [data] as the export (Dixa sends a JSON array) for GET /v1/conversation_export",
+            "GET /v1/conversation_export (HTTP 200), the export (Dixa sends a JSON array): expected a list, found object{data: list[]}",
         ),
         (
             "/v1/conversation_export",
             [1],
-            "a JSON int as an object of the conversations export for GET /v1/conversation_export",
+            "GET /v1/conversation_export (HTTP 200), an object of the conversations export: expected an object, found int",
         ),
         (
             "/v1/conversation_export",
             [{"id": 7, "updated_at": "yesterday"}],
-            "`updated_at` as a JSON string for GET /v1/conversation_export, where epoch milliseconds",
+            "GET /v1/conversation_export (HTTP 200), `updated_at`: expected epoch milliseconds (a number), found string",
         ),
         (
             "/v1/conversation_export",
             [{"created_at": 1}],
-            "a conversations object without `id` for GET /v1/conversation_export",
+            "GET /v1/conversation_export (HTTP 200): expected conversations objects with `id`, found object{",
         ),
         (
             "/v1/agents",
             {"data": {"id": "a"}},
-            "an object with keys [id] as `data` for GET /v1/agents, where a list",
+            "GET /v1/agents (HTTP 200), `data`: expected a list, found object{id: string}",
         ),
     ],
 )

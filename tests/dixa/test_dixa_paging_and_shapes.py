@@ -58,12 +58,12 @@ SHAPES = [
     (
         "/v1/analytics/records",
         {"data": {"rows": []}},
-        "an object with keys [rows] as `data` of record ratings for POST /v1/analytics/records, where a list",
+        "POST /v1/analytics/records (HTTP 200), `data` of record ratings: expected a list, found object{rows: list[]}",
     ),
     (
         "/v1/analytics/records",
         {"data": [1, "x"]},
-        "a JSON int as a row of record ratings for POST /v1/analytics/records, where an object",
+        "POST /v1/analytics/records (HTTP 200), a row of record ratings: expected an object, found int",
     ),
     (
         "/v1/analytics/records",
@@ -78,7 +78,7 @@ SHAPES = [
                 }
             ]
         },
-        "a JSON string as `fields` of a row of record ratings for POST /v1/analytics/records, where a list",
+        "POST /v1/analytics/records (HTTP 200), `fields` of a row of record ratings: expected a list, found string",
     ),
     (
         "/v1/analytics/records",
@@ -95,17 +95,17 @@ SHAPES = [
                 }
             ]
         },
-        "a list of 2 items as an entry of `fields` of record ratings",
+        "an entry of `fields` of record ratings: expected an object, found list[1 × string, 1 × int]",
     ),
     (
         "/v1/analytics/records",
         [{"primaryTimestampField": {}}],
-        "a list of 1 items for POST /v1/analytics/records (HTTP 200), where its envelope",
+        "POST /v1/analytics/records (HTTP 200): expected its envelope, an object with `data`, found list[1 × object{",
     ),
     (
         "/v1/analytics/records",
         {"data": [], "meta": "next"},
-        "`meta` for POST /v1/analytics/records that this tap cannot page with",
+        "POST /v1/analytics/records (HTTP 200), `meta`: expected an object whose `next` is a URL or null",
     ),
     (
         "/v1/analytics/records",
@@ -122,17 +122,17 @@ SHAPES = [
     (
         "/v1/analytics/metrics",
         {"data": [{"measure": "Percentage"}]},
-        "a list of 1 items as `data` for POST /v1/analytics/metrics, where an object",
+        "POST /v1/analytics/metrics (HTTP 200), `data`: expected an object, found list[1 × object{",
     ),
     (
         "/v1/analytics/metrics",
         {"data": {"id": "csat", "aggregates": "42"}},
-        "a JSON string as `data.aggregates` for POST /v1/analytics/metrics, where a list",
+        "POST /v1/analytics/metrics (HTTP 200), `data.aggregates`: expected a list, found string",
     ),
     (
         "/v1/analytics/metrics",
         {"data": {"id": "csat", "aggregates": [42]}},
-        "a JSON int as an aggregate in `data.aggregates` for POST /v1/analytics/metrics, where an object",
+        "POST /v1/analytics/metrics (HTTP 200), an aggregate in `data.aggregates`: expected an object, found int",
     ),
 ]
 
@@ -161,8 +161,8 @@ def test_a_catalogue_entry_that_is_not_an_object_names_the_endpoint(dixa):
     found = run_tap("tap_dixa", _ratings(dixa), args=("--discover",), timeout=60)
     assert found.returncode != 0
     assert (
-        "a JSON string as an entry of `data` (metrics_catalogue) for GET /v1/analytics/metrics, where an "
-        "object was expected"
+        "GET /v1/analytics/metrics (HTTP 200), an entry of `data` (metrics_catalogue): expected an object, "
+        "found string"
     ) in found.stderr
 
 
@@ -176,5 +176,5 @@ def test_shape_errors_describe_the_shape_and_never_quote_customer_data(dixa):
     )
     run = run_tap("tap_dixa", config, catalog=json.loads(discovered.stdout), timeout=60)
     assert run.returncode != 0
-    assert "an object with keys [rows]" in run.stderr
+    assert "found object{rows: list[1 × object{email: string}]}" in run.stderr
     assert email not in run.stderr and API_TOKEN not in run.stderr

@@ -154,11 +154,16 @@ def test_the_user_export_start_may_already_carry_its_download_url():
 
 @pytest.mark.parametrize(("body", "found"), [
     (b'{"status": "PASS", "result": {"jobInfo": {"workflowId": "w"}, "state": "DONE"}}',
-     "no `result.result.runnerState`"),
-    (b'{"status": "PASS", "result": {"workflowId": "w", "state": "DONE"}}', "no `runnerState`"),
-    (b'{"status": "PASS", "result": []}', "list of 0 items"),
-    (b'{"status": "PASS", "data": {"runnerState": "CLOSED"}}', "no `result` key"),
-    (b'[{"runnerState": "CLOSED"}]', "not an envelope"),
+     "expected a nested job with `result.result.runnerState`, found object{status: string, result: object{"
+     "jobInfo: object{workflowId: string}, state: string}}"),
+    (b'{"status": "PASS", "result": {"workflowId": "w", "state": "DONE"}}',
+     "expected `runnerState` in `result` or in `result.result`, found object{"),
+    (b'{"status": "PASS", "result": []}',
+     "expected `result` as an object or a one-item list, found object{status: string, result: list[]}"),
+    (b'{"status": "PASS", "data": {"runnerState": "CLOSED"}}',
+     "expected an envelope with a `result` key, found object{status: string, data: object{runnerState: string}}"),
+    (b'[{"runnerState": "CLOSED"}]',
+     "expected an envelope object {status, result}, found list[1 × object{runnerState: string}]"),
 ])
 def test_a_status_the_tap_cannot_read_fails_at_once_naming_the_keys(body, found):
     stream = _stream("author", [body])

@@ -3,14 +3,17 @@ when an SDK release changes one of them (run against both ends of the SDK range 
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
+import warnings
 from pathlib import Path
 
 import pytest
 import requests
 import singer_sdk
-from singer_sdk import RESTStream, Stream
+from singer_sdk import RESTStream, Stream, Tap
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers import _state
 from support_taps import compat
@@ -31,7 +34,12 @@ SIGNATURES = {
         "context",
         "extra_tags",
     ],
+    (Tap, "_handle_termination"): ["self", "signum", "frame"],
 }
+
+#: The private SDK attributes compat reads or sets (checked on a live stream below).
+ATTRIBUTES = {("singer_sdk.Stream", "_stream_version"), ("singer_sdk.Stream", "_tap"),
+              ("singer_sdk.RESTStream", "_requests_session")}
 
 
 @pytest.mark.parametrize(
@@ -51,7 +59,7 @@ def test_private_method_keeps_its_signature(owner, name):
 
 def test_every_hook_compat_declares_is_checked():
     checked = {(f"singer_sdk.{owner.__name__}", name) for owner, name in SIGNATURES}
-    assert set(compat.PRIVATE_HOOKS) == checked | {("singer_sdk.Stream", "_stream_version")}
+    assert set(compat.PRIVATE_HOOKS) == checked | ATTRIBUTES
 
 
 def test_progress_markers_key_matches_the_sdk():
@@ -88,6 +96,20 @@ def test_fast_record_messages_say_what_the_sdk_says(thena_stream):
     assert fast[0].time_extracted.tzinfo is not None
 
 
+def test_private_attributes_compat_uses_are_still_there(thena_stream):
+    for _, name in ATTRIBUTES:
+        assert name in vars(thena_stream), f"{SDK} renamed Stream.{name}: update support_taps/compat.py"
+    assert compat.tap_of(thena_stream).name == "tap-thena"
+    session = thena_stream.requests_session
+    assert type(session).__name__ == "CredentialGuardSession"
+    assert thena_stream.requests_session is session  # made once, kept where the SDK looks
+
+
+def test_the_termination_hook_overrides_the_sdk_handler():
+    assert TapThena._handle_termination is compat.TerminationHook._handle_termination
+    assert callable(TapThena.on_termination)
+
+
 def test_state_and_schema_hooks_write_their_messages(thena_stream, capsys):
     # The core's writer sends any message but a RECORD at once.
     compat.write_state_message(thena_stream)
@@ -97,16 +119,41 @@ def test_state_and_schema_hooks_write_their_messages(thena_stream, capsys):
     assert '"type":"SCHEMA"' in out.replace(" ", "")
 
 
+def _sdk_private_names() -> set[str]:
+    """Every private name of the SDK's classes: class attributes and methods (which a tap
+    could override) and the instance attributes its code sets (`self._x`)."""
+    names: set[str] = set()
+    root = Path(singer_sdk.__file__).parent
+    for module in pkgutil.walk_packages(singer_sdk.__path__, "singer_sdk."):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # deprecated module aliases
+                loaded = importlib.import_module(module.name)
+        except Exception:  # noqa: BLE001 - optional extras the taps do not install
+            continue
+        for _, cls in inspect.getmembers(loaded, inspect.isclass):
+            if cls.__module__.startswith("singer_sdk"):
+                names |= {n for n in vars(cls) if n.startswith("_") and not n.startswith("__")}
+    for source in root.rglob("*.py"):
+        names |= set(re.findall(r"self\.(_[a-z]\w*)", source.read_text()))
+    return names
+
+
 def test_no_private_sdk_name_outside_compat():
-    pattern = re.compile(
-        r"singer_sdk(\.\w+)*\._\w|\._(write_\w+_message|generate_record_messages|"
-        r"write_request_duration_log|default_expiration)\b|\._session\."
-    )
+    """No import of `singer_sdk.*._x`, no use of an SDK object's `_x`, and no override of a
+    private SDK method (`def _x` with an SDK's name) outside compat.py."""
+    imports = re.compile(r"singer_sdk(\.\w+)*\._\w")
+    private = _sdk_private_names()
+    assert {"_handle_termination", "_tap", "_requests_session"} <= private
+    uses = re.compile(r"(?:\.|\bdef\s+)(_[a-z]\w*)")
     offenders = []
     for path in sorted((ROOT / "taps").glob("*/*/**/*.py")):
         if path.name == "compat.py":
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if pattern.search(line) and not line.lstrip().startswith("#"):
+            if line.lstrip().startswith("#"):
+                continue
+            hits = [name for name in uses.findall(line) if name in private]
+            if imports.search(line) or hits:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []

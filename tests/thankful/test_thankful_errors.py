@@ -83,26 +83,25 @@ _TICKETS_DAY = (b'{"Period": {"Start": "2025-01-01T00:00:00Z"}, "TicketsOverTime
 
 @pytest.mark.parametrize(("path", "body", "found"), [
     ("tickets", _TICKETS_DAY % (b'"1456"', b"[]"),
-     "Thankful sent a string as `TicketsOverTime` in the answer from GET /api/v1/tickets, where an object of "
-     "series (Received, Captured, Transferred, Resolved: lists of {Val, CreatedAt}) with their totals and "
-     "changes was expected."),
+     "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime`: expected an object of series (Received, "
+     "Captured, Transferred, Resolved: lists of {Val, CreatedAt}) with their totals and changes, found string."),
     ("tickets", _TICKETS_DAY % (b'{"Received": {"Val": 1}}', b"[]"),
-     "Thankful sent an object with keys 'Val' as `TicketsOverTime.Received` in the answer from GET "
-     "/api/v1/tickets, where a list of {Val, CreatedAt} points (Received) was expected."),
+     "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received`: expected a list of "
+     "{Val, CreatedAt} points (Received), found object{Val: int}."),
     ("tickets", _TICKETS_DAY % (b'{"Received": [1456]}', b"[]"),
-     "Thankful sent a number as `TicketsOverTime.Received[0]`"),
+     "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received[0]`: expected a {Val, CreatedAt} "
+     "point, found int."),
     ("tickets", _TICKETS_DAY % (b"{}", b'[{"ID": 3759}, "Track Order"]'),
-     "Thankful sent a string as `TopActions[1]` in the answer from GET /api/v1/tickets, where an action "
-     "object was expected."),
+     "Thankful GET /api/v1/tickets (HTTP 200), `TopActions[1]`: expected an action object, found string."),
     ("tickets", b'[{"Period": {}}]',
-     "Thankful sent a JSON list where an object was expected for GET /api/v1/tickets: found a list of 1 item "
-     "(object)"),
+     "Thankful GET /api/v1/tickets (HTTP 200): expected a JSON object, found list[1 × object{Period: object{}}]."),
     ("handoffs", b'[{"ActionID": 3759, "Types": "SLA breached"}]',
-     "Thankful sent a string as `[0].Types` in the answer from GET /api/v1/handoffs, where a list of "
-     "{ID, Cause, ActionHandoffCount} objects, or null was expected."),
-    ("handoffs", b'[3759]', "Thankful sent a number as `[0]` in the answer from GET /api/v1/handoffs"),
-    ("savings", b"[100.5]", "Thankful sent a JSON list where an object was expected for GET /api/v1/savings"),
-    ("savings", b"100.5", "Thankful sent a JSON number where an object was expected for GET /api/v1/savings"),
+     "Thankful GET /api/v1/handoffs (HTTP 200), `[0].Types`: expected a list of "
+     "{ID, Cause, ActionHandoffCount} objects, or null, found string."),
+    ("handoffs", b'[3759]', "Thankful GET /api/v1/handoffs (HTTP 200), `[0]`: expected an {ActionID, Types} "
+     "object, found int."),
+    ("savings", b"[100.5]", "Thankful GET /api/v1/savings (HTTP 200): expected a JSON object, found list[1 × number]."),
+    ("savings", b"100.5", "Thankful GET /api/v1/savings (HTTP 200): expected a JSON object, found number."),
 ], ids=["series-as-text", "series-as-object", "point-as-number", "action-as-text", "tickets-as-list",
         "types-as-text", "handoff-as-number", "savings-as-list", "savings-as-number"])
 def test_unexpected_shapes_name_the_endpoint_and_what_was_expected(thankful, path, body, found):
@@ -120,5 +119,21 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
     thankful.faults.add(Fault(status=200, body=b'[{"3000": "Return Order"}]', path_prefix="/api/v1/actions"))
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
-    assert ("Thankful sent a JSON list where an object was expected for GET /api/v1/actions: found a list of 1 "
-            "item (object); the endpoint answers an object mapping action ids to names.") in run.stderr
+    assert ("Thankful GET /api/v1/actions (HTTP 200): expected a JSON object, found list[1 × object{3000: string}]. "
+            "The endpoint answers an object mapping action ids to names.") in run.stderr
+    assert "Return Order" not in run.stderr  # described, not quoted
+
+
+def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
+    thankful.faults.add(
+        Fault(status=200, body=b'{"3000": "Return Order", "Refund-Desk-7": "Refunds"}', path_prefix="/api/v1/actions"),
+        Fault(status=200, body=b'[{"ActionID": null, "Types": [{"ID": 4, "Cause": "Jane Roe"}]}]',
+              path_prefix="/api/v1/handoffs"),
+    )
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
+    assert run.returncode == 0, run.stderr
+    assert ("listed a key that is not an action id, string \"Aaaaaa-Aaaa-9\" (13 characters); skipped."
+            in run.stderr)
+    assert ("Skipping handoffs without an ActionID on 2025-01-01: object{ActionID: null, "
+            "Types: list[1 × object{ID: int, Cause: string}]}") in run.stderr
+    assert "Refund-Desk-7" not in run.stderr and "Jane Roe" not in run.stderr

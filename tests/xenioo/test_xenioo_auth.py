@@ -127,7 +127,8 @@ def test_a_token_answer_without_token_is_reported(xenioo):
     xenioo.faults.add(Fault(status=200, body=b'{"expires": 60}', path_prefix=AUTH))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
-    assert "token answer from POST /authorization/integration has no `token`" in run.stderr
+    assert ("Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object with a "
+            "`token` string, found object{expires: int}.") in run.stderr
 
 
 def test_auth_url_may_be_given_with_the_full_path(xenioo):
@@ -135,3 +136,12 @@ def test_auth_url_may_be_given_with_the_full_path(xenioo):
     assert run.returncode == 0, run.stderr
     assert [c.path for c in xenioo.calls("/authorization")] == [AUTH]
     assert all(run.records(stream) for stream in STREAMS)
+
+
+def test_a_token_answer_cut_short_is_asked_again_like_a_5xx(xenioo):
+    xenioo.faults.add(Fault(status=200, truncate=0.5, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr
+    assert [c.status for c in xenioo.calls(AUTH)] == [200, 200]  # the cut answer, then a whole one
+    assert "Retrying the token request" in run.stderr and "cut short" in run.stderr
+    assert run.records("account_statistics")

@@ -113,7 +113,8 @@ def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xen
         (b"<html><body>Gateway error</body></html>", "not valid JSON"),
         # (A truncated JSON body is retried like a 5xx: tests/core/test_error_shapes.py.)
         (b'{"Message": "ok"}', "expected a JSON list, found object{Message: string}"),
-        (b'[1, 2]', "int inside the statistics array"),
+        (b'[1, 2]', "item 0 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
+                    "EventLabel, found int. The array holds list[2 × int]."),
     ],
 )
 def test_broken_bodies_are_reported(xenioo, body, expected):
@@ -163,6 +164,8 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
     xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
-    assert "Xenioo sent a str inside the statistics array for GET /analytics/statistics/account/*/" in run.stderr
-    assert "(item 1 of 2; the array holds dict, str)" in run.stderr
+    assert "Xenioo GET /analytics/statistics/account/*/" in run.stderr
+    assert ("(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
+            "EventLabel, found string. The array holds list[1 × object{GroupLabel: string, BotName: string}, "
+            "1 × string].") in run.stderr
     assert "alice@example.com" not in run.stderr

@@ -38,9 +38,9 @@ def test_a_run_inside_the_windows_skips_every_stream_without_calling(xenioo):
     assert second.returncode == 0, second.stderr
     assert not xenioo.calls("/analytics/"), "a throttled call was made"
     assert not second.records()
-    assert "Skipping account_statistics for all bots: Xenioo allows one call per hour" in second.stderr
-    assert "Skipping bot_statistics for bot 'support': Xenioo allows one call per 30 minutes" in second.stderr
-    assert "Skipping dlr_statistics for all bots" in second.stderr
+    assert "Skipping account_statistics: for all bots, throttled: Xenioo allows one call per hour" in second.stderr
+    assert "Skipping bot_statistics: for bot 'support', throttled: Xenioo allows one call per 30 minutes" in second.stderr
+    assert "Skipping dlr_statistics: for all bots" in second.stderr
     assert second.final_state == first.final_state
 
 
@@ -142,17 +142,26 @@ def test_ordinary_rate_limiting_that_never_ends_fails_the_run(xenioo):
     assert "GET /analytics/statistics/account/*/" in run.stderr
 
 
+def _lines(stderr: str, text: str) -> list[str]:
+    return [line for line in stderr.splitlines() if text in line]
+
+
 def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
     first = run_tap("tap_xenioo", xenioo_config(xenioo))
-    assert "Xenioo run summary: account_statistics for all bots: " in first.stderr
-    assert "| INFO     | tap-xenioo                     | Xenioo run summary" in first.stderr
+    (read,) = _lines(first.stderr, "Summary of account_statistics: ")
+    assert "| INFO     | tap-xenioo" in read and " records, " in read
+    assert not _lines(first.stderr, "skipped: ")
+    assert _lines(first.stderr, "Run complete: 3 streams, ")[0].endswith(" 0 skipped.")
     second = run_tap("tap_xenioo", xenioo_config(xenioo), state=first.final_state)
     assert second.returncode == 0, second.stderr
-    assert "| WARNING  | tap-xenioo.account_statistics  | Skipping account_statistics" in second.stderr
-    (summary,) = [line for line in second.stderr.splitlines() if "Xenioo run summary" in line]
-    assert "| WARNING  |" in summary and "(4 of 4 skipped)" in summary
-    assert "account_statistics for all bots: skipped (throttled, next call after " in summary
-    assert "bot_statistics for bot 'sales': skipped (throttled" in summary
+    assert ("| WARNING  | tap-xenioo                     | Skipping account_statistics: for all bots, "
+            "throttled: Xenioo allows one call per hour and the last one was at ") in second.stderr
+    (account,) = _lines(second.stderr, "Summary of account_statistics: skipped: ")
+    assert "| WARNING  |" in account and "for all bots, throttled: " in account and "next call after " in account
+    bots = _lines(second.stderr, "Summary of bot_statistics: skipped: ")
+    assert len(bots) == 2 and all("| WARNING  |" in line for line in bots)
+    assert any("for bot 'sales', throttled: " in line for line in bots)
+    assert _lines(second.stderr, "Run complete: 3 streams, ")[0].endswith(" 3 skipped.")
 
 
 def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
@@ -160,10 +169,13 @@ def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
                             path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
-    (summary,) = [line for line in run.stderr.splitlines() if "Xenioo run summary" in line]
-    assert "| WARNING  |" in summary and "(1 of 4 skipped)" in summary
-    assert "account_statistics for all bots: skipped (Xenioo refused the call as throttled" in summary
-    assert "dlr_statistics for all bots: " in summary and " rows" in summary
+    (account,) = _lines(run.stderr, "Summary of account_statistics: skipped: ")
+    assert "| WARNING  |" in account and "for all bots, Xenioo refused the call as throttled" in account
+    (dlr,) = _lines(run.stderr, "Summary of dlr_statistics: ")
+    assert " records, " in dlr and "skipped" not in dlr
+    assert _lines(run.stderr, "Run complete: 3 streams, ")[0].endswith(" 1 skipped.")
+
+
 def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
     xenioo.faults.add(Fault(status=400, body=b'{"Message": "Invalid statistic types"}', path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))

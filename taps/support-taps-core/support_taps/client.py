@@ -19,7 +19,14 @@ from singer_sdk.exceptions import ConfigValidationError, RetriableAPIError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
-from support_taps.compat import PROGRESS_MARKERS, FastRecordMessages, write_state_message
+from support_taps.compat import (
+    PROGRESS_MARKERS,
+    FastRecordMessages,
+    TerminationHook,
+    own_requests_session,
+    tap_of,
+    write_state_message,
+)
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -58,7 +65,7 @@ _json_decoder = msgspec.json.Decoder()
 _NOT_DECODED = object()
 
 
-class SupportTap(Tap):
+class SupportTap(TerminationHook, Tap):
     """Base tap: settings checked and secrets masked before the first request, the
     batched msgspec writer, one clock per run and, where the vendor publishes a rate
     limit, one request pacer shared by all streams."""
@@ -143,10 +150,15 @@ class SupportTap(Tap):
         self.logger.warning("Skipping %s: %s", stream, reason)
         self.run_stats.skip(stream, reason)
 
+    def after_sync(self) -> None:
+        """A tap's end-of-run check, after every stream ran; an error it raises fails the run
+        (and the summary says so)."""
+
     def sync_all(self) -> None:
         outcome = "failed"
         try:
             super().sync_all()
+            self.after_sync()
             outcome = "complete"
         except SystemExit:
             outcome = "stopped"
@@ -156,8 +168,8 @@ class SupportTap(Tap):
 
     # ---- termination -----------------------------------------------------------
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ARG002 - signal API
-        """SIGTERM/SIGINT: stop at once with a non-zero status, never as a success.
+    def on_termination(self, signum: int) -> None:
+        """SIGTERM/SIGINT (through compat.TerminationHook): stop at once with a non-zero status, never as a success.
 
         The SDK's handler writes the in-memory state and exits 0, so an orchestrator
         records an interrupted run as a success, and that state may run ahead of what
@@ -263,6 +275,11 @@ class SupportStream(FastRecordMessages, RESTStream):
     # SDK's conformance step would walk every record a second time for nothing.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
+    @property
+    def tap(self) -> SupportTap:
+        """The tap of this run: its clock, pacer, stats and anything its streams share."""
+        return tap_of(self)  # type: ignore[return-value]
+
     # ---- records ----------------------------------------------------------------
 
     #: Seconds between two progress lines of this stream.
@@ -271,11 +288,11 @@ class SupportStream(FastRecordMessages, RESTStream):
     @cached_property
     def stats(self) -> StreamStats:
         """This stream's counters in the run's summary."""
-        run_stats = getattr(self._tap, "run_stats", None)
+        run_stats = getattr(self.tap, "run_stats", None)
         return run_stats.stream(self.name) if run_stats is not None else StreamStats()
 
     def _count(self, counter: str, amount: int = 1) -> None:
-        run_stats = getattr(self._tap, "run_stats", None)
+        run_stats = getattr(self.tap, "run_stats", None)
         if run_stats is not None:
             run_stats.count(self.name, counter, amount)
 
@@ -298,9 +315,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     @property
     def requests_session(self) -> requests.Session:
         """A session that never sends a credential to a host other than the API's."""
-        if not isinstance(self._requests_session, CredentialGuardSession):
-            self._requests_session = CredentialGuardSession(home_url=lambda: self.url_base)
-        return self._requests_session
+        return own_requests_session(
+            self, CredentialGuardSession, lambda: CredentialGuardSession(home_url=lambda: self.url_base)
+        )
 
     @property
     def timeout(self) -> float:  # type: ignore[override]
@@ -348,7 +365,7 @@ class SupportStream(FastRecordMessages, RESTStream):
 
     def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
         """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API)."""
-        pacer = getattr(self._tap, "pacer", None) if paced else None
+        pacer = getattr(self.tap, "pacer", None) if paced else None
         send = func
 
         def func(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
@@ -419,13 +436,13 @@ class SupportStream(FastRecordMessages, RESTStream):
             raise UnparseableResponse(msg) from None
 
     def unexpected_shape(
-        self, response: requests.Response | str, expected: str, found: t.Any
+        self, response: requests.Response | str, expected: str, found: t.Any, note: str = ""
     ) -> UnexpectedShape:
         """"<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
 
         `response` names the endpoint and status; a string names a place instead
         (e.g. "GET /v1/requests/exports, row 3")."""
-        return unexpected_shape(self.vendor, response, expected, found)
+        return unexpected_shape(self.vendor, response, expected, found, note)
 
     def expect_list(self, payload: t.Any, response: requests.Response) -> list:
         return self._expect(list, "a JSON list", payload, response)
@@ -455,7 +472,7 @@ class SupportStream(FastRecordMessages, RESTStream):
 
     def sync_range_end(self) -> dt.datetime:
         end_date = self.config.get("end_date")
-        now = self._tap.run_started
+        now = self.tap.run_started
         return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
 
     def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:

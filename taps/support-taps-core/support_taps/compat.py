@@ -21,7 +21,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import RecordMessage
 
 if t.TYPE_CHECKING:
-    from singer_sdk import Stream
+    from singer_sdk import Stream, Tap
     from singer_sdk.authenticators import OAuthAuthenticator
     from singer_sdk.streams import RESTStream
 
@@ -38,6 +38,9 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     ("singer_sdk.Stream", "_write_schema_message"),
     ("singer_sdk.Stream", "_stream_version"),
     ("singer_sdk.RESTStream", "_write_request_duration_log"),
+    ("singer_sdk.Tap", "_handle_termination"),
+    ("singer_sdk.Stream", "_tap"),
+    ("singer_sdk.RESTStream", "_requests_session"),
 )
 
 
@@ -67,6 +70,38 @@ def log_request_duration(
     stream._write_request_duration_log(  # noqa: SLF001
         endpoint=endpoint, response=response, context=context, extra_tags=None
     )
+
+
+def tap_of(stream: Stream) -> Tap:
+    """The tap a stream belongs to: where a run's shared things live (clock, pacer, stats,
+    one token for every stream). The SDK passes it to each stream but keeps it private."""
+    return stream._tap  # noqa: SLF001
+
+
+def own_requests_session(
+    stream: RESTStream, kind: type[requests.Session], factory: t.Callable[[], requests.Session]
+) -> requests.Session:
+    """The stream's requests session, made by `factory` (once) instead of a plain one.
+
+    The SDK's `requests_session` property builds a plain `requests.Session` in its private
+    `_requests_session`, which its request loop (and `close`) use; the core needs its own
+    session class there (one that never sends a credential off the API's host).
+    """
+    if not isinstance(stream._requests_session, kind):  # noqa: SLF001
+        stream._requests_session = factory()  # noqa: SLF001
+    return stream._requests_session  # noqa: SLF001
+
+
+class TerminationHook:
+    """Route the SDK's SIGTERM/SIGINT handler to the tap's public `on_termination(signum)`.
+
+    The SDK's private `Tap._handle_termination` writes the in-memory state and exits 0 (an
+    interrupted run recorded as a success, its state maybe ahead of what was emitted); it has
+    no public hook. Mix in before the SDK's Tap class.
+    """
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ARG002 - signal API
+        self.on_termination(signum)  # type: ignore[attr-defined]
 
 
 def authenticator_session(authenticator: OAuthAuthenticator) -> requests.Session:

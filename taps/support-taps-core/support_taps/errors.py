@@ -58,8 +58,15 @@ _ERROR_FIELDS = ("error", "message", "error_description", "detail", "title", "co
 _json_decoder = msgspec.json.Decoder()
 
 
-def describe_shape(value: t.Any, depth: int = 3) -> str:
-    """The shape of a JSON value, without its values: `object{data: list[3 × object{id: int}]}`."""
+def describe_shape(value: t.Any, depth: int = 3, *, text_pattern: bool = False) -> str:
+    """The shape of a JSON value, without its values: `object{data: list[3 × object{id: int}]}`.
+
+    With `text_pattern`, a string shows its pattern (digits 9, letters A or a, punctuation
+    kept: "05/22/2023 3:15 PM" -> `string "99/99/9999 9:99 AA" (18 characters)`), for
+    warnings about values a column cannot read: the format shows, the value does not.
+    """
+    if isinstance(value, str) and text_pattern:
+        return f"string {text_shape(value)} ({len(value)} characters)"
     if isinstance(value, bool):
         return "boolean"
     if value is None:
@@ -97,20 +104,39 @@ def describe_shape(value: t.Any, depth: int = 3) -> str:
     return type(value).__name__
 
 
+def text_shape(value: str, limit: int = 40) -> str:
+    """A string's pattern, quoted: digits become 9, letters A or a; punctuation and spaces stay."""
+    shape = "".join(
+        "9" if c.isdigit() else ("A" if c.isupper() else "a") if c.isalpha() else c
+        for c in value[:limit]
+    )
+    return '"' + shape + ('..."' if len(value) > limit else '"')
+
+
+def response_place(response: requests.Response, inside: str = "") -> str:
+    """"GET /path (HTTP 200)", then `inside` (", item 3"), for `unexpected_shape`'s `where`."""
+    return f"{endpoint_of(response)} (HTTP {response.status_code}){inside}"
+
+
 def unexpected_shape(
     vendor: str,
     where: requests.Response | str,
     expected: str,
     found: t.Any,
+    note: str = "",
+    *,
+    text_pattern: bool = False,
 ) -> UnexpectedShape:
     """The error for JSON of the wrong shape: "<vendor> <endpoint> (HTTP n): expected <expected>,
     found <shape>." `where` is the response (its endpoint and status are named) or a
-    description such as "GET /v1/requests/exports, row 3". Raise what it returns."""
-    if isinstance(where, requests.Response):
-        place = f"{endpoint_of(where)} (HTTP {where.status_code})"
-    else:
-        place = where
-    return UnexpectedShape(f"{vendor} {place}: expected {expected}, found {describe_shape(found)}.")
+    description such as "GET /v1/requests/exports (HTTP 200), item 3" (`response_place`).
+    `note` is appended (what happens next, what was kept); `text_pattern` shows a string's
+    pattern (see `describe_shape`). Raise what it returns."""
+    place = response_place(where) if isinstance(where, requests.Response) else where
+    tail = f" {note}" if note else ""
+    return UnexpectedShape(
+        f"{vendor} {place}: expected {expected}, found {describe_shape(found, text_pattern=text_pattern)}.{tail}"
+    )
 
 
 def endpoint_of(response_or_request: requests.Response | requests.PreparedRequest) -> str:

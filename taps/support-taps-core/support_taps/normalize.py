@@ -14,6 +14,8 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
+from support_taps.errors import describe_shape
+
 UTC = dt.timezone.utc
 #: Placeholders vendors send for "no value".
 MISSING = frozenset({"", "N/A", "n/a", "NA", "null", "None", "-"})
@@ -128,51 +130,6 @@ def to_text_list(value: object) -> list[str] | None:
 DOCUMENTED_PLACEHOLDERS = frozenset({"", "N/A"})
 
 
-def value_shape(value: object, limit: int = 40) -> str:
-    """What a value looks like without what it says: "05/22/2023 3:15 PM" -> '"99/99/9999 9:99 AA"'.
-
-    Digits become 9, letters A or a; punctuation and spaces stay. For messages about
-    values the tap cannot read: the format shows, the value (maybe customer data) does not.
-    """
-    if isinstance(value, str):
-        shape = "".join("9" if c.isdigit() else ("A" if c.isupper() else "a") if c.isalpha() else c
-                        for c in value[:limit])
-        return '"' + shape + ('..."' if len(value) > limit else '"') + f" (text of {len(value)} characters)"
-    return describe_json(value)
-
-
-def json_kind(value: object) -> str:
-    """The JSON type name of a decoded value: object, list, string, number, boolean or null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return {dict: "object", list: "list", str: "string"}.get(type(value), type(value).__name__)
-
-
-def describe_json(value: object) -> str:
-    """The JSON type of a value, with an object's keys (never its values): for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        keys = sorted(str(k) for k in value)
-        shown = ", ".join(repr(k) for k in keys[:12]) + (", ..." if len(keys) > 12 else "")
-        return f"an object with keys {shown}" if keys else "an empty object"
-    if isinstance(value, list):
-        kinds = sorted({json_kind(item) for item in value[:100]})
-        count = f"{len(value)} item" + ("s" if len(value) != 1 else "")
-        return f"a list of {count} ({', '.join(kinds)})" if value else "an empty list"
-    return type(value).__name__
-
-
 def _as_text(value: object) -> str:
     """A non-string value for a text column: JSON for objects, lists and booleans."""
     if isinstance(value, (dict, list, bool)):
@@ -234,7 +191,7 @@ class RecordNormalizer:
     def _unreadable(self, name: str, value: object) -> None:
         if self.on_unreadable is None:
             return
-        key = (name, value_shape(value))
+        key = (name, describe_shape(value, text_pattern=True))
         if key not in self._unreadable_reported:
             self._unreadable_reported.add(key)
             self.on_unreadable(name, value)

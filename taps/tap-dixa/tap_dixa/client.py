@@ -13,7 +13,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.client import SupportStream
-from support_taps.errors import UnparseableResponse, endpoint_of
+from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
 
 DEFAULT_API_URL = "https://dev.dixa.io"
 
@@ -23,18 +23,6 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
-
-
-def shape_of(value: t.Any) -> str:
-    """What a JSON value is, by type and keys (never its values, which may be customer data)."""
-    if isinstance(value, dict):
-        keys = ", ".join(sorted(map(str, value))[:12])
-        return f"an object with keys [{keys}]" if value else "an empty object"
-    if isinstance(value, list):
-        return f"a list of {len(value)} items" if value else "an empty list"
-    if value is None:
-        return "null"
-    return f"a JSON {type(value).__name__.replace('str', 'string').replace('float', 'number')}"
 
 
 class DixaNextPage(BaseHATEOASPaginator):
@@ -66,10 +54,8 @@ class DixaNextPage(BaseHATEOASPaginator):
         if isinstance(meta, dict) and next_url is None:
             return None
         if not isinstance(meta, dict) or not isinstance(next_url, str) or not next_url:
-            msg = (f"Dixa sent a `meta` for {endpoint_of(response)} that this tap cannot page with: "
-                   f"expected an object whose `next` is a URL or null, found `meta` as {shape_of(meta)}"
-                   + (f" and `next` as {shape_of(next_url)}" if isinstance(meta, dict) else "") + ".")
-            raise UnparseableResponse(msg)
+            raise unexpected_shape("Dixa", response_place(response, ", `meta`"),
+                                   "an object whose `next` is a URL or null (to page with)", meta)
         page_key = dict(parse_qsl(urlsplit(next_url).query)).get("pageKey", next_url)
         if page_key in self.seen_page_keys:
             msg = (f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
@@ -122,9 +108,7 @@ class DixaStream(SupportStream):
         """The `data` of Dixa's envelope; a body without one is an error naming the endpoint."""
         payload = self.decode_json(response)
         if not isinstance(payload, dict) or "data" not in payload:
-            msg = (f"Dixa sent {shape_of(payload)} for {endpoint_of(response)} (HTTP {response.status_code}), "
-                   "where its envelope, an object with `data`, was expected.")
-            raise UnparseableResponse(msg)
+            raise self.unexpected_shape(response, "its envelope, an object with `data`", payload)
         return payload["data"]
 
     def expect_shape(self, value: t.Any, kind: type, what: str, response: requests.Response) -> t.Any:
@@ -132,8 +116,7 @@ class DixaStream(SupportStream):
         came (its shape, not its content)."""
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
             return value
-        msg = f"Dixa sent {shape_of(value)} as {what} for {endpoint_of(response)}, where {_KIND[kind]} was expected."
-        raise UnparseableResponse(msg)
+        raise self.unexpected_shape(response_place(response, f", {what}"), _KIND[kind], value)
 
     def filters_for(self, supported: t.Iterable[str]) -> list[dict[str, t.Any]]:
         """The configured `filters` whose attribute this metric or record supports."""

@@ -19,12 +19,12 @@ import requests
 from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from support_taps.client import window_context, window_of
-from support_taps.errors import UnparseableResponse, endpoint_of
+from support_taps.errors import response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow
 
-from tap_dixa.client import DixaStream, shape_of
+from tap_dixa.client import DixaStream
 
 DIXA_SCHEMAS = schema_directory("dixa")
 DEFAULT_EXPORTS_API_URL = "https://exports.dixa.io"
@@ -122,18 +122,13 @@ class ExportStream(DixaStream):
             self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
             for key in ("id", self.window_field):
                 if raw.get(key) is None:
-                    msg = (
-                        f"Dixa sent a {self.name} object without `{key}` for {endpoint_of(response)}: "
-                        f"it is {shape_of(raw)}."
-                    )
-                    raise UnparseableResponse(msg)
+                    raise self.unexpected_shape(
+                        response, f"{self.name} objects with `{key}`", raw)
             stamp = raw[self.window_field]
             if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
-                msg = (
-                    f"Dixa sent `{self.window_field}` as {shape_of(stamp)} for {endpoint_of(response)}, "
-                    "where epoch milliseconds (a number) were expected."
-                )
-                raise UnparseableResponse(msg)
+                raise self.unexpected_shape(
+                    response_place(response, f", `{self.window_field}`"),
+                    "epoch milliseconds (a number)", stamp)
             yield raw, self.to_record(raw)
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -220,11 +215,8 @@ class ActivityLogsStream(DixaStream):
             # Dixa's older Integrations API spells these in snake_case; accept both.
             stamp = raw.get("activityTimestamp", raw.get("activity_timestamp"))
             if raw.get("id") is None or stamp is None:
-                msg = (
-                    f"Dixa sent an activity log entry without `id` or `activityTimestamp` for "
-                    f"{endpoint_of(response)}: it is {shape_of(raw)}."
-                )
-                raise UnparseableResponse(msg)
+                raise self.unexpected_shape(
+                    response, "activity log entries with `id` and `activityTimestamp`", raw)
             author = raw.get("author")
             yield {
                 "id": str(raw["id"]),
@@ -252,8 +244,7 @@ class ListStream(DixaStream):
         for raw in self.expect_shape(self.data_of(response), list, "`data`", response):
             self.expect_shape(raw, dict, f"an entry of the {self.name} list", response)
             if raw.get("id") is None:
-                msg = f"Dixa sent a {self.name} entry without `id` for {endpoint_of(response)}: it is {shape_of(raw)}."
-                raise UnparseableResponse(msg)
+                raise self.unexpected_shape(response, f"{self.name} entries with `id`", raw)
             record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
             record["id"] = str(raw["id"])
             for name in self.instants:

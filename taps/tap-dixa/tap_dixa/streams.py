@@ -112,7 +112,7 @@ class FilterValuesStream(DixaStream):
 
     @property
     def partitions(self) -> list[dict]:
-        return [{"filterAttribute": attribute} for attribute in self._tap.dixa_catalogue.filter_attributes]
+        return [{"filterAttribute": attribute} for attribute in self.tap.dixa_catalogue.filter_attributes]
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         attribute = context["filterAttribute"]
@@ -172,7 +172,7 @@ class MetricValuesStream(DixaStream):
 
     @property
     def partitions(self) -> list[dict]:
-        return [{"metric_id": metric_id} for metric_id in self._tap.selected_metric_ids]
+        return [{"metric_id": metric_id} for metric_id in self.tap.selected_metric_ids]
 
     def days(self, context: t.Mapping | None) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
         """Calendar days (in `timezone`) to ask: start_date's date, or the bookmarked day minus the
@@ -181,7 +181,7 @@ class MetricValuesStream(DixaStream):
         bookmark = self.bookmark(context)
         if bookmark is not None:
             first = max(first, bookmark.astimezone(self.zone).date() - self.lookback)
-        today = self._tap.run_started.astimezone(self.zone).date()  # the run's one clock
+        today = self.tap.run_started.astimezone(self.zone).date()  # the run's one clock
         last = today + dt.timedelta(days=1)
         if self.config.get("end_date"):
             last = min(last, parse_utc(self.config["end_date"], setting="end_date").date())
@@ -207,10 +207,10 @@ class MetricValuesStream(DixaStream):
                 row.update(base)
                 yield row
             # Today is still filling up: bookmark "now", so the next run asks for today again.
-            self.checkpoint(context, min(end, self._tap.run_started))
+            self.checkpoint(context, min(end, self.tap.run_started))
 
     def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
-        metric = self._tap.dixa_catalogue.metrics[context["metric_id"]]
+        metric = self.tap.dixa_catalogue.metrics[context["metric_id"]]
         window = window_of(context)
         return {
             "id": context["metric_id"],

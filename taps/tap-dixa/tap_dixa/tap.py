@@ -154,8 +154,9 @@ class TapDixa(SupportTap):
             th.IntegerType,
             default=MAX_EXPORT_DAYS,
             description=(
-                "Days per query window (1 to 31, Dixa's limit) of `conversations`, `messages` and "
-                "`activity_logs`, cut on `updated_at` in epoch milliseconds; state is saved after each window."
+                "Days per query window (1 to 31, Dixa's limit) of `conversations` (cut on `updated_at`, "
+                "epoch milliseconds), `messages` (on `created_at`, epoch milliseconds) and `activity_logs` "
+                "(on `activityTimestamp`, as ISO date-times); state is saved after each window."
             ),
         ),
         th.Property(

@@ -42,13 +42,13 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.client import SupportStream, window_context, window_of
 from support_taps.compat import log_request_duration
-from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet
+from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, response_place
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windows import DateWindow, add_months, date_windows, floor_day, month_windows, parse_utc
 from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
-from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, describe_shape, envelope_result, read_status
+from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, envelope_result, read_status
 from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
 
 DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
@@ -183,7 +183,7 @@ class KhorosStream(SupportStream):
 
     @property
     def scheduler(self) -> ReportScheduler:
-        return self._tap.scheduler  # type: ignore[attr-defined]
+        return self.tap.scheduler  # type: ignore[attr-defined]
 
     #: The reports run for each window (one job each), in emitting order; "" = the type itself.
     variants: t.ClassVar[tuple[str, ...]] = ("",)
@@ -231,11 +231,9 @@ class KhorosStream(SupportStream):
         result = self._result(response, f"the start of report `{self.name}`{kind} for window {window.label}")
         workflow_id, run_id = result.get("workflowId"), result.get("runId")
         if not workflow_id or not run_id:
-            msg = (
-                f"Khoros started report `{self.name}` for window {window.label} but sent no workflowId/runId "
-                f"(HTTP {response.status_code}); `result` holds {describe_shape(result)}"
-            )
-            raise UnparseableResponse(msg)
+            raise self.unexpected_shape(
+                response_place(response, f", the start of report `{self.name}` for window {window.label}"),
+                "`result` with workflowId and runId", result)
         now = time.monotonic()
         first_wait = float(self.config.get("poll_interval", 5))
         job = ReportJob(
@@ -304,8 +302,7 @@ class KhorosStream(SupportStream):
         try:
             return envelope_result(payload)
         except EnvelopeShapeError as exc:
-            msg = f"Khoros answered {what} (HTTP {response.status_code}) with a body the tap cannot read: {exc}"
-            raise UnparseableResponse(msg) from None
+            raise self.unexpected_shape(response_place(response, f", {what}"), exc.expected, exc.found) from None
 
     def _adopt_url(self, candidate: object) -> str | None:
         """A URL Khoros returned (status or download), kept only if it is on the API host.
@@ -354,11 +351,8 @@ class KhorosStream(SupportStream):
         try:
             status = read_status(payload)
         except EnvelopeShapeError as exc:
-            msg = (
-                f"Khoros answered the status of {job.describe()} (HTTP {response.status_code}, "
-                f"GET {_JOB_ENDPOINT}/status) with a body the tap cannot read: {exc}. {kept}."
-            )
-            raise UnparseableResponse(msg) from None
+            place = f"GET {_JOB_ENDPOINT}/status (HTTP {response.status_code}), the status of {job.describe()}"
+            raise self.unexpected_shape(place, exc.expected, exc.found, f"{kept}.") from None
         job.status = status
         job.status_url = self._adopt_url(status.status_url) or job.status_url
         job.download_url = self._adopt_url(status.download_url) or job.download_url
@@ -557,9 +551,9 @@ class KhorosStream(SupportStream):
         start = super().sync_range_start(context)
         months = int(self.config.get("history_months") or HISTORY_MONTHS)
         # A day's margin: Khoros measures its 18 months when the job starts, a little later.
-        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
             return earliest
         return start
 
@@ -574,9 +568,9 @@ class KhorosStream(SupportStream):
         start_date = parse_utc(self.config["start_date"], setting="start_date")
         start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
         months = int(self.config.get("history_months") or HISTORY_MONTHS)
-        earliest = floor_day(add_months(self._tap.run_started, -months)) + dt.timedelta(days=2)
+        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self._tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
             start = earliest
         start, end = floor_day(start), self.sync_range_end()
         if start >= end:

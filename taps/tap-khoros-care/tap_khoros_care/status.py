@@ -22,26 +22,21 @@ FAILED_STATES = frozenset({"FAILED", "ERROR", "CANCELLED", "CANCELED", "TERMINAT
 
 
 class EnvelopeShapeError(ValueError):
-    """The body is not a Khoros envelope we can read; the message lists what it holds."""
+    """The body is not a Khoros envelope we can read: what was `expected`, and the body
+    (`found`), whose shape (never its values) the caller names through the core's
+    `unexpected_shape`."""
 
-
-def describe_shape(value: object, depth: int = 0) -> str:
-    """Keys and types of a JSON value, never its values (they may be customer data)."""
-    if isinstance(value, dict):
-        if depth >= 2:
-            return "object{" + ", ".join(sorted(map(str, value))[:12]) + "}"
-        inner = ", ".join(f"{key}: {describe_shape(item, depth + 1)}" for key, item in list(value.items())[:12])
-        return "{" + inner + "}"
-    if isinstance(value, list):
-        return f"list of {len(value)}" + (f" [{describe_shape(value[0], depth + 1)}]" if value else "")
-    return "null" if value is None else type(value).__name__
+    def __init__(self, expected: str, found: object) -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.found = found
 
 
 def _one(value: object, where: str, payload: object) -> object:
     """An object, or the only item of a one-item list of objects."""
     if isinstance(value, list):
         if len(value) != 1:
-            raise EnvelopeShapeError(f"`{where}` is a list of {len(value)} items, expected one: {describe_shape(payload)}")
+            raise EnvelopeShapeError(f"`{where}` as an object or a one-item list", payload)
         return value[0]
     return value
 
@@ -49,12 +44,12 @@ def _one(value: object, where: str, payload: object) -> object:
 def envelope_result(payload: object) -> dict[str, t.Any]:
     """The `result` object of a `{"status": "PASS", "result": ...}` envelope."""
     if not isinstance(payload, dict):
-        raise EnvelopeShapeError(f"a JSON {type(payload).__name__}, not an envelope object")
+        raise EnvelopeShapeError("an envelope object {status, result}", payload)
     if "result" not in payload:
-        raise EnvelopeShapeError(f"no `result` key: {describe_shape(payload)}")
+        raise EnvelopeShapeError("an envelope with a `result` key", payload)
     result = _one(payload["result"], "result", payload)
     if not isinstance(result, dict):
-        raise EnvelopeShapeError(f"`result` is not an object: {describe_shape(payload)}")
+        raise EnvelopeShapeError("`result` as an object", payload)
     return result
 
 
@@ -96,16 +91,15 @@ def read_status(payload: object) -> JobStatus:
         job_info = result.get("jobInfo") or {}
         inner = _one(result.get("result"), "result.result", payload)
         if not isinstance(job_info, dict) or not isinstance(inner, dict) or "runnerState" not in inner:
-            raise EnvelopeShapeError(f"no `result.result.runnerState`: {describe_shape(payload)}")
+            raise EnvelopeShapeError("a nested job with `result.result.runnerState`", payload)
         nested = True
     else:
         if "runnerState" not in result:
-            raise EnvelopeShapeError(
-                f"no `runnerState` in `result` nor in `result.result`: {describe_shape(payload)}")
+            raise EnvelopeShapeError("`runnerState` in `result` or in `result.result`", payload)
         job_info, inner, nested = result, result, False
     state = _text(inner.get("runnerState")).upper()
     if not state:
-        raise EnvelopeShapeError(f"`runnerState` is empty: {describe_shape(payload)}")
+        raise EnvelopeShapeError("a non-empty `runnerState`", payload)
     detail = _text(inner.get("detail") if inner.get("detail") is not None else inner.get("details")).upper()
     return JobStatus(
         runner_state=state,

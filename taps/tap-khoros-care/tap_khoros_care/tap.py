@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from functools import cached_property
-from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
@@ -129,9 +128,6 @@ class TapKhorosCare(SupportTap):
 
     def setting_errors(self) -> list[str]:  # noqa: C901 - one clear message per setting
         config, errors = self.config, super().setting_errors()
-        url = urlsplit(str(config.get("api_url") or DEFAULT_API_URL))
-        if url.scheme not in ("http", "https") or not url.netloc:
-            errors.append(f"The setting `api_url` must be an http(s) URL, got {config.get('api_url')!r}.")
         unknown = [name for name in config.get("report_types") or [] if name not in REPORT_STREAMS]
         if unknown:
             errors.append(f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}.")

@@ -12,8 +12,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.client import SupportStream
-from support_taps.errors import endpoint_of
-from support_taps.normalize import value_shape
+from support_taps.errors import describe_shape
 from support_taps.windows import DateWindow, floor_day, parse_utc
 from tap_thankful.payloads import check_answer
 
@@ -73,7 +72,7 @@ class ThankfulStream(SupportStream):
         converted = convert(value)
         if converted is None and value is not None:
             noted = self.__dict__.setdefault("_unreadable", set())
-            key = (field, value_shape(value))
+            key = (field, describe_shape(value, text_pattern=True))
             if key not in noted:
                 noted.add(key)
                 self.logger.warning("Thankful sent %s as `%s`, which the tap cannot read; the column is null "
@@ -84,7 +83,7 @@ class ThankfulStream(SupportStream):
         # The payload as one item, checked against the shape Thankful publishes for the
         # endpoint (payloads.SHAPES); the streams turn it into rows.
         payload = self.decode_json(response)
-        check_answer(payload, self.path, endpoint_of(response))
+        check_answer(payload, self.path, response)
         yield payload
 
 
@@ -130,11 +129,11 @@ class ThankfulDayStream(ThankfulStream):
 
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""
-        return day + ONE_DAY <= self._tap.run_started
+        return day + ONE_DAY <= self.tap.run_started
 
     def scopes(self) -> list[int | None]:
         """The `a` values to ask each day: each configured action id, or None for all."""
-        return self._tap.action_filters
+        return self.tap.action_filters
 
     def day_contexts(self, window: DateWindow) -> Iterator[dict[str, t.Any]]:
         """The request contexts of one day: one per action filter."""

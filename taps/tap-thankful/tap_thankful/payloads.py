@@ -12,8 +12,9 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from support_taps.errors import UnparseableResponse
-from support_taps.normalize import describe_json, json_kind
+import requests
+
+from support_taps.errors import response_place, unexpected_shape
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ def _mismatch(value: t.Any, shape: Obj | Many, path: str) -> tuple[str, str, t.A
     return None
 
 
-def check_answer(payload: t.Any, endpoint_path: str, endpoint: str) -> None:
-    """Raise an error naming `endpoint` if `payload` is not the shape Thankful publishes for it."""
+def check_answer(payload: t.Any, endpoint_path: str, response: requests.Response) -> None:
+    """Raise an error naming the endpoint of `response` if `payload` is not the shape Thankful
+    publishes for it (the path inside the answer, what was expected, the shape found)."""
     shape = SHAPES[endpoint_path]
     found = _mismatch(payload, shape, "")
     if found is None:
@@ -83,11 +85,6 @@ def check_answer(payload: t.Any, endpoint_path: str, endpoint: str) -> None:
     path, expected, value = found
     if not path:
         _, name = _TYPES[type(shape)]
-        actual = describe_json(value)
-        article = "an" if name == "object" else "a"
-        msg = (f"Thankful sent a JSON {json_kind(value)} where {article} {name} was expected "
-               f"for {endpoint}: found {actual}; the endpoint answers {expected}.")
-    else:
-        msg = (f"Thankful sent {describe_json(value)} as `{path}` in the answer from {endpoint}, "
-               f"where {expected} was expected.")
-    raise UnparseableResponse(msg)
+        raise unexpected_shape("Thankful", response, f"a JSON {name}", value,
+                               f"The endpoint answers {expected}.")
+    raise unexpected_shape("Thankful", response_place(response, f", `{path}`"), expected, value)

@@ -36,6 +36,7 @@ from functools import cached_property
 from singer_sdk import StreamSchema
 
 from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
+from support_taps.errors import describe_shape
 from support_taps.normalize import to_integer, to_number, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import date_windows, floor_day, parse_utc
@@ -81,7 +82,8 @@ class ActionsStream(ThankfulStream):
         for key, value in payload.items():
             action_id = to_integer(key)
             if action_id is None:
-                self.logger.warning("Thankful's /actions listed a key that is not an action id: %r; skipped.", key)
+                self.logger.warning("Thankful's /actions listed a key that is not an action id, %s; skipped.",
+                                    describe_shape(key, text_pattern=True))
                 continue
             yield {"action_id": action_id, "name": to_text(value), "raw": {key: value}}
 
@@ -117,7 +119,7 @@ class TicketsOverTimeStream(ThankfulDayStream):
         else:
             # Only feeding children: no progress markers or bookmark for this stream.
             windows = date_windows(self.sync_range_start(context), self.sync_range_end(), ONE_DAY)
-        store = self._tap.ticket_days
+        store = self.tap.ticket_days
         for window in windows:
             day = floor_day(window.start)
             day_contexts = list(self.day_contexts(window))
@@ -189,7 +191,7 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
             return  # asked for another stream's sake; this one already has it
         state = self.get_context_state(None)
         state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."})
-        payload = self._tap.ticket_days[(context["day"], context["filter_action_id"])]
+        payload = self.tap.ticket_days[(context["day"], context["filter_action_id"])]
         yield from self.rows(payload, context)
         if context.get("closes_day"):
             self.checkpoint(None, day + ONE_DAY)
@@ -238,7 +240,7 @@ class TopActionsStream(TicketsChildStream):
             action_id = to_integer(item.get("ID"))
             if action_id is None or action_id in seen:
                 self.logger.warning("Skipping a TopActions entry without a new action ID on %s: %s",
-                                    context["day"], item)
+                                    context["day"], describe_shape(item))
                 continue
             seen.add(action_id)
             yield {
@@ -269,7 +271,8 @@ class RecommendationsStream(TicketsChildStream):
         for item in _listed(payload, "Recommendations"):
             action_id = to_integer(item.get("ActionID"))
             if action_id is None:
-                self.logger.warning("Skipping a recommendation without an ActionID on %s: %s", context["day"], item)
+                self.logger.warning("Skipping a recommendation without an ActionID on %s: %s", context["day"],
+                                    describe_shape(item))
                 continue
             impact = to_text(item.get("Impact"))
             if action_id in impacts:
@@ -301,12 +304,14 @@ class HandoffsStream(ThankfulDayStream):
             if types is None:
                 continue  # Types is null for actions without handoffs
             if action_id is None:
-                self.logger.warning("Skipping handoffs without an ActionID on %s: %s", context["day"], item)
+                self.logger.warning("Skipping handoffs without an ActionID on %s: %s", context["day"],
+                                    describe_shape(item))
                 continue
             for kind in types:
                 cause_id = to_integer(kind.get("ID"))
                 if cause_id is None:
-                    self.logger.warning("Skipping a handoff cause without an ID on %s: %s", context["day"], kind)
+                    self.logger.warning("Skipping a handoff cause without an ID on %s: %s", context["day"],
+                                        describe_shape(kind))
                     continue
                 yield {
                     "day": context["day"],

@@ -13,8 +13,10 @@ import logging
 import re
 import typing as t
 
-from support_taps.errors import UnparseableResponse
-from support_taps.normalize import RecordNormalizer, describe_json, json_kind, value_shape
+import requests
+
+from support_taps.errors import UnparseableResponse, describe_shape, response_place, unexpected_shape
+from support_taps.normalize import RecordNormalizer
 
 #: Placeholders Thena documents for "no value": "" and "N/A" (requests export example);
 #: "NA" (csat_score in its requests API example). Nulled only in typed columns.
@@ -33,7 +35,16 @@ _ID_MEMBERS = ("id", "request_id", "value")
 
 
 class RequestKeyError(Exception):
-    """The request key cannot be read; the message describes what was found."""
+    """The request key cannot be read: `found` is the value (its shape goes in the error), or
+    the message says why (two prefixes)."""
+
+    def __init__(self, message: str, found: object = None) -> None:
+        super().__init__(message)
+        self.found = found
+
+
+def _shape(value: object) -> str:
+    return describe_shape(value, text_pattern=True)
 
 
 class RequestKeyReader:
@@ -66,7 +77,7 @@ class RequestKeyReader:
             text = value.strip()
             if text.isdigit():
                 self._note("text", "Thena sent request_id as text (%s); it is read as a number.",
-                           value_shape(value))
+                           _shape(value))
                 return int(text)
             match = _PREFIXED.match(text)
             if match:
@@ -74,10 +85,10 @@ class RequestKeyReader:
                 if self.prefix is None:
                     self.prefix = prefix
                     self._note("prefix", "Thena sent request_id with a prefix (%s); its number is the key "
-                               "and the id as sent stays in `raw`.", value_shape(value))
+                               "and the id as sent stays in `raw`.", _shape(value))
                 elif prefix != self.prefix:
-                    msg = (f"request ids with two different prefixes ({value_shape(self.prefix)} and "
-                           f"{value_shape(prefix)}), whose numbers could collide as keys")
+                    msg = (f"request ids with two different prefixes ({_shape(self.prefix)} and "
+                           f"{_shape(prefix)}), whose numbers could collide as keys")
                     raise RequestKeyError(msg)
                 return int(match.group(2))
         if isinstance(value, dict) and depth == 0:
@@ -86,8 +97,7 @@ class RequestKeyReader:
                     self._note("object", "Thena sent request_id as an object; its `%s` is the key and the "
                                "object as sent stays in `raw`.", member)
                     return self._read(value[member], depth=1)
-        shape = value_shape(value) if isinstance(value, str) else describe_json(value)
-        raise RequestKeyError(f"request_id as {shape}")
+        raise RequestKeyError("unreadable", found=value)
 
 
 class ExportParser:
@@ -118,36 +128,39 @@ class ExportParser:
         self.logger.warning(
             "Thena sent %s in `%s`, which the tap cannot read as that column's type; the column is "
             "null for such values and the value as sent is kept in `raw`.",
-            value_shape(value), name,
+            _shape(value), name,
         )
 
-    def records(self, payload: object, endpoint: str, where: str) -> list[dict]:
-        """The records of one answer, or an error naming `endpoint` if it is not what Thena documents.
+    def records(self, payload: object, response: requests.Response, note: str) -> list[dict]:
+        """The records of one answer, or an error naming the endpoint if it is not what Thena documents.
 
         The whole answer is checked before any record is returned, so a bad answer
-        emits nothing of its window.
+        emits nothing of its window. `note` (the window, not bookmarked) ends each error.
         """
         if not isinstance(payload, list):
-            msg = (f"Thena sent a JSON {json_kind(payload)} where a list was expected for {endpoint}{where}: "
-                   f"found {describe_json(payload)}; the export answers a list of request objects.")
-            raise UnparseableResponse(msg)
+            raise unexpected_shape("Thena", response, "a JSON list", payload,
+                                   f"The export answers a list of request objects. {note}")
         records: list[dict] = []
         append, normalize, columns = records.append, self.normalize, len(self.columns)
         for index, source in enumerate(payload):
             if not isinstance(source, dict):
-                msg = (f"Thena sent {describe_json(source)} as item {index} of the list from {endpoint}{where}, "
-                       f"where a request object was expected (the answer was {describe_json(payload)}).")
-                raise UnparseableResponse(msg)
+                raise unexpected_shape("Thena", response_place(response, f", item {index}"),
+                                       "a request object", source, note)
             key = source.get(KEY)
             try:
                 if key.__class__ is not int:
                     key = self.read_key(key)
             except RequestKeyError as exc:
-                found = "no request_id" if KEY not in source else str(exc)
-                msg = (f"Thena sent a request whose key cannot be read, in item {index} from {endpoint}{where}: "
-                       f"found {found}; expected request_id as a number (3292), a numeric string or a "
-                       f"prefixed id ('REQ-3292'). The item is {describe_json(source)}.")
-                raise UnparseableResponse(msg) from None
+                place = response_place(response, f", item {index}")
+                if KEY not in source:
+                    raise unexpected_shape("Thena", place, "a request object with request_id",
+                                           source, note) from None
+                if str(exc) == "unreadable":
+                    raise unexpected_shape(
+                        "Thena", f"{place}, `request_id`", "request_id as a number (3292), a numeric "
+                        "string or a prefixed id ('REQ-3292')", exc.found, note, text_pattern=True,
+                    ) from None
+                raise UnparseableResponse(f"Thena {place}: {exc}. {note}") from None
             record = dict(source)
             del record[KEY]
             record = normalize(record)
@@ -158,4 +171,3 @@ class ExportParser:
             record[RAW] = source
             append(record)
         return records
-

@@ -9,7 +9,6 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.client import window_context, window_of
-from support_taps.errors import endpoint_of
 from support_taps.schemas import schema_directory
 from support_taps.windows import ceil_day
 from tap_thena.client import ThenaStream
@@ -51,12 +50,12 @@ class RequestsStream(ThenaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return self.parser.records(self.decode_json(response), endpoint_of(response), self._window_label)
+        return self.parser.records(self.decode_json(response), response, self._window_label)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         for window in self.date_windows(context):
             lower, upper = window.start.isoformat(), window.end.isoformat()
-            self._window_label = f" (creation dates {window.label}; not bookmarked)"
+            self._window_label = f"Creation dates {window.label}; not bookmarked."
             for record in self.request_records(window_context(window)):
                 created = record.get("created_datetime")
                 # ISO strings in one offset (+00:00) compare like the instants they name.

@@ -18,11 +18,14 @@ from support_taps.errors import (
     UnparseableResponse,
     VendorAPIError,
     body_snippet,
+    describe_shape,
     endpoint_of,
+    response_place,
+    unexpected_shape,
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
-from support_taps.retry import RetryPolicy, describe_failure, with_retries
+from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
 from support_taps.windows import parse_utc
 
 UTC = dt.timezone.utc
@@ -128,13 +131,14 @@ class XeniooAuthenticator(OAuthAuthenticator):
         try:
             payload = _json.decode(response.content)
         except msgspec.DecodeError:
-            payload = None
+            msg = (f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
+                   f"{body_snippet(response.content)}")
+            raise UnparseableResponse(msg) from None
         fields = {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
         token = fields.get("token")
         if not isinstance(token, str) or not token:
-            msg = (f"Xenioo's token answer from {where} has no `token` (HTTP {status}). "
-                   f"First bytes: {body_snippet(response.content)}")
-            raise UnparseableResponse(msg)
+            raise unexpected_shape("Xenioo", response, "a token answer, an object with a `token` string",
+                                   payload)
         redact.add(token)  # the token is a credential: never in logs or errors
         minutes = to_number(fields.get("expires"))
         self.access_token = token
@@ -158,6 +162,8 @@ class XeniooAuthenticator(OAuthAuthenticator):
         response = authenticator_session(self).post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
         if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
+        if response.status_code < HTTPStatus.BAD_REQUEST:
+            raise_if_truncated(response)  # a token answer cut short is asked again, like a 5xx
         return response
 
 
@@ -225,7 +231,7 @@ class XeniooStream(SupportStream):
 
     @property
     def authenticator(self) -> XeniooAuthenticator:
-        return self._tap.xenioo_authenticator  # one token for every stream of the run
+        return self.tap.xenioo_authenticator  # one token for every stream of the run
 
     @property
     def group_mode(self) -> str:
@@ -297,12 +303,10 @@ class XeniooStream(SupportStream):
         for index, raw in enumerate(rows):
             if not isinstance(raw, dict):
                 # The shape, not the body: a well-formed answer of the wrong shape is still data.
-                kinds = sorted({type(row).__name__ for row in rows})
-                msg = (f"Xenioo sent a {type(raw).__name__} inside the statistics array for "
-                       f"{endpoint_of(response)} (item {index} of {len(rows)}; the array holds "
-                       f"{', '.join(kinds)}); objects with GroupLabel, BotName, ChannelName and EventLabel "
-                       "were expected.")
-                raise UnparseableResponse(msg)
+                raise self.unexpected_shape(
+                    response_place(response, f", item {index} of {len(rows)}"),
+                    "statistics objects with GroupLabel, BotName, ChannelName and EventLabel", raw,
+                    f"The array holds {describe_shape(rows)}.")
             record = self.make_record(raw, call)
             start = record.get("period_start")
             if start is not None and start[:10] < first_day.isoformat() and delivered and delivered >= start:
@@ -461,9 +465,12 @@ class XeniooStream(SupportStream):
         self.write_state_now()
 
     def _skipped(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
-        """A skipped stream is said at WARNING; a skip that would leave a gap fails the run at its end."""
+        """A skipped stream (or bot) is a WARNING now and in the core's end-of-run summary; a skip
+        that would leave a gap fails the run at its end."""
+        self.tap.skip_stream(self.name, f"for {self.scope_phrase_for(context)}, {reason}")
         gap = self.gap_if_skipped(context, allowed_at)
-        self._tap.run_outcome(self.name, self.scope_phrase_for(context), f"skipped ({reason})", gap=gap)
+        if gap:
+            self.tap.run_gaps.append(gap)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.now()
@@ -478,14 +485,10 @@ class XeniooStream(SupportStream):
             return
         allowed_at = self.throttle_wait(context, now)
         if allowed_at is not None:
-            self.logger.warning(
-                "Skipping %s for %s: Xenioo allows one call per %s and the last one was at %s; the next is "
-                "possible after %s. The stream's state is unchanged.",
-                self.name, scope, _duration(self.throttle), self.get_context_state(context)["last_called_at"],
-                allowed_at.isoformat(timespec="seconds"),
-            )
-            self._skipped(context, f"throttled, next call after {allowed_at.isoformat(timespec='seconds')}",
-                          allowed_at)
+            last = self.get_context_state(context)["last_called_at"]
+            self._skipped(context, f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
+                          f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
+                          "The stream's state is unchanged", allowed_at)
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
@@ -512,7 +515,7 @@ class XeniooStream(SupportStream):
         # Written only now that every row of the answer went out, so a run killed
         # earlier does not leave the rows unread for the whole throttle window.
         self._remember_call(call)
-        self._tap.run_outcome(self.name, scope, f"{rows} rows")
+        self.logger.info("%s for %s: %d rows.", self.name, scope, rows)
 
 
 def _duration(delta: dt.timedelta) -> str:

@@ -132,9 +132,6 @@ class TapXenioo(SupportTap):
             auth_endpoint(self.config)
         except ValueError as exc:
             errors.append(str(exc))
-        api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-        if not api_url.startswith(("http://", "https://")):
-            errors.append(f"The setting `api_url` must be an http(s) URL, got {api_url!r}.")
         for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
             codes = self.config.get(setting)
             if codes is not None and (not codes or any(code not in allowed for code in codes)):
@@ -156,43 +153,21 @@ class TapXenioo(SupportTap):
             errors.append("The setting `bot_statistics_path` must start with / and contain {APIKEY}.")
         return errors
 
-    # ---- what the run did, per stream and bot ---------------------------------------------------
-
-    @cached_property
-    def run_outcomes(self) -> list[tuple[str, str, str]]:
-        return []
+    # ---- dates a skipped stream would lose -------------------------------------------------------
 
     @cached_property
     def run_gaps(self) -> list[str]:
+        """Dates that fall out of Xenioo's reach because a stream was skipped (see `_skipped`)."""
         return []
 
-    def run_outcome(self, stream: str, scope: str, outcome: str, *, gap: str | None = None) -> None:
-        """Note what a stream (or bot) did, for the end-of-run line; a gap fails the run at its end."""
-        self.run_outcomes.append((stream, scope, outcome))
-        if gap:
-            self.run_gaps.append(gap)
-
-    def sync_all(self) -> None:
-        try:
-            super().sync_all()
-        finally:
-            self.log_run_summary()
+    def after_sync(self) -> None:
+        """A skip that leaves a gap fails the run at its end, after every stream ran."""
         if self.run_gaps and not self.config.get("allow_gaps"):
             msg = ("Dates would fall out of Xenioo's 30-day reach before they can be read: "
                    + "; ".join(self.run_gaps)
                    + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to "
                    "accept the gap. The skipped streams' state is unchanged.")
             raise XeniooGap(msg)
-
-    def log_run_summary(self) -> None:
-        """One line for the run: rows per stream and bot, and what was skipped (WARNING then)."""
-        skipped = [o for o in self.run_outcomes if o[2].startswith("skipped")]
-        line = "; ".join(f"{stream} for {scope}: {outcome}" for stream, scope, outcome in self.run_outcomes)
-        if skipped:
-            self.logger.warning("Xenioo run summary (%d of %d skipped): %s.", len(skipped),
-                                len(self.run_outcomes), line)
-        elif self.run_outcomes:
-            self.logger.info("Xenioo run summary: %s.", line)
 
     @cached_property
     def xenioo_authenticator(self) -> XeniooAuthenticator:
