@@ -37,14 +37,24 @@ START = dt.date(2025, 3, 3)
 
 def backfill(days: int) -> None:
     with DixaSimulator(api_token=TOKEN) as sim:
-        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url, "start_date": START.isoformat(),
-                  "end_date": (START + dt.timedelta(days=days)).isoformat(), "timezone": "Europe/Copenhagen"}
+        config = {
+            "api_token": TOKEN,
+            "api_url": sim.url,
+            "exports_api_url": sim.url,
+            "start_date": START.isoformat(),
+            "end_date": (START + dt.timedelta(days=days)).isoformat(),
+            "timezone": "Europe/Copenhagen",
+        }
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp, "config.json")
             path.write_text(json.dumps(config))
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", str(path)],
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "tap_dixa", "--config", str(path)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
@@ -52,10 +62,14 @@ def backfill(days: int) -> None:
         requests_made = len(sim.calls())
         refused = len(sim.calls(status=429))
     floor = max(0, requests_made - RATE_BURST) / RATE_LIMIT
-    print(f"Backfill of {days} days, every stream: {records} records in {requests_made} requests "
-          f"({refused} answered 429).")
-    print(f"  wall time {wall:.1f}s (process start included); rate-limit floor {floor:.1f}s; "
-          f"ratio {wall / floor:.2f}x (target <= 1.30x)")
+    print(
+        f"Backfill of {days} days, every stream: {records} records in {requests_made} requests "
+        f"({refused} answered 429)."
+    )
+    print(
+        f"  wall time {wall:.1f}s (process start included); rate-limit floor {floor:.1f}s; "
+        f"ratio {wall / floor:.2f}x (target <= 1.30x)"
+    )
 
 
 EXPORT_START = dt.date(2024, 3, 1)
@@ -86,26 +100,52 @@ def export_backfill(days: int) -> None:
     """One year (by default) of conversations and messages through the Exports API."""
     end = EXPORT_START + dt.timedelta(days=days)
     with DixaSimulator(api_token=TOKEN) as sim:
-        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url,
-                  "start_date": EXPORT_START.isoformat(), "end_date": end.isoformat()}
-        minimum, _ = export_plain_loop(sim.url, EXPORT_START, end)  # also warms the simulator's cache
+        config = {
+            "api_token": TOKEN,
+            "api_url": sim.url,
+            "exports_api_url": sim.url,
+            "start_date": EXPORT_START.isoformat(),
+            "end_date": end.isoformat(),
+        }
+        minimum, _ = export_plain_loop(
+            sim.url, EXPORT_START, end
+        )  # also warms the simulator's cache
         started = time.perf_counter()
         export_plain_loop(sim.url, EXPORT_START, end)
         plain = time.perf_counter() - started
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "config.json").write_text(json.dumps(config))
-            discovered = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json",
-                                         "--discover"], capture_output=True, text=True, check=True)
+            discovered = subprocess.run(
+                [sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json", "--discover"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             catalog = json.loads(discovered.stdout)
             for stream in catalog["streams"]:
                 for entry in stream["metadata"]:
                     if entry["breadcrumb"] == []:
-                        entry["metadata"]["selected"] = stream["tap_stream_id"] in ("conversations", "messages")
+                        entry["metadata"]["selected"] = stream["tap_stream_id"] in (
+                            "conversations",
+                            "messages",
+                        )
             Path(tmp, "catalog.json").write_text(json.dumps(catalog))
             sim.reset_log()
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json",
-                                   "--catalog", f"{tmp}/catalog.json"], capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "tap_dixa",
+                    "--config",
+                    f"{tmp}/config.json",
+                    "--catalog",
+                    f"{tmp}/catalog.json",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
@@ -116,13 +156,19 @@ def export_backfill(days: int) -> None:
     startup = time.perf_counter() - started
     rate_floor = max(0, made - RATE_BURST) / RATE_LIMIT
     floor = max(rate_floor, plain)
-    print(f"Exports backfill of {days} days, conversations + messages: {records} records in {made} requests "
-          f"(the 31-day rule allows no fewer than {minimum}).")
-    print(f"  wall time {wall:.1f}s (process start included); floor {floor:.1f}s = max(rate limit "
-          f"{rate_floor:.1f}s, the same {minimum} requests with a plain loop {plain:.1f}s); "
-          f"ratio {wall / floor:.2f}x;")
-    print(f"  without the {startup:.1f}s process start (`tap-dixa --about`): {wall - startup:.1f}s, "
-          f"ratio {(wall - startup) / floor:.2f}x (target <= 1.20x)")
+    print(
+        f"Exports backfill of {days} days, conversations + messages: {records} records in {made} requests "
+        f"(the 31-day rule allows no fewer than {minimum})."
+    )
+    print(
+        f"  wall time {wall:.1f}s (process start included); floor {floor:.1f}s = max(rate limit "
+        f"{rate_floor:.1f}s, the same {minimum} requests with a plain loop {plain:.1f}s); "
+        f"ratio {wall / floor:.2f}x;"
+    )
+    print(
+        f"  without the {startup:.1f}s process start (`tap-dixa --about`): {wall - startup:.1f}s, "
+        f"ratio {(wall - startup) / floor:.2f}x (target <= 1.20x)"
+    )
 
 
 def _flatten(row: dict) -> dict:
@@ -144,11 +190,21 @@ def plain_loop(url: str, start: dt.date, end: dt.date, page_limit: int) -> int:
         day = start
         while day < end:
             upper = min(day + dt.timedelta(days=7), end)
-            body = {"id": record_id, "timezone": "UTC", "filters": [],
-                    "periodFilter": {"_type": "Interval", "start": f"{day}T00:00:00Z", "end": f"{upper}T00:00:00Z"}}
+            body = {
+                "id": record_id,
+                "timezone": "UTC",
+                "filters": [],
+                "periodFilter": {
+                    "_type": "Interval",
+                    "start": f"{day}T00:00:00Z",
+                    "end": f"{upper}T00:00:00Z",
+                },
+            }
             params: dict = {"pageLimit": page_limit}
             while True:
-                payload = session.post(f"{url}/v1/analytics/records", json=body, params=params).json()
+                payload = session.post(
+                    f"{url}/v1/analytics/records", json=body, params=params
+                ).json()
                 for row in payload["data"]:
                     _flatten(row)
                     count += 1
@@ -165,22 +221,32 @@ def throughput(days: int) -> None:
 
     page_limit = 1000
     end = START + dt.timedelta(days=days)
-    with DixaSimulator(api_token=TOKEN, conversations_per_day=400, faults=Faults(rate_limit=0)) as sim:
+    with DixaSimulator(
+        api_token=TOKEN, conversations_per_day=400, faults=Faults(rate_limit=0)
+    ) as sim:
         # Warm the simulator's per-day cache so both sides are served at the same speed.
         plain_loop(sim.url, START, end, page_limit)
         started = time.perf_counter()
         plain = plain_loop(sim.url, START, end, page_limit)
         plain_seconds = time.perf_counter() - started
 
-        config = {"api_token": TOKEN, "api_url": sim.url, "exports_api_url": sim.url, "start_date": START.isoformat(),
-                  "end_date": end.isoformat(), "page_limit": page_limit}
+        config = {
+            "api_token": TOKEN,
+            "api_url": sim.url,
+            "exports_api_url": sim.url,
+            "start_date": START.isoformat(),
+            "end_date": end.isoformat(),
+            "page_limit": page_limit,
+        }
         TapDixa.requests_per_second = None  # measure the tap, not its pacing
         catalog = TapDixa(config=config).catalog_dict
         for stream in catalog["streams"]:
             for entry in stream["metadata"]:
                 if entry["breadcrumb"] == []:
-                    entry["metadata"]["selected"] = stream["tap_stream_id"].startswith("records_") \
+                    entry["metadata"]["selected"] = (
+                        stream["tap_stream_id"].startswith("records_")
                         and stream["tap_stream_id"] != "records_catalogue"
+                    )
         saved = os.dup(1)
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)  # the tap writes Singer messages to stdout
@@ -199,10 +265,16 @@ def throughput(days: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--days", type=int, default=30, help="days in the paced backfill")
-    parser.add_argument("--throughput-days", type=int, default=30, help="days in the throughput comparison")
-    parser.add_argument("--export-days", type=int, default=365, help="days in the Exports API backfill")
+    parser.add_argument(
+        "--throughput-days", type=int, default=30, help="days in the throughput comparison"
+    )
+    parser.add_argument(
+        "--export-days", type=int, default=365, help="days in the Exports API backfill"
+    )
     args = parser.parse_args()
     import logging
 

@@ -55,8 +55,12 @@ def run_tap(config: dict) -> tuple[float, int, int, int, str, float]:
         err_path = Path(tmp, "stderr.txt")
         with err_path.open("w") as err:
             started = time.monotonic()
-            process = subprocess.Popen([sys.executable, "-m", "tap_khoros_care", "--config", str(path)],
-                                       stdout=subprocess.PIPE, stderr=err, env={**os.environ, "PYTHONUNBUFFERED": "0"})
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tap_khoros_care", "--config", str(path)],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env={**os.environ, "PYTHONUNBUFFERED": "0"},
+            )
             counts = {"records": 0}
 
             def count() -> None:
@@ -80,15 +84,33 @@ def backfill(args: argparse.Namespace) -> tuple[float, float]:
     latency = (REAL_LATENCY[0] / args.scale, REAL_LATENCY[1] / args.scale)
     rate = REAL_RATE_PER_MINUTE * args.scale
     start = dt.date(2025, 1, 1)
-    end = dt.date(start.year + (start.month - 1 + args.months) // 12, (start.month - 1 + args.months) % 12 + 1, 1)
+    end = dt.date(
+        start.year + (start.month - 1 + args.months) // 12,
+        (start.month - 1 + args.months) % 12 + 1,
+        1,
+    )
     per_day = max(1, round(40 / args.scale))
-    with KhorosSimulator(username=USER, password=PASSWORD, company_key=COMPANY_KEY, job_latency=latency,
-                         history_months=36, conversations_per_day=per_day) as sim:
+    with KhorosSimulator(
+        username=USER,
+        password=PASSWORD,
+        company_key=COMPANY_KEY,
+        job_latency=latency,
+        history_months=36,
+        conversations_per_day=per_day,
+    ) as sim:
         config = {
-            "username": USER, "password": PASSWORD, "company_key": COMPANY_KEY, "api_url": sim.api_url,
-            "start_date": start.isoformat(), "end_date": end.isoformat(), "history_months": 36,
-            "requests_per_minute": rate, "max_concurrent_reports": args.max_concurrent,
-            "poll_interval": 5 / args.scale, "max_poll_interval": 60 / args.scale, "timeInterval": 86400000,
+            "username": USER,
+            "password": PASSWORD,
+            "company_key": COMPANY_KEY,
+            "api_url": sim.api_url,
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "history_months": 36,
+            "requests_per_minute": rate,
+            "max_concurrent_reports": args.max_concurrent,
+            "poll_interval": 5 / args.scale,
+            "max_poll_interval": 60 / args.scale,
+            "timeInterval": 86400000,
         }
         seconds, records, rss, code, tail, cpu = run_tap(config)
         if code != 0:
@@ -101,46 +123,80 @@ def backfill(args: argparse.Namespace) -> tuple[float, float]:
         status_checks = len([c for c in sim.calls("/api/public/") if c.path.endswith("/status")])
         floor_requests = REQUESTS_PER_JOB * fewest / (rate / 60)
         floor = max(floor_requests, latency[1])
-        print(f"Backfill: {args.months} months x {len(REPORT_TYPES)} report types: {jobs} jobs "
-              f"(fewest Khoros allows: {fewest}), {records:,} records ({per_day} conversations a day)")
-        print(f"  time scale 1:{args.scale:g} -> {rate:g} requests/min, job latency {latency[0]:.3f}-{latency[1]:.3f} s, "
-              f"max_concurrent_reports {args.max_concurrent}")
-        print(f"  API requests: {api_requests} ({status_checks} status checks; minimum {REQUESTS_PER_JOB * fewest})")
-        print(f"  wall time {seconds:6.1f} s   floor {floor:6.1f} s   ratio {seconds / floor:.2f}x (target <= 1.20x)")
+        print(
+            f"Backfill: {args.months} months x {len(REPORT_TYPES)} report types: {jobs} jobs "
+            f"(fewest Khoros allows: {fewest}), {records:,} records ({per_day} conversations a day)"
+        )
+        print(
+            f"  time scale 1:{args.scale:g} -> {rate:g} requests/min, job latency {latency[0]:.3f}-{latency[1]:.3f} s, "
+            f"max_concurrent_reports {args.max_concurrent}"
+        )
+        print(
+            f"  API requests: {api_requests} ({status_checks} status checks; minimum {REQUESTS_PER_JOB * fewest})"
+        )
+        print(
+            f"  wall time {seconds:6.1f} s   floor {floor:6.1f} s   ratio {seconds / floor:.2f}x (target <= 1.20x)"
+        )
         real = seconds * args.scale / 60
-        print(f"  at Khoros's real rate (20/min) that is {real:.0f} min (floor {floor * args.scale / 60:.0f} min; "
-              f"target < 30 min); peak RSS {rss / 2**20:.0f} MB")
+        print(
+            f"  at Khoros's real rate (20/min) that is {real:.0f} min (floor {floor * args.scale / 60:.0f} min; "
+            f"target < 30 min); peak RSS {rss / 2**20:.0f} MB"
+        )
         return seconds / floor, real
 
 
 def memory(args: argparse.Namespace) -> float:
     worst = 0.0
     for fmt in ("json", "csv"):
-        with KhorosSimulator(username=USER, password=PASSWORD, company_key=COMPANY_KEY, job_latency=(0.1, 0.1),
-                             bulk_rows={"incoming_post": args.rows}, history_months=36) as sim:
+        with KhorosSimulator(
+            username=USER,
+            password=PASSWORD,
+            company_key=COMPANY_KEY,
+            job_latency=(0.1, 0.1),
+            bulk_rows={"incoming_post": args.rows},
+            history_months=36,
+        ) as sim:
             config = {
-                "username": USER, "password": PASSWORD, "company_key": COMPANY_KEY, "api_url": sim.api_url,
-                "start_date": "2025-03-01", "end_date": "2025-03-02", "report_types": ["incoming_post"],
-                "report_format": fmt, "requests_per_minute": 6000, "poll_interval": 0.1, "history_months": 36,
+                "username": USER,
+                "password": PASSWORD,
+                "company_key": COMPANY_KEY,
+                "api_url": sim.api_url,
+                "start_date": "2025-03-01",
+                "end_date": "2025-03-02",
+                "report_types": ["incoming_post"],
+                "report_format": fmt,
+                "requests_per_minute": 6000,
+                "poll_interval": 0.1,
+                "history_months": 36,
             }
             seconds, records, rss, code, tail, cpu = run_tap(config)
             if code != 0:
                 raise SystemExit(f"the {fmt} download failed:\n{tail}")
             if records != args.rows:
                 raise SystemExit(f"the {fmt} download gave {records} records, expected {args.rows}")
-            print(f"Download of {records:,} rows ({fmt}): {seconds:5.1f} s ({records / seconds:,.0f} rows/s), "
-                  f"tap CPU {cpu:.1f} s, peak RSS {rss / 2**20:.0f} MB (target < 200 MB)")
+            print(
+                f"Download of {records:,} rows ({fmt}): {seconds:5.1f} s ({records / seconds:,.0f} rows/s), "
+                f"tap CPU {cpu:.1f} s, peak RSS {rss / 2**20:.0f} MB (target < 200 MB)"
+            )
             worst = max(worst, rss / 2**20)
     return worst
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=10, help="how many times faster than real time")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=float, default=10, help="how many times faster than real time"
+    )
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--max-concurrent", type=int, default=20,
-                        help="the tap's max_concurrent_reports (its default, 10, gives about 1.4x the floor)")
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=20,
+        help="the tap's max_concurrent_reports (its default, 10, gives about 1.4x the floor)",
+    )
     parser.add_argument("--skip-backfill", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()

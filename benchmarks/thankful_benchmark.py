@@ -53,8 +53,15 @@ def run_tap(url: str, days: int) -> tuple[float, Counter, int]:
     """Wall seconds, records per stream, peak RSS (KiB) of one tap run, measured by a wrapper process."""
     end = START + dt.timedelta(days=days)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
-        json.dump({"api_key": DEFAULT_API_KEY, "api_url": f"{url}/api/v1", "start_date": START.isoformat(),
-                   "end_date": end.isoformat()}, config)
+        json.dump(
+            {
+                "api_key": DEFAULT_API_KEY,
+                "api_url": f"{url}/api/v1",
+                "start_date": START.isoformat(),
+                "end_date": end.isoformat(),
+            },
+            config,
+        )
     wrapper = (
         "import json, resource, subprocess, sys, time, collections\n"
         "t = time.perf_counter()\n"
@@ -62,11 +69,16 @@ def run_tap(url: str, days: int) -> tuple[float, Counter, int]:
         " stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)\n"
         "seconds = time.perf_counter() - t\n"
         "records = collections.Counter(json.loads(line)['stream'] for line in p.stdout.splitlines()"
-        " if b'\"type\":\"RECORD\"' in line)\n"
+        ' if b\'"type":"RECORD"\' in line)\n'
         "print(json.dumps([seconds, records, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", wrapper, config.name], capture_output=True, text=True, check=True,
-                         env=dict(os.environ))
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, config.name],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    )
     os.unlink(config.name)
     seconds, records, rss = json.loads(out.stdout)
     return seconds, Counter(records), rss
@@ -83,7 +95,9 @@ def requests_by_endpoint(url: str) -> Counter:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--latency", type=float, default=0.02, help="seconds the simulator adds to each answer")
+    parser.add_argument(
+        "--latency", type=float, default=0.02, help="seconds the simulator adds to each answer"
+    )
     args = parser.parse_args()
 
     queue: multiprocessing.Queue = multiprocessing.Queue()
@@ -92,8 +106,10 @@ def main() -> None:
     url = f"http://127.0.0.1:{queue.get(timeout=30)}"
     try:
         minimum = args.days * len(PER_DAY_ENDPOINTS) + 1
-        print(f"tap-thankful benchmark: {args.days}-day backfill from {START}, simulator latency "
-              f"{args.latency * 1000:.0f} ms per answer\n")
+        print(
+            f"tap-thankful benchmark: {args.days}-day backfill from {START}, simulator latency "
+            f"{args.latency * 1000:.0f} ms per answer\n"
+        )
 
         seconds, records, rss = run_tap(url, args.days)
         by_endpoint = requests_by_endpoint(url)
@@ -104,22 +120,34 @@ def main() -> None:
         print("  requests")
         for endpoint in (*PER_DAY_ENDPOINTS, "actions"):
             expected = 1 if endpoint == "actions" else args.days
-            print(f"    /{endpoint:<10} {by_endpoint[(endpoint, '200')]:>6,}   (minimum {expected:,})")
-        print(f"    {'total':<11} {asked:>6,}   (API minimum {args.days} days x {len(PER_DAY_ENDPOINTS)} "
-              f"per-day endpoints + 1 = {minimum:,}; non-200: {failed})")
-        print(f"    {'':<11} {'':>6}   (four streams each asking /tickets would need "
-              f"{args.days * (len(PER_DAY_ENDPOINTS) + 3) + 1:,})")
+            print(
+                f"    /{endpoint:<10} {by_endpoint[(endpoint, '200')]:>6,}   (minimum {expected:,})"
+            )
+        print(
+            f"    {'total':<11} {asked:>6,}   (API minimum {args.days} days x {len(PER_DAY_ENDPOINTS)} "
+            f"per-day endpoints + 1 = {minimum:,}; non-200: {failed})"
+        )
+        print(
+            f"    {'':<11} {'':>6}   (four streams each asking /tickets would need "
+            f"{args.days * (len(PER_DAY_ENDPOINTS) + 3) + 1:,})"
+        )
         print("\n  wall time")
         print(f"    tap (CLI, whole process)   {seconds:8.1f} s")
-        print(f"    latency floor              {floor:8.1f} s   ({minimum:,} requests x {args.latency * 1000:.0f} ms)")
+        print(
+            f"    latency floor              {floor:8.1f} s   ({minimum:,} requests x {args.latency * 1000:.0f} ms)"
+        )
         print(f"    overhead per request       {(seconds - floor) / max(asked, 1) * 1000:8.1f} ms")
-        print(f"\n  records: {sum(records.values()):,} "
-              f"({', '.join(f'{s} {n:,}' for s, n in sorted(records.items()))})")
+        print(
+            f"\n  records: {sum(records.values()):,} "
+            f"({', '.join(f'{s} {n:,}' for s, n in sorted(records.items()))})"
+        )
 
         control(url, "reset")
         _, _, small_rss = run_tap(url, 30)
-        print("\n  peak memory (max RSS of the tap process): "
-              f"30 days {small_rss / 1024:.1f} MiB, {args.days} days {rss / 1024:.1f} MiB")
+        print(
+            "\n  peak memory (max RSS of the tap process): "
+            f"30 days {small_rss / 1024:.1f} MiB, {args.days} days {rss / 1024:.1f} MiB"
+        )
     finally:
         server.terminate()
 

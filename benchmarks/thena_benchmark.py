@@ -44,7 +44,9 @@ def _serve(port_queue: multiprocessing.Queue, per_day: int) -> None:
         time.sleep(3600)
 
 
-def plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> tuple[float, float, int]:
+def plain_loop(
+    url: str, start: dt.datetime, end: dt.datetime, emit: bool
+) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds, records."""
     wall, cpu = time.perf_counter(), time.process_time()
     count = _plain_loop(url, start, end, emit)
@@ -60,8 +62,13 @@ def _plain_loop(url: str, start: dt.datetime, end: dt.datetime, emit: bool) -> i
             # Exact windows for this simulator (inclusive end_date): the plain loop gets the
             # cheapest requests; the tap asks one day more because the docs don't say.
             last_day = ceil_day(window.end).date() - dt.timedelta(days=1)
-            params = {"start_date": window.start.date().isoformat(), "end_date": last_day.isoformat()}
-            response = session.get(f"{url}/v1/requests/exports", params=params, headers=headers, timeout=60)
+            params = {
+                "start_date": window.start.date().isoformat(),
+                "end_date": last_day.isoformat(),
+            }
+            response = session.get(
+                f"{url}/v1/requests/exports", params=params, headers=headers, timeout=60
+            )
             response.raise_for_status()
             for record in json.loads(response.content):
                 if emit:
@@ -92,11 +99,21 @@ Tap.cli()
 """
 
 
-def run_tap(url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool = False) -> tuple[float, float, int, int]:
+def run_tap(
+    url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool = False
+) -> tuple[float, float, int, int]:
     """Wall seconds, CPU seconds, records, peak RSS (KiB) of one tap run, measured by a fresh wrapper process."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
-        json.dump({"api_key": DEFAULT_API_KEY, "api_url": url, "start_date": start.isoformat(),
-                   "end_date": end.isoformat(), "window_days": 7}, config)
+        json.dump(
+            {
+                "api_key": DEFAULT_API_KEY,
+                "api_url": url,
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "window_days": 7,
+            },
+            config,
+        )
     wrapper = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
@@ -104,13 +121,18 @@ def run_tap(url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool =
         "p = subprocess.run([sys.executable, *cmd, '--config', sys.argv[1]],"
         " stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)\n"
         "seconds = time.perf_counter() - t\n"
-        "records = p.stdout.count(b'\"type\":\"RECORD\"')\n"
+        'records = p.stdout.count(b\'"type":"RECORD"\')\n'
         "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
         "print(seconds, usage.ru_utime + usage.ru_stime, records, usage.ru_maxrss)\n"
     )
     extra = [SDK_DEFAULTS_TAP] if sdk_defaults else []
-    out = subprocess.run([sys.executable, "-c", wrapper, config.name, *extra], capture_output=True, text=True, check=True,
-                         env=dict(os.environ))
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, config.name, *extra],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    )
     os.unlink(config.name)
     seconds, cpu, records, rss = out.stdout.split()
     return float(seconds), float(cpu), int(records), int(rss)
@@ -118,7 +140,9 @@ def run_tap(url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool =
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--per-day", type=int, default=150, help="requests a weekday in the simulator")
+    parser.add_argument(
+        "--per-day", type=int, default=150, help="requests a weekday in the simulator"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
@@ -129,8 +153,10 @@ def main() -> None:
     start, end = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 1, tzinfo=UTC)
     try:
         total = plain_loop(url, start, end, emit=False)[2]  # warm the simulator's cache
-        print(f"tap-thena benchmark: {total:,} requests over {start.date()}..{end.date()} "
-              f"in {WINDOW.days}-day windows; median of {args.repeat} interleaved runs\n")
+        print(
+            f"tap-thena benchmark: {total:,} requests over {start.date()}..{end.date()} "
+            f"in {WINDOW.days}-day windows; median of {args.repeat} interleaved runs\n"
+        )
 
         runs: dict[str, list[tuple[float, float]]] = {"parse": [], "emit": [], "tap": [], "sdk": []}
         for _ in range(args.repeat):
@@ -142,20 +168,28 @@ def main() -> None:
             assert emitted == total, f"tap emitted {emitted:,} records, expected {total:,}"
             runs["tap"].append((wall, cpu))
             wall, cpu, emitted, _rss = run_tap(url, start, end, sdk_defaults=True)
-            assert emitted == total, f"SDK-defaults tap emitted {emitted:,} records, expected {total:,}"
+            assert emitted == total, (
+                f"SDK-defaults tap emitted {emitted:,} records, expected {total:,}"
+            )
             runs["sdk"].append((wall, cpu))
 
         def rate(name: str, which: int) -> float:
             return statistics.median(total / r[which] for r in runs[name])
 
         print(f"  {'':40}{'records/s (wall)':>18}{'records per CPU-s':>20}")
-        for name, label in (("parse", "plain loop, fetch+parse"), ("emit", "plain loop, fetch+parse+emit"),
-                            ("tap", "tap-thena (CLI, whole process)"), ("sdk", "  the same, SDK defaults")):
+        for name, label in (
+            ("parse", "plain loop, fetch+parse"),
+            ("emit", "plain loop, fetch+parse+emit"),
+            ("tap", "tap-thena (CLI, whole process)"),
+            ("sdk", "  the same, SDK defaults"),
+        ):
             print(f"  {label:<40}{rate(name, 0):>18,.0f}{rate(name, 1):>20,.0f}")
         for tap, tap_label in (("tap", "tap"), ("sdk", "SDK defaults")):
             for name, label in (("emit", "fetch+parse+emit"), ("parse", "fetch+parse")):
                 line = f"ratio {tap_label} / {label}"
-                print(f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}{rate(tap, 1) / rate(name, 1):>20.2f}")
+                print(
+                    f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}{rate(tap, 1) / rate(name, 1):>20.2f}"
+                )
         print("  (target: tap >= 0.5 of the plain loop)")
 
         small_end = start + dt.timedelta(days=60)
@@ -163,7 +197,9 @@ def main() -> None:
         _, _, large_n, large_rss = run_tap(url, start, end)
         print("\n  peak memory (max RSS of the tap process)")
         print(f"    {small_n:>8,} records: {small_rss / 1024:6.1f} MiB")
-        print(f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   ({large_n / small_n:.0f}x the records)")
+        print(
+            f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   ({large_n / small_n:.0f}x the records)"
+        )
     finally:
         server.terminate()
 

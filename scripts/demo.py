@@ -26,10 +26,10 @@ from pathlib import Path
 
 import yaml
 
+from support_simulators.registry import DEMO_PORTS, available
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-from support_simulators.registry import DEMO_PORTS, available
 
 #: Which simulator serves which tap.
 SIMULATOR_OF = {
@@ -53,7 +53,9 @@ def simulator_config(tap: str) -> dict:
     """The tap's config in the `simulators` environment of meltano.yml."""
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     env = next(e for e in project["environments"] if e["name"] == "simulators")
-    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get("config", {})
+    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get(
+        "config", {}
+    )
 
 
 def wait_for_port(port: int, seconds: float = 30) -> None:
@@ -97,8 +99,10 @@ def meltano(*args: str, env: dict, verbose: bool = True, log: Path | None = None
     log.write_text(done.stdout)
     if done.returncode != 0:
         tail = "\n".join(done.stdout.splitlines()[-25:])
-        print(f"  `meltano {' '.join(args)}` failed; the last lines of {log}:\n{tail}",
-              file=sys.stderr)
+        print(
+            f"  `meltano {' '.join(args)}` failed; the last lines of {log}:\n{tail}",
+            file=sys.stderr,
+        )
         raise subprocess.CalledProcessError(done.returncode, command)
     return done.stdout
 
@@ -137,17 +141,22 @@ def table_counts(path: Path) -> dict[str, int]:
             "where table_schema not in ('information_schema', 'pg_catalog', 'main') order by 1, 2"
         ).fetchall()
         for schema, table in tables:
-            counts[f"{schema}.{table}"] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            counts[f"{schema}.{table}"] = con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
     return counts
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--duckdb", type=Path, default=ROOT / "output" / "warehouse.duckdb")
     parser.add_argument("--taps", nargs="*", help="default: every tap with a simulator")
     parser.add_argument("--summary", type=Path, help="write the row counts here as JSON")
-    parser.add_argument("--verbose", action="store_true",
-                        help="show the output of every command as it comes")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the output of every command as it comes"
+    )
     args = parser.parse_args(argv)
     verbose = args.verbose
 
@@ -155,25 +164,38 @@ def main(argv: list[str] | None = None) -> int:
     args.duckdb.parent.mkdir(parents=True, exist_ok=True)
     for stale in (args.duckdb, args.duckdb.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
-    env = {**os.environ, "TARGET_DUCKDB_FILEPATH": str(args.duckdb.resolve()),
-           "MELTANO_ENVIRONMENT": "simulators", "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "TARGET_DUCKDB_FILEPATH": str(args.duckdb.resolve()),
+        "MELTANO_ENVIRONMENT": "simulators",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
 
     if not verbose:
-        print(f"Installing {', '.join(taps)} and target-duckdb with Meltano "
-              f"(log: {LOGS / 'install.log'})...", flush=True)
+        print(
+            f"Installing {', '.join(taps)} and target-duckdb with Meltano "
+            f"(log: {LOGS / 'install.log'})...",
+            flush=True,
+        )
     meltano("install", *taps, "target-duckdb", env=env, verbose=verbose, log=LOGS / "install.log")
 
     names = [SIMULATOR_OF[tap] for tap in taps]
     for name in names:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", DEMO_PORTS[name])) == 0:
-                raise SystemExit(f"Port {DEMO_PORTS[name]} for the {name} simulator is already in use "
-                                 "(another demo or simulator running?); stop it and try again.")
+                raise SystemExit(
+                    f"Port {DEMO_PORTS[name]} for the {name} simulator is already in use "
+                    "(another demo or simulator running?); stop it and try again."
+                )
     LOGS.mkdir(parents=True, exist_ok=True)
     sim_log = None if verbose else (LOGS / "simulators.log").open("w")
-    simulators = subprocess.Popen([sys.executable, "-m", "support_simulators", "serve", *names],
-                                  cwd=ROOT, env=env,
-                                  stdout=sim_log, stderr=subprocess.STDOUT if sim_log else None)
+    simulators = subprocess.Popen(
+        [sys.executable, "-m", "support_simulators", "serve", *names],
+        cwd=ROOT,
+        env=env,
+        stdout=sim_log,
+        stderr=subprocess.STDOUT if sim_log else None,
+    )
     failed = []
     try:
         for name in names:
@@ -183,8 +205,15 @@ def main(argv: list[str] | None = None) -> int:
         for tap in taps:
             started = time.monotonic()
             try:
-                output = meltano("run", "--full-refresh", tap, "target-duckdb", env=env,
-                                 verbose=verbose, log=LOGS / f"{tap}.log")
+                output = meltano(
+                    "run",
+                    "--full-refresh",
+                    tap,
+                    "target-duckdb",
+                    env=env,
+                    verbose=verbose,
+                    log=LOGS / f"{tap}.log",
+                )
             except subprocess.CalledProcessError:
                 failed.append(tap)
                 if not verbose:

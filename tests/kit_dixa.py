@@ -45,9 +45,13 @@ def discover(config: dict, timeout: float = 120) -> Discovery:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "config.json")
         path.write_text(json.dumps(config))
-        done = subprocess.run([sys.executable, "-m", "tap_dixa", "--config", str(path), "--discover"],
-                              capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_dixa", "--config", str(path), "--discover"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     catalog = json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
     return Discovery(done.returncode, catalog, done.stderr)
 
@@ -68,23 +72,43 @@ def keys_of(records: list[dict], columns: tuple[str, ...]) -> set[tuple]:
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The demo's loader: target-duckdb 0.8.0 through loaders/target-duckdb-exact (see meltano.yml).
-DUCKDB_LOADER = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "target-duckdb-exact"
+DUCKDB_LOADER = (
+    ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "target-duckdb-exact"
+)
 
 
 def duckdb_loader() -> Path:
     """The demo's loader, installed the way `make demo` installs it when it is not there yet."""
     if not DUCKDB_LOADER.exists():
         env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        subprocess.run([str(Path(sys.executable).parent / "meltano"), "install", "target-duckdb"],
-                       cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "meltano"), "install", "target-duckdb"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
     return DUCKDB_LOADER
 
 
 def load_into_duckdb(singer_lines: str, database: Path, workdir: Path) -> None:
     """Feed a tap's output to the demo's loader, into schema `tap_dixa` of `database` (upserting on keys)."""
     config = workdir / "target.json"
-    config.write_text(json.dumps({"filepath": str(database), "default_target_schema": "tap_dixa",
-                                  "add_metadata_columns": False}))
-    done = subprocess.run([str(duckdb_loader()), "--config", str(config)], input=singer_lines, text=True,
-                          capture_output=True, timeout=300)
+    config.write_text(
+        json.dumps(
+            {
+                "filepath": str(database),
+                "default_target_schema": "tap_dixa",
+                "add_metadata_columns": False,
+            }
+        )
+    )
+    done = subprocess.run(
+        [str(duckdb_loader()), "--config", str(config)],
+        input=singer_lines,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]

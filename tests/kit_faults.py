@@ -30,6 +30,7 @@ from kit_thena import API_KEY as THENA_KEY
 from kit_xenioo import ACCOUNT_KEY as XENIOO_ACCOUNT_KEY
 from kit_xenioo import BOT_SETTINGS as XENIOO_BOTS
 from kit_xenioo import simulator as xenioo_simulator
+
 from support_simulators.dixa import DixaSimulator
 from support_simulators.framework import Fault, VendorSimulator
 from support_simulators.khoros import KhorosSimulator

@@ -35,4 +35,3 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
         **overrides,
     }
     return {k: v for k, v in config.items() if v is not None}
-

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from support_simulators.thankful import ThankfulSimulator
 from tap_runner import TapRun
+
+from support_simulators.thankful import ThankfulSimulator
 
 UTC = dt.timezone.utc
 API_KEY = "thankful-secret-key-4b9e1d"
@@ -46,14 +47,18 @@ def keys_of(run: TapRun, stream: str, columns: tuple[str, ...]) -> list[tuple]:
     return [tuple(record[c] for c in columns) for record in run.records(stream)]
 
 
-def assert_delivers_expected(run: TapRun, sim: ThankfulSimulator, config: dict, streams=ALL_STREAMS) -> None:
+def assert_delivers_expected(
+    run: TapRun, sim: ThankfulSimulator, config: dict, streams=ALL_STREAMS
+) -> None:
     expected = sim.expected_primary_keys(config)
     for stream in streams:
         columns, wanted = expected[stream]
         got = keys_of(run, stream, columns)
         duplicates = [key for key, count in Counter(got).items() if count > 1]
         assert not duplicates, f"{stream}: keys emitted twice in one run: {duplicates[:3]}"
-        assert set(got) == wanted, f"{stream}: {len(set(got) - wanted)} unexpected, {len(wanted - set(got))} missing"
+        assert set(got) == wanted, (
+            f"{stream}: {len(set(got) - wanted)} unexpected, {len(wanted - set(got))} missing"
+        )
 
 
 def select_only(config: dict, streams: set[str]) -> dict:

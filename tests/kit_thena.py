@@ -25,5 +25,9 @@ def thena_config(sim: ThenaSimulator, **overrides) -> dict:
 
 
 def expected_ids(sim: ThenaSimulator, start: str, end: str) -> set[int]:
-    return set(sim.dataset.request_ids(dt.datetime.fromisoformat(start).replace(tzinfo=UTC),
-                                       dt.datetime.fromisoformat(end).replace(tzinfo=UTC)))
+    return set(
+        sim.dataset.request_ids(
+            dt.datetime.fromisoformat(start).replace(tzinfo=UTC),
+            dt.datetime.fromisoformat(end).replace(tzinfo=UTC),
+        )
+    )

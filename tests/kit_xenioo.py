@@ -12,8 +12,10 @@ BOTS = {
     "xb-test-support-key-4d7a9c21": "Support Assistant",
     "xb-test-sales-key-b81e05f6": "Sales Concierge",
 }
-BOT_SETTINGS = [{"name": "support", "api_key": "xb-test-support-key-4d7a9c21"},
-                {"name": "sales", "api_key": "xb-test-sales-key-b81e05f6"}]
+BOT_SETTINGS = [
+    {"name": "support", "api_key": "xb-test-support-key-4d7a9c21"},
+    {"name": "sales", "api_key": "xb-test-sales-key-b81e05f6"},
+]
 STREAMS = ("account_statistics", "bot_statistics", "dlr_statistics")
 
 

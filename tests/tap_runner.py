@@ -21,7 +21,11 @@ class TapRun:
     messages: list[dict] = field(default_factory=list)
 
     def records(self, stream: str | None = None) -> list[dict]:
-        return [m["record"] for m in self.messages if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)]
+        return [
+            m["record"]
+            for m in self.messages
+            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
 
     def schemas(self) -> dict[str, dict]:
         return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
@@ -75,7 +79,10 @@ def run_tap(
             command += ["--catalog", str(Path(tmp, "catalog.json"))]
         started = time.monotonic()
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout,
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     run = TapRun(done.returncode, done.stdout, done.stderr, time.monotonic() - started)

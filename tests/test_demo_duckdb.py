@@ -15,13 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import demo  # scripts/demo.py (pytest pythonpath)
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-import demo  # scripts/demo.py (pytest pythonpath)
-
 from support_simulators.registry import simulator_class
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TAPS = demo.demo_taps()
 
@@ -31,8 +31,18 @@ def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     warehouse, summary = out / "warehouse.duckdb", out / "summary.json"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "demo.py"), "--duckdb", str(warehouse), "--summary", str(summary)],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "demo.py"),
+            "--duckdb",
+            str(warehouse),
+            "--summary",
+            str(summary),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return warehouse, json.loads(summary.read_text()), done.stdout
@@ -45,7 +55,9 @@ def test_demo_covers_every_tap_with_a_simulator(demo_run):
     assert "What landed in" in stdout
     for tap in TAPS:
         schema = tap.replace("-", "_")
-        assert any(table.startswith(schema + ".") for table in summary["tables"]), f"{tap} loaded nothing"
+        assert any(table.startswith(schema + ".") for table in summary["tables"]), (
+            f"{tap} loaded nothing"
+        )
 
 
 @pytest.mark.parametrize("tap", TAPS)
@@ -63,8 +75,12 @@ def test_tables_hold_exactly_what_the_simulator_served(demo_run, tap):
             rows = con.execute(f"select {columns} from {table}").fetchall()
             loaded = {tuple(_plain(v) for v in row) for row in rows}
             assert len(rows) == len(loaded), f"{schema}.{stream}: duplicate keys"
-            assert len(rows) == len(keys), f"{schema}.{stream}: {len(rows)} rows, simulator served {len(keys)}"
-            assert loaded == {tuple(_plain(v) for v in key) for key in keys}, f"{schema}.{stream}: keys differ"
+            assert len(rows) == len(keys), (
+                f"{schema}.{stream}: {len(rows)} rows, simulator served {len(keys)}"
+            )
+            assert loaded == {tuple(_plain(v) for v in key) for key in keys}, (
+                f"{schema}.{stream}: keys differ"
+            )
 
 
 def _plain(value):
@@ -81,25 +97,45 @@ def _plain(value):
         except ValueError:
             return value
     if isinstance(value, dt.datetime):
-        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        value = (
+            value.replace(tzinfo=dt.timezone.utc)
+            if value.tzinfo is None
+            else value.astimezone(dt.timezone.utc)
+        )
         return value.isoformat()
     if isinstance(value, (int, str)) or value is None:
         return value
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-@pytest.mark.parametrize(("executable", "rows_kept"), [("target-duckdb-exact", 3), ("target-duckdb", 2)])
+@pytest.mark.parametrize(
+    ("executable", "rows_kept"), [("target-duckdb-exact", 3), ("target-duckdb", 2)]
+)
 def test_loader_keeps_the_first_row_of_an_all_text_batch(demo_run, tmp_path, executable, rows_kept):
     """The demo's loader keeps every row; the unwrapped target-duckdb 0.8.0 drops one (why the wrapper exists)."""
     loader = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / executable
-    schema = {"type": "SCHEMA", "stream": "letters", "key_properties": ["id"],
-              "schema": {"properties": {"id": {"type": "string"}, "label": {"type": ["string", "null"]}}}}
-    records = [{"type": "RECORD", "stream": "letters", "record": {"id": f"id-{n}", "label": f"label {n}"}}
-               for n in range(3)]
+    schema = {
+        "type": "SCHEMA",
+        "stream": "letters",
+        "key_properties": ["id"],
+        "schema": {"properties": {"id": {"type": "string"}, "label": {"type": ["string", "null"]}}},
+    }
+    records = [
+        {"type": "RECORD", "stream": "letters", "record": {"id": f"id-{n}", "label": f"label {n}"}}
+        for n in range(3)
+    ]
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"filepath": str(tmp_path / "letters.duckdb"), "default_target_schema": "s"}))
+    config.write_text(
+        json.dumps({"filepath": str(tmp_path / "letters.duckdb"), "default_target_schema": "s"})
+    )
     lines = "\n".join(json.dumps(m) for m in [schema, *records]) + "\n"
-    subprocess.run([str(loader), "--config", str(config)], input=lines, text=True, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [str(loader), "--config", str(config)],
+        input=lines,
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with duckdb.connect(str(tmp_path / "letters.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from s.letters").fetchone()[0] == rows_kept

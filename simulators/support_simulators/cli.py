@@ -1,8 +1,8 @@
 """`support-simulators`: run vendor simulators on loopback.
 
-    support-simulators serve thena            # demo port (see registry.DEMO_PORTS)
-    support-simulators serve thena:0 --latency 0.2 --error-rate 0.05 --rate-limit 5
-    support-simulators list
+support-simulators serve thena            # demo port (see registry.DEMO_PORTS)
+support-simulators serve thena:0 --latency 0.2 --error-rate 0.05 --rate-limit 5
+support-simulators list
 """
 
 from __future__ import annotations
@@ -20,23 +20,39 @@ from support_simulators.registry import DEMO_PORTS, available, simulator_class
 def _parse_target(text: str) -> tuple[str, int]:
     name, _, port = text.partition(":")
     if name not in available():
-        raise argparse.ArgumentTypeError(f"unknown simulator {name!r}; choose from {', '.join(available())}")
+        raise argparse.ArgumentTypeError(
+            f"unknown simulator {name!r}; choose from {', '.join(available())}"
+        )
     return name, int(port) if port else DEMO_PORTS.get(name, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="support-simulators", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="support-simulators",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the simulators and their demo ports")
     serve = sub.add_parser("serve", help="serve one or more simulators until interrupted")
-    serve.add_argument("targets", nargs="*", type=_parse_target, help="NAME[:PORT]; default: all on their demo ports")
+    serve.add_argument(
+        "targets",
+        nargs="*",
+        type=_parse_target,
+        help="NAME[:PORT]; default: all on their demo ports",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    serve.add_argument("--error-rate", type=float, default=0.0, help="share of answers that are 503s")
-    serve.add_argument("--broken-body-rate", type=float, default=0.0, help="share of 200s with truncated JSON")
-    serve.add_argument("--rate-limit", type=float, default=None, help="requests per second before 429s")
+    serve.add_argument(
+        "--error-rate", type=float, default=0.0, help="share of answers that are 503s"
+    )
+    serve.add_argument(
+        "--broken-body-rate", type=float, default=0.0, help="share of 200s with truncated JSON"
+    )
+    serve.add_argument(
+        "--rate-limit", type=float, default=None, help="requests per second before 429s"
+    )
     serve.add_argument("--burst", type=int, default=1)
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -50,9 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     targets = args.targets or [(name, DEMO_PORTS.get(name, 0)) for name in available()]
     running = []
     for name, port in targets:
-        faults = Faults(latency=args.latency, error_rate=args.error_rate, broken_body_rate=args.broken_body_rate,
-                        rate_limit=args.rate_limit, burst=args.burst)
-        sim = simulator_class(name)(host=args.host, port=port, seed=args.seed, faults=faults).start()
+        faults = Faults(
+            latency=args.latency,
+            error_rate=args.error_rate,
+            broken_body_rate=args.broken_body_rate,
+            rate_limit=args.rate_limit,
+            burst=args.burst,
+        )
+        sim = simulator_class(name)(
+            host=args.host, port=port, seed=args.seed, faults=faults
+        ).start()
         running.append(sim)
         print(f"{name} simulator listening on {sim.url}", flush=True)
 

@@ -37,7 +37,13 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from support_simulators.dixa_exports import DixaExports, ExportQueryError
-from support_simulators.framework import Faults, SimRequest, SimResponse, VendorSimulator, json_response
+from support_simulators.framework import (
+    Faults,
+    SimRequest,
+    SimResponse,
+    VendorSimulator,
+    json_response,
+)
 
 UTC = dt.timezone.utc
 DEFAULT_API_TOKEN = "dixa-demo-token"
@@ -49,8 +55,15 @@ RATE_LIMIT, RATE_BURST = 10.0, 4
 
 # ---- reference data ------------------------------------------------------------------
 
-_CHANNELS = [("EMAIL", "Email"), ("PSTN_PHONE", "Phone"), ("WIDGET_CHAT", "Chat"), ("MESSENGER", "Messenger"),
-             ("WHATSAPP", "WhatsApp"), ("CONTACT_FORM", "Contact Form"), ("CALLBACK", "Callback")]
+_CHANNELS = [
+    ("EMAIL", "Email"),
+    ("PSTN_PHONE", "Phone"),
+    ("WIDGET_CHAT", "Chat"),
+    ("MESSENGER", "Messenger"),
+    ("WHATSAPP", "WhatsApp"),
+    ("CONTACT_FORM", "Contact Form"),
+    ("CALLBACK", "Callback"),
+]
 _CHANNEL_WEIGHTS = [30, 20, 25, 8, 7, 6, 4]
 _DIRECTIONS = [("INBOUND", "Inbound"), ("OUTBOUND", "Outbound")]
 _CONTACT_POINTS = {
@@ -63,12 +76,25 @@ _CONTACT_POINTS = {
     "WHATSAPP": ["+4599887766"],
 }
 _QUEUE_NAMES = ["General", "Billing", "Technical", "VIP", "Returns"]
-_AGENT_NAMES = ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min", "Omar Haddad", "Greta Berg", "Tom Okafor",
-                "Ines Duarte"]
+_AGENT_NAMES = [
+    "Jane Smith",
+    "Ravi Patel",
+    "Ana Souza",
+    "Lee Min",
+    "Omar Haddad",
+    "Greta Berg",
+    "Tom Okafor",
+    "Ines Duarte",
+]
 _TAG_NAMES = ["refund", "bug", "shipping", "vip", "feedback", "password", "invoice"]
 _CLOSED_BY = [("Agent", "Agent"), ("Enduser", "End user"), ("Unknown", "Unknown")]
 _RATING_TYPES = [("CSAT", "Customer satisfaction"), ("THUMBS", "Thumbs up/down")]
-_PRESENCE = [("Working", "Working"), ("Away", "Away"), ("Lunch", "On lunch break"), ("Offline", "Offline")]
+_PRESENCE = [
+    ("Working", "Working"),
+    ("Away", "Away"),
+    ("Lunch", "On lunch break"),
+    ("Offline", "Offline"),
+]
 
 
 def _uuid(namespace: str, name: str) -> str:
@@ -98,7 +124,9 @@ RECORDS: dict[str, dict[str, t.Any]] = {
         "filters": _CONVERSATION_FILTERS,
         "fieldsMetadata": [
             _meta("csid", "Conversation ID", False),
-            _meta("initial_direction", "Direction of the first message (Inbound or Outbound)", False),
+            _meta(
+                "initial_direction", "Direction of the first message (Inbound or Outbound)", False
+            ),
             _meta("initial_channel", "Channel the conversation started in", False),
             _meta("contact_point", "Email address or phone number the customer contacted", True),
             _meta("queue_id", "The queue the conversation was first offered in", True),
@@ -114,7 +142,11 @@ RECORDS: dict[str, dict[str, t.Any]] = {
             _meta("closed_at", "Timestamp of when the conversation was closed", False),
             _meta("conversation_id", "Conversation ID", False),
             _meta("agent_id", "The agent closing the conversation", True),
-            _meta("queue_id", "The queue which the conversation was part of when the conversation was closed", True),
+            _meta(
+                "queue_id",
+                "The queue which the conversation was part of when the conversation was closed",
+                True,
+            ),
             _meta("closed_by", "User closing the conversation (Agent, Enduser or Unknown)", False),
             _meta("created_at", "When the conversation was created", False),
             _meta("handling_duration", "Seconds agents spent handling the conversation", True),
@@ -127,7 +159,11 @@ RECORDS: dict[str, dict[str, t.Any]] = {
         "fieldsMetadata": [
             _meta("conversation_id", "Conversation ID", False),
             _meta("agent_id", "The agent assigned to the conversation", True),
-            _meta("queue_id", "The queue which the conversation was part of when the conversation was offered", True),
+            _meta(
+                "queue_id",
+                "The queue which the conversation was part of when the conversation was offered",
+                True,
+            ),
             _meta("rating_type", "Kind of rating survey", False),
             _meta("rating_score", "Score given by the customer (1-5)", False),
             _meta("rating_comment", "The customer's comment", True),
@@ -161,37 +197,74 @@ RECORDS: dict[str, dict[str, t.Any]] = {
 
 #: The metrics catalogue: id -> (description, record the metric is computed from, measures, value field).
 METRICS: dict[str, dict[str, t.Any]] = {
-    "created_conversations": {"description": "Number of created conversations", "record": "conversations",
-                              "measures": {"Count": "Conversations created"}, "value": None},
-    "closed_conversations": {"description": "Closed conversation data", "record": "closed_conversations",
-                             "measures": {"Count": "Conversation closed count"}, "value": None},
-    "handling_time": {"description": "Seconds agents spent handling closed conversations",
-                      "record": "closed_conversations",
-                      "measures": {"Sum": "Total handling time", "Average": "Average handling time"},
-                      "value": "handling_duration"},
-    "csat": {"description": "(Number of satisfied customers (4 and 5)/ Number of survey responses) x 100 = "
-                            "% of satisfied customers", "record": "ratings",
-             "measures": {"Percentage": "Calculated Percentage"}, "value": "rating_score"},
-    "rating_score": {"description": "Rating scores given by customers", "record": "ratings",
-                     "measures": {"Average": "Average score", "Min": "Lowest score", "Max": "Highest score",
-                                  "StdDev": "Standard deviation of scores"}, "value": "rating_score"},
-    "first_response_time": {"description": "Seconds from creation to the first agent response",
-                            "record": "first_response_times",
-                            "measures": {"Average": "Average", "Min": "Fastest", "Max": "Slowest",
-                                         "Sum": "Total"}, "value": "response_time"},
-    "agent_presence_duration": {"description": "Seconds agents spent in each presence status",
-                                "record": "agent_presence",
-                                "measures": {"AgentPresenceDuration": "Duration per presence status"},
-                                "value": "duration"},
+    "created_conversations": {
+        "description": "Number of created conversations",
+        "record": "conversations",
+        "measures": {"Count": "Conversations created"},
+        "value": None,
+    },
+    "closed_conversations": {
+        "description": "Closed conversation data",
+        "record": "closed_conversations",
+        "measures": {"Count": "Conversation closed count"},
+        "value": None,
+    },
+    "handling_time": {
+        "description": "Seconds agents spent handling closed conversations",
+        "record": "closed_conversations",
+        "measures": {"Sum": "Total handling time", "Average": "Average handling time"},
+        "value": "handling_duration",
+    },
+    "csat": {
+        "description": "(Number of satisfied customers (4 and 5)/ Number of survey responses) x 100 = "
+        "% of satisfied customers",
+        "record": "ratings",
+        "measures": {"Percentage": "Calculated Percentage"},
+        "value": "rating_score",
+    },
+    "rating_score": {
+        "description": "Rating scores given by customers",
+        "record": "ratings",
+        "measures": {
+            "Average": "Average score",
+            "Min": "Lowest score",
+            "Max": "Highest score",
+            "StdDev": "Standard deviation of scores",
+        },
+        "value": "rating_score",
+    },
+    "first_response_time": {
+        "description": "Seconds from creation to the first agent response",
+        "record": "first_response_times",
+        "measures": {"Average": "Average", "Min": "Fastest", "Max": "Slowest", "Sum": "Total"},
+        "value": "response_time",
+    },
+    "agent_presence_duration": {
+        "description": "Seconds agents spent in each presence status",
+        "record": "agent_presence",
+        "measures": {"AgentPresenceDuration": "Duration per presence status"},
+        "value": "duration",
+    },
 }
 
-PRESETS = ("Today", "Yesterday", "ThisWeek", "PreviousWeek", "ThisMonth", "PreviousMonth", "ThisQuarter",
-           "PreviousQuarter", "ThisYear")
+PRESETS = (
+    "Today",
+    "Yesterday",
+    "ThisWeek",
+    "PreviousWeek",
+    "ThisMonth",
+    "PreviousMonth",
+    "ThisQuarter",
+    "PreviousQuarter",
+    "ThisYear",
+)
 
 
 def _iso_ms(moment: dt.datetime) -> str:
     """Dixa's timestamp style: UTC, milliseconds, 'Z'."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 # ---- dataset -------------------------------------------------------------------------
@@ -206,11 +279,18 @@ class SimRecord:
     primary_name: str
     fields: list[dict[str, t.Any]]
     facts: dict[str, t.Any]  # filter attribute -> value (or list of values)
-    values: dict[str, t.Any] = field(default_factory=dict)  # plain values, for metrics and expected keys
+    values: dict[str, t.Any] = field(
+        default_factory=dict
+    )  # plain values, for metrics and expected keys
 
     def to_json(self) -> dict[str, t.Any]:
-        return {"primaryTimestampField": {"name": self.primary_name, "timestamp": _iso_ms(self.timestamp)},
-                "fields": self.fields}
+        return {
+            "primaryTimestampField": {
+                "name": self.primary_name,
+                "timestamp": _iso_ms(self.timestamp),
+            },
+            "fields": self.fields,
+        }
 
 
 def _string(value: str, label: str | None = None) -> dict[str, t.Any]:
@@ -221,7 +301,11 @@ def _string(value: str, label: str | None = None) -> dict[str, t.Any]:
 
 
 def _uuid_field(value: str, label: str | None) -> dict[str, t.Any]:
-    return {"value": value, "label": label, "_type": "UUIDField"} if label else {"value": value, "_type": "UUIDField"}
+    return (
+        {"value": value, "label": label, "_type": "UUIDField"}
+        if label
+        else {"value": value, "_type": "UUIDField"}
+    )
 
 
 def _ms(moment: dt.datetime) -> dt.datetime:
@@ -234,9 +318,19 @@ class DixaDataset:
     #: Days after a conversation's creation that its rows may be stamped (closing, rating).
     MAX_LAG_DAYS = 3
 
-    def __init__(self, seed: int = 7, conversations_per_day: int = 40, novel_field_type: bool = True,
-                 start: dt.date = DATASET_START) -> None:
-        self.seed, self.per_day, self.novel_field_type, self.start = seed, conversations_per_day, novel_field_type, start
+    def __init__(
+        self,
+        seed: int = 7,
+        conversations_per_day: int = 40,
+        novel_field_type: bool = True,
+        start: dt.date = DATASET_START,
+    ) -> None:
+        self.seed, self.per_day, self.novel_field_type, self.start = (
+            seed,
+            conversations_per_day,
+            novel_field_type,
+            start,
+        )
         self._cache: dict[dt.date, dict[str, list[SimRecord]]] = {}
         #: How many times Dixa has revised its measured values (0: as first computed).
         self.revision = 0
@@ -253,9 +347,13 @@ class DixaDataset:
         for records in rows.values():
             for record in records:
                 for item in record.fields:
-                    if item["name"] in self.MEASURES and isinstance(item["field"].get("value"), (int, float)):
+                    if item["name"] in self.MEASURES and isinstance(
+                        item["field"].get("value"), (int, float)
+                    ):
                         old = item["field"]["value"]
-                        new = (old % 5) + 1 if item["name"] == "rating_score" else old + self.revision
+                        new = (
+                            (old % 5) + 1 if item["name"] == "rating_score" else old + self.revision
+                        )
                         item["field"] = {**item["field"], "value": new}
                         if item["name"] in record.values:
                             record.values[item["name"]] = new
@@ -269,7 +367,9 @@ class DixaDataset:
         if rows is None:
             if len(self._cache) > 2000:
                 self._cache.clear()
-            rows = self._cache[day] = self._revised(self._generate(day)) if self.revision else self._generate(day)
+            rows = self._cache[day] = (
+                self._revised(self._generate(day)) if self.revision else self._generate(day)
+            )
         return rows
 
     def rows(self, record_id: str, start: dt.datetime, end: dt.datetime) -> list[SimRecord]:
@@ -298,17 +398,23 @@ class DixaDataset:
         self._presence(rng, midnight, weekend, out)
         return out
 
-    def _conversation(self, rng: random.Random, csid: int, created: dt.datetime,
-                      out: dict[str, list[SimRecord]]) -> None:
+    def _conversation(
+        self, rng: random.Random, csid: int, created: dt.datetime, out: dict[str, list[SimRecord]]
+    ) -> None:
         channel, channel_label = rng.choices(_CHANNELS, _CHANNEL_WEIGHTS)[0]
         direction, direction_label = _DIRECTIONS[0] if rng.random() < 0.85 else _DIRECTIONS[1]
         contact_point = rng.choice(_CONTACT_POINTS[channel]) if rng.random() < 0.95 else None
         queue = rng.choice(QUEUES) if rng.random() < 0.9 else None
         agent = rng.choice(AGENTS) if rng.random() < 0.92 else None
         tags = rng.sample(TAGS, k=rng.choice([0, 0, 1, 1, 2])) if rng.random() < 0.9 else None
-        facts = {"channel": channel, "initial_direction": direction, "contact_point": contact_point,
-                 "queue_id": queue[0] if queue else None, "agent_id": agent[0] if agent else None,
-                 "tag_id": [tag[0] for tag in tags] if tags else []}
+        facts = {
+            "channel": channel,
+            "initial_direction": direction,
+            "contact_point": contact_point,
+            "queue_id": queue[0] if queue else None,
+            "agent_id": agent[0] if agent else None,
+            "tag_id": [tag[0] for tag in tags] if tags else [],
+        }
 
         fields = [
             {"name": "csid", "field": {"value": csid, "_type": "LongField"}},
@@ -320,32 +426,76 @@ class DixaDataset:
         if queue:
             fields.append({"name": "queue_id", "field": _uuid_field(queue[0], queue[1])})
         if tags is not None:
-            fields.append({"name": "tags", "field": {"values": [tag[1] for tag in tags], "_type": "ListField"}})
+            fields.append(
+                {
+                    "name": "tags",
+                    "field": {"values": [tag[1] for tag in tags], "_type": "ListField"},
+                }
+            )
         reopened = rng.random() < 0.07
-        fields.append({"name": "is_reopened", "field": {"value": reopened, "_type": "BooleanField"}})
-        out["conversations"].append(SimRecord("conversations", created, "created_at", fields, facts,
-                                              {"csid": csid}))
+        fields.append(
+            {"name": "is_reopened", "field": {"value": reopened, "_type": "BooleanField"}}
+        )
+        out["conversations"].append(
+            SimRecord("conversations", created, "created_at", fields, facts, {"csid": csid})
+        )
 
-        first_response = _ms(created + dt.timedelta(seconds=rng.randint(30, 6 * 3600), milliseconds=rng.randrange(1000)))
+        first_response = _ms(
+            created
+            + dt.timedelta(seconds=rng.randint(30, 6 * 3600), milliseconds=rng.randrange(1000))
+        )
         response_time = round((first_response - created).total_seconds(), 3)
         fields = [{"name": "conversation_id", "field": {"value": csid, "_type": "LongField"}}]
         if agent:
             fields.append({"name": "agent_id", "field": _uuid_field(agent[0], agent[1])})
-        fields.append({"name": "first_response_at", "field": {"value": _iso_ms(first_response), "_type": "InstantField"}})
-        fields.append({"name": "response_time", "field": {"value": response_time, "_type": "DoubleField"}})
+        fields.append(
+            {
+                "name": "first_response_at",
+                "field": {"value": _iso_ms(first_response), "_type": "InstantField"},
+            }
+        )
+        fields.append(
+            {"name": "response_time", "field": {"value": response_time, "_type": "DoubleField"}}
+        )
         if self.novel_field_type and rng.random() < 0.8:
             minutes = max(1, int(response_time // 60) // 2)
             # Not a documented `_type`: Dixa says new types may appear.
-            fields.append({"name": "business_hours_delay",
-                           "field": {"value": f"PT{minutes}M", "unit": "ISO8601", "_type": "DurationField"}})
-        out["first_response_times"].append(SimRecord("first_response_times", created, "created_at", fields, facts,
-                                                     {"conversation_id": csid, "response_time": response_time}))
+            fields.append(
+                {
+                    "name": "business_hours_delay",
+                    "field": {
+                        "value": f"PT{minutes}M",
+                        "unit": "ISO8601",
+                        "_type": "DurationField",
+                    },
+                }
+            )
+        out["first_response_times"].append(
+            SimRecord(
+                "first_response_times",
+                created,
+                "created_at",
+                fields,
+                facts,
+                {"conversation_id": csid, "response_time": response_time},
+            )
+        )
 
-        closed = _ms(first_response + dt.timedelta(minutes=rng.randint(5, 2 * 24 * 60), milliseconds=rng.randrange(1000)))
+        closed = _ms(
+            first_response
+            + dt.timedelta(minutes=rng.randint(5, 2 * 24 * 60), milliseconds=rng.randrange(1000))
+        )
         closed_by, closed_by_label = rng.choices(_CLOSED_BY, [80, 15, 5])[0]
         handling = round(rng.uniform(60, 3600), 2) if agent else None
         fields = [
-            {"name": "closed_at", "field": {"name": "closed_at", "timestamp": _iso_ms(closed), "_type": "TimestampField"}},
+            {
+                "name": "closed_at",
+                "field": {
+                    "name": "closed_at",
+                    "timestamp": _iso_ms(closed),
+                    "_type": "TimestampField",
+                },
+            },
             {"name": "conversation_id", "field": {"value": csid, "_type": "LongField"}},
         ]
         if agent:
@@ -353,10 +503,20 @@ class DixaDataset:
         if queue:
             fields.append({"name": "queue_id", "field": _uuid_field(queue[0], queue[1])})
         fields.append({"name": "closed_by", "field": _string(closed_by, closed_by_label)})
-        fields.append({"name": "created_at", "field": {"name": "created_at", "timestamp": _iso_ms(created),
-                                                       "_type": "TimestampField"}})
+        fields.append(
+            {
+                "name": "created_at",
+                "field": {
+                    "name": "created_at",
+                    "timestamp": _iso_ms(created),
+                    "_type": "TimestampField",
+                },
+            }
+        )
         if handling is not None:
-            fields.append({"name": "handling_duration", "field": {"value": handling, "_type": "DoubleField"}})
+            fields.append(
+                {"name": "handling_duration", "field": {"value": handling, "_type": "DoubleField"}}
+            )
         # Dixa's published closed_conversations rows carry these, which its fieldsMetadata
         # does not list (vendor-docs/dixa-analytics-api.txt, "Get Metric Records Data").
         fields.append({"name": "csid", "field": {"value": csid, "_type": "LongField"}})
@@ -364,31 +524,61 @@ class DixaDataset:
         fields.append({"name": "initial_channel", "field": _string(channel, channel_label)})
         if contact_point:
             fields.append({"name": "contact_point", "field": _string(contact_point, contact_point)})
-        out["closed_conversations"].append(SimRecord(
-            "closed_conversations", closed, "closed_at", fields, facts,
-            {"conversation_id": csid, "closed_by": closed_by, "closed_at": closed, "created_at": created,
-             "handling_duration": handling}))
+        out["closed_conversations"].append(
+            SimRecord(
+                "closed_conversations",
+                closed,
+                "closed_at",
+                fields,
+                facts,
+                {
+                    "conversation_id": csid,
+                    "closed_by": closed_by,
+                    "closed_at": closed,
+                    "created_at": created,
+                    "handling_duration": handling,
+                },
+            )
+        )
 
         if rng.random() < 0.6:
-            rated = _ms(closed + dt.timedelta(minutes=rng.randint(1, 600), milliseconds=rng.randrange(1000)))
+            rated = _ms(
+                closed + dt.timedelta(minutes=rng.randint(1, 600), milliseconds=rng.randrange(1000))
+            )
             rating_type, rating_label = rng.choices(_RATING_TYPES, [85, 15])[0]
             score = rng.choices([1, 2, 3, 4, 5], [6, 6, 13, 30, 45])[0]
             fields = [{"name": "conversation_id", "field": {"value": csid, "_type": "LongField"}}]
             if agent:
                 fields.append({"name": "agent_id", "field": _uuid_field(agent[0], agent[1])})
             if queue:
-                fields.append({"name": "queue_id", "field": _uuid_field(queue[0], None)})  # label is optional
+                fields.append(
+                    {"name": "queue_id", "field": _uuid_field(queue[0], None)}
+                )  # label is optional
             fields.append({"name": "rating_type", "field": _string(rating_type, rating_label)})
             fields.append({"name": "rating_score", "field": {"value": score, "_type": "IntField"}})
             if rng.random() < 0.3:
-                comment = rng.choice(["Quick and helpful", "Took too long", "Great support!", "Still not fixed"])
+                comment = rng.choice(
+                    ["Quick and helpful", "Took too long", "Great support!", "Still not fixed"]
+                )
                 fields.append({"name": "rating_comment", "field": _string(comment)})
-            out["ratings"].append(SimRecord("ratings", rated, "rated_at", fields, facts,
-                                            {"conversation_id": csid, "rating_type": rating_type,
-                                             "rating_score": score}))
+            out["ratings"].append(
+                SimRecord(
+                    "ratings",
+                    rated,
+                    "rated_at",
+                    fields,
+                    facts,
+                    {"conversation_id": csid, "rating_type": rating_type, "rating_score": score},
+                )
+            )
 
-    def _presence(self, rng: random.Random, midnight: dt.datetime, weekend: bool,
-                  out: dict[str, list[SimRecord]]) -> None:
+    def _presence(
+        self,
+        rng: random.Random,
+        midnight: dt.datetime,
+        weekend: bool,
+        out: dict[str, list[SimRecord]],
+    ) -> None:
         for agent_id, agent_name in AGENTS:
             if weekend and rng.random() < 0.7:
                 continue
@@ -402,12 +592,27 @@ class DixaDataset:
                 fields = [
                     {"name": "agent_id", "field": _uuid_field(agent_id, agent_name)},
                     {"name": "status", "field": _string(status, label)},
-                    {"name": "ended_at", "field": {"value": _iso_ms(ended), "_type": "InstantField"}},
+                    {
+                        "name": "ended_at",
+                        "field": {"value": _iso_ms(ended), "_type": "InstantField"},
+                    },
                     {"name": "duration", "field": {"value": duration, "_type": "LongField"}},
                 ]
-                out["agent_presence"].append(SimRecord(
-                    "agent_presence", cursor, "started_at", fields, {"agent_id": agent_id},
-                    {"agent_id": agent_id, "status": status, "status_description": label, "duration": duration}))
+                out["agent_presence"].append(
+                    SimRecord(
+                        "agent_presence",
+                        cursor,
+                        "started_at",
+                        fields,
+                        {"agent_id": agent_id},
+                        {
+                            "agent_id": agent_id,
+                            "status": status,
+                            "status_description": label,
+                            "duration": duration,
+                        },
+                    )
+                )
                 cursor = ended + dt.timedelta(minutes=rng.randint(0, 30))
 
 
@@ -444,7 +649,9 @@ def _month_start(day: dt.date, months_back: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def preset_period(preset: str, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def preset_period(
+    preset: str, zone: zoneinfo.ZoneInfo, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
     today = now.astimezone(zone).date()
     monday = today - dt.timedelta(days=today.weekday())
     quarter = _month_start(today, (today.month - 1) % 3)
@@ -453,7 +660,10 @@ def preset_period(preset: str, zone: zoneinfo.ZoneInfo, now: dt.datetime) -> tup
         "Yesterday": (today - dt.timedelta(days=1), today),
         "ThisWeek": (monday, monday + dt.timedelta(days=7)),
         "PreviousWeek": (monday - dt.timedelta(days=7), monday),
-        "ThisMonth": (_month_start(today), _month_start(_month_start(today) + dt.timedelta(days=31))),
+        "ThisMonth": (
+            _month_start(today),
+            _month_start(_month_start(today) + dt.timedelta(days=31)),
+        ),
         "PreviousMonth": (_month_start(today, 1), _month_start(today)),
         "ThisQuarter": (quarter, _month_start(quarter + dt.timedelta(days=95))),
         "PreviousQuarter": (_month_start(quarter, 3), quarter),
@@ -492,10 +702,17 @@ class DataQuery:
 class DixaSimulator(VendorSimulator):
     name = "dixa"
 
-    def __init__(self, *, api_token: str = DEFAULT_API_TOKEN, conversations_per_day: int = 40,
-                 novel_field_type: bool = True, now: dt.datetime | None = None,
-                 default_page_limit: int = DEFAULT_PAGE_LIMIT, faults: Faults | None = None,
-                 **kwargs: t.Any) -> None:
+    def __init__(
+        self,
+        *,
+        api_token: str = DEFAULT_API_TOKEN,
+        conversations_per_day: int = 40,
+        novel_field_type: bool = True,
+        now: dt.datetime | None = None,
+        default_page_limit: int = DEFAULT_PAGE_LIMIT,
+        faults: Faults | None = None,
+        **kwargs: t.Any,
+    ) -> None:
         faults = faults or Faults()
         if faults.rate_limit is None:  # Dixa's own limit unless the caller chose one (0: off)
             faults.rate_limit, faults.burst = RATE_LIMIT, RATE_BURST
@@ -510,8 +727,11 @@ class DixaSimulator(VendorSimulator):
         super().__init__(faults=faults, **kwargs)
         #: Every data query received: (path, pageKey or None, parsed JSON body), for inspection.
         self.queries: list[tuple[str, str | None, t.Any]] = []
-        self.dataset = DixaDataset(seed=self.seed, conversations_per_day=conversations_per_day,
-                                   novel_field_type=novel_field_type)
+        self.dataset = DixaDataset(
+            seed=self.seed,
+            conversations_per_day=conversations_per_day,
+            novel_field_type=novel_field_type,
+        )
         self.exports = DixaExports(self.dataset, AGENTS, QUEUES, TAGS, self.now)
 
     def now(self) -> dt.datetime:
@@ -532,14 +752,21 @@ class DixaSimulator(VendorSimulator):
         yield "GET", re.compile(r"/v1/conversation_export"), self.conversation_export
         yield "GET", re.compile(r"/v1/message_export"), self.message_export
         yield "GET", re.compile(r"/v1/conversations/activitylog"), self.activity_log
-        for path, lister in (("agents", "agent_list"), ("endusers", "end_user_list"), ("queues", "queue_list"),
-                             ("tags", "tag_list"), ("teams", "team_list")):
+        for path, lister in (
+            ("agents", "agent_list"),
+            ("endusers", "end_user_list"),
+            ("queues", "queue_list"),
+            ("tags", "tag_list"),
+            ("teams", "team_list"),
+        ):
             yield "GET", re.compile(rf"/v1/{path}"), self._lister(path, lister)
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
         # The Exports API takes the token as a Bearer token; the main API takes it bare.
         bearer = request.path in ("/v1/conversation_export", "/v1/message_export")
-        if request.headers.get("Authorization") == (f"Bearer {self.api_token}" if bearer else self.api_token):
+        if request.headers.get("Authorization") == (
+            f"Bearer {self.api_token}" if bearer else self.api_token
+        ):
             return None
         return json_response({"message": "Unauthorized"}, 401)
 
@@ -548,11 +775,17 @@ class DixaSimulator(VendorSimulator):
         with self._log_lock:
             self.queries.clear()
 
-    def data_queries(self, kind: str, data_id: str | None = None, *, first_pages: bool = False) -> list[dict]:
+    def data_queries(
+        self, kind: str, data_id: str | None = None, *, first_pages: bool = False
+    ) -> list[dict]:
         """Bodies of the metric ("metrics") or record ("records") queries received, oldest first."""
-        return [body for path, key, body in list(self.queries)
-                if path.endswith(kind) and (data_id is None or body.get("id") == data_id)
-                and not (first_pages and key is not None)]
+        return [
+            body
+            for path, key, body in list(self.queries)
+            if path.endswith(kind)
+            and (data_id is None or body.get("id") == data_id)
+            and not (first_pages and key is not None)
+        ]
 
     # ---- catalogue ---------------------------------------------------------------------
 
@@ -599,25 +832,42 @@ class DixaSimulator(VendorSimulator):
     def metric_description(self, request: SimRequest) -> SimResponse:
         metric_id = request.match["id"]
         if metric_id not in METRICS:
-            return json_response({"message": f"Invalid value extracted from request context: unknown metric {metric_id!r}"}, 400)
+            return json_response(
+                {
+                    "message": f"Invalid value extracted from request context: unknown metric {metric_id!r}"
+                },
+                400,
+            )
         return json_response({"data": self.metric_entry(metric_id)})
 
     def record_description(self, request: SimRequest) -> SimResponse:
         record_id = request.match["id"]
         if record_id not in RECORDS:
-            return json_response({"message": f"Invalid value extracted from request context: unknown record {record_id!r}"}, 400)
+            return json_response(
+                {
+                    "message": f"Invalid value extracted from request context: unknown record {record_id!r}"
+                },
+                400,
+            )
         return json_response({"data": self.record_entry(record_id)})
 
     def filter_values(self, request: SimRequest) -> SimResponse:
         attribute = request.match["attribute"]
         values = self.filter_attributes().get(attribute)
         if values is None:
-            return json_response({"message": f"Invalid value extracted from request context: unknown filter {attribute!r}"}, 400)
+            return json_response(
+                {
+                    "message": f"Invalid value extracted from request context: unknown filter {attribute!r}"
+                },
+                400,
+            )
         return self._paged(request, values, attribute.encode())
 
     # ---- data --------------------------------------------------------------------------
 
-    def _query(self, request: SimRequest, known: t.Mapping[str, t.Any], *, metric: bool) -> DataQuery:
+    def _query(
+        self, request: SimRequest, known: t.Mapping[str, t.Any], *, metric: bool
+    ) -> DataQuery:
         try:
             body = request.json()
         except ValueError:
@@ -627,7 +877,9 @@ class DixaSimulator(VendorSimulator):
         if not isinstance(body, dict) or not isinstance(body.get("id"), str):
             raise BadRequest("Invalid value for: body (missing id)")
         if body["id"] not in known:
-            raise BadRequest(f"Invalid value extracted from request context: unknown id {body['id']!r}")
+            raise BadRequest(
+                f"Invalid value extracted from request context: unknown id {body['id']!r}"
+            )
         zone = _zone(body.get("timezone"))
         period = body.get("periodFilter")
         if not isinstance(period, dict):
@@ -635,13 +887,20 @@ class DixaSimulator(VendorSimulator):
         if period.get("_type") == "Interval":
             start, end = _instant(period.get("start"), zone), _instant(period.get("end"), zone)
         elif period.get("_type") == "Preset":
-            start, end = preset_period(str((period.get("value") or {}).get("_type")), zone, self.now())
+            start, end = preset_period(
+                str((period.get("value") or {}).get("_type")), zone, self.now()
+            )
         else:
-            raise BadRequest("Invalid value for: body (periodFilter must be an Interval or a Preset)")
+            raise BadRequest(
+                "Invalid value for: body (periodFilter must be an Interval or a Preset)"
+            )
         filters = []
         for item in body.get("filters") or []:
-            if not isinstance(item, dict) or not isinstance(item.get("attribute"), str) \
-                    or not isinstance(item.get("values"), list):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("attribute"), str)
+                or not isinstance(item.get("values"), list)
+            ):
                 raise BadRequest("Invalid value for: body (a filter needs attribute and values)")
             filters.append((item["attribute"], {str(v) for v in item["values"]}))
         aggregations = body.get("aggregations") if metric else None
@@ -649,8 +908,13 @@ class DixaSimulator(VendorSimulator):
             raise BadRequest("Invalid value for: body (aggregations must be a list)")
         return DataQuery(body["id"], start, end, filters, aggregations)
 
-    def select(self, record_id: str, start: dt.datetime, end: dt.datetime,
-               filters: list[tuple[str, set[str]]] = ()) -> list[SimRecord]:
+    def select(
+        self,
+        record_id: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        filters: list[tuple[str, set[str]]] = (),
+    ) -> list[SimRecord]:
         """Rows of a record id in [start, end) (capped at now) passing the filters the record supports."""
         supported = set(RECORDS[record_id]["filters"])
         relevant = [(a, v) for a, v in filters if a in supported]
@@ -665,12 +929,26 @@ class DixaSimulator(VendorSimulator):
         rows = self.select(query.id, query.start, query.end, query.filters)
         return self._paged(request, rows, request.body, encode=SimRecord.to_json)
 
-    def aggregates(self, metric_id: str, start: dt.datetime, end: dt.datetime,
-                   filters: list[tuple[str, set[str]]] = (), aggregations: list[str] | None = None) -> list[dict]:
+    def aggregates(
+        self,
+        metric_id: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        filters: list[tuple[str, set[str]]] = (),
+        aggregations: list[str] | None = None,
+    ) -> list[dict]:
         spec = METRICS[metric_id]
         rows = self.select(spec["record"], start, end, filters)
-        measures = list(spec["measures"]) if not aggregations else [m for m in aggregations if m in spec["measures"]]
-        values = [r.values[spec["value"]] for r in rows if spec["value"] and r.values.get(spec["value"]) is not None]
+        measures = (
+            list(spec["measures"])
+            if not aggregations
+            else [m for m in aggregations if m in spec["measures"]]
+        )
+        values = [
+            r.values[spec["value"]]
+            for r in rows
+            if spec["value"] and r.values.get(spec["value"]) is not None
+        ]
         out = []
         for measure in measures:
             if measure == "Count":
@@ -680,12 +958,24 @@ class DixaSimulator(VendorSimulator):
                 for r in rows:
                     key = (r.values["status"], r.values["status_description"])
                     per_status[key] = per_status.get(key, 0) + r.values["duration"]
-                out.append({"value": [{"value": v, "status": {"status": s, "description": d}}
-                                      for (s, d), v in sorted(per_status.items())],
-                            "measure": measure, "_type": "AgentPresenceDurationValue"})
+                out.append(
+                    {
+                        "value": [
+                            {"value": v, "status": {"status": s, "description": d}}
+                            for (s, d), v in sorted(per_status.items())
+                        ],
+                        "measure": measure,
+                        "_type": "AgentPresenceDurationValue",
+                    }
+                )
             else:
-                out.append({"value": self._measure(measure, values), "measure": measure,
-                            "_type": "DoubleAggregateValue"})
+                out.append(
+                    {
+                        "value": self._measure(measure, values),
+                        "measure": measure,
+                        "_type": "DoubleAggregateValue",
+                    }
+                )
         return out
 
     @staticmethod
@@ -696,7 +986,9 @@ class DixaSimulator(VendorSimulator):
             return round(100 * sum(1 for v in values if v >= 4) / len(values), 4)
         if measure == "StdDev":
             return round(statistics.pstdev(values), 4)
-        return round({"Sum": sum, "Min": min, "Max": max, "Average": statistics.fmean}[measure](values), 4)
+        return round(
+            {"Sum": sum, "Min": min, "Max": max, "Average": statistics.fmean}[measure](values), 4
+        )
 
     def metric_data(self, request: SimRequest) -> SimResponse:
         try:
@@ -705,9 +997,16 @@ class DixaSimulator(VendorSimulator):
             return json_response({"message": str(exc)}, 400)
         unknown = [m for m in (query.aggregations or []) if m not in METRICS[query.id]["measures"]]
         if unknown:
-            return json_response({"message": f"Invalid value for: body (aggregations {unknown} not supported by "
-                                             f"{query.id})"}, 400)
-        aggregates = self.aggregates(query.id, query.start, query.end, query.filters, query.aggregations)
+            return json_response(
+                {
+                    "message": f"Invalid value for: body (aggregations {unknown} not supported by "
+                    f"{query.id})"
+                },
+                400,
+            )
+        aggregates = self.aggregates(
+            query.id, query.start, query.end, query.filters, query.aggregations
+        )
         return json_response({"data": {"id": query.id, "aggregates": aggregates}})
 
     # ---- Exports API and reference lists ----------------------------------------------
@@ -732,13 +1031,17 @@ class DixaSimulator(VendorSimulator):
             start = _instant(request.arg("fromDatetime"), zoneinfo.ZoneInfo("UTC"))
             end = _instant(request.arg("toDatetime"), zoneinfo.ZoneInfo("UTC"))
         except BadRequest:
-            return json_response({"message": "Invalid value for: query parameter fromDatetime/toDatetime"}, 400)
+            return json_response(
+                {"message": "Invalid value for: query parameter fromDatetime/toDatetime"}, 400
+            )
         scope = f"activitylog:{request.arg('fromDatetime')}:{request.arg('toDatetime')}".encode()
         return self._paged(request, self.exports.activity_log(start, min(end, self.now())), scope)
 
     # ---- paging ------------------------------------------------------------------------
 
-    def _paged(self, request: SimRequest, items: list, scope: bytes, encode: t.Callable | None = None) -> SimResponse:
+    def _paged(
+        self, request: SimRequest, items: list, scope: bytes, encode: t.Callable | None = None
+    ) -> SimResponse:
         """One page of `items` with `meta.previous`/`meta.next` links carrying an opaque pageKey.
 
         The pageKey is bound to `scope` (the request body for POSTs): reusing it with another
@@ -758,16 +1061,23 @@ class DixaSimulator(VendorSimulator):
             except (ValueError, KeyError, TypeError):
                 return json_response({"message": "Invalid value for: query parameter pageKey"}, 400)
             if scope_digest != digest:
-                return json_response({"message": "Invalid value for: query parameter pageKey "
-                                                 "(it belongs to another request)"}, 400)
+                return json_response(
+                    {
+                        "message": "Invalid value for: query parameter pageKey "
+                        "(it belongs to another request)"
+                    },
+                    400,
+                )
         if limit_text is not None:
             try:
                 limit = int(limit_text)
             except ValueError:
                 limit = 0
             if not 1 <= limit <= MAX_PAGE_LIMIT:
-                return json_response({"message": "Invalid value for: query parameter pageLimit"}, 400)
-        page = items[offset:offset + limit]
+                return json_response(
+                    {"message": "Invalid value for: query parameter pageLimit"}, 400
+                )
+        page = items[offset : offset + limit]
         host = request.headers.get("Host") or f"{self.host}:{self.port}"
 
         def link(at: int, padded: bool = False) -> str:
@@ -777,7 +1087,9 @@ class DixaSimulator(VendorSimulator):
             return f"http://{host}{request.path}?pageKey={encoded}{extra}"
 
         if self.empty_pages and not padded and offset < max(1, len(items)):
-            return json_response({"data": [], "meta": {"previous": None, "next": link(offset, padded=True)}})
+            return json_response(
+                {"data": [], "meta": {"previous": None, "next": link(offset, padded=True)}}
+            )
         following = offset + limit
         if self.page_cycle and offset > 0:
             following = 0  # back to the first page
@@ -790,18 +1102,24 @@ class DixaSimulator(VendorSimulator):
 
     # ---- what a full tap run must deliver ---------------------------------------------
 
-    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+    def expected_primary_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """Keys per stream for a full run of tap-dixa with `tap_config` (every stream selected)."""
         start, end = self._config_range(tap_config)
         zone = zoneinfo.ZoneInfo(tap_config.get("timezone") or "UTC")
-        filters = [(f["attribute"], {str(v) for v in f["values"]}) for f in tap_config.get("filters") or []]
+        filters = [
+            (f["attribute"], {str(v) for v in f["values"]}) for f in tap_config.get("filters") or []
+        ]
         record_ids = tap_config.get("record_ids") or list(RECORDS)
         metric_ids = tap_config.get("metric_ids") or list(METRICS)
         out: dict[str, tuple[tuple[str, ...], set[tuple]]] = {
             "metrics_catalogue": (("id",), {(m,) for m in METRICS}),
             "records_catalogue": (("id",), {(r,) for r in RECORDS}),
-            "filter_values": (("filterAttribute", "value"),
-                              {(a, v["value"]) for a, vs in self.filter_attributes().items() for v in vs}),
+            "filter_values": (
+                ("filterAttribute", "value"),
+                {(a, v["value"]) for a, vs in self.filter_attributes().items() for v in vs},
+            ),
         }
         for record_id in record_ids:
             keys = self.record_key_columns(record_id)
@@ -812,30 +1130,43 @@ class DixaSimulator(VendorSimulator):
             for day, day_start, day_end in self.metric_days(tap_config, zone):
                 for aggregate in self.aggregates(metric_id, day_start, day_end, filters):
                     if aggregate["_type"] == "AgentPresenceDurationValue":
-                        metric_keys.update((metric_id, day, aggregate["measure"], v["status"]["status"])
-                                           for v in aggregate["value"])
+                        metric_keys.update(
+                            (metric_id, day, aggregate["measure"], v["status"]["status"])
+                            for v in aggregate["value"]
+                        )
                     else:
                         metric_keys.add((metric_id, day, aggregate["measure"], "all"))
         out["metric_values"] = (("metric_id", "day", "measure", "status"), metric_keys)
         out.update(self.expected_export_keys(start, end))
         return out
 
-    def expected_export_keys(self, start: dt.datetime, end: dt.datetime) -> dict[str, tuple[tuple[str, ...], set]]:
+    def expected_export_keys(
+        self, start: dt.datetime, end: dt.datetime
+    ) -> dict[str, tuple[tuple[str, ...], set]]:
         """Keys of the Exports API streams and the reference lists for a run over [start, end)."""
         low, high = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
         now = int(self.now().timestamp() * 1000)
         conversations, messages = set(), set()
         day = start.date() - dt.timedelta(days=7)
         days = {day + dt.timedelta(days=n) for n in range((end.date() - day).days + 1)}
-        days |= {self.dataset.start + dt.timedelta(days=(c - 180_000) // 1000) for c in self.exports.updates}
+        days |= {
+            self.dataset.start + dt.timedelta(days=(c - 180_000) // 1000)
+            for c in self.exports.updates
+        }
         for each in sorted(days):
             for conversation in self.exports.conversations_created(each):
                 if low <= conversation["updated_at"] < high:
                     conversations.add((conversation["id"],))
                 if conversation["updated_at"] <= now:
-                    messages.update((m["id"],) for m in self.exports.messages_of(
-                        conversation["id"], conversation["created_at"], conversation["closed_at"])
-                        if low <= m["created_at"] < high)
+                    messages.update(
+                        (m["id"],)
+                        for m in self.exports.messages_of(
+                            conversation["id"],
+                            conversation["created_at"],
+                            conversation["closed_at"],
+                        )
+                        if low <= m["created_at"] < high
+                    )
         return {
             "conversations": (("id",), conversations),
             "messages": (("id",), messages),
@@ -855,7 +1186,9 @@ class DixaSimulator(VendorSimulator):
         end = utc(tap_config["end_date"]) if tap_config.get("end_date") else self.now()
         return utc(tap_config["start_date"]), min(end, self.now())
 
-    def metric_days(self, tap_config: t.Mapping[str, t.Any], zone: zoneinfo.ZoneInfo) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    def metric_days(
+        self, tap_config: t.Mapping[str, t.Any], zone: zoneinfo.ZoneInfo
+    ) -> list[tuple[str, dt.datetime, dt.datetime]]:
         """Calendar days in `zone` from start_date's date to end_date's date (exclusive), up to today."""
         first = dt.date.fromisoformat(str(tap_config["start_date"])[:10])
         today = self.now().astimezone(zone).date()
@@ -881,8 +1214,11 @@ class DixaSimulator(VendorSimulator):
             return (conversation,) if one_row else (conversation, "primary_timestamp")
         if "agent_id" in listed:
             return ("agent_id", "primary_timestamp")
-        ids = [m["field"] for m in RECORDS[record_id]["fieldsMetadata"]
-               if not m["nullable"] and (m["field"] == "id" or m["field"].endswith("_id"))]
+        ids = [
+            m["field"]
+            for m in RECORDS[record_id]["fieldsMetadata"]
+            if not m["nullable"] and (m["field"] == "id" or m["field"].endswith("_id"))
+        ]
         return ("primary_timestamp", *ids)
 
     @staticmethod

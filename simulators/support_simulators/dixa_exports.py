@@ -372,7 +372,9 @@ class DixaExports:
                     out.extend(
                         m
                         for m in self.messages_of(
-                            conversation["id"], conversation["created_at"], conversation["closed_at"]
+                            conversation["id"],
+                            conversation["created_at"],
+                            conversation["closed_at"],
                         )
                         if low <= m["created_at"] <= high
                     )

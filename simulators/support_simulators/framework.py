@@ -26,8 +26,14 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def json_response(payload: t.Any, status: int = 200, headers: dict[str, str] | None = None) -> SimResponse:
-    return SimResponse(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
+def json_response(
+    payload: t.Any, status: int = 200, headers: dict[str, str] | None = None
+) -> SimResponse:
+    return SimResponse(
+        status,
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def raw_json_response(body: bytes, status: int = 200) -> SimResponse:
@@ -145,7 +151,9 @@ class VendorSimulator:
     #: Paths under this prefix control the simulator itself and need no credentials.
     CONTROL_PREFIX = "/_simulator/"
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None
+    ) -> None:
         self.host, self.requested_port, self.seed = host, port, seed
         self.faults = faults or self.default_faults()
         self.requests: list[LoggedRequest] = []
@@ -169,7 +177,9 @@ class VendorSimulator:
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None
 
-    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+    def expected_primary_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """What a full run of the tap with `tap_config` must deliver, from this simulator's data.
 
         For each stream: (primary key columns, set of primary key tuples). The demo test
@@ -192,7 +202,9 @@ class VendorSimulator:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer((self.host, self.requested_port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"{self.name}-sim", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -213,7 +225,8 @@ class VendorSimulator:
     def calls(self, path_prefix: str = "", status: int | None = None) -> list[LoggedRequest]:
         with self._log_lock:
             return [
-                r for r in self.requests
+                r
+                for r in self.requests
                 if r.path.startswith(path_prefix) and (status is None or r.status == status)
             ]
 
@@ -224,16 +237,20 @@ class VendorSimulator:
     # ---- dispatch ----------------------------------------------------------------
 
     def _control(self, request: SimRequest) -> SimResponse:
-        action = request.path[len(self.CONTROL_PREFIX):]
+        action = request.path[len(self.CONTROL_PREFIX) :]
         if action == "stats":
             counts: dict[str, int] = {}
             for r in self.calls():
-                counts[f"{r.method} {r.path} {r.status}"] = counts.get(f"{r.method} {r.path} {r.status}", 0) + 1
+                counts[f"{r.method} {r.path} {r.status}"] = (
+                    counts.get(f"{r.method} {r.path} {r.status}", 0) + 1
+                )
             return json_response({"requests": counts})
         if action == "faults" and request.method == "POST":
             spec = request.json() or {}
-            script = [Fault(**{**f, "body": f["body"].encode() if f.get("body") else None})
-                      for f in spec.pop("script", [])]
+            script = [
+                Fault(**{**f, "body": f["body"].encode() if f.get("body") else None})
+                for f in spec.pop("script", [])
+            ]
             for key, value in spec.items():
                 if not hasattr(self.faults, key):
                     return json_response({"error": f"unknown fault setting {key!r}"}, 400)
@@ -277,9 +294,15 @@ class VendorSimulator:
                 target = fault.location.replace("{path}", request.path).replace("{query}", query)
                 return SimResponse(fault.status or 302, b"", {"Location": target})
             if fault.truncate is None and (fault.status is not None or fault.body is not None):
-                retry_after = fault.retry_after() if callable(fault.retry_after) else fault.retry_after
+                retry_after = (
+                    fault.retry_after() if callable(fault.retry_after) else fault.retry_after
+                )
                 headers = {"Retry-After": retry_after} if retry_after else {}
-                body = fault.body if fault.body is not None else json.dumps({"message": "simulated fault"}).encode()
+                body = (
+                    fault.body
+                    if fault.body is not None
+                    else json.dumps({"message": "simulated fault"}).encode()
+                )
                 ctype = "text/html" if body.lstrip().startswith(b"<") else "application/json"
                 return SimResponse(fault.status or 200, body, {"Content-Type": ctype, **headers})
         if faults.rate_limit:
@@ -288,10 +311,16 @@ class VendorSimulator:
             wait = self._bucket.take()
             if wait > 0:
                 return json_response(
-                    {"message": "Too Many Requests"}, 429, {"Retry-After": str(max(1, math.ceil(wait)))}
+                    {"message": "Too Many Requests"},
+                    429,
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
                 )
         if faults.error_rate and self._random.random() < faults.error_rate:
-            return SimResponse(503, b"<html><body><h1>503 Service Unavailable</h1></body></html>", {"Content-Type": "text/html"})
+            return SimResponse(
+                503,
+                b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+                {"Content-Type": "text/html"},
+            )
         refusal = self.authorized(request)
         if refusal is not None:
             return refusal
@@ -330,7 +359,13 @@ def _make_handler(sim: VendorSimulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             arrived = time.monotonic()
-            request = SimRequest(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers, body)
+            request = SimRequest(
+                self.command,
+                parts.path,
+                parse_qs(parts.query, keep_blank_values=True),
+                self.headers,
+                body,
+            )
             try:
                 response = sim.dispatch(request)
             except Exception as exc:  # a simulator bug must look like a server error, not hang
@@ -340,13 +375,25 @@ def _make_handler(sim: VendorSimulator) -> type[BaseHTTPRequestHandler]:
             if not request.path.startswith(sim.CONTROL_PREFIX):
                 with sim._log_lock:
                     sim.requests.append(
-                        LoggedRequest(self.command, parts.path, request.query, status, dict(self.headers), arrived))
+                        LoggedRequest(
+                            self.command,
+                            parts.path,
+                            request.query,
+                            status,
+                            dict(self.headers),
+                            arrived,
+                        )
+                    )
             if response is None:
                 self.close_connection = True
                 self.connection.close()
                 return
             self.send_response(response.status)
-            headers = {"Content-Type": "application/json", "Date": formatdate(usegmt=True), **response.headers}
+            headers = {
+                "Content-Type": "application/json",
+                "Date": formatdate(usegmt=True),
+                **response.headers,
+            }
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(response.body)))

@@ -33,7 +33,13 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
+from support_simulators.framework import (
+    SimRequest,
+    SimResponse,
+    VendorSimulator,
+    json_response,
+    raw_json_response,
+)
 
 UTC = dt.timezone.utc
 DEFAULT_API_KEY = "thankful-demo-key"
@@ -42,10 +48,27 @@ ONE_DAY = dt.timedelta(days=1)
 #: Days after a day ends during which its numbers still change.
 REVISION_DAYS = 2
 
-STATUSES = {1: "Complete", 2: "Handoff", 3: "Pending", 4: "Reported", 5: "Training",
-            6: "Action Disabled", 7: "Transferred", 8: "Handoff Takeover"}
-CHANNELS = {1: "Thankful Console", 2: "Email", 3: "SMS", 4: "Web form", 5: "Twitter",
-            6: "In App", 7: "Chat", 8: "API", 9: "Facebook"}
+STATUSES = {
+    1: "Complete",
+    2: "Handoff",
+    3: "Pending",
+    4: "Reported",
+    5: "Training",
+    6: "Action Disabled",
+    7: "Transferred",
+    8: "Handoff Takeover",
+}
+CHANNELS = {
+    1: "Thankful Console",
+    2: "Email",
+    3: "SMS",
+    4: "Web form",
+    5: "Twitter",
+    6: "In App",
+    7: "Chat",
+    8: "API",
+    9: "Facebook",
+}
 _CHANNEL_WEIGHTS = [2, 40, 6, 14, 3, 8, 20, 4, 3]
 _ENABLED_STATUS_WEIGHTS = {1: 50, 2: 10, 3: 8, 4: 3, 5: 4, 6: 0, 7: 15, 8: 6}
 _UNCAPTURED_STATUS_WEIGHTS = {3: 20, 7: 80}
@@ -54,11 +77,28 @@ _TRANSFER_STATUSES = (2, 7, 8)
 _SKIP_STATUSES = (4, 5, 6)
 
 _ACTION_NAMES = [
-    "Return Order", "Track Order", "Cancel Order", "Change Shipping Address", "Refund Status",
-    "Reset Password", "Update Payment Method", "Missing Item", "Exchange Size", "Warranty Claim",
-    "Pause Subscription", "Cancel Subscription", "Shipping Cost", "Promo Code Issue", "Store Hours",
-    "Gift Card Balance", "Damaged Item", "Late Delivery", "Delete Account", "Product Availability",
-    "Invoice Request", "Loyalty Points",
+    "Return Order",
+    "Track Order",
+    "Cancel Order",
+    "Change Shipping Address",
+    "Refund Status",
+    "Reset Password",
+    "Update Payment Method",
+    "Missing Item",
+    "Exchange Size",
+    "Warranty Claim",
+    "Pause Subscription",
+    "Cancel Subscription",
+    "Shipping Cost",
+    "Promo Code Issue",
+    "Store Hours",
+    "Gift Card Balance",
+    "Damaged Item",
+    "Late Delivery",
+    "Delete Account",
+    "Product Availability",
+    "Invoice Request",
+    "Loyalty Points",
 ]
 CAUSES = {
     1: "SLA breached",
@@ -189,9 +229,11 @@ class Filters:
     channels: frozenset[int] | None = None
 
     def keeps(self, action: int, channel: int, status: int) -> bool:
-        return ((self.action is None or action == self.action)
-                and (self.statuses is None or status in self.statuses)
-                and (self.channels is None or channel in self.channels))
+        return (
+            (self.action is None or action == self.action)
+            and (self.statuses is None or status in self.statuses)
+            and (self.channels is None or channel in self.channels)
+        )
 
 
 #: One cell of a day: (action id or 0 for uncaptured, channel, status, cause id or 0) -> tickets.
@@ -226,16 +268,23 @@ class Summary:
 class ThankfulDataset:
     """Deterministic tickets, generated per day so any range costs only its own days."""
 
-    def __init__(self, seed: int = 7, tickets_per_day: int = 900, start: dt.date = DATASET_START) -> None:
+    def __init__(
+        self, seed: int = 7, tickets_per_day: int = 900, start: dt.date = DATASET_START
+    ) -> None:
         self.seed, self.tickets_per_day, self.start = seed, tickets_per_day, start
         rng = random.Random(f"{seed}:actions")
         ids = sorted(rng.sample(range(3000, 4000), len(_ACTION_NAMES)))
         names = list(_ACTION_NAMES)
         rng.shuffle(names)
         self.actions = [
-            Action(id=i, name=n, enabled=rng.random() > 0.1, weight=rng.paretovariate(1.3),
-                   minutes_saved=round(rng.uniform(3, 15), 1))
-            for i, n in zip(ids, names)
+            Action(
+                id=i,
+                name=n,
+                enabled=rng.random() > 0.1,
+                weight=rng.paretovariate(1.3),
+                minutes_saved=round(rng.uniform(3, 15), 1),
+            )
+            for i, n in zip(ids, names, strict=False)
         ]
         self.by_id = {a.id: a for a in self.actions}
         self._day = lru_cache(maxsize=1024)(self._generate)
@@ -249,7 +298,9 @@ class ThankfulDataset:
         rng = random.Random(f"{self.seed}:{day.isoformat()}")
         weekend = day.weekday() >= 5
         growth = 1 + (day - self.start).days / 730  # the business grows
-        total = max(0, int(rng.gauss(self.tickets_per_day * growth * (0.4 if weekend else 1.0), 40)))
+        total = max(
+            0, int(rng.gauss(self.tickets_per_day * growth * (0.4 if weekend else 1.0), 40))
+        )
         uncaptured = int(total * rng.uniform(0.15, 0.3))
         weights = [a.weight for a in self.actions]
         per_action = Counter(rng.choices(range(len(self.actions)), weights, k=total - uncaptured))
@@ -257,14 +308,25 @@ class ThankfulDataset:
         groups = [(0, uncaptured, _UNCAPTURED_STATUS_WEIGHTS)]
         for index, count in per_action.items():
             action = self.actions[index]
-            groups.append((action.id, count, _ENABLED_STATUS_WEIGHTS if action.enabled else {6: 70, 7: 30}))
+            groups.append(
+                (action.id, count, _ENABLED_STATUS_WEIGHTS if action.enabled else {6: 70, 7: 30})
+            )
         statuses_all = list(range(1, 9))
         for action_id, count, status_weights in groups:
             channels = rng.choices(range(1, 10), _CHANNEL_WEIGHTS, k=count)
-            statuses = rng.choices(statuses_all, [status_weights.get(s, 0) for s in statuses_all], k=count)
+            statuses = rng.choices(
+                statuses_all, [status_weights.get(s, 0) for s in statuses_all], k=count
+            )
             causes = rng.choices(range(1, len(CAUSES) + 1), _CAUSE_WEIGHTS, k=count)
-            for channel, status, cause in zip(channels, statuses, causes):
-                cells[(action_id, channel, status, cause if status in _HANDOFF_STATUSES and action_id else 0)] += 1
+            for channel, status, cause in zip(channels, statuses, causes, strict=False):
+                cells[
+                    (
+                        action_id,
+                        channel,
+                        status,
+                        cause if status in _HANDOFF_STATUSES and action_id else 0,
+                    )
+                ] += 1
         return dict(cells)
 
     def cells(self, day: dt.date, now: dt.datetime) -> Cells:
@@ -340,17 +402,19 @@ class ThankfulDataset:
         rows = []
         for action_id, counts in summary.by_action.items():
             action = self.by_id[action_id]
-            rows.append({
-                "ID": action_id,
-                "Name": action.name,
-                "Capture": sum(counts.values()),
-                "Resolve": counts[1],
-                "Pending": counts[3],
-                "Transfer": counts[7],
-                "Handoff": sum(counts[s] for s in _HANDOFF_STATUSES),
-                "Skip": sum(counts[s] for s in _SKIP_STATUSES),
-                "Enabled": action.enabled,
-            })
+            rows.append(
+                {
+                    "ID": action_id,
+                    "Name": action.name,
+                    "Capture": sum(counts.values()),
+                    "Resolve": counts[1],
+                    "Pending": counts[3],
+                    "Transfer": counts[7],
+                    "Handoff": sum(counts[s] for s in _HANDOFF_STATUSES),
+                    "Skip": sum(counts[s] for s in _SKIP_STATUSES),
+                    "Enabled": action.enabled,
+                }
+            )
         rows.sort(key=lambda r: (-r["Capture"], r["ID"]))
         return rows
 
@@ -370,10 +434,14 @@ class ThankfulDataset:
         rows = []
         for action_id in sorted(summary.by_action):
             causes = summary.causes.get(action_id)
-            types = None if not causes else [
-                {"ID": cause, "Cause": CAUSES[cause], "ActionHandoffCount": count}
-                for cause, count in sorted(causes.items())
-            ]
+            types = (
+                None
+                if not causes
+                else [
+                    {"ID": cause, "Cause": CAUSES[cause], "ActionHandoffCount": count}
+                    for cause, count in sorted(causes.items())
+                ]
+            )
             rows.append({"ActionID": action_id, "Types": types})
         return rows
 
@@ -398,8 +466,14 @@ class ThankfulSimulator(VendorSimulator):
     name = "thankful"
     BASE = "/api/v1"
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, tickets_per_day: int = 900,
-                 now: dt.datetime | None = None, **kwargs: t.Any) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        tickets_per_day: int = 900,
+        now: dt.datetime | None = None,
+        **kwargs: t.Any,
+    ) -> None:
         self.api_key = api_key
         self.fixed_now = now
         super().__init__(**kwargs)
@@ -409,22 +483,31 @@ class ThankfulSimulator(VendorSimulator):
         return self.fixed_now or dt.datetime.now(UTC)
 
     def routes(self):
-        for endpoint, handler in (("tickets", self.tickets), ("handoffs", self.handoffs),
-                                  ("savings", self.savings), ("actions", self.actions)):
+        for endpoint, handler in (
+            ("tickets", self.tickets),
+            ("handoffs", self.handoffs),
+            ("savings", self.savings),
+            ("actions", self.actions),
+        ):
             yield "GET", re.compile(rf"{self.BASE}/{endpoint}/?"), self._guarded(handler)
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
         if request.headers.get("X-API-Key") == self.api_key:
             return None
-        return json_response({"error": "Unauthorized", "message": "invalid or missing X-API-Key"}, 401)
+        return json_response(
+            {"error": "Unauthorized", "message": "invalid or missing X-API-Key"}, 401
+        )
 
     @staticmethod
-    def _guarded(handler: t.Callable[[SimRequest], SimResponse]) -> t.Callable[[SimRequest], SimResponse]:
+    def _guarded(
+        handler: t.Callable[[SimRequest], SimResponse],
+    ) -> t.Callable[[SimRequest], SimResponse]:
         def answer(request: SimRequest) -> SimResponse:
             try:
                 return handler(request)
             except BadRequest as exc:
                 return json_response({"error": "Bad Request", "message": str(exc)}, 400)
+
         return answer
 
     # ---- request parsing -------------------------------------------------------------
@@ -433,7 +516,9 @@ class ThankfulSimulator(VendorSimulator):
         if text is None or text == "":
             return default
         if not _TIME.match(text):
-            raise BadRequest(f"parameter {name} must be an ISO 8601 UTC date-time, e.g. 2019-05-20T00:00:00Z")
+            raise BadRequest(
+                f"parameter {name} must be an ISO 8601 UTC date-time, e.g. 2019-05-20T00:00:00Z"
+            )
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -461,8 +546,11 @@ class ThankfulSimulator(VendorSimulator):
             action_id: int | None = int(action)
         else:
             action_id = None
-        filters = Filters(action_id, self._ids(request.arg("ss"), "ss", STATUSES),
-                          self._ids(request.arg("fs"), "fs", CHANNELS))
+        filters = Filters(
+            action_id,
+            self._ids(request.arg("ss"), "ss", STATUSES),
+            self._ids(request.arg("fs"), "fs", CHANNELS),
+        )
         return start, end, filters
 
     def _days(self, start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
@@ -490,13 +578,22 @@ class ThankfulSimulator(VendorSimulator):
         start, end, filters = self._query(request)
         first, last = self._days(start, end)
         now = self.now()
-        series: dict[str, list[dict[str, t.Any]]] = {"Received": [], "Captured": [], "Transferred": [], "Resolved": []}
+        series: dict[str, list[dict[str, t.Any]]] = {
+            "Received": [],
+            "Captured": [],
+            "Transferred": [],
+            "Resolved": [],
+        }
         total = Summary()
         day = first
         while day <= last:
             one = self.dataset.day_summary(day, filters, now)
-            for key, value in (("Received", one.received), ("Captured", one.captured),
-                               ("Transferred", one.transferred), ("Resolved", one.resolved)):
+            for key, value in (
+                ("Received", one.received),
+                ("Captured", one.captured),
+                ("Transferred", one.transferred),
+                ("Resolved", one.resolved),
+            ):
                 series[key].append({"Val": value, "CreatedAt": _z(_midnight(day))})
             total.add(one)
             day += ONE_DAY
@@ -504,7 +601,11 @@ class ThankfulSimulator(VendorSimulator):
         length = (last - first) + ONE_DAY if last >= first else ONE_DAY
         previous = self.dataset.summary(first - length, first - ONE_DAY, filters, now)
         payload = {
-            "Period": {"Start": _z(start), "End": _z(end), "Min": _z(_midnight(self.dataset.start))},
+            "Period": {
+                "Start": _z(start),
+                "End": _z(end),
+                "Min": _z(_midnight(self.dataset.start)),
+            },
             "TicketsOverTime": {
                 **series,
                 "ReceivedTotal": total.received,
@@ -540,14 +641,19 @@ class ThankfulSimulator(VendorSimulator):
 
     # ---- what a tap must deliver -------------------------------------------------------
 
-    def day_summary(self, day: dt.date, tap_config: t.Mapping[str, t.Any], action: int | None) -> Summary:
-        filters = Filters(action,
-                          frozenset(tap_config["statuses"]) if tap_config.get("statuses") else None,
-                          frozenset(tap_config["channels"]) if tap_config.get("channels") else None)
+    def day_summary(
+        self, day: dt.date, tap_config: t.Mapping[str, t.Any], action: int | None
+    ) -> Summary:
+        filters = Filters(
+            action,
+            frozenset(tap_config["statuses"]) if tap_config.get("statuses") else None,
+            frozenset(tap_config["channels"]) if tap_config.get("channels") else None,
+        )
         return self.dataset.day_summary(day, filters, self.now())
 
     def expected_days(self, tap_config: t.Mapping[str, t.Any]) -> list[dt.date]:
         """UTC days a full run covers: every day that starts before end_date (or now)."""
+
         def utc(value: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -567,17 +673,31 @@ class ThankfulSimulator(VendorSimulator):
         for stream in ("tickets_over_time", "ticket_totals", "savings"):
             keys[stream].add((stamp,))
         keys["top_actions"].update((stamp, row["ID"]) for row in tickets["TopActions"])
-        keys["recommendations"].update((stamp, row["ActionID"]) for row in tickets["Recommendations"])
+        keys["recommendations"].update(
+            (stamp, row["ActionID"]) for row in tickets["Recommendations"]
+        )
         for row in json.loads(PUBLISHED["handoffs"]):
-            keys["handoffs"].update((stamp, row["ActionID"], kind["ID"]) for kind in row["Types"] or [])
+            keys["handoffs"].update(
+                (stamp, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
+            )
 
-    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+    def expected_primary_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         action_ids = list(tap_config.get("action_ids") or [])
         scopes: list[int | None] = action_ids or [None]
         lead = ("day", "filter_action_id") if action_ids else ("day",)
-        keys: dict[str, set[tuple]] = {s: set() for s in
-                                       ("tickets_over_time", "ticket_totals", "top_actions", "recommendations",
-                                        "handoffs", "savings")}
+        keys: dict[str, set[tuple]] = {
+            s: set()
+            for s in (
+                "tickets_over_time",
+                "ticket_totals",
+                "top_actions",
+                "recommendations",
+                "handoffs",
+                "savings",
+            )
+        }
         unfiltered = not (action_ids or tap_config.get("statuses") or tap_config.get("channels"))
         for day in self.expected_days(tap_config):
             stamp = day.isoformat()
@@ -589,11 +709,16 @@ class ThankfulSimulator(VendorSimulator):
                 summary = self.day_summary(day, tap_config, scope)
                 for stream in ("tickets_over_time", "ticket_totals", "savings"):
                     keys[stream].add(head)
-                keys["top_actions"].update((*head, row["ID"]) for row in self.dataset.top_actions(summary))
-                keys["recommendations"].update((*head, row["ActionID"])
-                                               for row in self.dataset.recommendations(summary))
+                keys["top_actions"].update(
+                    (*head, row["ID"]) for row in self.dataset.top_actions(summary)
+                )
+                keys["recommendations"].update(
+                    (*head, row["ActionID"]) for row in self.dataset.recommendations(summary)
+                )
                 for row in self.dataset.handoffs(summary):
-                    keys["handoffs"].update((*head, row["ActionID"], kind["ID"]) for kind in row["Types"] or [])
+                    keys["handoffs"].update(
+                        (*head, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
+                    )
         return {
             "actions": (("action_id",), {(a.id,) for a in self.dataset.actions}),
             "tickets_over_time": (lead, keys["tickets_over_time"]),

@@ -28,25 +28,53 @@ import re
 import typing as t
 from dataclasses import dataclass
 
-from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response, raw_json_response
+from support_simulators.framework import (
+    SimRequest,
+    SimResponse,
+    VendorSimulator,
+    json_response,
+    raw_json_response,
+)
 
 UTC = dt.timezone.utc
 DEFAULT_API_KEY = "thena-demo-key"
 DATASET_START = dt.date(2024, 1, 1)
 
-_CUSTOMERS = ["Globex", "Initech", "Umbrella", "Hooli", "Soylent", "Stark Industries", "Wayne Enterprises",
-              "Acme Corp", "Vandelay Imports", "Wonka Industries", "Cyberdyne", "Tyrell Corp"]
-_AGENTS = ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min", "Omar Haddad", "Greta Berg", "Tom Okafor"]
-_TOPICS = [("Issue with Capturing Links in Ticket Notes", ["Missing Link", "Ticket Notes", "Slack Chat"]),
-           ("SSO login loop after password reset", ["SSO", "Login"]),
-           ("Invoice shows wrong VAT rate", ["Billing", "VAT"]),
-           ("Webhook deliveries delayed", ["Webhooks", "Latency"]),
-           ("Export to CSV truncates long fields", ["Export", "CSV"]),
-           ("Feature request: bulk assign", ["Feature Request"]),
-           ("API rate limit errors during sync", ["API", "Rate Limit"]),
-           ("Slack channel not linked to account", ["Slack", "Setup"]),
-           ("Dashboard numbers differ from report", ["Analytics", "Data Quality"]),
-           ("User cannot be deprovisioned", ["SCIM", "Users"])]
+_CUSTOMERS = [
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Soylent",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Acme Corp",
+    "Vandelay Imports",
+    "Wonka Industries",
+    "Cyberdyne",
+    "Tyrell Corp",
+]
+_AGENTS = [
+    "Jane Smith",
+    "Ravi Patel",
+    "Ana Souza",
+    "Lee Min",
+    "Omar Haddad",
+    "Greta Berg",
+    "Tom Okafor",
+]
+_TOPICS = [
+    ("Issue with Capturing Links in Ticket Notes", ["Missing Link", "Ticket Notes", "Slack Chat"]),
+    ("SSO login loop after password reset", ["SSO", "Login"]),
+    ("Invoice shows wrong VAT rate", ["Billing", "VAT"]),
+    ("Webhook deliveries delayed", ["Webhooks", "Latency"]),
+    ("Export to CSV truncates long fields", ["Export", "CSV"]),
+    ("Feature request: bulk assign", ["Feature Request"]),
+    ("API rate limit errors during sync", ["API", "Rate Limit"]),
+    ("Slack channel not linked to account", ["Slack", "Setup"]),
+    ("Dashboard numbers differ from report", ["Analytics", "Data Quality"]),
+    ("User cannot be deprovisioned", ["SCIM", "Users"]),
+]
 _STATUSES_OPEN = ["Open", "Assigned", "In Progress", "On Hold"]
 
 #: The "Example Response" of https://help.thena.ai/docs/requests-export-api, verbatim.
@@ -105,8 +133,13 @@ class ThenaDataset:
 
     MAX_PER_DAY = 10_000
 
-    def __init__(self, seed: int = 7, requests_per_day: int = 40, start: dt.date = DATASET_START,
-                 variants: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int = 7,
+        requests_per_day: int = 40,
+        start: dt.date = DATASET_START,
+        variants: bool = False,
+    ) -> None:
         self.seed, self.requests_per_day, self.start = seed, requests_per_day, start
         self.variants = variants
         self._cache: dict[dt.date, list[ThenaRequestRow]] = {}
@@ -134,10 +167,16 @@ class ThenaDataset:
         day_index = (day - self.start).days
         midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
         seconds = sorted(rng.randrange(86_400) for _ in range(count))
-        return [self._request(rng, 1000 + day_index * self.MAX_PER_DAY + n, midnight + dt.timedelta(seconds=s))
-                for n, s in enumerate(seconds)]
+        return [
+            self._request(
+                rng, 1000 + day_index * self.MAX_PER_DAY + n, midnight + dt.timedelta(seconds=s)
+            )
+            for n, s in enumerate(seconds)
+        ]
 
-    def _request(self, rng: random.Random, request_id: int, created: dt.datetime) -> ThenaRequestRow:
+    def _request(
+        self, rng: random.Random, request_id: int, created: dt.datetime
+    ) -> ThenaRequestRow:
         created = created.replace(second=0)
         customer = rng.choice(_CUSTOMERS)
         domain = customer.lower().replace(" ", "") + ".com"
@@ -151,33 +190,56 @@ class ThenaDataset:
         row = {
             "request_id": request_id,
             # The published US style; with variants, a few ISO dates (a beta API may mix them).
-            "created_datetime": created.strftime("%Y-%m-%dT%H:%M:%SZ") if iso and self.variants else _us(created),
+            "created_datetime": created.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if iso and self.variants
+            else _us(created),
             "workspace_name": "Acme Support",
             "slack_channel": f"ext-{domain.split('.')[0]}",
             "customer_name": customer,
-            "requestor_email": _email(rng.choice(["Pat Doe", "Sam Roe", "Alex Poe", "Kim Lee"]), domain),
+            "requestor_email": _email(
+                rng.choice(["Pat Doe", "Sam Roe", "Alex Poe", "Kim Lee"]), domain
+            ),
             "request_title": title,
-            "request_summary": f"{customer} reports: {title.lower()}. " + rng.choice(
-                ["Investigating.", "Waiting on logs from the customer.", "Engineering looped in.", ""]),
+            "request_summary": f"{customer} reports: {title.lower()}. "
+            + rng.choice(
+                [
+                    "Investigating.",
+                    "Waiting on logs from the customer.",
+                    "Engineering looped in.",
+                    "",
+                ]
+            ),
             "sentiment": rng.choice(["Positive", "Neutral", "Neutral", "Negative"]),
             "urgency": rng.choice(["Low", "Medium", "Medium", "High", "Urgent"]),
             "ai_tags": list(tags) if rng.random() > 0.05 else [],
             "slack_thread_link": f"https://example-slack.com/archives/C{request_id:08d}/p{int(created.timestamp())}",
-            "internal_thread_slack_link": f"https://example-slack.com/archives/G{request_id:08d}" if rng.random() < 0.7 else "",
+            "internal_thread_slack_link": f"https://example-slack.com/archives/G{request_id:08d}"
+            if rng.random() < 0.7
+            else "",
             "_lifecycle": {
-                "assigned": assigned, "first_response": first_response, "closed": closed, "owner": owner,
-                "owner_email": _email(owner, "acme.com"), "replies": rng.randint(1, 25),
+                "assigned": assigned,
+                "first_response": first_response,
+                "closed": closed,
+                "owner": owner,
+                "owner_email": _email(owner, "acme.com"),
+                "replies": rng.randint(1, 25),
                 "csat": rng.choice([None, None, 1, 2, 3, 4, 4, 5, 5, 5]),
                 "csat_as_text": rng.random() < 0.2 and self.variants,
-                "feedback": rng.choice(["N/A", "Quick and helpful", "Took too long", "N/A", "Great support!"]),
-                "on_hold": created + dt.timedelta(minutes=rng.randint(10, 600)) if on_hold else None,
+                "feedback": rng.choice(
+                    ["N/A", "Quick and helpful", "Took too long", "N/A", "Great support!"]
+                ),
+                "on_hold": created + dt.timedelta(minutes=rng.randint(10, 600))
+                if on_hold
+                else None,
                 "open_status": rng.choice(_STATUSES_OPEN),
             },
         }
         variant = rng.random()
         if self.variants:
             if variant < 0.01:
-                row["priority_score"] = rng.randint(1, 5)  # not in the docs: the beta API adds fields
+                row["priority_score"] = rng.randint(
+                    1, 5
+                )  # not in the docs: the beta API adds fields
             elif variant < 0.04 and row["ai_tags"]:
                 row["ai_tags"] = ", ".join(row["ai_tags"])  # as Thena's requests API publishes it
             elif variant < 0.06:
@@ -197,22 +259,30 @@ class ThenaDataset:
         on_hold = life["on_hold"] is not None and life["on_hold"] <= now and not closed
         hours = round((life["closed"] - life["assigned"]).total_seconds() / 3600, 2)
         csat = life["csat"] if closed else None
-        out.update({
-            "status": "Closed" if closed else (life["open_status"] if assigned else "Open"),
-            "assigned_on": _us(life["assigned"]) if assigned else "",
-            "owner": life["owner"] if assigned else "",
-            "assigned_to_user_email": life["owner_email"] if assigned else "",
-            "first_response_time": _us(life["first_response"]) if responded else "",
-            "number_of_replies": (life["replies"] if closed else min(life["replies"], 2)) if responded else 0,
-            "closed_by": life["owner"] if closed else "",
-            "feedback": life["feedback"] if closed else "N/A",
-            "csat_score": life.get("csat_missing", "N/A") if csat is None else (str(csat) if life["csat_as_text"] else csat),
-            "closed_datetime": _us(life["closed"]) if closed else "",
-            "resolution_time_hours": (str(hours) if life["csat_as_text"] else hours) if closed else "",
-            "on_hold_on": _us(life["on_hold"]) if on_hold else "",
-            "on_hold_by": life["owner"] if on_hold else "",
-            "on_hold_by_user_email": life["owner_email"] if on_hold else "",
-        })
+        out.update(
+            {
+                "status": "Closed" if closed else (life["open_status"] if assigned else "Open"),
+                "assigned_on": _us(life["assigned"]) if assigned else "",
+                "owner": life["owner"] if assigned else "",
+                "assigned_to_user_email": life["owner_email"] if assigned else "",
+                "first_response_time": _us(life["first_response"]) if responded else "",
+                "number_of_replies": (life["replies"] if closed else min(life["replies"], 2))
+                if responded
+                else 0,
+                "closed_by": life["owner"] if closed else "",
+                "feedback": life["feedback"] if closed else "N/A",
+                "csat_score": life.get("csat_missing", "N/A")
+                if csat is None
+                else (str(csat) if life["csat_as_text"] else csat),
+                "closed_datetime": _us(life["closed"]) if closed else "",
+                "resolution_time_hours": (str(hours) if life["csat_as_text"] else hours)
+                if closed
+                else "",
+                "on_hold_on": _us(life["on_hold"]) if on_hold else "",
+                "on_hold_by": life["owner"] if on_hold else "",
+                "on_hold_by_user_email": life["owner_email"] if on_hold else "",
+            }
+        )
         # The published example's field order; fields it does not show go last.
         ordered = {name: out.pop(name) for name in PUBLISHED_ROW if name in out}
         ordered.update(out)
@@ -227,21 +297,32 @@ class ThenaDataset:
 
     def request_ids(self, start: dt.datetime, end: dt.datetime) -> list[int]:
         """Ids of requests created in [start, end): what a tap should deliver for that range."""
-        return [r.request_id for r in self.between(start.date(), end.date()) if start <= r.created < end]
+        return [
+            r.request_id for r in self.between(start.date(), end.date()) if start <= r.created < end
+        ]
 
 
 class ThenaSimulator(VendorSimulator):
     name = "thena"
     _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, requests_per_day: int = 40,
-                 end_date_inclusive: bool = True, now: dt.datetime | None = None, variants: bool = False,
-                 **kwargs: t.Any) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        requests_per_day: int = 40,
+        end_date_inclusive: bool = True,
+        now: dt.datetime | None = None,
+        variants: bool = False,
+        **kwargs: t.Any,
+    ) -> None:
         self.api_key = api_key
         self.end_date_inclusive = end_date_inclusive
         self.fixed_now = now
         super().__init__(**kwargs)
-        self.dataset = ThenaDataset(seed=self.seed, requests_per_day=requests_per_day, variants=variants)
+        self.dataset = ThenaDataset(
+            seed=self.seed, requests_per_day=requests_per_day, variants=variants
+        )
         self._encoded: dict[dt.date, bytes] = {}  # JSON of days old enough not to change
 
     def now(self) -> dt.datetime:
@@ -250,7 +331,9 @@ class ThenaSimulator(VendorSimulator):
     def routes(self):
         yield "GET", re.compile(r"/v1/requests/exports"), self.export
 
-    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+    def expected_primary_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         def utc(value: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -289,13 +372,19 @@ class ThenaSimulator(VendorSimulator):
             return raw_json_response(b"[]")
         parts = []
         if start <= PUBLISHED_DAY <= last:
-            parts.append(PUBLISHED_EXAMPLE[1:-1].strip())  # the published object, bytes as published
+            parts.append(
+                PUBLISHED_EXAMPLE[1:-1].strip()
+            )  # the published object, bytes as published
         day = max(start, self.dataset.start)
         settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
         while day <= last:
             chunk = self._encoded.get(day)
             if chunk is None:
-                rows = [self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now]
+                rows = [
+                    self.dataset.as_of(r.row, now)
+                    for r in self.dataset.day(day)
+                    if r.created <= now
+                ]
                 chunk = ",".join(json.dumps(row) for row in rows).encode()
                 if dt.datetime(day.year, day.month, day.day, tzinfo=UTC) < settled:
                     self._encoded[day] = chunk

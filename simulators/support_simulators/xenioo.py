@@ -66,11 +66,25 @@ DEFAULT_BOTS: dict[str, str] = {
 }
 
 STATISTIC_TYPES: dict[int, str] = {
-    0: "New User", 1: "Returning User", 2: "Active User", 3: "Messages", 4: "Action Messages",
-    5: "Fallback Reply", 6: "NLP Detected", 7: "NLP Missed", 8: "Conversation Length",
-    9: "Time To Pick Up", 10: "Takeover Rate", 11: "Support Conversation Length", 12: "Goal Reached",
-    13: "Incoming Message", 14: "API Request", 15: "API Request Error", 16: "Time To First Message",
-    17: "Operator Message", 18: "Tag Hit",
+    0: "New User",
+    1: "Returning User",
+    2: "Active User",
+    3: "Messages",
+    4: "Action Messages",
+    5: "Fallback Reply",
+    6: "NLP Detected",
+    7: "NLP Missed",
+    8: "Conversation Length",
+    9: "Time To Pick Up",
+    10: "Takeover Rate",
+    11: "Support Conversation Length",
+    12: "Goal Reached",
+    13: "Incoming Message",
+    14: "API Request",
+    15: "API Request Error",
+    16: "Time To First Message",
+    17: "Operator Message",
+    18: "Tag Hit",
 }
 ACCOUNT_TYPES = tuple(range(18))
 BOT_TYPES = tuple(range(19))
@@ -92,10 +106,49 @@ _LABELS: dict[int, list[str]] = {
 }
 #: Types that are averages (seconds, or a percentage for 10), not counts.
 _AVERAGES = {8: 240.0, 9: 95.0, 10: 12.0, 11: 420.0, 16: 3.5}
-_COUNTS = {0: 40, 1: 25, 2: 60, 3: 380, 4: 120, 5: 18, 6: 30, 7: 9, 12: 10, 13: 190, 14: 45, 15: 2, 17: 35, 18: 12}
+_COUNTS = {
+    0: 40,
+    1: 25,
+    2: 60,
+    3: 380,
+    4: 120,
+    5: 18,
+    6: 30,
+    7: 9,
+    12: 10,
+    13: 190,
+    14: 45,
+    15: 2,
+    17: 35,
+    18: 12,
+}
 # Share of a day's activity per hour (UTC), sums to 1.
-_HOURLY = [0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 3.0, 5.0, 6.5, 7.0, 7.2,
-           6.8, 6.9, 7.0, 6.8, 6.4, 5.8, 5.0, 4.2, 3.4, 2.6, 1.8, 1.1]
+_HOURLY = [
+    0.6,
+    0.4,
+    0.3,
+    0.3,
+    0.4,
+    0.8,
+    1.5,
+    3.0,
+    5.0,
+    6.5,
+    7.0,
+    7.2,
+    6.8,
+    6.9,
+    7.0,
+    6.8,
+    6.4,
+    5.8,
+    5.0,
+    4.2,
+    3.4,
+    2.6,
+    1.8,
+    1.1,
+]
 _HOURLY = [share / sum(_HOURLY) for share in _HOURLY]
 
 
@@ -114,7 +167,11 @@ class XeniooDataset:
         for index, key in enumerate(self.bots):
             rng = random.Random(f"{seed}:channels:{index}")
             # Every bot is on the web and on a channel with delivery receipts.
-            chosen = ["Web", rng.choice(sorted(_DLR_CHANNELS)), *rng.sample(_CHANNELS[1:], k=rng.randint(0, 2))]
+            chosen = [
+                "Web",
+                rng.choice(sorted(_DLR_CHANNELS)),
+                *rng.sample(_CHANNELS[1:], k=rng.randint(0, 2)),
+            ]
             self.channels[key] = [c for c in _CHANNELS if c in chosen]
         self._days: dict[tuple[str, dt.date], list[tuple[str, int, str, float]]] = {}
         self._lock = threading.Lock()
@@ -138,9 +195,15 @@ class XeniooDataset:
             for code in BOT_TYPES:
                 for label in _LABELS.get(code, [STATISTIC_TYPES[code]]):
                     if code in _AVERAGES:
-                        value = round(_AVERAGES[code] * rng.uniform(0.6, 1.5), 2) if rng.random() < 0.9 else 0.0
+                        value = (
+                            round(_AVERAGES[code] * rng.uniform(0.6, 1.5), 2)
+                            if rng.random() < 0.9
+                            else 0.0
+                        )
                     else:
-                        mean = _COUNTS[code] * size * share * weekend / len(_LABELS.get(code, [label]))
+                        mean = (
+                            _COUNTS[code] * size * share * weekend / len(_LABELS.get(code, [label]))
+                        )
                         value = float(max(0, int(rng.gauss(mean, mean * 0.3))))
                     if value:
                         rows.append((channel, code, label, value))
@@ -159,7 +222,9 @@ class XeniooDataset:
             sent = max(0, int(rng.gauss(120, 30)))
             delivered = int(sent * rng.uniform(0.85, 0.98))
             read = int(delivered * rng.uniform(0.4, 0.8))
-            for status, value in zip(_DLR_STATUSES, (sent, delivered, read, sent - delivered)):
+            for status, value in zip(
+                _DLR_STATUSES, (sent, delivered, read, sent - delivered), strict=False
+            ):
                 if value:
                     rows.append((channel, status, float(value)))
         return rows
@@ -252,7 +317,7 @@ class XeniooSimulator(VendorSimulator):
         if request.path == self.AUTH_PATH:
             return None
         header = request.headers.get("Authorization") or ""
-        token = header[len("Bearer "):] if header.startswith("Bearer ") else None
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         with self._state_lock:
             entry = self._tokens.get(token) if token else None
             if entry is not None and entry[0] <= self.now():
@@ -265,7 +330,9 @@ class XeniooSimulator(VendorSimulator):
                 else:
                     entry[1] -= 1
         if entry is None:
-            return json_response({"Message": "Authorization has been denied for this request."}, 401)
+            return json_response(
+                {"Message": "Authorization has been denied for this request."}, 401
+            )
         return None
 
     def authorize(self, request: SimRequest) -> SimResponse:
@@ -277,17 +344,27 @@ class XeniooSimulator(VendorSimulator):
         if not key:
             return json_response({"Message": "The request does not contain an AccountAPIKey."}, 400)
         if key != self.account_api_key:
-            return json_response({"Message": "The specified account API key has not been found."}, 404)
+            return json_response(
+                {"Message": "The specified account API key has not been found."}, 404
+            )
         with self._state_lock:
             self._token_counter += 1
-            token = hashlib.sha256(f"{self.seed}:{self._token_counter}:{key}".encode()).hexdigest()[:40] + "=="
-            self._tokens[token] = [self.now() + dt.timedelta(minutes=self.token_minutes), self.token_uses]
+            token = (
+                hashlib.sha256(f"{self.seed}:{self._token_counter}:{key}".encode()).hexdigest()[:40]
+                + "=="
+            )
+            self._tokens[token] = [
+                self.now() + dt.timedelta(minutes=self.token_minutes),
+                self.token_uses,
+            ]
             self.issued_tokens.append(token)
         return json_response({self.token_keys[0]: token, self.token_keys[1]: self.token_minutes})
 
     # ---- parameters and throttles ----------------------------------------------------
 
-    def _parse(self, types: str | None, mode: str, days: str, allowed: tuple[int, ...]) -> tuple | SimResponse:
+    def _parse(
+        self, types: str | None, mode: str, days: str, allowed: tuple[int, ...]
+    ) -> tuple | SimResponse:
         codes: list[int] = []
         if types is not None:
             try:
@@ -299,7 +376,9 @@ class XeniooSimulator(VendorSimulator):
         if mode not in GROUP_MODES:
             return json_response({"Message": f"Invalid group mode: {mode}"}, 400)
         if not days.isdigit() or not 1 <= int(days) <= MAX_DAYS:
-            return json_response({"Message": f"Days must be between 1 and {MAX_DAYS}, got {days}"}, 400)
+            return json_response(
+                {"Message": f"Days must be between 1 and {MAX_DAYS}, got {days}"}, 400
+            )
         return codes, mode, int(days)
 
     def _bot_keys(self, api_key: str, *, wildcard: bool) -> list[str] | SimResponse:
@@ -310,7 +389,9 @@ class XeniooSimulator(VendorSimulator):
             return [api_key]
         return json_response({"Message": "The specified account or bot has not been found."}, 404)
 
-    def _throttled(self, kind: str, subject: str, window: dt.timedelta, what: str) -> SimResponse | None:
+    def _throttled(
+        self, kind: str, subject: str, window: dt.timedelta, what: str
+    ) -> SimResponse | None:
         if not self.throttle:
             return None
         now = self.now()
@@ -319,7 +400,11 @@ class XeniooSimulator(VendorSimulator):
             if last is not None and now - last < window:
                 retry_at = (last + window).strftime("%Y-%m-%dT%H:%M:%SZ")
                 return json_response(
-                    {"Message": f"{what} calls are throttled. Too many calls: try again after {retry_at}."}, 400)
+                    {
+                        "Message": f"{what} calls are throttled. Too many calls: try again after {retry_at}."
+                    },
+                    400,
+                )
             self._last_calls[(kind, subject)] = now
         return None
 
@@ -334,12 +419,16 @@ class XeniooSimulator(VendorSimulator):
 
     # ---- data ------------------------------------------------------------------------
 
-    def statistics_rows(self, keys: list[str], codes: list[int], mode: str, days: int) -> list[dict]:
+    def statistics_rows(
+        self, keys: list[str], codes: list[int], mode: str, days: int
+    ) -> list[dict]:
         now = self.now()
         wanted = set(codes)
         buckets: dict[tuple, list[float]] = {}
         today = now.date()
-        fraction = (now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)).total_seconds() / 86_400
+        fraction = (
+            now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)
+        ).total_seconds() / 86_400
         for day in covered_days(now, days):
             midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
             for key in keys:
@@ -356,16 +445,26 @@ class XeniooSimulator(VendorSimulator):
         rows = []
         for (label_text, key, channel, event, code), values in buckets.items():
             value = round(sum(values) / len(values), 2) if code in _AVERAGES else int(sum(values))
-            rows.append({
-                "GroupLabel": label_text,
-                "BotName": self.dataset.bots[key],
-                "ChannelName": channel,
-                "EventLabel": event,
-                "Type": code,
-                "Value": value,
-                "BotId": self.dataset.bot_id(key),
-            })
-        rows.sort(key=lambda r: (r["GroupLabel"], r["Type"], r["BotName"], r["ChannelName"], r["EventLabel"]))
+            rows.append(
+                {
+                    "GroupLabel": label_text,
+                    "BotName": self.dataset.bots[key],
+                    "ChannelName": channel,
+                    "EventLabel": event,
+                    "Type": code,
+                    "Value": value,
+                    "BotId": self.dataset.bot_id(key),
+                }
+            )
+        rows.sort(
+            key=lambda r: (
+                r["GroupLabel"],
+                r["Type"],
+                r["BotName"],
+                r["ChannelName"],
+                r["EventLabel"],
+            )
+        )
         return rows
 
     def published(self, rows: list[dict]) -> bytes:
@@ -375,8 +474,9 @@ class XeniooSimulator(VendorSimulator):
         return json.dumps(rows).encode()
 
     @staticmethod
-    def _parts(midnight: dt.datetime, mode: str, now: dt.datetime, is_today: bool,
-               fraction: float) -> t.Iterator[tuple[dt.datetime, float]]:
+    def _parts(
+        midnight: dt.datetime, mode: str, now: dt.datetime, is_today: bool, fraction: float
+    ) -> t.Iterator[tuple[dt.datetime, float]]:
         """The bucket moments of one day and the share of the day's value each gets."""
         if mode == "hour":
             for hour, share in enumerate(_HOURLY):
@@ -391,7 +491,9 @@ class XeniooSimulator(VendorSimulator):
         now = self.now()
         buckets: dict[tuple, float] = {}
         today = now.date()
-        fraction = (now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)).total_seconds() / 86_400
+        fraction = (
+            now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)
+        ).total_seconds() / 86_400
         for day in covered_days(now, days):
             midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
             for key in keys:
@@ -400,8 +502,15 @@ class XeniooSimulator(VendorSimulator):
                         bucket = (group_label(moment, mode), key, channel, status)
                         buckets[bucket] = buckets.get(bucket, 0.0) + max(1, round(value * part))
         rows = [
-            {"GroupLabel": label, "BotName": self.dataset.bots[key], "ChannelName": channel, "EventLabel": status,
-             "Status": status, "Value": int(value), "BotId": self.dataset.bot_id(key)}
+            {
+                "GroupLabel": label,
+                "BotName": self.dataset.bots[key],
+                "ChannelName": channel,
+                "EventLabel": status,
+                "Status": status,
+                "Value": int(value),
+                "BotId": self.dataset.bot_id(key),
+            }
             for (label, key, channel, status), value in buckets.items()
         ]
         rows.sort(key=lambda r: (r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"]))
@@ -450,7 +559,9 @@ class XeniooSimulator(VendorSimulator):
 
     # ---- what a full run must deliver ------------------------------------------------------
 
-    def expected_primary_keys(self, tap_config: t.Mapping[str, t.Any]) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+    def expected_primary_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """Keys a first run (no state) of tap-xenioo with `tap_config` delivers, from this data.
 
         Mirrors the tap: DAYS from start_date (capped at 30, default 30); on a first run
@@ -478,25 +589,55 @@ class XeniooSimulator(VendorSimulator):
             return asked[0] if len(asked) == 1 else -1
 
         def stat_key(scope_name: str, row: dict, asked: list[int]) -> tuple:
-            return (scope_name, told(row, asked), mode, row["GroupLabel"], row["BotName"], row["ChannelName"],
-                    row["EventLabel"])
+            return (
+                scope_name,
+                told(row, asked),
+                mode,
+                row["GroupLabel"],
+                row["BotName"],
+                row["ChannelName"],
+                row["EventLabel"],
+            )
 
-        pk = ("bot_scope", "stat_type_code", "group_mode", "group_label", "bot_name", "channel_name", "event_label")
+        pk = (
+            "bot_scope",
+            "stat_type_code",
+            "group_mode",
+            "group_label",
+            "bot_name",
+            "channel_name",
+            "event_label",
+        )
         expected = {
-            "account_statistics": (pk, {stat_key(scope, r, types)
-                                        for r in self.statistics_rows(scope_keys, types, mode, days)}),
+            "account_statistics": (
+                pk,
+                {
+                    stat_key(scope, r, types)
+                    for r in self.statistics_rows(scope_keys, types, mode, days)
+                },
+            ),
             "dlr_statistics": (
-                ("bot_scope", "group_mode", "group_label", "bot_name", "channel_name", "event_label"),
-                {(scope, mode, r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"])
-                 for r in self.dlr_rows(scope_keys, mode, days)},
+                (
+                    "bot_scope",
+                    "group_mode",
+                    "group_label",
+                    "bot_name",
+                    "channel_name",
+                    "event_label",
+                ),
+                {
+                    (scope, mode, r["GroupLabel"], r["BotName"], r["ChannelName"], r["EventLabel"])
+                    for r in self.dlr_rows(scope_keys, mode, days)
+                },
             ),
         }
         bot_keys: set[tuple] = set()
         for name, key in bots:
             if key in self.dataset.bots:
-                bot_keys |= {stat_key(name, r, bot_types)
-                             for r in self.statistics_rows([key], bot_types, mode, days)}
+                bot_keys |= {
+                    stat_key(name, r, bot_types)
+                    for r in self.statistics_rows([key], bot_types, mode, days)
+                }
         if bots:
             expected["bot_statistics"] = (pk, bot_keys)
         return expected
-

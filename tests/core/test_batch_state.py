@@ -12,9 +12,10 @@ from kit_thankful import API_KEY as THANKFUL_KEY
 from kit_thankful import thankful_config
 from kit_thena import API_KEY as THENA_KEY
 from kit_thena import expected_ids, thena_config
+from tap_runner import TapRun, run_tap
+
 from support_simulators.thankful import ThankfulSimulator
 from support_simulators.thena import ThenaSimulator
-from tap_runner import TapRun, run_tap
 
 
 def _batch_config(root: Path, size: int) -> dict:

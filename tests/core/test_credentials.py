@@ -10,11 +10,12 @@ import logging
 import pytest
 import requests
 from kit_thankful import API_KEY, thankful_config
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault, VendorSimulator
 from support_simulators.thankful import ThankfulSimulator
 from support_taps.http import CredentialGuardSession, CredentialRedirectRefused
 from support_taps.redaction import install_log_redaction, redact
-from tap_runner import run_tap
 
 
 @pytest.fixture

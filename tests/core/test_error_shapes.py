@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 from kit_thena import API_KEY, expected_ids, thena_config
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault, json_response
 from support_simulators.thena import ThenaSimulator
 from support_taps.errors import UnexpectedShape, body_snippet, describe_shape, unexpected_shape
-from tap_runner import run_tap
 
 
 def _response(status: int, body: bytes, path: str = "/v1/things") -> requests.Response:

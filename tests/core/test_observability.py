@@ -9,10 +9,11 @@ import sys
 
 import pytest
 from kit_thena import API_KEY, thena_config
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault
 from support_simulators.thena import ThenaSimulator
 from support_taps.progress import RunStats, WindowProgress
-from tap_runner import run_tap
 
 
 @pytest.mark.parametrize(

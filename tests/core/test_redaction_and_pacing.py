@@ -13,7 +13,9 @@ def test_redactor_masks_plain_and_url_encoded_secrets():
     redactor = SecretRedactor()
     redactor.add("s3cr3t/key+1", "abc", None)
     text = "GET /stats/s3cr3t%2Fkey%2B1/0 key=s3cr3t/key+1 q=s3cr3t%2Fkey%2B1 abc"
-    assert redactor(text) == "GET /stats/***/0 key=*** q=*** abc"  # 'abc' is too short to be a secret
+    assert (
+        redactor(text) == "GET /stats/***/0 key=*** q=*** abc"
+    )  # 'abc' is too short to be a secret
 
 
 def test_log_filter_masks_messages_arguments_and_tracebacks():
@@ -67,10 +69,22 @@ def test_secret_settings_are_found_however_deeply_nested():
     schema = th.PropertiesList(
         th.Property("api_key", th.StringType, secret=True),
         th.Property("user", th.StringType),
-        th.Property("bots", th.ArrayType(th.ObjectType(
-            th.Property("name", th.StringType), th.Property("key", th.StringType, secret=True))), secret=True),
+        th.Property(
+            "bots",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("name", th.StringType),
+                    th.Property("key", th.StringType, secret=True),
+                )
+            ),
+            secret=True,
+        ),
         th.Property("extra", th.ObjectType(th.Property("token", th.StringType)), secret=True),
     ).to_dict()
-    config = {"api_key": "k-1", "user": "ann", "bots": [{"name": "support", "key": "bk-1"}, {"name": "hr", "key": "bk-2"}],
-              "extra": {"token": "t-1"}}
+    config = {
+        "api_key": "k-1",
+        "user": "ann",
+        "bots": [{"name": "support", "key": "bk-1"}, {"name": "hr", "key": "bk-2"}],
+        "extra": {"token": "t-1"},
+    }
     assert sorted(_secret_leaves(schema, config)) == ["bk-1", "bk-2", "k-1", "t-1"]

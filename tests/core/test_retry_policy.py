@@ -27,10 +27,16 @@ def _error(status: int = 429, retry_after: str | None = None) -> RetriableAPIErr
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("7", 7.0), ("0", 0.0), ("2.5", 2.5), ("-3", 0.0),
-     (format_datetime(NOW + dt.timedelta(seconds=90), usegmt=True), 90.0),
-     (format_datetime(NOW - dt.timedelta(seconds=90), usegmt=True), 0.0),
-     ("soon", None), ("", None)],
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        ("2.5", 2.5),
+        ("-3", 0.0),
+        (format_datetime(NOW + dt.timedelta(seconds=90), usegmt=True), 90.0),
+        (format_datetime(NOW - dt.timedelta(seconds=90), usegmt=True), 0.0),
+        ("soon", None),
+        ("", None),
+    ],
 )
 def test_retry_after_in_seconds_or_http_date(header, seconds):
     assert retry_after_seconds(_error(retry_after=header), now=lambda: NOW) == seconds
@@ -62,7 +68,7 @@ def _waits(policy: RetryPolicy, errors: list[BaseException], clock: FakeClock) -
 def test_exponential_backoff_doubles_and_is_capped():
     policy = RetryPolicy(base_wait=1, max_backoff=8, max_total_wait=10_000)
     waits = _waits(policy, [requests.exceptions.Timeout()] * 6, FakeClock())
-    for wait, base in zip(waits, [1, 2, 4, 8, 8, 8]):
+    for wait, base in zip(waits, [1, 2, 4, 8, 8, 8], strict=False):
         if base < 8:
             assert base <= wait <= base * 1.1  # up to 10% jitter, never less
         else:
@@ -71,7 +77,10 @@ def test_exponential_backoff_doubles_and_is_capped():
 
 def test_retry_after_is_honoured_exactly_and_capped():
     policy = RetryPolicy(max_retry_after=60, max_total_wait=10_000)
-    assert _waits(policy, [_error(retry_after="5"), _error(retry_after="600")], FakeClock()) == [5.0, 60.0]
+    assert _waits(policy, [_error(retry_after="5"), _error(retry_after="600")], FakeClock()) == [
+        5.0,
+        60.0,
+    ]
 
 
 def test_budget_stops_retrying_with_a_message():
@@ -90,8 +99,15 @@ def test_budget_stops_retrying_with_a_message():
 
 
 def test_policy_reads_settings():
-    policy = RetryPolicy.from_config({"max_retries": 2, "max_retry_after": 9, "max_retry_wait": 99, "retry_base_wait": 0.5})
-    assert (policy.max_tries, policy.max_retry_after, policy.max_total_wait, policy.base_wait) == (3, 9.0, 99.0, 0.5)
+    policy = RetryPolicy.from_config(
+        {"max_retries": 2, "max_retry_after": 9, "max_retry_wait": 99, "retry_base_wait": 0.5}
+    )
+    assert (policy.max_tries, policy.max_retry_after, policy.max_total_wait, policy.base_wait) == (
+        3,
+        9.0,
+        99.0,
+        0.5,
+    )
 
 
 def test_backoff_waits_never_exceed_the_documented_cap_even_with_jitter():
@@ -102,7 +118,9 @@ def test_backoff_waits_never_exceed_the_documented_cap_even_with_jitter():
     for attempt in range(12):
         for rand in (lambda: 0.999999, lambda: 0.0):
             assert backoff_wait(policy, attempt, rand) <= 60.0
-    assert backoff_wait(policy, 5, lambda: 0.999999) > 33  # 32 s plus jitter: still exponential below the cap
+    assert (
+        backoff_wait(policy, 5, lambda: 0.999999) > 33
+    )  # 32 s plus jitter: still exponential below the cap
     assert 54.0 <= backoff_wait(policy, 10, lambda: 0.999999) <= 60.0  # jitter inside the cap
     clock = FakeClock()
     waits = _waits(policy, [_error(status=503) for _ in range(40)], clock)

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
+
 from tap_dixa.tap import TapDixa
 from tap_khoros_care.tap import TapKhorosCare
 from tap_thankful.tap import TapThankful

@@ -10,6 +10,7 @@ import sys
 import time
 
 from kit_thena import API_KEY, expected_ids, thena_config
+
 from support_simulators.thena import ThenaSimulator
 
 

@@ -49,11 +49,17 @@ def test_day_floor_and_ceiling():
 
 @pytest.mark.parametrize(
     ("raw", "iso"),
-    [("05/12/2023 12:24", "2023-05-12T12:24:00+00:00"),
-     ("2023-05-12T12:24:00Z", "2023-05-12T12:24:00+00:00"),
-     ("2023-05-12T14:24:00+02:00", "2023-05-12T12:24:00+00:00"),
-     ("2023-05-12 12:24", "2023-05-12T12:24:00+00:00"),
-     ("", None), ("N/A", None), (None, None), ("not a date", None), ("13/45/2023 99:99", None)],
+    [
+        ("05/12/2023 12:24", "2023-05-12T12:24:00+00:00"),
+        ("2023-05-12T12:24:00Z", "2023-05-12T12:24:00+00:00"),
+        ("2023-05-12T14:24:00+02:00", "2023-05-12T12:24:00+00:00"),
+        ("2023-05-12 12:24", "2023-05-12T12:24:00+00:00"),
+        ("", None),
+        ("N/A", None),
+        (None, None),
+        ("not a date", None),
+        ("13/45/2023 99:99", None),
+    ],
 )
 def test_dates_become_iso_utc(raw, iso):
     assert to_utc_iso(raw, ("%m/%d/%Y %H:%M",)) == iso
@@ -64,22 +70,54 @@ def test_numbers_text_and_lists():
     assert to_number("N/A") is None and to_number("") is None and to_number("abc") is None
     assert to_number("nan") is None
     assert to_integer("7") == 7 and to_integer("7.0") == 7 and to_integer("7.5") is None
-    assert to_text("") is None and to_text("N/A") is None and to_text("x") == "x" and to_text(5) == "5"
-    assert to_text_list(["a", "", "b"]) == ["a", "b"] and to_text_list("a") == ["a"] and to_text_list("") is None
+    assert (
+        to_text("") is None and to_text("N/A") is None and to_text("x") == "x" and to_text(5) == "5"
+    )
+    assert (
+        to_text_list(["a", "", "b"]) == ["a", "b"]
+        and to_text_list("a") == ["a"]
+        and to_text_list("") is None
+    )
 
 
 def test_record_normalizer_follows_the_schema_in_place():
     from support_taps.normalize import RecordNormalizer
 
-    schema = {"properties": {
-        "id": {"type": ["integer"]}, "when": {"type": ["string", "null"], "format": "date-time"},
-        "score": {"type": ["number", "null"]}, "name": {"type": ["string", "null"]},
-        "tags": {"type": ["array", "null"], "items": {"type": "string"}}, "flag": {"type": ["boolean", "null"]}}}
+    schema = {
+        "properties": {
+            "id": {"type": ["integer"]},
+            "when": {"type": ["string", "null"], "format": "date-time"},
+            "score": {"type": ["number", "null"]},
+            "name": {"type": ["string", "null"]},
+            "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+            "flag": {"type": ["boolean", "null"]},
+        }
+    }
     unknown: list[str] = []
-    normalize = RecordNormalizer(schema, date_formats=("%m/%d/%Y %H:%M",), on_unknown=unknown.append)
-    raw = {"id": "42", "when": "02/30/2025 10:00", "score": "N/A", "name": 7, "tags": "solo", "flag": "N/A", "new": 1}
+    normalize = RecordNormalizer(
+        schema, date_formats=("%m/%d/%Y %H:%M",), on_unknown=unknown.append
+    )
+    raw = {
+        "id": "42",
+        "when": "02/30/2025 10:00",
+        "score": "N/A",
+        "name": 7,
+        "tags": "solo",
+        "flag": "N/A",
+        "new": 1,
+    }
     record = normalize(raw)
     assert record is raw
-    assert record == {"id": 42, "when": None, "score": None, "name": "7", "tags": ["solo"], "flag": None}
-    assert normalize({"id": 1, "when": "01/31/2025 23:59", "new": 2})["when"] == "2025-01-31T23:59:00+00:00"
+    assert record == {
+        "id": 42,
+        "when": None,
+        "score": None,
+        "name": "7",
+        "tags": ["solo"],
+        "flag": None,
+    }
+    assert (
+        normalize({"id": 1, "when": "01/31/2025 23:59", "new": 2})["when"]
+        == "2025-01-31T23:59:00+00:00"
+    )
     assert unknown == ["new"]  # reported once

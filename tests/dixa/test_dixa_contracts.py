@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from kit_dixa import API_TOKEN, discover, select_only
+from tap_runner import run_tap
+
 from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response
 from tap_dixa.exports import EXPORT_STREAMS
-from tap_runner import run_tap
 
 EXPORT_NAMES = {stream_class.name for stream_class in EXPORT_STREAMS}
 
@@ -45,7 +46,9 @@ class PublishedDixa(VendorSimulator):
         self.bodies: list[tuple[str, t.Any]] = []
 
     def routes(self):
-        sample = lambda name: lambda request: json_response(published(name))
+        def sample(name):
+            return lambda request: json_response(published(name))
+
         yield "GET", re.compile(r"/v1/analytics/metrics"), sample("metrics_catalogue_response.txt")
         yield "GET", re.compile(r"/v1/analytics/records"), sample("records_catalogue_response.txt")
         yield (
@@ -70,7 +73,11 @@ class PublishedDixa(VendorSimulator):
             re.compile(r"/v1/conversation_export"),
             sample("exports_conversation_export_response.txt"),
         )
-        yield "GET", re.compile(r"/v1/message_export"), sample("exports_message_export_response.txt")
+        yield (
+            "GET",
+            re.compile(r"/v1/message_export"),
+            sample("exports_message_export_response.txt"),
+        )
 
     def answer(self, name: str) -> t.Callable[[SimRequest], SimResponse]:
         def handler(request: SimRequest) -> SimResponse:
@@ -166,7 +173,7 @@ def test_the_published_closed_conversations_sample_lands_with_its_values(publish
     rows = published("records_data_response.txt")["data"]
     records = run.records("records_closed_conversations")
     assert len(records) == 2
-    for record, row in zip(sorted(records, key=lambda r: r["csid"]), rows):
+    for record, row in zip(sorted(records, key=lambda r: r["csid"]), rows, strict=False):
         fields = {f["name"]: f["field"] for f in row["fields"]}
         assert record["csid"] == fields["csid"]["value"] and isinstance(record["csid"], int)
         # fieldsMetadata calls it conversation_id; the published rows call it csid: one id.
@@ -309,8 +316,14 @@ def test_a_description_parses_as_its_catalogue_entry(published_run):
 def test_the_published_message_export_sample_lands_with_its_values():
     sample = published("exports_message_export_response.txt")[0]
     with PublishedDixa() as server:
-        config = {"api_token": API_TOKEN, "api_url": server.url, "exports_api_url": server.url,
-                  "start_date": "1970-01-01", "end_date": "1970-01-02", "retry_base_wait": 0.05}
+        config = {
+            "api_token": API_TOKEN,
+            "api_url": server.url,
+            "exports_api_url": server.url,
+            "start_date": "1970-01-01",
+            "end_date": "1970-01-02",
+            "retry_base_wait": 0.05,
+        }
         found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
         assert found.returncode == 0, found.stderr
         run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, "messages"))

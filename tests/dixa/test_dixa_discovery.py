@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from kit_dixa import API_TOKEN, discover, dixa_config, select_only
-from support_simulators.dixa import RECORDS, DixaSimulator
 from tap_runner import run_tap
 
-STATIC = {"metrics_catalogue", "records_catalogue", "filter_values", "metric_values", "conversations", "messages",
-          "activity_logs", "agents", "end_users", "queues", "tags", "teams"}
+from support_simulators.dixa import RECORDS, DixaSimulator
+
+STATIC = {
+    "metrics_catalogue",
+    "records_catalogue",
+    "filter_values",
+    "metric_values",
+    "conversations",
+    "messages",
+    "activity_logs",
+    "agents",
+    "end_users",
+    "queues",
+    "tags",
+    "teams",
+}
 
 
 def test_one_stream_per_record_id_in_the_catalogue(dixa):
@@ -25,14 +38,27 @@ def test_record_schema_comes_from_fields_metadata_and_the_types_seen(dixa):
     # fieldsMetadata's fields, then the fields the sampled rows carry that it does not list (as
     # Dixa's own closed_conversations sample does), then the whole row.
     unlisted = ["csid", "initial_direction", "initial_channel", "contact_point"]
-    assert [p for p in properties if not p.endswith("_label")] == ["primary_timestamp", *fields, *unlisted, "raw"]
+    assert [p for p in properties if not p.endswith("_label")] == [
+        "primary_timestamp",
+        *fields,
+        *unlisted,
+        "raw",
+    ]
     assert properties["csid"]["type"] == ["integer", "null"]  # typed from its `_type`, LongField
-    assert properties["raw"] == {"type": ["object", "null"], "description": properties["raw"]["description"]}
+    assert properties["raw"] == {
+        "type": ["object", "null"],
+        "description": properties["raw"]["description"],
+    }
     assert properties["closed_at"]["format"] == "date-time"  # TimestampField
     assert properties["conversation_id"]["type"] == ["integer", "null"]  # LongField
     assert properties["handling_duration"]["type"] == ["number", "null"]  # DoubleField
-    assert {"agent_id_label", "queue_id_label", "closed_by_label"} <= set(properties)  # UUID/String labels
-    assert properties["closed_by"]["description"] == "User closing the conversation (Agent, Enduser or Unknown)"
+    assert {"agent_id_label", "queue_id_label", "closed_by_label"} <= set(
+        properties
+    )  # UUID/String labels
+    assert (
+        properties["closed_by"]["description"]
+        == "User closing the conversation (Agent, Enduser or Unknown)"
+    )
     # Keyed by the conversation and when it closed (a reopened conversation closes again); never
     # by a measure or a field that merely cannot be null, such as closed_by.
     assert stream["key_properties"] == ["conversation_id", "primary_timestamp"]
@@ -55,10 +81,16 @@ def test_record_schema_comes_from_fields_metadata_and_the_types_seen(dixa):
 
 
 def test_a_record_id_dixa_adds_becomes_a_stream(dixa, monkeypatch):
-    monkeypatch.setitem(RECORDS, "sla_events", {
-        "description": "SLA events", "filters": ["queue_id"],
-        "fieldsMetadata": [{"field": "sla_id", "description": "SLA", "nullable": False}],
-        "relatedMetricIds": []})
+    monkeypatch.setitem(
+        RECORDS,
+        "sla_events",
+        {
+            "description": "SLA events",
+            "filters": ["queue_id"],
+            "fieldsMetadata": [{"field": "sla_id", "description": "SLA", "nullable": False}],
+            "relatedMetricIds": [],
+        },
+    )
     found = discover(dixa_config(dixa))
     stream = found.stream("records_sla_events")
     # No data yet for the new record: its field is typed as text until values are seen.
@@ -71,10 +103,15 @@ def test_catalogue_pages_are_followed(dixa):
     dixa.default_page_limit = 2
     found = discover(dixa_config(dixa))
     assert found.returncode == 0, found.stderr
-    assert {s["tap_stream_id"] for s in found.catalog["streams"]} >= {f"records_{r}" for r in RECORDS}
+    assert {s["tap_stream_id"] for s in found.catalog["streams"]} >= {
+        f"records_{r}" for r in RECORDS
+    }
     assert len(dixa.calls("/v1/analytics/metrics")) == 4
-    assert [c.query.get("pageKey") is not None for c in dixa.calls("/v1/analytics/records") if c.method == "GET"] \
-        == [False, True, True]
+    assert [
+        c.query.get("pageKey") is not None
+        for c in dixa.calls("/v1/analytics/records")
+        if c.method == "GET"
+    ] == [False, True, True]
 
 
 def test_run_with_a_catalog_extracts_only_what_is_selected_with_the_catalog_schema(dixa):
@@ -86,7 +123,9 @@ def test_run_with_a_catalog_extracts_only_what_is_selected_with_the_catalog_sche
     dixa.reset_log()
     run = run_tap("tap_dixa", config, catalog=catalog)
     assert run.returncode == 0, run.stderr
-    assert {m["stream"] for m in run.messages if m["type"] in ("RECORD", "SCHEMA")} == {"records_ratings"}
+    assert {m["stream"] for m in run.messages if m["type"] in ("RECORD", "SCHEMA")} == {
+        "records_ratings"
+    }
     assert all(isinstance(r["rating_score"], str) for r in run.records())
     # The catalogue is read again (it is the truth), nothing is sampled, only ratings are asked.
     assert {b["id"] for b in dixa.data_queries("records")} == {"ratings"}
@@ -110,8 +149,15 @@ def test_wrong_path_names_api_url(dixa):
 def test_unreachable_url_names_api_url():
     with DixaSimulator() as sim:
         url = sim.url  # a port that was just free
-    found = discover({"api_token": API_TOKEN, "api_url": url, "start_date": "2025-01-06", "max_retries": 1,
-                      "retry_base_wait": 0.05})
+    found = discover(
+        {
+            "api_token": API_TOKEN,
+            "api_url": url,
+            "start_date": "2025-01-06",
+            "max_retries": 1,
+            "retry_base_wait": 0.05,
+        }
+    )
     assert found.returncode != 0
     assert "could not connect" in found.stderr and f"`api_url` setting (now {url})" in found.stderr
 
@@ -133,7 +179,11 @@ def test_bad_settings_are_named_before_dixa_is_asked(dixa):
 def test_unknown_record_or_metric_ids_are_named(dixa):
     found = discover(dixa_config(dixa, record_ids=["ratings", "nope"]))
     assert found.returncode != 0
-    assert "`record_ids`" in found.stderr and "'nope'" in found.stderr and "closed_conversations" in found.stderr
+    assert (
+        "`record_ids`" in found.stderr
+        and "'nope'" in found.stderr
+        and "closed_conversations" in found.stderr
+    )
     found = discover(dixa_config(dixa, metric_ids=["csatt"]))
     assert "`metric_ids`" in found.stderr and "'csatt'" in found.stderr
 
@@ -142,7 +192,9 @@ def test_record_ids_limit_the_record_streams(dixa):
     found = discover(dixa_config(dixa, record_ids=["ratings"]))
     names = {s["tap_stream_id"] for s in found.catalog["streams"]}
     assert names == STATIC | {"records_ratings"}
-    assert {b["id"] for b in dixa.data_queries("records")} == {"ratings"}  # only ratings was sampled
+    assert {b["id"] for b in dixa.data_queries("records")} == {
+        "ratings"
+    }  # only ratings was sampled
 
 
 def test_a_filter_attribute_dixa_refuses_is_skipped_with_a_warning(dixa, monkeypatch):

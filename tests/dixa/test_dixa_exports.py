@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 from kit_dixa import API_TOKEN, dixa_config, keys_of, load_into_duckdb, select_only
-from support_simulators.dixa_exports import DAY_MS
 from tap_runner import TapRun, run_tap
+
+from support_simulators.dixa_exports import DAY_MS
 
 UTC = dt.timezone.utc
 EXPORTS = (
@@ -83,7 +84,7 @@ def test_windows_are_at_most_31_days_in_epoch_milliseconds_and_contiguous(long_r
     assert all(before - after <= 31 * DAY_MS for after, before in bounds)
     assert bounds[0][0] == int(dt.datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000) - 1
     assert bounds[-1][1] == int(dt.datetime(2025, 3, 15, tzinfo=UTC).timestamp() * 1000)
-    for (_, before), (after, _) in zip(bounds, bounds[1:]):
+    for (_, before), (after, _) in zip(bounds, bounds[1:], strict=False):
         assert after == before - 1  # the next window starts where this one ended (widened by 1 ms)
     assert all(c.headers["Authorization"] == f"Bearer {API_TOKEN}" for c in calls)
     # State after each window, and the last one at the end of the range.

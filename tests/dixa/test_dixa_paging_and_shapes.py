@@ -9,8 +9,9 @@ import json
 
 import pytest
 from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
-from support_simulators.framework import Fault
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault
 
 
 def _ratings(sim, **overrides):

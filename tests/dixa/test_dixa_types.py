@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from tap_dixa.streams import FIELD_TYPES, JSON_COLUMN, TEXT_COLUMN, Column, column_schema, record_schema
+from tap_dixa.streams import (
+    FIELD_TYPES,
+    JSON_COLUMN,
+    TEXT_COLUMN,
+    Column,
+    column_schema,
+    record_schema,
+)
 
 DOCUMENTED = {
     "BooleanField": (["boolean", "null"], None, False),
@@ -34,18 +41,29 @@ def test_documented_type_becomes_a_typed_column(kind):
     assert has_label is labelled
 
 
-@pytest.mark.parametrize(("field", "expected"), [
-    ({"value": True, "_type": "BooleanField"}, True),
-    ({"value": 1.5, "_type": "DoubleField"}, 1.5),
-    ({"value": 7, "_type": "IntField"}, 7),
-    ({"value": 184472, "_type": "LongField"}, 184472),
-    ({"value": "2023-04-21T10:23:14.293Z", "_type": "InstantField"}, "2023-04-21T10:23:14.293000+00:00"),
-    ({"name": "closed_at", "timestamp": "2023-04-21T10:24:04Z", "_type": "TimestampField"},
-     "2023-04-21T10:24:04+00:00"),
-    ({"value": "EMAIL", "label": "Email", "_type": "StringField"}, "EMAIL"),
-    ({"value": "5d6f3c7e-0000-4000-8000-000000000001", "_type": "UUIDField"}, "5d6f3c7e-0000-4000-8000-000000000001"),
-    ({"values": ["vip", "refund"], "_type": "ListField"}, ["vip", "refund"]),
-])
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ({"value": True, "_type": "BooleanField"}, True),
+        ({"value": 1.5, "_type": "DoubleField"}, 1.5),
+        ({"value": 7, "_type": "IntField"}, 7),
+        ({"value": 184472, "_type": "LongField"}, 184472),
+        (
+            {"value": "2023-04-21T10:23:14.293Z", "_type": "InstantField"},
+            "2023-04-21T10:23:14.293000+00:00",
+        ),
+        (
+            {"name": "closed_at", "timestamp": "2023-04-21T10:24:04Z", "_type": "TimestampField"},
+            "2023-04-21T10:24:04+00:00",
+        ),
+        ({"value": "EMAIL", "label": "Email", "_type": "StringField"}, "EMAIL"),
+        (
+            {"value": "5d6f3c7e-0000-4000-8000-000000000001", "_type": "UUIDField"},
+            "5d6f3c7e-0000-4000-8000-000000000001",
+        ),
+        ({"values": ["vip", "refund"], "_type": "ListField"}, ["vip", "refund"]),
+    ],
+)
 def test_values_convert_to_their_column_type(field, expected):
     schema, _ = column_schema({field["_type"]})
     assert Column("f", schema, None).convert(field) == (expected, True)
@@ -64,7 +82,10 @@ def test_a_field_never_seen_is_text_and_takes_any_type():
     column = Column("f", schema, None)
     assert column.convert({"value": 3, "_type": "LongField"}) == ("3", True)
     assert column.convert({"values": ["a"], "_type": "ListField"}) == ('["a"]', True)
-    assert column.convert({"value": "x", "_type": "NewField"}) == ('{"_type": "NewField", "value": "x"}', True)
+    assert column.convert({"value": "x", "_type": "NewField"}) == (
+        '{"_type": "NewField", "value": "x"}',
+        True,
+    )
 
 
 def test_mixed_types_widen():
@@ -82,18 +103,33 @@ def test_a_value_that_does_not_fit_is_left_empty_and_reported():
 
 
 def test_record_schema_from_fields_metadata():
-    entry = {"id": "ratings", "fieldsMetadata": [
-        {"field": "conversation_id", "description": "Conversation ID", "nullable": False},
-        {"field": "agent_id", "description": "The agent", "nullable": True},
-        {"field": "note", "description": "Never seen", "nullable": True},
-    ]}
+    entry = {
+        "id": "ratings",
+        "fieldsMetadata": [
+            {"field": "conversation_id", "description": "Conversation ID", "nullable": False},
+            {"field": "agent_id", "description": "The agent", "nullable": True},
+            {"field": "note", "description": "Never seen", "nullable": True},
+        ],
+    }
     schema = record_schema(entry, {"conversation_id": {"LongField"}, "agent_id": {"UUIDField"}})
     properties = schema["properties"]
-    assert list(properties) == ["primary_timestamp", "conversation_id", "agent_id", "agent_id_label", "note", "raw"]
+    assert list(properties) == [
+        "primary_timestamp",
+        "conversation_id",
+        "agent_id",
+        "agent_id_label",
+        "note",
+        "raw",
+    ]
     assert properties["primary_timestamp"] == {
-        "type": ["string"], "format": "date-time",
-        "description": "The record's primary timestamp (primaryTimestampField), UTC."}
-    assert properties["conversation_id"] == {"type": ["integer", "null"], "description": "Conversation ID"}
+        "type": ["string"],
+        "format": "date-time",
+        "description": "The record's primary timestamp (primaryTimestampField), UTC.",
+    }
+    assert properties["conversation_id"] == {
+        "type": ["integer", "null"],
+        "description": "Conversation ID",
+    }
     assert properties["note"]["type"] == ["string", "null"]
 
 
@@ -105,7 +141,9 @@ def test_raw_survives_flattening_as_one_json_column():
     flat = flatten_schema(schema, max_level=3)
     assert flat["properties"]["raw"]["type"] == ["string", "null"]  # one JSON column
     assert not [name for name in flat["properties"] if name.startswith("raw__")]
-    raw = {"primaryTimestampField": {"name": "rated_at", "timestamp": "2025-01-06T10:00:00.000Z"},
-           "fields": [{"name": "conversation_id", "field": {"value": 7, "_type": "LongField"}}]}
+    raw = {
+        "primaryTimestampField": {"name": "rated_at", "timestamp": "2025-01-06T10:00:00.000Z"},
+        "fields": [{"name": "conversation_id", "field": {"value": 7, "_type": "LongField"}}],
+    }
     record = flatten_record({"conversation_id": 7, "raw": raw}, flat, max_level=3)
     assert json.loads(record["raw"]) == raw

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 from kit_dixa import API_TOKEN, dixa_config, load_into_duckdb
-from support_simulators.dixa import DixaSimulator
 from tap_runner import run_tap
+
+from support_simulators.dixa import DixaSimulator
 
 MEASURED = {
     "records_closed_conversations": "handling_duration",

@@ -34,6 +34,7 @@ from kit_faults import (
     spread,
     states_ahead_of_batches,
 )
+
 from support_simulators.framework import Fault, VendorSimulator
 
 pytestmark = pytest.mark.slow

@@ -28,6 +28,7 @@ from kit_postgres import (
     table_keys,
     unique,
 )
+
 from support_simulators.dixa import DixaSimulator
 from support_simulators.khoros import KhorosSimulator
 from support_simulators.thankful import ThankfulSimulator

@@ -24,9 +24,17 @@ from tap_khoros_care.tap import TapKhorosCare
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "khoros"
 API = "https://analytics-api.app.lithium.com/api/public"
-WINDOW = DateWindow(dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc), dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc))
-CONFIG = {"username": "contract-user", "password": "contract-password-1", "company_key": "contract-key-2",
-          "start_date": "2025-03-01", "end_date": "2025-06-01", "poll_interval": 0.01}
+WINDOW = DateWindow(
+    dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc), dt.datetime(2025, 6, 1, tzinfo=dt.timezone.utc)
+)
+CONFIG = {
+    "username": "contract-user",
+    "password": "contract-password-1",
+    "company_key": "contract-key-2",
+    "start_date": "2025-03-01",
+    "end_date": "2025-06-01",
+    "poll_interval": 0.01,
+}
 
 
 def _body(name: str) -> bytes:
@@ -45,7 +53,9 @@ def _response(body: bytes, url: str) -> requests.Response:
 def _stream(name: str, answers: list[bytes], seen: list[str] | None = None, report: str = "author"):
     stream = TapKhorosCare(config=CONFIG).streams[report]
 
-    def send(request, context, *, endpoint, stream=False):  # the HTTP exchange, answered by the fixture
+    def send(
+        request, context, *, endpoint, stream=False
+    ):  # the HTTP exchange, answered by the fixture
         if seen is not None:
             seen.append(request.url)
         return _response(answers.pop(0), request.url)
@@ -55,8 +65,14 @@ def _stream(name: str, answers: list[bytes], seen: list[str] | None = None, repo
 
 
 def _job(stream, **overrides) -> ReportJob:
-    fields = {"workflow_id": "f71ccb0c-afdc-32c6-8bfd-443f8eabae87", "run_id": "23nUak09Gc3t5K65L3GMQ3Y1onNYtvSsfUSuqEO0+pkHA=",
-              "status_url": None, "started": 0.0, "next_poll": 0.0, "poll_wait": 0.01}
+    fields = {
+        "workflow_id": "f71ccb0c-afdc-32c6-8bfd-443f8eabae87",
+        "run_id": "23nUak09Gc3t5K65L3GMQ3Y1onNYtvSsfUSuqEO0+pkHA=",
+        "status_url": None,
+        "started": 0.0,
+        "next_poll": 0.0,
+        "poll_wait": 0.01,
+    }
     return ReportJob(stream.name, WINDOW, **{**fields, **overrides})
 
 
@@ -65,7 +81,9 @@ def test_every_fixture_names_its_source_and_is_published_json():
     assert len(fixtures) >= 12
     for path in fixtures:
         source = Path(str(path) + ".source").read_text()
-        assert "khoros" in source.lower() and ("developer.khoros.com" in source or "github.com" in source)
+        assert "khoros" in source.lower() and (
+            "developer.khoros.com" in source or "github.com" in source
+        )
         assert isinstance(json.loads(path.read_bytes()), dict)
 
 
@@ -74,22 +92,37 @@ def test_report_ready_to_download_nested_object():
     stream = _stream("author", [_body("status_ready_object.json")], seen)
     job = _job(stream)
     assert stream.poll(job) is True
-    assert job.status.nested and (job.status.runner_state, job.status.detail) == ("CLOSED", "COMPLETED")
+    assert job.status.nested and (job.status.runner_state, job.status.detail) == (
+        "CLOSED",
+        "COMPLETED",
+    )
     # The download URL Khoros gives is on the API host: it is used, its access token masked.
-    assert job.download_url.startswith(f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/")
+    assert job.download_url.startswith(
+        f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/"
+    )
     assert "/download?analyticsAccessToken=" in job.download_url
     token, encoded = "oMqgB5T7BikRH3ISPxlqIw==", "oMqgB5T7BikRH3ISPxlqIw%3D%3D"
     assert encoded in job.download_url
-    assert encoded not in redact(f"see {job.download_url}") and token not in redact(f"token {token}")
-    assert seen == [(f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/"
-                     "23nUak09Gc3t5K65L3GMQ3Y1onNYtvSsfUSuqEO0%2BpkHA%3D/status")]
+    assert encoded not in redact(f"see {job.download_url}") and token not in redact(
+        f"token {token}"
+    )
+    assert seen == [
+        (
+            f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/"
+            "23nUak09Gc3t5K65L3GMQ3Y1onNYtvSsfUSuqEO0%2BpkHA%3D/status"
+        )
+    ]
 
 
 def test_export_still_running_as_a_one_item_list():
     stream = _stream("author", [_body("status_running_list.json")])
     job = _job(stream)
     assert stream.poll(job) is False
-    assert (job.status.runner_state, job.status.detail, job.status.download_url) == ("RUNNING", "", "")
+    assert (job.status.runner_state, job.status.detail, job.status.download_url) == (
+        "RUNNING",
+        "",
+        "",
+    )
     # The statusUrl it carries is the one polled next.
     assert job.status_url.startswith(f"{API}/reports/report/57113d95-0745-320b-9269-00de3a9a3128/")
     assert job.status_url.endswith("/status?analyticsAccessToken=53u6j8zjSLAe6e%2F8s80LtA%3D%3D")
@@ -113,63 +146,128 @@ def test_deprecated_jobs_examples_say_details_and_mean_ready_by_their_download_u
     stream = _stream("author", [_body("jobs_finished.json")])
     job = _job(stream)
     assert stream.poll(job) is True  # CLOSED, no detail, a downloadUrl: the file is there
-    assert job.download_url == (f"{API}/reports/report/b8520152-0f68-338e-8c49-db6190be58f9/"
-                                "233mkcTFbmE%2B40bqQ3db%2F4SnnqomXScvqbK%2FkdzMtD0qo%3D/download")  # companyKey dropped
+    assert job.download_url == (
+        f"{API}/reports/report/b8520152-0f68-338e-8c49-db6190be58f9/"
+        "233mkcTFbmE%2B40bqQ3db%2F4SnnqomXScvqbK%2FkdzMtD0qo%3D/download"
+    )  # companyKey dropped
 
 
-@pytest.mark.parametrize(("fixture", "report", "workflow_id", "run_id", "status_on_api_host"), [
-    ("start_conversation_actions_get.json", "conversation_actions", "2951efa0-ea55-3a74-8a60-66ea888bb83d",
-     "239cSQoLhKk0Z4YSzWvYX4Z92E9ybFgvwNcrbwc3O8Hms=", True),
-    ("start_conversation_actions_post.json", "conversation_actions", "cc645bd3-9def-3d5c-bf05-20efeb11f453",
-     "23IS1+Anp9mm9Bl+C2VZV3UY2T6g4H6eoODJUFQPVpvlI=", True),
-    ("start_conversation_history_action.json", "conversation_history_action",
-     "example-9def-3d5c-bf05-20efeb11f453", "examplenp9mm9Bl+C2VZV3UY2T6g4H6eoODJUFQPVpvlI=", True),
-    ("start_user_get.json", "user", "39b3a89d-1e79-3233-8127-8aa617f6f9d0",
-     "23evvPscL2zWpQgpSqGPu6H5B+rqoJ7YgYws8e96uMyRM=", True),
-    ("start_user_post.json", "user", "ec76f5df-7687-39cd-bde7-9e096c274469",
-     "23LC2OQ4fUTembCkirAt5OinVWmrzWRb10mdJE+JOLNZM=", True),
-    ("start_report_type.json", "author", "54e567db-997a-363b-8512-951ea98cf84a", "23Sh5Bd9Y9UAehNOtA", False),
-    # Published with a QA host in its statusUrl: our credentials never go there.
-    ("start_author.json", "author", "88cfc7fe-dfde-3b7d-b201-ec48e640f349",
-     "23ycjuGsfv/xWjagJgnWRp8uV6mZHF3aSNmIivNLM1TyM=", False),
-])
+@pytest.mark.parametrize(
+    ("fixture", "report", "workflow_id", "run_id", "status_on_api_host"),
+    [
+        (
+            "start_conversation_actions_get.json",
+            "conversation_actions",
+            "2951efa0-ea55-3a74-8a60-66ea888bb83d",
+            "239cSQoLhKk0Z4YSzWvYX4Z92E9ybFgvwNcrbwc3O8Hms=",
+            True,
+        ),
+        (
+            "start_conversation_actions_post.json",
+            "conversation_actions",
+            "cc645bd3-9def-3d5c-bf05-20efeb11f453",
+            "23IS1+Anp9mm9Bl+C2VZV3UY2T6g4H6eoODJUFQPVpvlI=",
+            True,
+        ),
+        (
+            "start_conversation_history_action.json",
+            "conversation_history_action",
+            "example-9def-3d5c-bf05-20efeb11f453",
+            "examplenp9mm9Bl+C2VZV3UY2T6g4H6eoODJUFQPVpvlI=",
+            True,
+        ),
+        (
+            "start_user_get.json",
+            "user",
+            "39b3a89d-1e79-3233-8127-8aa617f6f9d0",
+            "23evvPscL2zWpQgpSqGPu6H5B+rqoJ7YgYws8e96uMyRM=",
+            True,
+        ),
+        (
+            "start_user_post.json",
+            "user",
+            "ec76f5df-7687-39cd-bde7-9e096c274469",
+            "23LC2OQ4fUTembCkirAt5OinVWmrzWRb10mdJE+JOLNZM=",
+            True,
+        ),
+        (
+            "start_report_type.json",
+            "author",
+            "54e567db-997a-363b-8512-951ea98cf84a",
+            "23Sh5Bd9Y9UAehNOtA",
+            False,
+        ),
+        # Published with a QA host in its statusUrl: our credentials never go there.
+        (
+            "start_author.json",
+            "author",
+            "88cfc7fe-dfde-3b7d-b201-ec48e640f349",
+            "23ycjuGsfv/xWjagJgnWRp8uV6mZHF3aSNmIivNLM1TyM=",
+            False,
+        ),
+    ],
+)
 def test_start_answers_give_the_job(fixture, report, workflow_id, run_id, status_on_api_host):
     seen: list[str] = []
     stream = _stream(fixture, [_body(fixture)], seen, report=report)
     job = stream.start_report(WINDOW)
     assert (job.report_type, job.workflow_id, job.run_id) == (report, workflow_id, run_id)
     if status_on_api_host:
-        assert job.status_url.startswith(f"{API}/reports/report/") and "companyKey" not in job.status_url
+        assert (
+            job.status_url.startswith(f"{API}/reports/report/")
+            and "companyKey" not in job.status_url
+        )
     else:
-        assert job.status_url is None  # polled at the documented path on the configured host instead
+        assert (
+            job.status_url is None
+        )  # polled at the documented path on the configured host instead
     assert seen[0] == f"{API}/reports/report/{report}"
 
 
 def test_the_user_export_start_may_already_carry_its_download_url():
     stream = _stream("start_user_get.json", [_body("start_user_get.json")], report="user")
     job = stream.start_report(WINDOW)
-    assert job.download_url == (f"{API}/reports/report/39b3a89d-1e79-3233-8127-8aa617f6f9d0/"
-                                "23evvPscL2zWpQgpSqGPu6H5B%2BrqoJ7YgYws8e96uMyRM%3D/download")
+    assert job.download_url == (
+        f"{API}/reports/report/39b3a89d-1e79-3233-8127-8aa617f6f9d0/"
+        "23evvPscL2zWpQgpSqGPu6H5B%2BrqoJ7YgYws8e96uMyRM%3D/download"
+    )
 
 
-@pytest.mark.parametrize(("body", "found"), [
-    (b'{"status": "PASS", "result": {"jobInfo": {"workflowId": "w"}, "state": "DONE"}}',
-     "expected a nested job with `result.result.runnerState`, found object{status: string, result: object{"
-     "jobInfo: object{workflowId: string}, state: string}}"),
-    (b'{"status": "PASS", "result": {"workflowId": "w", "state": "DONE"}}',
-     "expected `runnerState` in `result` or in `result.result`, found object{"),
-    (b'{"status": "PASS", "result": []}',
-     "expected `result` as an object or a one-item list, found object{status: string, result: list[]}"),
-    (b'{"status": "PASS", "data": {"runnerState": "CLOSED"}}',
-     "expected an envelope with a `result` key, found object{status: string, data: object{runnerState: string}}"),
-    (b'[{"runnerState": "CLOSED"}]',
-     "expected an envelope object {status, result}, found list[1 × object{runnerState: string}]"),
-])
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (
+            b'{"status": "PASS", "result": {"jobInfo": {"workflowId": "w"}, "state": "DONE"}}',
+            "expected a nested job with `result.result.runnerState`, found object{status: string, result: object{"
+            "jobInfo: object{workflowId: string}, state: string}}",
+        ),
+        (
+            b'{"status": "PASS", "result": {"workflowId": "w", "state": "DONE"}}',
+            "expected `runnerState` in `result` or in `result.result`, found object{",
+        ),
+        (
+            b'{"status": "PASS", "result": []}',
+            "expected `result` as an object or a one-item list, found object{status: string, result: list[]}",
+        ),
+        (
+            b'{"status": "PASS", "data": {"runnerState": "CLOSED"}}',
+            "expected an envelope with a `result` key, found object{status: string, data: object{runnerState: string}}",
+        ),
+        (
+            b'[{"runnerState": "CLOSED"}]',
+            "expected an envelope object {status, result}, found list[1 × object{runnerState: string}]",
+        ),
+    ],
+)
 def test_a_status_the_tap_cannot_read_fails_at_once_naming_the_keys(body, found):
     stream = _stream("author", [body])
     job = _job(stream, workflow_id="wf-unreadable")
     with pytest.raises(Exception) as failed:
         stream.poll(job)
     message = str(failed.value)
-    assert found in message and "workflowId wf-unreadable" in message and "Khoros report `author`" in message
+    assert (
+        found in message
+        and "workflowId wf-unreadable" in message
+        and "Khoros report `author`" in message
+    )
     assert "/status" in message and job.polls == 1

@@ -9,10 +9,11 @@ from urllib.parse import quote
 
 import pytest
 from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
-
 from tap_runner import run_tap
 
-WINDOW_2 = "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
+WINDOW_2 = (
+    "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
+)
 
 
 def _records_match_expected(run, sim, config):
@@ -32,22 +33,29 @@ def test_a_run_completes_whatever_the_published_status_shape(shape):
         # Status checks went to the statusUrl Khoros gave (with its access token), which never leaks.
         statuses = [c for c in sim.calls() if c.path.endswith("/status")]
         assert statuses and all("analyticsAccessToken" in c.query for c in statuses)
-        tokens = {form for job in sim.jobs.values() for form in (job.token, quote(job.token, safe=""))}
+        tokens = {
+            form for job in sim.jobs.values() for form in (job.token, quote(job.token, safe=""))
+        }
         assert len(tokens) == 2 * len(sim.jobs)
         assert not any(token in run.output for token in tokens)
 
 
-@pytest.mark.parametrize(("fault", "says"), [
-    ("failing", "ended as CLOSED/FAILED"),
-    ("no_file", "closed without a file (no `detail` and no `downloadUrl`)"),
-    ("unreadable", "expected a nested job with `result.result.runnerState`, found object{"),
-])
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("failing", "ended as CLOSED/FAILED"),
+        ("no_file", "closed without a file (no `detail` and no `downloadUrl`)"),
+        ("unreadable", "expected a nested job with `result.result.runnerState`, found object{"),
+    ],
+)
 def test_a_window_without_a_file_fails_within_a_few_polls(fault, says):
     with khoros_simulator(**{fault: {("response", "2025-03-02")}}, job_latency=(0.05, 0.05)) as sim:
         config = khoros_config(sim, report_types=["response"], report_timeout=3600)
         run = run_tap("tap_khoros_care", config, timeout=120)
         assert run.returncode != 0
-        job = next(j for j in sim.jobs.values() if j.params.start.date().isoformat() == "2025-03-02")
+        job = next(
+            j for j in sim.jobs.values() if j.params.start.date().isoformat() == "2025-03-02"
+        )
         assert says in run.stderr
         assert WINDOW_2 in run.stderr and f"workflowId {job.workflow_id}" in run.stderr
         assert job.status_calls <= 4  # not an hour of polling: the answer ended it
@@ -58,14 +66,19 @@ def test_a_window_without_a_file_fails_within_a_few_polls(fault, says):
             assert "result: object{jobInfo: object{" in run.stderr and "state: string" in run.stderr
 
 
-@pytest.mark.parametrize(("fault", "says"), [
-    ("empty-200", "answered HTTP 200 with an empty body"),
-    ("204", "HTTP 204 (no content)"),
-    ("307-no-location", "(HTTP 307) without a Location header"),
-])
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [
+        ("empty-200", "answered HTTP 200 with an empty body"),
+        ("204", "HTTP 204 (no content)"),
+        ("307-no-location", "(HTTP 307) without a Location header"),
+    ],
+)
 def test_a_download_without_a_file_is_an_error_not_an_empty_window(fault, says):
     with khoros_simulator(bad_downloads={("response", "2025-03-02"): fault}) as sim:
-        config = khoros_config(sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-04")
+        config = khoros_config(
+            sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-04"
+        )
         run = run_tap("tap_khoros_care", config)
         assert run.returncode != 0
         assert says in run.stderr and WINDOW_2 in run.stderr
@@ -78,32 +91,55 @@ def test_a_download_without_a_file_is_an_error_not_an_empty_window(fault, says):
 
 def test_new_exports_and_their_parameters(khoros):
     config = khoros_config(
-        khoros, report_types=["user", "conversation_history_action", "raw_agent_states", "incoming_post"],
-        teamIds=["101", "102"], agentIds=["5000", "5001", "5003"], includeDisabled=True, raiselimit=True,
-        enableBusinessHour=True, businessHourType=True, priorities=[1, 2],
+        khoros,
+        report_types=["user", "conversation_history_action", "raw_agent_states", "incoming_post"],
+        teamIds=["101", "102"],
+        agentIds=["5000", "5001", "5003"],
+        includeDisabled=True,
+        raiselimit=True,
+        enableBusinessHour=True,
+        businessHourType=True,
+        priorities=[1, 2],
     )
     run = run_tap("tap_khoros_care", config)
     assert run.returncode == 0, run.stderr
-    calls = {c.path.rsplit("/", 1)[-1]: c for c in khoros.calls() if "/reports/report/" in c.path
-             and c.path.count("/") == 5}
+    calls = {
+        c.path.rsplit("/", 1)[-1]: c
+        for c in khoros.calls()
+        if "/reports/report/" in c.path and c.path.count("/") == 5
+    }
     user = calls["user"]
     assert user.method == "GET"
-    assert user.query["teamId"] == ["101", "102"] and user.query["agentId"] == ["5000", "5001", "5003"]
+    assert user.query["teamId"] == ["101", "102"] and user.query["agentId"] == [
+        "5000",
+        "5001",
+        "5003",
+    ]
     assert user.query["includeDisabled"] == ["true"]
     for name in ("priorities", "enableBusinessHour", "businessHourType", "teamIds", "raiselimit"):
         assert name not in user.query  # Khoros documents none of these for the user export
     history = calls["conversation_history_action"]
     assert history.method == "POST" and history.query["raiselimit"] == ["true"]
-    form = next(j.form for j in khoros.jobs.values() if j.params.report_type == "conversation_history_action")
+    form = next(
+        j.form
+        for j in khoros.jobs.values()
+        if j.params.report_type == "conversation_history_action"
+    )
     assert "startTime" not in history.query and "startTime" in form and "raiselimit" not in form
     assert form["enableBusinessHour"] == ["true"] and form["businessHourType"] == ["true"]
     assert calls["raw_agent_states"].query["teamIds"] == ["101,102"]
     incoming = calls["incoming_post"].query
-    assert incoming["enableBusinessHour"] == ["true"] and "teamIds" not in incoming and "raiselimit" not in incoming
+    assert (
+        incoming["enableBusinessHour"] == ["true"]
+        and "teamIds" not in incoming
+        and "raiselimit" not in incoming
+    )
     users = run.records("user")
     assert {r["AGENT_ID"] for r in users} == {"5000", "5001", "5003"}
-    assert all(isinstance(r["AGENT_ENABLED"], bool) and isinstance(r["TOTAL_TIME_SECONDS"], (int, float))
-               for r in users)
+    assert all(
+        isinstance(r["AGENT_ENABLED"], bool) and isinstance(r["TOTAL_TIME_SECONDS"], (int, float))
+        for r in users
+    )
     assert run.records("conversation_history_action")
     assert {r["TEAM_ID"] for r in run.records("raw_agent_states")} <= {"101", "102"}
     _records_match_expected(run, khoros, config)
@@ -111,7 +147,11 @@ def test_new_exports_and_their_parameters(khoros):
 
 def test_business_hour_type_without_enable_is_refused_naming_the_setting(khoros):
     run = run_tap("tap_khoros_care", khoros_config(khoros, businessHourType=False))
-    assert run.returncode != 0 and "`businessHourType`" in run.stderr and "`enableBusinessHour`" in run.stderr
+    assert (
+        run.returncode != 0
+        and "`businessHourType`" in run.stderr
+        and "`enableBusinessHour`" in run.stderr
+    )
     assert not khoros.calls()
 
 
@@ -119,14 +159,30 @@ def test_about_lists_every_new_setting_with_its_type():
     run = run_tap("tap_khoros_care", {}, args=("--about", "--format", "json"))
     about = json.loads(run.stdout)
     properties = about["settings"]["properties"]
-    for name in ("agentIds", "enableBusinessHour", "businessHourType", "raiselimit", "history_months",
-                 "max_file_mb", "conversation_report_types", "window_days"):
+    for name in (
+        "agentIds",
+        "enableBusinessHour",
+        "businessHourType",
+        "raiselimit",
+        "history_months",
+        "max_file_mb",
+        "conversation_report_types",
+        "window_days",
+    ):
         assert name in properties
     assert properties["raiselimit"]["type"] == ["boolean", "null"]
-    assert "number" in properties["max_file_mb"]["type"] and properties["max_file_mb"]["default"] == 1024
-    assert "integer" in properties["history_months"]["type"] and properties["history_months"]["default"] == 18
-    assert "default" not in properties["window_days"] and "three calendar months" in properties["window_days"][
-        "description"]
+    assert (
+        "number" in properties["max_file_mb"]["type"]
+        and properties["max_file_mb"]["default"] == 1024
+    )
+    assert (
+        "integer" in properties["history_months"]["type"]
+        and properties["history_months"]["default"] == 18
+    )
+    assert (
+        "default" not in properties["window_days"]
+        and "three calendar months" in properties["window_days"]["description"]
+    )
     assert properties["conversation_report_types"]["default"] == ["CREATED", "CLOSED"]
     for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
         assert "number" in properties[name]["type"], name  # decimals are numbers, not integers

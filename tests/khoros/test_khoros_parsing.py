@@ -20,7 +20,7 @@ ROWS = [
 
 
 def _chunks(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)]
+    return [data[i : i + size] for i in range(0, len(data), size)]
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 100_000])
@@ -35,7 +35,9 @@ def test_csv_rows_whatever_the_chunking(size):
     writer = csv.DictWriter(out, fieldnames=list(ROWS[0]), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows(ROWS)
-    body = ("\ufeff" + out.getvalue()).encode()  # with a byte order mark, as Excel-friendly exports have
+    body = (
+        "\ufeff" + out.getvalue()
+    ).encode()  # with a byte order mark, as Excel-friendly exports have
     assert list(iter_csv_rows(_chunks(body, size))) == ROWS
 
 
@@ -50,14 +52,17 @@ def test_empty_reports_have_no_rows(body):
     assert list(iter_csv_rows([body.strip(b"[] \n")])) == []
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b'[{"a": "1"}, {"a": "2"', "cut off"),
-    (b'[{"a": "1"} {"a": "2"}]', "expected ','"),
-    (b'{"status": "FAIL"}', "expected a JSON list"),
-    (b'["a", "b"]', "expected a row object"),
-    (b'[{"a": "1"}] trailing', "unexpected data"),
-    (b'[{"a": "1"},', "ends before"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'[{"a": "1"}, {"a": "2"', "cut off"),
+        (b'[{"a": "1"} {"a": "2"}]', "expected ','"),
+        (b'{"status": "FAIL"}', "expected a JSON list"),
+        (b'["a", "b"]', "expected a row object"),
+        (b'[{"a": "1"}] trailing', "unexpected data"),
+        (b'[{"a": "1"},', "ends before"),
+    ],
+)
 def test_broken_json_is_reported(body, message):
     with pytest.raises(ReportFormatError, match=message):
         list(iter_json_rows(_chunks(body, 4)))
@@ -66,7 +71,12 @@ def test_broken_json_is_reported(body, message):
 def _big_json(rows: int):
     yield b"["
     for n in range(rows):
-        row = {"POST_ID": str(n), "CONTENT": "x" * 150, "NETWORK": "twitter", "POSTED_AT": "2025-03-01 10:00:00"}
+        row = {
+            "POST_ID": str(n),
+            "CONTENT": "x" * 150,
+            "NETWORK": "twitter",
+            "POSTED_AT": "2025-03-01 10:00:00",
+        }
         yield (("," if n else "") + json.dumps(row)).encode()
     yield b"]"
 
@@ -77,7 +87,9 @@ def _big_csv(rows: int):
         yield f'{n},"{"x" * 150}, quoted",twitter\r\n'.encode()
 
 
-@pytest.mark.parametrize(("parse", "source"), [(iter_json_rows, _big_json), (iter_csv_rows, _big_csv)])
+@pytest.mark.parametrize(
+    ("parse", "source"), [(iter_json_rows, _big_json), (iter_csv_rows, _big_csv)]
+)
 def test_memory_stays_flat_however_long_the_file(parse, source):
     """About 9 MB of rows pass through while the parser holds well under 1 MB."""
     tracemalloc.start()
@@ -107,7 +119,9 @@ def test_dates_are_read_in_the_report_zone():
 def test_booleans_and_row_hashes():
     assert [to_boolean(v) for v in ("true", "FALSE", "", "maybe")] == [True, False, None, None]
     one = row_hash("2025-03-01T00:00:00+00:00", {"B": "2", "A": "1"})
-    assert one == row_hash("2025-03-01T00:00:00+00:00", {"A": "1", "B": "2"})  # field order does not matter
+    assert one == row_hash(
+        "2025-03-01T00:00:00+00:00", {"A": "1", "B": "2"}
+    )  # field order does not matter
     assert one != row_hash("2025-03-02T00:00:00+00:00", {"A": "1", "B": "2"})  # the window does
 
 
@@ -115,4 +129,6 @@ def test_the_simulator_keys_rows_by_the_same_recipe():
     from support_simulators.khoros import row_hash as simulator_row_hash
 
     for row in ROWS:
-        assert row_hash("2025-03-01T00:00:00+00:00", row) == simulator_row_hash("2025-03-01T00:00:00+00:00", row)
+        assert row_hash("2025-03-01T00:00:00+00:00", row) == simulator_row_hash(
+            "2025-03-01T00:00:00+00:00", row
+        )

@@ -9,7 +9,9 @@ from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from tap_khoros_care.tap import TapKhorosCare
 
-_SIM = khoros_simulator(job_latency=(0.01, 0.05)).start()  # keeps 36 months: the dates below are fixed
+_SIM = khoros_simulator(
+    job_latency=(0.01, 0.05)
+).start()  # keeps 36 months: the dates below are fixed
 atexit.register(_SIM.stop)
 
 TestTapKhorosCare = get_tap_test_class(

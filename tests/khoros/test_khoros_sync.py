@@ -11,12 +11,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from singer_sdk.exceptions import ConfigValidationError
 from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
+from singer_sdk.exceptions import ConfigValidationError
+from tap_runner import run_tap
 
 from support_simulators.khoros import ID_COLUMNS, REPORT_TYPES
 from tap_khoros_care.tap import TapKhorosCare
-from tap_runner import run_tap
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "khoros"
@@ -47,7 +47,9 @@ def test_delivers_every_report_type_exactly(khoros):
 
 
 def test_records_are_typed_and_keep_every_field(khoros):
-    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["conversation", "team_performance"]))
+    run = run_tap(
+        "tap_khoros_care", khoros_config(khoros, report_types=["conversation", "team_performance"])
+    )
     assert run.returncode == 0, run.stderr
     schemas = run.schemas()
     assert schemas["conversation"]["key_properties"] == ["CONVERSATION_ID"]
@@ -55,15 +57,22 @@ def test_records_are_typed_and_keep_every_field(khoros):
     for record in run.records("conversation"):
         raw = record["fields"]
         assert all(isinstance(v, str) for v in raw.values())  # Khoros exports strings only
-        assert "CSAT_SCORE" in raw and "CSAT_SCORE" not in record  # a column the schema does not know, kept
+        assert (
+            "CSAT_SCORE" in raw and "CSAT_SCORE" not in record
+        )  # a column the schema does not know, kept
         assert record["PRIORITY"] == int(raw["PRIORITY"])
         assert record["INCOMING_POSTS"] == int(raw["INCOMING_POSTS"])
         assert ISO_UTC.match(record["CREATED_AT"])
         assert record["CREATED_AT"].replace("T", " ")[:19] == raw["CREATED_AT"]
-        assert record["CLOSED_AT"] is None if raw["CLOSED_AT"] == "" else ISO_UTC.match(record["CLOSED_AT"])
+        assert (
+            record["CLOSED_AT"] is None
+            if raw["CLOSED_AT"] == ""
+            else ISO_UTC.match(record["CLOSED_AT"])
+        )
         assert (record["window_start"], record["window_end"]) in {
             ("2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"),
-            ("2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00")}
+            ("2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00"),
+        }
     for record in run.records("team_performance"):
         assert isinstance(record["AGENT_ENABLED"], bool)
         assert isinstance(record["RESPONSES_SENT"], int)
@@ -82,17 +91,28 @@ def test_schemas_declare_window_and_fields_columns():
 def test_rerunning_a_window_gives_the_same_keys(khoros):
     config = khoros_config(khoros, report_types=["raw_agent_states", "author", "incoming_post"])
     first, second = run_tap("tap_khoros_care", config), run_tap("tap_khoros_care", config)
-    for stream, column in (("raw_agent_states", "_row_hash"), ("author", "_row_hash"), ("incoming_post", "POST_ID")):
-        assert [r[column] for r in first.records(stream)] == [r[column] for r in second.records(stream)]
+    for stream, column in (
+        ("raw_agent_states", "_row_hash"),
+        ("author", "_row_hash"),
+        ("incoming_post", "POST_ID"),
+    ):
+        assert [r[column] for r in first.records(stream)] == [
+            r[column] for r in second.records(stream)
+        ]
 
 
 def test_csv_and_json_exports_give_the_same_records(khoros):
     types = ["incoming_post", "conversation_actions", "team_performance_interval"]
     as_json = run_tap("tap_khoros_care", khoros_config(khoros, report_types=types))
-    as_csv = run_tap("tap_khoros_care", khoros_config(khoros, report_types=types, report_format="csv"))
+    as_csv = run_tap(
+        "tap_khoros_care", khoros_config(khoros, report_types=types, report_format="csv")
+    )
     assert as_csv.returncode == 0, as_csv.stderr
-    assert {c.query["reportFormat"][0] for c in khoros.calls("/api/public/reports/report/incoming_post")
-            if c.path.endswith("/incoming_post")} == {"json", "csv"}
+    assert {
+        c.query["reportFormat"][0]
+        for c in khoros.calls("/api/public/reports/report/incoming_post")
+        if c.path.endswith("/incoming_post")
+    } == {"json", "csv"}
     for stream in types:
         assert as_csv.records(stream) == as_json.records(stream)
     # The simulator's texts hold commas, quotes and line breaks: CSV kept them intact.
@@ -120,7 +140,9 @@ def test_lifecycle_requests_carry_credentials_and_encoded_run_ids(khoros):
     assert all(c.query["companyKey"] == [COMPANY_KEY] for c in calls)
     starts = [c for c in calls if c.path == "/api/public/reports/report/raw_expert_help"]
     assert [(c.query["startTime"], c.query["endTime"]) for c in starts] == [
-        (["1740787200000"], ["1740873600000"]), (["1740873600000"], ["1740960000000"])]
+        (["1740787200000"], ["1740873600000"]),
+        (["1740873600000"], ["1740960000000"]),
+    ]
     # runIds are base64 with "/" and "+": each went as one encoded path segment.
     status = [c for c in calls if c.path.endswith("/status")]
     assert status and all("%2F" in c.path and "%2B" in c.path for c in status)
@@ -137,9 +159,15 @@ def test_conversation_actions_are_started_with_a_form_post(khoros):
 
 def test_report_parameters_are_sent_and_honoured(khoros):
     config = khoros_config(
-        khoros, report_types=["conversation", "team_performance", "team_performance_interval"],
-        conversation_report_type="CREATED", priorities=[4, 5], workqueueIds=["21", "52"], teamIds=["101"],
-        includeDisabled=True, timeInterval=21600000 * 2, locale="en",
+        khoros,
+        report_types=["conversation", "team_performance", "team_performance_interval"],
+        conversation_report_type="CREATED",
+        priorities=[4, 5],
+        workqueueIds=["21", "52"],
+        teamIds=["101"],
+        includeDisabled=True,
+        timeInterval=21600000 * 2,
+        locale="en",
         reportMetrics={"team_performance": ["team_id", "agent_id", "responses_sent"]},
     )
     run = run_tap("tap_khoros_care", config)
@@ -155,8 +183,13 @@ def test_report_parameters_are_sent_and_honoured(khoros):
     conversations = run.records("conversation")
     assert conversations and {r["PRIORITY"] for r in conversations} <= {4, 5}
     assert {r["WORKQUEUE_ID"] for r in conversations} <= {"21", "52"}
-    assert all(r["CREATED_AT"] >= "2025-03-01" for r in conversations)  # CREATED: created in the range
-    assert all(set(r["fields"]) == {"TEAM_ID", "AGENT_ID", "RESPONSES_SENT"} for r in run.records("team_performance"))
+    assert all(
+        r["CREATED_AT"] >= "2025-03-01" for r in conversations
+    )  # CREATED: created in the range
+    assert all(
+        set(r["fields"]) == {"TEAM_ID", "AGENT_ID", "RESPONSES_SENT"}
+        for r in run.records("team_performance")
+    )
     intervals = {r["INTERVAL_START"][11:16] for r in run.records("team_performance_interval")}
     assert intervals <= {"00:00", "12:00"}
     _records_match_expected(run, khoros, config)
@@ -164,8 +197,14 @@ def test_report_parameters_are_sent_and_honoured(khoros):
 
 def test_dates_in_a_report_timezone_come_back_as_utc(khoros):
     base = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"]))
-    zoned = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"], timezone="America/New_York"))
-    offset = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post"], timezoneOffset=19800000))
+    zoned = run_tap(
+        "tap_khoros_care",
+        khoros_config(khoros, report_types=["incoming_post"], timezone="America/New_York"),
+    )
+    offset = run_tap(
+        "tap_khoros_care",
+        khoros_config(khoros, report_types=["incoming_post"], timezoneOffset=19800000),
+    )
     assert zoned.returncode == 0 and offset.returncode == 0, zoned.stderr + offset.stderr
     utc = {r["POST_ID"]: r for r in base.records()}
     for run in (zoned, offset):
@@ -176,7 +215,9 @@ def test_dates_in_a_report_timezone_come_back_as_utc(khoros):
 
 def test_failed_job_stops_the_stream_with_a_clear_error_and_keeps_state():
     with khoros_simulator(failing={("response", "2025-03-03")}) as sim:
-        config = khoros_config(sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-05")
+        config = khoros_config(
+            sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-05"
+        )
         run = run_tap("tap_khoros_care", config)
         assert run.returncode != 0
         job = next(j for j in sim.jobs.values() if j.outcome == "FAILED")
@@ -185,7 +226,10 @@ def test_failed_job_stops_the_stream_with_a_clear_error_and_keeps_state():
         assert f"workflowId {job.workflow_id}" in run.stderr
         assert "FAILED" in run.stderr
         assert run.bookmark("response") == "2025-03-03T00:00:00+00:00"
-        assert {r["window_start"] for r in run.records()} == {"2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"}
+        assert {r["window_start"] for r in run.records()} == {
+            "2025-03-01T00:00:00+00:00",
+            "2025-03-02T00:00:00+00:00",
+        }
 
 
 def test_a_job_that_never_finishes_times_out_naming_the_report_and_window():
@@ -201,10 +245,14 @@ def test_a_job_that_never_finishes_times_out_naming_the_report_and_window():
 
 
 def test_download_redirect_never_carries_credentials_and_is_never_logged(khoros):
-    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["incoming_post", "conversation"]))
+    run = run_tap(
+        "tap_khoros_care", khoros_config(khoros, report_types=["incoming_post", "conversation"])
+    )
     assert run.returncode == 0, run.stderr
     served = khoros.file_host.requests
-    assert len(served) == 6  # two windows of incoming_post and conversation (CREATED, CLOSED), once each
+    assert (
+        len(served) == 6
+    )  # two windows of incoming_post and conversation (CREATED, CLOSED), once each
     token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
     for request in served:
         headers = {k.lower(): v for k, v in request["headers"].items()}
@@ -239,7 +287,10 @@ def test_an_expired_download_link_is_replaced_by_a_fresh_one():
 
 
 def test_wrong_credentials_name_the_settings_and_leak_nothing(khoros):
-    for override in ({"password": "not-the-password-123"}, {"company_key": "not-the-company-key-456"}):
+    for override in (
+        {"password": "not-the-password-123"},
+        {"company_key": "not-the-company-key-456"},
+    ):
         run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["author"], **override))
         assert run.returncode != 0
         assert "Khoros refused the credentials" in run.stderr
@@ -253,13 +304,23 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
     # is told 600 a minute: it must never be refused.
     with khoros_simulator(job_latency=(0.3, 0.6)) as sim:
         sim.faults.rate_limit, sim.faults.burst = 10.0, 3
-        config = khoros_config(sim, report_types=["incoming_post", "response"], start_date="2025-03-01",
-                               end_date="2025-03-05", max_concurrent_reports=3, requests_per_minute=600)
+        config = khoros_config(
+            sim,
+            report_types=["incoming_post", "response"],
+            start_date="2025-03-01",
+            end_date="2025-03-05",
+            max_concurrent_reports=3,
+            requests_per_minute=600,
+        )
         run = run_tap("tap_khoros_care", config)
         assert run.returncode == 0, run.stderr
         assert sim.calls(status=429) == []
-        assert 2 <= sim.stats.peak_running <= 3  # never more jobs running on Khoros's side than allowed
-        assert sim.stats.peak_open > 3  # finished jobs wait for their stream's turn without holding a slot
+        assert (
+            2 <= sim.stats.peak_running <= 3
+        )  # never more jobs running on Khoros's side than allowed
+        assert (
+            sim.stats.peak_open > 3
+        )  # finished jobs wait for their stream's turn without holding a slot
         _records_match_expected(run, sim, config)
         # Records of each stream in window order, each window's STATE after its records.
         for stream in ("incoming_post", "response"):
@@ -267,28 +328,52 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
             assert starts == sorted(starts)
         # Free slots started the second report's first jobs while the first was finishing.
         events = sim.stats.events
-        assert events.index(("start", "response", "2025-03-01")) < events.index(("download", "incoming_post", "2025-03-04"))
+        assert events.index(("start", "response", "2025-03-01")) < events.index(
+            ("download", "incoming_post", "2025-03-04")
+        )
 
 
 def test_jobs_started_early_for_the_next_report_follow_its_bookmark(khoros):
-    bookmark = {"replication_key": "window_start", "replication_key_value": "2025-03-03T00:00:00+00:00"}
+    bookmark = {
+        "replication_key": "window_start",
+        "replication_key_value": "2025-03-03T00:00:00+00:00",
+    }
     state = {"bookmarks": {name: dict(bookmark) for name in ("author", "response")}}
-    config = khoros_config(khoros, report_types=["author", "response"], start_date="2025-03-01",
-                           end_date="2025-03-06", max_concurrent_reports=4)
+    config = khoros_config(
+        khoros,
+        report_types=["author", "response"],
+        start_date="2025-03-01",
+        end_date="2025-03-06",
+        max_concurrent_reports=4,
+    )
     run = run_tap("tap_khoros_care", config, state=state)
     assert run.returncode == 0, run.stderr
     started = khoros.stats.log
-    assert sorted(started) == [(r, d) for r in ("author", "response") for d in ("2025-03-03", "2025-03-04", "2025-03-05")]
-    assert khoros.stats.events.index(("start", "response", "2025-03-03")) < khoros.stats.events.index(
-        ("download", "author", "2025-03-05"))  # started early, and used
-    assert {r["window_start"][:10] for r in run.records("response")} == {"2025-03-03", "2025-03-04", "2025-03-05"}
+    assert sorted(started) == [
+        (r, d) for r in ("author", "response") for d in ("2025-03-03", "2025-03-04", "2025-03-05")
+    ]
+    assert khoros.stats.events.index(
+        ("start", "response", "2025-03-03")
+    ) < khoros.stats.events.index(("download", "author", "2025-03-05"))  # started early, and used
+    assert {r["window_start"][:10] for r in run.records("response")} == {
+        "2025-03-03",
+        "2025-03-04",
+        "2025-03-05",
+    }
 
 
 def test_state_after_each_window_follows_its_records(khoros):
-    run = run_tap("tap_khoros_care", khoros_config(khoros, report_types=["combined"], start_date="2025-03-01",
-                                                   end_date="2025-03-04"))
+    run = run_tap(
+        "tap_khoros_care",
+        khoros_config(
+            khoros, report_types=["combined"], start_date="2025-03-01", end_date="2025-03-04"
+        ),
+    )
     assert run.bookmarks("combined") == [
-        "2025-03-02T00:00:00+00:00", "2025-03-03T00:00:00+00:00", "2025-03-04T00:00:00+00:00"]
+        "2025-03-02T00:00:00+00:00",
+        "2025-03-03T00:00:00+00:00",
+        "2025-03-04T00:00:00+00:00",
+    ]
     bookmark = None
     for message in run.messages:
         if message["type"] == "STATE":
@@ -299,9 +384,13 @@ def test_state_after_each_window_follows_its_records(khoros):
 
 def test_resume_after_a_failed_window_asks_for_it_again():
     with khoros_simulator(failing={("incoming_post", "2025-03-03")}) as sim:
-        config = khoros_config(sim, report_types=["incoming_post"], start_date="2025-03-01", end_date="2025-03-05")
+        config = khoros_config(
+            sim, report_types=["incoming_post"], start_date="2025-03-01", end_date="2025-03-05"
+        )
         first = run_tap("tap_khoros_care", config)
-        assert first.returncode != 0 and first.bookmark("incoming_post") == "2025-03-03T00:00:00+00:00"
+        assert (
+            first.returncode != 0 and first.bookmark("incoming_post") == "2025-03-03T00:00:00+00:00"
+        )
         sim.failing.clear()
         sim.stats.log.clear()
         second = run_tap("tap_khoros_care", config, state=first.final_state)
@@ -310,34 +399,51 @@ def test_resume_after_a_failed_window_asks_for_it_again():
         first_ids = [r["POST_ID"] for r in first.records()]
         second_ids = [r["POST_ID"] for r in second.records()]
         assert not set(first_ids) & set(second_ids)
-        assert {(i,) for i in first_ids + second_ids} == sim.expected_primary_keys(config)["incoming_post"][1]
+        assert {(i,) for i in first_ids + second_ids} == sim.expected_primary_keys(config)[
+            "incoming_post"
+        ][1]
 
 
 def test_resume_after_the_run_is_killed_midway(tmp_path):
     """SIGKILL after the second window's STATE: the state it left resumes with nothing lost."""
     with khoros_simulator(job_latency=(0.05, 0.1)) as sim:
-        config = khoros_config(sim, report_types=["response"], start_date="2025-03-01", end_date="2025-03-07",
-                               requests_per_minute=600)
+        config = khoros_config(
+            sim,
+            report_types=["response"],
+            start_date="2025-03-01",
+            end_date="2025-03-07",
+            requests_per_minute=600,
+        )
         config_path = tmp_path / "config.json"
         config_path.write_text(json.dumps(config))
-        process = subprocess.Popen([sys.executable, "-m", "tap_khoros_care", "--config", str(config_path)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tap_khoros_care", "--config", str(config_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         messages, states = [], 0
         assert process.stdout is not None
         for line in process.stdout:
             message = json.loads(line)
             messages.append(message)
-            if message["type"] == "STATE" and message["value"].get("bookmarks", {}).get("response", {}).get(
-                    "replication_key_value"):
+            if message["type"] == "STATE" and message["value"].get("bookmarks", {}).get(
+                "response", {}
+            ).get("replication_key_value"):
                 states += 1
                 if states == 2:
                     process.kill()
                     break
         process.wait()
         state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
-        assert state["bookmarks"]["response"]["replication_key_value"] == "2025-03-03T00:00:00+00:00"
+        assert (
+            state["bookmarks"]["response"]["replication_key_value"] == "2025-03-03T00:00:00+00:00"
+        )
         before = [m["record"] for m in messages if m["type"] == "RECORD"]
-        assert {r["window_start"] for r in before} == {"2025-03-01T00:00:00+00:00", "2025-03-02T00:00:00+00:00"}
+        assert {r["window_start"] for r in before} == {
+            "2025-03-01T00:00:00+00:00",
+            "2025-03-02T00:00:00+00:00",
+        }
         resumed = run_tap("tap_khoros_care", config, state=state)
         assert resumed.returncode == 0, resumed.stderr
         assert min(r["window_start"] for r in resumed.records()) == "2025-03-03T00:00:00+00:00"
@@ -356,10 +462,21 @@ def test_rate_limited_requests_are_retried_after_the_wait_asked(khoros):
 
 
 def test_lookback_asks_again_for_recent_days(khoros):
-    state = {"bookmarks": {"author": {"replication_key": "window_start",
-                                      "replication_key_value": "2025-03-05T00:00:00+00:00"}}}
-    config = khoros_config(khoros, report_types=["author"], start_date="2025-03-01", end_date="2025-03-06",
-                           lookback_days=2)
+    state = {
+        "bookmarks": {
+            "author": {
+                "replication_key": "window_start",
+                "replication_key_value": "2025-03-05T00:00:00+00:00",
+            }
+        }
+    }
+    config = khoros_config(
+        khoros,
+        report_types=["author"],
+        start_date="2025-03-01",
+        end_date="2025-03-06",
+        lookback_days=2,
+    )
     run = run_tap("tap_khoros_care", config, state=state)
     assert run.returncode == 0, run.stderr
     assert [d for _, d in khoros.stats.log] == ["2025-03-03", "2025-03-04", "2025-03-05"]
@@ -369,9 +486,17 @@ def test_lookback_asks_again_for_recent_days(khoros):
 def test_credentials_only_go_to_the_configured_api_host(khoros):
     stream = TapKhorosCare(config=khoros_config(khoros)).streams["author"]
     base = khoros.api_url
-    assert stream._api_url(f"{base}/reports/report/w/r/status", "/x") == f"{base}/reports/report/w/r/status"
-    assert stream._api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
-    assert stream._api_url(None, "/reports/report/w/r%2F/download") == base + "/reports/report/w/r%2F/download"
+    assert (
+        stream._api_url(f"{base}/reports/report/w/r/status", "/x")
+        == f"{base}/reports/report/w/r/status"
+    )
+    assert (
+        stream._api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
+    )
+    assert (
+        stream._api_url(None, "/reports/report/w/r%2F/download")
+        == base + "/reports/report/w/r%2F/download"
+    )
 
 
 def test_discovery_follows_report_types(khoros):

@@ -16,6 +16,7 @@ import singer_sdk
 from singer_sdk import RESTStream, Stream, Tap
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers import _state
+
 from support_taps import compat
 from tap_thena.tap import TapThena
 
@@ -38,8 +39,11 @@ SIGNATURES = {
 }
 
 #: The private SDK attributes compat reads or sets (checked on a live stream below).
-ATTRIBUTES = {("singer_sdk.Stream", "_stream_version"), ("singer_sdk.Stream", "_tap"),
-              ("singer_sdk.RESTStream", "_requests_session")}
+ATTRIBUTES = {
+    ("singer_sdk.Stream", "_stream_version"),
+    ("singer_sdk.Stream", "_tap"),
+    ("singer_sdk.RESTStream", "_requests_session"),
+}
 
 
 @pytest.mark.parametrize(
@@ -98,7 +102,9 @@ def test_fast_record_messages_say_what_the_sdk_says(thena_stream):
 
 def test_private_attributes_compat_uses_are_still_there(thena_stream):
     for _, name in ATTRIBUTES:
-        assert name in vars(thena_stream), f"{SDK} renamed Stream.{name}: update support_taps/compat.py"
+        assert name in vars(thena_stream), (
+            f"{SDK} renamed Stream.{name}: update support_taps/compat.py"
+        )
     assert compat.tap_of(thena_stream).name == "tap-thena"
     session = thena_stream.requests_session
     assert type(session).__name__ == "CredentialGuardSession"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from support_simulators.registry import DEMO_PORTS, simulator_class
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +115,7 @@ def project(tmp_path_factory):
 
     simulators = [simulator_class(SIMULATOR_OF[tap])(seed=7).start() for tap in SIMULATOR_OF]
     try:
-        for tap, simulator in zip(SIMULATOR_OF, simulators):
+        for tap in SIMULATOR_OF:
             definition = yaml.safe_load(
                 (ROOT / "hub" / "extractors" / tap / "supportanalytics.yml").read_text()
             )
@@ -138,7 +139,7 @@ def project(tmp_path_factory):
         )
         # Each tap's simulator config, written into the project as a user would edit it.
         declared = yaml.safe_load((new.path / "meltano.yml").read_text())
-        for plugin, simulator in zip(declared["plugins"]["extractors"], simulators):
+        for plugin, simulator in zip(declared["plugins"]["extractors"], simulators, strict=False):
             plugin["config"] = simulator_config(plugin["name"], simulator.url)
         declared["plugins"]["loaders"][0]["config"] = {
             "destination_path": "output",
@@ -157,7 +158,7 @@ def test_project_declares_the_hub_definitions(project):
     extractors = {p["name"]: p for p in declared["plugins"]["extractors"]}
     assert set(extractors) == set(SIMULATOR_OF)
     assert "utilities" not in declared["plugins"]
-    for tap, plugin in extractors.items():
+    for plugin in extractors.values():
         assert plugin["variant"] == "supportanalytics"
         kinds = {s["name"]: s.get("kind") for s in plugin["settings"]}
         assert kinds["retry_base_wait"] == "decimal" and kinds["stream_maps"] == "object"

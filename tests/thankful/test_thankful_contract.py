@@ -18,9 +18,9 @@ import pytest
 import requests
 from kit_thankful import API_KEY, assert_delivers_expected, thankful_config
 from singer_sdk.streams.rest import PageContext
+from tap_runner import run_tap
 
 from support_simulators.thankful import PUBLISHED
-from tap_runner import run_tap
 from tap_thankful.tap import TapThankful
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
@@ -41,7 +41,9 @@ def _answer(stream, body: bytes) -> object:
     response = requests.Response()
     response.status_code = 200
     response._content = body
-    response.request = requests.Request("GET", f"https://dashboard.thankful.ai/api/v1{stream.path}").prepare()
+    response.request = requests.Request(
+        "GET", f"https://dashboard.thankful.ai/api/v1{stream.path}"
+    ).prepare()
     [payload] = list(stream.parse_response(response))
     return payload
 
@@ -49,8 +51,11 @@ def _answer(stream, body: bytes) -> object:
 def _rows(stream_name: str, fixture: str) -> list[dict]:
     streams = _tap().streams
     stream = streams[stream_name]
-    fetcher = streams["tickets_over_time"] if stream_name in ("ticket_totals", "top_actions",
-                                                               "recommendations") else stream
+    fetcher = (
+        streams["tickets_over_time"]
+        if stream_name in ("ticket_totals", "top_actions", "recommendations")
+        else stream
+    )
     payload = _answer(fetcher, _fixture(fixture))
     if stream_name == "tickets_over_time":
         rows = [stream.series_row(payload, DAY)]
@@ -79,59 +84,93 @@ def test_the_simulator_holds_the_published_examples_byte_for_byte(endpoint):
 
 def test_published_tickets_series():
     tickets = json.loads(_fixture("tickets-response.json"))
-    assert _rows("tickets_over_time", "tickets-response.json") == [{
-        "day": "2019-05-22", "filter_action_id": None,
-        "received": 1456, "captured": 2800, "transferred": 500, "resolved": 621,
-        "raw": tickets["TicketsOverTime"]}]
+    assert _rows("tickets_over_time", "tickets-response.json") == [
+        {
+            "day": "2019-05-22",
+            "filter_action_id": None,
+            "received": 1456,
+            "captured": 2800,
+            "transferred": 500,
+            "resolved": 621,
+            "raw": tickets["TicketsOverTime"],
+        }
+    ]
 
 
 def test_published_ticket_totals():
     [row] = _rows("ticket_totals", "tickets-response.json")
     assert row == {
-        "day": "2019-05-22", "filter_action_id": None,
-        "received_total": 60000, "captured_total": 50000, "transferred_total": 10000, "resolved_total": 30000,
-        "received_change": -33.78378378378378, "captured_change": -32.86713286713287,
-        "transferred_change": 54.12308, "resolved_change": -39.285714285714285,
-        "period_start": "2019-05-22T00:00:00+00:00", "period_end": "2019-06-21T23:59:59+00:00",
+        "day": "2019-05-22",
+        "filter_action_id": None,
+        "received_total": 60000,
+        "captured_total": 50000,
+        "transferred_total": 10000,
+        "resolved_total": 30000,
+        "received_change": -33.78378378378378,
+        "captured_change": -32.86713286713287,
+        "transferred_change": 54.12308,
+        "resolved_change": -39.285714285714285,
+        "period_start": "2019-05-22T00:00:00+00:00",
+        "period_end": "2019-06-21T23:59:59+00:00",
         "period_min": "2018-05-22T00:00:00+00:00",
         "raw": json.loads(_fixture("tickets-response.json")),
     }
-    assert all(type(row[f"{s}_total"]) is int for s in ("received", "captured", "transferred", "resolved"))
+    assert all(
+        type(row[f"{s}_total"]) is int for s in ("received", "captured", "transferred", "resolved")
+    )
 
 
 def test_published_top_actions():
     [row] = _rows("top_actions", "tickets-response.json")
     published = json.loads(_fixture("tickets-response.json"))["TopActions"][0]
-    assert row == {"day": "2019-05-22", "filter_action_id": None, "action_id": 3759, "name": "Return Order",
-                   "capture": 94, "resolve": 17, "pending": 2, "transfer": 30, "handoff": 77, "skip": 0,
-                   "enabled": True, "raw": published}
+    assert row == {
+        "day": "2019-05-22",
+        "filter_action_id": None,
+        "action_id": 3759,
+        "name": "Return Order",
+        "capture": 94,
+        "resolve": 17,
+        "pending": 2,
+        "transfer": 30,
+        "handoff": 77,
+        "skip": 0,
+        "enabled": True,
+        "raw": published,
+    }
 
 
 def test_published_recommendations():
     rows = _rows("recommendations", "tickets-response.json")
     assert [(r["action_id"], r["impact"]) for r in rows] == [
-        (3257, "Increase automation by 4%"), (3210, "Increase automation by 1%")]
-    assert [r["raw"] for r in rows] == json.loads(_fixture("tickets-response.json"))["Recommendations"]
+        (3257, "Increase automation by 4%"),
+        (3210, "Increase automation by 1%"),
+    ]
+    assert [r["raw"] for r in rows] == json.loads(_fixture("tickets-response.json"))[
+        "Recommendations"
+    ]
 
 
 def test_published_handoffs():
     published = json.loads(_fixture("handoffs-response.json"))
     rows = _rows("handoffs", "handoffs-response.json")
     # Action 3623 has `Types: null`: no handoffs, no rows.
-    assert [(r["action_id"], r["cause_id"], r["cause"], r["action_handoff_count"]) for r in rows] == [
-        (3759, 1, "SLA breached", 1), (3759, 3, CAUSE_3, 1)]
+    assert [
+        (r["action_id"], r["cause_id"], r["cause"], r["action_handoff_count"]) for r in rows
+    ] == [(3759, 1, "SLA breached", 1), (3759, 3, CAUSE_3, 1)]
     assert rows[1]["raw"] == {"ActionID": 3759, "Types": [published[1]["Types"][1]]}
 
 
 def test_published_savings():
     assert _rows("savings", "savings-response.json") == [
-        {"day": "2019-05-22", "filter_action_id": None, "hours": 100.5, "raw": {"Hours": 100.5}}]
+        {"day": "2019-05-22", "filter_action_id": None, "hours": 100.5, "raw": {"Hours": 100.5}}
+    ]
 
 
 def test_published_actions():
     assert _rows("actions", "actions-response.json") == [
         {"action_id": 3000, "name": "Return Order", "raw": {"3000": "Return Order"}},
-        {"action_id": 3016, "name": "Track Order", "raw": {"3016": "Track Order"}}]
+        {"action_id": 3016, "name": "Track Order", "raw": {"3016": "Track Order"}},
+    ]
 
 
 def test_the_published_request_and_parameters_are_what_the_tap_sends():
@@ -139,13 +178,24 @@ def test_the_published_request_and_parameters_are_what_the_tap_sends():
     assert request_text.startswith("GET https://dashboard.thankful.ai/api/v1/tickets")
     assert "\tX-API-Key: xxxxx" in request_text
     parameters = _fixture("parameters.txt").decode()
-    for example in ("s=2019-05-20T00:00:00Z", "e=2019-06-20T23:59:59Z", "a=2001", "ss=1,2,5", "fs=1,2,3"):
+    for example in (
+        "s=2019-05-20T00:00:00Z",
+        "e=2019-06-20T23:59:59Z",
+        "a=2001",
+        "ss=1,2,5",
+        "fs=1,2,3",
+    ):
         assert example in parameters
     stream = _tap(statuses=[5, 2, 1], channels=[3, 1, 2]).streams["tickets_over_time"]
-    request = stream.get_http_request(page=PageContext({"day": "2019-05-20", "filter_action_id": 2001}, None))
+    request = stream.get_http_request(
+        page=PageContext({"day": "2019-05-20", "filter_action_id": 2001}, None)
+    )
     assert request.url == "https://dashboard.thankful.ai/api/v1/tickets"
     # The same forms as the examples: Z-suffixed UTC instants, a bare id, unescaped comma lists.
-    assert request.encode_params() == "s=2019-05-20T00:00:00Z&e=2019-05-20T23:59:59Z&a=2001&ss=1,2,5&fs=1,2,3"
+    assert (
+        request.encode_params()
+        == "s=2019-05-20T00:00:00Z&e=2019-05-20T23:59:59Z&a=2001&ss=1,2,5&fs=1,2,3"
+    )
     assert stream.authenticator.auth_headers == {"X-API-Key": "contract-key"}
 
 
@@ -157,11 +207,18 @@ def test_a_run_over_the_published_day_loads_the_published_examples(thankful):
     tickets = json.loads(_fixture("tickets-response.json"))
     [series] = run.records("tickets_over_time")
     assert (series["received"], series["captured"], series["transferred"], series["resolved"]) == (
-        1456, 2800, 500, 621)
+        1456,
+        2800,
+        500,
+        621,
+    )
     [totals] = run.records("ticket_totals")
     assert totals["raw"] == tickets and totals["transferred_change"] == 54.12308
     assert [r["raw"] for r in run.records("top_actions")] == tickets["TopActions"]
-    assert [(r["action_id"], r["cause_id"]) for r in run.records("handoffs")] == [(3759, 1), (3759, 3)]
+    assert [(r["action_id"], r["cause_id"]) for r in run.records("handoffs")] == [
+        (3759, 1),
+        (3759, 3),
+    ]
     assert [r["hours"] for r in run.records("savings")] == [100.5]
     assert all(r["raw"] == {str(r["action_id"]): r["name"]} for r in run.records("actions"))
 
@@ -172,13 +229,21 @@ def _structure(value: object) -> object:
         return {key: _structure(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_structure(value[0])] if value else []
-    return "number" if isinstance(value, (int, float)) and not isinstance(value, bool) else type(value).__name__
+    return (
+        "number"
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else type(value).__name__
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["tickets", "handoffs", "savings", "actions"])
 def test_the_simulator_answers_in_the_published_shape_on_any_day(thankful, endpoint):
-    answer = requests.get(f"{thankful.url}/api/v1/{endpoint}", headers={"X-API-Key": API_KEY}, timeout=10,
-                          params={"s": "2025-01-07T00:00:00Z", "e": "2025-01-07T23:59:59Z"}).json()
+    answer = requests.get(
+        f"{thankful.url}/api/v1/{endpoint}",
+        headers={"X-API-Key": API_KEY},
+        timeout=10,
+        params={"s": "2025-01-07T00:00:00Z", "e": "2025-01-07T23:59:59Z"},
+    ).json()
     published = json.loads(_fixture(f"{endpoint}-response.json"))
     if endpoint == "actions":
         assert all(key.isdigit() and isinstance(name, str) for key, name in answer.items())
@@ -198,14 +263,22 @@ def test_fields_thankful_adds_land_in_raw():
     tickets["TicketsOverTime"]["Reopened"] = [{"Val": 4, "CreatedAt": "2019-05-22T00:00:00Z"}]
     tickets["TopActions"][0]["Channel"] = "Email"
     payload = _answer(streams["tickets_over_time"], json.dumps(tickets).encode())
-    assert streams["ticket_totals"].rows(payload, DAY).__next__()["raw"]["Escalations"] == {"Total": 3}
+    assert streams["ticket_totals"].rows(payload, DAY).__next__()["raw"]["Escalations"] == {
+        "Total": 3
+    }
     assert streams["tickets_over_time"].series_row(payload, DAY)["raw"]["Reopened"][0]["Val"] == 4
     assert next(iter(streams["top_actions"].rows(payload, DAY)))["raw"]["Channel"] == "Email"
     handoffs = json.loads(_fixture("handoffs-response.json"))
     handoffs[1]["ActionName"] = "Return Order"
     handoffs[1]["Types"][0]["Team"] = "Tier 2"
-    rows = list(streams["handoffs"].rows(_answer(streams["handoffs"], json.dumps(handoffs).encode()), DAY))
-    assert rows[0]["raw"] == {"ActionID": 3759, "ActionName": "Return Order", "Types": [handoffs[1]["Types"][0]]}
+    rows = list(
+        streams["handoffs"].rows(_answer(streams["handoffs"], json.dumps(handoffs).encode()), DAY)
+    )
+    assert rows[0]["raw"] == {
+        "ActionID": 3759,
+        "ActionName": "Return Order",
+        "Types": [handoffs[1]["Types"][0]],
+    }
     assert rows[0]["raw"]["Types"][0]["Team"] == "Tier 2"
     savings = _answer(streams["savings"], b'{"Hours": 1.5, "Minutes": 90}')
     assert next(iter(streams["savings"].rows(savings, DAY)))["raw"] == {"Hours": 1.5, "Minutes": 90}
@@ -219,8 +292,13 @@ def test_an_action_called_na_keeps_its_name():
 
 def test_a_value_the_tap_cannot_read_is_named_once_and_kept_in_raw(caplog):
     stream = _tap().streams["top_actions"]
-    payload = {"TopActions": [{"ID": 1, "Name": "A", "Capture": "lots"}, {"ID": 2, "Name": "B", "Capture": "many"},
-                              {"ID": 3, "Name": "C", "Capture": "12 tickets"}]}
+    payload = {
+        "TopActions": [
+            {"ID": 1, "Name": "A", "Capture": "lots"},
+            {"ID": 2, "Name": "B", "Capture": "many"},
+            {"ID": 3, "Name": "C", "Capture": "12 tickets"},
+        ]
+    }
     with caplog.at_level(logging.WARNING):
         rows = list(stream.rows(payload, DAY))
     assert [row["capture"] for row in rows] == [None, None, None]

@@ -19,9 +19,10 @@ from kit_thankful import (
     thankful_config,
     z_day,
 )
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault
 from support_simulators.thankful import ThankfulSimulator
-from tap_runner import run_tap
 
 UTC = dt.timezone.utc
 WEEK = days("2025-01-01", "2025-01-07")
@@ -49,13 +50,20 @@ def test_rows_hold_the_numbers_the_simulator_served(thankful):
     series = {r["day"]: r for r in run.records("tickets_over_time")}
     totals = {r["day"]: r for r in run.records("ticket_totals")}
     top = {(r["day"], r["action_id"]): r for r in run.records("top_actions")}
-    handoffs = {(r["day"], r["action_id"], r["cause_id"]): r["action_handoff_count"] for r in run.records("handoffs")}
+    handoffs = {
+        (r["day"], r["action_id"], r["cause_id"]): r["action_handoff_count"]
+        for r in run.records("handoffs")
+    }
     savings = {r["day"]: r["hours"] for r in run.records("savings")}
     for day_key in WEEK:
         summary = thankful.day_summary(dt.date.fromisoformat(day_key), config, None)
         row = series[day_key]
         assert (row["received"], row["captured"], row["transferred"], row["resolved"]) == (
-            summary.received, summary.captured, summary.transferred, summary.resolved)
+            summary.received,
+            summary.captured,
+            summary.transferred,
+            summary.resolved,
+        )
         # The day's series point and the day's totals are the same fact, from one answer.
         assert totals[day_key]["received_total"] == row["received"]
         assert totals[day_key]["resolved_total"] == row["resolved"]
@@ -65,13 +73,18 @@ def test_rows_hold_the_numbers_the_simulator_served(thankful):
         for vendor_row in thankful.dataset.top_actions(summary):
             ours = top[(day_key, vendor_row["ID"])]
             assert (ours["capture"], ours["handoff"], ours["enabled"]) == (
-                vendor_row["Capture"], vendor_row["Handoff"], vendor_row["Enabled"])
+                vendor_row["Capture"],
+                vendor_row["Handoff"],
+                vendor_row["Enabled"],
+            )
             assert ours["name"] == names[vendor_row["ID"]]
         for action_id, causes in summary.causes.items():
             for cause_id, count in causes.items():
                 assert handoffs[(day_key, action_id, cause_id)] == count
     assert any(r["enabled"] is False for r in top.values())
-    assert all(r["impact"].startswith("Increase automation by") for r in run.records("recommendations"))
+    assert all(
+        r["impact"].startswith("Increase automation by") for r in run.records("recommendations")
+    )
 
 
 def test_each_day_is_asked_once_per_endpoint_with_the_days_bounds(thankful):
@@ -85,12 +98,15 @@ def test_each_day_is_asked_once_per_endpoint_with_the_days_bounds(thankful):
     assert len(thankful.calls()) == 3 * len(WEEK) + 1
 
 
-@pytest.mark.parametrize("selected", [
-    {"top_actions"},
-    {"ticket_totals", "recommendations"},
-    {"tickets_over_time"},
-    set(TICKET_STREAMS),
-])
+@pytest.mark.parametrize(
+    "selected",
+    [
+        {"top_actions"},
+        {"ticket_totals", "recommendations"},
+        {"tickets_over_time"},
+        set(TICKET_STREAMS),
+    ],
+)
 def test_one_tickets_fetch_per_day_whatever_is_selected(thankful, selected):
     config = thankful_config(thankful)
     run = run_tap("tap_thankful", config, catalog=select_only(config, selected))
@@ -100,14 +116,18 @@ def test_one_tickets_fetch_per_day_whatever_is_selected(thankful, selected):
     assert {m["stream"] for m in run.messages if m["type"] == "RECORD"} == selected
     assert_delivers_expected(run, thankful, config, streams=selected)
     # Only streams that emitted records keep a bookmark.
-    bookmarked = {s for s, v in run.final_state["bookmarks"].items() if v.get("replication_key_value")}
+    bookmarked = {
+        s for s, v in run.final_state["bookmarks"].items() if v.get("replication_key_value")
+    }
     assert bookmarked == selected
 
 
 def test_bookmark_moves_after_each_complete_day(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-04"))
     for stream in DAY_STREAMS:
-        assert run.bookmarks(stream) == [midnight(d) for d in days("2025-01-02", "2025-01-04")], stream
+        assert run.bookmarks(stream) == [midnight(d) for d in days("2025-01-02", "2025-01-04")], (
+            stream
+        )
     # A stream's STATE follows its day's records: no record after a bookmark predates it.
     seen: dict[str, str] = {}
     for message in run.messages:
@@ -122,7 +142,9 @@ def test_bookmark_moves_after_each_complete_day(thankful):
 def test_lookback_asks_again_for_recent_days(thankful):
     bookmark = {"replication_key": "day", "replication_key_value": "2025-03-01T00:00:00+00:00"}
     state = {"bookmarks": {stream: dict(bookmark) for stream in DAY_STREAMS}}
-    config = thankful_config(thankful, start_date="2025-01-01", end_date="2025-03-05", lookback_days=3)
+    config = thankful_config(
+        thankful, start_date="2025-01-01", end_date="2025-03-05", lookback_days=3
+    )
     run = run_tap("tap_thankful", config, state=state)
     assert run.returncode == 0, run.stderr
     again = days("2025-02-26", "2025-03-04")
@@ -139,10 +161,14 @@ def test_lookback_re_reads_revised_days():
     """A day read while still being revised is read again, with its final numbers."""
     first_now = dt.datetime(2025, 5, 10, 12, tzinfo=UTC)
     with ThankfulSimulator(api_key=API_KEY, now=first_now) as sim:
-        config = thankful_config(sim, start_date="2025-05-07", end_date="2025-05-10", lookback_days=3)
+        config = thankful_config(
+            sim, start_date="2025-05-07", end_date="2025-05-10", lookback_days=3
+        )
         first = run_tap("tap_thankful", config)
         sim.fixed_now = first_now + dt.timedelta(days=5)
-        second = run_tap("tap_thankful", {**config, "end_date": "2025-05-12"}, state=first.final_state)
+        second = run_tap(
+            "tap_thankful", {**config, "end_date": "2025-05-12"}, state=first.final_state
+        )
         before = {r["day"]: r["resolved"] for r in first.records("tickets_over_time")}
         after = {r["day"]: r["resolved"] for r in second.records("tickets_over_time")}
         assert "2025-05-09" in after  # asked again...
@@ -151,11 +177,17 @@ def test_lookback_re_reads_revised_days():
 
 def test_a_stream_selected_later_gets_its_history(thankful):
     config = thankful_config(thankful, lookback_days=0)
-    only_series = run_tap("tap_thankful", config, catalog=select_only(config, {"tickets_over_time"}))
+    only_series = run_tap(
+        "tap_thankful", config, catalog=select_only(config, {"tickets_over_time"})
+    )
     assert only_series.bookmark("tickets_over_time") == "2025-01-08T00:00:00+00:00"
     thankful.reset_log()
-    both = run_tap("tap_thankful", config, state=only_series.final_state,
-                   catalog=select_only(config, {"tickets_over_time", "top_actions"}))
+    both = run_tap(
+        "tap_thankful",
+        config,
+        state=only_series.final_state,
+        catalog=select_only(config, {"tickets_over_time", "top_actions"}),
+    )
     assert both.returncode == 0, both.stderr
     assert day_queries(thankful, "tickets") == [z_day(day) for day in WEEK]  # still once a day
     assert_delivers_expected(both, thankful, config, streams=("top_actions",))
@@ -164,13 +196,17 @@ def test_a_stream_selected_later_gets_its_history(thankful):
 
 def test_resume_after_interruption_continues_from_the_last_complete_day(thankful):
     config = thankful_config(thankful, lookback_days=0, max_retries=0)
-    thankful.faults.add(Fault(status=500, skip=3, path_prefix="/api/v1/tickets"))  # the 4th day fails
+    thankful.faults.add(
+        Fault(status=500, skip=3, path_prefix="/api/v1/tickets")
+    )  # the 4th day fails
     interrupted = run_tap("tap_thankful", config)
     assert interrupted.returncode != 0
     assert "HTTP 500" in interrupted.stderr and "/api/v1/tickets" in interrupted.stderr
     for stream in TICKET_STREAMS:
         assert interrupted.bookmark(stream) == "2025-01-04T00:00:00+00:00", stream
-        assert {r["day"] for r in interrupted.records(stream)} <= set(days("2025-01-01", "2025-01-03"))
+        assert {r["day"] for r in interrupted.records(stream)} <= set(
+            days("2025-01-01", "2025-01-03")
+        )
 
     thankful.reset_log()
     resumed = run_tap("tap_thankful", config, state=interrupted.final_state)
@@ -179,7 +215,9 @@ def test_resume_after_interruption_continues_from_the_last_complete_day(thankful
     for stream in TICKET_STREAMS:
         assert {r["day"] for r in resumed.records(stream)} <= set(days("2025-01-04", "2025-01-07"))
         assert resumed.bookmark(stream) == "2025-01-08T00:00:00+00:00"
-    assert_delivers_expected(resumed, thankful, {**config, "start_date": "2025-01-04"}, streams=TICKET_STREAMS)
+    assert_delivers_expected(
+        resumed, thankful, {**config, "start_date": "2025-01-04"}, streams=TICKET_STREAMS
+    )
     series = interrupted.records("tickets_over_time") + resumed.records("tickets_over_time")
     assert {r["day"] for r in series} == set(WEEK)
 
@@ -225,7 +263,9 @@ def test_action_ids_ask_once_per_action_and_key_rows_by_it(thankful):
     assert run.returncode == 0, run.stderr
     for endpoint in ("tickets", "handoffs", "savings"):
         asked = [(c.query["s"][0], c.query["a"]) for c in thankful.calls(f"/api/v1/{endpoint}")]
-        assert len(asked) == 3 * 2 and {a[0] for _, a in asked} == {str(first), str(second)}, endpoint
+        assert len(asked) == 3 * 2 and {a[0] for _, a in asked} == {str(first), str(second)}, (
+            endpoint
+        )
     assert len(thankful.calls("/api/v1/actions")) == 1  # validated and emitted from one answer
     assert_delivers_expected(run, thankful, config)
     for stream in DAY_STREAMS:
@@ -241,13 +281,16 @@ def test_unknown_action_id_fails_before_any_day_is_asked(thankful):
     assert not thankful.calls("/api/v1/tickets") and not thankful.calls("/api/v1/handoffs")
 
 
-@pytest.mark.parametrize(("overrides", "phrase"), [
-    ({"statuses": [1, 9]}, "`statuses` lists 9"),
-    ({"channels": [0, 2]}, "`channels` lists 0"),
-    ({"action_ids": [-3]}, "`action_ids` lists -3"),
-    ({"lookback_days": -1}, "`lookback_days`"),
-    ({"end_date": "2024-12-01"}, "`end_date` must be later than `start_date`"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "phrase"),
+    [
+        ({"statuses": [1, 9]}, "`statuses` lists 9"),
+        ({"channels": [0, 2]}, "`channels` lists 0"),
+        ({"action_ids": [-3]}, "`action_ids` lists -3"),
+        ({"lookback_days": -1}, "`lookback_days`"),
+        ({"end_date": "2024-12-01"}, "`end_date` must be later than `start_date`"),
+    ],
+)
 def test_bad_settings_fail_before_any_request_naming_the_setting(thankful, overrides, phrase):
     run = run_tap("tap_thankful", thankful_config(thankful, **overrides))
     assert run.returncode != 0
@@ -264,8 +307,12 @@ def test_null_handoff_types_give_no_rows_and_no_crash(thankful):
     assert run.returncode == 0, run.stderr
     assert not without & {r["action_id"] for r in run.records("handoffs")}
     # An answer where every Types is null.
-    thankful.faults.add(Fault(body=b'[{"ActionID": 3001, "Types": null}, {"ActionID": 3002, "Types": null}]',
-                              path_prefix="/api/v1/handoffs"))
+    thankful.faults.add(
+        Fault(
+            body=b'[{"ActionID": 3001, "Types": null}, {"ActionID": 3002, "Types": null}]',
+            path_prefix="/api/v1/handoffs",
+        )
+    )
     run = run_tap("tap_thankful", config)
     assert run.returncode == 0, run.stderr
     assert run.records("handoffs") == []

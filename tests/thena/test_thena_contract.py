@@ -31,7 +31,9 @@ NBSP = "\u00a0"  # the published page obfuscates addresses as "[email<NBSP>prote
 
 
 def _stream():
-    tap = TapThena(config={"api_key": "contract-key", "workspace": "acme", "start_date": "2023-01-01"})
+    tap = TapThena(
+        config={"api_key": "contract-key", "workspace": "acme", "start_date": "2023-01-01"}
+    )
     return tap.streams["requests"]
 
 
@@ -41,7 +43,8 @@ def _response(body: bytes, status: int = 200) -> requests.Response:
     response._content = body
     response.headers["Content-Type"] = "application/json"
     response.request = requests.Request(
-        "GET", "https://acme.thena.ai/v1/requests/exports?start_date=2023-01-01&end_date=2023-08-01").prepare()
+        "GET", "https://acme.thena.ai/v1/requests/exports?start_date=2023-01-01&end_date=2023-08-01"
+    ).prepare()
     return response
 
 
@@ -126,7 +129,9 @@ def test_the_record_fits_the_schema_and_its_key():
     assert set(record) == set(stream.schema["properties"])
     assert stream.primary_keys == ("request_id",) and stream.replication_key == "created_datetime"
     assert stream.schema["properties"]["raw"] == {
-        "type": ["object", "null"], "description": stream.schema["properties"]["raw"]["description"]}
+        "type": ["object", "null"],
+        "description": stream.schema["properties"]["raw"]["description"],
+    }
 
 
 def test_raw_survives_flattening_as_one_json_column():
@@ -165,7 +170,9 @@ def _published_api_object() -> dict:
 def test_the_sister_api_example_request_uses_the_same_auth():
     text = API_REQUEST.read_text()
     assert "--header 'Authorization: Bearer your_bearer_token'" in text
-    assert "start_date=1704758400&end_date=1704885333" in text  # epoch seconds there, dates in the export
+    assert (
+        "start_date=1704758400&end_date=1704885333" in text
+    )  # epoch seconds there, dates in the export
 
 
 def test_the_sister_api_example_lands_whole_with_its_published_variants(logged):
@@ -182,36 +189,70 @@ def test_the_sister_api_example_lands_whole_with_its_published_variants(logged):
     assert record["customer_name"] == "John Doe" and record["status"] == "OPEN"
     assert record["number_of_replies"] == 0 and record["closed_by"] == ""
     # Its date fields have other names there (created_at_utc): in raw, and the user is told.
-    assert record["created_datetime"] is None and record["raw"]["created_at_utc"] == "2024-01-09 22:27:40"
+    assert (
+        record["created_datetime"] is None
+        and record["raw"]["created_at_utc"] == "2024-01-09 22:27:40"
+    )
     told = " ".join(lines)
-    for renamed in ("created_at_utc", "assigned_on_utc", "first_response_time_utc", "closed_on_utc",
-                    "on_hold_on_utc"):
+    for renamed in (
+        "created_at_utc",
+        "assigned_on_utc",
+        "first_response_time_utc",
+        "closed_on_utc",
+        "on_hold_on_utc",
+    ):
         assert f"'{renamed}'; it is kept in `raw`" in told
     jsonschema.validate(record, stream.schema)
 
 
 def test_the_sister_api_date_format_is_read():
-    [record] = _parse(json.dumps([{"request_id": 1, "created_datetime": "2024-01-09 22:27:40"}]).encode())
+    [record] = _parse(
+        json.dumps([{"request_id": 1, "created_datetime": "2024-01-09 22:27:40"}]).encode()
+    )
     assert record["created_datetime"] == "2024-01-09T22:27:40+00:00"
 
 
 def test_only_typed_columns_take_placeholders_as_null():
-    source = {"request_id": 7, "customer_name": "NA", "owner": "N/A", "closed_by": "", "sentiment": "None",
-              "csat_score": "", "resolution_time_hours": "N/A", "number_of_replies": "NA",
-              "closed_datetime": "N/A", "assigned_on": "", "ai_tags": ""}
+    source = {
+        "request_id": 7,
+        "customer_name": "NA",
+        "owner": "N/A",
+        "closed_by": "",
+        "sentiment": "None",
+        "csat_score": "",
+        "resolution_time_hours": "N/A",
+        "number_of_replies": "NA",
+        "closed_datetime": "N/A",
+        "assigned_on": "",
+        "ai_tags": "",
+    }
     [record] = _parse(json.dumps([source]).encode())
     # A customer called "NA" keeps the name; no text column loses a value.
     assert (record["customer_name"], record["owner"], record["closed_by"], record["sentiment"]) == (
-        "NA", "N/A", "", "None")
-    for typed in ("csat_score", "resolution_time_hours", "number_of_replies", "closed_datetime", "assigned_on",
-                  "ai_tags"):
+        "NA",
+        "N/A",
+        "",
+        "None",
+    )
+    for typed in (
+        "csat_score",
+        "resolution_time_hours",
+        "number_of_replies",
+        "closed_datetime",
+        "assigned_on",
+        "ai_tags",
+    ):
         assert record[typed] is None, typed
     assert record["raw"] == source
 
 
 def test_an_unknown_date_format_stays_in_raw_with_a_warning_naming_field_and_shape(logged):
     stream, lines = logged
-    source = {"request_id": 8, "created_datetime": "05/12/2023 12:24", "assigned_on": "05/22/2023 3:15 PM"}
+    source = {
+        "request_id": 8,
+        "created_datetime": "05/12/2023 12:24",
+        "assigned_on": "05/22/2023 3:15 PM",
+    }
     [record] = _parse(json.dumps([source]).encode(), stream)
     assert record["assigned_on"] is None
     assert record["raw"]["assigned_on"] == "05/22/2023 3:15 PM"
@@ -223,7 +264,10 @@ def test_an_unknown_date_format_stays_in_raw_with_a_warning_naming_field_and_sha
 
 def test_unreadable_values_are_reported_once_per_field_and_shape(logged):
     stream, lines = logged
-    rows = [{"request_id": i, "csat_score": "great", "on_hold_on": f"0{i}/0{i}/2023 1:0{i} PM"} for i in range(1, 4)]
+    rows = [
+        {"request_id": i, "csat_score": "great", "on_hold_on": f"0{i}/0{i}/2023 1:0{i} PM"}
+        for i in range(1, 4)
+    ]
     records = _parse(json.dumps(rows).encode(), stream)
     assert [r["csat_score"] for r in records] == [None, None, None]
     assert [r["raw"]["csat_score"] for r in records] == ["great"] * 3
@@ -231,22 +275,28 @@ def test_unreadable_values_are_reported_once_per_field_and_shape(logged):
     assert len([line for line in lines if "`on_hold_on`" in line]) == 1
 
 
-@pytest.mark.parametrize(("sent", "tags"), [
-    (["Missing Link", "Ticket Notes"], ["Missing Link", "Ticket Notes"]),
-    ("Attention, Request", ["Attention", "Request"]),
-    ("Billing,VAT , ", ["Billing", "VAT"]),
-    ("Solo", ["Solo"]),
-    ([], []),
-    ("", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    ("sent", "tags"),
+    [
+        (["Missing Link", "Ticket Notes"], ["Missing Link", "Ticket Notes"]),
+        ("Attention, Request", ["Attention", "Request"]),
+        ("Billing,VAT , ", ["Billing", "VAT"]),
+        ("Solo", ["Solo"]),
+        ([], []),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_ai_tags_become_a_list(sent, tags):
     [record] = _parse(json.dumps([{"request_id": 9, "ai_tags": sent}]).encode())
     assert record["ai_tags"] == tags
 
 
 def test_a_field_thena_adds_lands_in_raw():
-    source = {**json.loads(EXPORT_RESPONSE.read_bytes())[0], "priority": {"level": 2, "label": "P2"}}
+    source = {
+        **json.loads(EXPORT_RESPONSE.read_bytes())[0],
+        "priority": {"level": 2, "label": "P2"},
+    }
     [record] = _parse(json.dumps([source]).encode())
     assert "priority" not in record
     assert record["raw"]["priority"] == {"level": 2, "label": "P2"}

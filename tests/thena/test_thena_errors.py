@@ -8,9 +8,9 @@ from email.utils import format_datetime
 
 import pytest
 from kit_thena import API_KEY, expected_ids, thena_config
+from tap_runner import run_tap
 
 from support_simulators.framework import Fault
-from tap_runner import run_tap
 
 EXPORT = "/v1/requests/exports"
 ONE_WINDOW = {"start_date": "2025-01-01", "end_date": "2025-01-08"}
@@ -18,7 +18,7 @@ ONE_WINDOW = {"start_date": "2025-01-01", "end_date": "2025-01-08"}
 
 def _gaps(sim) -> list[float]:
     calls = sim.calls(EXPORT)
-    return [later.at - earlier.at for earlier, later in zip(calls, calls[1:])]
+    return [later.at - earlier.at for earlier, later in zip(calls, calls[1:], strict=False)]
 
 
 def _assert_complete(run, sim) -> None:
@@ -44,7 +44,9 @@ def test_429_waits_as_long_as_retry_after_says(thena):
 
 def test_retry_after_as_an_http_date(thena):
     def three_seconds_from_now() -> str:
-        return format_datetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3), usegmt=True)
+        return format_datetime(
+            dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3), usegmt=True
+        )
 
     thena.faults.add(Fault(status=503, retry_after=three_seconds_from_now))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
@@ -54,7 +56,9 @@ def test_retry_after_as_an_http_date(thena):
 
 
 def test_5xx_are_retried_with_backoff(thena):
-    thena.faults.add(Fault(status=502), Fault(status=503), Fault(status=500, body=b"<html>oops</html>"))
+    thena.faults.add(
+        Fault(status=502), Fault(status=503), Fault(status=500, body=b"<html>oops</html>")
+    )
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_complete(run, thena)
     assert [c.status for c in thena.calls(EXPORT)] == [502, 503, 500, 200]
@@ -96,7 +100,10 @@ def test_401_names_the_credential_setting_never_its_value(thena):
     wrong = "wrong-key-0123456789abcdef"
     run = run_tap("tap_thena", {**thena_config(thena, **ONE_WINDOW), "api_key": wrong})
     _assert_no_progress(run)
-    assert f"Thena refused the credentials (HTTP 401) for GET {EXPORT}: check the `api_key` setting." in run.stderr
+    assert (
+        f"Thena refused the credentials (HTTP 401) for GET {EXPORT}: check the `api_key` setting."
+        in run.stderr
+    )
     assert wrong not in run.output
     assert len(thena.calls(EXPORT)) == 1  # not retried
 
@@ -111,7 +118,10 @@ def test_404_names_the_url_path(thena):
 @pytest.mark.parametrize(
     ("body", "shown"),
     [
-        (b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "<html><head><title>502"),
+        (
+            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            "<html><head><title>502",
+        ),
         # (A truncated JSON body is retried like a 5xx: tests/core/test_error_shapes.py.)
     ],
     ids=["html-error-page"],
@@ -128,7 +138,10 @@ def test_json_that_is_not_a_list_is_an_error(thena):
     thena.faults.add(Fault(status=200, body=b'{"message": "maintenance"}'))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     _assert_no_progress(run)
-    assert f"GET {EXPORT} (HTTP 200): expected a JSON list, found object{{message: string}}" in run.stderr
+    assert (
+        f"GET {EXPORT} (HTTP 200): expected a JSON list, found object{{message: string}}"
+        in run.stderr
+    )
     assert "maintenance" not in run.stderr  # a well-formed body is described, not quoted
 
 
@@ -154,8 +167,14 @@ def test_secrets_never_reach_logs_or_errors(thena):
     ("config", "message"),
     [
         ({"api_key": "k", "start_date": "2025-01-01"}, "Set `workspace`"),
-        ({"api_key": "k", "start_date": "2025-01-01", "workspace": "https://acme.thena.ai"}, "`workspace` must be a bare"),
-        ({"api_key": "k", "start_date": "2025-01-01", "workspace": "acme", "window_days": 0}, "`window_days` must be"),
+        (
+            {"api_key": "k", "start_date": "2025-01-01", "workspace": "https://acme.thena.ai"},
+            "`workspace` must be a bare",
+        ),
+        (
+            {"api_key": "k", "start_date": "2025-01-01", "workspace": "acme", "window_days": 0},
+            "`window_days` must be",
+        ),
         ({"start_date": "2025-01-01", "workspace": "acme"}, "api_key"),
     ],
 )
@@ -171,32 +190,50 @@ def test_bad_start_date_is_named(thena):
     assert "start_date" in run.stderr
 
 
-@pytest.mark.parametrize(("api_url", "kind"), [("http://127.0.0.1:9", "the connection was refused"),
-                                               ("http://no-such-host.invalid", "the host name does not resolve")])
+@pytest.mark.parametrize(
+    ("api_url", "kind"),
+    [
+        ("http://127.0.0.1:9", "the connection was refused"),
+        ("http://no-such-host.invalid", "the host name does not resolve"),
+    ],
+)
 def test_an_unreachable_url_fails_fast_naming_the_url_settings(api_url, kind):
-    config = {"api_key": API_KEY, "api_url": api_url, "start_date": "2025-01-01", "end_date": "2025-01-08",
-              "retry_base_wait": 0.05}
+    config = {
+        "api_key": API_KEY,
+        "api_url": api_url,
+        "start_date": "2025-01-01",
+        "end_date": "2025-01-08",
+        "retry_base_wait": 0.05,
+    }
     run = run_tap("tap_thena", config)
     assert run.returncode != 0
     assert f"Gave up after 3 attempts: could not connect (GET {EXPORT}): {kind}." in run.stderr
-    assert f"Check the `workspace` and `api_url` settings (the base URL in use is {api_url})." in run.stderr
+    assert (
+        f"Check the `workspace` and `api_url` settings (the base URL in use is {api_url})."
+        in run.stderr
+    )
     assert run.bookmark("requests") is None
 
 
 # ---- issue 13: keys and bodies of shapes the export does not document ----------------------
+
 
 def _export_body(*rows: dict) -> bytes:
     base = {"created_datetime": "01/02/2025 10:00", "customer_name": "Globex", "ai_tags": ["SSO"]}
     return json.dumps([{**base, **row} for row in rows]).encode()
 
 
-@pytest.mark.parametrize(("sent", "key"), [
-    ("3292", 3292),
-    ("REQ-3292", 3292),
-    ({"id": 3292}, 3292),
-    ({"request_id": "REQ-3292"}, 3292),
-    (3292.0, 3292),
-], ids=["numeric-text", "prefixed", "object-id", "object-prefixed", "float"])
+@pytest.mark.parametrize(
+    ("sent", "key"),
+    [
+        ("3292", 3292),
+        ("REQ-3292", 3292),
+        ({"id": 3292}, 3292),
+        ({"request_id": "REQ-3292"}, 3292),
+        (3292.0, 3292),
+    ],
+    ids=["numeric-text", "prefixed", "object-id", "object-prefixed", "float"],
+)
 def test_a_request_id_that_can_be_coerced_keeps_the_row(thena, sent, key):
     thena.faults.add(Fault(status=200, body=_export_body({"request_id": sent}, {"request_id": 17})))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
@@ -209,15 +246,19 @@ def test_a_request_id_that_can_be_coerced_keeps_the_row(thena, sent, key):
         assert 1 <= run.stderr.count("Thena sent request_id") <= 2
 
 
-@pytest.mark.parametrize(("row", "found"), [
-    ({"request_id": {"ticket": "abc"}}, "found object{ticket: string}"),
-    ({"request_id": "abc"}, 'found string "aaa" (3 characters)'),
-    ({"request_id": None}, "found null"),
-    ({"request_id": [3292]}, "found list[1 × int]"),
-    ({"request_id": True}, "found boolean"),
-    ({"request_id": 3292.5}, "found number"),
-    ({"id": 3292}, "expected a request object with request_id, found object{"),
-], ids=["object", "text", "null", "list", "boolean", "fraction", "missing"])
+@pytest.mark.parametrize(
+    ("row", "found"),
+    [
+        ({"request_id": {"ticket": "abc"}}, "found object{ticket: string}"),
+        ({"request_id": "abc"}, 'found string "aaa" (3 characters)'),
+        ({"request_id": None}, "found null"),
+        ({"request_id": [3292]}, "found list[1 × int]"),
+        ({"request_id": True}, "found boolean"),
+        ({"request_id": 3292.5}, "found number"),
+        ({"id": 3292}, "expected a request object with request_id, found object{"),
+    ],
+    ids=["object", "text", "null", "list", "boolean", "fraction", "missing"],
+)
 def test_a_request_id_that_cannot_be_read_fails_loudly_without_a_bookmark(thena, row, found):
     thena.faults.add(Fault(status=200, body=_export_body({"request_id": 1}, row)))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
@@ -232,20 +273,38 @@ def test_a_request_id_that_cannot_be_read_fails_loudly_without_a_bookmark(thena,
 
 
 def test_two_prefixes_whose_numbers_could_collide_fail(thena):
-    thena.faults.add(Fault(status=200, body=_export_body({"request_id": "REQ-7"}, {"request_id": "INC-7"})))
+    thena.faults.add(
+        Fault(status=200, body=_export_body({"request_id": "REQ-7"}, {"request_id": "INC-7"}))
+    )
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))
     assert run.returncode != 0 and run.bookmark("requests") is None
     assert "two different prefixes" in run.stderr
 
 
-@pytest.mark.parametrize(("body", "found"), [
-    (b'[1, "x"]', f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, found int"),
-    (b'[{"request_id": 1}, "x"]', f"Thena GET {EXPORT} (HTTP 200), item 1: expected a request object, found string"),
-    (b'[[{"request_id": 1}]]', f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, found list[1 × object"),
-    (b'{"requests": [], "next_cursor": "abc"}', "found object{requests: list[], next_cursor: string}"),
-    (b'"maintenance"', f"Thena GET {EXPORT} (HTTP 200): expected a JSON list, found string"),
-    (b"null", f"Thena GET {EXPORT} (HTTP 200): expected a JSON list, found null"),
-], ids=["number-and-text", "text-item", "nested-list", "envelope", "string", "null"])
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (
+            b'[1, "x"]',
+            f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, found int",
+        ),
+        (
+            b'[{"request_id": 1}, "x"]',
+            f"Thena GET {EXPORT} (HTTP 200), item 1: expected a request object, found string",
+        ),
+        (
+            b'[[{"request_id": 1}]]',
+            f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, found list[1 × object",
+        ),
+        (
+            b'{"requests": [], "next_cursor": "abc"}',
+            "found object{requests: list[], next_cursor: string}",
+        ),
+        (b'"maintenance"', f"Thena GET {EXPORT} (HTTP 200): expected a JSON list, found string"),
+        (b"null", f"Thena GET {EXPORT} (HTTP 200): expected a JSON list, found null"),
+    ],
+    ids=["number-and-text", "text-item", "nested-list", "envelope", "string", "null"],
+)
 def test_unexpected_body_shapes_name_the_endpoint_and_what_was_expected(thena, body, found):
     thena.faults.add(Fault(status=200, body=body))
     run = run_tap("tap_thena", thena_config(thena, **ONE_WINDOW))

@@ -6,13 +6,20 @@ import datetime as dt
 import re
 
 from kit_thena import API_KEY, expected_ids, thena_config
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault
 from support_simulators.thena import PUBLISHED_ROW, ThenaSimulator
-from tap_runner import run_tap
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 US_MINUTES = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}$")
-DATE_FIELDS = ("created_datetime", "assigned_on", "first_response_time", "closed_datetime", "on_hold_on")
+DATE_FIELDS = (
+    "created_datetime",
+    "assigned_on",
+    "first_response_time",
+    "closed_datetime",
+    "on_hold_on",
+)
 
 
 def test_delivers_exactly_the_requests_created_in_range(thena):
@@ -36,19 +43,27 @@ def test_records_are_normalised():
             assert record[key] is None or ISO_UTC.match(record[key]), (key, record[key])
         assert isinstance(record["request_id"], int)
         assert record["csat_score"] is None or isinstance(record["csat_score"], (int, float))
-        assert record["resolution_time_hours"] is None or isinstance(record["resolution_time_hours"], (int, float))
+        assert record["resolution_time_hours"] is None or isinstance(
+            record["resolution_time_hours"], (int, float)
+        )
         assert isinstance(record["number_of_replies"], int)
-        assert isinstance(record["ai_tags"], list) and all(tag == tag.strip() and tag for tag in record["ai_tags"])
+        assert isinstance(record["ai_tags"], list) and all(
+            tag == tag.strip() and tag for tag in record["ai_tags"]
+        )
         assert "priority_score" not in record  # undocumented field: in raw, not a column
         assert record["raw"]["request_id"] == record["request_id"]
         # Text columns keep what Thena sent; typed columns null only the placeholders.
         assert record["feedback"] == record["raw"]["feedback"]
     # Text and numeric scores, "N/A" and "NA", comma tags and the new field were all seen.
     assert any(isinstance(r["csat_score"], (int, float)) for r in records)
-    assert any(isinstance(r["raw"]["csat_score"], str) and r["csat_score"] is not None for r in records)
+    assert any(
+        isinstance(r["raw"]["csat_score"], str) and r["csat_score"] is not None for r in records
+    )
     assert {r["raw"]["csat_score"] for r in records if r["csat_score"] is None} == {"N/A", "NA"}
     split = [r for r in records if isinstance(r["raw"]["ai_tags"], str)]
-    assert split and all(r["ai_tags"] == [t.strip() for t in r["raw"]["ai_tags"].split(",")] for r in split)
+    assert split and all(
+        r["ai_tags"] == [t.strip() for t in r["raw"]["ai_tags"].split(",")] for r in split
+    )
     added = [r for r in records if "priority_score" in r["raw"]]
     assert added and all(isinstance(r["raw"]["priority_score"], int) for r in added)
     assert run.stderr.count("priority_score") == 1  # ...and the user is told once
@@ -73,7 +88,9 @@ def test_the_published_example_comes_through_the_simulator_and_the_tap(thena):
     run = run_tap("tap_thena", thena_config(thena, start_date="2023-05-01", end_date="2023-06-01"))
     assert run.returncode == 0, run.stderr
     [record] = run.records("requests")
-    assert record["request_id"] == 3292 and record["created_datetime"] == "2023-05-12T12:24:00+00:00"
+    assert (
+        record["request_id"] == 3292 and record["created_datetime"] == "2023-05-12T12:24:00+00:00"
+    )
     assert record["raw"] == PUBLISHED_ROW
     assert expected_ids(thena, "2023-05-01", "2023-06-01") == {3292}
 
@@ -90,16 +107,32 @@ def test_us_dates_become_iso_utc(thena):
 
 
 def test_asks_one_request_per_window_with_the_windows_dates(thena):
-    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7))
+    run = run_tap(
+        "tap_thena",
+        thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7),
+    )
     assert run.returncode == 0, run.stderr
-    asked = [(c.query["start_date"][0], c.query["end_date"][0]) for c in thena.calls("/v1/requests/exports")]
-    assert asked == [("2025-01-01", "2025-01-08"), ("2025-01-08", "2025-01-15"), ("2025-01-15", "2025-01-22")]
+    asked = [
+        (c.query["start_date"][0], c.query["end_date"][0])
+        for c in thena.calls("/v1/requests/exports")
+    ]
+    assert asked == [
+        ("2025-01-01", "2025-01-08"),
+        ("2025-01-08", "2025-01-15"),
+        ("2025-01-15", "2025-01-22"),
+    ]
 
 
 def test_state_moves_after_each_window_and_ends_at_range_end(thena):
-    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7))
+    run = run_tap(
+        "tap_thena",
+        thena_config(thena, start_date="2025-01-01", end_date="2025-01-22", window_days=7),
+    )
     assert run.bookmarks("requests") == [
-        "2025-01-08T00:00:00+00:00", "2025-01-15T00:00:00+00:00", "2025-01-22T00:00:00+00:00"]
+        "2025-01-08T00:00:00+00:00",
+        "2025-01-15T00:00:00+00:00",
+        "2025-01-22T00:00:00+00:00",
+    ]
     # Each window's STATE follows that window's records: no record after a bookmark predates it.
     seen_bookmark = None
     for message in run.messages:
@@ -110,14 +143,25 @@ def test_state_moves_after_each_window_and_ends_at_range_end(thena):
 
 
 def test_lookback_asks_again_for_recent_creation_dates(thena):
-    state = {"bookmarks": {"requests": {"replication_key": "created_datetime",
-                                        "replication_key_value": "2025-03-01T00:00:00+00:00"}}}
-    run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-01", end_date="2025-03-08", lookback_days=10),
-                  state=state)
+    state = {
+        "bookmarks": {
+            "requests": {
+                "replication_key": "created_datetime",
+                "replication_key_value": "2025-03-01T00:00:00+00:00",
+            }
+        }
+    }
+    run = run_tap(
+        "tap_thena",
+        thena_config(thena, start_date="2025-01-01", end_date="2025-03-08", lookback_days=10),
+        state=state,
+    )
     assert run.returncode == 0, run.stderr
     first = thena.calls("/v1/requests/exports")[0]
     assert first.query["start_date"] == ["2025-02-19"]
-    assert {r["request_id"] for r in run.records()} == expected_ids(thena, "2025-02-19", "2025-03-08")
+    assert {r["request_id"] for r in run.records()} == expected_ids(
+        thena, "2025-02-19", "2025-03-08"
+    )
     assert run.bookmark("requests") == "2025-03-08T00:00:00+00:00"
 
 
@@ -137,8 +181,14 @@ def test_lookback_re_extracts_requests_that_changed_since_last_run():
 
 
 def test_resume_after_interruption_continues_from_last_completed_window(thena):
-    config = thena_config(thena, start_date="2025-01-01", end_date="2025-01-29", window_days=7, lookback_days=0,
-                          max_retries=0)
+    config = thena_config(
+        thena,
+        start_date="2025-01-01",
+        end_date="2025-01-29",
+        window_days=7,
+        lookback_days=0,
+        max_retries=0,
+    )
     # The third window's request fails for good (no retries): the run stops there.
     thena.faults.add(Fault(status=500, skip=2))
     interrupted = run_tap("tap_thena", config)
@@ -151,21 +201,28 @@ def test_resume_after_interruption_continues_from_last_completed_window(thena):
     resumed = run_tap("tap_thena", config, state=interrupted.final_state)
     assert resumed.returncode == 0, resumed.stderr
     assert thena.calls("/v1/requests/exports")[3].query["start_date"] == ["2025-01-15"]
-    assert emitted | {r["request_id"] for r in resumed.records()} == expected_ids(thena, "2025-01-01", "2025-01-29")
+    assert emitted | {r["request_id"] for r in resumed.records()} == expected_ids(
+        thena, "2025-01-01", "2025-01-29"
+    )
     assert resumed.bookmark("requests") == "2025-01-29T00:00:00+00:00"
 
 
 def test_same_records_whether_end_date_is_inclusive_or_not():
     with ThenaSimulator(api_key=API_KEY, end_date_inclusive=False) as sim:
         run = run_tap("tap_thena", thena_config(sim))
-        assert {r["request_id"] for r in run.records()} == expected_ids(sim, "2025-01-01", "2025-02-01")
+        assert {r["request_id"] for r in run.records()} == expected_ids(
+            sim, "2025-01-01", "2025-02-01"
+        )
 
 
 def test_workspace_builds_the_vendor_url():
     from tap_thena.client import thena_base_url
 
     assert thena_base_url({"workspace": "acme"}) == "https://acme.thena.ai"
-    assert thena_base_url({"workspace": "acme", "api_url": "http://127.0.0.1:9/"}) == "http://127.0.0.1:9"
+    assert (
+        thena_base_url({"workspace": "acme", "api_url": "http://127.0.0.1:9/"})
+        == "http://127.0.0.1:9"
+    )
 
 
 def test_deselected_properties_are_left_out(thena):

@@ -7,9 +7,10 @@ import logging
 
 import requests
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
+from tap_runner import run_tap
+
 from support_simulators.framework import Fault
 from support_taps.retry import RetryPolicy
-from tap_runner import run_tap
 from tap_xenioo.client import XeniooAuthenticator
 
 AUTH = "/authorization/integration"
@@ -50,8 +51,13 @@ def test_a_refused_token_is_renewed_and_the_call_repeated():
 
 
 def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
-    auth = XeniooAuthenticator(account_api_key=ACCOUNT_KEY, endpoint=xenioo.url + AUTH, policy=RetryPolicy(),
-                               timeout=5, logger=logging.getLogger("test"))
+    auth = XeniooAuthenticator(
+        account_api_key=ACCOUNT_KEY,
+        endpoint=xenioo.url + AUTH,
+        policy=RetryPolicy(),
+        timeout=5,
+        logger=logging.getLogger("test"),
+    )
     moment = [dt.datetime.now(dt.timezone.utc)]
     auth.clock = lambda: moment[0]
 
@@ -93,17 +99,25 @@ def test_a_token_refused_again_after_renewal_stops_with_a_clear_error():
 def test_an_unknown_account_key_names_the_setting(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo, account_api_key="xen-wrong-account-key-0000"))
     assert run.returncode != 0
-    assert "does not know the account API key (HTTP 404 from POST /authorization/integration)" in run.stderr
+    assert (
+        "does not know the account API key (HTTP 404 from POST /authorization/integration)"
+        in run.stderr
+    )
     assert "`account_api_key`" in run.stderr
     assert "xen-wrong-account-key-0000" not in run.stdout + run.stderr
     assert not xenioo.calls(STATS)
 
 
 def test_a_forbidden_account_is_explained(xenioo):
-    xenioo.faults.add(Fault(status=403, body=b'{"Message": "Free accounts cannot use the API"}', path_prefix=AUTH))
+    xenioo.faults.add(
+        Fault(status=403, body=b'{"Message": "Free accounts cannot use the API"}', path_prefix=AUTH)
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
-    assert "HTTP 403" in run.stderr and "free one or not allowed to use the Global Platform API" in run.stderr
+    assert (
+        "HTTP 403" in run.stderr
+        and "free one or not allowed to use the Global Platform API" in run.stderr
+    )
 
 
 def test_token_request_is_retried_on_server_errors(xenioo):
@@ -127,8 +141,10 @@ def test_a_token_answer_without_token_is_reported(xenioo):
     xenioo.faults.add(Fault(status=200, body=b'{"expires": 60}', path_prefix=AUTH))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
-    assert ("Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object with a "
-            "`token` string, found object{expires: int}.") in run.stderr
+    assert (
+        "Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object with a "
+        "`token` string, found object{expires: int}."
+    ) in run.stderr
 
 
 def test_auth_url_may_be_given_with_the_full_path(xenioo):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from kit_xenioo import ACCOUNT_KEY, primary_keys, simulator, xenioo_config
-from support_simulators.framework import Fault
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault
 from tap_xenioo.client import STATISTIC_TYPES
 from tap_xenioo.streams import STATISTICS_KEY, AccountStatisticsStream, DlrStatisticsStream
 from tap_xenioo.tap import TapXenioo

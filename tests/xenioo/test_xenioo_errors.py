@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, simulator, xenioo_config
 from singer_sdk.exceptions import ConfigValidationError
-from support_simulators.framework import Fault
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault
 from tap_xenioo.tap import TapXenioo
 
 ACCOUNT = "/analytics/statistics/account/"
@@ -34,8 +35,15 @@ BASE = {"account_api_key": ACCOUNT_KEY, "auth_url": "http://127.0.0.1:9", "bots"
         ({"auth_url": "xenioo.example"}, "`auth_url` must be an http(s) URL"),
         ({"auth_url": None}, "auth_url"),
         ({"api_url": "ftp://x"}, "`api_url` must be an http(s) URL"),
-        ({"bots": [{"name": "a", "api_key": "k1-long-key"}, {"name": "a", "api_key": "k2-long-key"}]},
-         "names in `bots` must be unique"),
+        (
+            {
+                "bots": [
+                    {"name": "a", "api_key": "k1-long-key"},
+                    {"name": "a", "api_key": "k2-long-key"},
+                ]
+            },
+            "names in `bots` must be unique",
+        ),
         ({"bot_statistics_path": "/analytics/statistics/bot/{TYPES}"}, "`bot_statistics_path`"),
     ],
 )
@@ -78,15 +86,20 @@ def test_an_unknown_bot_key_names_the_bot_not_the_key():
 
 
 def test_a_wrong_bot_statistics_path_is_a_clear_404(xenioo):
-    run = run_tap("tap_xenioo", xenioo_config(xenioo, bot_statistics_path="/analytics/bot/{APIKEY}/{TYPES}"))
+    run = run_tap(
+        "tap_xenioo", xenioo_config(xenioo, bot_statistics_path="/analytics/bot/{APIKEY}/{TYPES}")
+    )
     assert run.returncode != 0
     assert "HTTP 404 Not Found for GET /analytics/bot/***/" in run.stderr
     _no_secrets(run, xenioo)
 
 
 def test_server_errors_and_dropped_connections_are_retried(xenioo):
-    xenioo.faults.add(Fault(status=503, path_prefix=ACCOUNT), Fault(drop=True, path_prefix=ACCOUNT),
-                      Fault(status=500, retry_after="0", path_prefix=BOT))
+    xenioo.faults.add(
+        Fault(status=503, path_prefix=ACCOUNT),
+        Fault(drop=True, path_prefix=ACCOUNT),
+        Fault(status=500, retry_after="0", path_prefix=BOT),
+    )
     config = xenioo_config(xenioo)
     run = run_tap("tap_xenioo", config)
     assert run.returncode == 0, run.stderr
@@ -113,8 +126,11 @@ def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xen
         (b"<html><body>Gateway error</body></html>", "not valid JSON"),
         # (A truncated JSON body is retried like a 5xx: tests/core/test_error_shapes.py.)
         (b'{"Message": "ok"}', "expected a JSON list, found object{Message: string}"),
-        (b'[1, 2]', "item 0 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
-                    "EventLabel, found int. The array holds list[2 × int]."),
+        (
+            b"[1, 2]",
+            "item 0 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
+            "EventLabel, found int. The array holds list[2 × int].",
+        ),
     ],
 )
 def test_broken_bodies_are_reported(xenioo, body, expected):
@@ -129,8 +145,10 @@ def test_broken_bodies_are_reported(xenioo, body, expected):
 def test_secrets_in_a_body_are_masked_in_errors_and_records(xenioo):
     key = BOT_SETTINGS[0]["api_key"]
     echo = f'[{{"GroupLabel": "2025-01-01", "BotName": "Support", "Type": 3, "Value": 1, "BotKey": "{key}"}}]'
-    xenioo.faults.add(Fault(status=200, body=echo.encode(), path_prefix=ACCOUNT),
-                      Fault(status=400, body=f'{{"Message": "bad key {key}"}}'.encode(), path_prefix=BOT))
+    xenioo.faults.add(
+        Fault(status=200, body=echo.encode(), path_prefix=ACCOUNT),
+        Fault(status=400, body=f'{{"Message": "bad key {key}"}}'.encode(), path_prefix=BOT),
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo, start_date="2020-01-01"))
     assert run.returncode != 0
     assert "bad key ***" in run.stderr
@@ -165,7 +183,9 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert "Xenioo GET /analytics/statistics/account/*/" in run.stderr
-    assert ("(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
-            "EventLabel, found string. The array holds list[1 × object{GroupLabel: string, BotName: string}, "
-            "1 × string].") in run.stderr
+    assert (
+        "(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
+        "EventLabel, found string. The array holds list[1 × object{GroupLabel: string, BotName: string}, "
+        "1 × string]."
+    ) in run.stderr
     assert "alice@example.com" not in run.stderr

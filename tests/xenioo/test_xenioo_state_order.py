@@ -8,8 +8,9 @@ import json
 
 import pytest
 from kit_xenioo import simulator, stream_state, xenioo_config
-from support_simulators.framework import Fault
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault
 from tap_xenioo.client import XeniooGap, XeniooStream
 from tap_xenioo.tap import TapXenioo
 

@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 from kit_xenioo import primary_keys, simulator, stream_state, xenioo_config
-from support_simulators.framework import Fault, Faults
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault, Faults
 
 UTC = dt.timezone.utc
 ACCOUNT = "/analytics/statistics/account/"
@@ -19,14 +20,20 @@ SUPPORT_KEY = "xb-test-support-key-4d7a9c21"
 
 def _entries(state: dict) -> list[dict]:
     bookmarks = state["bookmarks"]
-    return [bookmarks["account_statistics"], bookmarks["dlr_statistics"], *bookmarks["bot_statistics"]["partitions"]]
+    return [
+        bookmarks["account_statistics"],
+        bookmarks["dlr_statistics"],
+        *bookmarks["bot_statistics"]["partitions"],
+    ]
 
 
 def _called(state: dict, minutes_ago: float) -> dict:
     """`state` with every endpoint last called `minutes_ago`."""
     state = copy.deepcopy(state)
     for entry in _entries(state):
-        entry["last_called_at"] = (dt.datetime.now(UTC) - dt.timedelta(minutes=minutes_ago)).isoformat()
+        entry["last_called_at"] = (
+            dt.datetime.now(UTC) - dt.timedelta(minutes=minutes_ago)
+        ).isoformat()
     return state
 
 
@@ -38,8 +45,14 @@ def test_a_run_inside_the_windows_skips_every_stream_without_calling(xenioo):
     assert second.returncode == 0, second.stderr
     assert not xenioo.calls("/analytics/"), "a throttled call was made"
     assert not second.records()
-    assert "Skipping account_statistics: for all bots, throttled: Xenioo allows one call per hour" in second.stderr
-    assert "Skipping bot_statistics: for bot 'support', throttled: Xenioo allows one call per 30 minutes" in second.stderr
+    assert (
+        "Skipping account_statistics: for all bots, throttled: Xenioo allows one call per hour"
+        in second.stderr
+    )
+    assert (
+        "Skipping bot_statistics: for bot 'support', throttled: Xenioo allows one call per 30 minutes"
+        in second.stderr
+    )
     assert "Skipping dlr_statistics: for all bots" in second.stderr
     assert second.final_state == first.final_state
 
@@ -56,9 +69,13 @@ def test_bot_statistics_may_be_read_again_after_30_minutes_the_account_after_an_
         assert not sim.calls(ACCOUNT) and not sim.calls(DLR)
         assert second.records("bot_statistics") and not second.records("account_statistics")
         # The bots' call times moved; the account's did not.
-        assert stream_state(second, "bot_statistics", "support")["last_called_at"] > \
-            stream_state(first, "bot_statistics", "support")["last_called_at"]
-        assert stream_state(second, "account_statistics") == given["bookmarks"]["account_statistics"]
+        assert (
+            stream_state(second, "bot_statistics", "support")["last_called_at"]
+            > stream_state(first, "bot_statistics", "support")["last_called_at"]
+        )
+        assert (
+            stream_state(second, "account_statistics") == given["bookmarks"]["account_statistics"]
+        )
 
         sim.advance(30 * 60)
         sim.reset_log()
@@ -80,18 +97,28 @@ def test_a_throttle_refusal_stops_only_that_stream_and_leaves_its_state_alone():
         assert len(sim.calls(ACCOUNT, status=400)) == 1, "the throttle error must not be retried"
         assert len(sim.calls(DLR, status=400)) == 1
         assert len(sim.calls(BOT, status=200)) == 2
-        assert "account_statistics for all bots stopped: Xenioo refused the account statistics call" in second.stderr
+        assert (
+            "account_statistics for all bots stopped: Xenioo refused the account statistics call"
+            in second.stderr
+        )
         assert "as throttled (HTTP 400)" in second.stderr
         assert "this stream's state is unchanged" in second.stderr
         assert not second.records("account_statistics") and not second.records("dlr_statistics")
         assert second.records("bot_statistics")
-        assert stream_state(second, "account_statistics") == state["bookmarks"]["account_statistics"]
+        assert (
+            stream_state(second, "account_statistics") == state["bookmarks"]["account_statistics"]
+        )
         assert stream_state(second, "dlr_statistics") == state["bookmarks"]["dlr_statistics"]
 
 
 def test_a_throttled_bot_does_not_stop_the_other_bot(xenioo):
-    xenioo.faults.add(Fault(status=400, body=b'{"Message": "Bot statistics calls are throttled."}',
-                            path_prefix=BOT + SUPPORT_KEY))
+    xenioo.faults.add(
+        Fault(
+            status=400,
+            body=b'{"Message": "Bot statistics calls are throttled."}',
+            path_prefix=BOT + SUPPORT_KEY,
+        )
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     assert {r["bot_scope"] for r in run.records("bot_statistics")} == {"sales"}
@@ -103,8 +130,13 @@ def test_a_throttled_bot_does_not_stop_the_other_bot(xenioo):
 
 
 def test_a_429_that_speaks_of_the_hourly_throttle_is_a_throttle_not_a_retry(xenioo):
-    xenioo.faults.add(Fault(status=429, body=b'{"Message": "Too many calls, try again in an hour"}',
-                            path_prefix=ACCOUNT))
+    xenioo.faults.add(
+        Fault(
+            status=429,
+            body=b'{"Message": "Too many calls, try again in an hour"}',
+            path_prefix=ACCOUNT,
+        )
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     assert len(xenioo.calls(ACCOUNT)) == 1
@@ -113,15 +145,20 @@ def test_a_429_that_speaks_of_the_hourly_throttle_is_a_throttle_not_a_retry(xeni
     assert "last_called_at" not in stream_state(run, "account_statistics")
 
 
-@pytest.mark.parametrize(("status", "body", "retry_after"), [
-    (429, b'{"Message": "Too many requests"}', "1"),
-    (429, b'{"Message": "Too many requests"}', None),
-    (429, b"", None),
-    (400, b'{"Message": "Rate limit exceeded"}', "1"),
-    (400, b'{"Message": "Too Many Requests, slow down"}', None),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "retry_after"),
+    [
+        (429, b'{"Message": "Too many requests"}', "1"),
+        (429, b'{"Message": "Too many requests"}', None),
+        (429, b"", None),
+        (400, b'{"Message": "Rate limit exceeded"}', "1"),
+        (400, b'{"Message": "Too Many Requests, slow down"}', None),
+    ],
+)
 def test_ordinary_rate_limiting_is_retried_like_every_other_tap(xenioo, status, body, retry_after):
-    xenioo.faults.add(Fault(status=status, body=body or None, retry_after=retry_after, path_prefix=ACCOUNT))
+    xenioo.faults.add(
+        Fault(status=status, body=body or None, retry_after=retry_after, path_prefix=ACCOUNT)
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     assert [c.status for c in xenioo.calls(ACCOUNT)] == [status, 200]
@@ -133,8 +170,14 @@ def test_ordinary_rate_limiting_is_retried_like_every_other_tap(xenioo, status, 
 
 def test_ordinary_rate_limiting_that_never_ends_fails_the_run(xenioo):
     for _ in range(3):  # max_retries 2: three answers, all rate limited
-        xenioo.faults.add(Fault(status=429, body=b'{"Message": "Too many requests"}', retry_after="0",
-                                path_prefix=ACCOUNT))
+        xenioo.faults.add(
+            Fault(
+                status=429,
+                body=b'{"Message": "Too many requests"}',
+                retry_after="0",
+                path_prefix=ACCOUNT,
+            )
+        )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert len(xenioo.calls(ACCOUNT, status=429)) == 3
@@ -154,10 +197,16 @@ def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
     assert _lines(first.stderr, "Run complete: 3 streams, ")[0].endswith(" 0 skipped.")
     second = run_tap("tap_xenioo", xenioo_config(xenioo), state=first.final_state)
     assert second.returncode == 0, second.stderr
-    assert ("| WARNING  | tap-xenioo                     | Skipping account_statistics: for all bots, "
-            "throttled: Xenioo allows one call per hour and the last one was at ") in second.stderr
+    assert (
+        "| WARNING  | tap-xenioo                     | Skipping account_statistics: for all bots, "
+        "throttled: Xenioo allows one call per hour and the last one was at "
+    ) in second.stderr
     (account,) = _lines(second.stderr, "Summary of account_statistics: skipped: ")
-    assert "| WARNING  |" in account and "for all bots, throttled: " in account and "next call after " in account
+    assert (
+        "| WARNING  |" in account
+        and "for all bots, throttled: " in account
+        and "next call after " in account
+    )
     bots = _lines(second.stderr, "Summary of bot_statistics: skipped: ")
     assert len(bots) == 2 and all("| WARNING  |" in line for line in bots)
     assert any("for bot 'sales', throttled: " in line for line in bots)
@@ -165,19 +214,29 @@ def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
 
 
 def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
-    xenioo.faults.add(Fault(status=400, body=b'{"Message": "Account statistics calls are throttled."}',
-                            path_prefix=ACCOUNT))
+    xenioo.faults.add(
+        Fault(
+            status=400,
+            body=b'{"Message": "Account statistics calls are throttled."}',
+            path_prefix=ACCOUNT,
+        )
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     (account,) = _lines(run.stderr, "Summary of account_statistics: skipped: ")
-    assert "| WARNING  |" in account and "for all bots, Xenioo refused the call as throttled" in account
+    assert (
+        "| WARNING  |" in account
+        and "for all bots, Xenioo refused the call as throttled" in account
+    )
     (dlr,) = _lines(run.stderr, "Summary of dlr_statistics: ")
     assert " records, " in dlr and "skipped" not in dlr
     assert _lines(run.stderr, "Run complete: 3 streams, ")[0].endswith(" 1 skipped.")
 
 
 def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
-    xenioo.faults.add(Fault(status=400, body=b'{"Message": "Invalid statistic types"}', path_prefix=ACCOUNT))
+    xenioo.faults.add(
+        Fault(status=400, body=b'{"Message": "Invalid statistic types"}', path_prefix=ACCOUNT)
+    )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert "Xenioo rejected GET /analytics/statistics/account/*/" in run.stderr

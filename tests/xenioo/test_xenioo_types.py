@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kit_xenioo import primary_keys, simulator, xenioo_config
 from tap_runner import run_tap
+
 from tap_xenioo.client import STATISTIC_TYPES
 from tap_xenioo.streams import STATISTICS_KEY
 

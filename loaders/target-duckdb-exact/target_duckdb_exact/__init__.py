@@ -14,7 +14,9 @@ import re
 
 import target_duckdb
 
-_COPY_OPTIONS = re.compile(r"^(COPY\s+\S+\s+FROM\s+'[^']*'\s+WITH\s*\()(.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_COPY_OPTIONS = re.compile(
+    r"^(COPY\s+\S+\s+FROM\s+'[^']*'\s+WITH\s*\()(.*)\)\s*$", re.IGNORECASE | re.DOTALL
+)
 
 
 def headerless_copy(sql: str) -> str:
@@ -32,7 +34,9 @@ class ExactConnection:
         self._connection = connection
 
     def execute(self, sql, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return self._connection.execute(headerless_copy(sql) if isinstance(sql, str) else sql, *args, **kwargs)
+        return self._connection.execute(
+            headerless_copy(sql) if isinstance(sql, str) else sql, *args, **kwargs
+        )
 
     def __getattr__(self, name):  # type: ignore[no-untyped-def]
         return getattr(self._connection, name)

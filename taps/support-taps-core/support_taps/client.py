@@ -43,13 +43,6 @@ from support_taps.http import CredentialGuardSession
 from support_taps.pacing import RequestPacer
 from support_taps.progress import PROGRESS_INTERVAL, RunStats, StreamStats, WindowProgress
 from support_taps.redaction import install_log_redaction, redact
-from support_taps.settings import (
-    date_setting_errors,
-    known_settings,
-    unknown_setting_errors,
-    url_setting_errors,
-)
-from support_taps.writer import BufferedMsgSpecWriter
 from support_taps.retry import (
     RETRIABLE_EXCEPTIONS,
     RetryPolicy,
@@ -58,7 +51,14 @@ from support_taps.retry import (
     raise_if_truncated,
     retry_waits,
 )
+from support_taps.settings import (
+    date_setting_errors,
+    known_settings,
+    unknown_setting_errors,
+    url_setting_errors,
+)
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
+from support_taps.writer import BufferedMsgSpecWriter
 
 UTC = dt.timezone.utc
 _json_decoder = msgspec.json.Decoder()
@@ -75,8 +75,11 @@ class SupportTap(TerminationHook, Tap):
     #: Declared so Meltano reads our JSON log lines (warnings as warnings) and offers
     #: `batch_config`; every tap of the collection supports both through the core.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
-        *(c for c in Tap.capabilities
-          if c not in (PluginCapabilities.BATCH, PluginCapabilities.STRUCTURED_LOGGING)),
+        *(
+            c
+            for c in Tap.capabilities
+            if c not in (PluginCapabilities.BATCH, PluginCapabilities.STRUCTURED_LOGGING)
+        ),
         PluginCapabilities.BATCH,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
@@ -189,7 +192,8 @@ class SupportTap(TerminationHook, Tap):
         self.logger.warning(
             "Stopped by %s. The last STATE message covers every record emitted before it; "
             "the next run resumes there. Exiting with status %d.",
-            signal.Signals(signum).name, status,
+            signal.Signals(signum).name,
+            status,
         )
         flush = getattr(self.message_writer, "flush", None)
         if flush is not None:
@@ -229,7 +233,9 @@ def _name_the_setting(error: str) -> str:
 
 def _marks_secret_inside(schema: dict) -> bool:
     items = schema.get("items")
-    return any(_marks_secret(p) for p in schema.get("properties", {}).values()) or bool(items and _marks_secret(items))
+    return any(_marks_secret(p) for p in schema.get("properties", {}).values()) or bool(
+        items and _marks_secret(items)
+    )
 
 
 def _marks_secret(schema: dict) -> bool:
@@ -269,7 +275,10 @@ class SupportStream(FastRecordMessages, RESTStream):
     #: Settings that decide the URL, named in 404 errors and when no connection can be made.
     url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
     #: Statuses retried besides 5xx.
-    extra_retry_statuses: t.ClassVar[list[int]] = [HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.REQUEST_TIMEOUT]
+    extra_retry_statuses: t.ClassVar[list[int]] = [
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.REQUEST_TIMEOUT,
+    ]
 
     # Records are normalised to their schema types while parsing, in one pass; the
     # SDK's conformance step would walk every record a second time for nothing.
@@ -316,7 +325,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     def requests_session(self) -> requests.Session:
         """A session that never sends a credential to a host other than the API's."""
         return own_requests_session(
-            self, CredentialGuardSession, lambda: CredentialGuardSession(home_url=lambda: self.url_base)
+            self,
+            CredentialGuardSession,
+            lambda: CredentialGuardSession(home_url=lambda: self.url_base),
         )
 
     @property
@@ -336,7 +347,9 @@ class SupportStream(FastRecordMessages, RESTStream):
             base = self.url_base
         except Exception:  # noqa: BLE001 - a broken URL setting is what we are pointing at
             base = "?"
-        return f"Check {settings_phrase(self.url_settings)} (the base URL in use is {redact(base)})."
+        return (
+            f"Check {settings_phrase(self.url_settings)} (the base URL in use is {redact(base)})."
+        )
 
     def backoff_max_tries(self) -> int:
         return self.retry_policy.max_tries
@@ -361,7 +374,9 @@ class SupportStream(FastRecordMessages, RESTStream):
         exc = details.get("exception")
         if isinstance(exc, VendorAPIError):
             return
-        raise RetriesExhausted(give_up_message(details, "Raise `max_retries` or try again later.")) from None
+        raise RetriesExhausted(
+            give_up_message(details, "Raise `max_retries` or try again later.")
+        ) from None
 
     def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
         """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API)."""
@@ -438,7 +453,7 @@ class SupportStream(FastRecordMessages, RESTStream):
     def unexpected_shape(
         self, response: requests.Response | str, expected: str, found: t.Any, note: str = ""
     ) -> UnexpectedShape:
-        """"<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
+        """ "<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
 
         `response` names the endpoint and status; a string names a place instead
         (e.g. "GET /v1/requests/exports, row 3")."""
@@ -479,19 +494,30 @@ class SupportStream(FastRecordMessages, RESTStream):
         value = self.get_starting_replication_key_value(context)
         return parse_utc(value) if value else None
 
-    def date_windows(self, context: t.Mapping | None, *, align_to_days: bool = True) -> Iterator[DateWindow]:
+    def date_windows(
+        self, context: t.Mapping | None, *, align_to_days: bool = True
+    ) -> Iterator[DateWindow]:
         start = self.sync_range_start(context)
         if align_to_days:
             start = floor_day(start)
         end = self.sync_range_end()
         if start >= end:
-            self.logger.info("Nothing to extract: the range starts at %s and ends at %s.", start, end)
+            self.logger.info(
+                "Nothing to extract: the range starts at %s and ends at %s.", start, end
+            )
             return
-        self.logger.info("Extracting [%s, %s) in windows of %s.", start.isoformat(), end.isoformat(), self.window_size)
+        self.logger.info(
+            "Extracting [%s, %s) in windows of %s.",
+            start.isoformat(),
+            end.isoformat(),
+            self.window_size,
+        )
         state = self.get_context_state(context)
         # The SDK tracks the max replication value of emitted records in progress
         # markers; we keep them too but move them at each window end (checkpoint).
-        state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."})
+        state.setdefault(
+            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
+        )
         windows = list(date_windows(start, end, self.window_size))
         partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
         name = redact(f"{self.name} {partition}".strip())
@@ -610,4 +636,3 @@ def window_context(window: DateWindow) -> dict[str, str]:
 
 def window_of(context: t.Mapping) -> DateWindow:
     return DateWindow(parse_utc(context["window_start"]), parse_utc(context["window_end"]))
-

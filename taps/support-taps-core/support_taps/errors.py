@@ -114,7 +114,7 @@ def text_shape(value: str, limit: int = 40) -> str:
 
 
 def response_place(response: requests.Response, inside: str = "") -> str:
-    """"GET /path (HTTP 200)", then `inside` (", item 3"), for `unexpected_shape`'s `where`."""
+    """ "GET /path (HTTP 200)", then `inside` (", item 3"), for `unexpected_shape`'s `where`."""
     return f"{endpoint_of(response)} (HTTP {response.status_code}){inside}"
 
 
@@ -171,8 +171,11 @@ def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:
         if isinstance(payload, dict):
             # Vendors spell them their way (Xenioo: `Message`).
             fields = {k: v for k, v in payload.items() if str(k).lower() in _ERROR_FIELDS}
-            quoted = [f"{key}: {str(value)[:limit]!r}" for key, value in fields.items()
-                      if isinstance(value, (str, int)) and not isinstance(value, bool)]
+            quoted = [
+                f"{key}: {str(value)[:limit]!r}"
+                for key, value in fields.items()
+                if isinstance(value, (str, int)) and not isinstance(value, bool)
+            ]
             said = f" saying {'; '.join(quoted)}" if quoted else ""
         return redact(f"JSON {describe_shape(payload)}{said}")
     text = content[:limit].decode("utf-8", errors="replace")

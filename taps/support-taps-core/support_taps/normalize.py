@@ -92,8 +92,15 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
         return None
     # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use; the day
     # part repeats across many rows, so its check (month 13, 30 February) is cached.
-    if (len(value) == 16 and value[2] == "/" and value[5] == "/" and value[10] == " " and value[13] == ":"
-            and zone is UTC and US_MINUTES in formats):
+    if (
+        len(value) == 16
+        and value[2] == "/"
+        and value[5] == "/"
+        and value[10] == " "
+        and value[13] == ":"
+        and zone is UTC
+        and US_MINUTES in formats
+    ):
         day, hours, minutes = _us_day(value[:10]), value[11:13], value[14:16]
         if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
             return f"{day}T{hours}:{minutes}:00+00:00"
@@ -120,7 +127,9 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
 def to_text_list(value: object) -> list[str] | None:
     """A list of strings: lists stay lists, a lone string becomes a one-item list."""
     if isinstance(value, list):
-        return [item if isinstance(item, str) else str(item) for item in value if not is_missing(item)]
+        return [
+            item if isinstance(item, str) else str(item) for item in value if not is_missing(item)
+        ]
     if is_missing(value):
         return None
     return [str(value)]
@@ -156,9 +165,16 @@ class RecordNormalizer:
       `on_unknown(field_name)`, so a vendor adding a column is never a crash.
     """
 
-    def __init__(self, schema: dict, *, date_formats: Iterable[str] = (), on_unknown=None,
-                 on_unreadable=None, placeholders: Iterable[str] = DOCUMENTED_PLACEHOLDERS,
-                 list_separator: str | None = None) -> None:
+    def __init__(
+        self,
+        schema: dict,
+        *,
+        date_formats: Iterable[str] = (),
+        on_unknown=None,
+        on_unreadable=None,
+        placeholders: Iterable[str] = DOCUMENTED_PLACEHOLDERS,
+        list_separator: str | None = None,
+    ) -> None:
         properties = schema.get("properties", {})
         self.known = frozenset(properties)
         self.date_formats = tuple(date_formats)
@@ -168,7 +184,14 @@ class RecordNormalizer:
         self.list_separator = list_separator
         self._reported: set[str] = set()
         self._unreadable_reported: set[tuple[str, str]] = set()
-        self.dates, self.integers, self.numbers, self.text, self.lists, self.other = [], [], [], [], [], []
+        self.dates, self.integers, self.numbers, self.text, self.lists, self.other = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
         for name, spec in properties.items():
             types = spec.get("type", [])
             types = {types} if isinstance(types, str) else set(types)
@@ -203,8 +226,11 @@ class RecordNormalizer:
                     break
             else:
                 return value  # the common case: non-empty strings, kept as they are
-            return [item if item.__class__ is str else _as_text(item)
-                    for item in value if item is not None and item != ""]
+            return [
+                item if item.__class__ is str else _as_text(item)
+                for item in value
+                if item is not None and item != ""
+            ]
         if value.__class__ is str:
             if self._placeholder(value):
                 return None

@@ -94,8 +94,11 @@ def _masked_exception(exc: BaseException, seen: set[int] | None = None) -> BaseE
     seen = seen if seen is not None else set()
     seen.add(id(exc))
     text = redact(str(exc))
-    stand_in_type = type(type(exc).__name__, (Exception,), {"__module__": type(exc).__module__,
-                                                            "__str__": lambda self: text})
+    stand_in_type = type(
+        type(exc).__name__,
+        (Exception,),
+        {"__module__": type(exc).__module__, "__str__": lambda self: text},
+    )
     stand_in = stand_in_type(text)
     stand_in.__traceback__ = exc.__traceback__
     for link in ("__cause__", "__context__"):

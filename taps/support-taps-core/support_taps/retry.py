@@ -58,7 +58,9 @@ class RetryPolicy:
         )
 
 
-def retry_after_seconds(exc: BaseException | None, now: Callable[[], dt.datetime] | None = None) -> float | None:
+def retry_after_seconds(
+    exc: BaseException | None, now: Callable[[], dt.datetime] | None = None
+) -> float | None:
     """Seconds the server asked us to wait, from a RetriableAPIError's Retry-After."""
     response = getattr(exc, "response", None)
     if response is None:
@@ -106,7 +108,9 @@ def raise_if_truncated(response: requests.Response) -> None:
 
 def never_connected(exc: BaseException | None) -> bool:
     """The connection was never made (refused, unknown host), as opposed to dropped mid-answer."""
-    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.Timeout):
+    if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
+        exc, requests.exceptions.Timeout
+    ):
         return False
     # (A connect *timeout* arrives as requests' ConnectTimeout, a Timeout, excluded above.)
     reason = getattr(exc.args[0] if exc.args else None, "reason", None)
@@ -119,13 +123,18 @@ def describe_failure(exc: BaseException | None) -> str:
     if isinstance(exc, RetriableAPIError) and response is not None and response.status_code < 400:
         return f"a JSON body cut short (HTTP {response.status_code}) from {endpoint_of(response)}"
     if isinstance(exc, RetriableAPIError) and response is not None:
-        return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace("  ", " ")
+        return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace(
+            "  ", " "
+        )
     request = getattr(exc, "request", None)
     where = f" ({endpoint_of(request)})" if request is not None else ""
     if never_connected(exc):
         reason = getattr(exc.args[0], "reason", None)
-        kind = "the host name does not resolve" if isinstance(reason, urllib3.exceptions.NameResolutionError) else (
-            "the connection was refused")
+        kind = (
+            "the host name does not resolve"
+            if isinstance(reason, urllib3.exceptions.NameResolutionError)
+            else ("the connection was refused")
+        )
         return f"could not connect{where}: {kind}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"the request timed out{where} (see `request_timeout`)"

@@ -54,13 +54,19 @@ class DixaNextPage(BaseHATEOASPaginator):
         if isinstance(meta, dict) and next_url is None:
             return None
         if not isinstance(meta, dict) or not isinstance(next_url, str) or not next_url:
-            raise unexpected_shape("Dixa", response_place(response, ", `meta`"),
-                                   "an object whose `next` is a URL or null (to page with)", meta)
+            raise unexpected_shape(
+                "Dixa",
+                response_place(response, ", `meta`"),
+                "an object whose `next` is a URL or null (to page with)",
+                meta,
+            )
         page_key = dict(parse_qsl(urlsplit(next_url).query)).get("pageKey", next_url)
         if page_key in self.seen_page_keys:
-            msg = (f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
-                   f"already read (after {len(self.seen_page_keys)} pages). Stopping rather than paging "
-                   "forever; nothing past the last completed window is bookmarked.")
+            msg = (
+                f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
+                f"already read (after {len(self.seen_page_keys)} pages). Stopping rather than paging "
+                "forever; nothing past the last completed window is bookmarked."
+            )
             raise UnparseableResponse(msg)
         self.seen_page_keys.add(page_key)
         return next_url
@@ -80,7 +86,9 @@ class DixaStream(SupportStream):
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator:
         # Dixa wants the bare token in `Authorization`, no "Bearer" prefix.
-        return APIKeyAuthenticator(key="Authorization", value=self.config["api_token"], location="header")
+        return APIKeyAuthenticator(
+            key="Authorization", value=self.config["api_token"], location="header"
+        )
 
     @property
     def timezone(self) -> str:
@@ -93,7 +101,9 @@ class DixaStream(SupportStream):
     def get_new_paginator(self) -> DixaNextPage:
         return DixaNextPage()
 
-    def get_url_params(self, context: t.Mapping | None, next_page_token: ParseResult | None) -> dict[str, t.Any]:
+    def get_url_params(
+        self, context: t.Mapping | None, next_page_token: ParseResult | None
+    ) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {}
         page_limit = (context or {}).get("page_limit") or self.config.get("page_limit")
         if page_limit:
@@ -111,7 +121,9 @@ class DixaStream(SupportStream):
             raise self.unexpected_shape(response, "its envelope, an object with `data`", payload)
         return payload["data"]
 
-    def expect_shape(self, value: t.Any, kind: type, what: str, response: requests.Response) -> t.Any:
+    def expect_shape(
+        self, value: t.Any, kind: type, what: str, response: requests.Response
+    ) -> t.Any:
         """`value` if it is a `kind`, else an error naming the endpoint, what was expected and what
         came (its shape, not its content)."""
         if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
@@ -133,4 +145,6 @@ _KIND = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
 
 def supported_filters(entry: t.Mapping[str, t.Any]) -> list[str]:
     """Filter attributes a catalogue entry lists."""
-    return [f.get("filterAttribute") for f in entry.get("filters") or [] if f.get("filterAttribute")]
+    return [
+        f.get("filterAttribute") for f in entry.get("filters") or [] if f.get("filterAttribute")
+    ]

@@ -18,12 +18,12 @@ from functools import cached_property
 import requests
 from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
+
 from support_taps.client import window_context, window_of
 from support_taps.errors import response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow
-
 from tap_dixa.client import DixaStream
 
 DIXA_SCHEMAS = schema_directory("dixa")
@@ -106,7 +106,10 @@ class ExportStream(DixaStream):
         windows = list(self.date_windows(context, align_to_days=False))
         if not windows:
             return
-        fetch = lambda window: list(self.request_records(window_context(window)))
+
+        def fetch(window: DateWindow) -> list[t.Any]:
+            return list(self.request_records(window_context(window)))
+
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dixa-{self.name}") as pool:
             pending = pool.submit(fetch, windows[0])
             for index, window in enumerate(windows):
@@ -122,13 +125,14 @@ class ExportStream(DixaStream):
             self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
             for key in ("id", self.window_field):
                 if raw.get(key) is None:
-                    raise self.unexpected_shape(
-                        response, f"{self.name} objects with `{key}`", raw)
+                    raise self.unexpected_shape(response, f"{self.name} objects with `{key}`", raw)
             stamp = raw[self.window_field]
             if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
                 raise self.unexpected_shape(
                     response_place(response, f", `{self.window_field}`"),
-                    "epoch milliseconds (a number)", stamp)
+                    "epoch milliseconds (a number)",
+                    stamp,
+                )
             yield raw, self.to_record(raw)
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -216,7 +220,8 @@ class ActivityLogsStream(DixaStream):
             stamp = raw.get("activityTimestamp", raw.get("activity_timestamp"))
             if raw.get("id") is None or stamp is None:
                 raise self.unexpected_shape(
-                    response, "activity log entries with `id` and `activityTimestamp`", raw)
+                    response, "activity log entries with `id` and `activityTimestamp`", raw
+                )
             author = raw.get("author")
             yield {
                 "id": str(raw["id"]),

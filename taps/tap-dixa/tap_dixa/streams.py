@@ -92,7 +92,9 @@ class RecordsCatalogueStream(CatalogueStream):
             "id": str(entry["id"]),
             "description": to_text(entry.get("description")),
             "filters": _objects(entry.get("filters"), ("filterAttribute", "description")),
-            "fieldsMetadata": _objects(entry.get("fieldsMetadata"), ("field", "description", "nullable")),
+            "fieldsMetadata": _objects(
+                entry.get("fieldsMetadata"), ("field", "description", "nullable")
+            ),
             "relatedMetricIds": _text_list(entry.get("relatedMetricIds")),
         }
 
@@ -112,7 +114,10 @@ class FilterValuesStream(DixaStream):
 
     @property
     def partitions(self) -> list[dict]:
-        return [{"filterAttribute": attribute} for attribute in self.tap.dixa_catalogue.filter_attributes]
+        return [
+            {"filterAttribute": attribute}
+            for attribute in self.tap.dixa_catalogue.filter_attributes
+        ]
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         attribute = context["filterAttribute"]
@@ -134,7 +139,11 @@ class FilterValuesStream(DixaStream):
         for item in self.expect_shape(self.data_of(response), list, "`data`", response):
             self.expect_shape(item, dict, "a filter value in `data`", response)
             if item.get("value") is not None:
-                yield {"value": str(item["value"]), "label": to_text(item.get("label")), "raw": item}
+                yield {
+                    "value": str(item["value"]),
+                    "label": to_text(item.get("label")),
+                    "raw": item,
+                }
 
 
 # ---- metric values ---------------------------------------------------------------------
@@ -199,10 +208,17 @@ class MetricValuesStream(DixaStream):
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         days = self.days(context)
         if days:
-            self.logger.info("Metric %s: asking %d days from %s.", context["metric_id"], len(days), days[0][0])
+            self.logger.info(
+                "Metric %s: asking %d days from %s.", context["metric_id"], len(days), days[0][0]
+            )
         for day, start, end in days:
-            base = {"metric_id": context["metric_id"], "day": day.isoformat(), "timezone": self.timezone,
-                    "period_start": start.isoformat(), "period_end": end.isoformat()}
+            base = {
+                "metric_id": context["metric_id"],
+                "day": day.isoformat(),
+                "timezone": self.timezone,
+                "period_start": start.isoformat(),
+                "period_end": end.isoformat(),
+            }
             for row in self.request_records({**context, **window_context(DateWindow(start, end))}):
                 row.update(base)
                 yield row
@@ -214,10 +230,16 @@ class MetricValuesStream(DixaStream):
         window = window_of(context)
         return {
             "id": context["metric_id"],
-            "periodFilter": {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)},
+            "periodFilter": {
+                "_type": "Interval",
+                "start": _iso(window.start),
+                "end": _iso(window.end),
+            },
             "timezone": self.timezone,
             "filters": self.filters_for(supported_filters(metric)),
-            "aggregations": [a["measure"] for a in metric.get("aggregations") or [] if a.get("measure")],
+            "aggregations": [
+                a["measure"] for a in metric.get("aggregations") or [] if a.get("measure")
+            ],
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
@@ -236,16 +258,34 @@ class MetricValuesStream(DixaStream):
                     status = item.get("status") or {}
                     if not isinstance(status, dict):
                         status = {"status": status}
-                    yield {"measure": measure, "status": str(status.get("status") or UNKNOWN_STATUS),
-                           "status_description": to_text(status.get("description")),
-                           "value": to_number(item.get("value")), "value_type": kind, "raw": aggregate}
+                    yield {
+                        "measure": measure,
+                        "status": str(status.get("status") or UNKNOWN_STATUS),
+                        "status_description": to_text(status.get("description")),
+                        "value": to_number(item.get("value")),
+                        "value_type": kind,
+                        "raw": aggregate,
+                    }
                 continue
-            if kind not in ("LongAggregateValue", "DoubleAggregateValue") and kind not in self._unknown_types:
+            if (
+                kind not in ("LongAggregateValue", "DoubleAggregateValue")
+                and kind not in self._unknown_types
+            ):
                 self._unknown_types.add(kind)
-                self.logger.warning("Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
-                                    "its value is kept when it is a number.", kind, data.get("id"))
-            yield {"measure": measure, "status": ALL_STATUSES, "status_description": None,
-                   "value": to_number(value), "value_type": kind, "raw": aggregate}
+                self.logger.warning(
+                    "Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
+                    "its value is kept when it is a number.",
+                    kind,
+                    data.get("id"),
+                )
+            yield {
+                "measure": measure,
+                "status": ALL_STATUSES,
+                "status_description": None,
+                "value": to_number(value),
+                "value_type": kind,
+                "raw": aggregate,
+            }
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -323,24 +363,38 @@ def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) 
     """
     names = list(dict.fromkeys(field_names))
     listed = [m.get("field") for m in entry.get("fieldsMetadata") or []]
-    conversation = next((n for n in CONVERSATION_IDS if n in listed), None) \
-        or next((n for n in CONVERSATION_IDS if n in names), None)
+    conversation = next((n for n in CONVERSATION_IDS if n in listed), None) or next(
+        (n for n in CONVERSATION_IDS if n in names), None
+    )
     if conversation:
-        return (conversation,) if entry.get("id") in ONE_ROW_PER_CONVERSATION else (conversation, PRIMARY_TIMESTAMP)
+        return (
+            (conversation,)
+            if entry.get("id") in ONE_ROW_PER_CONVERSATION
+            else (conversation, PRIMARY_TIMESTAMP)
+        )
     if "agent_id" in names:
         return ("agent_id", PRIMARY_TIMESTAMP)
-    ids = [m["field"] for m in entry.get("fieldsMetadata") or []
-           if m.get("nullable") is False and (m.get("field") == "id" or str(m.get("field")).endswith("_id"))]
+    ids = [
+        m["field"]
+        for m in entry.get("fieldsMetadata") or []
+        if m.get("nullable") is False
+        and (m.get("field") == "id" or str(m.get("field")).endswith("_id"))
+    ]
     return (PRIMARY_TIMESTAMP, *ids)
 
 
-def record_schema(entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str]]) -> dict[str, t.Any]:
+def record_schema(
+    entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str]]
+) -> dict[str, t.Any]:
     """A record id's schema: the primary timestamp, a column per field (those `fieldsMetadata`
     lists, then those seen in sampled rows that it does not list), typed from the `_type`s seen
     (and a `<field>_label` column for labelled types), and `raw`, the whole row."""
     properties: dict[str, t.Any] = {
-        PRIMARY_TIMESTAMP: {"type": ["string"], "format": "date-time",
-                            "description": "The record's primary timestamp (primaryTimestampField), UTC."},
+        PRIMARY_TIMESTAMP: {
+            "type": ["string"],
+            "format": "date-time",
+            "description": "The record's primary timestamp (primaryTimestampField), UTC.",
+        },
     }
     metadata = {m.get("field"): m for m in entry.get("fieldsMetadata") or [] if m.get("field")}
     for name in [*metadata, *[n for n in observed if n not in metadata]]:
@@ -351,10 +405,17 @@ def record_schema(entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str
             seen = next((observed[a] for a in CONVERSATION_IDS if observed.get(a)), set())
         schema, labelled = column_schema(seen)
         description = (metadata.get(name) or {}).get("description")
-        schema["description"] = str(description) if description else "A field Dixa sends that fieldsMetadata does not list."
+        schema["description"] = (
+            str(description)
+            if description
+            else "A field Dixa sends that fieldsMetadata does not list."
+        )
         properties[name] = schema
         if labelled:
-            properties[f"{name}_label"] = {"type": ["string", "null"], "description": f"Label of {name}."}
+            properties[f"{name}_label"] = {
+                "type": ["string", "null"],
+                "description": f"Label of {name}.",
+            }
     properties[RAW] = dict(RAW_COLUMN)
     return {"type": "object", "properties": properties}
 
@@ -388,7 +449,9 @@ class Column:
         if self.kind == "json":
             return field, True
         if spec is None:  # an unknown `_type` in a typed column: keep it as JSON text where we can
-            return (json.dumps(field, sort_keys=True), True) if self.kind == "text" else (None, False)
+            return (
+                (json.dumps(field, sort_keys=True), True) if self.kind == "text" else (None, False)
+            )
         raw = field.get(spec[1])
         if raw is None:
             return None, True
@@ -422,8 +485,14 @@ class RecordStream(DixaStream):
     payload_as_json = True
     replication_key = PRIMARY_TIMESTAMP
 
-    def __init__(self, tap: t.Any, entry: t.Mapping[str, t.Any], schema: dict[str, t.Any], *,
-                 check_keys: bool = True) -> None:
+    def __init__(
+        self,
+        tap: t.Any,
+        entry: t.Mapping[str, t.Any],
+        schema: dict[str, t.Any],
+        *,
+        check_keys: bool = True,
+    ) -> None:
         self.record_id = str(entry["id"])
         self.entry = entry
         properties = schema.get("properties", {})
@@ -450,7 +519,11 @@ class RecordStream(DixaStream):
         # The same body for every page of a window: only the pageKey in the query string changes.
         return {
             "id": self.record_id,
-            "periodFilter": {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)},
+            "periodFilter": {
+                "_type": "Interval",
+                "start": _iso(window.start),
+                "end": _iso(window.end),
+            },
             "timezone": self.timezone,
             "filters": self.filters_for(supported_filters(self.entry)),
         }
@@ -466,7 +539,9 @@ class RecordStream(DixaStream):
         self.expect_shape(raw, dict, f"a row of {where}", response)
         primary = raw.get("primaryTimestampField")
         self.expect_shape(primary, dict, f"`primaryTimestampField` of a row of {where}", response)
-        for item in self.expect_shape(raw.get("fields", []), list, f"`fields` of a row of {where}", response):
+        for item in self.expect_shape(
+            raw.get("fields", []), list, f"`fields` of a row of {where}", response
+        ):
             self.expect_shape(item, dict, f"an entry of `fields` of {where}", response)
             self.expect_shape(item.get("name"), str, f"the `name` of a field of {where}", response)
             field = item.get("field")
@@ -483,7 +558,9 @@ class RecordStream(DixaStream):
                 yield record
             self.checkpoint(context, window.end)
 
-    def to_record(self, raw: dict[str, t.Any], response: requests.Response | None = None) -> dict[str, t.Any]:
+    def to_record(
+        self, raw: dict[str, t.Any], response: requests.Response | None = None
+    ) -> dict[str, t.Any]:
         primary = raw.get("primaryTimestampField") or {}
         record = dict(self._empty)
         record[PRIMARY_TIMESTAMP] = to_utc_iso(primary.get("timestamp"))
@@ -493,36 +570,61 @@ class RecordStream(DixaStream):
         for name, field in fields.items():
             column = columns.get(name)
             if column is None:
-                self._warn_once(("field", name), "Dixa sent a field %r for record %s that this catalog has no column "
-                                "for; it is kept in `raw` (run discovery again to make it a column).",
-                                name, self.record_id)
+                self._warn_once(
+                    ("field", name),
+                    "Dixa sent a field %r for record %s that this catalog has no column "
+                    "for; it is kept in `raw` (run discovery again to make it a column).",
+                    name,
+                    self.record_id,
+                )
                 continue
             if not isinstance(field, dict):
                 continue
             value, fits = column.convert(field)
             kind = field.get("_type")
             if kind not in FIELD_TYPES and fits:
-                self._warn_once(("type", kind), "Dixa sent a field `_type` this tap does not know, %r (record %s, "
-                                "field %s); the field is kept as JSON.", kind, self.record_id, name)
+                self._warn_once(
+                    ("type", kind),
+                    "Dixa sent a field `_type` this tap does not know, %r (record %s, "
+                    "field %s); the field is kept as JSON.",
+                    kind,
+                    self.record_id,
+                    name,
+                )
             if not fits:
-                self._warn_once(("fit", name, kind), "Field %s of record %s came as %s, which does not fit its "
-                                "column (%s, from discovery); left empty (it is in `raw`). Run discovery again to "
-                                "retype it.", name, self.record_id, kind, column.kind)
+                self._warn_once(
+                    ("fit", name, kind),
+                    "Field %s of record %s came as %s, which does not fit its "
+                    "column (%s, from discovery); left empty (it is in `raw`). Run discovery again to "
+                    "retype it.",
+                    name,
+                    self.record_id,
+                    kind,
+                    column.kind,
+                )
             record[name] = value
             if column.label is not None:
                 record[column.label] = to_text(field.get("label"))
         self._fill_conversation_id(record, fields)
         if self.check_keys:
-            missing = [k for k in dict.fromkeys((PRIMARY_TIMESTAMP, *self.primary_keys)) if record.get(k) is None]
+            missing = [
+                k
+                for k in dict.fromkeys((PRIMARY_TIMESTAMP, *self.primary_keys))
+                if record.get(k) is None
+            ]
             if missing:
                 endpoint = endpoint_of(response) if response is not None else self.path
-                msg = (f"Dixa sent a row of record {self.record_id} for {endpoint} without its key "
-                       f"{', '.join(missing)}: the row has fields [{', '.join(sorted(map(str, fields)))}]"
-                       f"{'' if primary.get('timestamp') else ' and no primaryTimestampField.timestamp'}.")
+                msg = (
+                    f"Dixa sent a row of record {self.record_id} for {endpoint} without its key "
+                    f"{', '.join(missing)}: the row has fields [{', '.join(sorted(map(str, fields)))}]"
+                    f"{'' if primary.get('timestamp') else ' and no primaryTimestampField.timestamp'}."
+                )
                 raise UnparseableResponse(msg)
         return record
 
-    def _fill_conversation_id(self, record: dict[str, t.Any], fields: t.Mapping[str, t.Any]) -> None:
+    def _fill_conversation_id(
+        self, record: dict[str, t.Any], fields: t.Mapping[str, t.Any]
+    ) -> None:
         """A conversation id column left empty takes the row's other name for it (`csid` for
         `conversation_id` and back): Dixa's docs name the same id both ways for one record."""
         for name in CONVERSATION_IDS:

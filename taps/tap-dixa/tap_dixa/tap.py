@@ -178,23 +178,33 @@ class TapDixa(SupportTap):
         try:
             zoneinfo.ZoneInfo(str(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            errors.append(f"The setting `timezone` must be an IANA time zone such as 'Europe/Copenhagen', got {zone!r}.")
+            errors.append(
+                f"The setting `timezone` must be an IANA time zone such as 'Europe/Copenhagen', got {zone!r}."
+            )
         if config.get("page_limit") is not None and int(config["page_limit"]) < 1:
             errors.append("The setting `page_limit` must be at least 1.")
         if int(config.get("window_days", 7)) < 1:
             errors.append("The setting `window_days` must be at least 1.")
         if not 1 <= int(config.get("export_window_days", MAX_EXPORT_DAYS)) <= MAX_EXPORT_DAYS:
-            errors.append(f"The setting `export_window_days` must be from 1 to {MAX_EXPORT_DAYS} (Dixa's Exports API "
-                          f"refuses queries over {MAX_EXPORT_DAYS} days), got {config.get('export_window_days')!r}.")
+            errors.append(
+                f"The setting `export_window_days` must be from 1 to {MAX_EXPORT_DAYS} (Dixa's Exports API "
+                f"refuses queries over {MAX_EXPORT_DAYS} days), got {config.get('export_window_days')!r}."
+            )
         if int(config.get("export_lookback_minutes", 0)) < 0:
             errors.append("The setting `export_lookback_minutes` must not be negative.")
         if int(config.get("lookback_days", 0)) < 0:
             errors.append("The setting `lookback_days` must not be negative.")
         for index, item in enumerate(config.get("filters") or []):
-            if not isinstance(item, dict) or not item.get("attribute") or not isinstance(item.get("values"), list) \
-                    or not item["values"]:
-                errors.append(f"Each entry of `filters` needs an `attribute` and a non-empty list of `values`; "
-                              f"entry {index} is {item!r}.")
+            if (
+                not isinstance(item, dict)
+                or not item.get("attribute")
+                or not isinstance(item.get("values"), list)
+                or not item["values"]
+            ):
+                errors.append(
+                    f"Each entry of `filters` needs an `attribute` and a non-empty list of `values`; "
+                    f"entry {index} is {item!r}."
+                )
         return errors
 
     # ---- the catalogue ------------------------------------------------------------------
@@ -209,7 +219,9 @@ class TapDixa(SupportTap):
         with self._discovery_errors():
             metrics = {row["id"]: row for row in metrics_stream.fetch()}
             records = {row["id"]: row for row in records_stream.fetch()}
-        self.logger.info("Dixa's catalogue lists %d metrics and %d record ids.", len(metrics), len(records))
+        self.logger.info(
+            "Dixa's catalogue lists %d metrics and %d record ids.", len(metrics), len(records)
+        )
         return DixaCatalogue(metrics, records)
 
     def _ids(self, setting: str, known: dict[str, t.Any], kind: str) -> list[str]:
@@ -218,8 +230,10 @@ class TapDixa(SupportTap):
             return list(known)
         unknown = [i for i in wanted if i not in known]
         if unknown:
-            msg = (f"The setting `{setting}` names {kind} ids that Dixa's catalogue does not list: "
-                   f"{', '.join(map(repr, unknown))}. Known: {', '.join(known)}.")
+            msg = (
+                f"The setting `{setting}` names {kind} ids that Dixa's catalogue does not list: "
+                f"{', '.join(map(repr, unknown))}. Known: {', '.join(known)}."
+            )
             raise DixaDiscoveryError(msg)
         return list(dict.fromkeys(wanted))
 
@@ -237,10 +251,19 @@ class TapDixa(SupportTap):
         if self.input_catalog is not None and not self._analytics_selected():
             # Only Exports API / list streams are selected: Dixa's analytics catalogue is not
             # needed, so it is not read (no catalogue requests, no sampling).
-            return [*self.catalogue_streams, FilterValuesStream(self), MetricValuesStream(self), *exports]
+            return [
+                *self.catalogue_streams,
+                FilterValuesStream(self),
+                MetricValuesStream(self),
+                *exports,
+            ]
         catalogue = self.dixa_catalogue
         self.selected_metric_ids  # noqa: B018 - names unknown `metric_ids` now, not mid-sync
-        streams: list = [*self.catalogue_streams, FilterValuesStream(self), MetricValuesStream(self)]
+        streams: list = [
+            *self.catalogue_streams,
+            FilterValuesStream(self),
+            MetricValuesStream(self),
+        ]
         for record_id in self.selected_record_ids:
             entry = catalogue.records[record_id]
             streams.append(RecordStream(self, entry, self._record_schema(entry)))
@@ -251,7 +274,9 @@ class TapDixa(SupportTap):
                 if entry.tap_stream_id.startswith("records_") and entry.tap_stream_id not in built:
                     self.logger.warning(
                         "The catalog has stream %s but Dixa's records catalogue no longer lists it "
-                        "(or `record_ids` leaves it out); it is skipped.", entry.tap_stream_id)
+                        "(or `record_ids` leaves it out); it is skipped.",
+                        entry.tap_stream_id,
+                    )
         return streams
 
     def _analytics_selected(self) -> bool:
@@ -278,11 +303,19 @@ class TapDixa(SupportTap):
         if self.config.get("end_date"):
             end = min(end, parse_utc(self.config["end_date"], setting="end_date"))
         with self._discovery_errors():
-            observed = provisional.sample_types(end - dt.timedelta(days=SAMPLE_DAYS), end, SAMPLE_ROWS)
-        unseen = [m["field"] for m in entry.get("fieldsMetadata") or [] if m.get("field") not in observed]
+            observed = provisional.sample_types(
+                end - dt.timedelta(days=SAMPLE_DAYS), end, SAMPLE_ROWS
+            )
+        unseen = [
+            m["field"] for m in entry.get("fieldsMetadata") or [] if m.get("field") not in observed
+        ]
         if unseen:
-            self.logger.info("Record %s: no values seen for %s in the %d days sampled; typed as text.",
-                             entry["id"], ", ".join(unseen), SAMPLE_DAYS)
+            self.logger.info(
+                "Record %s: no values seen for %s in the %d days sampled; typed as text.",
+                entry["id"],
+                ", ".join(unseen),
+                SAMPLE_DAYS,
+            )
         return record_schema(entry, observed)
 
     def _discovery_errors(self) -> t.ContextManager[None]:
@@ -308,8 +341,10 @@ class _DiscoveryErrors:
         elif isinstance(exc, EndpointNotFound):
             msg = f"{self.PREFIX}{exc}"
         elif isinstance(exc, (RetriesExhausted, UnparseableResponse)):
-            msg = (f"{self.PREFIX}{exc} Check the `api_url` setting (now {self.api_url}): it must be Dixa's API "
-                   f"(default {DEFAULT_API_URL}) and reachable from here.")
+            msg = (
+                f"{self.PREFIX}{exc} Check the `api_url` setting (now {self.api_url}): it must be Dixa's API "
+                f"(default {DEFAULT_API_URL}) and reachable from here."
+            )
         elif isinstance(exc, VendorAPIError):
             msg = f"{self.PREFIX}{exc} Check the `api_url` and `api_token` settings."
         else:

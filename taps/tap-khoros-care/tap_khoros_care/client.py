@@ -45,11 +45,30 @@ from support_taps.compat import log_request_duration
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, response_place
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
-from support_taps.windows import DateWindow, add_months, date_windows, floor_day, month_windows, parse_utc
-from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
+from support_taps.windows import (
+    DateWindow,
+    add_months,
+    date_windows,
+    floor_day,
+    month_windows,
+    parse_utc,
+)
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
-from tap_khoros_care.status import FAILED_STATES, EnvelopeShapeError, JobStatus, envelope_result, read_status
-from tap_khoros_care.values import DAY_FIRST_LOCALES, converter_for, datetime_reader, report_zone, row_hash
+from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
+from tap_khoros_care.status import (
+    FAILED_STATES,
+    EnvelopeShapeError,
+    JobStatus,
+    envelope_result,
+    read_status,
+)
+from tap_khoros_care.values import (
+    DAY_FIRST_LOCALES,
+    converter_for,
+    datetime_reader,
+    report_zone,
+    row_hash,
+)
 
 DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
 
@@ -66,8 +85,11 @@ MAX_WINDOW_MONTHS = 3
 #: Khoros: "Care Analytics stores data 18 months back in time".
 HISTORY_MONTHS = 18
 #: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
-_RANGE_REFUSAL = re.compile(r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
-                            r"3 months|too large|too long", re.IGNORECASE)
+_RANGE_REFUSAL = re.compile(
+    r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
+    r"3 months|too large|too long",
+    re.IGNORECASE,
+)
 
 
 def _download_failure(exc: BaseException) -> str:
@@ -121,8 +143,10 @@ class ReportJob:
 
     def describe(self) -> str:
         kind = f" ({self.variant})" if self.variant else ""
-        return (f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
-                f"(workflowId {self.workflow_id})")
+        return (
+            f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
+            f"(workflowId {self.workflow_id})"
+        )
 
 
 class KhorosStream(SupportStream):
@@ -148,8 +172,14 @@ class KhorosStream(SupportStream):
     #: Parameters (settings named as the vendor names them) the report types accept
     #: unless a type says otherwise (Khoros's OpenAPI lists them for every export but `user`).
     COMMON_PARAMETERS: t.ClassVar[tuple[str, ...]] = (
-        "locale", "priorities", "smartViewId", "timezone", "timezoneOffset", "workqueueIds",
-        "enableBusinessHour", "businessHourType",
+        "locale",
+        "priorities",
+        "smartViewId",
+        "timezone",
+        "timezoneOffset",
+        "workqueueIds",
+        "enableBusinessHour",
+        "businessHourType",
     )
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -172,7 +202,9 @@ class KhorosStream(SupportStream):
 
     @cached_property
     def authenticator(self) -> BasicAuthenticator:
-        auth = BasicAuthenticator(username=self.config["username"], password=self.config["password"])
+        auth = BasicAuthenticator(
+            username=self.config["username"], password=self.config["password"]
+        )
         # Khoros wants the company key as a query parameter on every API call.
         auth.auth_params["companyKey"] = self.config["company_key"]
         return auth
@@ -220,7 +252,9 @@ class KhorosStream(SupportStream):
 
     def start_report(self, window: DateWindow, variant: str = "") -> ReportJob:
         context = {**window_context(window), "variant": variant}
-        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
+        request = self.get_http_request(
+            page=PageContext(stream_context=context, next_page_token=None)
+        )
         try:
             response = self.send(request, context, endpoint=self.path)
         except VendorAPIError as exc:
@@ -228,26 +262,45 @@ class KhorosStream(SupportStream):
                 raise WindowTooLarge(f"Khoros refused the range: {exc}") from None
             raise
         kind = f" ({variant})" if variant else ""
-        result = self._result(response, f"the start of report `{self.name}`{kind} for window {window.label}")
+        result = self._result(
+            response, f"the start of report `{self.name}`{kind} for window {window.label}"
+        )
         workflow_id, run_id = result.get("workflowId"), result.get("runId")
         if not workflow_id or not run_id:
             raise self.unexpected_shape(
-                response_place(response, f", the start of report `{self.name}` for window {window.label}"),
-                "`result` with workflowId and runId", result)
+                response_place(
+                    response, f", the start of report `{self.name}` for window {window.label}"
+                ),
+                "`result` with workflowId and runId",
+                result,
+            )
         now = time.monotonic()
         first_wait = float(self.config.get("poll_interval", 5))
         job = ReportJob(
-            self.name, window, str(workflow_id), str(run_id), self._adopt_url(result.get("statusUrl")),
-            started=now, next_poll=now + first_wait, poll_wait=first_wait,
-            download_url=self._adopt_url(result.get("downloadUrl")), variant=variant,
+            self.name,
+            window,
+            str(workflow_id),
+            str(run_id),
+            self._adopt_url(result.get("statusUrl")),
+            started=now,
+            next_poll=now + first_wait,
+            poll_wait=first_wait,
+            download_url=self._adopt_url(result.get("downloadUrl")),
+            variant=variant,
         )
         self.logger.info("Started %s.", job.describe())
         return job
 
     # ---- requests --------------------------------------------------------------------
 
-    def send(self, request: HTTPRequest, context: t.Mapping | None, *, endpoint: str,
-             stream: bool = False) -> requests.Response:
+    def send(
+        self,
+        request: HTTPRequest,
+        context: t.Mapping | None,
+        *,
+        endpoint: str,
+        stream: bool = False,
+    ) -> requests.Response:
         """Send one API request: credentials, pacing, retries, error checks and the SDK's request metric.
 
         `endpoint` names the request in metrics without ids (e.g. `.../{runId}/status`).
@@ -265,11 +318,18 @@ class KhorosStream(SupportStream):
     def _paced_send(self) -> t.Callable[..., requests.Response]:
         return self.request_decorator(self._send_prepared)
 
-    def _send_prepared(self, prepared: requests.PreparedRequest, context: t.Mapping | None, endpoint: str,
-                       stream: bool) -> requests.Response:
+    def _send_prepared(
+        self,
+        prepared: requests.PreparedRequest,
+        context: t.Mapping | None,
+        endpoint: str,
+        stream: bool,
+    ) -> requests.Response:
         # Redirects are never followed with our session: the only one Khoros sends
         # (the download's) leads to another host that must not see the credentials.
-        response = self.requests_session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=stream)
+        response = self.requests_session.send(
+            prepared, timeout=self.timeout, allow_redirects=False, stream=stream
+        )
         log_request_duration(self, endpoint=endpoint, response=response, context=context)
         self.validate_response(response)
         return response
@@ -302,7 +362,9 @@ class KhorosStream(SupportStream):
         try:
             return envelope_result(payload)
         except EnvelopeShapeError as exc:
-            raise self.unexpected_shape(response_place(response, f", {what}"), exc.expected, exc.found) from None
+            raise self.unexpected_shape(
+                response_place(response, f", {what}"), exc.expected, exc.found
+            ) from None
 
     def _adopt_url(self, candidate: object) -> str | None:
         """A URL Khoros returned (status or download), kept only if it is on the API host.
@@ -343,8 +405,11 @@ class KhorosStream(SupportStream):
         window at once, naming the report, the window and the workflow id.
         """
         url = self._api_url(job.status_url, self._job_path(job, "status"))
-        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
-                             endpoint=_JOB_ENDPOINT + "/status")
+        response = self.send(
+            HTTPRequest(url=url, headers=self.http_headers),
+            window_context(job.window),
+            endpoint=_JOB_ENDPOINT + "/status",
+        )
         payload = self._payload(response, f"the status of {job.describe()}")
         job.polls += 1
         kept = f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}"
@@ -366,8 +431,10 @@ class KhorosStream(SupportStream):
         elif status.runner_state == "CLOSED" or status.runner_state in FAILED_STATES:
             problem = f"ended as {status.outcome}{why}: Khoros produced no file"
         else:
-            problem = (f"is in a state the tap does not know, runnerState {status.runner_state!r} "
-                       f"(documented: RUNNING, CLOSED)")
+            problem = (
+                f"is in a state the tap does not know, runnerState {status.runner_state!r} "
+                f"(documented: RUNNING, CLOSED)"
+            )
         msg = f"{job.describe()} {problem}. {kept}; the next run asks for the window again."
         raise ReportFailed(msg)
 
@@ -409,21 +476,29 @@ class KhorosStream(SupportStream):
         (the window is not bookmarked), as is a body of zero bytes (see `download_rows`).
         """
         url = self._api_url(job.download_url, self._job_path(job, "download"))
-        response = self.send(HTTPRequest(url=url, headers=self.http_headers), window_context(job.window),
-                             endpoint=_JOB_ENDPOINT + "/download", stream=True)
+        response = self.send(
+            HTTPRequest(url=url, headers=self.http_headers),
+            window_context(job.window),
+            endpoint=_JOB_ENDPOINT + "/download",
+            stream=True,
+        )
         status = response.status_code
         if status == HTTPStatus.NO_CONTENT:
             response.close()
-            msg = (f"Khoros answered the download of {job.describe()} with HTTP 204 (no content), not a file. "
-                   f"The bookmark stays at {job.window.start.isoformat()}.")
+            msg = (
+                f"Khoros answered the download of {job.describe()} with HTTP 204 (no content), not a file. "
+                f"The bookmark stays at {job.window.start.isoformat()}."
+            )
             raise UnparseableResponse(msg)
         if not HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
             return response  # the API served the file itself
         location = response.headers.get("Location") or ""
         response.close()
         if not location:
-            msg = (f"Khoros redirected the download of {job.describe()} (HTTP {status}) without a Location "
-                   f"header. The bookmark stays at {job.window.start.isoformat()}.")
+            msg = (
+                f"Khoros redirected the download of {job.describe()} (HTTP {status}) without a Location "
+                f"header. The bookmark stays at {job.window.start.isoformat()}."
+            )
             raise UnparseableResponse(msg)
         parts = urlsplit(location)
         # Never logged nor stored: mask it (and its parts) anywhere text is produced.
@@ -435,7 +510,9 @@ class KhorosStream(SupportStream):
 
     def _get_file(self, location: str) -> requests.Response:
         try:
-            response = self.file_session.get(location, timeout=self.timeout, stream=True, allow_redirects=True)
+            response = self.file_session.get(
+                location, timeout=self.timeout, stream=True, allow_redirects=True
+            )
         except RETRIABLE_EXCEPTIONS as exc:
             # requests quotes the URL in its messages: raise a clean one instead.
             raise type(exc)(describe_failure(exc)) from None
@@ -464,12 +541,16 @@ class KhorosStream(SupportStream):
         If the connection breaks mid-file, the file is fetched again (fresh link) and
         the rows already yielded are skipped, so each row is emitted once.
         """
-        parse = iter_csv_rows if self.config.get("report_format", "json") == "csv" else iter_json_rows
+        parse = (
+            iter_csv_rows if self.config.get("report_format", "json") == "csv" else iter_json_rows
+        )
         yielded = 0
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
                 target = self._download_location(job)
-                response = target if isinstance(target, requests.Response) else self._fetch_file(target)
+                response = (
+                    target if isinstance(target, requests.Response) else self._fetch_file(target)
+                )
                 if yielded == 0 and not job.any_size:
                     self._check_size(job, response)
                 with response:
@@ -482,28 +563,39 @@ class KhorosStream(SupportStream):
                 if body.size == 0:
                     # A real export is at least `[]` or a CSV header: no bytes is a failed
                     # download, not an empty report (bookmarking it would lose the window).
-                    msg = (f"The download of {job.describe()} answered HTTP {response.status_code} with an empty "
-                           f"body, not a report file. The bookmark stays at {job.window.start.isoformat()}.")
+                    msg = (
+                        f"The download of {job.describe()} answered HTTP {response.status_code} with an empty "
+                        f"body, not a report file. The bookmark stays at {job.window.start.isoformat()}."
+                    )
                     raise UnparseableResponse(msg)
                 return
             except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
                 reason = _download_failure(exc)
                 if attempt == DOWNLOAD_ATTEMPTS:
-                    error = UnparseableResponse if isinstance(exc, ReportFormatError) else VendorAPIError
+                    error = (
+                        UnparseableResponse
+                        if isinstance(exc, ReportFormatError)
+                        else VendorAPIError
+                    )
                     msg = (
                         f"The file of {job.describe()} could not be read after {attempt} attempts: {reason}. "
                         f"The bookmark stays at {job.window.start.isoformat()}."
                     )
                     raise error(msg) from None
                 self.logger.warning(
-                    "Fetching the file of %s again (%d rows read so far): %s", job.describe(), yielded, reason)
+                    "Fetching the file of %s again (%d rows read so far): %s",
+                    job.describe(),
+                    yielded,
+                    reason,
+                )
 
     # ---- records ---------------------------------------------------------------------
 
     @cached_property
     def _converters(self) -> dict[str, t.Callable[[object], t.Any]]:
         read_datetime = datetime_reader(
-            report_zone(self.config), day_first=self.config.get("locale") in DAY_FIRST_LOCALES)
+            report_zone(self.config), day_first=self.config.get("locale") in DAY_FIRST_LOCALES
+        )
         return {
             name: converter_for(spec, read_datetime)
             for name, spec in self.schema["properties"].items()
@@ -542,7 +634,9 @@ class KhorosStream(SupportStream):
             self._unlisted_columns |= new
             self.logger.info(
                 "Report `%s` has columns without a typed column; they are kept in `fields`: %s",
-                self.name, ", ".join(sorted(new)))
+                self.name,
+                ", ".join(sorted(new)),
+            )
 
     # ---- windows, in order -------------------------------------------------------------
 
@@ -564,7 +658,11 @@ class KhorosStream(SupportStream):
         bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
         """
         state = self.get_context_state(None)
-        bookmark = state.get("replication_key_value") if state.get("replication_key") == self.replication_key else None
+        bookmark = (
+            state.get("replication_key_value")
+            if state.get("replication_key") == self.replication_key
+            else None
+        )
         start_date = parse_utc(self.config["start_date"], setting="start_date")
         start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
         months = int(self.config.get("history_months") or HISTORY_MONTHS)
@@ -583,8 +681,12 @@ class KhorosStream(SupportStream):
         scheduler = self.scheduler
         plan: StreamPlan = scheduler.plan(self)
         if plan.windows:
-            self.logger.info("Extracting [%s, %s) in %d windows.", plan.windows[0].start.isoformat(),
-                             plan.windows[-1].end.isoformat(), len(plan.windows))
+            self.logger.info(
+                "Extracting [%s, %s) in %d windows.",
+                plan.windows[0].start.isoformat(),
+                plan.windows[-1].end.isoformat(),
+                len(plan.windows),
+            )
         try:
             while plan.windows:
                 window = plan.windows[0]
@@ -595,8 +697,9 @@ class KhorosStream(SupportStream):
         finally:
             scheduler.abandon(plan)
 
-    def _window_records(self, scheduler: ReportScheduler, plan: StreamPlan,
-                        window: DateWindow) -> t.Generator[dict[str, t.Any], None, bool]:
+    def _window_records(
+        self, scheduler: ReportScheduler, plan: StreamPlan, window: DateWindow
+    ) -> t.Generator[dict[str, t.Any], None, bool]:
         """The window's records, variant after variant; False if the window was split instead."""
         for variant in self.variants:
             job = scheduler.wait(plan, window, variant)
@@ -606,8 +709,11 @@ class KhorosStream(SupportStream):
                 yield from self.records_of(job)
             except WindowTooLarge as exc:
                 if split_window(window) is None:
-                    self.logger.warning("%s: %s, but the window cannot be split further; reading it whole.",
-                                        job.describe(), exc)
+                    self.logger.warning(
+                        "%s: %s, but the window cannot be split further; reading it whole.",
+                        job.describe(),
+                        exc,
+                    )
                     job.any_size = True
                     yield from self.records_of(job)
                     continue

@@ -77,13 +77,17 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
     if not skip_whitespace():
         return  # an empty body: no rows
     if buffer[pos] != "[":
-        raise ReportFormatError(f"expected a JSON list of rows, the body starts with {buffer[pos:pos + 40]!r}")
+        raise ReportFormatError(
+            f"expected a JSON list of rows, the body starts with {buffer[pos : pos + 40]!r}"
+        )
     pos += 1
     expect_value = True  # right after "[" or ","
     first = True
     while True:
         if not skip_whitespace():
-            raise ReportFormatError("the JSON list ends before its closing ']' (truncated download?)")
+            raise ReportFormatError(
+                "the JSON list ends before its closing ']' (truncated download?)"
+            )
         char = buffer[pos]
         if char == "]" and (first or not expect_value):
             pos += 1
@@ -93,9 +97,11 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
             expect_value = True
             continue
         if not expect_value:
-            raise ReportFormatError(f"expected ',' or ']' between rows, found {buffer[pos:pos + 40]!r}")
+            raise ReportFormatError(
+                f"expected ',' or ']' between rows, found {buffer[pos : pos + 40]!r}"
+            )
         if char != "{":
-            raise ReportFormatError(f"expected a row object, found {buffer[pos:pos + 40]!r}")
+            raise ReportFormatError(f"expected a row object, found {buffer[pos : pos + 40]!r}")
         while True:
             try:
                 row, end = decode(buffer, pos)
@@ -105,14 +111,14 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
                 # or it never ends, the body is broken.
                 if len(buffer) - pos > MAX_ROW_CHARS or not refill():
                     raise ReportFormatError(
-                        f"a row is not valid JSON or is cut off: {buffer[pos:pos + 60]!r}"
+                        f"a row is not valid JSON or is cut off: {buffer[pos : pos + 60]!r}"
                     ) from None
         pos = end
         first = False
         expect_value = False
         yield row
     if skip_whitespace():
-        raise ReportFormatError(f"unexpected data after the JSON list: {buffer[pos:pos + 40]!r}")
+        raise ReportFormatError(f"unexpected data after the JSON list: {buffer[pos : pos + 40]!r}")
 
 
 class _ChunkReader(io.RawIOBase):
@@ -160,11 +166,11 @@ def iter_csv_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, str]]:
         if not cells:
             continue  # a blank line
         if len(cells) == width:
-            yield dict(zip(header, cells))
+            yield dict(zip(header, cells, strict=False))
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=False))
         if len(cells) < width:
-            row.update({name: "" for name in header[len(cells):]})
+            row.update({name: "" for name in header[len(cells) :]})
         else:
             row.update({f"_extra_{n}": value for n, value in enumerate(cells[width:], start=1)})
         yield row

@@ -105,8 +105,11 @@ class ReportScheduler:
             if (window, variant) not in plan.jobs and self.running < self.max_concurrent:
                 self._start(plan, window, variant)
         while self.running < self.max_concurrent and self._waiting() < self.max_waiting:
-            candidates = [(entry[0].start, plan.index, plan, entry) for plan in self.plans.values()
-                          if (entry := plan.next_unstarted()) is not None]
+            candidates = [
+                (entry[0].start, plan.index, plan, entry)
+                for plan in self.plans.values()
+                if (entry := plan.next_unstarted()) is not None
+            ]
             if not candidates:
                 return
             _, _, plan, (window, variant) = min(candidates, key=lambda c: (c[0], c[1]))
@@ -126,8 +129,10 @@ class ReportScheduler:
         """Replace `window` by its halves (forgetting its jobs), or fail if it cannot be split."""
         halves = split_window(window)
         if halves is None:
-            msg = (f"Khoros report `{plan.stream.name}` for window {window.label} cannot be split further "
-                   f"({why}); lower `window_days` or the report's filters.")
+            msg = (
+                f"Khoros report `{plan.stream.name}` for window {window.label} cannot be split further "
+                f"({why}); lower `window_days` or the report's filters."
+            )
             raise plan.stream.report_error(msg)
         for variant in plan.stream.variants:
             job = plan.jobs.pop((window, variant), None)
@@ -136,8 +141,14 @@ class ReportScheduler:
         position = plan.windows.index(window)
         plan.windows[position] = halves[1]
         plan.windows.insert(position, halves[0])
-        plan.stream.logger.info("Khoros report `%s`: window %s split into %s and %s (%s).", plan.stream.name,
-                                window.label, halves[0].label, halves[1].label, why)
+        plan.stream.logger.info(
+            "Khoros report `%s`: window %s split into %s and %s (%s).",
+            plan.stream.name,
+            window.label,
+            halves[0].label,
+            halves[1].label,
+            why,
+        )
 
     # ---- waiting for jobs -------------------------------------------------------------
 
@@ -153,10 +164,14 @@ class ReportScheduler:
                     raise job.error
                 return job
             candidates = [job] if job is not None else []
-            if self.running >= self.max_concurrent and any(p.next_unstarted() for p in self.plans.values()):
+            if self.running >= self.max_concurrent and any(
+                p.next_unstarted() for p in self.plans.values()
+            ):
                 # Every slot is busy and jobs wait to start: a check that finds a job done
                 # frees a slot. Each job keeps its own backoff, so checks go where they are due.
-                candidates += [j for p in self.plans.values() for j in p.jobs.values() if not j.finished]
+                candidates += [
+                    j for p in self.plans.values() for j in p.jobs.values() if not j.finished
+                ]
             if not candidates:
                 msg = f"No job could be started for Khoros report `{plan.stream.name}` window {window.label}."
                 raise plan.stream.report_error(msg)

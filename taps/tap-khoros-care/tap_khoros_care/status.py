@@ -90,7 +90,11 @@ def read_status(payload: object) -> JobStatus:
     if "jobInfo" in result or isinstance(result.get("result"), (dict, list)):
         job_info = result.get("jobInfo") or {}
         inner = _one(result.get("result"), "result.result", payload)
-        if not isinstance(job_info, dict) or not isinstance(inner, dict) or "runnerState" not in inner:
+        if (
+            not isinstance(job_info, dict)
+            or not isinstance(inner, dict)
+            or "runnerState" not in inner
+        ):
             raise EnvelopeShapeError("a nested job with `result.result.runnerState`", payload)
         nested = True
     else:
@@ -100,7 +104,9 @@ def read_status(payload: object) -> JobStatus:
     state = _text(inner.get("runnerState")).upper()
     if not state:
         raise EnvelopeShapeError("a non-empty `runnerState`", payload)
-    detail = _text(inner.get("detail") if inner.get("detail") is not None else inner.get("details")).upper()
+    detail = _text(
+        inner.get("detail") if inner.get("detail") is not None else inner.get("details")
+    ).upper()
     return JobStatus(
         runner_state=state,
         detail=detail,

@@ -32,7 +32,10 @@ class _FormBodyStream(KhorosStream):
         # The report parameters travel in the form body; companyKey (the authenticator
         # adds it) and the type's query parameters stay in the query string.
         body = {k: v for k, v in request.params.items() if k not in self.query_parameters}
-        request.data, request.params = body, {k: v for k, v in request.params.items() if k in self.query_parameters}
+        request.data, request.params = (
+            body,
+            {k: v for k, v in request.params.items() if k in self.query_parameters},
+        )
         return request
 
 
@@ -70,7 +73,11 @@ class ConversationStream(KhorosStream):
     @property
     def variants(self) -> tuple[str, ...]:  # type: ignore[override]
         one = self.config.get("conversation_report_type")
-        return (one,) if one else tuple(self.config.get("conversation_report_types") or ("CREATED", "CLOSED"))
+        return (
+            (one,)
+            if one
+            else tuple(self.config.get("conversation_report_types") or ("CREATED", "CLOSED"))
+        )
 
     def get_url_params(self, context, next_page_token):  # type: ignore[override]
         params = super().get_url_params(context, next_page_token)
@@ -185,9 +192,19 @@ class UserStream(KhorosStream):
 REPORT_STREAMS: dict[str, type[KhorosStream]] = {
     cls.name: cls
     for cls in (
-        AuthorStream, CombinedStream, ConversationStream, ConversationActionsStream,
-        ConversationHistoryActionStream, IncomingPostStream, RawAgentStatesStream, RawExpertHelpStream,
-        ResponseStream, ResponseApprovalStream, TeamPerformanceStream, TeamPerformanceIntervalStream, UserStream,
+        AuthorStream,
+        CombinedStream,
+        ConversationStream,
+        ConversationActionsStream,
+        ConversationHistoryActionStream,
+        IncomingPostStream,
+        RawAgentStatesStream,
+        RawExpertHelpStream,
+        ResponseStream,
+        ResponseApprovalStream,
+        TeamPerformanceStream,
+        TeamPerformanceIntervalStream,
+        UserStream,
     )
 }
 REPORT_TYPES = tuple(REPORT_STREAMS)

@@ -19,7 +19,19 @@ CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
 DEFAULT_CONVERSATION_REPORT_TYPES = ("CREATED", "CLOSED")
 LOCALES = ("en", "es", "fr", "de", "tr")
 #: timeInterval values the vendor accepts below a week (ms); anything above a week means monthly.
-TIME_INTERVALS = (300000, 600000, 900000, 1800000, 3600000, 7200000, 14400000, 28800000, 43200000, 86400000, 604800000)
+TIME_INTERVALS = (
+    300000,
+    600000,
+    900000,
+    1800000,
+    3600000,
+    7200000,
+    14400000,
+    28800000,
+    43200000,
+    86400000,
+    604800000,
+)
 WEEK_MS = 604800000
 
 
@@ -34,95 +46,207 @@ class TapKhorosCare(SupportTap):
     request_burst = 1
 
     config_jsonschema = th.PropertiesList(
-        th.Property("username", th.StringType, required=True,
-                    description="Analytics API user (HTTP Basic auth)."),
-        th.Property("password", th.StringType, required=True, secret=True,
-                    description="Password of the Analytics API user (HTTP Basic auth)."),
-        th.Property("company_key", th.StringType, required=True, secret=True,
-                    description="Company key, from Account Admin > General Settings > Analytics API Settings; "
-                                "sent as `companyKey` on every call."),
-        th.Property("api_url", th.StringType, default=DEFAULT_API_URL,
-                    description="Base URL of the Analytics API for your account's region, as shown to admins in "
-                                "Khoros (or a simulator, e.g. http://127.0.0.1:8705/api/public)."),
+        th.Property(
+            "username",
+            th.StringType,
+            required=True,
+            description="Analytics API user (HTTP Basic auth).",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Password of the Analytics API user (HTTP Basic auth).",
+        ),
+        th.Property(
+            "company_key",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="Company key, from Account Admin > General Settings > Analytics API Settings; "
+            "sent as `companyKey` on every call.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=DEFAULT_API_URL,
+            description="Base URL of the Analytics API for your account's region, as shown to admins in "
+            "Khoros (or a simulator, e.g. http://127.0.0.1:8705/api/public).",
+        ),
         *START_END_SETTINGS,
-        th.Property("report_types", th.ArrayType(th.StringType), default=list(REPORT_TYPES),
-                    description="Report types to extract, one stream each: " + ", ".join(REPORT_TYPES) + "."),
-        th.Property("window_days", th.IntegerType,
-                    description="Days per report job. Default: three calendar months, the largest range Khoros "
-                                "accepts (fewest jobs). State is saved after each window's rows are emitted; a "
-                                "window Khoros refuses for its range is split in two."),
-        th.Property("history_months", th.IntegerType, default=HISTORY_MONTHS,
-                    description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
-                                "is moved forward, with a warning. Change only if Khoros keeps more for you."),
-        th.Property("max_file_mb", th.NumberType, default=1024,
-                    description="Largest report file, in MB (by its Content-Length), read in one piece: a "
-                                "larger one has its window split in two and asked for again (nothing is "
-                                "emitted from it). Parsing streams, so this bounds download time, not memory."),
-        th.Property("lookback_days", th.IntegerType, default=0,
-                    description="Each run asks again for this many days before the bookmark, for reports whose "
-                                "recent days still change (late activity, conversations closing)."),
-        th.Property("conversation_report_types", th.ArrayType(th.StringType),
-                    default=list(DEFAULT_CONVERSATION_REPORT_TYPES),
-                    description="The `conversationReportType` reports the `conversation` stream runs for each "
-                                "window, in this order, keyed by CONVERSATION_ID: the default CREATED then CLOSED "
-                                "gives every conversation once it exists and again once it closes, so the "
-                                "warehouse keeps its latest state. Values: OPEN_AT_END, CLOSED, CREATED."),
-        th.Property("conversation_report_type", th.StringType, allowed_values=list(CONVERSATION_REPORT_TYPES),
-                    description="One `conversationReportType` for the `conversation` stream instead of "
-                                "`conversation_report_types` (OPEN_AT_END: open at the window's end; CLOSED: "
-                                "closed in it; CREATED: created in it)."),
-        th.Property("report_format", th.StringType, default="json", allowed_values=["json", "csv"],
-                    description="File format Khoros exports (`reportFormat`); both are parsed as a stream."),
-        th.Property("max_concurrent_reports", th.IntegerType, default=10,
-                    description="Report jobs running at once on Khoros's side, started ahead of the window "
-                                "being emitted. Khoros publishes no limit; lower this if it refuses new jobs."),
-        th.Property("requests_per_minute", th.NumberType, default=20,
-                    description="Requests per minute to the API (starts, status checks and downloads); "
-                                "Khoros allows about 20."),
-        th.Property("poll_interval", th.NumberType, default=5,
-                    description="Seconds after starting a job before its first status check; later checks "
-                                "back off by 1.5x."),
-        th.Property("max_poll_interval", th.NumberType, default=60,
-                    description="Longest wait, in seconds, between two status checks of a job."),
-        th.Property("report_timeout", th.NumberType, default=3600,
-                    description="Seconds a report job may run before the window fails with a timeout."),
-        th.Property("timezone", th.StringType,
-                    description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; the tap "
-                                "converts typed dates back to UTC."),
-        th.Property("timezoneOffset", th.IntegerType,
-                    description="Fixed offset from UTC in milliseconds to format report dates in (instead of "
-                                "`timezone`)."),
-        th.Property("locale", th.StringType, allowed_values=list(LOCALES),
-                    description="Locale of the report (en, es, fr, de, tr)."),
-        th.Property("priorities", th.ArrayType(th.IntegerType),
-                    description="Only data with these priorities (0 to 5)."),
-        th.Property("workqueueIds", th.ArrayType(th.StringType),
-                    description="Only data in these work queues (IDs)."),
-        th.Property("smartViewId", th.StringType,
-                    description="Only data matching this smart view (one ID)."),
-        th.Property("teamIds", th.ArrayType(th.StringType),
-                    description="Team performance, team performance interval, response approval, agent states "
-                                "(`teamIds`) and user (one `teamId` per value): only these teams (IDs)."),
-        th.Property("agentIds", th.ArrayType(th.StringType),
-                    description="User export: only these agents (IDs), sent as one `agentId` per value."),
-        th.Property("includeDisabled", th.BooleanType,
-                    description="Team performance, team performance interval, response approval and user: "
-                                "include disabled agents."),
-        th.Property("enableBusinessHour", th.BooleanType,
-                    description="Every export but user: filter by business hours (with `businessHourType`)."),
-        th.Property("businessHourType", th.BooleanType,
-                    description="With `enableBusinessHour`: true for data within business hours, false for "
-                                "outside them; leave it out for 24/7."),
-        th.Property("raiselimit", th.BooleanType,
-                    description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
-                                "conversation (sent as `raiselimit` in the query string)."),
-        th.Property("timeInterval", th.IntegerType,
-                    description="Team performance interval: interval length in ms (300000 = 5 minutes ... "
-                                "604800000 = 1 week; longer means monthly)."),
-        th.Property("reportMetrics", th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
-                    description="Columns (metrics) to return, per report type, e.g. "
-                                '{"team_performance": ["agent_name", "agent_email"]}. Default: the report\'s '
-                                "default columns."),
+        th.Property(
+            "report_types",
+            th.ArrayType(th.StringType),
+            default=list(REPORT_TYPES),
+            description="Report types to extract, one stream each: "
+            + ", ".join(REPORT_TYPES)
+            + ".",
+        ),
+        th.Property(
+            "window_days",
+            th.IntegerType,
+            description="Days per report job. Default: three calendar months, the largest range Khoros "
+            "accepts (fewest jobs). State is saved after each window's rows are emitted; a "
+            "window Khoros refuses for its range is split in two.",
+        ),
+        th.Property(
+            "history_months",
+            th.IntegerType,
+            default=HISTORY_MONTHS,
+            description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
+            "is moved forward, with a warning. Change only if Khoros keeps more for you.",
+        ),
+        th.Property(
+            "max_file_mb",
+            th.NumberType,
+            default=1024,
+            description="Largest report file, in MB (by its Content-Length), read in one piece: a "
+            "larger one has its window split in two and asked for again (nothing is "
+            "emitted from it). Parsing streams, so this bounds download time, not memory.",
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType,
+            default=0,
+            description="Each run asks again for this many days before the bookmark, for reports whose "
+            "recent days still change (late activity, conversations closing).",
+        ),
+        th.Property(
+            "conversation_report_types",
+            th.ArrayType(th.StringType),
+            default=list(DEFAULT_CONVERSATION_REPORT_TYPES),
+            description="The `conversationReportType` reports the `conversation` stream runs for each "
+            "window, in this order, keyed by CONVERSATION_ID: the default CREATED then CLOSED "
+            "gives every conversation once it exists and again once it closes, so the "
+            "warehouse keeps its latest state. Values: OPEN_AT_END, CLOSED, CREATED.",
+        ),
+        th.Property(
+            "conversation_report_type",
+            th.StringType,
+            allowed_values=list(CONVERSATION_REPORT_TYPES),
+            description="One `conversationReportType` for the `conversation` stream instead of "
+            "`conversation_report_types` (OPEN_AT_END: open at the window's end; CLOSED: "
+            "closed in it; CREATED: created in it).",
+        ),
+        th.Property(
+            "report_format",
+            th.StringType,
+            default="json",
+            allowed_values=["json", "csv"],
+            description="File format Khoros exports (`reportFormat`); both are parsed as a stream.",
+        ),
+        th.Property(
+            "max_concurrent_reports",
+            th.IntegerType,
+            default=10,
+            description="Report jobs running at once on Khoros's side, started ahead of the window "
+            "being emitted. Khoros publishes no limit; lower this if it refuses new jobs.",
+        ),
+        th.Property(
+            "requests_per_minute",
+            th.NumberType,
+            default=20,
+            description="Requests per minute to the API (starts, status checks and downloads); "
+            "Khoros allows about 20.",
+        ),
+        th.Property(
+            "poll_interval",
+            th.NumberType,
+            default=5,
+            description="Seconds after starting a job before its first status check; later checks "
+            "back off by 1.5x.",
+        ),
+        th.Property(
+            "max_poll_interval",
+            th.NumberType,
+            default=60,
+            description="Longest wait, in seconds, between two status checks of a job.",
+        ),
+        th.Property(
+            "report_timeout",
+            th.NumberType,
+            default=3600,
+            description="Seconds a report job may run before the window fails with a timeout.",
+        ),
+        th.Property(
+            "timezone",
+            th.StringType,
+            description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; the tap "
+            "converts typed dates back to UTC.",
+        ),
+        th.Property(
+            "timezoneOffset",
+            th.IntegerType,
+            description="Fixed offset from UTC in milliseconds to format report dates in (instead of "
+            "`timezone`).",
+        ),
+        th.Property(
+            "locale",
+            th.StringType,
+            allowed_values=list(LOCALES),
+            description="Locale of the report (en, es, fr, de, tr).",
+        ),
+        th.Property(
+            "priorities",
+            th.ArrayType(th.IntegerType),
+            description="Only data with these priorities (0 to 5).",
+        ),
+        th.Property(
+            "workqueueIds",
+            th.ArrayType(th.StringType),
+            description="Only data in these work queues (IDs).",
+        ),
+        th.Property(
+            "smartViewId", th.StringType, description="Only data matching this smart view (one ID)."
+        ),
+        th.Property(
+            "teamIds",
+            th.ArrayType(th.StringType),
+            description="Team performance, team performance interval, response approval, agent states "
+            "(`teamIds`) and user (one `teamId` per value): only these teams (IDs).",
+        ),
+        th.Property(
+            "agentIds",
+            th.ArrayType(th.StringType),
+            description="User export: only these agents (IDs), sent as one `agentId` per value.",
+        ),
+        th.Property(
+            "includeDisabled",
+            th.BooleanType,
+            description="Team performance, team performance interval, response approval and user: "
+            "include disabled agents.",
+        ),
+        th.Property(
+            "enableBusinessHour",
+            th.BooleanType,
+            description="Every export but user: filter by business hours (with `businessHourType`).",
+        ),
+        th.Property(
+            "businessHourType",
+            th.BooleanType,
+            description="With `enableBusinessHour`: true for data within business hours, false for "
+            "outside them; leave it out for 24/7.",
+        ),
+        th.Property(
+            "raiselimit",
+            th.BooleanType,
+            description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
+            "conversation (sent as `raiselimit` in the query string).",
+        ),
+        th.Property(
+            "timeInterval",
+            th.IntegerType,
+            description="Team performance interval: interval length in ms (300000 = 5 minutes ... "
+            "604800000 = 1 week; longer means monthly).",
+        ),
+        th.Property(
+            "reportMetrics",
+            th.ObjectType(additional_properties=th.ArrayType(th.StringType)),
+            description="Columns (metrics) to return, per report type, e.g. "
+            '{"team_performance": ["agent_name", "agent_email"]}. Default: the report\'s '
+            "default columns.",
+        ),
         *COMMON_SETTINGS,
     ).to_dict()
 
@@ -130,22 +254,37 @@ class TapKhorosCare(SupportTap):
         config, errors = self.config, super().setting_errors()
         unknown = [name for name in config.get("report_types") or [] if name not in REPORT_STREAMS]
         if unknown:
-            errors.append(f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}.")
+            errors.append(
+                f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}."
+            )
         if "report_types" in config and not config["report_types"]:
-            errors.append("The setting `report_types` is empty; leave it out to extract every report type.")
-        for name, minimum in (("window_days", 1), ("max_concurrent_reports", 1), ("lookback_days", 0),
-                              ("history_months", 1)):
+            errors.append(
+                "The setting `report_types` is empty; leave it out to extract every report type."
+            )
+        for name, minimum in (
+            ("window_days", 1),
+            ("max_concurrent_reports", 1),
+            ("lookback_days", 0),
+            ("history_months", 1),
+        ):
             if config.get(name) is not None and int(config[name]) < minimum:
                 errors.append(f"The setting `{name}` must be at least {minimum}.")
         if config.get("window_days") is not None and int(config["window_days"]) > 92:
-            errors.append("The setting `window_days` must be at most 92: Khoros exports three months at most.")
+            errors.append(
+                "The setting `window_days` must be at most 92: Khoros exports three months at most."
+            )
         if "max_file_mb" in config and float(config["max_file_mb"]) <= 0:
             errors.append("The setting `max_file_mb` must be greater than zero.")
         kinds = config.get("conversation_report_types")
-        if kinds is not None and (not kinds or any(k not in CONVERSATION_REPORT_TYPES for k in kinds)
-                                  or len(set(kinds)) != len(kinds)):
-            errors.append(f"The setting `conversation_report_types` takes distinct values of "
-                          f"{list(CONVERSATION_REPORT_TYPES)}, got {kinds!r}.")
+        if kinds is not None and (
+            not kinds
+            or any(k not in CONVERSATION_REPORT_TYPES for k in kinds)
+            or len(set(kinds)) != len(kinds)
+        ):
+            errors.append(
+                f"The setting `conversation_report_types` takes distinct values of "
+                f"{list(CONVERSATION_REPORT_TYPES)}, got {kinds!r}."
+            )
         for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
             if name in config and float(config[name]) <= 0:
                 errors.append(f"The setting `{name}` must be greater than zero.")
@@ -153,18 +292,31 @@ class TapKhorosCare(SupportTap):
             try:
                 zoneinfo.ZoneInfo(str(config["timezone"]))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                errors.append(f"The setting `timezone` must be a time zone ID such as Europe/Paris, got {config['timezone']!r}.")
+                errors.append(
+                    f"The setting `timezone` must be a time zone ID such as Europe/Paris, got {config['timezone']!r}."
+                )
         if config.get("timezone") and config.get("timezoneOffset") is not None:
             errors.append("Set `timezone` or `timezoneOffset`, not both.")
         bad = [p for p in config.get("priorities") or [] if not 0 <= int(p) <= 5]
         if bad:
             errors.append(f"The setting `priorities` takes values 0 to 5, got {bad}.")
         interval = config.get("timeInterval")
-        if interval is not None and int(interval) not in TIME_INTERVALS and int(interval) <= WEEK_MS:
-            errors.append(f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week.")
-        if config.get("businessHourType") is not None and config.get("enableBusinessHour") is not True:
-            errors.append("The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
-                          "one without the other).")
+        if (
+            interval is not None
+            and int(interval) not in TIME_INTERVALS
+            and int(interval) <= WEEK_MS
+        ):
+            errors.append(
+                f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week."
+            )
+        if (
+            config.get("businessHourType") is not None
+            and config.get("enableBusinessHour") is not True
+        ):
+            errors.append(
+                "The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
+                "one without the other)."
+            )
         metrics = config.get("reportMetrics") or {}
         unknown = [name for name in metrics if name not in REPORT_STREAMS]
         if unknown:
@@ -194,8 +346,11 @@ class TapKhorosCare(SupportTap):
         self._history_warned = True
         self.logger.warning(
             "The setting `start_date` (or the bookmark) asks for data from %s, but Khoros Care Analytics keeps "
-            "only %d months (`history_months`): starting at %s instead.", start.date().isoformat(), months,
-            earliest.date().isoformat())
+            "only %d months (`history_months`): starting at %s instead.",
+            start.date().isoformat(),
+            months,
+            earliest.date().isoformat(),
+        )
 
 
 if __name__ == "__main__":

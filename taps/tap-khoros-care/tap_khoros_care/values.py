@@ -34,14 +34,19 @@ def report_zone(config: t.Mapping[str, t.Any]) -> dt.tzinfo:
 
 def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object], str | None]:
     """A converter of Khoros date strings (in `zone`) to UTC ISO 8601 strings."""
-    slash_formats = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y") if day_first else (
-        "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+    slash_formats = (
+        ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
+        if day_first
+        else ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+    )
     other_formats = (*slash_formats, "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
 
     def read(value: object) -> str | None:
         if is_missing(value):
             return None
-        if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit() and len(value) >= 12):
+        if isinstance(value, (int, float)) or (
+            isinstance(value, str) and value.isdigit() and len(value) >= 12
+        ):
             moment = dt.datetime.fromtimestamp(int(value) / 1000, UTC)  # epoch milliseconds
             return moment.isoformat()
         return to_utc_iso(value, other_formats, zone)
@@ -74,7 +79,9 @@ def to_boolean(value: object) -> bool | None:
     return None
 
 
-def converter_for(spec: t.Mapping[str, t.Any], read_datetime: t.Callable[[object], str | None]) -> t.Callable:
+def converter_for(
+    spec: t.Mapping[str, t.Any], read_datetime: t.Callable[[object], str | None]
+) -> t.Callable:
     """The converter for a schema property (its type decides)."""
     types = spec.get("type", [])
     types = [types] if isinstance(types, str) else types

@@ -21,10 +21,27 @@ ONE_DAY = dt.timedelta(days=1)
 DEFAULT_API_URL = "https://dashboard.thankful.ai/api/v1"
 
 #: The documented filter ids (Analytics API, "parameters"): `ss` statuses and `fs` channels.
-STATUS_IDS = {1: "Complete", 2: "Handoff", 3: "Pending", 4: "Reported", 5: "Training",
-              6: "Action Disabled", 7: "Transferred", 8: "Handoff Takeover"}
-CHANNEL_IDS = {1: "Thankful Console", 2: "Email", 3: "SMS", 4: "Web form", 5: "Twitter",
-               6: "In App", 7: "Chat", 8: "API", 9: "Facebook"}
+STATUS_IDS = {
+    1: "Complete",
+    2: "Handoff",
+    3: "Pending",
+    4: "Reported",
+    5: "Training",
+    6: "Action Disabled",
+    7: "Transferred",
+    8: "Handoff Takeover",
+}
+CHANNEL_IDS = {
+    1: "Thankful Console",
+    2: "Email",
+    3: "SMS",
+    4: "Web form",
+    5: "Twitter",
+    6: "In App",
+    7: "Chat",
+    8: "API",
+    9: "Facebook",
+}
 
 
 def thankful_base_url(config: t.Mapping[str, t.Any]) -> str:
@@ -75,8 +92,12 @@ class ThankfulStream(SupportStream):
             key = (field, describe_shape(value, text_pattern=True))
             if key not in noted:
                 noted.add(key)
-                self.logger.warning("Thankful sent %s as `%s`, which the tap cannot read; the column is null "
-                                    "and the value as sent is kept in `raw`.", key[1], field)
+                self.logger.warning(
+                    "Thankful sent %s as `%s`, which the tap cannot read; the column is null "
+                    "and the value as sent is kept in `raw`.",
+                    key[1],
+                    field,
+                )
         return converted
 
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:

@@ -34,22 +34,42 @@ class Many:
 
 
 _POINT = Obj("a {Val, CreatedAt} point")
-_SERIES = {name: Many(f"a list of {{Val, CreatedAt}} points ({name})", _POINT)
-           for name in ("Received", "Captured", "Transferred", "Resolved")}
+_SERIES = {
+    name: Many(f"a list of {{Val, CreatedAt}} points ({name})", _POINT)
+    for name in ("Received", "Captured", "Transferred", "Resolved")
+}
 
 #: The published answers, by endpoint (the path after the API's base URL).
 SHAPES: dict[str, Obj | Many] = {
-    "/tickets": Obj("an object with Period, TicketsOverTime, TopActions and Recommendations", {
-        "Period": Obj("an object {Start, End, Min}"),
-        "TicketsOverTime": Obj("an object of series (Received, Captured, Transferred, Resolved: lists of "
-                               "{Val, CreatedAt}) with their totals and changes", _SERIES),
-        "TopActions": Many("a list of action objects {ID, Name, Capture, ...}", Obj("an action object")),
-        "Recommendations": Many("a list of {ActionID, Impact} objects", Obj("a {ActionID, Impact} object")),
-    }),
-    "/handoffs": Many("a list of {ActionID, Types} objects", Obj("an {ActionID, Types} object", {
-        "Types": Many("a list of {ID, Cause, ActionHandoffCount} objects, or null",
-                      Obj("an {ID, Cause, ActionHandoffCount} object")),
-    })),
+    "/tickets": Obj(
+        "an object with Period, TicketsOverTime, TopActions and Recommendations",
+        {
+            "Period": Obj("an object {Start, End, Min}"),
+            "TicketsOverTime": Obj(
+                "an object of series (Received, Captured, Transferred, Resolved: lists of "
+                "{Val, CreatedAt}) with their totals and changes",
+                _SERIES,
+            ),
+            "TopActions": Many(
+                "a list of action objects {ID, Name, Capture, ...}", Obj("an action object")
+            ),
+            "Recommendations": Many(
+                "a list of {ActionID, Impact} objects", Obj("a {ActionID, Impact} object")
+            ),
+        },
+    ),
+    "/handoffs": Many(
+        "a list of {ActionID, Types} objects",
+        Obj(
+            "an {ActionID, Types} object",
+            {
+                "Types": Many(
+                    "a list of {ID, Cause, ActionHandoffCount} objects, or null",
+                    Obj("an {ID, Cause, ActionHandoffCount} object"),
+                ),
+            },
+        ),
+    ),
     "/savings": Obj("an object {Hours}"),
     "/actions": Obj("an object mapping action ids to names"),
 }
@@ -85,6 +105,7 @@ def check_answer(payload: t.Any, endpoint_path: str, response: requests.Response
     path, expected, value = found
     if not path:
         _, name = _TYPES[type(shape)]
-        raise unexpected_shape("Thankful", response, f"a JSON {name}", value,
-                               f"The endpoint answers {expected}.")
+        raise unexpected_shape(
+            "Thankful", response, f"a JSON {name}", value, f"The endpoint answers {expected}."
+        )
     raise unexpected_shape("Thankful", response_place(response, f", `{path}`"), expected, value)

@@ -82,8 +82,10 @@ class ActionsStream(ThankfulStream):
         for key, value in payload.items():
             action_id = to_integer(key)
             if action_id is None:
-                self.logger.warning("Thankful's /actions listed a key that is not an action id, %s; skipped.",
-                                    describe_shape(key, text_pattern=True))
+                self.logger.warning(
+                    "Thankful's /actions listed a key that is not an action id, %s; skipped.",
+                    describe_shape(key, text_pattern=True),
+                )
                 continue
             yield {"action_id": action_id, "name": to_text(value), "raw": {key: value}}
 
@@ -98,8 +100,12 @@ class TicketsOverTimeStream(ThankfulDayStream):
     path = "/tickets"
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
-    SERIES = (("Received", "received"), ("Captured", "captured"), ("Transferred", "transferred"),
-              ("Resolved", "resolved"))
+    SERIES = (
+        ("Received", "received"),
+        ("Captured", "captured"),
+        ("Transferred", "transferred"),
+        ("Resolved", "resolved"),
+    )
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -169,8 +175,12 @@ class TicketsOverTimeStream(ThankfulDayStream):
             if not (day <= parse_utc(created) < upper):
                 if not self._outside_points_noted:
                     self._outside_points_noted = True
-                    self.logger.warning("Thankful sent a TicketsOverTime point outside the day asked for "
-                                        "(%s for %s); such points are ignored.", created, day.date())
+                    self.logger.warning(
+                        "Thankful sent a TicketsOverTime point outside the day asked for "
+                        "(%s for %s); such points are ignored.",
+                        created,
+                        day.date(),
+                    )
                 continue
             total = value if total is None else total + value
         return total
@@ -190,7 +200,9 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
         if day < self.first_day:
             return  # asked for another stream's sake; this one already has it
         state = self.get_context_state(None)
-        state.setdefault(PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."})
+        state.setdefault(
+            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."}
+        )
         payload = self.tap.ticket_days[(context["day"], context["filter_action_id"])]
         yield from self.rows(payload, context)
         if context.get("closes_day"):
@@ -210,11 +222,15 @@ class TicketTotalsStream(TicketsChildStream):
             "filter_action_id": context["filter_action_id"],
             "received_total": self.read(to_integer, series.get("ReceivedTotal"), "ReceivedTotal"),
             "captured_total": self.read(to_integer, series.get("CapturedTotal"), "CapturedTotal"),
-            "transferred_total": self.read(to_integer, series.get("TransferredTotal"), "TransferredTotal"),
+            "transferred_total": self.read(
+                to_integer, series.get("TransferredTotal"), "TransferredTotal"
+            ),
             "resolved_total": self.read(to_integer, series.get("ResolvedTotal"), "ResolvedTotal"),
             "received_change": self.read(to_number, series.get("ReceivedChange"), "ReceivedChange"),
             "captured_change": self.read(to_number, series.get("CapturedChange"), "CapturedChange"),
-            "transferred_change": self.read(to_number, series.get("TransferredChange"), "TransferredChange"),
+            "transferred_change": self.read(
+                to_number, series.get("TransferredChange"), "TransferredChange"
+            ),
             "resolved_change": self.read(to_number, series.get("ResolvedChange"), "ResolvedChange"),
             "period_start": self.read(to_utc_iso, period.get("Start"), "Start"),
             "period_end": self.read(to_utc_iso, period.get("End"), "End"),
@@ -239,8 +255,11 @@ class TopActionsStream(TicketsChildStream):
         for item in _listed(payload, "TopActions"):
             action_id = to_integer(item.get("ID"))
             if action_id is None or action_id in seen:
-                self.logger.warning("Skipping a TopActions entry without a new action ID on %s: %s",
-                                    context["day"], describe_shape(item))
+                self.logger.warning(
+                    "Skipping a TopActions entry without a new action ID on %s: %s",
+                    context["day"],
+                    describe_shape(item),
+                )
                 continue
             seen.add(action_id)
             yield {
@@ -271,21 +290,30 @@ class RecommendationsStream(TicketsChildStream):
         for item in _listed(payload, "Recommendations"):
             action_id = to_integer(item.get("ActionID"))
             if action_id is None:
-                self.logger.warning("Skipping a recommendation without an ActionID on %s: %s", context["day"],
-                                    describe_shape(item))
+                self.logger.warning(
+                    "Skipping a recommendation without an ActionID on %s: %s",
+                    context["day"],
+                    describe_shape(item),
+                )
                 continue
             impact = to_text(item.get("Impact"))
             if action_id in impacts:
                 # Not seen in practice; keep every text rather than lose one to the key.
-                impacts[action_id] = "; ".join(text for text in (impacts[action_id], impact) if text)
+                impacts[action_id] = "; ".join(
+                    text for text in (impacts[action_id], impact) if text
+                )
             else:
                 impacts[action_id] = impact
             sources.setdefault(action_id, []).append(item)
         for action_id, impact in impacts.items():
             items = sources[action_id]
-            yield {"day": context["day"], "filter_action_id": context["filter_action_id"],
-                   "action_id": action_id, "impact": impact,
-                   "raw": items[0] if len(items) == 1 else {"Recommendations": items}}
+            yield {
+                "day": context["day"],
+                "filter_action_id": context["filter_action_id"],
+                "action_id": action_id,
+                "impact": impact,
+                "raw": items[0] if len(items) == 1 else {"Recommendations": items},
+            }
 
 
 class HandoffsStream(ThankfulDayStream):
@@ -304,14 +332,20 @@ class HandoffsStream(ThankfulDayStream):
             if types is None:
                 continue  # Types is null for actions without handoffs
             if action_id is None:
-                self.logger.warning("Skipping handoffs without an ActionID on %s: %s", context["day"],
-                                    describe_shape(item))
+                self.logger.warning(
+                    "Skipping handoffs without an ActionID on %s: %s",
+                    context["day"],
+                    describe_shape(item),
+                )
                 continue
             for kind in types:
                 cause_id = to_integer(kind.get("ID"))
                 if cause_id is None:
-                    self.logger.warning("Skipping a handoff cause without an ID on %s: %s", context["day"],
-                                        describe_shape(kind))
+                    self.logger.warning(
+                        "Skipping a handoff cause without an ID on %s: %s",
+                        context["day"],
+                        describe_shape(kind),
+                    )
                     continue
                 yield {
                     "day": context["day"],
@@ -319,7 +353,9 @@ class HandoffsStream(ThankfulDayStream):
                     "action_id": action_id,
                     "cause_id": cause_id,
                     "cause": to_text(kind.get("Cause")),
-                    "action_handoff_count": self.read(to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"),
+                    "action_handoff_count": self.read(
+                        to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"
+                    ),
                     "raw": {**item, "Types": [kind]},
                 }
 
@@ -332,8 +368,12 @@ class SavingsStream(ThankfulDayStream):
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def rows(self, payload: dict, context: t.Mapping) -> t.Iterable[dict]:
-        yield {"day": context["day"], "filter_action_id": context["filter_action_id"],
-               "hours": self.read(to_number, payload.get("Hours"), "Hours"), "raw": payload}
+        yield {
+            "day": context["day"],
+            "filter_action_id": context["filter_action_id"],
+            "hours": self.read(to_number, payload.get("Hours"), "Hours"),
+            "raw": payload,
+        }
 
 
 STREAM_TYPES: list[type[ThankfulStream]] = [

@@ -17,7 +17,9 @@ from tap_thankful.streams import STREAM_TYPES, ActionsStream
 UTC = dt.timezone.utc
 
 
-def _id_list(config: t.Mapping[str, t.Any], setting: str, allowed: t.Mapping[int, str] | None) -> list[str]:
+def _id_list(
+    config: t.Mapping[str, t.Any], setting: str, allowed: t.Mapping[int, str] | None
+) -> list[str]:
     """Errors for a list-of-ids setting: not a list, not integers, or not a documented id."""
     values = config.get(setting)
     if values in (None, []):
@@ -30,7 +32,9 @@ def _id_list(config: t.Mapping[str, t.Any], setting: str, allowed: t.Mapping[int
             errors.append(f"The setting `{setting}` must list integer ids; {value!r} is not one.")
         elif allowed is not None and value not in allowed:
             documented = ", ".join(f"{key} ({name})" for key, name in allowed.items())
-            errors.append(f"The setting `{setting}` lists {value}, which is not a Thankful id; use {documented}.")
+            errors.append(
+                f"The setting `{setting}` lists {value}, which is not a Thankful id; use {documented}."
+            )
         elif allowed is None and value <= 0:
             errors.append(f"The setting `{setting}` lists {value}, which is not an action id.")
     return errors
@@ -110,7 +114,9 @@ class TapThankful(SupportTap):
         errors = super().setting_errors()
         lookback = self.config.get("lookback_days", 3)
         if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
-            errors.append(f"The setting `lookback_days` must be a whole number of days, 0 or more, got {lookback!r}.")
+            errors.append(
+                f"The setting `lookback_days` must be a whole number of days, 0 or more, got {lookback!r}."
+            )
         errors += _id_list(self.config, "statuses", STATUS_IDS)
         errors += _id_list(self.config, "channels", CHANNEL_IDS)
         errors += _id_list(self.config, "action_ids", None)

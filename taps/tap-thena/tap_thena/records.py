@@ -15,7 +15,12 @@ import typing as t
 
 import requests
 
-from support_taps.errors import UnparseableResponse, describe_shape, response_place, unexpected_shape
+from support_taps.errors import (
+    UnparseableResponse,
+    describe_shape,
+    response_place,
+    unexpected_shape,
+)
 from support_taps.normalize import RecordNormalizer
 
 #: Placeholders Thena documents for "no value": "" and "N/A" (requests export example);
@@ -24,7 +29,13 @@ THENA_PLACEHOLDERS = frozenset({"", "N/A", "NA"})
 
 #: Besides ISO (also "2024-01-09 22:27:40", as the requests API shows), the export's
 #: documented "MM/DD/YYYY HH:MM" and its near relatives.
-DATE_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+DATE_FORMATS = (
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+)
 
 KEY = "request_id"
 RAW = "raw"
@@ -76,26 +87,39 @@ class RequestKeyReader:
         if isinstance(value, str):
             text = value.strip()
             if text.isdigit():
-                self._note("text", "Thena sent request_id as text (%s); it is read as a number.",
-                           _shape(value))
+                self._note(
+                    "text",
+                    "Thena sent request_id as text (%s); it is read as a number.",
+                    _shape(value),
+                )
                 return int(text)
             match = _PREFIXED.match(text)
             if match:
                 prefix = match.group(1).upper()
                 if self.prefix is None:
                     self.prefix = prefix
-                    self._note("prefix", "Thena sent request_id with a prefix (%s); its number is the key "
-                               "and the id as sent stays in `raw`.", _shape(value))
+                    self._note(
+                        "prefix",
+                        "Thena sent request_id with a prefix (%s); its number is the key "
+                        "and the id as sent stays in `raw`.",
+                        _shape(value),
+                    )
                 elif prefix != self.prefix:
-                    msg = (f"request ids with two different prefixes ({_shape(self.prefix)} and "
-                           f"{_shape(prefix)}), whose numbers could collide as keys")
+                    msg = (
+                        f"request ids with two different prefixes ({_shape(self.prefix)} and "
+                        f"{_shape(prefix)}), whose numbers could collide as keys"
+                    )
                     raise RequestKeyError(msg)
                 return int(match.group(2))
         if isinstance(value, dict) and depth == 0:
             for member in _ID_MEMBERS:
                 if member in value:
-                    self._note("object", "Thena sent request_id as an object; its `%s` is the key and the "
-                               "object as sent stays in `raw`.", member)
+                    self._note(
+                        "object",
+                        "Thena sent request_id as an object; its `%s` is the key and the "
+                        "object as sent stays in `raw`.",
+                        member,
+                    )
                     return self._read(value[member], depth=1)
         raise RequestKeyError("unreadable", found=value)
 
@@ -105,7 +129,9 @@ class ExportParser:
 
     def __init__(self, schema: dict, logger: logging.Logger) -> None:
         self.logger = logger
-        typed = {name: spec for name, spec in schema["properties"].items() if name not in (KEY, RAW)}
+        typed = {
+            name: spec for name, spec in schema["properties"].items() if name not in (KEY, RAW)
+        }
         self.normalize = RecordNormalizer(
             {"properties": typed},
             date_formats=DATE_FORMATS,
@@ -128,7 +154,8 @@ class ExportParser:
         self.logger.warning(
             "Thena sent %s in `%s`, which the tap cannot read as that column's type; the column is "
             "null for such values and the value as sent is kept in `raw`.",
-            _shape(value), name,
+            _shape(value),
+            name,
         )
 
     def records(self, payload: object, response: requests.Response, note: str) -> list[dict]:
@@ -138,14 +165,24 @@ class ExportParser:
         emits nothing of its window. `note` (the window, not bookmarked) ends each error.
         """
         if not isinstance(payload, list):
-            raise unexpected_shape("Thena", response, "a JSON list", payload,
-                                   f"The export answers a list of request objects. {note}")
+            raise unexpected_shape(
+                "Thena",
+                response,
+                "a JSON list",
+                payload,
+                f"The export answers a list of request objects. {note}",
+            )
         records: list[dict] = []
         append, normalize, columns = records.append, self.normalize, len(self.columns)
         for index, source in enumerate(payload):
             if not isinstance(source, dict):
-                raise unexpected_shape("Thena", response_place(response, f", item {index}"),
-                                       "a request object", source, note)
+                raise unexpected_shape(
+                    "Thena",
+                    response_place(response, f", item {index}"),
+                    "a request object",
+                    source,
+                    note,
+                )
             key = source.get(KEY)
             try:
                 if key.__class__ is not int:
@@ -153,12 +190,18 @@ class ExportParser:
             except RequestKeyError as exc:
                 place = response_place(response, f", item {index}")
                 if KEY not in source:
-                    raise unexpected_shape("Thena", place, "a request object with request_id",
-                                           source, note) from None
+                    raise unexpected_shape(
+                        "Thena", place, "a request object with request_id", source, note
+                    ) from None
                 if str(exc) == "unreadable":
                     raise unexpected_shape(
-                        "Thena", f"{place}, `request_id`", "request_id as a number (3292), a numeric "
-                        "string or a prefixed id ('REQ-3292')", exc.found, note, text_pattern=True,
+                        "Thena",
+                        f"{place}, `request_id`",
+                        "request_id as a number (3292), a numeric "
+                        "string or a prefixed id ('REQ-3292')",
+                        exc.found,
+                        note,
+                        text_pattern=True,
                     ) from None
                 raise UnparseableResponse(f"Thena {place}: {exc}. {note}") from None
             record = dict(source)

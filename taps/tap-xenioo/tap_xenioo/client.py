@@ -11,6 +11,7 @@ import msgspec
 import requests
 from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
+
 from support_taps.client import SupportStream
 from support_taps.compat import authenticator_session, default_expiration
 from support_taps.errors import (
@@ -36,11 +37,25 @@ MAX_DAYS = 30
 
 #: The documented statistic types (account endpoint: 0..17; the per-bot one adds 18).
 STATISTIC_TYPES: dict[int, str] = {
-    0: "New User", 1: "Returning User", 2: "Active User", 3: "Messages", 4: "Action Messages",
-    5: "Fallback Reply", 6: "NLP Detected", 7: "NLP Missed", 8: "Conversation Length",
-    9: "Time To Pick Up", 10: "Takeover Rate", 11: "Support Conversation Length", 12: "Goal Reached",
-    13: "Incoming Message", 14: "API Request", 15: "API Request Error", 16: "Time To First Message",
-    17: "Operator Message", 18: "Tag Hit",
+    0: "New User",
+    1: "Returning User",
+    2: "Active User",
+    3: "Messages",
+    4: "Action Messages",
+    5: "Fallback Reply",
+    6: "NLP Detected",
+    7: "NLP Missed",
+    8: "Conversation Length",
+    9: "Time To Pick Up",
+    10: "Takeover Rate",
+    11: "Support Conversation Length",
+    12: "Goal Reached",
+    13: "Incoming Message",
+    14: "API Request",
+    15: "API Request Error",
+    16: "Time To First Message",
+    17: "Operator Message",
+    18: "Tag Hit",
 }
 ACCOUNT_TYPES = tuple(range(18))
 BOT_TYPES = tuple(range(19))
@@ -51,7 +66,9 @@ GROUP_MODES = ("hour", "day", "month", "year")
 # for that throttle only when it speaks of it; a plain "too many requests" or "rate limit"
 # (with or without Retry-After) is ordinary rate limiting, retried like every other tap.
 _THROTTLE_WORDS = re.compile(
-    rb"throttl|per (account|bot)|per hour|an hour|30 minutes|once (per|an|every)|(one|1) call", re.IGNORECASE)
+    rb"throttl|per (account|bot)|per hour|an hour|30 minutes|once (per|an|every)|(one|1) call",
+    re.IGNORECASE,
+)
 _RATE_LIMIT_WORDS = re.compile(rb"too many (calls|requests)|rate.?limit", re.IGNORECASE)
 _json = msgspec.json.Decoder()
 
@@ -88,8 +105,15 @@ class XeniooAuthenticator(OAuthAuthenticator):
     #: Renew this long before the announced expiry (clocks and slow calls).
     RENEW_MARGIN = dt.timedelta(seconds=60)
 
-    def __init__(self, *, account_api_key: str, endpoint: str, policy: RetryPolicy, timeout: float,
-                 logger: t.Any) -> None:
+    def __init__(
+        self,
+        *,
+        account_api_key: str,
+        endpoint: str,
+        policy: RetryPolicy,
+        timeout: float,
+        logger: t.Any,
+    ) -> None:
         super().__init__(auth_endpoint=endpoint, default_expiration=3600)
         self._account_api_key = account_api_key
         self._policy = policy
@@ -118,12 +142,16 @@ class XeniooAuthenticator(OAuthAuthenticator):
         where = endpoint_of(response)
         status = response.status_code
         if status == HTTPStatus.NOT_FOUND:
-            msg = (f"Xenioo does not know the account API key (HTTP 404 from {where}): check the "
-                   "`account_api_key` setting (Profile section of your Xenioo account) and `auth_url`.")
+            msg = (
+                f"Xenioo does not know the account API key (HTTP 404 from {where}): check the "
+                "`account_api_key` setting (Profile section of your Xenioo account) and `auth_url`."
+            )
             raise CredentialsRejected(msg)
         if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-            msg = (f"Xenioo refused the account API key (HTTP {status} from {where}): the account may be a free "
-                   "one or not allowed to use the Global Platform API; check `account_api_key`.")
+            msg = (
+                f"Xenioo refused the account API key (HTTP {status} from {where}): the account may be a free "
+                "one or not allowed to use the Global Platform API; check `account_api_key`."
+            )
             raise CredentialsRejected(msg)
         if status >= HTTPStatus.BAD_REQUEST:
             msg = f"Xenioo rejected the token request {where} with HTTP {status}: {body_snippet(response.content)}"
@@ -131,21 +159,30 @@ class XeniooAuthenticator(OAuthAuthenticator):
         try:
             payload = _json.decode(response.content)
         except msgspec.DecodeError:
-            msg = (f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
-                   f"{body_snippet(response.content)}")
+            msg = (
+                f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
+                f"{body_snippet(response.content)}"
+            )
             raise UnparseableResponse(msg) from None
-        fields = {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
+        fields = (
+            {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
+        )
         token = fields.get("token")
         if not isinstance(token, str) or not token:
-            raise unexpected_shape("Xenioo", response, "a token answer, an object with a `token` string",
-                                   payload)
+            raise unexpected_shape(
+                "Xenioo", response, "a token answer, an object with a `token` string", payload
+            )
         redact.add(token)  # the token is a credential: never in logs or errors
         minutes = to_number(fields.get("expires"))
         self.access_token = token
-        self.expires_in = int(minutes * 60) if minutes is not None and minutes > 0 else default_expiration(self)
+        self.expires_in = (
+            int(minutes * 60) if minutes is not None and minutes > 0 else default_expiration(self)
+        )
         self.last_refreshed = requested_at
         self.renewals += 1
-        self.logger.info("Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60)
+        self.logger.info(
+            "Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60
+        )
 
     def _post_with_retries(self) -> requests.Response:
         return with_retries(
@@ -154,13 +191,20 @@ class XeniooAuthenticator(OAuthAuthenticator):
             advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
             connect_hint=f"Could not obtain a Xenioo auth token: check the `auth_url` setting (now {self.auth_endpoint}).",
             on_backoff=lambda details: self.logger.warning(
-                "Retrying the token request in %.1fs: %s", details.get("wait", 0),
-                describe_failure(details.get("exception"))),
+                "Retrying the token request in %.1fs: %s",
+                details.get("wait", 0),
+                describe_failure(details.get("exception")),
+            ),
         )()
 
     def _post_token_request(self) -> requests.Response:
-        response = authenticator_session(self).post(self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout)
-        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+        response = authenticator_session(self).post(
+            self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout
+        )
+        if (
+            response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
+            or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        ):
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
         if response.status_code < HTTPStatus.BAD_REQUEST:
             raise_if_truncated(response)  # a token answer cut short is asked again, like a 5xx
@@ -170,13 +214,15 @@ class XeniooAuthenticator(OAuthAuthenticator):
 def throttle_message(response: requests.Response) -> bool:
     """Whether a response is Xenioo's documented throttle refusal (HTTP 400/429 that says so)."""
     return response.status_code in (HTTPStatus.BAD_REQUEST, HTTPStatus.TOO_MANY_REQUESTS) and bool(
-        _THROTTLE_WORDS.search(response.content[:2000] or b""))
+        _THROTTLE_WORDS.search(response.content[:2000] or b"")
+    )
 
 
 def rate_limit_message(response: requests.Response) -> bool:
     """Whether an HTTP 400 is ordinary rate limiting (Xenioo reports throttles as 400)."""
     return response.status_code == HTTPStatus.BAD_REQUEST and bool(
-        _RATE_LIMIT_WORDS.search(response.content[:2000] or b""))
+        _RATE_LIMIT_WORDS.search(response.content[:2000] or b"")
+    )
 
 
 class XeniooStream(SupportStream):
@@ -266,8 +312,10 @@ class XeniooStream(SupportStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if throttle_message(response):
-            msg = (f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as throttled "
-                   f"(HTTP {status}): {body_snippet(response.content)}")
+            msg = (
+                f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as throttled "
+                f"(HTTP {status}): {body_snippet(response.content)}"
+            )
             raise XeniooThrottled(msg)
         if rate_limit_message(response):
             raise RetriableAPIError(self.response_error_message(response), response)
@@ -276,16 +324,23 @@ class XeniooStream(SupportStream):
                 # The token expired early or was revoked: get a new one and try again, once.
                 self._renewed_after_refusal = True
                 self.authenticator.invalidate()
-                self.logger.info("Xenioo refused the auth token (HTTP 401) for %s: renewing the auth token "
-                                 "and asking again.", endpoint_of(response))
+                self.logger.info(
+                    "Xenioo refused the auth token (HTTP 401) for %s: renewing the auth token "
+                    "and asking again.",
+                    endpoint_of(response),
+                )
                 raise RetriableAPIError(self.response_error_message(response), response)
-            msg = (f"Xenioo refused a freshly obtained auth token (HTTP 401) for {endpoint_of(response)}: "
-                   "check `account_api_key` and that `auth_url` is the service endpoint of this account.")
+            msg = (
+                f"Xenioo refused a freshly obtained auth token (HTTP 401) for {endpoint_of(response)}: "
+                "check `account_api_key` and that `auth_url` is the service endpoint of this account."
+            )
             raise CredentialsRejected(msg)
         if status == HTTPStatus.NOT_FOUND:
-            msg = (f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} ({self.scope_phrase()}): "
-                   "the account or bot was not found. Check the bot keys in `bots`, `account_bot` and "
-                   f"`api_url` (in use: {redact(self.url_base)}).")
+            msg = (
+                f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} ({self.scope_phrase()}): "
+                "the account or bot was not found. Check the bot keys in `bots`, `account_bot` and "
+                f"`api_url` (in use: {redact(self.url_base)})."
+            )
             raise VendorAPIError(msg)
         super().validate_response(response)
         self._renewed_after_refusal = False
@@ -305,11 +360,18 @@ class XeniooStream(SupportStream):
                 # The shape, not the body: a well-formed answer of the wrong shape is still data.
                 raise self.unexpected_shape(
                     response_place(response, f", item {index} of {len(rows)}"),
-                    "statistics objects with GroupLabel, BotName, ChannelName and EventLabel", raw,
-                    f"The array holds {describe_shape(rows)}.")
+                    "statistics objects with GroupLabel, BotName, ChannelName and EventLabel",
+                    raw,
+                    f"The array holds {describe_shape(rows)}.",
+                )
             record = self.make_record(raw, call)
             start = record.get("period_start")
-            if start is not None and start[:10] < first_day.isoformat() and delivered and delivered >= start:
+            if (
+                start is not None
+                and start[:10] < first_day.isoformat()
+                and delivered
+                and delivered >= start
+            ):
                 # A bucket that starts before the first day this call covers holds only
                 # part of its period (month/year modes); an earlier run delivered it
                 # with more of its days in reach: keep that value, not this one.
@@ -317,9 +379,14 @@ class XeniooStream(SupportStream):
                 continue
             yield record
         if dropped:
-            self.logger.info("Left out %d %s buckets that start before %s: they are only partly inside the %d "
-                             "days asked for and an earlier run delivered them.", dropped, self.group_mode,
-                             first_day, call.get("days"))
+            self.logger.info(
+                "Left out %d %s buckets that start before %s: they are only partly inside the %d "
+                "days asked for and an earlier run delivered them.",
+                dropped,
+                self.group_mode,
+                first_day,
+                call.get("days"),
+            )
         self.report_untyped(call)
 
     def report_untyped(self, call: t.MutableMapping[str, t.Any]) -> None:
@@ -328,15 +395,26 @@ class XeniooStream(SupportStream):
         if not untyped:
             return
         labels = sorted({key[-1] for key in untyped})
-        shown = ", ".join(repr(label) for label in labels[:5]) + (", ..." if len(labels) > 5 else "")
+        shown = ", ".join(repr(label) for label in labels[:5]) + (
+            ", ..." if len(labels) > 5 else ""
+        )
         collisions = len(untyped) - len(set(untyped))
         self.logger.warning(
             "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents (%s) and the "
             "call asked for %d types, so their type cannot be told: they are kept with stat_type_code %d and "
             "the whole object in `raw`.%s Set `%s` to one type code to have every row typed.",
-            self.name, self.scope_phrase(), len(untyped), shown, len(self.statistic_types()), UNTOLD_TYPE,
+            self.name,
+            self.scope_phrase(),
+            len(untyped),
+            shown,
+            len(self.statistic_types()),
+            UNTOLD_TYPE,
             f" {collisions} of them share their key with another such row, and a target that upserts keeps "
-            "only one." if collisions else "", self.types_setting)
+            "only one."
+            if collisions
+            else "",
+            self.types_setting,
+        )
 
     def base_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
         label = to_text(raw.get("GroupLabel"))
@@ -371,7 +449,9 @@ class XeniooStream(SupportStream):
         except ValueError:
             if text not in self._unparsed_labels:
                 self._unparsed_labels.add(text)
-                self.logger.warning("Xenioo sent a GroupLabel that is not a date, %r; period_start is null.", text)
+                self.logger.warning(
+                    "Xenioo sent a GroupLabel that is not a date, %r; period_start is null.", text
+                )
             return None
         return moment.isoformat()
 
@@ -424,8 +504,10 @@ class XeniooStream(SupportStream):
             f"{wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
         )
         if read_through is not None and not self.config.get("allow_gaps"):
-            raise XeniooGap(message + " Set `allow_gaps` to true to read what is still in reach and accept "
-                            "the gap; the stream's state is unchanged.")
+            raise XeniooGap(
+                message + " Set `allow_gaps` to true to read what is still in reach and accept "
+                "the gap; the stream's state is unchanged."
+            )
         self.logger.warning(message)
         return MAX_DAYS, reach
 
@@ -453,10 +535,12 @@ class XeniooStream(SupportStream):
         reach_then = allowed_at.date() - dt.timedelta(days=MAX_DAYS - 1)
         if read_through >= reach_then:
             return None
-        return (f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; by "
-                f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its statistics "
-                f"reach back only to {reach_then}, so {read_through} to "
-                f"{reach_then - dt.timedelta(days=1)} would be lost")
+        return (
+            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; by "
+            f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its statistics "
+            f"reach back only to {reach_then}, so {read_through} to "
+            f"{reach_then - dt.timedelta(days=1)} would be lost"
+        )
 
     def _remember_call(self, call: t.Mapping[str, t.Any]) -> None:
         """Xenioo answered and every row of the answer went out: its throttle window runs from the call."""
@@ -480,23 +564,46 @@ class XeniooStream(SupportStream):
             # test run keeps no state; checking the credentials must not spend that call.
             if not self.authenticator.is_token_valid():
                 self.authenticator.update_access_token()
-            self.logger.info("Connection test: Xenioo gave an auth token; %s for %s was not called (one call "
-                             "per %s).", self.name, scope, _duration(self.throttle))
+            self.logger.info(
+                "Connection test: Xenioo gave an auth token; %s for %s was not called (one call "
+                "per %s).",
+                self.name,
+                scope,
+                _duration(self.throttle),
+            )
             return
         allowed_at = self.throttle_wait(context, now)
         if allowed_at is not None:
             last = self.get_context_state(context)["last_called_at"]
-            self._skipped(context, f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
-                          f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
-                          "The stream's state is unchanged", allowed_at)
+            self._skipped(
+                context,
+                f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
+                f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
+                "The stream's state is unchanged",
+                allowed_at,
+            )
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
-        call = {"context": context, "started_at": now, "days": days, "first_day": first_day,
-                "scope": self.scope_of(context), "delivered": delivered, "untyped": []}
+        call = {
+            "context": context,
+            "started_at": now,
+            "days": days,
+            "first_day": first_day,
+            "scope": self.scope_of(context),
+            "delivered": delivered,
+            "untyped": [],
+        }
         self._call = call
-        self.logger.info("%s for %s: asking Xenioo for %d days (%s to %s) grouped by %s.",
-                         self.name, scope, days, first_day, now.date(), self.group_mode)
+        self.logger.info(
+            "%s for %s: asking Xenioo for %d days (%s to %s) grouped by %s.",
+            self.name,
+            scope,
+            days,
+            first_day,
+            now.date(),
+            self.group_mode,
+        )
         rows = 0
         try:
             for record in self.request_records(context):
@@ -505,10 +612,19 @@ class XeniooStream(SupportStream):
         except XeniooThrottled as exc:
             self.logger.warning(
                 "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is unchanged and "
-                "the next run will ask again.", self.name, scope, exc, _duration(self.throttle))
+                "the next run will ask again.",
+                self.name,
+                scope,
+                exc,
+                _duration(self.throttle),
+            )
             allowed_at = self.now() + self.throttle
-            self._skipped(context, "Xenioo refused the call as throttled, next call after about "
-                          f"{allowed_at.isoformat(timespec='seconds')}", allowed_at)
+            self._skipped(
+                context,
+                "Xenioo refused the call as throttled, next call after about "
+                f"{allowed_at.isoformat(timespec='seconds')}",
+                allowed_at,
+            )
             return
         finally:
             self._call = None

@@ -6,8 +6,8 @@ import datetime as dt
 import typing as t
 
 from singer_sdk import StreamSchema
-from support_taps.schemas import schema_directory
 
+from support_taps.schemas import schema_directory
 from tap_xenioo.client import (
     ACCOUNT_TYPES,
     BOT_TYPES,
@@ -22,8 +22,15 @@ XENIOO_SCHEMAS = schema_directory("xenioo", __package__)
 #: Rows are identified by what they count (type, label), where (bot, channel), when
 #: (group mode and label) and which call scope produced them. The same bucket comes
 #: back on the next call with revised values; targets upsert it on this key.
-STATISTICS_KEY = ("bot_scope", "stat_type_code", "group_mode", "group_label", "bot_name", "channel_name",
-                  "event_label")
+STATISTICS_KEY = (
+    "bot_scope",
+    "stat_type_code",
+    "group_mode",
+    "group_label",
+    "bot_name",
+    "channel_name",
+    "event_label",
+)
 DEFAULT_BOT_PATH = "/analytics/statistics/bot/{APIKEY}/{TYPES}/{GROUPMODE}/{DAYS}"
 
 
@@ -52,7 +59,9 @@ class StatisticsRecords(XeniooStream):
         if code is None:
             # Kept whole, under a key that is never null; the call's warning names it.
             code = UNTOLD_TYPE
-            call["untyped"].append(tuple(record[k] for k in STATISTICS_KEY if k != "stat_type_code"))
+            call["untyped"].append(
+                tuple(record[k] for k in STATISTICS_KEY if k != "stat_type_code")
+            )
         record["stat_type_code"] = code
         record["stat_type_name"] = STATISTIC_TYPES.get(code)
         return record
@@ -124,5 +133,12 @@ class DlrStatisticsStream(AccountScoped):
     statistics_path = "/analytics/statistics/dlr/account/{APIKEY}/{GROUPMODE}/{DAYS}"
     throttle = dt.timedelta(hours=1)
     endpoint_title = "delivery receipt statistics"
-    primary_keys = ("bot_scope", "group_mode", "group_label", "bot_name", "channel_name", "event_label")
+    primary_keys = (
+        "bot_scope",
+        "group_mode",
+        "group_label",
+        "bot_name",
+        "channel_name",
+        "event_label",
+    )
     schema = StreamSchema(XENIOO_SCHEMAS)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import cached_property
 
 from singer_sdk import typing as th
+
 from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS
-
 from tap_xenioo.client import (
     ACCOUNT_TYPES,
     BOT_TYPES,
@@ -86,10 +86,19 @@ class TapXenioo(SupportTap):
             "bots",
             th.ArrayType(
                 th.ObjectType(
-                    th.Property("name", th.StringType, required=True,
-                                description="A name for the bot; records and logs use it, never the key."),
-                    th.Property("api_key", th.StringType, required=True, secret=True,
-                                description="The bot's API key (Settings > Developers)."),
+                    th.Property(
+                        "name",
+                        th.StringType,
+                        required=True,
+                        description="A name for the bot; records and logs use it, never the key.",
+                    ),
+                    th.Property(
+                        "api_key",
+                        th.StringType,
+                        required=True,
+                        secret=True,
+                        description="The bot's API key (Settings > Developers).",
+                    ),
                 )
             ),
             secret=True,
@@ -135,11 +144,15 @@ class TapXenioo(SupportTap):
         for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
             codes = self.config.get(setting)
             if codes is not None and (not codes or any(code not in allowed for code in codes)):
-                errors.append(f"The setting `{setting}` must list statistic type codes from {allowed[0]} to "
-                              f"{allowed[-1]}, got {codes!r}.")
+                errors.append(
+                    f"The setting `{setting}` must list statistic type codes from {allowed[0]} to "
+                    f"{allowed[-1]}, got {codes!r}."
+                )
         mode = self.config.get("group_mode", "day")
         if mode not in GROUP_MODES:
-            errors.append(f"The setting `group_mode` must be one of {', '.join(GROUP_MODES)}, got {mode!r}.")
+            errors.append(
+                f"The setting `group_mode` must be one of {', '.join(GROUP_MODES)}, got {mode!r}."
+            )
         names = [str(bot.get("name") or "") for bot in self.config.get("bots") or []]
         if any(not name for name in names):
             errors.append("Every entry of `bots` needs a `name` and an `api_key`.")
@@ -147,10 +160,14 @@ class TapXenioo(SupportTap):
             errors.append("The names in `bots` must be unique (records are keyed by them).")
         account_bot = self.config.get("account_bot")
         if account_bot and account_bot not in names:
-            errors.append(f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}.")
+            errors.append(
+                f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}."
+            )
         path = str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
         if not path.startswith("/") or "{APIKEY}" not in path:
-            errors.append("The setting `bot_statistics_path` must start with / and contain {APIKEY}.")
+            errors.append(
+                "The setting `bot_statistics_path` must start with / and contain {APIKEY}."
+            )
         return errors
 
     # ---- dates a skipped stream would lose -------------------------------------------------------
@@ -163,10 +180,12 @@ class TapXenioo(SupportTap):
     def after_sync(self) -> None:
         """A skip that leaves a gap fails the run at its end, after every stream ran."""
         if self.run_gaps and not self.config.get("allow_gaps"):
-            msg = ("Dates would fall out of Xenioo's 30-day reach before they can be read: "
-                   + "; ".join(self.run_gaps)
-                   + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to "
-                   "accept the gap. The skipped streams' state is unchanged.")
+            msg = (
+                "Dates would fall out of Xenioo's 30-day reach before they can be read: "
+                + "; ".join(self.run_gaps)
+                + ". Run the tap again once the throttle allows it, or set `allow_gaps` to true to "
+                "accept the gap. The skipped streams' state is unchanged."
+            )
             raise XeniooGap(msg)
 
     @cached_property
