@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+import demo  # scripts/demo.py (pytest pythonpath)
 
-import demo  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 OUTPUT = """\
 2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,307 | INFO     | tap-thena.requests | requests: window 1 of 9
@@ -35,7 +33,13 @@ def test_warnings_are_shown_once_each():
 def test_make_demo_is_quiet_unless_verbose():
     def command(*extra: str) -> str:
         done = subprocess.run(
-            ["make", "-n", "demo", *extra], cwd=ROOT, capture_output=True, text=True, timeout=60
+            # --no-print-directory: under a parent make (CI's `make test`) a sub-make would
+            # otherwise end its output with "Leaving directory".
+            ["make", "--no-print-directory", "-n", "demo", *extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         return done.stdout.strip().splitlines()[-1]
 
