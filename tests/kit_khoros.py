@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 from support_simulators.khoros import KhorosSimulator
 
 USERNAME = "analytics-test-user"
@@ -35,3 +40,33 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
         **overrides,
     }
     return {k: v for k, v in config.items() if v is not None}
+
+
+def run_until_bookmarks(config: dict, tmp_path: Path, stream: str, count: int) -> list[dict]:
+    """Run the tap and kill it (SIGKILL) right after its `count`-th STATE bookmarking `stream`;
+    the messages it wrote until then."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tap_khoros_care", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    messages, states = [], 0
+    assert process.stdout is not None
+    for line in process.stdout:
+        message = json.loads(line)
+        messages.append(message)
+        bookmark = (
+            message["value"].get("bookmarks", {}).get(stream, {})
+            if message["type"] == "STATE"
+            else {}
+        )
+        if bookmark.get("replication_key_value"):
+            states += 1
+            if states == count:
+                process.kill()
+                break
+    process.wait()
+    return messages

@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
+from kit_khoros import (
+    COMPANY_KEY,
+    PASSWORD,
+    USERNAME,
+    khoros_config,
+    khoros_simulator,
+    run_until_bookmarks,
+)
 from singer_sdk.exceptions import ConfigValidationError
 from tap_runner import run_tap
 
@@ -414,27 +419,7 @@ def test_resume_after_the_run_is_killed_midway(tmp_path):
             end_date="2025-03-07",
             requests_per_minute=600,
         )
-        config_path = tmp_path / "config.json"
-        config_path.write_text(json.dumps(config))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tap_khoros_care", "--config", str(config_path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        messages, states = [], 0
-        assert process.stdout is not None
-        for line in process.stdout:
-            message = json.loads(line)
-            messages.append(message)
-            if message["type"] == "STATE" and message["value"].get("bookmarks", {}).get(
-                "response", {}
-            ).get("replication_key_value"):
-                states += 1
-                if states == 2:
-                    process.kill()
-                    break
-        process.wait()
+        messages = run_until_bookmarks(config, tmp_path, "response", 2)
         state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
         assert (
             state["bookmarks"]["response"]["replication_key_value"] == "2025-03-03T00:00:00+00:00"

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import requests
-from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
+from kit_khoros import (
+    COMPANY_KEY,
+    PASSWORD,
+    USERNAME,
+    khoros_config,
+    khoros_simulator,
+    run_until_bookmarks,
+)
 from tap_runner import run_tap
 
 from support_taps.windows import DateWindow, add_months
@@ -168,27 +173,7 @@ def test_resume_after_a_kill_mid_backfill_of_several_report_types(tmp_path):
             window_days=7,
             requests_per_minute=1200,
         )
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tap_khoros_care", "--config", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        messages, states = [], 0
-        assert process.stdout is not None
-        for line in process.stdout:
-            message = json.loads(line)
-            messages.append(message)
-            if message["type"] == "STATE" and message["value"].get("bookmarks", {}).get(
-                "response", {}
-            ).get("replication_key_value"):
-                states += 1
-                if states == 3:
-                    process.kill()
-                    break
-        process.wait()
+        messages = run_until_bookmarks(config, tmp_path, "response", 3)
         state = [m["value"] for m in messages if m["type"] == "STATE"][-1]
         assert (
             state["bookmarks"]["response"]["replication_key_value"] == "2025-03-22T00:00:00+00:00"
