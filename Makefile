@@ -10,7 +10,7 @@ DISTRIBUTIONS := taps/support-taps-core taps/tap-thankful taps/tap-dixa taps/tap
 # SDK=... installs another singer-sdk release in the venv (`.ci/run` tests both ends of the range).
 SDK ?=
 
-.PHONY: demo test test-fast lint format benchmark plugin-definitions clean
+.PHONY: demo test test-fast lint typecheck format benchmark plugin-definitions clean
 
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test-fast: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Type checks of the core and the taps (settings in pyproject.toml: [tool.mypy]).
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .

@@ -18,7 +18,7 @@ import requests
 from singer_sdk.streams.rest import PageContext
 
 from support_simulators.thena import PUBLISHED_EXAMPLE
-from support_taps.client import window_context
+from support_taps.windowed import window_context
 from support_taps.windows import DateWindow, parse_utc
 from tap_thena.tap import TapThena
 

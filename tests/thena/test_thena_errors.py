@@ -173,7 +173,7 @@ def test_secrets_never_reach_logs_or_errors(thena):
         ),
         (
             {"api_key": "k", "start_date": "2025-01-01", "workspace": "acme", "window_days": 0},
-            "`window_days` must be",
+            "The setting `window_days` is invalid: 0 is less than the minimum of 1",
         ),
         ({"start_date": "2025-01-01", "workspace": "acme"}, "api_key"),
     ],

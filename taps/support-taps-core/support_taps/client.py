@@ -57,7 +57,7 @@ from support_taps.settings import (
     unknown_setting_errors,
     url_setting_errors,
 )
-from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
+from support_taps.windows import parse_utc
 from support_taps.writer import BufferedMsgSpecWriter
 
 UTC = dt.timezone.utc
@@ -274,6 +274,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     credential_settings: t.ClassVar[tuple[str, ...]] = ("api_key",)
     #: Settings that decide the URL, named in 404 errors and when no connection can be made.
     url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
+    #: The setting holding the API's base URL; its default (the vendor's public URL) is
+    #: declared once, in the tap's config schema, which the SDK fills into the config.
+    api_url_setting: t.ClassVar[str] = "api_url"
     #: Statuses retried besides 5xx.
     extra_retry_statuses: t.ClassVar[list[int]] = [
         HTTPStatus.TOO_MANY_REQUESTS,
@@ -318,6 +321,15 @@ class SupportStream(FastRecordMessages, RESTStream):
             if stats.started is None:
                 stats.started = time.monotonic()
         return row
+
+    @property
+    def url_base(self) -> str:
+        """The base URL: the `api_url_setting` setting, without a trailing slash."""
+        value = self.config.get(self.api_url_setting)
+        if not value:
+            msg = f"Set `{self.api_url_setting}` (the base URL of the {self.vendor} API)."
+            raise ValueError(msg)
+        return str(value).rstrip("/")
 
     # ---- requests and retries -------------------------------------------------
 
@@ -470,61 +482,12 @@ class SupportStream(FastRecordMessages, RESTStream):
             return payload
         raise self.unexpected_shape(response, name, payload)
 
-    # ---- windows and state ----------------------------------------------------
-
-    #: Length of one date window; streams or settings may change it.
-    window_size: dt.timedelta = dt.timedelta(days=1)
-    #: How far before the bookmark each run starts again (re-reads revised data).
-    lookback: dt.timedelta = dt.timedelta(0)
-
-    def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
-        """Where this run starts: the bookmark minus the lookback, never before start_date."""
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
-        bookmark = self.bookmark(context)
-        if bookmark is None:
-            return start_date
-        return max(start_date, bookmark - self.lookback)
-
-    def sync_range_end(self) -> dt.datetime:
-        end_date = self.config.get("end_date")
-        now = self.tap.run_started
-        return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
+    # ---- state ----------------------------------------------------------------
 
     def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
+        """The bookmark this run started from (None on a first run)."""
         value = self.get_starting_replication_key_value(context)
         return parse_utc(value) if value else None
-
-    def date_windows(
-        self, context: t.Mapping | None, *, align_to_days: bool = True
-    ) -> Iterator[DateWindow]:
-        start = self.sync_range_start(context)
-        if align_to_days:
-            start = floor_day(start)
-        end = self.sync_range_end()
-        if start >= end:
-            self.logger.info(
-                "Nothing to extract: the range starts at %s and ends at %s.", start, end
-            )
-            return
-        self.logger.info(
-            "Extracting [%s, %s) in windows of %s.",
-            start.isoformat(),
-            end.isoformat(),
-            self.window_size,
-        )
-        state = self.get_context_state(context)
-        # The SDK tracks the max replication value of emitted records in progress
-        # markers; we keep them too but move them at each window end (checkpoint).
-        state.setdefault(
-            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
-        )
-        windows = list(date_windows(start, end, self.window_size))
-        partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
-        name = redact(f"{self.name} {partition}".strip())
-        self._progress[_progress_key(context)] = WindowProgress(
-            self.logger, name, self.stats, len(windows), interval=self.progress_interval
-        )
-        yield from windows
 
     def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
         """Record that everything before `bookmark` has been emitted, and say so in a STATE message.
@@ -538,7 +501,7 @@ class SupportStream(FastRecordMessages, RESTStream):
         once the BATCH message that carries the records is out (see `get_batches`).
         """
         self._count("windows")
-        progress = self._progress.get(_progress_key(context))
+        progress = self._progress.get(progress_key(context))
         if progress is not None:
             progress.window_done(f"up to {bookmark.isoformat()}")
         if self.batch_mode:
@@ -625,14 +588,6 @@ def _without_repeats(errors: list[str]) -> list[str]:
     return kept
 
 
-def _progress_key(context: t.Mapping | None) -> str:
+def progress_key(context: t.Mapping | None) -> str:
+    """One partition's key among a stream's progress trackers."""
     return repr(sorted((context or {}).items()))
-
-
-def window_context(window: DateWindow) -> dict[str, str]:
-    """A request context carrying one window (JSON-safe, as metrics log it)."""
-    return {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()}
-
-
-def window_of(context: t.Mapping) -> DateWindow:
-    return DateWindow(parse_utc(context["window_start"]), parse_utc(context["window_end"]))

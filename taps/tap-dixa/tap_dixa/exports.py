@@ -19,10 +19,10 @@ import requests
 from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
-from support_taps.client import window_context, window_of
 from support_taps.errors import response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.schemas import schema_directory
+from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DixaStream
 
@@ -47,7 +47,7 @@ def from_epoch_ms(value: t.Any) -> str | None:
     return dt.datetime.fromtimestamp(value / 1000, UTC).isoformat()
 
 
-class ExportStream(DixaStream):
+class ExportStream(DixaStream, WindowedStream):
     """A GET on the Exports API in windows on `updated_at` (epoch milliseconds)."""
 
     url_settings = ("exports_api_url",)
@@ -182,7 +182,7 @@ class MessagesStream(ExportStream):
         return record
 
 
-class ActivityLogsStream(DixaStream):
+class ActivityLogsStream(DixaStream, WindowedStream):
     """`GET /v1/conversations/activitylog` (Dixa's main API): every conversation activity, by
     date (`fromDatetime`/`toDatetime`), paged with `meta.next`."""
 

@@ -10,10 +10,10 @@ import typing as t
 import requests
 from singer_sdk import StreamSchema
 
-from support_taps.client import window_context, window_of
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
 from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
+from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow, parse_utc
 from tap_dixa.client import DixaStream, supported_filters
 
@@ -155,7 +155,7 @@ ALL_STATUSES = "all"
 UNKNOWN_STATUS = "unknown"
 
 
-class MetricValuesStream(DixaStream):
+class MetricValuesStream(DixaStream, WindowedStream):
     """Per metric, per calendar day in `timezone` and per measure, the aggregate value.
 
     Each day is one `POST /v1/analytics/metrics` with an Interval from that day's local
@@ -471,7 +471,7 @@ class Column:
         return value, value is not None
 
 
-class RecordStream(DixaStream):
+class RecordStream(DixaStream, WindowedStream):
     """One Dixa record id (`POST /v1/analytics/records`), incremental on its primary timestamp.
 
     Asked in windows of `window_days` with an Interval period filter; each window is paged with

@@ -40,11 +40,11 @@ from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from support_taps.client import SupportStream, window_context, window_of
 from support_taps.compat import log_request_duration
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, response_place
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
+from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import (
     DateWindow,
     add_months,
@@ -149,7 +149,7 @@ class ReportJob:
         )
 
 
-class KhorosStream(SupportStream):
+class KhorosStream(WindowedStream):
     """One Khoros Care analytics report type (the stream's name)."""
 
     vendor = "Khoros"

@@ -11,8 +11,8 @@ import requests
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from support_taps.client import SupportStream
 from support_taps.errors import describe_shape
+from support_taps.windowed import WindowedStream
 from support_taps.windows import DateWindow, floor_day, parse_utc
 from tap_thankful.payloads import check_answer
 
@@ -58,7 +58,7 @@ def day_stamp(day: dt.datetime) -> str:
     return day.date().isoformat()
 
 
-class ThankfulStream(SupportStream):
+class ThankfulStream(WindowedStream):
     vendor = "Thankful"
     credential_settings = ("api_key",)
     url_settings = ("api_url",)

@@ -8,7 +8,7 @@ from functools import cached_property
 
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
-from support_taps.client import SupportStream
+from support_taps.windowed import WindowedStream
 
 _WORKSPACE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
@@ -27,7 +27,7 @@ def thena_base_url(config: t.Mapping[str, t.Any]) -> str:
     return f"https://{workspace}.thena.ai"
 
 
-class ThenaStream(SupportStream):
+class ThenaStream(WindowedStream):
     vendor = "Thena"
     credential_settings = ("api_key",)
     url_settings = ("workspace", "api_url")

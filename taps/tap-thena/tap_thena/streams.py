@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
 
 import requests
 from singer_sdk import StreamSchema
 
-from support_taps.client import window_context, window_of
 from support_taps.schemas import schema_directory
-from support_taps.windows import ceil_day
+from support_taps.windowed import window_of
+from support_taps.windows import DateWindow, ceil_day
 from tap_thena.client import ThenaStream
 from tap_thena.records import ExportParser
 
@@ -31,19 +30,22 @@ class RequestsStream(ThenaStream):
     replication_key = "created_datetime"
     schema = StreamSchema(THENA_SCHEMAS)
 
+    window_setting = "window_days"
+    lookback_setting = "lookback_days"
+    # Whether the export's end_date is inclusive is not published (see get_url_params).
+    window_field = "created_datetime"
+
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 30)))
         # Typed columns from the documented shape, the source object whole in `raw`.
         self.parser = ExportParser(self.schema, self.logger)
         self._window_label = ""
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, str]:
-        window = window_of(context or {})
+        window = window_of(context)
         # Whether end_date is inclusive is not published. Asking up to the day the
         # window ends (the next midnight for a partial day) covers both readings;
-        # get_records keeps only requests created inside the window.
+        # `window_field` keeps only requests created inside the window.
         return {
             "start_date": window.start.date().isoformat(),
             "end_date": ceil_day(window.end).date().isoformat(),
@@ -52,14 +54,6 @@ class RequestsStream(ThenaStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         return self.parser.records(self.decode_json(response), response, self._window_label)
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window in self.date_windows(context):
-            lower, upper = window.start.isoformat(), window.end.isoformat()
-            self._window_label = f"Creation dates {window.label}; not bookmarked."
-            for record in self.request_records(window_context(window)):
-                created = record.get("created_datetime")
-                # ISO strings in one offset (+00:00) compare like the instants they name.
-                if created is not None and not (lower <= created < upper):
-                    continue  # belongs to a neighbouring window, which emits it
-                yield record
-            self.checkpoint(context, window.end)
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        self._window_label = f"Creation dates {window.label}; not bookmarked."
+        return super().window_records(window, context)

@@ -37,7 +37,7 @@ class TapThena(SupportTap):
         *START_END_SETTINGS,
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=30,
             description=(
                 "Each run asks again for requests created this many days before the bookmark, "
@@ -46,7 +46,7 @@ class TapThena(SupportTap):
         ),
         th.Property(
             "window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=7,
             description="Days of creation dates per export request; state is saved after each window.",
         ),
@@ -59,10 +59,6 @@ class TapThena(SupportTap):
             thena_base_url(self.config)
         except ValueError as exc:
             errors.append(str(exc))
-        if int(self.config.get("window_days", 7)) < 1:
-            errors.append("The setting `window_days` must be at least 1.")
-        if int(self.config.get("lookback_days", 30)) < 0:
-            errors.append("The setting `lookback_days` must not be negative.")
         return errors
 
     def discover_streams(self) -> list[RequestsStream]:
