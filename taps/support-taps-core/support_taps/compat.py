@@ -25,6 +25,15 @@ if t.TYPE_CHECKING:
     from singer_sdk.authenticators import OAuthAuthenticator
     from singer_sdk.streams import RESTStream
 
+    # The mixins below extend the SDK class they are mixed into: to the type checker they are
+    # that class, so their overrides are checked against the SDK's signatures; at run time they
+    # are plain mixins that go before the SDK class in the bases.
+    _StreamMixin = Stream
+    _TapMixin = Tap
+else:
+    _StreamMixin = object
+    _TapMixin = object
+
 #: The key of a stream state's progress markers. The SDK keeps the highest replication
 #: value of the records emitted so far under it and promotes it to the bookmark at the end
 #: of the sync; the core moves it at each window's end (checkpoint). Its value is
@@ -92,7 +101,7 @@ def own_requests_session(
     return stream._requests_session  # noqa: SLF001
 
 
-class TerminationHook:
+class TerminationHook(_TapMixin):
     """Route the SDK's SIGTERM/SIGINT handler to the tap's public `on_termination(signum)`.
 
     The SDK's private `Tap._handle_termination` writes the in-memory state and exits 0 (an
@@ -101,7 +110,11 @@ class TerminationHook:
     """
 
     def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ARG002 - signal API
-        self.on_termination(signum)  # type: ignore[attr-defined]
+        self.on_termination(signum)
+
+    def on_termination(self, signum: int) -> None:
+        """What the tap does on SIGTERM/SIGINT (the core's SupportTap overrides it)."""
+        raise NotImplementedError
 
 
 def authenticator_session(authenticator: OAuthAuthenticator) -> requests.Session:
@@ -114,7 +127,7 @@ def default_expiration(authenticator: OAuthAuthenticator) -> int | None:
     return authenticator._default_expiration  # noqa: SLF001
 
 
-class FastRecordMessages:
+class FastRecordMessages(_StreamMixin):
     """The SDK's record step, minus two walks of every record that change nothing here.
 
     The SDK pops deselected properties and conforms types on every record; when every
@@ -124,12 +137,14 @@ class FastRecordMessages:
     own method runs. Mix in before the SDK stream class.
     """
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[RecordMessage, None, None]:
         if (
             not self._every_property_selected
             or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE
         ):
-            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+            yield from super()._generate_record_messages(record)
             return
         extracted = utc_now()
         for stream_map in self.stream_maps:
@@ -149,7 +164,7 @@ class FastRecordMessages:
         )
 
 
-class SchemaOncePerRun:
+class SchemaOncePerRun(_StreamMixin):
     """Send a stream's SCHEMA message once per run.
 
     The SDK syncs a child stream once per parent record and sends its SCHEMA each time;
@@ -161,4 +176,4 @@ class SchemaOncePerRun:
     def _write_schema_message(self) -> None:
         if not self.__dict__.get("_schema_sent"):
             self.__dict__["_schema_sent"] = True
-            super()._write_schema_message()  # type: ignore[misc]
+            super()._write_schema_message()

@@ -148,7 +148,7 @@ def endpoint_of(response_or_request: requests.Response | requests.PreparedReques
 
 
 def looks_like_json(content: bytes | None) -> bool:
-    return bool(content) and content.lstrip()[:1] in (b"{", b"[")
+    return content is not None and content.lstrip()[:1] in (b"{", b"[")
 
 
 def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:

@@ -83,7 +83,8 @@ class CredentialGuardSession(requests.Session):
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
     ) -> None:
-        super().rebuild_auth(prepared_request, response)
+        # types-requests leaves `rebuild_auth` unannotated (its signature is the one above).
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
         target = prepared_request.url or ""
         if origin(target) == self.home_origin(response):
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from support_taps.errors import describe_shape
 
@@ -108,6 +108,7 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
     text = value.strip()
     if text in MISSING:
         return None
+    parsed: dt.datetime | None
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -118,8 +119,8 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
                 break
             except ValueError:
                 continue
-        if parsed is None:
-            return None
+    if parsed is None:
+        return None
     parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
     return parsed.astimezone(UTC).isoformat()
 
@@ -170,8 +171,8 @@ class RecordNormalizer:
         schema: dict,
         *,
         date_formats: Iterable[str] = (),
-        on_unknown=None,
-        on_unreadable=None,
+        on_unknown: Callable[[str], object] | None = None,
+        on_unreadable: Callable[[str, object], object] | None = None,
         placeholders: Iterable[str] = DOCUMENTED_PLACEHOLDERS,
         list_separator: str | None = None,
     ) -> None:
@@ -274,10 +275,10 @@ class RecordNormalizer:
         for name in self.numbers:
             value = get(name)
             if value is not None and value.__class__ is not int and value.__class__ is not float:
-                number = to_number(value)
-                if number is None and not self._placeholder(value):
+                real = to_number(value)
+                if real is None and not self._placeholder(value):
                     self._unreadable(name, value)
-                record[name] = number
+                record[name] = real
         for name in self.lists:
             value = get(name)
             if value is not None and (value.__class__ is not list or value):

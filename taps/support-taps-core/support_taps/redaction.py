@@ -94,7 +94,7 @@ def _masked_exception(exc: BaseException, seen: set[int] | None = None) -> BaseE
     seen = seen if seen is not None else set()
     seen.add(id(exc))
     text = redact(str(exc))
-    stand_in_type = type(
+    stand_in_type: type[Exception] = type(
         type(exc).__name__,
         (Exception,),
         {"__module__": type(exc).__module__, "__str__": lambda self: text},

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import Any, ParamSpec, TypeGuard, TypeVar
 
 import backoff
 import msgspec
@@ -27,7 +28,7 @@ from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of, l
 _json_decoder = msgspec.json.Decoder()
 
 #: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
-RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     ConnectionResetError,
     RetriableAPIError,
     requests.exceptions.Timeout,
@@ -106,7 +107,9 @@ def raise_if_truncated(response: requests.Response) -> None:
             raise RetriableAPIError(msg, response) from None
 
 
-def never_connected(exc: BaseException | None) -> bool:
+def never_connected(
+    exc: BaseException | None,
+) -> TypeGuard[requests.exceptions.ConnectionError]:
     """The connection was never made (refused, unknown host), as opposed to dropped mid-answer."""
     if not isinstance(exc, requests.exceptions.ConnectionError) or isinstance(
         exc, requests.exceptions.Timeout
@@ -199,7 +202,7 @@ def retry_waits(
         exc = yield wait
 
 
-def give_up_message(details: dict, advice: str) -> str:
+def give_up_message(details: Mapping[str, Any], advice: str) -> str:
     """The error once `backoff` stops retrying: attempts, time, the last failure, what to do."""
     return (
         f"Gave up after {details.get('tries')} attempts over {details.get('elapsed', 0):.0f}s: "
@@ -207,18 +210,22 @@ def give_up_message(details: dict, advice: str) -> str:
     )
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
 def with_retries(
-    func: Callable,
+    func: Callable[_P, _R],
     policy: RetryPolicy,
     *,
     advice: str = "Raise `max_retries` or try again later.",
     connect_hint: str = "",
-    on_backoff: Callable[[dict], None] | None = None,
-) -> Callable:
+    on_backoff: Callable[[Mapping[str, Any]], None] | None = None,
+) -> Callable[_P, _R]:
     """`func` retried under `policy`, for calls that are not stream requests (e.g. a token
     request): the same exceptions, waits, budget and messages as every stream's requests."""
 
-    def give_up(details: dict) -> None:
+    def give_up(details: Mapping[str, Any]) -> None:
         if not isinstance(details.get("exception"), VendorAPIError):
             raise RetriesExhausted(give_up_message(details, advice)) from None
 

@@ -81,7 +81,7 @@ class RequestKeyReader:
 
     def _read(self, value: object, depth: int) -> int:
         if value.__class__ is int:
-            return t.cast(int, value)
+            return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, str):
