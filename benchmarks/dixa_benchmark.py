@@ -76,8 +76,8 @@ EXPORT_START = dt.date(2024, 3, 1)
 
 
 def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]:
-    """The fewest requests Dixa's 31-day rule allows for conversations and messages over [start, end),
-    with nothing but requests and json: (requests, objects)."""
+    """The fewest requests Dixa's 31-day rule allows for conversations and messages over
+    [start, end), with nothing but requests and json: (requests, objects)."""
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {TOKEN}"
     low = int(dt.datetime.combine(start, dt.time(), dt.timezone.utc).timestamp() * 1000)
@@ -157,7 +157,8 @@ def export_backfill(days: int) -> None:
     rate_floor = max(0, made - RATE_BURST) / RATE_LIMIT
     floor = max(rate_floor, plain)
     print(
-        f"Exports backfill of {days} days, conversations + messages: {records} records in {made} requests "
+        f"Exports backfill of {days} days, conversations + messages: {records} records "
+        f"in {made} requests "
         f"(the 31-day rule allows no fewer than {minimum})."
     )
     print(

@@ -1,6 +1,7 @@
 """tap-khoros-care benchmark: a one-year backfill of every report type, and a million-row download.
 
-    python benchmarks/khoros_benchmark.py [--scale 10] [--months 12] [--rows 1000000] [--max-concurrent 20]
+    python benchmarks/khoros_benchmark.py [--scale 10] [--months 12] [--rows 1000000]
+        [--max-concurrent 20]
 
 1. Backfill: every report type over `--months` months against the simulator, with the
    tap's defaults (windows of three calendar months, the largest Khoros accepts; the
@@ -48,7 +49,8 @@ REQUESTS_PER_JOB = 3  # start, one status check, download (the pre-signed GET is
 
 
 def run_tap(config: dict) -> tuple[float, int, int, int, str, float]:
-    """Run the tap; return (seconds, records, peak RSS in bytes, exit code, stderr tail, CPU seconds)."""
+    """Run the tap; return (seconds, records, peak RSS in bytes, exit code, stderr tail,
+    CPU seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "config.json")
         path.write_text(json.dumps(config))
@@ -128,18 +130,22 @@ def backfill(args: argparse.Namespace) -> tuple[float, float]:
             f"(fewest Khoros allows: {fewest}), {records:,} records ({per_day} conversations a day)"
         )
         print(
-            f"  time scale 1:{args.scale:g} -> {rate:g} requests/min, job latency {latency[0]:.3f}-{latency[1]:.3f} s, "
+            f"  time scale 1:{args.scale:g} -> {rate:g} requests/min, "
+            f"job latency {latency[0]:.3f}-{latency[1]:.3f} s, "
             f"max_concurrent_reports {args.max_concurrent}"
         )
         print(
-            f"  API requests: {api_requests} ({status_checks} status checks; minimum {REQUESTS_PER_JOB * fewest})"
+            f"  API requests: {api_requests} ({status_checks} status checks; "
+            f"minimum {REQUESTS_PER_JOB * fewest})"
         )
         print(
-            f"  wall time {seconds:6.1f} s   floor {floor:6.1f} s   ratio {seconds / floor:.2f}x (target <= 1.20x)"
+            f"  wall time {seconds:6.1f} s   floor {floor:6.1f} s   "
+            f"ratio {seconds / floor:.2f}x (target <= 1.20x)"
         )
         real = seconds * args.scale / 60
         print(
-            f"  at Khoros's real rate (20/min) that is {real:.0f} min (floor {floor * args.scale / 60:.0f} min; "
+            f"  at Khoros's real rate (20/min) that is {real:.0f} min "
+            f"(floor {floor * args.scale / 60:.0f} min; "
             f"target < 30 min); peak RSS {rss / 2**20:.0f} MB"
         )
         return seconds / floor, real
@@ -175,7 +181,8 @@ def memory(args: argparse.Namespace) -> float:
             if records != args.rows:
                 raise SystemExit(f"the {fmt} download gave {records} records, expected {args.rows}")
             print(
-                f"Download of {records:,} rows ({fmt}): {seconds:5.1f} s ({records / seconds:,.0f} rows/s), "
+                f"Download of {records:,} rows ({fmt}): {seconds:5.1f} s "
+                f"({records / seconds:,.0f} rows/s), "
                 f"tap CPU {cpu:.1f} s, peak RSS {rss / 2**20:.0f} MB (target < 200 MB)"
             )
             worst = max(worst, rss / 2**20)

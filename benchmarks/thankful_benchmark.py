@@ -50,7 +50,8 @@ def control(url: str, action: str) -> dict:
 
 
 def run_tap(url: str, days: int) -> tuple[float, Counter, int]:
-    """Wall seconds, records per stream, peak RSS (KiB) of one tap run, measured by a wrapper process."""
+    """Wall seconds, records per stream, peak RSS (KiB) of one tap run, measured by a wrapper
+    process."""
     end = START + dt.timedelta(days=days)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
         json.dump(
@@ -70,7 +71,8 @@ def run_tap(url: str, days: int) -> tuple[float, Counter, int]:
         "seconds = time.perf_counter() - t\n"
         "records = collections.Counter(json.loads(line)['stream'] for line in p.stdout.splitlines()"
         ' if b\'"type":"RECORD"\' in line)\n'
-        "print(json.dumps([seconds, records, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
+        "print(json.dumps([seconds, records, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", wrapper, config.name],
@@ -124,7 +126,8 @@ def main() -> None:
                 f"    /{endpoint:<10} {by_endpoint[(endpoint, '200')]:>6,}   (minimum {expected:,})"
             )
         print(
-            f"    {'total':<11} {asked:>6,}   (API minimum {args.days} days x {len(PER_DAY_ENDPOINTS)} "
+            f"    {'total':<11} {asked:>6,}   "
+            f"(API minimum {args.days} days x {len(PER_DAY_ENDPOINTS)} "
             f"per-day endpoints + 1 = {minimum:,}; non-200: {failed})"
         )
         print(
@@ -134,7 +137,8 @@ def main() -> None:
         print("\n  wall time")
         print(f"    tap (CLI, whole process)   {seconds:8.1f} s")
         print(
-            f"    latency floor              {floor:8.1f} s   ({minimum:,} requests x {args.latency * 1000:.0f} ms)"
+            f"    latency floor              {floor:8.1f} s   "
+            f"({minimum:,} requests x {args.latency * 1000:.0f} ms)"
         )
         print(f"    overhead per request       {(seconds - floor) / max(asked, 1) * 1000:8.1f} ms")
         print(

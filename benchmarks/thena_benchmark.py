@@ -102,7 +102,8 @@ Tap.cli()
 def run_tap(
     url: str, start: dt.datetime, end: dt.datetime, sdk_defaults: bool = False
 ) -> tuple[float, float, int, int]:
-    """Wall seconds, CPU seconds, records, peak RSS (KiB) of one tap run, measured by a fresh wrapper process."""
+    """Wall seconds, CPU seconds, records, peak RSS (KiB) of one tap run, measured by a fresh
+    wrapper process."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
         json.dump(
             {
@@ -188,7 +189,8 @@ def main() -> None:
             for name, label in (("emit", "fetch+parse+emit"), ("parse", "fetch+parse")):
                 line = f"ratio {tap_label} / {label}"
                 print(
-                    f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}{rate(tap, 1) / rate(name, 1):>20.2f}"
+                    f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}"
+                    f"{rate(tap, 1) / rate(name, 1):>20.2f}"
                 )
         print("  (target: tap >= 0.5 of the plain loop)")
 
@@ -198,7 +200,8 @@ def main() -> None:
         print("\n  peak memory (max RSS of the tap process)")
         print(f"    {small_n:>8,} records: {small_rss / 1024:6.1f} MiB")
         print(
-            f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   ({large_n / small_n:.0f}x the records)"
+            f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   "
+            f"({large_n / small_n:.0f}x the records)"
         )
     finally:
         server.terminate()

@@ -112,7 +112,8 @@ def _plain(value):
     ("executable", "rows_kept"), [("target-duckdb-exact", 3), ("target-duckdb", 2)]
 )
 def test_loader_keeps_the_first_row_of_an_all_text_batch(demo_run, tmp_path, executable, rows_kept):
-    """The demo's loader keeps every row; the unwrapped target-duckdb 0.8.0 drops one (why the wrapper exists)."""
+    """The demo's loader keeps every row; the unwrapped target-duckdb 0.8.0 drops one (why the
+    wrapper exists)."""
     loader = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / executable
     schema = {
         "type": "SCHEMA",

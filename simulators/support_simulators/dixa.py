@@ -195,7 +195,8 @@ RECORDS: dict[str, dict[str, t.Any]] = {
     },
 }
 
-#: The metrics catalogue: id -> (description, record the metric is computed from, measures, value field).
+#: The metrics catalogue: id -> (description, record the metric is computed from, measures,
+#: value field).
 METRICS: dict[str, dict[str, t.Any]] = {
     "created_conversations": {
         "description": "Number of created conversations",
@@ -216,7 +217,8 @@ METRICS: dict[str, dict[str, t.Any]] = {
         "value": "handling_duration",
     },
     "csat": {
-        "description": "(Number of satisfied customers (4 and 5)/ Number of survey responses) x 100 = "
+        "description": "(Number of satisfied customers (4 and 5)/ Number of survey responses) "
+        "x 100 = "
         "% of satisfied customers",
         "record": "ratings",
         "measures": {"Percentage": "Calculated Percentage"},
@@ -834,7 +836,8 @@ class DixaSimulator(VendorSimulator):
         if metric_id not in METRICS:
             return json_response(
                 {
-                    "message": f"Invalid value extracted from request context: unknown metric {metric_id!r}"
+                    "message": "Invalid value extracted from request context: "
+                    f"unknown metric {metric_id!r}"
                 },
                 400,
             )
@@ -845,7 +848,8 @@ class DixaSimulator(VendorSimulator):
         if record_id not in RECORDS:
             return json_response(
                 {
-                    "message": f"Invalid value extracted from request context: unknown record {record_id!r}"
+                    "message": "Invalid value extracted from request context: "
+                    f"unknown record {record_id!r}"
                 },
                 400,
             )
@@ -857,7 +861,8 @@ class DixaSimulator(VendorSimulator):
         if values is None:
             return json_response(
                 {
-                    "message": f"Invalid value extracted from request context: unknown filter {attribute!r}"
+                    "message": "Invalid value extracted from request context: "
+                    f"unknown filter {attribute!r}"
                 },
                 400,
             )
@@ -915,7 +920,8 @@ class DixaSimulator(VendorSimulator):
         end: dt.datetime,
         filters: list[tuple[str, set[str]]] = (),
     ) -> list[SimRecord]:
-        """Rows of a record id in [start, end) (capped at now) passing the filters the record supports."""
+        """Rows of a record id in [start, end) (capped at now) passing the filters the record
+        supports."""
         supported = set(RECORDS[record_id]["filters"])
         relevant = [(a, v) for a, v in filters if a in supported]
         end = min(end, self.now())
@@ -1189,7 +1195,8 @@ class DixaSimulator(VendorSimulator):
     def metric_days(
         self, tap_config: t.Mapping[str, t.Any], zone: zoneinfo.ZoneInfo
     ) -> list[tuple[str, dt.datetime, dt.datetime]]:
-        """Calendar days in `zone` from start_date's date to end_date's date (exclusive), up to today."""
+        """Calendar days in `zone` from start_date's date to end_date's date (exclusive), up to
+        today."""
         first = dt.date.fromisoformat(str(tap_config["start_date"])[:10])
         today = self.now().astimezone(zone).date()
         last = today + dt.timedelta(days=1)

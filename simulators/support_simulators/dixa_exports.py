@@ -176,7 +176,8 @@ class DixaExports:
         self.updates.setdefault(csid, []).append(ms(at))
 
     def conversations_created(self, day: dt.date) -> list[dict[str, t.Any]]:
-        """Export objects of the conversations created on `day` (UTC), as Dixa would show them now."""
+        """Export objects of the conversations created on `day` (UTC), as Dixa would show them
+        now."""
         rows = self.dataset.day(day)
         closed = {r.values["conversation_id"]: r for r in rows.get("closed_conversations", [])}
         rated = {r.values["conversation_id"]: r for r in rows.get("ratings", [])}
@@ -314,7 +315,8 @@ class DixaExports:
         return out
 
     def export(self, query: t.Mapping[str, list[str]], *, messages: bool) -> list[dict[str, t.Any]]:
-        """The conversations (or their messages) a conversation_export/message_export query selects."""
+        """The conversations (or their messages) a conversation_export/message_export query
+        selects."""
         bounds: dict[str, list[int]] = {}
         for name in FILTERS:
             low, high = (

@@ -331,7 +331,8 @@ def _ms(moment: dt.datetime) -> int:
 
 
 def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """`moment` moved by calendar months, the day clamped to the month's last (own code, the tap's rule)."""
+    """`moment` moved by calendar months, the day clamped to the month's last (own code, the
+    tap's rule)."""
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
@@ -531,7 +532,8 @@ class KhorosDataset:
         return out
 
     def conversations(self, start: dt.datetime, end: dt.datetime) -> Iterator[Conversation]:
-        """Conversations that may have activity in [start, end): created up to MAX_OPEN_DAYS before."""
+        """Conversations that may have activity in [start, end): created up to MAX_OPEN_DAYS
+        before."""
         day = max((start - dt.timedelta(days=MAX_OPEN_DAYS)).date(), self.start)
         while day < end.date() or (day == end.date() and end.time() != dt.time(0)):
             for conversation in self.day(day):
@@ -836,7 +838,8 @@ class ReportBuilder:
                     yield row
 
     def _user(self, p: ReportParams) -> Iterator[dict[str, str]]:
-        """Every agent (filtered by agentId/teamId/includeDisabled) with their logged-in time in the window."""
+        """Every agent (filtered by agentId/teamId/includeDisabled) with their logged-in time in
+        the window."""
         for agent in self.dataset.agents:
             if not self._agent_ok(p, agent) or (
                 p.agents is not None and agent.agent_id not in p.agents
@@ -1427,8 +1430,10 @@ class KhorosSimulator(VendorSimulator):
                     "workflowId": workflow_id,
                     "runId": run_id,
                     "downloadUrl": "",
-                    # The status OpenAPI: `analyticsAccessToken` is "returned in the statusUrl field".
-                    "statusUrl": f"{self.api_url}/reports/report/{encoded}/status?analyticsAccessToken={quote(token, safe='')}",
+                    # The status OpenAPI: `analyticsAccessToken` is "returned in the statusUrl
+                    # field".
+                    "statusUrl": f"{self.api_url}/reports/report/{encoded}/status"
+                    f"?analyticsAccessToken={quote(token, safe='')}",
                 },
             }
         )
@@ -1444,8 +1449,10 @@ class KhorosSimulator(VendorSimulator):
             buckets = -(-(_ms(p.end) - _ms(p.start)) // p.interval_ms)
             if buckets > 744:
                 return (
-                    "Unable to hydrate filter for export info: com.lithium.socialweb.analytics.webapp.models.filter."
-                    f"HydrationException: Too many buckets ({buckets}) requested. Select a larger interval?"
+                    "Unable to hydrate filter for export info: "
+                    "com.lithium.socialweb.analytics.webapp.models.filter."
+                    f"HydrationException: Too many buckets ({buckets}) requested. "
+                    "Select a larger interval?"
                 )
         return None
 
@@ -1467,7 +1474,8 @@ class KhorosSimulator(VendorSimulator):
         )
         detail = {"COMPLETED": "COMPLETED", "FAILED": "FAILED"}.get(job.outcome, "") if done else ""
         state = "CLOSED" if done else "RUNNING"
-        base = f"{self.api_url}/reports/report/{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}"
+        workflow, run = quote(job.workflow_id, safe=""), quote(job.run_id, safe="")
+        base = f"{self.api_url}/reports/report/{workflow}/{run}"
         token = quote(job.token, safe="")
         download = (
             f"{base}/download?analyticsAccessToken={token}"

@@ -1,4 +1,5 @@
-"""Thankful Analytics API simulator: GET /api/v1/{tickets,handoffs,savings,actions}, `X-API-Key` auth.
+"""Thankful Analytics API simulator: GET /api/v1/{tickets,handoffs,savings,actions},
+`X-API-Key` auth.
 
 Data: a seeded, deterministic ticket history from 2024-01-01. Each day has about
 `tickets_per_day` tickets (fewer at weekends), each with an action (or none: not
@@ -103,7 +104,10 @@ _ACTION_NAMES = [
 CAUSES = {
     1: "SLA breached",
     2: "Customer asked for a human",
-    3: "Failed to evaluate JS for step 95863: eval js code: TypeError: Cannot access member 'SG' of undefined",
+    3: (
+        "Failed to evaluate JS for step 95863: eval js code: "
+        "TypeError: Cannot access member 'SG' of undefined"
+    ),
     4: "Order not found in Shopify",
     5: "Negative sentiment detected",
     6: "Attachment could not be read",
@@ -198,7 +202,7 @@ PUBLISHED: dict[str, bytes] = {
             }
         ]
     }
-]""",
+]""",  # noqa: E501 - the vendor's example, byte for byte
     "savings": b"""{
 \t"Hours": 100.5
 }""",
@@ -565,7 +569,8 @@ class ThankfulSimulator(VendorSimulator):
     # ---- endpoints -------------------------------------------------------------------
 
     def _published(self, request: SimRequest, endpoint: str) -> SimResponse | None:
-        """Thankful's own example, as published, for the published day asked alone and unfiltered."""
+        """Thankful's own example, as published, for the published day asked alone and
+        unfiltered."""
         start, end, filters = self._query(request)
         if start.date() == end.date() == PUBLISHED_DAY and filters == Filters():
             return raw_json_response(PUBLISHED[endpoint])

@@ -401,7 +401,8 @@ class XeniooSimulator(VendorSimulator):
                 retry_at = (last + window).strftime("%Y-%m-%dT%H:%M:%SZ")
                 return json_response(
                     {
-                        "Message": f"{what} calls are throttled. Too many calls: try again after {retry_at}."
+                        "Message": f"{what} calls are throttled. "
+                        f"Too many calls: try again after {retry_at}."
                     },
                     400,
                 )
@@ -583,7 +584,8 @@ class XeniooSimulator(VendorSimulator):
         by_name = {name: code for code, name in STATISTIC_TYPES.items()}
 
         def told(row: dict, asked: list[int]) -> int:
-            # What the tap can tell from published information: the label, else the one type asked for.
+            # What the tap can tell from published information: the label, else the one type
+            # asked for.
             if row["EventLabel"] in by_name:
                 return by_name[row["EventLabel"]]
             return asked[0] if len(asked) == 1 else -1

@@ -181,7 +181,8 @@ def test_a_log_file_from_singer_sdk_log_config_never_holds_a_secret(tmp_path):
         "version: 1\n"
         "disable_existing_loggers: false\n"
         "formatters:\n  plain:\n    format: '%(levelname)s %(name)s %(message)s'\n"
-        f"handlers:\n  file:\n    class: logging.FileHandler\n    filename: {log_file}\n    formatter: plain\n"
+        "handlers:\n  file:\n    class: logging.FileHandler\n"
+        f"    filename: {log_file}\n    formatter: plain\n"
         "loggers:\n  urllib3:\n    level: DEBUG\n    handlers: [file]\n    propagate: false\n"
     )
     with simulator() as xenioo:

@@ -1,4 +1,5 @@
-"""`make demo` is quiet by default (a line per tap, warnings, tables); VERBOSE=1 shows everything."""
+"""`make demo` is quiet by default (a line per tap, warnings, tables); VERBOSE=1 shows
+everything."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import demo  # scripts/demo.py (pytest pythonpath)
 
 ROOT = Path(__file__).resolve().parents[2]
 
-OUTPUT = """\
-2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,307 | INFO     | tap-thena.requests | requests: window 1 of 9
-2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | Retrying in 0.1s (attempt 1)
-2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | Retrying in 0.1s (attempt 1)
-2026-11-25T15:26:55 [info     ] 2026-11-25 15:26:55,450 | INFO     | tap-thena | Run complete: 1 streams, 1,903 records, \
-16 requests, 7 retries, 0 answered 429, 0 skipped.
-"""
+OUTPUT = (
+    "2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,307 | INFO     | tap-thena.requests | "
+    "requests: window 1 of 9\n"
+    "2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | "
+    "Retrying in 0.1s (attempt 1)\n"
+    "2026-11-25T15:26:53 [info     ] 2026-11-25 15:26:53,671 | WARNING  | tap-thena.requests | "
+    "Retrying in 0.1s (attempt 1)\n"
+    "2026-11-25T15:26:55 [info     ] 2026-11-25 15:26:55,450 | INFO     | tap-thena | "
+    "Run complete: 1 streams, 1,903 records, 16 requests, 7 retries, 0 answered 429, 0 skipped.\n"
+)
 
 
 def test_one_line_per_tap_from_its_summary():
@@ -50,7 +54,8 @@ def test_make_demo_is_quiet_unless_verbose():
 
 def test_warnings_meltano_parsed_from_structured_logs_are_shown_bare():
     line = (
-        "2026-11-25T15:37:53.814008Z [warning  ] tap-thena    Thena sent a field the schema does not know, "
+        "2026-11-25T15:37:53.814008Z [warning  ] tap-thena    "
+        "Thena sent a field the schema does not know, "
         "'priority_score'; it is left out. cmd_type=elb name=tap-thena"
     )
     assert demo.warnings_in(line) == [

@@ -1,4 +1,5 @@
-"""Error text describes the shape of JSON (types, keys), never its values; error pages are quoted."""
+"""Error text describes the shape of JSON (types, keys), never its values; error pages are
+quoted."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ def test_the_shared_helper_names_the_endpoint_the_expectation_and_the_shape():
     )
     assert isinstance(error, UnexpectedShape)
     assert (
-        str(error)
-        == "Dixa GET /v1/things (HTTP 200): expected `data` as a list of objects, found object{email: string}."
+        str(error) == "Dixa GET /v1/things (HTTP 200): expected `data` as a list of objects, "
+        "found object{email: string}."
     )
     assert "ann@example.com" not in str(error)
 

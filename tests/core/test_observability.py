@@ -72,7 +72,8 @@ def test_progress_is_logged_at_a_modest_rate_and_the_summary_counts_everything()
     assert "records/s, in " in last
     (summary,) = _lines(run.stderr, "Summary of requests:")
     assert summary.endswith(
-        f"| Summary of requests: {records:,} records, 60 windows, {requests_made} requests, 3 retries, "
+        f"| Summary of requests: {records:,} records, 60 windows, {requests_made} requests, "
+        "3 retries, "
         f"2 answered 429, in " + summary.rsplit(" in ", 1)[1]
     )
     assert requests_made == 63

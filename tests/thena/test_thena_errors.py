@@ -294,7 +294,8 @@ def test_two_prefixes_whose_numbers_could_collide_fail(thena):
         ),
         (
             b'[[{"request_id": 1}]]',
-            f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, found list[1 × object",
+            f"Thena GET {EXPORT} (HTTP 200), item 0: expected a request object, "
+            "found list[1 × object",
         ),
         (
             b'{"requests": [], "next_cursor": "abc"}',

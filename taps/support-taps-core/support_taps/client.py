@@ -174,7 +174,8 @@ class SupportTap(TerminationHook, Tap):
     # ---- termination -----------------------------------------------------------
 
     def on_termination(self, signum: int) -> None:
-        """SIGTERM/SIGINT (through compat.TerminationHook): stop at once with a non-zero status, never as a success.
+        """SIGTERM/SIGINT (through compat.TerminationHook): stop at once with a non-zero status,
+        never as a success.
 
         The SDK's handler writes the in-memory state and exits 0, so an orchestrator
         records an interrupted run as a success, and that state may run ahead of what
@@ -432,10 +433,14 @@ class SupportStream(FastRecordMessages, RESTStream):
         if status == HTTPStatus.NOT_FOUND:
             msg = (
                 f"{self.vendor} answered HTTP 404 Not Found for {endpoint}: "
-                f"check {settings_phrase(self.url_settings)} (the base URL in use is {redact(self.url_base)})."
+                f"check {settings_phrase(self.url_settings)} "
+                f"(the base URL in use is {redact(self.url_base)})."
             )
             raise EndpointNotFound(msg)
-        msg = f"{self.vendor} rejected {endpoint} with HTTP {status}: {body_snippet(response.content)}"
+        msg = (
+            f"{self.vendor} rejected {endpoint} with HTTP {status}: "
+            f"{body_snippet(response.content)}"
+        )
         raise VendorAPIError(msg)
 
     def _check_json_complete(self, response: requests.Response) -> None:

@@ -135,7 +135,8 @@ def unexpected_shape(
     place = response_place(where) if isinstance(where, requests.Response) else where
     tail = f" {note}" if note else ""
     return UnexpectedShape(
-        f"{vendor} {place}: expected {expected}, found {describe_shape(found, text_pattern=text_pattern)}.{tail}"
+        f"{vendor} {place}: expected {expected}, "
+        f"found {describe_shape(found, text_pattern=text_pattern)}.{tail}"
     )
 
 

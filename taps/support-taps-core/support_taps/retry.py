@@ -126,9 +126,8 @@ def describe_failure(exc: BaseException | None) -> str:
     if isinstance(exc, RetriableAPIError) and response is not None and response.status_code < 400:
         return f"a JSON body cut short (HTTP {response.status_code}) from {endpoint_of(response)}"
     if isinstance(exc, RetriableAPIError) and response is not None:
-        return f"HTTP {response.status_code} {response.reason or ''} from {endpoint_of(response)}".replace(
-            "  ", " "
-        )
+        status = f"HTTP {response.status_code} {response.reason or ''}"
+        return f"{status} from {endpoint_of(response)}".replace("  ", " ")
     request = getattr(exc, "request", None)
     where = f" ({endpoint_of(request)})" if request is not None else ""
     if never_connected(exc):
@@ -182,7 +181,9 @@ def retry_waits(
     while True:
         unconnected = unconnected + 1 if never_connected(exc) else 0
         if unconnected > policy.max_connect_retries:
-            msg = f"Gave up after {unconnected} attempts: {describe_failure(exc)}. {connect_hint}".strip()
+            msg = (
+                f"Gave up after {unconnected} attempts: {describe_failure(exc)}. {connect_hint}"
+            ).strip()
             raise RetriesExhausted(msg) from None
         hinted = retry_after_seconds(exc)
         if hinted is not None:

@@ -18,7 +18,9 @@ COMMON_SETTINGS = th.PropertiesList(
         "request_timeout",
         th.NumberType(exclusive_minimum=0),
         default=60,
-        description="Seconds to wait for a response before the request counts as failed and is retried.",
+        description=(
+            "Seconds to wait for a response before the request counts as failed and is retried."
+        ),
     ),
     th.Property(
         "max_retries",
@@ -30,7 +32,10 @@ COMMON_SETTINGS = th.PropertiesList(
         "retry_base_wait",
         th.NumberType(minimum=0),
         default=1.0,
-        description="Seconds before the first retry when the server gives no Retry-After; doubles each retry (max 60).",
+        description=(
+            "Seconds before the first retry when the server gives no Retry-After; "
+            "doubles each retry (max 60)."
+        ),
     ),
     th.Property(
         "max_retry_after",

@@ -30,7 +30,10 @@ def parse_utc(value: str | dt.date | dt.datetime, *, setting: str | None = None)
             parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             where = f"setting `{setting}`" if setting else "value"
-            msg = f"The {where} must be an ISO 8601 date or date-time (e.g. 2024-01-31), got {text!r}."
+            msg = (
+                f"The {where} must be an ISO 8601 date or date-time (e.g. 2024-01-31), "
+                f"got {text!r}."
+            )
             raise ValueError(msg) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
@@ -86,7 +89,8 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
 
 
 def month_windows(start: dt.datetime, end: dt.datetime, months: int) -> Iterator[DateWindow]:
-    """Consecutive windows of `months` calendar months covering [start, end); the last may be shorter."""
+    """Consecutive windows of `months` calendar months covering [start, end); the last may be
+    shorter."""
     if months <= 0:
         msg = f"A window must be at least one month, got {months}."
         raise ValueError(msg)

@@ -19,10 +19,16 @@ def thena_base_url(config: t.Mapping[str, t.Any]) -> str:
         return str(config["api_url"]).rstrip("/")
     workspace = str(config.get("workspace") or "").strip()
     if not workspace:
-        msg = "Set `workspace` (your Thena workspace name, as in https://<workspace>.thena.ai) or `api_url`."
+        msg = (
+            "Set `workspace` (your Thena workspace name, as in https://<workspace>.thena.ai) "
+            "or `api_url`."
+        )
         raise ValueError(msg)
     if not _WORKSPACE.match(workspace):
-        msg = f"The setting `workspace` must be a bare workspace name such as 'acme', got {workspace!r}."
+        msg = (
+            "The setting `workspace` must be a bare workspace name such as 'acme', "
+            f"got {workspace!r}."
+        )
         raise ValueError(msg)
     return f"https://{workspace}.thena.ai"
 

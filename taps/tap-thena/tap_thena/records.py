@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import typing as t
 
 import requests
 
@@ -159,7 +158,8 @@ class ExportParser:
         )
 
     def records(self, payload: object, response: requests.Response, note: str) -> list[dict]:
-        """The records of one answer, or an error naming the endpoint if it is not what Thena documents.
+        """The records of one answer, or an error naming the endpoint if it is not what Thena
+        documents.
 
         The whole answer is checked before any record is returned, so a bad answer
         emits nothing of its window. `note` (the window, not bookmarked) ends each error.

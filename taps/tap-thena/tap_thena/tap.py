@@ -27,7 +27,10 @@ class TapThena(SupportTap):
         th.Property(
             "workspace",
             th.StringType,
-            description="Thena workspace name; the API is https://<workspace>.thena.ai. Set this or `api_url`.",
+            description=(
+                "Thena workspace name; the API is https://<workspace>.thena.ai. "
+                "Set this or `api_url`."
+            ),
         ),
         th.Property(
             "api_url",
@@ -48,7 +51,9 @@ class TapThena(SupportTap):
             "window_days",
             th.IntegerType(minimum=1),
             default=7,
-            description="Days of creation dates per export request; state is saved after each window.",
+            description=(
+                "Days of creation dates per export request; state is saved after each window."
+            ),
         ),
         *COMMON_SETTINGS,
     ).to_dict()
