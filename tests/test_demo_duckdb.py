@@ -66,6 +66,7 @@ def test_tables_hold_exactly_what_the_simulator_served(demo_run, tap):
     simulator = simulator_class(demo.SIMULATOR_OF[tap])(seed=7)
     expected = simulator.expected_primary_keys(demo.simulator_config(tap))
     schema = tap.replace("-", "_")
+    assert any(keys for _, keys in expected.values()), f"{tap}: nothing to compare"
     if tap == "tap-thena":
         assert sum(len(keys) for _, keys in expected.values()) >= 5000  # the minimum volume
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -68,7 +68,7 @@ def _waits(policy: RetryPolicy, errors: list[BaseException], clock: FakeClock) -
 def test_exponential_backoff_doubles_and_is_capped():
     policy = RetryPolicy(base_wait=1, max_backoff=8, max_total_wait=10_000)
     waits = _waits(policy, [requests.exceptions.Timeout()] * 6, FakeClock())
-    for wait, base in zip(waits, [1, 2, 4, 8, 8, 8], strict=False):
+    for wait, base in zip(waits, [1, 2, 4, 8, 8, 8], strict=True):
         if base < 8:
             assert base <= wait <= base * 1.1  # up to 10% jitter, never less
         else:

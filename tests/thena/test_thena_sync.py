@@ -74,7 +74,9 @@ def test_the_default_simulator_serves_the_published_shape(thena):
     run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-06", end_date="2025-01-08"))
     assert run.returncode == 0, run.stderr
     published = set(PUBLISHED_ROW)
-    for record in run.records("requests"):
+    records = run.records("requests")
+    assert len(records) == len(expected_ids(thena, "2025-01-06", "2025-01-08")) > 10
+    for record in records:
         raw = record["raw"]
         assert list(raw) == list(PUBLISHED_ROW), "fields and order as in Thena's example"
         assert isinstance(raw["request_id"], int) and isinstance(raw["ai_tags"], list)
@@ -97,13 +99,18 @@ def test_the_published_example_comes_through_the_simulator_and_the_tap(thena):
 
 def test_us_dates_become_iso_utc(thena):
     run = run_tap("tap_thena", thena_config(thena, start_date="2025-01-06", end_date="2025-01-07"))
+    assert run.returncode == 0, run.stderr
     sent = {r.request_id: r.row["created_datetime"] for r in thena.dataset.day(dt.date(2025, 1, 6))}
-    for record in run.records("requests"):
+    records = run.records("requests")
+    assert {r["request_id"] for r in records} == set(sent) and len(sent) > 10
+    for record in records:
         raw = sent[record["request_id"]]
-        if "/" in raw:  # "MM/DD/YYYY HH:MM"
-            month, day, rest = raw.split("/")
-            year, hhmm = rest.split(" ")
-            assert record["created_datetime"] == f"{year}-{month}-{day}T{hhmm}:00+00:00"
+        # The default simulator sends only the published US style, "MM/DD/YYYY HH:MM" (UTC).
+        assert US_MINUTES.match(raw), raw
+        month, day, rest = raw.split("/")
+        year, hhmm = rest.split(" ")
+        assert record["created_datetime"] == f"{year}-{month}-{day}T{hhmm}:00+00:00"
+        assert record["created_datetime"].startswith("2025-01-06T")
 
 
 def test_asks_one_request_per_window_with_the_windows_dates(thena):
@@ -133,13 +140,21 @@ def test_state_moves_after_each_window_and_ends_at_range_end(thena):
         "2025-01-15T00:00:00+00:00",
         "2025-01-22T00:00:00+00:00",
     ]
-    # Each window's STATE follows that window's records: no record after a bookmark predates it.
-    seen_bookmark = None
+    # Each window's STATE follows that window's records: every record lies between the
+    # bookmark before it (nothing predates a bookmark already written) and the next one
+    # (a bookmark is written only after the records it covers).
+    placed: list[tuple[str | None, str]] = []  # (bookmark before the record, created)
+    last_bookmark = None
     for message in run.messages:
         if message["type"] == "STATE":
-            seen_bookmark = run.bookmark("requests", message["value"]) or seen_bookmark
-        elif message["type"] == "RECORD" and seen_bookmark:
-            assert message["record"]["created_datetime"] >= seen_bookmark
+            last_bookmark = run.bookmark("requests", message["value"]) or last_bookmark
+        elif message["type"] == "RECORD":
+            placed.append((last_bookmark, message["record"]["created_datetime"]))
+    bounds = [None, *run.bookmarks("requests")]
+    assert {before for before, _ in placed} == set(bounds[:-1]), "a window without records"
+    for before, created in placed:
+        after = bounds[bounds.index(before) + 1]
+        assert (before or "2025-01-01") <= created < after, (before, created, after)
 
 
 def test_lookback_asks_again_for_recent_creation_dates(thena):
