@@ -1,0 +1,280 @@
+"""The core's WindowedStream: where a run starts, the windows, the in-window filter and the
+checkpoint after each window, on a tiny stream over an in-memory "vendor" (no HTTP).
+
+The fake vendor answers a day more than asked on each side (as an inclusive end or a whole
+day would), so the in-window filter has something to drop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import typing as t
+
+import pytest
+from singer_sdk import typing as th
+
+from support_taps.client import SupportTap
+from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.windowed import WindowedStream
+from support_taps.windows import DateWindow
+
+UTC = dt.timezone.utc
+DAY = dt.timedelta(days=1)
+
+
+def at(day: int, hour: int = 0) -> dt.datetime:
+    return dt.datetime(2025, 1, day, hour, tzinfo=UTC)
+
+
+#: The vendor's events: one at 12:00 each day of January 2025, and one without a date.
+EVENTS = [{"id": day, "created_at": at(day, 12).isoformat()} for day in range(1, 32)]
+UNDATED = {"id": 0, "created_at": None}
+
+
+class EventsStream(WindowedStream):
+    name = "events"
+    path = "/events"
+    primary_keys = ("id",)
+    replication_key = "created_at"
+    schema: t.ClassVar[dict] = th.PropertiesList(
+        th.Property("id", th.IntegerType, required=True),
+        th.Property("created_at", th.DateTimeType),
+    ).to_dict()
+
+    window_setting = "window_days"
+    lookback_setting = "lookback_days"
+    window_field = "created_at"
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[DateWindow] = []
+
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        self.asked.append(window)
+        # A day more than asked on each side: the filter keeps only [start, end).
+        wider = [
+            dict(e)
+            for e in EVENTS
+            if window.start - DAY <= dt.datetime.fromisoformat(e["created_at"]) < window.end + DAY
+        ]
+        return [*wider, dict(UNDATED)] if window.start == at(1) else wider
+
+
+class FakeTap(SupportTap):
+    name = "tap-fake"
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_url", th.StringType, default="http://127.0.0.1:9"),
+        # The window's default lives here, in the config schema, and nowhere else.
+        th.Property("window_days", th.IntegerType(minimum=1), default=3),
+        th.Property("lookback_days", th.IntegerType(minimum=0)),
+        *START_END_SETTINGS,
+        *COMMON_SETTINGS,
+    ).to_dict()
+    stream_class: t.ClassVar[type[EventsStream]] = EventsStream
+
+    def discover_streams(self) -> list[EventsStream]:
+        return [self.stream_class(self)]
+
+
+def _tap(state: dict | None = None, tap_class: type[FakeTap] = FakeTap, **config: t.Any) -> FakeTap:
+    settings = {"start_date": "2025-01-01", "end_date": "2025-01-10", **config}
+    return tap_class(config=settings, state=state, parse_env_config=False)
+
+
+def _sync(tap: FakeTap, capsys: pytest.CaptureFixture[str]) -> list[dict]:
+    """Run the tap; its Singer messages, in order."""
+    capsys.readouterr()
+    tap.sync_all()
+    out = capsys.readouterr().out
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _bookmark(state: dict) -> str | None:
+    entry = state.get("bookmarks", {}).get("events") or {}
+    return entry.get("replication_key_value")
+
+
+def _placed(messages: list[dict]) -> list[tuple[str | None, int]]:
+    """(the last bookmark written before it, id) of every RECORD."""
+    placed, bookmark = [], None
+    for message in messages:
+        if message["type"] == "STATE":
+            bookmark = _bookmark(message["value"]) or bookmark
+        elif message["type"] == "RECORD":
+            placed.append((bookmark, message["record"]["id"]))
+    return placed
+
+
+def _bookmarks(messages: list[dict]) -> list[str]:
+    seen: list[str] = []
+    for message in messages:
+        value = _bookmark(message["value"]) if message["type"] == "STATE" else None
+        if value and (not seen or seen[-1] != value):
+            seen.append(value)
+    return seen
+
+
+def _state_at(bookmark: dt.datetime) -> dict:
+    return {
+        "bookmarks": {
+            "events": {
+                "replication_key": "created_at",
+                "replication_key_value": bookmark.isoformat(),
+            }
+        }
+    }
+
+
+# ---- settings -------------------------------------------------------------------------
+
+
+def test_window_and_lookback_are_read_from_their_settings():
+    stream = _tap(window_days=5, lookback_days=2).streams["events"]
+    assert stream.window_size == dt.timedelta(days=5)
+    assert stream.lookback == dt.timedelta(days=2)
+
+
+def test_a_setting_left_out_takes_the_config_schema_default_or_none():
+    stream = _tap().streams["events"]
+    assert stream.window_size == dt.timedelta(days=3)  # FakeTap's schema default
+    assert stream.lookback == dt.timedelta(0)  # no lookback setting given, no default
+
+
+def test_the_units_of_the_settings_are_the_streams():
+    class HourlyStream(EventsStream):
+        window_unit = "hours"
+        lookback_unit = "hours"
+
+    class HourlyTap(FakeTap):
+        stream_class = HourlyStream
+
+    stream = _tap(tap_class=HourlyTap, window_days=6, lookback_days=4).streams["events"]
+    assert stream.window_size == dt.timedelta(hours=6)
+    assert stream.lookback == dt.timedelta(hours=4)
+
+
+# ---- windows ----------------------------------------------------------------------------
+
+
+def test_a_first_run_covers_start_date_to_end_date_in_windows(capsys):
+    tap = _tap()
+    _sync(tap, capsys)
+    assert [(w.start, w.end) for w in tap.streams["events"].asked] == [
+        (at(1), at(4)),
+        (at(4), at(7)),
+        (at(7), at(10)),
+    ]
+
+
+def test_a_later_run_starts_at_the_bookmark_minus_the_lookback(capsys):
+    tap = _tap(_state_at(at(7)), lookback_days=2)
+    _sync(tap, capsys)
+    # [5, 10): windows of three days, the last one shorter.
+    assert [(w.start, w.end) for w in tap.streams["events"].asked] == [
+        (at(5), at(8)),
+        (at(8), at(10)),
+    ]
+
+
+def test_the_lookback_never_reaches_before_start_date(capsys):
+    tap = _tap(_state_at(at(2)), start_date="2025-01-01", lookback_days=30)
+    _sync(tap, capsys)
+    assert tap.streams["events"].asked[0].start == at(1)
+
+
+def test_windows_start_at_midnight(capsys):
+    tap = _tap(_state_at(at(7, 15)), lookback_days=0)
+    _sync(tap, capsys)
+    assert [(w.start, w.end) for w in tap.streams["events"].asked] == [(at(7), at(10))]
+
+
+def test_nothing_is_asked_when_the_bookmark_is_at_the_end(capsys):
+    tap = _tap(_state_at(at(10)))
+    messages = _sync(tap, capsys)
+    assert tap.streams["events"].asked == []
+    assert not [m for m in messages if m["type"] == "RECORD"]
+
+
+# ---- records and checkpoints ------------------------------------------------------------
+
+
+def test_records_outside_their_window_are_dropped_so_each_comes_once(capsys):
+    tap = _tap()
+    messages = _sync(tap, capsys)
+    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    # Days 1..9 once each (the vendor answered 0..10 around the windows), and the undated
+    # record, which no window can place, kept.
+    assert sorted(ids) == [0, *range(1, 10)]
+
+
+def test_the_bookmark_moves_to_each_windows_end_after_its_records(capsys):
+    messages = _sync(_tap(), capsys)
+    assert _bookmarks(messages) == [at(4).isoformat(), at(7).isoformat(), at(10).isoformat()]
+    # The records of window k come after bookmark k-1 and before bookmark k.
+    assert _placed(messages) == [
+        (None, 1),
+        (None, 2),
+        (None, 3),
+        (None, 0),
+        (at(4).isoformat(), 4),
+        (at(4).isoformat(), 5),
+        (at(4).isoformat(), 6),
+        (at(7).isoformat(), 7),
+        (at(7).isoformat(), 8),
+        (at(7).isoformat(), 9),
+    ]
+    assert _bookmark(messages[-1]["value"]) == at(10).isoformat()
+
+
+def test_a_window_bookmark_of_none_keeps_the_bookmark(capsys):
+    class SecondWindowUnbookmarked(EventsStream):
+        def window_bookmark(self, window, context):
+            return None if window.start == at(4) else window.end
+
+    class Tap(FakeTap):
+        stream_class = SecondWindowUnbookmarked
+
+    messages = _sync(_tap(tap_class=Tap), capsys)
+    assert _bookmarks(messages) == [at(4).isoformat(), at(10).isoformat()]
+    # The third window's records still follow the first window's bookmark.
+    assert [b for b, record_id in _placed(messages) if record_id in (7, 8, 9)] == [
+        at(4).isoformat()
+    ] * 3
+
+
+def test_a_generator_returning_false_is_not_checkpointed(capsys):
+    class SecondWindowReplanned(EventsStream):
+        def window_records(self, window, context):
+            records = super().window_records(window, context)
+            if window.start != at(4):
+                return records
+            return self._then_false(records)
+
+        @staticmethod
+        def _then_false(records):
+            yield from records
+            return False  # e.g. split in two: its parts are windows of their own
+
+    class Tap(FakeTap):
+        stream_class = SecondWindowReplanned
+
+    messages = _sync(_tap(tap_class=Tap), capsys)
+    ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    assert sorted(ids) == [0, *range(1, 10)]  # its records still go out, filtered
+    assert _bookmarks(messages) == [at(4).isoformat(), at(10).isoformat()]
+
+
+def test_a_second_run_resumes_from_the_first_runs_state(capsys):
+    first = _sync(_tap(end_date="2025-01-07"), capsys)
+    state = first[-1]["value"]
+    assert _bookmark(state) == at(7).isoformat()
+    tap = _tap(state, end_date="2025-01-13", lookback_days=1)
+    second = _sync(tap, capsys)
+    assert [(w.start, w.end) for w in tap.streams["events"].asked] == [
+        (at(6), at(9)),
+        (at(9), at(12)),
+        (at(12), at(13)),
+    ]
+    assert sorted(m["record"]["id"] for m in second if m["type"] == "RECORD") == list(range(6, 13))
+    assert _bookmark(second[-1]["value"]) == at(13).isoformat()
