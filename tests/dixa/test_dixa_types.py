@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tap_dixa.streams import (
+from tap_dixa.fields import (
     FIELD_TYPES,
     JSON_COLUMN,
     TEXT_COLUMN,

@@ -15,6 +15,9 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 from support_taps.client import SupportStream
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
 
+if t.TYPE_CHECKING:
+    from tap_dixa.tap import TapDixa
+
 DEFAULT_API_URL = "https://dev.dixa.io"
 
 
@@ -80,8 +83,9 @@ class DixaStream(SupportStream):
     url_settings = ("api_url",)
 
     @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    def dixa_tap(self) -> TapDixa:
+        """The tap of this run, with Dixa's catalogue and the selected ids."""
+        return t.cast("TapDixa", self.tap)
 
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator:
@@ -92,7 +96,7 @@ class DixaStream(SupportStream):
 
     @property
     def timezone(self) -> str:
-        return str(self.config.get("timezone") or "UTC")
+        return str(self.config["timezone"])
 
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:

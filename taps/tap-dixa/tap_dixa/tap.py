@@ -22,13 +22,13 @@ from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.windows import parse_utc
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
 from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
+from tap_dixa.fields import record_schema
 from tap_dixa.streams import (
     FilterValuesStream,
     MetricsCatalogueStream,
     MetricValuesStream,
     RecordsCatalogueStream,
     RecordStream,
-    record_schema,
     record_stream_name,
 )
 
@@ -134,24 +134,24 @@ class TapDixa(SupportTap):
         ),
         th.Property(
             "page_limit",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             description="Rows per page (Dixa's `pageLimit`). Default: Dixa's own page size.",
         ),
         th.Property(
             "window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=7,
             description="Days of records per query window; state is saved after each window.",
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
             description="Days before the bookmark each run asks again (for data Dixa adds late).",
         ),
         th.Property(
             "export_window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=MAX_EXPORT_DAYS),
             default=MAX_EXPORT_DAYS,
             description=(
                 "Days per query window (1 to 31, Dixa's limit) of `conversations` (cut on `updated_at`, "
@@ -161,7 +161,7 @@ class TapDixa(SupportTap):
         ),
         th.Property(
             "export_lookback_minutes",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
             description=(
                 "Minutes before the bookmark that `conversations`, `messages` and `activity_logs` ask again "
@@ -174,26 +174,14 @@ class TapDixa(SupportTap):
     def setting_errors(self) -> list[str]:
         config = self.config
         errors = super().setting_errors()
-        zone = config.get("timezone") or "UTC"
+        zone = config["timezone"]
         try:
             zoneinfo.ZoneInfo(str(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             errors.append(
-                f"The setting `timezone` must be an IANA time zone such as 'Europe/Copenhagen', got {zone!r}."
+                "The setting `timezone` must be an IANA time zone such as "
+                f"'Europe/Copenhagen', got {zone!r}."
             )
-        if config.get("page_limit") is not None and int(config["page_limit"]) < 1:
-            errors.append("The setting `page_limit` must be at least 1.")
-        if int(config.get("window_days", 7)) < 1:
-            errors.append("The setting `window_days` must be at least 1.")
-        if not 1 <= int(config.get("export_window_days", MAX_EXPORT_DAYS)) <= MAX_EXPORT_DAYS:
-            errors.append(
-                f"The setting `export_window_days` must be from 1 to {MAX_EXPORT_DAYS} (Dixa's Exports API "
-                f"refuses queries over {MAX_EXPORT_DAYS} days), got {config.get('export_window_days')!r}."
-            )
-        if int(config.get("export_lookback_minutes", 0)) < 0:
-            errors.append("The setting `export_lookback_minutes` must not be negative.")
-        if int(config.get("lookback_days", 0)) < 0:
-            errors.append("The setting `lookback_days` must not be negative.")
         for index, item in enumerate(config.get("filters") or []):
             if (
                 not isinstance(item, dict)
@@ -319,7 +307,7 @@ class TapDixa(SupportTap):
         return record_schema(entry, observed)
 
     def _discovery_errors(self) -> t.ContextManager[None]:
-        return _DiscoveryErrors(str(self.config.get("api_url") or DEFAULT_API_URL))
+        return _DiscoveryErrors(str(self.config["api_url"]))
 
 
 class _DiscoveryErrors:
