@@ -117,7 +117,8 @@ def test_catalogue_pages_are_followed(dixa):
 def test_run_with_a_catalog_extracts_only_what_is_selected_with_the_catalog_schema(dixa):
     config = dixa_config(dixa)
     catalog = select_only(discover(config).catalog, "records_ratings")
-    # A column the discovery typed as integer is typed as text in this catalog: the run follows the catalog.
+    # A column the discovery typed as integer is typed as text in this catalog: the run follows
+    # the catalog.
     ratings = next(s for s in catalog["streams"] if s["tap_stream_id"] == "records_ratings")
     ratings["schema"]["properties"]["rating_score"] = {"type": ["string", "null"]}
     dixa.reset_log()

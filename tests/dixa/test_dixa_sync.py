@@ -20,7 +20,8 @@ ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 
 @pytest.fixture(scope="module")
 def full_run():
-    """One full run (every stream) in Copenhagen time, against a simulator enforcing Dixa's rate limit."""
+    """One full run (every stream) in Copenhagen time, against a simulator enforcing Dixa's rate
+    limit."""
     with DixaSimulator(api_token=API_TOKEN) as sim:
         config = dixa_config(sim, timezone="Europe/Copenhagen")
         run = run_tap("tap_dixa", config)
@@ -116,7 +117,8 @@ def test_metric_values_are_per_day_in_the_timezone(full_run):
         r["value_type"] == "AgentPresenceDurationValue" and r["status_description"]
         for r in presence
     )
-    # Each metric asked once per day, with an Interval in the configured timezone and all its measures.
+    # Each metric asked once per day, with an Interval in the configured timezone and all its
+    # measures.
     bodies = sim.data_queries("metrics", "rating_score")
     assert len(bodies) == 3
     assert bodies[0]["periodFilter"] == {
@@ -171,7 +173,8 @@ def test_pages_follow_meta_next_with_the_same_body(dixa):
     assert len(pages) == -(-len(expected[1]) // 10) > 2
     assert all(c.query["pageLimit"] == ["10"] for c in pages)
     assert "pageKey" not in pages[0].query and all("pageKey" in c.query for c in pages[1:])
-    # The simulator refuses a pageKey sent with another body, so every page carried the first page's body.
+    # The simulator refuses a pageKey sent with another body, so every page carried the first
+    # page's body.
     bodies = dixa.data_queries("records", "ratings")[1:]
     assert all(b == bodies[0] for b in bodies)
 
@@ -206,7 +209,8 @@ def test_resume_after_interruption_continues_from_the_last_complete_window(dixa)
     config = _records_only(
         dixa, start_date="2025-01-06", end_date="2025-01-12", window_days=2, max_retries=0
     )
-    # The records catalogue, discovery's sample and two windows go through; the third window fails for good.
+    # The records catalogue, discovery's sample and two windows go through; the third window
+    # fails for good.
     dixa.faults.add(Fault(status=500, skip=4, path_prefix="/v1/analytics/records"))
     interrupted = run_tap("tap_dixa", config)
     assert interrupted.returncode != 0
@@ -289,7 +293,8 @@ def test_filters_are_sent_where_supported_and_honoured(dixa):
 
 
 def test_a_429_is_honoured_with_retry_after(dixa):
-    # The records catalogue goes through; the next records request (discovery's sample) is told to wait.
+    # The records catalogue goes through; the next records request (discovery's sample) is told
+    # to wait.
     dixa.faults.add(Fault(status=429, retry_after="1", skip=1, path_prefix="/v1/analytics/records"))
     run = run_tap("tap_dixa", _records_only(dixa, end_date="2025-01-07"))
     assert run.returncode == 0, run.stderr

@@ -1,4 +1,5 @@
-"""The `_type` mapping: how each documented field type becomes a typed column (in-process, no HTTP)."""
+"""The `_type` mapping: how each documented field type becomes a typed column (in-process,
+no HTTP)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from urllib.parse import ParseResult, parse_qsl, urlsplit
 
 import msgspec
 import requests
-from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthenticator
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.client import SupportStream
@@ -66,9 +66,9 @@ class DixaNextPage(BaseHATEOASPaginator):
         page_key = dict(parse_qsl(urlsplit(next_url).query)).get("pageKey", next_url)
         if page_key in self.seen_page_keys:
             msg = (
-                f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
-                f"already read (after {len(self.seen_page_keys)} pages). Stopping rather than paging "
-                "forever; nothing past the last completed window is bookmarked."
+                f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a "
+                f"page already read (after {len(self.seen_page_keys)} pages). Stopping rather "
+                "than paging forever; nothing past the last completed window is bookmarked."
             )
             raise UnparseableResponse(msg)
         self.seen_page_keys.add(page_key)
@@ -88,7 +88,7 @@ class DixaStream(SupportStream):
         return t.cast("TapDixa", self.tap)
 
     @cached_property
-    def authenticator(self) -> APIKeyAuthenticator:
+    def authenticator(self) -> APIKeyAuthenticator | BearerTokenAuthenticator:
         # Dixa wants the bare token in `Authorization`, no "Bearer" prefix.
         return APIKeyAuthenticator(
             key="Authorization", value=self.config["api_token"], location="header"
@@ -102,7 +102,7 @@ class DixaStream(SupportStream):
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def get_new_paginator(self) -> DixaNextPage:
+    def get_new_paginator(self) -> DixaNextPage | None:
         return DixaNextPage()
 
     def get_url_params(

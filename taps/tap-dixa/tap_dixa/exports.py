@@ -3,9 +3,10 @@
 The Exports API (`https://exports.dixa.io`) has no paging: a query answers every object at once,
 and no query may span more than 31 days. Streams ask in windows of `export_window_days` (at most
 31) on `updated_at` (messages: `created_at`), in epoch milliseconds, and keep each object whose
-stamp falls in the window's half-open range [start, end): the query is widened by a millisecond at the start so
-either reading of Dixa's bounds (inclusive or not) returns it, and the range filter drops what
-belongs to the neighbouring window. So no conversation falls between windows or lands twice.
+stamp falls in the window's half-open range [start, end): the query is widened by a millisecond
+at the start so either reading of Dixa's bounds (inclusive or not) returns it, and the range
+filter drops what belongs to the neighbouring window. So no conversation falls between windows
+or lands twice.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import typing as t
 
-from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
+from support_taps.normalize import to_integer, to_number, to_utc_iso
 
 #: Each documented field `_type`: (column JSON schema, which key holds the value, has a label).
 FIELD_TYPES: dict[str, tuple[dict[str, t.Any], str, bool]] = {
@@ -34,7 +34,6 @@ RAW_COLUMN: dict[str, t.Any] = {
     "type": ["object", "null"],
     "description": "The record exactly as Dixa sent it (primaryTimestampField and every field).",
 }
-
 
 
 def column_schema(observed: set[str]) -> tuple[dict[str, t.Any], bool]:
@@ -118,8 +117,7 @@ class Column:
 
     def convert(self, field: dict[str, t.Any]) -> tuple[t.Any, bool]:
         """(column value, whether it fits the column)."""
-        kind_of_field = field.get("_type")
-        spec = FIELD_TYPES.get(kind_of_field)
+        spec = FIELD_TYPES.get(str(field.get("_type")))
         if self.kind == "json":
             return field, True
         if spec is None:  # an unknown `_type` in a typed column: keep it as JSON text where we can
@@ -130,6 +128,7 @@ class Column:
         if raw is None:
             return None, True
         kind = self.kind
+        value: t.Any
         if kind == "text":
             return (raw if isinstance(raw, str) else json.dumps(raw)), True
         if kind == "integer":

@@ -129,7 +129,10 @@ class FilterValuesStream(DixaStream):
         ]
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        attribute = context["filterAttribute"]
+        attribute = (context or {}).get("filterAttribute")
+        if attribute is None:
+            msg = "filter_values is partitioned by attribute: its context needs `filterAttribute`."
+            raise ValueError(msg)
         try:
             for item in self.request_records(context):
                 yield {"filterAttribute": attribute, **item}
@@ -140,7 +143,10 @@ class FilterValuesStream(DixaStream):
 
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 400:
-            msg = f"Dixa rejected {endpoint_of(response)} with HTTP 400: {body_snippet(response.content)}"
+            msg = (
+                f"Dixa rejected {endpoint_of(response)} with HTTP 400: "
+                f"{body_snippet(response.content)}"
+            )
             raise FilterAttributeRejected(msg)
         super().validate_response(response)
 
@@ -314,6 +320,7 @@ def _iso(moment: dt.datetime) -> str:
 
 # ---- records ---------------------------------------------------------------------------
 
+
 def record_stream_name(record_id: str) -> str:
     return "records_" + re.sub(r"[^A-Za-z0-9_]", "_", record_id)
 
@@ -322,6 +329,8 @@ def record_stream_name(record_id: str) -> str:
 #: Elsewhere a conversation has several rows over time (closed again after reopening, rated
 #: more than once), told apart by the primary timestamp.
 ONE_ROW_PER_CONVERSATION = frozenset({"conversations", "first_response_times"})
+
+
 def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) -> tuple[str, ...]:
     """A record id's primary key: the record's own id, plus the primary timestamp where the id
     alone is not unique. Never a measured value: a revised duration or score must update the
@@ -352,6 +361,10 @@ def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) 
         and (m.get("field") == "id" or str(m.get("field")).endswith("_id"))
     ]
     return (PRIMARY_TIMESTAMP, *ids)
+
+
+#: How a keyless row's error says it had no primary timestamp either.
+NO_PRIMARY_TIMESTAMP = " and no primaryTimestampField.timestamp"
 
 
 class RecordStream(DixaStream, WindowedStream):
@@ -432,7 +445,7 @@ class RecordStream(DixaStream, WindowedStream):
             field = item.get("field")
             if field is not None:
                 self.expect_shape(field, dict, f"field {item['name']!r} of {where}", response)
-        return raw
+        return t.cast("dict[str, t.Any]", raw)
 
     def to_record(
         self, raw: dict[str, t.Any], response: requests.Response | None = None
@@ -471,8 +484,8 @@ class RecordStream(DixaStream, WindowedStream):
                 self._warn_once(
                     ("fit", name, kind),
                     "Field %s of record %s came as %s, which does not fit its "
-                    "column (%s, from discovery); left empty (it is in `raw`). Run discovery again to "
-                    "retype it.",
+                    "column (%s, from discovery); left empty (it is in `raw`). Run discovery "
+                    "again to retype it.",
                     name,
                     self.record_id,
                     kind,
@@ -492,8 +505,9 @@ class RecordStream(DixaStream, WindowedStream):
                 endpoint = endpoint_of(response) if response is not None else self.path
                 msg = (
                     f"Dixa sent a row of record {self.record_id} for {endpoint} without its key "
-                    f"{', '.join(missing)}: the row has fields [{', '.join(sorted(map(str, fields)))}]"
-                    f"{'' if primary.get('timestamp') else ' and no primaryTimestampField.timestamp'}."
+                    f"{', '.join(missing)}: the row has fields "
+                    f"[{', '.join(sorted(map(str, fields)))}]"
+                    f"{'' if primary.get('timestamp') else NO_PRIMARY_TIMESTAMP}."
                 )
                 raise UnparseableResponse(msg)
         return record
