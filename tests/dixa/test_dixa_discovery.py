@@ -127,7 +127,8 @@ def test_run_with_a_catalog_extracts_only_what_is_selected_with_the_catalog_sche
     assert {m["stream"] for m in run.messages if m["type"] in ("RECORD", "SCHEMA")} == {
         "records_ratings"
     }
-    assert all(isinstance(r["rating_score"], str) for r in run.records())
+    scores = [r["rating_score"] for r in run.records()]
+    assert scores and all(isinstance(score, str) for score in scores)
     # The catalogue is read again (it is the truth), nothing is sampled, only ratings are asked.
     assert {b["id"] for b in dixa.data_queries("records")} == {"ratings"}
     assert not dixa.data_queries("metrics")

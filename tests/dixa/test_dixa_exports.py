@@ -186,7 +186,8 @@ def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
         | keys_of(resumed.records("conversations"), columns)
         == expected
     )
-    assert all(r["updated_at"] >= bookmark for r in resumed.records("conversations"))
+    resumed_records = resumed.records("conversations")
+    assert resumed_records and all(r["updated_at"] >= bookmark for r in resumed_records)
 
 
 def _run_until_first_bookmark(config: dict, catalog: dict, stream: str) -> TapRun:

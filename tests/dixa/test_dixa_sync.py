@@ -51,7 +51,7 @@ def test_pacing_keeps_a_normal_run_under_the_rate_limit(full_run):
 def test_record_fields_become_typed_columns_with_labels(full_run):
     sim, _, run = full_run
     by_id = {r["conversation_id"]: r for r in run.records("records_closed_conversations")}
-    checked = 0
+    checked = with_agent = 0
     for row in sim.dataset.rows(
         "closed_conversations",
         dt.datetime(2025, 1, 6, tzinfo=UTC),
@@ -69,11 +69,13 @@ def test_record_fields_become_typed_columns_with_labels(full_run):
                 fields["agent_id"]["value"],
                 fields["agent_id"]["label"],
             )
+            with_agent += 1
         else:  # nullable and absent: an explicit null
             assert record["agent_id"] is None and record["agent_id_label"] is None
         assert record["handling_duration"] == row.values["handling_duration"]
         checked += 1
     assert checked > 50
+    assert 0 < with_agent < checked  # both the labelled value and the explicit null were seen
     for record in run.records("records_conversations"):
         assert isinstance(record["csid"], int) and isinstance(record["is_reopened"], bool)
         assert record["tags"] is None or isinstance(record["tags"], list)
@@ -198,11 +200,14 @@ def test_records_are_asked_in_windows_and_state_moves_after_each(dixa):
         "2025-01-11T00:00:00+00:00",
     ]
     bookmark = None
+    after_a_bookmark = 0
     for message in run.messages:
         if message["type"] == "STATE":
             bookmark = run.bookmark("records_ratings", message["value"]) or bookmark
         elif message["type"] == "RECORD" and message["stream"] == "records_ratings" and bookmark:
             assert message["record"]["primary_timestamp"] >= bookmark
+            after_a_bookmark += 1
+    assert after_a_bookmark > 0  # records of the later windows came after the first bookmark
 
 
 def test_resume_after_interruption_continues_from_the_last_complete_window(dixa):
@@ -279,10 +284,11 @@ def test_filters_are_sent_where_supported_and_honoured(dixa):
     expected = dixa.expected_primary_keys(config)
     for stream in ("records_conversations", "records_agent_presence", "metric_values"):
         assert keys_of(run.records(stream), expected[stream][0]) == expected[stream][1]
-    assert all(b["filters"] == filters for b in dixa.data_queries("records", "conversations"))
-    assert all(
-        b["filters"] == [] for b in dixa.data_queries("records", "agent_presence")
-    )  # no channel filter there
+    conversation_queries = dixa.data_queries("records", "conversations")
+    presence_queries = dixa.data_queries("records", "agent_presence")
+    assert conversation_queries and presence_queries
+    assert all(b["filters"] == filters for b in conversation_queries)
+    assert all(b["filters"] == [] for b in presence_queries)  # no channel filter there
     counts = {r["day"]: r["value"] for r in run.records("metric_values")}
     unfiltered = dixa.aggregates(
         "created_conversations",
