@@ -41,7 +41,8 @@ class Discovery:
 
 
 def discover(config: dict, timeout: float = 120) -> Discovery:
-    """`python -m tap_dixa --config ... --discover` (its catalog is indented JSON, unlike sync output)."""
+    """`python -m tap_dixa --config ... --discover` (its catalog is indented JSON, unlike sync
+    output)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "config.json")
         path.write_text(json.dumps(config))
@@ -93,7 +94,8 @@ def duckdb_loader() -> Path:
 
 
 def load_into_duckdb(singer_lines: str, database: Path, workdir: Path) -> None:
-    """Feed a tap's output to the demo's loader, into schema `tap_dixa` of `database` (upserting on keys)."""
+    """Feed a tap's output to the demo's loader, into schema `tap_dixa` of `database`
+    (upserting on keys)."""
     config = workdir / "target.json"
     config.write_text(
         json.dumps(

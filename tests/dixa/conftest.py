@@ -8,6 +8,7 @@ from support_simulators.dixa import DixaSimulator
 
 @pytest.fixture
 def dixa():
-    """A fresh Dixa simulator on an ephemeral port, enforcing Dixa's rate limit (10/s, bursts of 4)."""
+    """A fresh Dixa simulator on an ephemeral port, enforcing Dixa's rate limit (10/s, bursts
+    of 4)."""
     with DixaSimulator(api_token=API_TOKEN) as sim:
         yield sim

@@ -172,8 +172,8 @@ def test_the_published_closed_conversations_sample_lands_with_its_values(publish
     assert run.returncode == 0, run.stderr
     rows = published("records_data_response.txt")["data"]
     records = run.records("records_closed_conversations")
-    assert len(records) == 2
-    for record, row in zip(sorted(records, key=lambda r: r["csid"]), rows, strict=False):
+    assert len(records) == len(rows) == 2
+    for record, row in zip(sorted(records, key=lambda r: r["csid"]), rows, strict=True):
         fields = {f["name"]: f["field"] for f in row["fields"]}
         assert record["csid"] == fields["csid"]["value"] and isinstance(record["csid"], int)
         # fieldsMetadata calls it conversation_id; the published rows call it csid: one id.

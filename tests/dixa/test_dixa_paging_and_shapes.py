@@ -59,12 +59,14 @@ SHAPES = [
     (
         "/v1/analytics/records",
         {"data": {"rows": []}},
-        "POST /v1/analytics/records (HTTP 200), `data` of record ratings: expected a list, found object{rows: list[]}",
+        "POST /v1/analytics/records (HTTP 200), `data` of record ratings: expected a list, found "
+        "object{rows: list[]}",
     ),
     (
         "/v1/analytics/records",
         {"data": [1, "x"]},
-        "POST /v1/analytics/records (HTTP 200), a row of record ratings: expected an object, found int",
+        "POST /v1/analytics/records (HTTP 200), a row of record ratings: expected an object, "
+        "found int",
     ),
     (
         "/v1/analytics/records",
@@ -79,7 +81,8 @@ SHAPES = [
                 }
             ]
         },
-        "POST /v1/analytics/records (HTTP 200), `fields` of a row of record ratings: expected a list, found string",
+        "POST /v1/analytics/records (HTTP 200), `fields` of a row of record ratings: expected a "
+        "list, found string",
     ),
     (
         "/v1/analytics/records",
@@ -96,17 +99,20 @@ SHAPES = [
                 }
             ]
         },
-        "an entry of `fields` of record ratings: expected an object, found list[1 × string, 1 × int]",
+        "an entry of `fields` of record ratings: expected an object, found list[1 × string, 1 × "
+        "int]",
     ),
     (
         "/v1/analytics/records",
         [{"primaryTimestampField": {}}],
-        "POST /v1/analytics/records (HTTP 200): expected its envelope, an object with `data`, found list[1 × object{",
+        "POST /v1/analytics/records (HTTP 200): expected its envelope, an object with `data`, "
+        "found list[1 × object{",
     ),
     (
         "/v1/analytics/records",
         {"data": [], "meta": "next"},
-        "POST /v1/analytics/records (HTTP 200), `meta`: expected an object whose `next` is a URL or null",
+        "POST /v1/analytics/records (HTTP 200), `meta`: expected an object whose `next` is a URL "
+        "or null",
     ),
     (
         "/v1/analytics/records",
@@ -133,7 +139,8 @@ SHAPES = [
     (
         "/v1/analytics/metrics",
         {"data": {"id": "csat", "aggregates": [42]}},
-        "POST /v1/analytics/metrics (HTTP 200), an aggregate in `data.aggregates`: expected an object, found int",
+        "POST /v1/analytics/metrics (HTTP 200), an aggregate in `data.aggregates`: expected an "
+        "object, found int",
     ),
 ]
 
@@ -162,7 +169,8 @@ def test_a_catalogue_entry_that_is_not_an_object_names_the_endpoint(dixa):
     found = run_tap("tap_dixa", _ratings(dixa), args=("--discover",), timeout=60)
     assert found.returncode != 0
     assert (
-        "GET /v1/analytics/metrics (HTTP 200), an entry of `data` (metrics_catalogue): expected an object, "
+        "GET /v1/analytics/metrics (HTTP 200), an entry of `data` (metrics_catalogue): expected "
+        "an object, "
         "found string"
     ) in found.stderr
 

@@ -20,7 +20,8 @@ ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$")
 
 @pytest.fixture(scope="module")
 def full_run():
-    """One full run (every stream) in Copenhagen time, against a simulator enforcing Dixa's rate limit."""
+    """One full run (every stream) in Copenhagen time, against a simulator enforcing Dixa's rate
+    limit."""
     with DixaSimulator(api_token=API_TOKEN) as sim:
         config = dixa_config(sim, timezone="Europe/Copenhagen")
         run = run_tap("tap_dixa", config)
@@ -50,7 +51,7 @@ def test_pacing_keeps_a_normal_run_under_the_rate_limit(full_run):
 def test_record_fields_become_typed_columns_with_labels(full_run):
     sim, _, run = full_run
     by_id = {r["conversation_id"]: r for r in run.records("records_closed_conversations")}
-    checked = 0
+    checked = with_agent = 0
     for row in sim.dataset.rows(
         "closed_conversations",
         dt.datetime(2025, 1, 6, tzinfo=UTC),
@@ -68,11 +69,13 @@ def test_record_fields_become_typed_columns_with_labels(full_run):
                 fields["agent_id"]["value"],
                 fields["agent_id"]["label"],
             )
+            with_agent += 1
         else:  # nullable and absent: an explicit null
             assert record["agent_id"] is None and record["agent_id_label"] is None
         assert record["handling_duration"] == row.values["handling_duration"]
         checked += 1
     assert checked > 50
+    assert 0 < with_agent < checked  # both the labelled value and the explicit null were seen
     for record in run.records("records_conversations"):
         assert isinstance(record["csid"], int) and isinstance(record["is_reopened"], bool)
         assert record["tags"] is None or isinstance(record["tags"], list)
@@ -116,7 +119,8 @@ def test_metric_values_are_per_day_in_the_timezone(full_run):
         r["value_type"] == "AgentPresenceDurationValue" and r["status_description"]
         for r in presence
     )
-    # Each metric asked once per day, with an Interval in the configured timezone and all its measures.
+    # Each metric asked once per day, with an Interval in the configured timezone and all its
+    # measures.
     bodies = sim.data_queries("metrics", "rating_score")
     assert len(bodies) == 3
     assert bodies[0]["periodFilter"] == {
@@ -171,7 +175,8 @@ def test_pages_follow_meta_next_with_the_same_body(dixa):
     assert len(pages) == -(-len(expected[1]) // 10) > 2
     assert all(c.query["pageLimit"] == ["10"] for c in pages)
     assert "pageKey" not in pages[0].query and all("pageKey" in c.query for c in pages[1:])
-    # The simulator refuses a pageKey sent with another body, so every page carried the first page's body.
+    # The simulator refuses a pageKey sent with another body, so every page carried the first
+    # page's body.
     bodies = dixa.data_queries("records", "ratings")[1:]
     assert all(b == bodies[0] for b in bodies)
 
@@ -195,18 +200,22 @@ def test_records_are_asked_in_windows_and_state_moves_after_each(dixa):
         "2025-01-11T00:00:00+00:00",
     ]
     bookmark = None
+    after_a_bookmark = 0
     for message in run.messages:
         if message["type"] == "STATE":
             bookmark = run.bookmark("records_ratings", message["value"]) or bookmark
         elif message["type"] == "RECORD" and message["stream"] == "records_ratings" and bookmark:
             assert message["record"]["primary_timestamp"] >= bookmark
+            after_a_bookmark += 1
+    assert after_a_bookmark > 0  # records of the later windows came after the first bookmark
 
 
 def test_resume_after_interruption_continues_from_the_last_complete_window(dixa):
     config = _records_only(
         dixa, start_date="2025-01-06", end_date="2025-01-12", window_days=2, max_retries=0
     )
-    # The records catalogue, discovery's sample and two windows go through; the third window fails for good.
+    # The records catalogue, discovery's sample and two windows go through; the third window
+    # fails for good.
     dixa.faults.add(Fault(status=500, skip=4, path_prefix="/v1/analytics/records"))
     interrupted = run_tap("tap_dixa", config)
     assert interrupted.returncode != 0
@@ -275,10 +284,11 @@ def test_filters_are_sent_where_supported_and_honoured(dixa):
     expected = dixa.expected_primary_keys(config)
     for stream in ("records_conversations", "records_agent_presence", "metric_values"):
         assert keys_of(run.records(stream), expected[stream][0]) == expected[stream][1]
-    assert all(b["filters"] == filters for b in dixa.data_queries("records", "conversations"))
-    assert all(
-        b["filters"] == [] for b in dixa.data_queries("records", "agent_presence")
-    )  # no channel filter there
+    conversation_queries = dixa.data_queries("records", "conversations")
+    presence_queries = dixa.data_queries("records", "agent_presence")
+    assert conversation_queries and presence_queries
+    assert all(b["filters"] == filters for b in conversation_queries)
+    assert all(b["filters"] == [] for b in presence_queries)  # no channel filter there
     counts = {r["day"]: r["value"] for r in run.records("metric_values")}
     unfiltered = dixa.aggregates(
         "created_conversations",
@@ -289,7 +299,8 @@ def test_filters_are_sent_where_supported_and_honoured(dixa):
 
 
 def test_a_429_is_honoured_with_retry_after(dixa):
-    # The records catalogue goes through; the next records request (discovery's sample) is told to wait.
+    # The records catalogue goes through; the next records request (discovery's sample) is told
+    # to wait.
     dixa.faults.add(Fault(status=429, retry_after="1", skip=1, path_prefix="/v1/analytics/records"))
     run = run_tap("tap_dixa", _records_only(dixa, end_date="2025-01-07"))
     assert run.returncode == 0, run.stderr

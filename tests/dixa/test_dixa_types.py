@@ -1,4 +1,5 @@
-"""The `_type` mapping: how each documented field type becomes a typed column (in-process, no HTTP)."""
+"""The `_type` mapping: how each documented field type becomes a typed column (in-process,
+no HTTP)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import pytest
 
-from tap_dixa.streams import (
+from tap_dixa.fields import (
     FIELD_TYPES,
     JSON_COLUMN,
     TEXT_COLUMN,

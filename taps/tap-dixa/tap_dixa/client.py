@@ -9,11 +9,14 @@ from urllib.parse import ParseResult, parse_qsl, urlsplit
 
 import msgspec
 import requests
-from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthenticator
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.client import SupportStream
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+
+if t.TYPE_CHECKING:
+    from tap_dixa.tap import TapDixa
 
 DEFAULT_API_URL = "https://dev.dixa.io"
 
@@ -63,9 +66,9 @@ class DixaNextPage(BaseHATEOASPaginator):
         page_key = dict(parse_qsl(urlsplit(next_url).query)).get("pageKey", next_url)
         if page_key in self.seen_page_keys:
             msg = (
-                f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a page "
-                f"already read (after {len(self.seen_page_keys)} pages). Stopping rather than paging "
-                "forever; nothing past the last completed window is bookmarked."
+                f"Dixa's paging for {endpoint_of(response)} loops: `meta.next` points back to a "
+                f"page already read (after {len(self.seen_page_keys)} pages). Stopping rather "
+                "than paging forever; nothing past the last completed window is bookmarked."
             )
             raise UnparseableResponse(msg)
         self.seen_page_keys.add(page_key)
@@ -80,11 +83,12 @@ class DixaStream(SupportStream):
     url_settings = ("api_url",)
 
     @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    def dixa_tap(self) -> TapDixa:
+        """The tap of this run, with Dixa's catalogue and the selected ids."""
+        return t.cast("TapDixa", self.tap)
 
     @cached_property
-    def authenticator(self) -> APIKeyAuthenticator:
+    def authenticator(self) -> APIKeyAuthenticator | BearerTokenAuthenticator:
         # Dixa wants the bare token in `Authorization`, no "Bearer" prefix.
         return APIKeyAuthenticator(
             key="Authorization", value=self.config["api_token"], location="header"
@@ -92,13 +96,13 @@ class DixaStream(SupportStream):
 
     @property
     def timezone(self) -> str:
-        return str(self.config.get("timezone") or "UTC")
+        return str(self.config["timezone"])
 
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
 
-    def get_new_paginator(self) -> DixaNextPage:
+    def get_new_paginator(self) -> DixaNextPage | None:
         return DixaNextPage()
 
     def get_url_params(

@@ -3,9 +3,10 @@
 The Exports API (`https://exports.dixa.io`) has no paging: a query answers every object at once,
 and no query may span more than 31 days. Streams ask in windows of `export_window_days` (at most
 31) on `updated_at` (messages: `created_at`), in epoch milliseconds, and keep each object whose
-stamp falls in the window's half-open range [start, end): the query is widened by a millisecond at the start so
-either reading of Dixa's bounds (inclusive or not) returns it, and the range filter drops what
-belongs to the neighbouring window. So no conversation falls between windows or lands twice.
+stamp falls in the window's half-open range [start, end): the query is widened by a millisecond
+at the start so either reading of Dixa's bounds (inclusive or not) returns it, and the range
+filter drops what belongs to the neighbouring window. So no conversation falls between windows
+or lands twice.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from support_taps.errors import response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.schemas import schema_directory
-from support_taps.windowed import WindowedStream, window_context, window_of
+from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DixaStream
 
@@ -47,28 +48,32 @@ def from_epoch_ms(value: t.Any) -> str | None:
     return dt.datetime.fromtimestamp(value / 1000, UTC).isoformat()
 
 
+def export_days(config: t.Mapping[str, t.Any]) -> dt.timedelta:
+    """`export_window_days`, never over Dixa's 31 days."""
+    return dt.timedelta(days=min(int(config["export_window_days"]), MAX_EXPORT_DAYS))
+
+
 class ExportStream(DixaStream, WindowedStream):
     """A GET on the Exports API in windows on `updated_at` (epoch milliseconds)."""
 
     url_settings = ("exports_api_url",)
+    api_url_setting = "exports_api_url"
     replication_key = "updated_at"
     schema = StreamSchema(DIXA_SCHEMAS)
     #: Top-level fields Dixa sends as epoch milliseconds, typed as date-time here.
     instants: t.ClassVar[tuple[str, ...]] = ()
     #: The field windows are cut on, in the object, and the export's filter for it.
     window_field = "updated_at"
-    window_filter = "updated"
+    export_filter: t.ClassVar[str] = "updated"
+    window_setting = "export_window_days"
+    lookback_setting = "export_lookback_minutes"
+    lookback_unit = "minutes"
+    align_to_days = False
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        days = min(int(self.config.get("export_window_days", MAX_EXPORT_DAYS)), MAX_EXPORT_DAYS)
+    @cached_property
+    def window_size(self) -> dt.timedelta:
         # The query spans start-1ms to end: a full 31 days at most, as Dixa allows.
-        self.window_size = dt.timedelta(days=days) - _MS
-        self.lookback = dt.timedelta(minutes=int(self.config.get("export_lookback_minutes", 0)))
-
-    @property
-    def url_base(self) -> str:
-        return str(self.config.get("exports_api_url") or DEFAULT_EXPORTS_API_URL).rstrip("/")
+        return export_days(self.config) - _MS
 
     @cached_property
     def authenticator(self) -> BearerTokenAuthenticator:
@@ -81,44 +86,54 @@ class ExportStream(DixaStream, WindowedStream):
     def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
         window = window_of(context)
         return {
-            f"{self.window_filter}_after": epoch_ms(window.start) - 1,
-            f"{self.window_filter}_before": epoch_ms(window.end),
+            f"{self.export_filter}_after": epoch_ms(window.start) - 1,
+            f"{self.export_filter}_before": epoch_ms(window.end),
         }
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window, rows in self.prefetched(context):
-            low, high = epoch_ms(window.start), epoch_ms(window.end)
-            for raw, record in rows:
-                if low <= raw[self.window_field] < high:
-                    yield record
-            self.checkpoint(context, window.end)
+    def window_filter(self, window: DateWindow) -> t.Callable[[t.Mapping[str, t.Any]], bool]:
+        """The objects whose epoch-millisecond stamp is in [start, end): the query asked from a
+        millisecond before the start, and may include its end."""
+        low, high = epoch_ms(window.start), epoch_ms(window.end)
+        field = self.window_field
 
-    def prefetched(
-        self, context: t.Mapping | None
-    ) -> t.Iterator[tuple[DateWindow, list[tuple[dict, dict]]]]:
-        """Each window with its parsed answer, the next window's request already under way.
+        def inside(record: t.Mapping[str, t.Any]) -> bool:
+            return bool(low <= record["raw"][field] < high)
+
+        return inside
+
+    def windows(self, context: t.Mapping | None) -> t.Iterator[DateWindow]:
+        """The windows, each one's answer fetched before it is handed out, with the next
+        window's request already under way.
 
         An export answers a whole window at once and Dixa spends most of a backfill building
         those answers, so asking for window k+1 while window k's records go out overlaps the
         two (benchmarks/dixa_benchmark.py). Windows are still emitted, and bookmarked, in order;
         a failure of window k+1 surfaces only after window k is out and bookmarked.
         """
-        windows = list(self.date_windows(context, align_to_days=False))
+        windows = list(super().windows(context))
         if not windows:
             return
-
-        def fetch(window: DateWindow) -> list[t.Any]:
-            return list(self.request_records(window_context(window)))
-
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dixa-{self.name}") as pool:
-            pending = pool.submit(fetch, windows[0])
+            pending = pool.submit(self._fetch, windows[0], context)
             for index, window in enumerate(windows):
-                rows = pending.result()
+                self._prefetched[window] = pending.result()
                 if index + 1 < len(windows):
-                    pending = pool.submit(fetch, windows[index + 1])
-                yield window, rows
+                    pending = pool.submit(self._fetch, windows[index + 1], context)
+                yield window
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[tuple[dict, dict]]:
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> list[dict]:
+        """The window's answer, fetched by `windows` (or now, for a window it did not plan)."""
+        rows = self._prefetched.pop(window, None)
+        return rows if rows is not None else self._fetch(window, context)
+
+    def _fetch(self, window: DateWindow, context: t.Mapping | None) -> list[dict]:
+        return list(super().window_records(window, context))
+
+    @cached_property
+    def _prefetched(self) -> dict[DateWindow, list[dict]]:
+        return {}
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         payload = self.decode_json(response)
         self.expect_shape(payload, list, "the export (Dixa sends a JSON array)", response)
         for raw in payload:
@@ -133,7 +148,7 @@ class ExportStream(DixaStream, WindowedStream):
                     "epoch milliseconds (a number)",
                     stamp,
                 )
-            yield raw, self.to_record(raw)
+            yield self.to_record(raw)
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
@@ -172,7 +187,7 @@ class MessagesStream(ExportStream):
     replication_key = "created_at"
     instants = ("created_at",)
     window_field = "created_at"
-    window_filter = "created"
+    export_filter = "created"
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         record = super().to_record(raw)
@@ -191,12 +206,15 @@ class ActivityLogsStream(DixaStream, WindowedStream):
     primary_keys = ("id",)
     replication_key = "activityTimestamp"
     schema = StreamSchema(DIXA_SCHEMAS)
+    window_setting = "export_window_days"
+    lookback_setting = "export_lookback_minutes"
+    lookback_unit = "minutes"
+    align_to_days = False
+    window_field = "activityTimestamp"
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        days = min(int(self.config.get("export_window_days", MAX_EXPORT_DAYS)), MAX_EXPORT_DAYS)
-        self.window_size = dt.timedelta(days=days)
-        self.lookback = dt.timedelta(minutes=int(self.config.get("export_lookback_minutes", 0)))
+    @cached_property
+    def window_size(self) -> dt.timedelta:
+        return export_days(self.config)
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
@@ -204,14 +222,6 @@ class ActivityLogsStream(DixaStream, WindowedStream):
         params.setdefault("fromDatetime", window.start.isoformat().replace("+00:00", "Z"))
         params.setdefault("toDatetime", window.end.isoformat().replace("+00:00", "Z"))
         return params
-
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window in self.date_windows(context, align_to_days=False):
-            low, high = window.start.isoformat(), window.end.isoformat()
-            for record in self.request_records(window_context(window)):
-                if low <= record["activityTimestamp"] < high:
-                    yield record
-            self.checkpoint(context, window.end)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         for raw in self.expect_shape(self.data_of(response), list, "`data`", response):

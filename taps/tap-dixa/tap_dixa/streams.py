@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import typing as t
 
@@ -11,11 +10,21 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
-from support_taps.normalize import to_integer, to_number, to_text, to_utc_iso
+from support_taps.normalize import to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow, parse_utc
 from tap_dixa.client import DixaStream, supported_filters
+from tap_dixa.fields import (
+    CONVERSATION_IDS,
+    FIELD_TYPES,
+    PRIMARY_TIMESTAMP,
+    RAW,
+    Column,
+)
+
+if t.TYPE_CHECKING:
+    from tap_dixa.tap import TapDixa
 
 DIXA_SCHEMAS = schema_directory("dixa", __package__)
 UTC = dt.timezone.utc
@@ -116,11 +125,14 @@ class FilterValuesStream(DixaStream):
     def partitions(self) -> list[dict]:
         return [
             {"filterAttribute": attribute}
-            for attribute in self.tap.dixa_catalogue.filter_attributes
+            for attribute in self.dixa_tap.dixa_catalogue.filter_attributes
         ]
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        attribute = context["filterAttribute"]
+        attribute = (context or {}).get("filterAttribute")
+        if attribute is None:
+            msg = "filter_values is partitioned by attribute: its context needs `filterAttribute`."
+            raise ValueError(msg)
         try:
             for item in self.request_records(context):
                 yield {"filterAttribute": attribute, **item}
@@ -131,7 +143,10 @@ class FilterValuesStream(DixaStream):
 
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 400:
-            msg = f"Dixa rejected {endpoint_of(response)} with HTTP 400: {body_snippet(response.content)}"
+            msg = (
+                f"Dixa rejected {endpoint_of(response)} with HTTP 400: "
+                f"{body_snippet(response.content)}"
+            )
             raise FilterAttributeRejected(msg)
         super().validate_response(response)
 
@@ -171,9 +186,10 @@ class MetricValuesStream(DixaStream, WindowedStream):
     replication_key = "period_start"
     schema = StreamSchema(DIXA_SCHEMAS)
 
+    lookback_setting = "lookback_days"
+
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self._unknown_types: set[str] = set()
 
     def get_new_paginator(self) -> None:
@@ -181,11 +197,12 @@ class MetricValuesStream(DixaStream, WindowedStream):
 
     @property
     def partitions(self) -> list[dict]:
-        return [{"metric_id": metric_id} for metric_id in self.tap.selected_metric_ids]
+        return [{"metric_id": metric_id} for metric_id in self.dixa_tap.selected_metric_ids]
 
-    def days(self, context: t.Mapping | None) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
-        """Calendar days (in `timezone`) to ask: start_date's date, or the bookmarked day minus the
-        lookback, up to end_date's date (exclusive) and never past today."""
+    def windows(self, context: t.Mapping | None) -> list[DateWindow]:
+        """Calendar days (in `timezone`), each from its local midnight to the next: from
+        start_date's date, or the bookmarked day minus the lookback, up to end_date's date
+        (exclusive) and never past today."""
         first = parse_utc(self.config["start_date"], setting="start_date").date()
         bookmark = self.bookmark(context)
         if bookmark is not None:
@@ -198,38 +215,39 @@ class MetricValuesStream(DixaStream, WindowedStream):
         day = first
         while day < last:
             following = day + dt.timedelta(days=1)
-            days.append((day, self.local_midnight(day), self.local_midnight(following)))
+            days.append(DateWindow(self.local_midnight(day), self.local_midnight(following)))
             day = following
+        if days:
+            self.logger.info(
+                "Metric %s: asking %d days from %s.", _metric_id(context), len(days), first
+            )
         return days
 
     def local_midnight(self, day: dt.date) -> dt.datetime:
         return dt.datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        days = self.days(context)
-        if days:
-            self.logger.info(
-                "Metric %s: asking %d days from %s.", context["metric_id"], len(days), days[0][0]
-            )
-        for day, start, end in days:
-            base = {
-                "metric_id": context["metric_id"],
-                "day": day.isoformat(),
-                "timezone": self.timezone,
-                "period_start": start.isoformat(),
-                "period_end": end.isoformat(),
-            }
-            for row in self.request_records({**context, **window_context(DateWindow(start, end))}):
-                row.update(base)
-                yield row
-            # Today is still filling up: bookmark "now", so the next run asks for today again.
-            self.checkpoint(context, min(end, self.tap.run_started))
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        base = {
+            "metric_id": _metric_id(context),
+            "day": window.start.astimezone(self.zone).date().isoformat(),
+            "timezone": self.timezone,
+            "period_start": window.start.isoformat(),
+            "period_end": window.end.isoformat(),
+        }
+        for row in super().window_records(window, context):
+            row.update(base)
+            yield row
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime:
+        # Today is still filling up: bookmark "now", so the next run asks for today again.
+        return min(window.end, self.tap.run_started)
 
     def prepare_request_payload(self, context: t.Mapping | None, next_page_token: t.Any) -> dict:
-        metric = self.tap.dixa_catalogue.metrics[context["metric_id"]]
+        metric_id = _metric_id(context)
+        metric = self.dixa_tap.dixa_catalogue.metrics[metric_id]
         window = window_of(context)
         return {
-            "id": context["metric_id"],
+            "id": metric_id,
             "periodFilter": {
                 "_type": "Interval",
                 "start": _iso(window.start),
@@ -288,67 +306,29 @@ class MetricValuesStream(DixaStream, WindowedStream):
             }
 
 
+def _metric_id(context: t.Mapping | None) -> str:
+    """The metric of a `metric_values` partition."""
+    if not context or "metric_id" not in context:
+        msg = "metric_values is partitioned by metric: its context needs a `metric_id`."
+        raise ValueError(msg)
+    return str(context["metric_id"])
+
+
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # ---- records ---------------------------------------------------------------------------
 
-#: Each documented field `_type`: (column JSON schema, which key holds the value, has a label).
-FIELD_TYPES: dict[str, tuple[dict[str, t.Any], str, bool]] = {
-    "BooleanField": ({"type": ["boolean", "null"]}, "value", False),
-    "DoubleField": ({"type": ["number", "null"]}, "value", False),
-    "IntField": ({"type": ["integer", "null"]}, "value", False),
-    "LongField": ({"type": ["integer", "null"]}, "value", False),
-    "InstantField": ({"type": ["string", "null"], "format": "date-time"}, "value", False),
-    "TimestampField": ({"type": ["string", "null"], "format": "date-time"}, "timestamp", False),
-    "StringField": ({"type": ["string", "null"]}, "value", True),
-    "UUIDField": ({"type": ["string", "null"]}, "value", True),
-    "ListField": ({"type": ["array", "null"], "items": {}}, "values", False),
-}
-#: A `_type` the tap does not know: the field object is kept whole, as JSON.
-JSON_COLUMN: dict[str, t.Any] = {"type": ["object", "null"], "additionalProperties": True}
-#: A field discovery never saw a value of: kept as text, whatever its `_type` turns out to be.
-TEXT_COLUMN: dict[str, t.Any] = {"type": ["string", "null"]}
-PRIMARY_TIMESTAMP = "primary_timestamp"
-
 
 def record_stream_name(record_id: str) -> str:
     return "records_" + re.sub(r"[^A-Za-z0-9_]", "_", record_id)
 
 
-def column_schema(observed: set[str]) -> tuple[dict[str, t.Any], bool]:
-    """(JSON schema, has a label column) for a field whose values had these `_type`s."""
-    known = observed & FIELD_TYPES.keys()
-    if not observed:
-        return dict(TEXT_COLUMN), False
-    if observed - known:
-        return (dict(JSON_COLUMN), False) if not known else (dict(TEXT_COLUMN), False)
-    if len(known) == 1:
-        schema, _, labelled = FIELD_TYPES[next(iter(known))]
-        return dict(schema), labelled
-    if known <= {"IntField", "LongField"}:
-        return {"type": ["integer", "null"]}, False
-    if known <= {"IntField", "LongField", "DoubleField"}:
-        return {"type": ["number", "null"]}, False
-    if known <= {"InstantField", "TimestampField"}:
-        return {"type": ["string", "null"], "format": "date-time"}, False
-    labelled = bool(known & {"StringField", "UUIDField"})
-    return dict(TEXT_COLUMN), labelled
-
-
-#: Names Dixa gives a conversation's id in records: `fieldsMetadata` says `conversation_id`
-#: where the published rows of the same record carry `csid` (Dixa's docs, closed_conversations).
-CONVERSATION_IDS = ("conversation_id", "csid")
 #: Record ids with at most one row per conversation, so the conversation id alone is the key.
 #: Elsewhere a conversation has several rows over time (closed again after reopening, rated
 #: more than once), told apart by the primary timestamp.
 ONE_ROW_PER_CONVERSATION = frozenset({"conversations", "first_response_times"})
-RAW = "raw"
-RAW_COLUMN: dict[str, t.Any] = {
-    "type": ["object", "null"],
-    "description": "The record exactly as Dixa sent it (primaryTimestampField and every field).",
-}
 
 
 def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) -> tuple[str, ...]:
@@ -383,92 +363,8 @@ def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) 
     return (PRIMARY_TIMESTAMP, *ids)
 
 
-def record_schema(
-    entry: t.Mapping[str, t.Any], observed: t.Mapping[str, set[str]]
-) -> dict[str, t.Any]:
-    """A record id's schema: the primary timestamp, a column per field (those `fieldsMetadata`
-    lists, then those seen in sampled rows that it does not list), typed from the `_type`s seen
-    (and a `<field>_label` column for labelled types), and `raw`, the whole row."""
-    properties: dict[str, t.Any] = {
-        PRIMARY_TIMESTAMP: {
-            "type": ["string"],
-            "format": "date-time",
-            "description": "The record's primary timestamp (primaryTimestampField), UTC.",
-        },
-    }
-    metadata = {m.get("field"): m for m in entry.get("fieldsMetadata") or [] if m.get("field")}
-    for name in [*metadata, *[n for n in observed if n not in metadata]]:
-        if name in (PRIMARY_TIMESTAMP, RAW) or name in properties:
-            continue
-        seen = observed.get(name, set())
-        if not seen and name in CONVERSATION_IDS:  # typed like its alias (csid for conversation_id)
-            seen = next((observed[a] for a in CONVERSATION_IDS if observed.get(a)), set())
-        schema, labelled = column_schema(seen)
-        description = (metadata.get(name) or {}).get("description")
-        schema["description"] = (
-            str(description)
-            if description
-            else "A field Dixa sends that fieldsMetadata does not list."
-        )
-        properties[name] = schema
-        if labelled:
-            properties[f"{name}_label"] = {
-                "type": ["string", "null"],
-                "description": f"Label of {name}.",
-            }
-    properties[RAW] = dict(RAW_COLUMN)
-    return {"type": "object", "properties": properties}
-
-
-class Column:
-    """How one field's values become a column value, given the column's schema type."""
-
-    def __init__(self, name: str, schema: t.Mapping[str, t.Any], label: str | None) -> None:
-        self.name, self.label = name, label
-        types = schema.get("type") or []
-        types = {types} if isinstance(types, str) else set(types)
-        if "object" in types:
-            self.kind = "json"
-        elif "array" in types:
-            self.kind = "array"
-        elif "boolean" in types:
-            self.kind = "boolean"
-        elif "integer" in types:
-            self.kind = "integer"
-        elif "number" in types:
-            self.kind = "number"
-        elif schema.get("format") == "date-time":
-            self.kind = "datetime"
-        else:
-            self.kind = "text"
-
-    def convert(self, field: dict[str, t.Any]) -> tuple[t.Any, bool]:
-        """(column value, whether it fits the column)."""
-        kind_of_field = field.get("_type")
-        spec = FIELD_TYPES.get(kind_of_field)
-        if self.kind == "json":
-            return field, True
-        if spec is None:  # an unknown `_type` in a typed column: keep it as JSON text where we can
-            return (
-                (json.dumps(field, sort_keys=True), True) if self.kind == "text" else (None, False)
-            )
-        raw = field.get(spec[1])
-        if raw is None:
-            return None, True
-        kind = self.kind
-        if kind == "text":
-            return (raw if isinstance(raw, str) else json.dumps(raw)), True
-        if kind == "integer":
-            value = to_integer(raw) if not isinstance(raw, bool) else None
-        elif kind == "number":
-            value = to_number(raw) if not isinstance(raw, bool) else None
-        elif kind == "boolean":
-            value = raw if isinstance(raw, bool) else None
-        elif kind == "datetime":
-            value = to_utc_iso(raw)
-        else:  # array
-            value = raw if isinstance(raw, list) else [raw]
-        return value, value is not None
+#: How a keyless row's error says it had no primary timestamp either.
+NO_PRIMARY_TIMESTAMP = " and no primaryTimestampField.timestamp"
 
 
 class RecordStream(DixaStream, WindowedStream):
@@ -484,10 +380,14 @@ class RecordStream(DixaStream, WindowedStream):
     http_method = "POST"
     payload_as_json = True
     replication_key = PRIMARY_TIMESTAMP
+    window_setting = "window_days"
+    lookback_setting = "lookback_days"
+    # A row on the inclusive end of the Interval belongs to the next window, which emits it.
+    window_field = PRIMARY_TIMESTAMP
 
     def __init__(
         self,
-        tap: t.Any,
+        tap: TapDixa,
         entry: t.Mapping[str, t.Any],
         schema: dict[str, t.Any],
         *,
@@ -500,8 +400,6 @@ class RecordStream(DixaStream, WindowedStream):
         super().__init__(tap, name=record_stream_name(self.record_id), schema=schema)
         self.primary_keys = primary_keys
         self.check_keys = check_keys
-        self.window_size = dt.timedelta(days=int(self.config.get("window_days", 7)))
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.columns = {
             name: Column(name, spec, f"{name}_label" if f"{name}_label" in properties else None)
             for name, spec in properties.items()
@@ -547,16 +445,7 @@ class RecordStream(DixaStream, WindowedStream):
             field = item.get("field")
             if field is not None:
                 self.expect_shape(field, dict, f"field {item['name']!r} of {where}", response)
-        return raw
-
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window in self.date_windows(context):
-            lower, upper = window.start.isoformat(), window.end.isoformat()
-            for record in self.request_records(window_context(window)):
-                if not (lower <= record[PRIMARY_TIMESTAMP] < upper):
-                    continue  # outside the window asked for (an inclusive end): the neighbour emits it
-                yield record
-            self.checkpoint(context, window.end)
+        return t.cast("dict[str, t.Any]", raw)
 
     def to_record(
         self, raw: dict[str, t.Any], response: requests.Response | None = None
@@ -595,8 +484,8 @@ class RecordStream(DixaStream, WindowedStream):
                 self._warn_once(
                     ("fit", name, kind),
                     "Field %s of record %s came as %s, which does not fit its "
-                    "column (%s, from discovery); left empty (it is in `raw`). Run discovery again to "
-                    "retype it.",
+                    "column (%s, from discovery); left empty (it is in `raw`). Run discovery "
+                    "again to retype it.",
                     name,
                     self.record_id,
                     kind,
@@ -616,8 +505,9 @@ class RecordStream(DixaStream, WindowedStream):
                 endpoint = endpoint_of(response) if response is not None else self.path
                 msg = (
                     f"Dixa sent a row of record {self.record_id} for {endpoint} without its key "
-                    f"{', '.join(missing)}: the row has fields [{', '.join(sorted(map(str, fields)))}]"
-                    f"{'' if primary.get('timestamp') else ' and no primaryTimestampField.timestamp'}."
+                    f"{', '.join(missing)}: the row has fields "
+                    f"[{', '.join(sorted(map(str, fields)))}]"
+                    f"{'' if primary.get('timestamp') else NO_PRIMARY_TIMESTAMP}."
                 )
                 raise UnparseableResponse(msg)
         return record

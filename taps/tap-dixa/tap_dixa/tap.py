@@ -22,13 +22,13 @@ from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.windows import parse_utc
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
 from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
+from tap_dixa.fields import record_schema
 from tap_dixa.streams import (
     FilterValuesStream,
     MetricsCatalogueStream,
     MetricValuesStream,
     RecordsCatalogueStream,
     RecordStream,
-    record_schema,
     record_stream_name,
 )
 
@@ -82,7 +82,9 @@ class TapDixa(SupportTap):
             th.StringType,
             required=True,
             secret=True,
-            description="Dixa API token, sent as the `Authorization` header as is (no `Bearer` prefix).",
+            description=(
+                "Dixa API token, sent as the `Authorization` header as is (no `Bearer` prefix)."
+            ),
         ),
         th.Property(
             "api_url",
@@ -95,8 +97,8 @@ class TapDixa(SupportTap):
             th.StringType,
             default=DEFAULT_EXPORTS_API_URL,
             description=(
-                "Base URL of Dixa's Exports API, for the `conversations` and `messages` streams (the same "
-                "`api_token` is sent there as a Bearer token)."
+                "Base URL of Dixa's Exports API, for the `conversations` and `messages` streams "
+                "(the same `api_token` is sent there as a Bearer token)."
             ),
         ),
         *START_END_SETTINGS,
@@ -112,7 +114,10 @@ class TapDixa(SupportTap):
         th.Property(
             "record_ids",
             th.ArrayType(th.StringType),
-            description="Record ids to extract, one `records_<id>` stream each. Default: all in Dixa's catalogue.",
+            description=(
+                "Record ids to extract, one `records_<id>` stream each. "
+                "Default: all in Dixa's catalogue."
+            ),
         ),
         th.Property(
             "metric_ids",
@@ -128,44 +133,45 @@ class TapDixa(SupportTap):
                 )
             ),
             description=(
-                "Filters `[{attribute, values}]` sent with each metric and record query whose catalogue "
-                "entry lists the attribute (e.g. channel = [EMAIL])."
+                "Filters `[{attribute, values}]` sent with each metric and record query whose "
+                "catalogue entry lists the attribute (e.g. channel = [EMAIL])."
             ),
         ),
         th.Property(
             "page_limit",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             description="Rows per page (Dixa's `pageLimit`). Default: Dixa's own page size.",
         ),
         th.Property(
             "window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=7,
             description="Days of records per query window; state is saved after each window.",
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
             description="Days before the bookmark each run asks again (for data Dixa adds late).",
         ),
         th.Property(
             "export_window_days",
-            th.IntegerType,
+            th.IntegerType(minimum=1, maximum=MAX_EXPORT_DAYS),
             default=MAX_EXPORT_DAYS,
             description=(
-                "Days per query window (1 to 31, Dixa's limit) of `conversations` (cut on `updated_at`, "
-                "epoch milliseconds), `messages` (on `created_at`, epoch milliseconds) and `activity_logs` "
-                "(on `activityTimestamp`, as ISO date-times); state is saved after each window."
+                "Days per query window (1 to 31, Dixa's limit) of `conversations` (cut on "
+                "`updated_at`, epoch milliseconds), `messages` (on `created_at`, epoch "
+                "milliseconds) and `activity_logs` (on `activityTimestamp`, as ISO date-times); "
+                "state is saved after each window."
             ),
         ),
         th.Property(
             "export_lookback_minutes",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
             description=(
-                "Minutes before the bookmark that `conversations`, `messages` and `activity_logs` ask again "
-                "(for updates Dixa records late); rows asked again upsert on their id."
+                "Minutes before the bookmark that `conversations`, `messages` and `activity_logs` "
+                "ask again (for updates Dixa records late); rows asked again upsert on their id."
             ),
         ),
         *COMMON_SETTINGS,
@@ -174,26 +180,14 @@ class TapDixa(SupportTap):
     def setting_errors(self) -> list[str]:
         config = self.config
         errors = super().setting_errors()
-        zone = config.get("timezone") or "UTC"
+        zone = config["timezone"]
         try:
             zoneinfo.ZoneInfo(str(zone))
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             errors.append(
-                f"The setting `timezone` must be an IANA time zone such as 'Europe/Copenhagen', got {zone!r}."
+                "The setting `timezone` must be an IANA time zone such as "
+                f"'Europe/Copenhagen', got {zone!r}."
             )
-        if config.get("page_limit") is not None and int(config["page_limit"]) < 1:
-            errors.append("The setting `page_limit` must be at least 1.")
-        if int(config.get("window_days", 7)) < 1:
-            errors.append("The setting `window_days` must be at least 1.")
-        if not 1 <= int(config.get("export_window_days", MAX_EXPORT_DAYS)) <= MAX_EXPORT_DAYS:
-            errors.append(
-                f"The setting `export_window_days` must be from 1 to {MAX_EXPORT_DAYS} (Dixa's Exports API "
-                f"refuses queries over {MAX_EXPORT_DAYS} days), got {config.get('export_window_days')!r}."
-            )
-        if int(config.get("export_lookback_minutes", 0)) < 0:
-            errors.append("The setting `export_lookback_minutes` must not be negative.")
-        if int(config.get("lookback_days", 0)) < 0:
-            errors.append("The setting `lookback_days` must not be negative.")
         for index, item in enumerate(config.get("filters") or []):
             if (
                 not isinstance(item, dict)
@@ -202,8 +196,8 @@ class TapDixa(SupportTap):
                 or not item["values"]
             ):
                 errors.append(
-                    f"Each entry of `filters` needs an `attribute` and a non-empty list of `values`; "
-                    f"entry {index} is {item!r}."
+                    "Each entry of `filters` needs an `attribute` and a non-empty list of "
+                    f"`values`; entry {index} is {item!r}."
                 )
         return errors
 
@@ -270,19 +264,20 @@ class TapDixa(SupportTap):
         streams.extend(exports)
         if self.input_catalog is not None:
             built = {s.name for s in streams}
-            for entry in self.input_catalog.values():
-                if entry.tap_stream_id.startswith("records_") and entry.tap_stream_id not in built:
+            for catalogued in self.input_catalog.values():
+                stream_id = catalogued.tap_stream_id
+                if stream_id.startswith("records_") and stream_id not in built:
                     self.logger.warning(
                         "The catalog has stream %s but Dixa's records catalogue no longer lists it "
                         "(or `record_ids` leaves it out); it is skipped.",
-                        entry.tap_stream_id,
+                        stream_id,
                     )
         return streams
 
     def _analytics_selected(self) -> bool:
         """Whether the input catalog selects any stream that reads Dixa's Analytics API."""
         exports = {stream_class.name for stream_class in EXPORT_STREAMS}
-        for entry in self.input_catalog.values():
+        for entry in (self.input_catalog or {}).values():
             if entry.tap_stream_id in exports:
                 continue
             selected = entry.metadata.root.selected
@@ -319,7 +314,7 @@ class TapDixa(SupportTap):
         return record_schema(entry, observed)
 
     def _discovery_errors(self) -> t.ContextManager[None]:
-        return _DiscoveryErrors(str(self.config.get("api_url") or DEFAULT_API_URL))
+        return _DiscoveryErrors(str(self.config["api_url"]))
 
 
 class _DiscoveryErrors:
@@ -333,7 +328,7 @@ class _DiscoveryErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: t.Any) -> bool:
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: t.Any) -> t.Literal[False]:
         if exc is None or isinstance(exc, DixaDiscoveryError):
             return False
         if isinstance(exc, CredentialsRejected):
@@ -342,8 +337,8 @@ class _DiscoveryErrors:
             msg = f"{self.PREFIX}{exc}"
         elif isinstance(exc, (RetriesExhausted, UnparseableResponse)):
             msg = (
-                f"{self.PREFIX}{exc} Check the `api_url` setting (now {self.api_url}): it must be Dixa's API "
-                f"(default {DEFAULT_API_URL}) and reachable from here."
+                f"{self.PREFIX}{exc} Check the `api_url` setting (now {self.api_url}): it must be "
+                f"Dixa's API (default {DEFAULT_API_URL}) and reachable from here."
             )
         elif isinstance(exc, VendorAPIError):
             msg = f"{self.PREFIX}{exc} Check the `api_url` and `api_token` settings."
