@@ -284,10 +284,10 @@ def test_unknown_action_id_fails_before_any_day_is_asked(thankful):
 @pytest.mark.parametrize(
     ("overrides", "phrase"),
     [
-        ({"statuses": [1, 9]}, "`statuses` lists 9"),
-        ({"channels": [0, 2]}, "`channels` lists 0"),
-        ({"action_ids": [-3]}, "`action_ids` lists -3"),
-        ({"lookback_days": -1}, "`lookback_days`"),
+        ({"statuses": [1, 9]}, "The setting `statuses` is invalid (item 2): 9 is not one of"),
+        ({"channels": [0, 2]}, "The setting `channels` is invalid (item 1): 0 is not one of"),
+        ({"action_ids": [-3]}, "The setting `action_ids` is invalid (item 1): -3 is less than"),
+        ({"lookback_days": -1}, "The setting `lookback_days` is invalid: -1 is less than"),
         ({"end_date": "2024-12-01"}, "`end_date` must be later than `start_date`"),
     ],
 )
