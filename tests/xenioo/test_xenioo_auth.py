@@ -11,7 +11,7 @@ from tap_runner import run_tap
 
 from support_simulators.framework import Fault
 from support_taps.retry import RetryPolicy
-from tap_xenioo.client import XeniooAuthenticator
+from tap_xenioo.auth import XeniooAuthenticator
 
 AUTH = "/authorization/integration"
 STATS = "/analytics/"

@@ -27,10 +27,10 @@ BASE = {"account_api_key": ACCOUNT_KEY, "auth_url": "http://127.0.0.1:9", "bots"
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"types": [3, 18]}, "`types` must list statistic type codes from 0 to 17"),
-        ({"bot_types": [19]}, "`bot_types` must list statistic type codes from 0 to 18"),
+        ({"types": [3, 18]}, "The setting `types` is invalid (item 2): 18 is greater than"),
+        ({"bot_types": [19]}, "The setting `bot_types` is invalid (item 1): 19 is greater than"),
         ({"types": []}, "`types` must list statistic type codes"),
-        ({"group_mode": "week"}, "group_mode"),
+        ({"group_mode": "week"}, "The setting `group_mode` is invalid: 'week' is not one of"),
         ({"account_bot": "marketing"}, "`account_bot` must be the name of a bot in `bots`"),
         ({"auth_url": "xenioo.example"}, "`auth_url` must be an http(s) URL"),
         ({"auth_url": None}, "auth_url"),
@@ -60,10 +60,10 @@ def test_bad_settings_are_named(overrides, message):
 def test_the_checks_are_the_cores_setting_errors_hook():
     # The core runs setting_errors() once, before the first request (and not when
     # validation is off, e.g. for --about); the tap only adds its own checks to it.
-    config = {**BASE, "group_mode": "week", "start_date": "not-a-date"}
+    config = {**BASE, "account_bot": "marketing", "start_date": "not-a-date"}
     tap = TapXenioo(config=config, validate_config=False)
     errors = tap.setting_errors()
-    assert any("group_mode" in e for e in errors)
+    assert any("`account_bot` must be the name of a bot" in e for e in errors)
     assert any("start_date" in e for e in errors), "the core's own checks were not kept"
 
 

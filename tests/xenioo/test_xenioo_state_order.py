@@ -11,7 +11,7 @@ from kit_xenioo import simulator, stream_state, xenioo_config
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
-from tap_xenioo.client import XeniooGap, XeniooStream
+from tap_xenioo.client import XeniooGap
 from tap_xenioo.tap import TapXenioo
 
 UTC = dt.timezone.utc
@@ -117,10 +117,10 @@ def _late_evening_state(run_day: dt.date) -> dict:
 
 
 @pytest.fixture
-def late_evening(monkeypatch):
+def late_evening(tap_clock):
     """The tap's clock at 23:45 UTC today: one hour later is tomorrow, and the reach moves a day."""
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(23, 45), UTC)
-    monkeypatch.setattr(XeniooStream, "now", lambda self: moment)
+    tap_clock(moment)
     return moment
 
 
@@ -174,9 +174,9 @@ def test_allow_gaps_lets_that_run_end_well(late_evening, capsys):
     assert error is None
 
 
-def test_a_throttle_early_in_the_day_leaves_no_gap(monkeypatch, capsys):
+def test_a_throttle_early_in_the_day_leaves_no_gap(tap_clock, capsys):
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(9), UTC)
-    monkeypatch.setattr(XeniooStream, "now", lambda self: moment)
+    tap_clock(moment)
     with simulator() as sim:
         sim.faults.add(
             Fault(

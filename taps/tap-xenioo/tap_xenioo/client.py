@@ -7,31 +7,27 @@ import re
 import typing as t
 from http import HTTPStatus
 
-import msgspec
 import requests
-from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 
 from support_taps.client import SupportStream
-from support_taps.compat import authenticator_session, default_expiration
 from support_taps.errors import (
     CredentialsRejected,
-    UnparseableResponse,
     VendorAPIError,
     body_snippet,
     describe_shape,
     endpoint_of,
     response_place,
-    unexpected_shape,
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
-from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
 from support_taps.windows import parse_utc
+from tap_xenioo.auth import XeniooAuthenticator
+
+if t.TYPE_CHECKING:
+    from tap_xenioo.tap import TapXenioo
 
 UTC = dt.timezone.utc
-DEFAULT_API_URL = "https://publicapi.xenioo.com"
-AUTH_PATH = "/authorization/integration"
 #: How far back the statistics endpoints reach (DAYS accepts 1..30).
 MAX_DAYS = 30
 
@@ -70,19 +66,6 @@ _THROTTLE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _RATE_LIMIT_WORDS = re.compile(rb"too many (calls|requests)|rate.?limit", re.IGNORECASE)
-_json = msgspec.json.Decoder()
-
-
-def auth_endpoint(config: t.Mapping[str, t.Any]) -> str:
-    """`auth_url` (the service endpoint) + /authorization/integration, unless already there."""
-    base = str(config.get("auth_url") or "").strip().rstrip("/")
-    if not base:
-        msg = "Set `auth_url`: the Xenioo service endpoint where the auth token is obtained (Settings > Developers)."
-        raise ValueError(msg)
-    if not base.startswith(("http://", "https://")):
-        msg = f"The setting `auth_url` must be an http(s) URL, got {base!r}."
-        raise ValueError(msg)
-    return base if base.endswith(AUTH_PATH) else base + AUTH_PATH
 
 
 class XeniooThrottled(VendorAPIError):
@@ -91,124 +74,6 @@ class XeniooThrottled(VendorAPIError):
 
 class XeniooGap(VendorAPIError):
     """Dates would fall out of Xenioo's 30-day reach before they are read."""
-
-
-class XeniooAuthenticator(OAuthAuthenticator):
-    """The account auth token: POST {"AccountAPIKey"} to the service endpoint.
-
-    Xenioo answers {"token": ..., "expires": <minutes>} (older pages spell them
-    "Token"/"Expires"). The SDK's OAuthAuthenticator renews the token before each
-    request once it is about to expire; `invalidate()` forces a renewal when Xenioo
-    refuses one. One instance serves every stream of a run.
-    """
-
-    #: Renew this long before the announced expiry (clocks and slow calls).
-    RENEW_MARGIN = dt.timedelta(seconds=60)
-
-    def __init__(
-        self,
-        *,
-        account_api_key: str,
-        endpoint: str,
-        policy: RetryPolicy,
-        timeout: float,
-        logger: t.Any,
-    ) -> None:
-        super().__init__(auth_endpoint=endpoint, default_expiration=3600)
-        self._account_api_key = account_api_key
-        self._policy = policy
-        self._timeout = timeout
-        self.logger = logger
-        self.renewals = 0
-        #: The time source for expiry (replaceable in tests).
-        self.clock: t.Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)
-
-    @property
-    def oauth_request_body(self) -> dict:
-        return {"AccountAPIKey": self._account_api_key}
-
-    def is_token_valid(self) -> bool:
-        if self.access_token is None or self.last_refreshed is None:
-            return False
-        age = (self.clock() - self.last_refreshed).total_seconds()
-        return age < (self.expires_in or 0) - self.RENEW_MARGIN.total_seconds()
-
-    def invalidate(self) -> None:
-        self.last_refreshed = None
-
-    def update_access_token(self) -> None:
-        requested_at = self.clock()
-        response = self._post_with_retries()
-        where = endpoint_of(response)
-        status = response.status_code
-        if status == HTTPStatus.NOT_FOUND:
-            msg = (
-                f"Xenioo does not know the account API key (HTTP 404 from {where}): check the "
-                "`account_api_key` setting (Profile section of your Xenioo account) and `auth_url`."
-            )
-            raise CredentialsRejected(msg)
-        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-            msg = (
-                f"Xenioo refused the account API key (HTTP {status} from {where}): the account may be a free "
-                "one or not allowed to use the Global Platform API; check `account_api_key`."
-            )
-            raise CredentialsRejected(msg)
-        if status >= HTTPStatus.BAD_REQUEST:
-            msg = f"Xenioo rejected the token request {where} with HTTP {status}: {body_snippet(response.content)}"
-            raise VendorAPIError(msg)
-        try:
-            payload = _json.decode(response.content)
-        except msgspec.DecodeError:
-            msg = (
-                f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
-                f"{body_snippet(response.content)}"
-            )
-            raise UnparseableResponse(msg) from None
-        fields = (
-            {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
-        )
-        token = fields.get("token")
-        if not isinstance(token, str) or not token:
-            raise unexpected_shape(
-                "Xenioo", response, "a token answer, an object with a `token` string", payload
-            )
-        redact.add(token)  # the token is a credential: never in logs or errors
-        minutes = to_number(fields.get("expires"))
-        self.access_token = token
-        self.expires_in = (
-            int(minutes * 60) if minutes is not None and minutes > 0 else default_expiration(self)
-        )
-        self.last_refreshed = requested_at
-        self.renewals += 1
-        self.logger.info(
-            "Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60
-        )
-
-    def _post_with_retries(self) -> requests.Response:
-        return with_retries(
-            self._post_token_request,
-            self._policy,
-            advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
-            connect_hint=f"Could not obtain a Xenioo auth token: check the `auth_url` setting (now {self.auth_endpoint}).",
-            on_backoff=lambda details: self.logger.warning(
-                "Retrying the token request in %.1fs: %s",
-                details.get("wait", 0),
-                describe_failure(details.get("exception")),
-            ),
-        )()
-
-    def _post_token_request(self) -> requests.Response:
-        response = authenticator_session(self).post(
-            self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout
-        )
-        if (
-            response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
-            or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
-        ):
-            raise RetriableAPIError(f"HTTP {response.status_code}", response)
-        if response.status_code < HTTPStatus.BAD_REQUEST:
-            raise_if_truncated(response)  # a token answer cut short is asked again, like a 5xx
-        return response
 
 
 def throttle_message(response: requests.Response) -> bool:
@@ -263,8 +128,9 @@ class XeniooStream(SupportStream):
     # ---- URL and auth ---------------------------------------------------------------------
 
     @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    def tap(self) -> TapXenioo:
+        """The tap of this run, with Xenioo's shared authenticator and run gaps."""
+        return t.cast("TapXenioo", super().tap)
 
     @property
     def http_headers(self) -> dict:
@@ -281,7 +147,7 @@ class XeniooStream(SupportStream):
 
     @property
     def group_mode(self) -> str:
-        return str(self.config.get("group_mode") or "day")
+        return str(self.config["group_mode"])
 
     def statistic_types(self) -> tuple[int, ...]:
         return ()
@@ -457,9 +323,6 @@ class XeniooStream(SupportStream):
 
     # ---- DAYS, throttle and state ---------------------------------------------------------------
 
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(UTC)
-
     def read_through(self, context: t.Mapping | None) -> dt.date | None:
         """The last day an earlier run read (its bookmark, or the day of its last call when later:
         a month or year bucket starts long before the day it was read up to); None on a first run."""
@@ -557,7 +420,7 @@ class XeniooStream(SupportStream):
             self.tap.run_gaps.append(gap)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        now = self.now()
+        now = self.tap.run_started  # the run's one clock: every stream agrees on today
         scope = self.scope_phrase_for(context)
         if self.ABORT_AT_RECORD_COUNT is not None:
             # A connection test (--test): Xenioo allows one statistics call an hour, and a
@@ -618,7 +481,7 @@ class XeniooStream(SupportStream):
                 exc,
                 _duration(self.throttle),
             )
-            allowed_at = self.now() + self.throttle
+            allowed_at = now + self.throttle
             self._skipped(
                 context,
                 "Xenioo refused the call as throttled, next call after about "

@@ -9,15 +9,8 @@ from singer_sdk import typing as th
 from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS
-from tap_xenioo.client import (
-    ACCOUNT_TYPES,
-    BOT_TYPES,
-    DEFAULT_API_URL,
-    GROUP_MODES,
-    XeniooAuthenticator,
-    XeniooGap,
-    auth_endpoint,
-)
+from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
+from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
 from tap_xenioo.streams import (
     DEFAULT_BOT_PATH,
     AccountStatisticsStream,
@@ -52,7 +45,7 @@ class TapXenioo(SupportTap):
         th.Property(
             "api_url",
             th.StringType,
-            default=DEFAULT_API_URL,
+            default="https://publicapi.xenioo.com",
             description="Base URL of the statistics API.",
         ),
         th.Property(
@@ -65,13 +58,13 @@ class TapXenioo(SupportTap):
         ),
         th.Property(
             "types",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=ACCOUNT_TYPES[0], maximum=ACCOUNT_TYPES[-1])),
             default=list(ACCOUNT_TYPES),
             description="Statistic type codes for account_statistics (0..17; default all).",
         ),
         th.Property(
             "bot_types",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=BOT_TYPES[0], maximum=BOT_TYPES[-1])),
             default=list(BOT_TYPES),
             description="Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all).",
         ),
@@ -141,18 +134,14 @@ class TapXenioo(SupportTap):
             auth_endpoint(self.config)
         except ValueError as exc:
             errors.append(str(exc))
+        # Each code's range is in the config schema; an empty list it cannot say with the
+        # SDK's type helpers.
         for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
-            codes = self.config.get(setting)
-            if codes is not None and (not codes or any(code not in allowed for code in codes)):
+            if self.config.get(setting) == []:
                 errors.append(
                     f"The setting `{setting}` must list statistic type codes from {allowed[0]} to "
-                    f"{allowed[-1]}, got {codes!r}."
+                    f"{allowed[-1]}, got []."
                 )
-        mode = self.config.get("group_mode", "day")
-        if mode not in GROUP_MODES:
-            errors.append(
-                f"The setting `group_mode` must be one of {', '.join(GROUP_MODES)}, got {mode!r}."
-            )
         names = [str(bot.get("name") or "") for bot in self.config.get("bots") or []]
         if any(not name for name in names):
             errors.append("Every entry of `bots` needs a `name` and an `api_key`.")
@@ -163,7 +152,7 @@ class TapXenioo(SupportTap):
             errors.append(
                 f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}."
             )
-        path = str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
+        path = str(self.config["bot_statistics_path"])
         if not path.startswith("/") or "{APIKEY}" not in path:
             errors.append(
                 "The setting `bot_statistics_path` must start with / and contain {APIKEY}."
