@@ -19,7 +19,8 @@ ACCOUNT = "/analytics/statistics/account/"
 
 
 def _last_called_positions(run, stream: str, bot: str | None = None) -> tuple[int, int]:
-    """Index of the last RECORD of (stream, bot) and of the first STATE that carries its last_called_at."""
+    """Index of the last RECORD of (stream, bot) and of the first STATE that carries its
+    last_called_at."""
     last_record = max(
         i
         for i, m in enumerate(run.messages)
@@ -80,8 +81,8 @@ def test_test_mode_does_not_spend_the_hourly_call():
         assert len(sim.calls("/authorization/integration", status=200)) == 1
         assert not sim.calls("/analytics/"), "--test called a throttled endpoint"
         assert (
-            "Connection test: Xenioo gave an auth token; account_statistics for all bots was not called"
-            in (test.stderr)
+            "Connection test: Xenioo gave an auth token; account_statistics for all bots was not "
+            "called" in (test.stderr)
         )
         # The next real run still has its calls.
         run = run_tap("tap_xenioo", config)
@@ -101,7 +102,8 @@ def test_test_mode_still_fails_on_a_wrong_account_key():
 
 
 def _late_evening_state(run_day: dt.date) -> dict:
-    """Account statistics last read 29 days before `run_day`: still in reach that day, not the next."""
+    """Account statistics last read 29 days before `run_day`: still in reach that day, not
+    the next."""
     read = dt.datetime.combine(run_day - dt.timedelta(days=29), dt.time(22), UTC)
     return {
         "bookmarks": {

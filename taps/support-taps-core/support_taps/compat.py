@@ -124,7 +124,9 @@ class FastRecordMessages:
     own method runs. Mix in before the SDK stream class.
     """
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[RecordMessage]:
+    def _generate_record_messages(
+        self, record: dict[str, t.Any]
+    ) -> t.Generator[RecordMessage, None, None]:
         if (
             not self._every_property_selected
             or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE

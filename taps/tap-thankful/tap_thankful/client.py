@@ -81,7 +81,8 @@ class ThankfulStream(WindowedStream):
         return request
 
     def read(self, convert: t.Callable[[t.Any], t.Any], value: t.Any, field: str) -> t.Any:
-        """`convert(value)`; a value that was sent but cannot be read is named once per field and shape.
+        """`convert(value)`; a value that was sent but cannot be read is named once per field
+        and shape.
 
         Its column is null and the value as sent stays in the row's `raw`.
         """

@@ -194,7 +194,7 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
 
     parent_stream_type = TicketsOverTimeStream
     # One bookmark for the stream, not one state partition per day.
-    state_partitioning_keys: t.ClassVar[list[str]] = []  # type: ignore[misc]
+    state_partitioning_keys: t.ClassVar[list[str]] = []
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def windows(self, context: t.Mapping | None) -> list[DateWindow]:
@@ -339,7 +339,8 @@ class HandoffsStream(ThankfulDayStream):
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def rows(self, payload: list, context: t.Mapping) -> t.Iterable[dict]:
-        # The answer's shape was checked when it arrived: objects, `Types` a list of objects or null.
+        # The answer's shape was checked when it arrived: objects, `Types` a list of objects
+        # or null.
         for item in payload:
             action_id = to_integer(item.get("ActionID"))
             types = item.get("Types")

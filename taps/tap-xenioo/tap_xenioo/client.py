@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
+from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import quote
 
 import requests
 from singer_sdk.exceptions import RetriableAPIError
@@ -121,6 +123,8 @@ class XeniooStream(SupportStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        # What the SDK's request metrics log: the template, no key.
+        self.path = self.statistics_path
         self._call: dict[str, t.Any] | None = None
         self._unparsed_labels: set[str] = set()
         self._renewed_after_refusal = False
@@ -137,11 +141,7 @@ class XeniooStream(SupportStream):
         # As Xenioo's published requests send them (tests/contracts/xenioo/*_request.txt).
         return {**super().http_headers, "Content-Type": "application/json"}
 
-    @property
-    def path(self) -> str:  # what the SDK's request metrics log: the template, no key
-        return self.statistics_path
-
-    @property
+    @cached_property
     def authenticator(self) -> XeniooAuthenticator:
         return self.tap.xenioo_authenticator  # one token for every stream of the run
 
@@ -163,7 +163,7 @@ class XeniooStream(SupportStream):
     def get_url(self, context: t.Mapping | None) -> str:
         call = self._call or {}
         values = {
-            "APIKEY": requests.utils.quote(self.api_key_for(context), safe="*"),
+            "APIKEY": quote(self.api_key_for(context), safe="*"),
             "TYPES": ",".join(str(code) for code in self.statistic_types()),
             "GROUPMODE": self.group_mode,
             "DAYS": str(call.get("days", MAX_DAYS)),
@@ -179,8 +179,8 @@ class XeniooStream(SupportStream):
         status = response.status_code
         if throttle_message(response):
             msg = (
-                f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as throttled "
-                f"(HTTP {status}): {body_snippet(response.content)}"
+                f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as "
+                f"throttled (HTTP {status}): {body_snippet(response.content)}"
             )
             raise XeniooThrottled(msg)
         if rate_limit_message(response):
@@ -197,15 +197,16 @@ class XeniooStream(SupportStream):
                 )
                 raise RetriableAPIError(self.response_error_message(response), response)
             msg = (
-                f"Xenioo refused a freshly obtained auth token (HTTP 401) for {endpoint_of(response)}: "
-                "check `account_api_key` and that `auth_url` is the service endpoint of this account."
+                "Xenioo refused a freshly obtained auth token (HTTP 401) for "
+                f"{endpoint_of(response)}: check `account_api_key` and that `auth_url` is the "
+                "service endpoint of this account."
             )
             raise CredentialsRejected(msg)
         if status == HTTPStatus.NOT_FOUND:
             msg = (
-                f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} ({self.scope_phrase()}): "
-                "the account or bot was not found. Check the bot keys in `bots`, `account_bot` and "
-                f"`api_url` (in use: {redact(self.url_base)})."
+                f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} "
+                f"({self.scope_phrase()}): the account or bot was not found. Check the bot keys in "
+                f"`bots`, `account_bot` and `api_url` (in use: {redact(self.url_base)})."
             )
             raise VendorAPIError(msg)
         super().validate_response(response)
@@ -266,17 +267,18 @@ class XeniooStream(SupportStream):
         )
         collisions = len(untyped) - len(set(untyped))
         self.logger.warning(
-            "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents (%s) and the "
-            "call asked for %d types, so their type cannot be told: they are kept with stat_type_code %d and "
-            "the whole object in `raw`.%s Set `%s` to one type code to have every row typed.",
+            "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents "
+            "(%s) and the call asked for %d types, so their type cannot be told: they are kept "
+            "with stat_type_code %d and the whole object in `raw`.%s Set `%s` to one type code to "
+            "have every row typed.",
             self.name,
             self.scope_phrase(),
             len(untyped),
             shown,
             len(self.statistic_types()),
             UNTOLD_TYPE,
-            f" {collisions} of them share their key with another such row, and a target that upserts keeps "
-            "only one."
+            f" {collisions} of them share their key with another such row, and a target that "
+            "upserts keeps only one."
             if collisions
             else "",
             self.types_setting,
@@ -324,8 +326,9 @@ class XeniooStream(SupportStream):
     # ---- DAYS, throttle and state ---------------------------------------------------------------
 
     def read_through(self, context: t.Mapping | None) -> dt.date | None:
-        """The last day an earlier run read (its bookmark, or the day of its last call when later:
-        a month or year bucket starts long before the day it was read up to); None on a first run."""
+        """The last day an earlier run read (its bookmark, or the day of its last call when
+        later: a month or year bucket starts long before the day it was read up to); None on a
+        first run."""
         state = self.get_context_state(context)
         days = []
         for name in ("replication_key_value", "last_called_at"):
@@ -361,10 +364,10 @@ class XeniooStream(SupportStream):
             wanted_from = read_through
         lost_until = reach - dt.timedelta(days=1)
         message = (
-            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates {wanted_from} "
-            f"to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
-            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read up to "
-            f"{wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
+            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates "
+            f"{wanted_from} to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
+            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read "
+            f"up to {wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
         )
         if read_through is not None and not self.config.get("allow_gaps"):
             raise XeniooGap(
@@ -399,14 +402,15 @@ class XeniooStream(SupportStream):
         if read_through >= reach_then:
             return None
         return (
-            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; by "
-            f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its statistics "
-            f"reach back only to {reach_then}, so {read_through} to "
+            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; "
+            f"by {allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its "
+            f"statistics reach back only to {reach_then}, so {read_through} to "
             f"{reach_then - dt.timedelta(days=1)} would be lost"
         )
 
     def _remember_call(self, call: t.Mapping[str, t.Any]) -> None:
-        """Xenioo answered and every row of the answer went out: its throttle window runs from the call."""
+        """Xenioo answered and every row of the answer went out: its throttle window runs from
+        the call."""
         state = self.get_context_state(call["context"])
         state["last_called_at"] = call["started_at"].isoformat()
         self.write_state_now()
@@ -440,15 +444,15 @@ class XeniooStream(SupportStream):
             last = self.get_context_state(context)["last_called_at"]
             self._skipped(
                 context,
-                f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
-                f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
+                f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the last "
+                f"one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
                 "The stream's state is unchanged",
                 allowed_at,
             )
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
-        call = {
+        call: dict[str, t.Any] = {
             "context": context,
             "started_at": now,
             "days": days,
@@ -474,8 +478,8 @@ class XeniooStream(SupportStream):
                 yield record
         except XeniooThrottled as exc:
             self.logger.warning(
-                "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is unchanged and "
-                "the next run will ask again.",
+                "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is "
+                "unchanged and the next run will ask again.",
                 self.name,
                 scope,
                 exc,

@@ -111,7 +111,7 @@ class BotStatisticsStream(StatisticsRecords):
         return configured_bots(self.config)[(context or {})["bot_scope"]]
 
     def scope_of(self, context: t.Mapping | None) -> str:
-        return (context or {}).get("bot_scope", "")
+        return str((context or {}).get("bot_scope", ""))
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         if not context:

@@ -38,8 +38,9 @@ class TapXenioo(SupportTap):
             th.StringType,
             required=True,
             description=(
-                "The service endpoint where the auth token is obtained (Settings > Developers of a bot), "
-                "e.g. https://<node>.xenioo.com; the tap posts to <auth_url>/authorization/integration."
+                "The service endpoint where the auth token is obtained (Settings > Developers of "
+                "a bot), e.g. https://<node>.xenioo.com; the tap posts to "
+                "<auth_url>/authorization/integration."
             ),
         ),
         th.Property(
@@ -52,8 +53,8 @@ class TapXenioo(SupportTap):
             "start_date",
             th.DateTimeType,
             description=(
-                "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier dates are "
-                "reported as out of reach. Default: the 30 days the API reaches."
+                "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier "
+                "dates are reported as out of reach. Default: the 30 days the API reaches."
             ),
         ),
         th.Property(
@@ -66,7 +67,9 @@ class TapXenioo(SupportTap):
             "bot_types",
             th.ArrayType(th.IntegerType(minimum=BOT_TYPES[0], maximum=BOT_TYPES[-1])),
             default=list(BOT_TYPES),
-            description="Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all).",
+            description=(
+                "Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all)."
+            ),
         ),
         th.Property(
             "group_mode",
@@ -95,7 +98,10 @@ class TapXenioo(SupportTap):
                 )
             ),
             secret=True,
-            description="Bots to read bot_statistics for: a list of {name, api_key}. Their keys are secrets.",
+            description=(
+                "Bots to read bot_statistics for: a list of {name, api_key}. Their keys are "
+                "secrets."
+            ),
         ),
         th.Property(
             "account_bot",
@@ -111,9 +117,10 @@ class TapXenioo(SupportTap):
             th.BooleanType,
             default=False,
             description=(
-                "Let a run go on when dates fall out of Xenioo's 30-day reach before they are read (a "
-                "bookmark older than 30 days, or a throttled stream whose bookmark will be by the time "
-                "Xenioo allows the next call). Default: such a run fails, naming the dates."
+                "Let a run go on when dates fall out of Xenioo's 30-day reach before they are "
+                "read (a bookmark older than 30 days, or a throttled stream whose bookmark will "
+                "be by the time Xenioo allows the next call). Default: such a run fails, naming "
+                "the dates."
             ),
         ),
         th.Property(
@@ -121,8 +128,9 @@ class TapXenioo(SupportTap):
             th.StringType,
             default=DEFAULT_BOT_PATH,
             description=(
-                "Path of the per-bot statistics endpoint, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}. "
-                "Xenioo's docs page does not show it; the default is inferred from the account endpoint."
+                "Path of the per-bot statistics endpoint, with {APIKEY}, {TYPES}, {GROUPMODE} and "
+                "{DAYS}. Xenioo's docs page does not show it; the default is inferred from the "
+                "account endpoint."
             ),
         ),
         *COMMON_SETTINGS,
@@ -150,7 +158,8 @@ class TapXenioo(SupportTap):
         account_bot = self.config.get("account_bot")
         if account_bot and account_bot not in names:
             errors.append(
-                f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}."
+                "The setting `account_bot` must be the name of a bot in `bots`, got "
+                f"{account_bot!r}."
             )
         path = str(self.config["bot_statistics_path"])
         if not path.startswith("/") or "{APIKEY}" not in path:
