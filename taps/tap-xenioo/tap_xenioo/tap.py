@@ -193,7 +193,7 @@ class TapXenioo(SupportTap):
             account_api_key=str(self.config["account_api_key"]),
             endpoint=auth_endpoint(self.config),
             policy=RetryPolicy.from_config(dict(self.config)),
-            timeout=float(self.config.get("request_timeout", 60)),
+            timeout=float(self.config["request_timeout"]),
             logger=self.logger,
         )
 
