@@ -1,4 +1,5 @@
-"""Thankful's published examples (tests/contracts/thankful/) through tap-thankful's real parsing path.
+"""Thankful's published examples (tests/contracts/thankful/) through tap-thankful's real parsing
+path.
 
 Each fixture is byte for byte as Thankful's Analytics API page shows it ("..." elisions
 removed with the comma before them); its `.source` file names the section. Responses
@@ -25,7 +26,10 @@ from tap_thankful.tap import TapThankful
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
 DAY = {"day": "2019-05-22", "filter_action_id": None}
-CAUSE_3 = "Failed to evaluate JS for step 95863: eval js code: TypeError: Cannot access member 'SG' of undefined"
+CAUSE_3 = (
+    "Failed to evaluate JS for step 95863: eval js code: TypeError: Cannot access member "
+    "'SG' of undefined"
+)
 
 
 def _fixture(name: str) -> bytes:

@@ -106,30 +106,33 @@ _TICKETS_DAY = (
         (
             "tickets",
             _TICKETS_DAY % (b'"1456"', b"[]"),
-            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime`: expected an object of series (Received, "
-            "Captured, Transferred, Resolved: lists of {Val, CreatedAt}) with their totals and changes, found string.",
+            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime`: expected an object of "
+            "series (Received, Captured, Transferred, Resolved: lists of {Val, CreatedAt}) with "
+            "their totals and changes, found string.",
         ),
         (
             "tickets",
             _TICKETS_DAY % (b'{"Received": {"Val": 1}}', b"[]"),
-            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received`: expected a list of "
-            "{Val, CreatedAt} points (Received), found object{Val: int}.",
+            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received`: expected a list "
+            "of {Val, CreatedAt} points (Received), found object{Val: int}.",
         ),
         (
             "tickets",
             _TICKETS_DAY % (b'{"Received": [1456]}', b"[]"),
-            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received[0]`: expected a {Val, CreatedAt} "
-            "point, found int.",
+            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime.Received[0]`: expected a "
+            "{Val, CreatedAt} point, found int.",
         ),
         (
             "tickets",
             _TICKETS_DAY % (b"{}", b'[{"ID": 3759}, "Track Order"]'),
-            "Thankful GET /api/v1/tickets (HTTP 200), `TopActions[1]`: expected an action object, found string.",
+            "Thankful GET /api/v1/tickets (HTTP 200), `TopActions[1]`: expected an action object, "
+            "found string.",
         ),
         (
             "tickets",
             b'[{"Period": {}}]',
-            "Thankful GET /api/v1/tickets (HTTP 200): expected a JSON object, found list[1 × object{Period: object{}}].",
+            "Thankful GET /api/v1/tickets (HTTP 200): expected a JSON object, found list[1 × "
+            "object{Period: object{}}].",
         ),
         (
             "handoffs",
@@ -146,7 +149,8 @@ _TICKETS_DAY = (
         (
             "savings",
             b"[100.5]",
-            "Thankful GET /api/v1/savings (HTTP 200): expected a JSON object, found list[1 × number].",
+            "Thankful GET /api/v1/savings (HTTP 200): expected a JSON object, found list[1 × "
+            "number].",
         ),
         (
             "savings",
@@ -184,8 +188,8 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
     assert (
-        "Thankful GET /api/v1/actions (HTTP 200): expected a JSON object, found list[1 × object{3000: string}]. "
-        "The endpoint answers an object mapping action ids to names."
+        "Thankful GET /api/v1/actions (HTTP 200): expected a JSON object, found list[1 × "
+        "object{3000: string}]. The endpoint answers an object mapping action ids to names."
     ) in run.stderr
     assert "Return Order" not in run.stderr  # described, not quoted
 

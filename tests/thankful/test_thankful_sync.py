@@ -130,6 +130,7 @@ def test_bookmark_moves_after_each_complete_day(thankful):
         )
     # A stream's STATE follows its day's records: no record after a bookmark predates it.
     seen: dict[str, str] = {}
+    after_a_bookmark: set[str] = set()
     for message in run.messages:
         if message["type"] == "STATE":
             for stream in DAY_STREAMS:
@@ -137,6 +138,10 @@ def test_bookmark_moves_after_each_complete_day(thankful):
         elif message["type"] == "RECORD" and message["stream"] in DAY_STREAMS:
             # A bookmark is the start of the first day not yet complete.
             assert message["record"]["day"] >= seen.get(message["stream"], "")[:10], message
+            if seen.get(message["stream"]):
+                after_a_bookmark.add(message["stream"])
+    # The check ran against real bookmarks: every stream emitted records after its first one.
+    assert set(DENSE_STREAMS) <= after_a_bookmark
 
 
 def test_lookback_asks_again_for_recent_days(thankful):
@@ -244,9 +249,9 @@ def test_filters_are_sent_as_documented_and_honoured(thankful):
     config = thankful_config(thankful, end_date="2025-01-04", statuses=[2, 1], channels=[7, 2])
     run = run_tap("tap_thankful", config)
     assert run.returncode == 0, run.stderr
-    for call in thankful.calls("/api/v1/"):
-        if call.path.endswith("/actions"):
-            continue
+    day_calls = [c for c in thankful.calls("/api/v1/") if not c.path.endswith("/actions")]
+    assert len(day_calls) == 3 * 3  # 3 days x /tickets, /handoffs, /savings
+    for call in day_calls:
         assert call.query["ss"] == ["1,2"] and call.query["fs"] == ["2,7"], call
         assert "a" not in call.query
     assert_delivers_expected(run, thankful, config)
@@ -284,10 +289,10 @@ def test_unknown_action_id_fails_before_any_day_is_asked(thankful):
 @pytest.mark.parametrize(
     ("overrides", "phrase"),
     [
-        ({"statuses": [1, 9]}, "`statuses` lists 9"),
-        ({"channels": [0, 2]}, "`channels` lists 0"),
-        ({"action_ids": [-3]}, "`action_ids` lists -3"),
-        ({"lookback_days": -1}, "`lookback_days`"),
+        ({"statuses": [1, 9]}, "The setting `statuses` is invalid (item 2): 9 is not one of"),
+        ({"channels": [0, 2]}, "The setting `channels` is invalid (item 1): 0 is not one of"),
+        ({"action_ids": [-3]}, "The setting `action_ids` is invalid (item 1): -3 is less than"),
+        ({"lookback_days": -1}, "The setting `lookback_days` is invalid: -1 is less than"),
         ({"end_date": "2024-12-01"}, "`end_date` must be later than `start_date`"),
     ],
 )

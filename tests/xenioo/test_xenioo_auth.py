@@ -1,4 +1,5 @@
-"""The auth token: obtained by the tap, shared, renewed on expiry or refusal; secrets stay out of output."""
+"""The auth token: obtained by the tap, shared, renewed on expiry or refusal; secrets stay out of
+output."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tap_runner import run_tap
 
 from support_simulators.framework import Fault
 from support_taps.retry import RetryPolicy
-from tap_xenioo.client import XeniooAuthenticator
+from tap_xenioo.auth import XeniooAuthenticator
 
 AUTH = "/authorization/integration"
 STATS = "/analytics/"
@@ -77,7 +78,8 @@ def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
     second = bearer()
     assert second == f"Bearer {xenioo.issued_tokens[1]}"
     assert len(xenioo.calls(AUTH)) == 2
-    # ...which is what Xenioo requires: past the hour the first token is refused, the new one is not.
+    # ...which is what Xenioo requires: past the hour the first token is refused, the new one
+    # is not.
     advance(1)
     assert bearer() == second
     url = xenioo.url + "/analytics/statistics/dlr/account/*/day/1"
@@ -142,8 +144,8 @@ def test_a_token_answer_without_token_is_reported(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert (
-        "Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object with a "
-        "`token` string, found object{expires: int}."
+        "Xenioo POST /authorization/integration (HTTP 200): expected a token answer, an object "
+        "with a `token` string, found object{expires: int}."
     ) in run.stderr
 
 

@@ -181,7 +181,10 @@ def test_a_label_that_is_a_published_type_name_gives_the_type(label):
 
 
 def test_the_unpublished_type_field_alone_does_not_type_a_row():
-    body = b'[{"GroupLabel":"2024-05-02","BotName":"Shop","ChannelName":"Web","EventLabel":"Greeting","Type":6}]'
+    body = (
+        b'[{"GroupLabel":"2024-05-02","BotName":"Shop","ChannelName":"Web",'
+        b'"EventLabel":"Greeting","Type":6}]'
+    )
     with simulator() as sim:
         sim.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
         run = run_tap("tap_xenioo", xenioo_config(sim, bots=None, types=[3, 6]))

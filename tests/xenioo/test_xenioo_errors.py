@@ -1,4 +1,5 @@
-"""Error paths: bad settings, wrong bot keys, transient failures, broken bodies - and no secret in any of it."""
+"""Error paths: bad settings, wrong bot keys, transient failures, broken bodies - and no secret in
+any of it."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ BASE = {"account_api_key": ACCOUNT_KEY, "auth_url": "http://127.0.0.1:9", "bots"
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"types": [3, 18]}, "`types` must list statistic type codes from 0 to 17"),
-        ({"bot_types": [19]}, "`bot_types` must list statistic type codes from 0 to 18"),
+        ({"types": [3, 18]}, "The setting `types` is invalid (item 2): 18 is greater than"),
+        ({"bot_types": [19]}, "The setting `bot_types` is invalid (item 1): 19 is greater than"),
         ({"types": []}, "`types` must list statistic type codes"),
-        ({"group_mode": "week"}, "group_mode"),
+        ({"group_mode": "week"}, "The setting `group_mode` is invalid: 'week' is not one of"),
         ({"account_bot": "marketing"}, "`account_bot` must be the name of a bot in `bots`"),
         ({"auth_url": "xenioo.example"}, "`auth_url` must be an http(s) URL"),
         ({"auth_url": None}, "auth_url"),
@@ -60,10 +61,10 @@ def test_bad_settings_are_named(overrides, message):
 def test_the_checks_are_the_cores_setting_errors_hook():
     # The core runs setting_errors() once, before the first request (and not when
     # validation is off, e.g. for --about); the tap only adds its own checks to it.
-    config = {**BASE, "group_mode": "week", "start_date": "not-a-date"}
+    config = {**BASE, "account_bot": "marketing", "start_date": "not-a-date"}
     tap = TapXenioo(config=config, validate_config=False)
     errors = tap.setting_errors()
-    assert any("group_mode" in e for e in errors)
+    assert any("`account_bot` must be the name of a bot" in e for e in errors)
     assert any("start_date" in e for e in errors), "the core's own checks were not kept"
 
 
@@ -144,7 +145,10 @@ def test_broken_bodies_are_reported(xenioo, body, expected):
 
 def test_secrets_in_a_body_are_masked_in_errors_and_records(xenioo):
     key = BOT_SETTINGS[0]["api_key"]
-    echo = f'[{{"GroupLabel": "2025-01-01", "BotName": "Support", "Type": 3, "Value": 1, "BotKey": "{key}"}}]'
+    echo = (
+        '[{"GroupLabel": "2025-01-01", "BotName": "Support", "Type": 3, "Value": 1, '
+        f'"BotKey": "{key}"}}]'
+    )
     xenioo.faults.add(
         Fault(status=200, body=echo.encode(), path_prefix=ACCOUNT),
         Fault(status=400, body=f'{{"Message": "bad key {key}"}}'.encode(), path_prefix=BOT),
@@ -158,7 +162,10 @@ def test_secrets_in_a_body_are_masked_in_errors_and_records(xenioo):
 
 
 def test_a_group_label_that_is_not_a_date_is_kept_with_a_warning(xenioo):
-    body = b'[{"GroupLabel": "Week 3", "BotName": "Support", "ChannelName": "Web", "EventLabel": "Messages"}]'
+    body = (
+        b'[{"GroupLabel": "Week 3", "BotName": "Support", "ChannelName": "Web", '
+        b'"EventLabel": "Messages"}]'
+    )
     xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
     assert run.returncode == 0, run.stderr
@@ -184,8 +191,8 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
     assert run.returncode != 0
     assert "Xenioo GET /analytics/statistics/account/*/" in run.stderr
     assert (
-        "(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, ChannelName and "
-        "EventLabel, found string. The array holds list[1 × object{GroupLabel: string, BotName: string}, "
-        "1 × string]."
+        "(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, "
+        "ChannelName and EventLabel, found string. The array holds list[1 × "
+        "object{GroupLabel: string, BotName: string}, 1 × string]."
     ) in run.stderr
     assert "alice@example.com" not in run.stderr

@@ -11,7 +11,7 @@ from kit_xenioo import simulator, stream_state, xenioo_config
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
-from tap_xenioo.client import XeniooGap, XeniooStream
+from tap_xenioo.client import XeniooGap
 from tap_xenioo.tap import TapXenioo
 
 UTC = dt.timezone.utc
@@ -19,7 +19,8 @@ ACCOUNT = "/analytics/statistics/account/"
 
 
 def _last_called_positions(run, stream: str, bot: str | None = None) -> tuple[int, int]:
-    """Index of the last RECORD of (stream, bot) and of the first STATE that carries its last_called_at."""
+    """Index of the last RECORD of (stream, bot) and of the first STATE that carries its
+    last_called_at."""
     last_record = max(
         i
         for i, m in enumerate(run.messages)
@@ -80,8 +81,8 @@ def test_test_mode_does_not_spend_the_hourly_call():
         assert len(sim.calls("/authorization/integration", status=200)) == 1
         assert not sim.calls("/analytics/"), "--test called a throttled endpoint"
         assert (
-            "Connection test: Xenioo gave an auth token; account_statistics for all bots was not called"
-            in (test.stderr)
+            "Connection test: Xenioo gave an auth token; account_statistics for all bots was not "
+            "called" in (test.stderr)
         )
         # The next real run still has its calls.
         run = run_tap("tap_xenioo", config)
@@ -101,7 +102,8 @@ def test_test_mode_still_fails_on_a_wrong_account_key():
 
 
 def _late_evening_state(run_day: dt.date) -> dict:
-    """Account statistics last read 29 days before `run_day`: still in reach that day, not the next."""
+    """Account statistics last read 29 days before `run_day`: still in reach that day, not
+    the next."""
     read = dt.datetime.combine(run_day - dt.timedelta(days=29), dt.time(22), UTC)
     return {
         "bookmarks": {
@@ -117,10 +119,10 @@ def _late_evening_state(run_day: dt.date) -> dict:
 
 
 @pytest.fixture
-def late_evening(monkeypatch):
+def late_evening(tap_clock):
     """The tap's clock at 23:45 UTC today: one hour later is tomorrow, and the reach moves a day."""
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(23, 45), UTC)
-    monkeypatch.setattr(XeniooStream, "now", lambda self: moment)
+    tap_clock(moment)
     return moment
 
 
@@ -174,9 +176,9 @@ def test_allow_gaps_lets_that_run_end_well(late_evening, capsys):
     assert error is None
 
 
-def test_a_throttle_early_in_the_day_leaves_no_gap(monkeypatch, capsys):
+def test_a_throttle_early_in_the_day_leaves_no_gap(tap_clock, capsys):
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(9), UTC)
-    monkeypatch.setattr(XeniooStream, "now", lambda self: moment)
+    tap_clock(moment)
     with simulator() as sim:
         sim.faults.add(
             Fault(

@@ -32,7 +32,8 @@ def _days_asked(sim, prefix: str) -> list[int]:
 
 
 def _possible_days(first_day: dt.date, before: dt.date, after: dt.date) -> set[int]:
-    """DAYS the tap may ask for `first_day`, whichever of the two dates 'today' was during the run."""
+    """DAYS the tap may ask for `first_day`, whichever of the two dates 'today' was during the
+    run."""
     return {min(30, (before - first_day).days + 1), min(30, (after - first_day).days + 1)}
 
 
@@ -191,8 +192,8 @@ def test_with_allow_gaps_a_bookmark_older_than_30_days_names_the_dates_out_of_re
     def message(run_day: dt.date) -> str:
         lost_until = run_day - dt.timedelta(days=30)
         return (
-            f"The dates {bookmark_day} to {lost_until} ({(lost_until - bookmark_day).days + 1} days) "
-            "for all bots can no longer be fetched"
+            f"The dates {bookmark_day} to {lost_until} ({(lost_until - bookmark_day).days + 1} "
+            "days) for all bots can no longer be fetched"
         )
 
     assert message(before) in run.stderr or message(today()) in run.stderr
@@ -232,7 +233,8 @@ def test_month_mode_keeps_a_delivered_month_rather_than_a_partial_rereading(xeni
                 "replication_key_value": dt.datetime.combine(
                     previous_month, dt.time(), UTC
                 ).isoformat(),
-                # The earlier run read that month up to yesterday: no gap, though the month began long ago.
+                # The earlier run read that month up to yesterday: no gap, though the month
+                # began long ago.
                 "last_called_at": (dt.datetime.now(UTC) - dt.timedelta(days=1)).isoformat(),
             }
         }

@@ -1,4 +1,5 @@
-"""Xenioo's throttles: skip inside the window, and a throttle refusal stops only its stream, state unchanged."""
+"""Xenioo's throttles: skip inside the window, and a throttle refusal stops only its stream, state
+unchanged."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def test_a_run_inside_the_windows_skips_every_stream_without_calling(xenioo):
         in second.stderr
     )
     assert (
-        "Skipping bot_statistics: for bot 'support', throttled: Xenioo allows one call per 30 minutes"
-        in second.stderr
+        "Skipping bot_statistics: for bot 'support', throttled: Xenioo allows one call per 30 "
+        "minutes" in second.stderr
     )
     assert "Skipping dlr_statistics: for all bots" in second.stderr
     assert second.final_state == first.final_state
@@ -88,7 +89,8 @@ def test_a_throttle_refusal_stops_only_that_stream_and_leaves_its_state_alone():
     with simulator() as sim:
         config = xenioo_config(sim)
         first = run_tap("tap_xenioo", config)
-        # Another client (or a lost state) used the account's hourly call; the bots' windows have passed.
+        # Another client (or a lost state) used the account's hourly call; the bots' windows
+        # have passed.
         sim.advance(31 * 60)
         state = _called(first.final_state, 120)  # the tap believes it may call everything
         sim.reset_log()

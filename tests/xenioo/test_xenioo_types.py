@@ -26,6 +26,7 @@ def test_by_default_every_row_is_typed_from_its_label_and_no_key_column_is_null(
     assert run.returncode == 0, run.stderr
     for stream in ("account_statistics", "bot_statistics"):
         records = run.records(stream)
+        assert records, stream  # the checks below hold for every row, so there must be rows
         assert {r["stat_type_name"] for r in records} <= set(STATISTIC_TYPES.values())
         assert all(r["stat_type_name"] == r["event_label"] for r in records)
         assert all(r[c] is not None for r in records for c in STATISTICS_KEY), stream

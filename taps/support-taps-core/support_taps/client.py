@@ -223,15 +223,22 @@ class SupportTap(TerminationHook, Tap):
 
 
 _USER_SETTING = re.compile(r"user|login|email|client|account|name", re.IGNORECASE)
-_SCHEMA_ERROR = re.compile(r"^(?P<what>.*) in config\['(?P<name>[^']+)'\]$", re.DOTALL)
+_SCHEMA_ERROR = re.compile(
+    r"^(?P<what>.*) in config\['(?P<name>[^']+)'\](?P<item>(\[\d+\])*)$", re.DOTALL
+)
 
 
 def _name_the_setting(error: str) -> str:
-    """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..." """
+    """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..."; an item of a
+    list setting, "... in config['x'][1]", is named by its position: "`x` item 2". """
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error
-    return f"The setting `{match['name']}` is invalid: {redact(match['what'])}."
+    where = ""
+    if match["item"]:
+        positions = re.findall(r"\[(\d+)\]", match["item"])
+        where = " (" + ", ".join(f"item {int(p) + 1}" for p in positions) + ")"
+    return f"The setting `{match['name']}` is invalid{where}: {redact(match['what'])}."
 
 
 def _marks_secret_inside(schema: dict) -> bool:

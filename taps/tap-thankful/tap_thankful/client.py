@@ -16,9 +16,11 @@ from support_taps.windowed import WindowedStream
 from support_taps.windows import DateWindow, floor_day, parse_utc
 from tap_thankful.payloads import check_answer
 
+if t.TYPE_CHECKING:
+    from tap_thankful.tap import TapThankful
+
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
-DEFAULT_API_URL = "https://dashboard.thankful.ai/api/v1"
 
 #: The documented filter ids (Analytics API, "parameters"): `ss` statuses and `fs` channels.
 STATUS_IDS = {
@@ -44,10 +46,6 @@ CHANNEL_IDS = {
 }
 
 
-def thankful_base_url(config: t.Mapping[str, t.Any]) -> str:
-    return str(config.get("api_url") or DEFAULT_API_URL).rstrip("/")
-
-
 def day_stamp(day: dt.datetime) -> str:
     """The `day` key of every row: the UTC date (a DATE column in the warehouse).
 
@@ -64,8 +62,9 @@ class ThankfulStream(WindowedStream):
     url_settings = ("api_url",)
 
     @property
-    def url_base(self) -> str:
-        return thankful_base_url(self.config)
+    def tap(self) -> TapThankful:
+        """The tap of this run, with Thankful's shared `ticket_days` and `action_filters`."""
+        return t.cast("TapThankful", super().tap)
 
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator:
@@ -82,7 +81,8 @@ class ThankfulStream(WindowedStream):
         return request
 
     def read(self, convert: t.Callable[[t.Any], t.Any], value: t.Any, field: str) -> t.Any:
-        """`convert(value)`; a value that was sent but cannot be read is named once per field and shape.
+        """`convert(value)`; a value that was sent but cannot be read is named once per field
+        and shape.
 
         Its column is null and the value as sent stays in the row's `raw`.
         """
@@ -119,12 +119,12 @@ class ThankfulDayStream(ThankfulStream):
     """
 
     replication_key = "day"
+    lookback_setting = "lookback_days"
     #: Key columns after `day` (and `filter_action_id` when `action_ids` is set).
     row_keys: t.ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 3)))
         # One request per action id (see TapThankful): the rows of each carry it in
         # `filter_action_id`, which then belongs in the key.
         scope = ("filter_action_id",) if self.config.get("action_ids") else ()
@@ -188,10 +188,12 @@ class ThankfulDayStream(ThankfulStream):
         """The stream's rows from its endpoint's payload for one day and filter."""
         raise NotImplementedError
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window in self.date_windows(context):
-            day = floor_day(window.start)
-            for day_context in self.day_contexts(window):
-                yield from self.rows(self.fetch(day_context), day_context)
-            if self.is_complete(day):
-                self.checkpoint(context, day + ONE_DAY)
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        """The rows of one day: those of each action filter's answer."""
+        for day_context in self.day_contexts(window):
+            yield from self.rows(self.fetch(day_context), day_context)
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
+        """The end of the day, once the day is complete; today stays to be asked again."""
+        day = floor_day(window.start)
+        return day + ONE_DAY if self.is_complete(day) else None

@@ -39,7 +39,7 @@ from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
 from support_taps.errors import describe_shape
 from support_taps.normalize import to_integer, to_number, to_utc_iso
 from support_taps.schemas import schema_directory
-from support_taps.windows import date_windows, floor_day, parse_utc
+from support_taps.windows import DateWindow, floor_day, parse_utc
 from tap_thankful.client import ONE_DAY, ThankfulDayStream, ThankfulStream
 
 THANKFUL_SCHEMAS = schema_directory("thankful", __package__)
@@ -119,28 +119,31 @@ class TicketsOverTimeStream(ThankfulDayStream):
             members.append(self)
         return min(t.cast(ThankfulDayStream, member).first_day for member in members)
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+    def track_windows(self, context: t.Mapping | None, count: int) -> None:
+        # Only feeding children: no progress markers or bookmark for this stream.
         if self.selected:
-            windows = self.date_windows(context)
-        else:
-            # Only feeding children: no progress markers or bookmark for this stream.
-            windows = date_windows(self.sync_range_start(context), self.sync_range_end(), ONE_DAY)
+            super().track_windows(context, count)
+
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        """The day's row of each action filter; each answer is held for the children while
+        the SDK syncs them with that row, then dropped."""
         store = self.tap.ticket_days
-        for window in windows:
-            day = floor_day(window.start)
-            day_contexts = list(self.day_contexts(window))
-            for index, day_context in enumerate(day_contexts):
-                key = (day_context["day"], day_context["filter_action_id"])
-                store[key] = self.fetch(day_context)
-                closes_day = index == len(day_contexts) - 1 and self.is_complete(day)
-                self._child_context = {**day_context, "closes_day": closes_day}
-                try:
-                    # The SDK syncs the children for this day before asking for the next row.
-                    yield self.series_row(store[key], day_context)
-                finally:
-                    store.pop(key, None)
-            if self.selected and self.is_complete(day):
-                self.checkpoint(context, day + ONE_DAY)
+        day = floor_day(window.start)
+        day_contexts = list(self.day_contexts(window))
+        for index, day_context in enumerate(day_contexts):
+            key = (day_context["day"], day_context["filter_action_id"])
+            store[key] = self.fetch(day_context)
+            closes_day = index == len(day_contexts) - 1 and self.is_complete(day)
+            self._child_context = {**day_context, "closes_day": closes_day}
+            try:
+                # The SDK syncs the children for this day before asking for the next row.
+                yield self.series_row(store[key], day_context)
+            finally:
+                store.pop(key, None)
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
+        # A stream that only feeds its children keeps no bookmark.
+        return super().window_bookmark(window, context) if self.selected else None
 
     def get_child_context(self, record: dict, context: t.Mapping | None) -> dict[str, t.Any]:
         assert self._child_context is not None
@@ -191,22 +194,33 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
 
     parent_stream_type = TicketsOverTimeStream
     # One bookmark for the stream, not one state partition per day.
-    state_partitioning_keys: t.ClassVar[list[str]] = []  # type: ignore[misc]
+    state_partitioning_keys: t.ClassVar[list[str]] = []
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+    def windows(self, context: t.Mapping | None) -> list[DateWindow]:
+        """The one day the parent synced this child for, unless this stream already has it."""
         assert context is not None, "synced by tickets_over_time with a day context"
         day = parse_utc(context["day"])
         if day < self.first_day:
-            return  # asked for another stream's sake; this one already has it
+            return []  # asked for another stream's sake; this one already has it
         state = self.get_context_state(None)
         state.setdefault(
             PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."}
         )
+        return [DateWindow(day, day + ONE_DAY)]
+
+    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+        assert context is not None
         payload = self.tap.ticket_days[(context["day"], context["filter_action_id"])]
-        yield from self.rows(payload, context)
-        if context.get("closes_day"):
-            self.checkpoint(None, day + ONE_DAY)
+        return self.rows(payload, context)
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
+        # The parent says which row closes a complete day (the last action filter's).
+        return window.end if context and context.get("closes_day") else None
+
+    def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
+        # One bookmark for the stream, whichever day's context fed it.
+        super().checkpoint(None, bookmark)
 
 
 class TicketTotalsStream(TicketsChildStream):
@@ -325,7 +339,8 @@ class HandoffsStream(ThankfulDayStream):
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def rows(self, payload: list, context: t.Mapping) -> t.Iterable[dict]:
-        # The answer's shape was checked when it arrived: objects, `Types` a list of objects or null.
+        # The answer's shape was checked when it arrived: objects, `Types` a list of objects
+        # or null.
         for item in payload:
             action_id = to_integer(item.get("ActionID"))
             types = item.get("Types")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
 from functools import cached_property
 
@@ -11,33 +10,8 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from tap_thankful.client import CHANNEL_IDS, DEFAULT_API_URL, STATUS_IDS
+from tap_thankful.client import CHANNEL_IDS, STATUS_IDS
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
-
-UTC = dt.timezone.utc
-
-
-def _id_list(
-    config: t.Mapping[str, t.Any], setting: str, allowed: t.Mapping[int, str] | None
-) -> list[str]:
-    """Errors for a list-of-ids setting: not a list, not integers, or not a documented id."""
-    values = config.get(setting)
-    if values in (None, []):
-        return []
-    if not isinstance(values, list):
-        return [f"The setting `{setting}` must be a list of ids, got {values!r}."]
-    errors = []
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, int):
-            errors.append(f"The setting `{setting}` must list integer ids; {value!r} is not one.")
-        elif allowed is not None and value not in allowed:
-            documented = ", ".join(f"{key} ({name})" for key, name in allowed.items())
-            errors.append(
-                f"The setting `{setting}` lists {value}, which is not a Thankful id; use {documented}."
-            )
-        elif allowed is None and value <= 0:
-            errors.append(f"The setting `{setting}` lists {value}, which is not an action id.")
-    return errors
 
 
 class TapThankful(SupportTap):
@@ -58,18 +32,22 @@ class TapThankful(SupportTap):
             th.StringType,
             required=True,
             secret=True,
-            description="Thankful Analytics API key (API Key page of the dashboard), sent as `X-API-Key`.",
+            description=(
+                "Thankful Analytics API key (API Key page of the dashboard), sent as `X-API-Key`."
+            ),
         ),
         th.Property(
             "api_url",
             th.StringType,
-            default=DEFAULT_API_URL,
-            description="Base URL of the Analytics API (e.g. a simulator at http://127.0.0.1:8702/api/v1).",
+            default="https://dashboard.thankful.ai/api/v1",
+            description=(
+                "Base URL of the Analytics API (e.g. a simulator at http://127.0.0.1:8702/api/v1)."
+            ),
         ),
         *START_END_SETTINGS,
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=3,
             description=(
                 "Each run asks again for this many days before the bookmark, because Thankful "
@@ -78,27 +56,28 @@ class TapThankful(SupportTap):
         ),
         th.Property(
             "action_ids",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=1)),
             description=(
-                "Only tickets related to these actions (`a`). One request per action id and day; "
-                "rows carry the id in `filter_action_id`. Checked against /actions at run time. "
-                "Default: all actions, in one request."
+                "Only tickets related to these actions (`a`). One request per action id and "
+                "day; rows carry the id in `filter_action_id`. Checked against /actions at run "
+                "time. Default: all actions, in one request."
             ),
         ),
         th.Property(
             "statuses",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(allowed_values=list(STATUS_IDS))),
             description=(
-                "Only tickets with these status ids (`ss`): 1 Complete, 2 Handoff, 3 Pending, 4 Reported, "
-                "5 Training, 6 Action Disabled, 7 Transferred, 8 Handoff Takeover. Default: all."
+                "Only tickets with these status ids (`ss`): 1 Complete, 2 Handoff, 3 Pending, "
+                "4 Reported, 5 Training, 6 Action Disabled, 7 Transferred, 8 Handoff Takeover. "
+                "Default: all."
             ),
         ),
         th.Property(
             "channels",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(allowed_values=list(CHANNEL_IDS))),
             description=(
-                "Only messages from these channel ids (`fs`): 1 Thankful Console, 2 Email, 3 SMS, 4 Web form, "
-                "5 Twitter, 6 In App, 7 Chat, 8 API, 9 Facebook. Default: all."
+                "Only messages from these channel ids (`fs`): 1 Thankful Console, 2 Email, 3 SMS, "
+                "4 Web form, 5 Twitter, 6 In App, 7 Chat, 8 API, 9 Facebook. Default: all."
             ),
         ),
         *COMMON_SETTINGS,
@@ -110,21 +89,10 @@ class TapThankful(SupportTap):
         self.ticket_days: dict[tuple[str, int | None], dict] = {}
         super().__init__(*args, **kwargs)
 
-    def setting_errors(self) -> list[str]:
-        errors = super().setting_errors()
-        lookback = self.config.get("lookback_days", 3)
-        if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 0:
-            errors.append(
-                f"The setting `lookback_days` must be a whole number of days, 0 or more, got {lookback!r}."
-            )
-        errors += _id_list(self.config, "statuses", STATUS_IDS)
-        errors += _id_list(self.config, "channels", CHANNEL_IDS)
-        errors += _id_list(self.config, "action_ids", None)
-        return errors
-
     @cached_property
     def action_filters(self) -> list[int | None]:
-        """The `a` values every day stream asks for: each action id (checked against /actions), or None for all."""
+        """The `a` values every day stream asks for: each action id (checked against
+        /actions), or None for all."""
         action_ids = list(dict.fromkeys(self.config.get("action_ids") or []))
         if not action_ids:
             return [None]
@@ -134,8 +102,8 @@ class TapThankful(SupportTap):
         if unknown:
             listed = ", ".join(str(action_id) for action_id in sorted(known)) or "none"
             msg = (
-                f"The setting `action_ids` lists {', '.join(map(str, unknown))}, which Thankful's /actions "
-                f"does not know. Known action ids: {listed}."
+                f"The setting `action_ids` lists {', '.join(map(str, unknown))}, which "
+                f"Thankful's /actions does not know. Known action ids: {listed}."
             )
             raise ConfigValidationError(msg, errors=[msg])
         return action_ids

@@ -5,33 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing as t
+from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import quote
 
-import msgspec
 import requests
-from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 
 from support_taps.client import SupportStream
-from support_taps.compat import authenticator_session, default_expiration
 from support_taps.errors import (
     CredentialsRejected,
-    UnparseableResponse,
     VendorAPIError,
     body_snippet,
     describe_shape,
     endpoint_of,
     response_place,
-    unexpected_shape,
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
-from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
 from support_taps.windows import parse_utc
+from tap_xenioo.auth import XeniooAuthenticator
+
+if t.TYPE_CHECKING:
+    from tap_xenioo.tap import TapXenioo
 
 UTC = dt.timezone.utc
-DEFAULT_API_URL = "https://publicapi.xenioo.com"
-AUTH_PATH = "/authorization/integration"
 #: How far back the statistics endpoints reach (DAYS accepts 1..30).
 MAX_DAYS = 30
 
@@ -70,19 +68,6 @@ _THROTTLE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _RATE_LIMIT_WORDS = re.compile(rb"too many (calls|requests)|rate.?limit", re.IGNORECASE)
-_json = msgspec.json.Decoder()
-
-
-def auth_endpoint(config: t.Mapping[str, t.Any]) -> str:
-    """`auth_url` (the service endpoint) + /authorization/integration, unless already there."""
-    base = str(config.get("auth_url") or "").strip().rstrip("/")
-    if not base:
-        msg = "Set `auth_url`: the Xenioo service endpoint where the auth token is obtained (Settings > Developers)."
-        raise ValueError(msg)
-    if not base.startswith(("http://", "https://")):
-        msg = f"The setting `auth_url` must be an http(s) URL, got {base!r}."
-        raise ValueError(msg)
-    return base if base.endswith(AUTH_PATH) else base + AUTH_PATH
 
 
 class XeniooThrottled(VendorAPIError):
@@ -91,124 +76,6 @@ class XeniooThrottled(VendorAPIError):
 
 class XeniooGap(VendorAPIError):
     """Dates would fall out of Xenioo's 30-day reach before they are read."""
-
-
-class XeniooAuthenticator(OAuthAuthenticator):
-    """The account auth token: POST {"AccountAPIKey"} to the service endpoint.
-
-    Xenioo answers {"token": ..., "expires": <minutes>} (older pages spell them
-    "Token"/"Expires"). The SDK's OAuthAuthenticator renews the token before each
-    request once it is about to expire; `invalidate()` forces a renewal when Xenioo
-    refuses one. One instance serves every stream of a run.
-    """
-
-    #: Renew this long before the announced expiry (clocks and slow calls).
-    RENEW_MARGIN = dt.timedelta(seconds=60)
-
-    def __init__(
-        self,
-        *,
-        account_api_key: str,
-        endpoint: str,
-        policy: RetryPolicy,
-        timeout: float,
-        logger: t.Any,
-    ) -> None:
-        super().__init__(auth_endpoint=endpoint, default_expiration=3600)
-        self._account_api_key = account_api_key
-        self._policy = policy
-        self._timeout = timeout
-        self.logger = logger
-        self.renewals = 0
-        #: The time source for expiry (replaceable in tests).
-        self.clock: t.Callable[[], dt.datetime] = lambda: dt.datetime.now(UTC)
-
-    @property
-    def oauth_request_body(self) -> dict:
-        return {"AccountAPIKey": self._account_api_key}
-
-    def is_token_valid(self) -> bool:
-        if self.access_token is None or self.last_refreshed is None:
-            return False
-        age = (self.clock() - self.last_refreshed).total_seconds()
-        return age < (self.expires_in or 0) - self.RENEW_MARGIN.total_seconds()
-
-    def invalidate(self) -> None:
-        self.last_refreshed = None
-
-    def update_access_token(self) -> None:
-        requested_at = self.clock()
-        response = self._post_with_retries()
-        where = endpoint_of(response)
-        status = response.status_code
-        if status == HTTPStatus.NOT_FOUND:
-            msg = (
-                f"Xenioo does not know the account API key (HTTP 404 from {where}): check the "
-                "`account_api_key` setting (Profile section of your Xenioo account) and `auth_url`."
-            )
-            raise CredentialsRejected(msg)
-        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
-            msg = (
-                f"Xenioo refused the account API key (HTTP {status} from {where}): the account may be a free "
-                "one or not allowed to use the Global Platform API; check `account_api_key`."
-            )
-            raise CredentialsRejected(msg)
-        if status >= HTTPStatus.BAD_REQUEST:
-            msg = f"Xenioo rejected the token request {where} with HTTP {status}: {body_snippet(response.content)}"
-            raise VendorAPIError(msg)
-        try:
-            payload = _json.decode(response.content)
-        except msgspec.DecodeError:
-            msg = (
-                f"Xenioo's token answer from {where} is not valid JSON (HTTP {status}): "
-                f"{body_snippet(response.content)}"
-            )
-            raise UnparseableResponse(msg) from None
-        fields = (
-            {str(k).lower(): v for k, v in payload.items()} if isinstance(payload, dict) else {}
-        )
-        token = fields.get("token")
-        if not isinstance(token, str) or not token:
-            raise unexpected_shape(
-                "Xenioo", response, "a token answer, an object with a `token` string", payload
-            )
-        redact.add(token)  # the token is a credential: never in logs or errors
-        minutes = to_number(fields.get("expires"))
-        self.access_token = token
-        self.expires_in = (
-            int(minutes * 60) if minutes is not None and minutes > 0 else default_expiration(self)
-        )
-        self.last_refreshed = requested_at
-        self.renewals += 1
-        self.logger.info(
-            "Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60
-        )
-
-    def _post_with_retries(self) -> requests.Response:
-        return with_retries(
-            self._post_token_request,
-            self._policy,
-            advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
-            connect_hint=f"Could not obtain a Xenioo auth token: check the `auth_url` setting (now {self.auth_endpoint}).",
-            on_backoff=lambda details: self.logger.warning(
-                "Retrying the token request in %.1fs: %s",
-                details.get("wait", 0),
-                describe_failure(details.get("exception")),
-            ),
-        )()
-
-    def _post_token_request(self) -> requests.Response:
-        response = authenticator_session(self).post(
-            self.auth_endpoint, json=self.oauth_request_body, timeout=self._timeout
-        )
-        if (
-            response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
-            or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
-        ):
-            raise RetriableAPIError(f"HTTP {response.status_code}", response)
-        if response.status_code < HTTPStatus.BAD_REQUEST:
-            raise_if_truncated(response)  # a token answer cut short is asked again, like a 5xx
-        return response
 
 
 def throttle_message(response: requests.Response) -> bool:
@@ -256,6 +123,8 @@ class XeniooStream(SupportStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        # What the SDK's request metrics log: the template, no key.
+        self.path = self.statistics_path
         self._call: dict[str, t.Any] | None = None
         self._unparsed_labels: set[str] = set()
         self._renewed_after_refusal = False
@@ -263,25 +132,22 @@ class XeniooStream(SupportStream):
     # ---- URL and auth ---------------------------------------------------------------------
 
     @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+    def tap(self) -> TapXenioo:
+        """The tap of this run, with Xenioo's shared authenticator and run gaps."""
+        return t.cast("TapXenioo", super().tap)
 
     @property
     def http_headers(self) -> dict:
         # As Xenioo's published requests send them (tests/contracts/xenioo/*_request.txt).
         return {**super().http_headers, "Content-Type": "application/json"}
 
-    @property
-    def path(self) -> str:  # what the SDK's request metrics log: the template, no key
-        return self.statistics_path
-
-    @property
+    @cached_property
     def authenticator(self) -> XeniooAuthenticator:
         return self.tap.xenioo_authenticator  # one token for every stream of the run
 
     @property
     def group_mode(self) -> str:
-        return str(self.config.get("group_mode") or "day")
+        return str(self.config["group_mode"])
 
     def statistic_types(self) -> tuple[int, ...]:
         return ()
@@ -297,7 +163,7 @@ class XeniooStream(SupportStream):
     def get_url(self, context: t.Mapping | None) -> str:
         call = self._call or {}
         values = {
-            "APIKEY": requests.utils.quote(self.api_key_for(context), safe="*"),
+            "APIKEY": quote(self.api_key_for(context), safe="*"),
             "TYPES": ",".join(str(code) for code in self.statistic_types()),
             "GROUPMODE": self.group_mode,
             "DAYS": str(call.get("days", MAX_DAYS)),
@@ -313,8 +179,8 @@ class XeniooStream(SupportStream):
         status = response.status_code
         if throttle_message(response):
             msg = (
-                f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as throttled "
-                f"(HTTP {status}): {body_snippet(response.content)}"
+                f"Xenioo refused the {self.endpoint_title} call {endpoint_of(response)} as "
+                f"throttled (HTTP {status}): {body_snippet(response.content)}"
             )
             raise XeniooThrottled(msg)
         if rate_limit_message(response):
@@ -331,15 +197,16 @@ class XeniooStream(SupportStream):
                 )
                 raise RetriableAPIError(self.response_error_message(response), response)
             msg = (
-                f"Xenioo refused a freshly obtained auth token (HTTP 401) for {endpoint_of(response)}: "
-                "check `account_api_key` and that `auth_url` is the service endpoint of this account."
+                "Xenioo refused a freshly obtained auth token (HTTP 401) for "
+                f"{endpoint_of(response)}: check `account_api_key` and that `auth_url` is the "
+                "service endpoint of this account."
             )
             raise CredentialsRejected(msg)
         if status == HTTPStatus.NOT_FOUND:
             msg = (
-                f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} ({self.scope_phrase()}): "
-                "the account or bot was not found. Check the bot keys in `bots`, `account_bot` and "
-                f"`api_url` (in use: {redact(self.url_base)})."
+                f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} "
+                f"({self.scope_phrase()}): the account or bot was not found. Check the bot keys in "
+                f"`bots`, `account_bot` and `api_url` (in use: {redact(self.url_base)})."
             )
             raise VendorAPIError(msg)
         super().validate_response(response)
@@ -400,17 +267,18 @@ class XeniooStream(SupportStream):
         )
         collisions = len(untyped) - len(set(untyped))
         self.logger.warning(
-            "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents (%s) and the "
-            "call asked for %d types, so their type cannot be told: they are kept with stat_type_code %d and "
-            "the whole object in `raw`.%s Set `%s` to one type code to have every row typed.",
+            "%s for %s: %d rows have an EventLabel that is not a statistic type Xenioo documents "
+            "(%s) and the call asked for %d types, so their type cannot be told: they are kept "
+            "with stat_type_code %d and the whole object in `raw`.%s Set `%s` to one type code to "
+            "have every row typed.",
             self.name,
             self.scope_phrase(),
             len(untyped),
             shown,
             len(self.statistic_types()),
             UNTOLD_TYPE,
-            f" {collisions} of them share their key with another such row, and a target that upserts keeps "
-            "only one."
+            f" {collisions} of them share their key with another such row, and a target that "
+            "upserts keeps only one."
             if collisions
             else "",
             self.types_setting,
@@ -457,12 +325,10 @@ class XeniooStream(SupportStream):
 
     # ---- DAYS, throttle and state ---------------------------------------------------------------
 
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(UTC)
-
     def read_through(self, context: t.Mapping | None) -> dt.date | None:
-        """The last day an earlier run read (its bookmark, or the day of its last call when later:
-        a month or year bucket starts long before the day it was read up to); None on a first run."""
+        """The last day an earlier run read (its bookmark, or the day of its last call when
+        later: a month or year bucket starts long before the day it was read up to); None on a
+        first run."""
         state = self.get_context_state(context)
         days = []
         for name in ("replication_key_value", "last_called_at"):
@@ -498,10 +364,10 @@ class XeniooStream(SupportStream):
             wanted_from = read_through
         lost_until = reach - dt.timedelta(days=1)
         message = (
-            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates {wanted_from} "
-            f"to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
-            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read up to "
-            f"{wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
+            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates "
+            f"{wanted_from} to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
+            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read "
+            f"up to {wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
         )
         if read_through is not None and not self.config.get("allow_gaps"):
             raise XeniooGap(
@@ -536,14 +402,15 @@ class XeniooStream(SupportStream):
         if read_through >= reach_then:
             return None
         return (
-            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; by "
-            f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its statistics "
-            f"reach back only to {reach_then}, so {read_through} to "
+            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; "
+            f"by {allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its "
+            f"statistics reach back only to {reach_then}, so {read_through} to "
             f"{reach_then - dt.timedelta(days=1)} would be lost"
         )
 
     def _remember_call(self, call: t.Mapping[str, t.Any]) -> None:
-        """Xenioo answered and every row of the answer went out: its throttle window runs from the call."""
+        """Xenioo answered and every row of the answer went out: its throttle window runs from
+        the call."""
         state = self.get_context_state(call["context"])
         state["last_called_at"] = call["started_at"].isoformat()
         self.write_state_now()
@@ -557,7 +424,7 @@ class XeniooStream(SupportStream):
             self.tap.run_gaps.append(gap)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        now = self.now()
+        now = self.tap.run_started  # the run's one clock: every stream agrees on today
         scope = self.scope_phrase_for(context)
         if self.ABORT_AT_RECORD_COUNT is not None:
             # A connection test (--test): Xenioo allows one statistics call an hour, and a
@@ -577,15 +444,15 @@ class XeniooStream(SupportStream):
             last = self.get_context_state(context)["last_called_at"]
             self._skipped(
                 context,
-                f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the "
-                f"last one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
+                f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the last "
+                f"one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
                 "The stream's state is unchanged",
                 allowed_at,
             )
             return
         days, first_day = self.plan_days(context, now.date())
         delivered = self.get_context_state(context).get("replication_key_value")
-        call = {
+        call: dict[str, t.Any] = {
             "context": context,
             "started_at": now,
             "days": days,
@@ -611,14 +478,14 @@ class XeniooStream(SupportStream):
                 yield record
         except XeniooThrottled as exc:
             self.logger.warning(
-                "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is unchanged and "
-                "the next run will ask again.",
+                "%s for %s stopped: %s. Xenioo allows one call per %s; this stream's state is "
+                "unchanged and the next run will ask again.",
                 self.name,
                 scope,
                 exc,
                 _duration(self.throttle),
             )
-            allowed_at = self.now() + self.throttle
+            allowed_at = now + self.throttle
             self._skipped(
                 context,
                 "Xenioo refused the call as throttled, next call after about "

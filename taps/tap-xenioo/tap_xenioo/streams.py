@@ -9,8 +9,6 @@ from singer_sdk import StreamSchema
 
 from support_taps.schemas import schema_directory
 from tap_xenioo.client import (
-    ACCOUNT_TYPES,
-    BOT_TYPES,
     STATISTIC_TYPES,
     UNTOLD_TYPE,
     XeniooStream,
@@ -80,7 +78,7 @@ class AccountStatisticsStream(StatisticsRecords, AccountScoped):
     types_setting = "types"
 
     def statistic_types(self) -> tuple[int, ...]:
-        return tuple(self.config.get("types") or ACCOUNT_TYPES)
+        return tuple(self.config["types"])
 
 
 class BotStatisticsStream(StatisticsRecords):
@@ -96,7 +94,7 @@ class BotStatisticsStream(StatisticsRecords):
 
     @property
     def statistics_path(self) -> str:  # type: ignore[override]
-        return str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
+        return str(self.config["bot_statistics_path"])
 
     @property
     def partitions(self) -> list[dict] | None:
@@ -107,13 +105,13 @@ class BotStatisticsStream(StatisticsRecords):
     types_setting = "bot_types"
 
     def statistic_types(self) -> tuple[int, ...]:
-        return tuple(self.config.get("bot_types") or BOT_TYPES)
+        return tuple(self.config["bot_types"])
 
     def api_key_for(self, context: t.Mapping | None) -> str:
         return configured_bots(self.config)[(context or {})["bot_scope"]]
 
     def scope_of(self, context: t.Mapping | None) -> str:
-        return (context or {}).get("bot_scope", "")
+        return str((context or {}).get("bot_scope", ""))
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         if not context:

@@ -9,15 +9,8 @@ from singer_sdk import typing as th
 from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS
-from tap_xenioo.client import (
-    ACCOUNT_TYPES,
-    BOT_TYPES,
-    DEFAULT_API_URL,
-    GROUP_MODES,
-    XeniooAuthenticator,
-    XeniooGap,
-    auth_endpoint,
-)
+from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
+from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
 from tap_xenioo.streams import (
     DEFAULT_BOT_PATH,
     AccountStatisticsStream,
@@ -45,35 +38,38 @@ class TapXenioo(SupportTap):
             th.StringType,
             required=True,
             description=(
-                "The service endpoint where the auth token is obtained (Settings > Developers of a bot), "
-                "e.g. https://<node>.xenioo.com; the tap posts to <auth_url>/authorization/integration."
+                "The service endpoint where the auth token is obtained (Settings > Developers of "
+                "a bot), e.g. https://<node>.xenioo.com; the tap posts to "
+                "<auth_url>/authorization/integration."
             ),
         ),
         th.Property(
             "api_url",
             th.StringType,
-            default=DEFAULT_API_URL,
+            default="https://publicapi.xenioo.com",
             description="Base URL of the statistics API.",
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
             description=(
-                "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier dates are "
-                "reported as out of reach. Default: the 30 days the API reaches."
+                "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier "
+                "dates are reported as out of reach. Default: the 30 days the API reaches."
             ),
         ),
         th.Property(
             "types",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=ACCOUNT_TYPES[0], maximum=ACCOUNT_TYPES[-1])),
             default=list(ACCOUNT_TYPES),
             description="Statistic type codes for account_statistics (0..17; default all).",
         ),
         th.Property(
             "bot_types",
-            th.ArrayType(th.IntegerType),
+            th.ArrayType(th.IntegerType(minimum=BOT_TYPES[0], maximum=BOT_TYPES[-1])),
             default=list(BOT_TYPES),
-            description="Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all).",
+            description=(
+                "Statistic type codes for bot_statistics (0..18, 18 = Tag Hit; default all)."
+            ),
         ),
         th.Property(
             "group_mode",
@@ -102,7 +98,10 @@ class TapXenioo(SupportTap):
                 )
             ),
             secret=True,
-            description="Bots to read bot_statistics for: a list of {name, api_key}. Their keys are secrets.",
+            description=(
+                "Bots to read bot_statistics for: a list of {name, api_key}. Their keys are "
+                "secrets."
+            ),
         ),
         th.Property(
             "account_bot",
@@ -118,9 +117,10 @@ class TapXenioo(SupportTap):
             th.BooleanType,
             default=False,
             description=(
-                "Let a run go on when dates fall out of Xenioo's 30-day reach before they are read (a "
-                "bookmark older than 30 days, or a throttled stream whose bookmark will be by the time "
-                "Xenioo allows the next call). Default: such a run fails, naming the dates."
+                "Let a run go on when dates fall out of Xenioo's 30-day reach before they are "
+                "read (a bookmark older than 30 days, or a throttled stream whose bookmark will "
+                "be by the time Xenioo allows the next call). Default: such a run fails, naming "
+                "the dates."
             ),
         ),
         th.Property(
@@ -128,8 +128,9 @@ class TapXenioo(SupportTap):
             th.StringType,
             default=DEFAULT_BOT_PATH,
             description=(
-                "Path of the per-bot statistics endpoint, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}. "
-                "Xenioo's docs page does not show it; the default is inferred from the account endpoint."
+                "Path of the per-bot statistics endpoint, with {APIKEY}, {TYPES}, {GROUPMODE} and "
+                "{DAYS}. Xenioo's docs page does not show it; the default is inferred from the "
+                "account endpoint."
             ),
         ),
         *COMMON_SETTINGS,
@@ -141,18 +142,14 @@ class TapXenioo(SupportTap):
             auth_endpoint(self.config)
         except ValueError as exc:
             errors.append(str(exc))
+        # Each code's range is in the config schema; an empty list it cannot say with the
+        # SDK's type helpers.
         for setting, allowed in (("types", ACCOUNT_TYPES), ("bot_types", BOT_TYPES)):
-            codes = self.config.get(setting)
-            if codes is not None and (not codes or any(code not in allowed for code in codes)):
+            if self.config.get(setting) == []:
                 errors.append(
                     f"The setting `{setting}` must list statistic type codes from {allowed[0]} to "
-                    f"{allowed[-1]}, got {codes!r}."
+                    f"{allowed[-1]}, got []."
                 )
-        mode = self.config.get("group_mode", "day")
-        if mode not in GROUP_MODES:
-            errors.append(
-                f"The setting `group_mode` must be one of {', '.join(GROUP_MODES)}, got {mode!r}."
-            )
         names = [str(bot.get("name") or "") for bot in self.config.get("bots") or []]
         if any(not name for name in names):
             errors.append("Every entry of `bots` needs a `name` and an `api_key`.")
@@ -161,9 +158,10 @@ class TapXenioo(SupportTap):
         account_bot = self.config.get("account_bot")
         if account_bot and account_bot not in names:
             errors.append(
-                f"The setting `account_bot` must be the name of a bot in `bots`, got {account_bot!r}."
+                "The setting `account_bot` must be the name of a bot in `bots`, got "
+                f"{account_bot!r}."
             )
-        path = str(self.config.get("bot_statistics_path") or DEFAULT_BOT_PATH)
+        path = str(self.config["bot_statistics_path"])
         if not path.startswith("/") or "{APIKEY}" not in path:
             errors.append(
                 "The setting `bot_statistics_path` must start with / and contain {APIKEY}."
@@ -195,7 +193,7 @@ class TapXenioo(SupportTap):
             account_api_key=str(self.config["account_api_key"]),
             endpoint=auth_endpoint(self.config),
             policy=RetryPolicy.from_config(dict(self.config)),
-            timeout=float(self.config.get("request_timeout", 60)),
+            timeout=float(self.config["request_timeout"]),
             logger=self.logger,
         )
 
