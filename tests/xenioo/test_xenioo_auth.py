@@ -52,15 +52,15 @@ def test_a_refused_token_is_renewed_and_the_call_repeated():
 
 
 def test_an_expiring_token_is_renewed_before_it_is_used(xenioo):
+    moment = [dt.datetime.now(dt.timezone.utc)]
     auth = XeniooAuthenticator(
         account_api_key=ACCOUNT_KEY,
         endpoint=xenioo.url + AUTH,
         policy=RetryPolicy(),
         timeout=5,
         logger=logging.getLogger("test"),
+        clock=lambda: moment[0],  # the token's age, in Xenioo's time
     )
-    moment = [dt.datetime.now(dt.timezone.utc)]
-    auth.clock = lambda: moment[0]
 
     def bearer() -> str:
         prepared = requests.Request("GET", xenioo.url + "/analytics/x").prepare()

@@ -19,7 +19,6 @@ from support_taps.errors import (
     VendorAPIError,
 )
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from support_taps.windows import parse_utc
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
 from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
 from tap_dixa.fields import record_schema
@@ -294,9 +293,7 @@ class TapDixa(SupportTap):
             if catalogued is not None:
                 return catalogued.schema.to_dict()
         provisional = RecordStream(self, entry, record_schema(entry, {}), check_keys=False)
-        end = self.run_started
-        if self.config.get("end_date"):
-            end = min(end, parse_utc(self.config["end_date"], setting="end_date"))
+        end = provisional.sync_range_end()  # where a sync would stop: end_date or now
         with self._discovery_errors():
             observed = provisional.sample_types(
                 end - dt.timedelta(days=SAMPLE_DAYS), end, SAMPLE_ROWS
