@@ -230,7 +230,7 @@ _SCHEMA_ERROR = re.compile(
 
 def _name_the_setting(error: str) -> str:
     """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..."; an item of a
-    list setting, "... in config['x'][1]", is named by its position: "`x` item 2". """
+    list setting, "... in config['x'][1]", is named by its position: "`x` item 2"."""
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error
