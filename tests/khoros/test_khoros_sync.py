@@ -495,7 +495,6 @@ BAD_SETTINGS = {
     "timeInterval": 123,
     "priorities": [7],
     "timezone": "Mars/Olympus",
-    "window_days": 0,
     "api_url": "analytics-api.app.lithium.com",
     "reportMetrics": {"tickets": ["a"]},
 }
@@ -507,4 +506,33 @@ def test_bad_settings_are_refused_naming_each_setting(khoros):
     for setting in BAD_SETTINGS:
         assert f"`{setting}`" in str(refused.value)
     assert len(refused.value.errors) == len(BAD_SETTINGS)
+    assert not khoros.calls()
+
+
+#: Ranges the config schema declares (and `--about` documents), checked by the SDK.
+OUT_OF_RANGE = {
+    "window_days": (0, "0 is less than the minimum of 1"),
+    "lookback_days": (-1, "-1 is less than the minimum of 0"),
+    "history_months": (0, "0 is less than the minimum of 1"),
+    "max_concurrent_reports": (0, "0 is less than the minimum of 1"),
+    "max_file_mb": (0, "0 is less than or equal to the minimum of 0"),
+    "requests_per_minute": (0, "0 is less than or equal to the minimum of 0"),
+    "poll_interval": (-5, "-5 is less than or equal to the minimum of 0"),
+    "max_poll_interval": (0, "0 is less than or equal to the minimum of 0"),
+    "report_timeout": (0, "0 is less than or equal to the minimum of 0"),
+}
+
+
+def test_settings_out_of_their_range_are_refused_naming_each_setting(khoros):
+    bad = {name: value for name, (value, _) in OUT_OF_RANGE.items()}
+    with pytest.raises(ConfigValidationError) as refused:
+        TapKhorosCare(config=khoros_config(khoros, **bad))
+    assert sorted(refused.value.errors) == sorted(
+        f"The setting `{name}` is invalid: {says}." for name, (_, says) in OUT_OF_RANGE.items()
+    )
+    with pytest.raises(ConfigValidationError) as too_long:
+        TapKhorosCare(config=khoros_config(khoros, window_days=93))
+    assert too_long.value.errors == [
+        "The setting `window_days` is invalid: 93 is greater than the maximum of 92."
+    ]
     assert not khoros.calls()

@@ -70,7 +70,8 @@ from tap_khoros_care.values import (
     row_hash,
 )
 
-DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
+if t.TYPE_CHECKING:
+    from tap_khoros_care.tap import TapKhorosCare
 
 #: Columns every record carries besides the report's own.
 WINDOW_START, WINDOW_END, FIELDS, ROW_HASH = "window_start", "window_end", "fields", "_row_hash"
@@ -82,8 +83,6 @@ _JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
 DOWNLOAD_ATTEMPTS = 3
 #: Khoros: "three months is the maximum time range of data possible to return in an export".
 MAX_WINDOW_MONTHS = 3
-#: Khoros: "Care Analytics stores data 18 months back in time".
-HISTORY_MONTHS = 18
 #: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
 _RANGE_REFUSAL = re.compile(
     r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
@@ -182,23 +181,18 @@ class KhorosStream(WindowedStream):
         "businessHourType",
     )
 
+    #: Unset, windows are MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
+    window_setting = "window_days"
+    lookback_setting = "lookback_days"
+
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        days = self.config.get("window_days")
-        #: None: windows of MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
-        self.window_days = dt.timedelta(days=int(days)) if days else None
-        self.window_size = self.window_days or dt.timedelta(days=92)
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
 
     @property
     def path(self) -> str:  # type: ignore[override]
         return f"/reports/report/{self.name}"
-
-    @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
     @cached_property
     def authenticator(self) -> BasicAuthenticator:
@@ -214,8 +208,18 @@ class KhorosStream(WindowedStream):
         return None
 
     @property
+    def khoros_tap(self) -> TapKhorosCare:
+        """The tap of this run, with what Khoros streams share (the scheduler, one warning)."""
+        return t.cast("TapKhorosCare", self.tap)
+
+    @property
     def scheduler(self) -> ReportScheduler:
-        return self.tap.scheduler  # type: ignore[attr-defined]
+        return self.khoros_tap.scheduler
+
+    @property
+    def plan(self) -> StreamPlan:
+        """This stream's windows still to emit and their jobs (see `ReportScheduler`)."""
+        return self.scheduler.plan(self)
 
     #: The reports run for each window (one job each), in emitting order; "" = the type itself.
     variants: t.ClassVar[tuple[str, ...]] = ("",)
@@ -230,7 +234,7 @@ class KhorosStream(WindowedStream):
         params: dict[str, t.Any] = {
             "startTime": str(int(window.start.timestamp() * 1000)),
             "endTime": str(int(window.end.timestamp() * 1000)),
-            "reportFormat": self.config.get("report_format", "json"),
+            "reportFormat": self.config["report_format"],
         }
         for name in (*self.COMMON_PARAMETERS, *self.extra_parameters):
             value = self.config.get(name)
@@ -275,7 +279,7 @@ class KhorosStream(WindowedStream):
                 result,
             )
         now = time.monotonic()
-        first_wait = float(self.config.get("poll_interval", 5))
+        first_wait = float(self.config["poll_interval"])
         job = ReportJob(
             self.name,
             window,
@@ -445,8 +449,8 @@ class KhorosStream(WindowedStream):
             job.finished = True
             self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
             return
-        timeout = float(self.config.get("report_timeout", 3600))
-        max_wait = float(self.config.get("max_poll_interval", 60))
+        timeout = float(self.config["report_timeout"])
+        max_wait = float(self.config["max_poll_interval"])
         now = time.monotonic()
         if now - job.started > timeout:
             state = job.status.runner_state if job.status else "running"
@@ -529,9 +533,9 @@ class KhorosStream(WindowedStream):
 
     def _check_size(self, job: ReportJob, response: requests.Response) -> None:
         """A file above `max_file_mb` (by its Content-Length) splits its window, before any row is read."""
-        limit = float(self.config.get("max_file_mb") or 0) * 1024 * 1024
+        limit = float(self.config["max_file_mb"]) * 1024 * 1024
         length = response.headers.get("Content-Length")
-        if limit and length and length.isdigit() and int(length) > limit:
+        if length and length.isdigit() and int(length) > limit:
             response.close()
             raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
 
@@ -541,9 +545,7 @@ class KhorosStream(WindowedStream):
         If the connection breaks mid-file, the file is fetched again (fresh link) and
         the rows already yielded are skipped, so each row is emitted once.
         """
-        parse = (
-            iter_csv_rows if self.config.get("report_format", "json") == "csv" else iter_json_rows
-        )
+        parse = iter_csv_rows if self.config["report_format"] == "csv" else iter_json_rows
         yielded = 0
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
@@ -640,46 +642,39 @@ class KhorosStream(WindowedStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
+    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
+        """The bookmark as loaded. The scheduler plans every stream's windows before the
+        stream's sync, when the SDK has not yet set its starting value; read the state by
+        the SDK's rule instead (a bookmark of another replication key does not count)."""
+        state = self.get_context_state(context)
+        value = state.get("replication_key_value")
+        if not value or state.get("replication_key") != self.replication_key:
+            return None
+        return parse_utc(value)
+
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """The bookmark (or start_date) minus the lookback, never older than Khoros keeps."""
         start = super().sync_range_start(context)
-        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        months = int(self.config["history_months"])
         # A day's margin: Khoros measures its 18 months when the job starts, a little later.
         earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.khoros_tap.warn_history(start, earliest, months)
             return earliest
         return start
 
     def planned_windows(self) -> list[DateWindow]:
-        """The windows this stream will emit (planned before its sync, to start jobs early).
-
-        Before its sync the SDK has not yet set the stream's starting value, so the
-        bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
-        """
-        state = self.get_context_state(None)
-        bookmark = (
-            state.get("replication_key_value")
-            if state.get("replication_key") == self.replication_key
-            else None
-        )
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
-        start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
-        months = int(self.config.get("history_months") or HISTORY_MONTHS)
-        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
-        if start < earliest:
-            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
-            start = earliest
-        start, end = floor_day(start), self.sync_range_end()
+        """The windows this stream will emit, planned before its sync to start jobs early."""
+        start, end = floor_day(self.sync_range_start(None)), self.sync_range_end()
         if start >= end:
             return []
-        if self.window_days:
-            return list(date_windows(start, end, self.window_days))
+        if self.config.get("window_days"):
+            return list(date_windows(start, end, self.window_size))
         return list(month_windows(start, end, MAX_WINDOW_MONTHS))
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
-        scheduler = self.scheduler
-        plan: StreamPlan = scheduler.plan(self)
+    def windows(self, context: t.Mapping | None) -> t.Iterator[DateWindow]:
+        """The plan's next window, while any remain; a split window is replaced by its halves."""
+        plan = self.plan
         if plan.windows:
             self.logger.info(
                 "Extracting [%s, %s) in %d windows.",
@@ -687,20 +682,16 @@ class KhorosStream(WindowedStream):
                 plan.windows[-1].end.isoformat(),
                 len(plan.windows),
             )
-        try:
-            while plan.windows:
-                window = plan.windows[0]
-                complete = yield from self._window_records(scheduler, plan, window)
-                if complete:
-                    scheduler.done(plan, window)
-                    self.checkpoint(context, window.end)
-        finally:
-            scheduler.abandon(plan)
+            self.track_windows(context, len(plan.windows))
+        while plan.windows:
+            self.windows_left(context, len(plan.windows))
+            yield plan.windows[0]
 
-    def _window_records(
-        self, scheduler: ReportScheduler, plan: StreamPlan, window: DateWindow
-    ) -> t.Generator[dict[str, t.Any], None, bool]:
+    def window_records(
+        self, window: DateWindow, context: t.Mapping | None
+    ) -> t.Generator[dict, None, bool]:
         """The window's records, variant after variant; False if the window was split instead."""
+        scheduler, plan = self.scheduler, self.plan
         for variant in self.variants:
             job = scheduler.wait(plan, window, variant)
             if job is None:
@@ -720,3 +711,15 @@ class KhorosStream(WindowedStream):
                 scheduler.split(plan, window, str(exc))
                 return False
         return True
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime:
+        """The window's records are all out: the scheduler forgets it, the bookmark moves."""
+        self.scheduler.done(self.plan, window)
+        return window.end
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
+        try:
+            yield from super().get_records(context)
+        finally:
+            # Failed or stopped: free the job slots this stream still holds.
+            self.scheduler.abandon(self.plan)

@@ -73,11 +73,7 @@ class ConversationStream(KhorosStream):
     @property
     def variants(self) -> tuple[str, ...]:  # type: ignore[override]
         one = self.config.get("conversation_report_type")
-        return (
-            (one,)
-            if one
-            else tuple(self.config.get("conversation_report_types") or ("CREATED", "CLOSED"))
-        )
+        return (one,) if one else tuple(self.config["conversation_report_types"])
 
     def get_url_params(self, context, next_page_token):  # type: ignore[override]
         params = super().get_url_params(context, next_page_token)

@@ -11,7 +11,7 @@ from singer_sdk import typing as th
 from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from tap_khoros_care.client import DEFAULT_API_URL, HISTORY_MONTHS, KhorosStream
+from tap_khoros_care.client import KhorosStream
 from tap_khoros_care.scheduler import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
 
@@ -33,6 +33,11 @@ TIME_INTERVALS = (
     604800000,
 )
 WEEK_MS = 604800000
+DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
+#: Khoros: "Care Analytics stores data 18 months back in time".
+HISTORY_MONTHS = 18
+#: Khoros allows about 20 requests a minute (vendor-notes).
+REQUESTS_PER_MINUTE = 20
 
 
 class TapKhorosCare(SupportTap):
@@ -41,8 +46,7 @@ class TapKhorosCare(SupportTap):
     name = "tap-khoros-care"
     package_name = "supportanalytics-tap-khoros-care"  # the distribution: --version, --about
 
-    #: Khoros allows about 20 requests a minute (vendor-notes); `requests_per_minute` overrides.
-    requests_per_second = 20 / 60
+    #: The pace is the `requests_per_minute` setting (see `pacer`).
     request_burst = 1
 
     config_jsonschema = th.PropertiesList(
@@ -85,21 +89,22 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "window_days",
-            th.IntegerType,
-            description="Days per report job. Default: three calendar months, the largest range Khoros "
+            th.IntegerType(minimum=1, maximum=92),
+            description="Days per report job, at most 92: Khoros exports three months at most. "
+            "Default: three calendar months, the largest range Khoros "
             "accepts (fewest jobs). State is saved after each window's rows are emitted; a "
             "window Khoros refuses for its range is split in two.",
         ),
         th.Property(
             "history_months",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=HISTORY_MONTHS,
             description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
             "is moved forward, with a warning. Change only if Khoros keeps more for you.",
         ),
         th.Property(
             "max_file_mb",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=1024,
             description="Largest report file, in MB (by its Content-Length), read in one piece: a "
             "larger one has its window split in two and asked for again (nothing is "
@@ -107,7 +112,7 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
             description="Each run asks again for this many days before the bookmark, for reports whose "
             "recent days still change (late activity, conversations closing).",
@@ -138,34 +143,34 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "max_concurrent_reports",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=10,
             description="Report jobs running at once on Khoros's side, started ahead of the window "
             "being emitted. Khoros publishes no limit; lower this if it refuses new jobs.",
         ),
         th.Property(
             "requests_per_minute",
-            th.NumberType,
-            default=20,
+            th.NumberType(exclusive_minimum=0),
+            default=REQUESTS_PER_MINUTE,
             description="Requests per minute to the API (starts, status checks and downloads); "
             "Khoros allows about 20.",
         ),
         th.Property(
             "poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=5,
             description="Seconds after starting a job before its first status check; later checks "
             "back off by 1.5x.",
         ),
         th.Property(
             "max_poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=60,
             description="Longest wait, in seconds, between two status checks of a job.",
         ),
         th.Property(
             "report_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=3600,
             description="Seconds a report job may run before the window fails with a timeout.",
         ),
@@ -261,20 +266,6 @@ class TapKhorosCare(SupportTap):
             errors.append(
                 "The setting `report_types` is empty; leave it out to extract every report type."
             )
-        for name, minimum in (
-            ("window_days", 1),
-            ("max_concurrent_reports", 1),
-            ("lookback_days", 0),
-            ("history_months", 1),
-        ):
-            if config.get(name) is not None and int(config[name]) < minimum:
-                errors.append(f"The setting `{name}` must be at least {minimum}.")
-        if config.get("window_days") is not None and int(config["window_days"]) > 92:
-            errors.append(
-                "The setting `window_days` must be at most 92: Khoros exports three months at most."
-            )
-        if "max_file_mb" in config and float(config["max_file_mb"]) <= 0:
-            errors.append("The setting `max_file_mb` must be greater than zero.")
         kinds = config.get("conversation_report_types")
         if kinds is not None and (
             not kinds
@@ -285,9 +276,6 @@ class TapKhorosCare(SupportTap):
                 f"The setting `conversation_report_types` takes distinct values of "
                 f"{list(CONVERSATION_REPORT_TYPES)}, got {kinds!r}."
             )
-        for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
-            if name in config and float(config[name]) <= 0:
-                errors.append(f"The setting `{name}` must be greater than zero.")
         if config.get("timezone"):
             try:
                 zoneinfo.ZoneInfo(str(config["timezone"]))
@@ -326,17 +314,16 @@ class TapKhorosCare(SupportTap):
     @cached_property
     def pacer(self) -> RequestPacer:
         """One pacer for every request to the API, at `requests_per_minute`."""
-        per_minute = float(self.config.get("requests_per_minute") or self.requests_per_second * 60)
-        return RequestPacer(per_minute / 60, self.request_burst)
+        return RequestPacer(float(self.config["requests_per_minute"]) / 60, self.request_burst)
 
     @cached_property
     def scheduler(self) -> ReportScheduler:
         """The run's report jobs across every selected report type (see `tap_khoros_care.scheduler`)."""
         streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
-        return ReportScheduler(streams, int(self.config.get("max_concurrent_reports", 10)))
+        return ReportScheduler(streams, int(self.config["max_concurrent_reports"]))
 
     def discover_streams(self) -> list[KhorosStream]:
-        wanted = self.config.get("report_types") or list(REPORT_TYPES)
+        wanted = self.config["report_types"]
         return [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
 
     def warn_history(self, start: dt.datetime, earliest: dt.datetime, months: int) -> None:
