@@ -18,7 +18,7 @@ import requests
 
 from support_taps.redaction import redact
 from support_taps.windows import DateWindow
-from tap_khoros_care.client import ReportFailed, ReportJob
+from tap_khoros_care.jobs import ReportFailed, ReportJob
 from tap_khoros_care.status import read_status
 from tap_khoros_care.tap import TapKhorosCare
 

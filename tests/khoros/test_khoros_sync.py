@@ -472,14 +472,14 @@ def test_credentials_only_go_to_the_configured_api_host(khoros):
     stream = TapKhorosCare(config=khoros_config(khoros)).streams["author"]
     base = khoros.api_url
     assert (
-        stream._api_url(f"{base}/reports/report/w/r/status", "/x")
+        stream.api_url(f"{base}/reports/report/w/r/status", "/x")
         == f"{base}/reports/report/w/r/status"
     )
     assert (
-        stream._api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
+        stream.api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
     )
     assert (
-        stream._api_url(None, "/reports/report/w/r%2F/download")
+        stream.api_url(None, "/reports/report/w/r%2F/download")
         == base + "/reports/report/w/r%2F/download"
     )
 

@@ -18,7 +18,7 @@ from kit_khoros import (
 from tap_runner import run_tap
 
 from support_taps.windows import DateWindow, add_months
-from tap_khoros_care.scheduler import split_window
+from tap_khoros_care.jobs import split_window
 
 UTC = dt.timezone.utc
 

@@ -12,7 +12,7 @@ from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from tap_khoros_care.client import KhorosStream
-from tap_khoros_care.scheduler import ReportScheduler
+from tap_khoros_care.jobs import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
 
 CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
@@ -318,7 +318,7 @@ class TapKhorosCare(SupportTap):
 
     @cached_property
     def scheduler(self) -> ReportScheduler:
-        """The run's report jobs across every selected report type (see `tap_khoros_care.scheduler`)."""
+        """The run's report jobs across every selected report type (see `tap_khoros_care.jobs`)."""
         streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
         return ReportScheduler(streams, int(self.config["max_concurrent_reports"]))
 
