@@ -30,7 +30,8 @@ def test_a_run_completes_whatever_the_published_status_shape(shape):
         assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert run.bookmark("response") == "2025-03-03T00:00:00+00:00"
-        # Status checks went to the statusUrl Khoros gave (with its access token), which never leaks.
+        # Status checks went to the statusUrl Khoros gave (with its access token), which
+        # never leaks.
         statuses = [c for c in sim.calls() if c.path.endswith("/status")]
         assert statuses and all("analyticsAccessToken" in c.query for c in statuses)
         tokens = {

@@ -1,4 +1,5 @@
-"""tap-khoros-care against its simulator: records, lifecycle, failures, redirect, concurrency, resume."""
+"""tap-khoros-care against its simulator: records, lifecycle, failures, redirect,
+concurrency, resume."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Windows sized to the API, split when refused or too large, all report types at once, 18 months."""
+"""Windows sized to the API, split when refused or too large, all report types at once,
+18 months."""
 
 from __future__ import annotations
 

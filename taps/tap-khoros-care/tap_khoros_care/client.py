@@ -249,7 +249,8 @@ class KhorosStream(WindowedStream):
         endpoint: str,
         stream: bool = False,
     ) -> requests.Response:
-        """Send one API request: credentials, pacing, retries, error checks and the SDK's request metric.
+        """Send one API request: credentials, pacing, retries, error checks and the SDK's
+        request metric.
 
         `endpoint` names the request in metrics without ids (e.g. `.../{runId}/status`).
         """
@@ -286,9 +287,10 @@ class KhorosStream(WindowedStream):
         # A job refused for its range (Khoros: "Too many buckets ... requested") splits
         # its window instead of failing the run; the whole body is read, not a snippet.
         status = response.status_code
-        if status == HTTPStatus.BAD_REQUEST and _RANGE_REFUSAL.search(response.text or ""):
-            found = _RANGE_REFUSAL.search(response.text).group(0)
-            raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {found!r})")
+        if status == HTTPStatus.BAD_REQUEST:
+            refusal = _RANGE_REFUSAL.search(response.text or "")
+            if refusal:
+                raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {refusal.group(0)!r})")
         super().validate_response(response)
 
     def _payload(self, response: requests.Response, what: str) -> object:
@@ -356,11 +358,17 @@ class KhorosStream(WindowedStream):
         )
         payload = self._payload(response, f"the status of {job.describe()}")
         job.polls += 1
-        kept = f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}"
+        kept = (
+            "Nothing of this window was emitted and the bookmark stays at "
+            f"{job.window.start.isoformat()}"
+        )
         try:
             status = read_status(payload)
         except EnvelopeShapeError as exc:
-            place = f"GET {JOB_ENDPOINT}/status (HTTP {response.status_code}), the status of {job.describe()}"
+            place = (
+                f"GET {JOB_ENDPOINT}/status (HTTP {response.status_code}), "
+                f"the status of {job.describe()}"
+            )
             raise self.unexpected_shape(place, exc.expected, exc.found, f"{kept}.") from None
         job.status = status
         job.status_url = self._adopt_url(status.status_url) or job.status_url
@@ -396,8 +404,10 @@ class KhorosStream(WindowedStream):
             state = job.status.runner_state if job.status else "running"
             msg = (
                 f"{job.describe()} was still {state} after "
-                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
-                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
+                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). "
+                "Nothing of this window "
+                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; "
+                "raise `report_timeout` "
                 "or shorten `window_days` for reports this large."
             )
             raise ReportFailed(msg)

@@ -47,6 +47,14 @@ def _download_failure(exc: BaseException) -> str:
     return describe_failure(exc)
 
 
+#: What a fresh link may cure: an expired link, a file cut short, a broken connection.
+_FETCH_AGAIN: tuple[type[BaseException], ...] = (
+    DownloadLinkExpired,
+    ReportFormatError,
+    *RETRIABLE_EXCEPTIONS,
+)
+
+
 class _CountedChunks:
     """The chunks of a body, counting the bytes that went by."""
 
@@ -105,7 +113,7 @@ class ReportFiles:
                     )
                     raise UnparseableResponse(msg)
                 return
-            except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
+            except _FETCH_AGAIN as exc:
                 reason = _download_failure(exc)
                 if attempt == DOWNLOAD_ATTEMPTS:
                     error = (

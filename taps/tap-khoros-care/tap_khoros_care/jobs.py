@@ -179,7 +179,8 @@ class ReportScheduler:
         halves = split_window(window)
         if halves is None:
             msg = (
-                f"Khoros report `{plan.stream.name}` for window {window.label} cannot be split further "
+                f"Khoros report `{plan.stream.name}` for window {window.label} "
+                "cannot be split further "
                 f"({why}); lower `window_days` or the report's filters."
             )
             raise plan.stream.report_error(msg)
@@ -222,7 +223,10 @@ class ReportScheduler:
                     j for p in self.plans.values() for j in p.jobs.values() if not j.finished
                 ]
             if not candidates:
-                msg = f"No job could be started for Khoros report `{plan.stream.name}` window {window.label}."
+                msg = (
+                    "No job could be started for Khoros report "
+                    f"`{plan.stream.name}` window {window.label}."
+                )
                 raise plan.stream.report_error(msg)
             target = min(candidates, key=lambda j: j.next_poll)
             delay = target.next_poll - time.monotonic()

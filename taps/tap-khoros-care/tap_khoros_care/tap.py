@@ -68,14 +68,16 @@ class TapKhorosCare(SupportTap):
             th.StringType,
             required=True,
             secret=True,
-            description="Company key, from Account Admin > General Settings > Analytics API Settings; "
+            description="Company key, from Account Admin > General Settings > "
+            "Analytics API Settings; "
             "sent as `companyKey` on every call.",
         ),
         th.Property(
             "api_url",
             th.StringType,
             default=DEFAULT_API_URL,
-            description="Base URL of the Analytics API for your account's region, as shown to admins in "
+            description="Base URL of the Analytics API for your account's region, "
+            "as shown to admins in "
             "Khoros (or a simulator, e.g. http://127.0.0.1:8705/api/public).",
         ),
         *START_END_SETTINGS,
@@ -99,7 +101,8 @@ class TapKhorosCare(SupportTap):
             "history_months",
             th.IntegerType(minimum=1),
             default=HISTORY_MONTHS,
-            description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
+            description="Months of data Khoros Care Analytics keeps (18). "
+            "A `start_date` older than that "
             "is moved forward, with a warning. Change only if Khoros keeps more for you.",
         ),
         th.Property(
@@ -114,14 +117,16 @@ class TapKhorosCare(SupportTap):
             "lookback_days",
             th.IntegerType(minimum=0),
             default=0,
-            description="Each run asks again for this many days before the bookmark, for reports whose "
+            description="Each run asks again for this many days before the bookmark, "
+            "for reports whose "
             "recent days still change (late activity, conversations closing).",
         ),
         th.Property(
             "conversation_report_types",
             th.ArrayType(th.StringType),
             default=list(DEFAULT_CONVERSATION_REPORT_TYPES),
-            description="The `conversationReportType` reports the `conversation` stream runs for each "
+            description="The `conversationReportType` reports the `conversation` stream "
+            "runs for each "
             "window, in this order, keyed by CONVERSATION_ID: the default CREATED then CLOSED "
             "gives every conversation once it exists and again once it closes, so the "
             "warehouse keeps its latest state. Values: OPEN_AT_END, CLOSED, CREATED.",
@@ -177,13 +182,15 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "timezone",
             th.StringType,
-            description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; the tap "
+            description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; "
+            "the tap "
             "converts typed dates back to UTC.",
         ),
         th.Property(
             "timezoneOffset",
             th.IntegerType,
-            description="Fixed offset from UTC in milliseconds to format report dates in (instead of "
+            description="Fixed offset from UTC in milliseconds to format report dates in "
+            "(instead of "
             "`timezone`).",
         ),
         th.Property(
@@ -208,7 +215,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "teamIds",
             th.ArrayType(th.StringType),
-            description="Team performance, team performance interval, response approval, agent states "
+            description="Team performance, team performance interval, response approval, "
+            "agent states "
             "(`teamIds`) and user (one `teamId` per value): only these teams (IDs).",
         ),
         th.Property(
@@ -225,7 +233,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "enableBusinessHour",
             th.BooleanType,
-            description="Every export but user: filter by business hours (with `businessHourType`).",
+            description="Every export but user: filter by business hours "
+            "(with `businessHourType`).",
         ),
         th.Property(
             "businessHourType",
@@ -236,7 +245,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "raiselimit",
             th.BooleanType,
-            description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
+            description="Conversation history action: raise Khoros's cap from 500 to 2,000 "
+            "actions per "
             "conversation (sent as `raiselimit` in the query string).",
         ),
         th.Property(
@@ -260,7 +270,8 @@ class TapKhorosCare(SupportTap):
         unknown = [name for name in config.get("report_types") or [] if name not in REPORT_STREAMS]
         if unknown:
             errors.append(
-                f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}."
+                f"The setting `report_types` has unknown types {unknown}; "
+                f"choose from {list(REPORT_TYPES)}."
             )
         if "report_types" in config and not config["report_types"]:
             errors.append(
@@ -281,7 +292,8 @@ class TapKhorosCare(SupportTap):
                 zoneinfo.ZoneInfo(str(config["timezone"]))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 errors.append(
-                    f"The setting `timezone` must be a time zone ID such as Europe/Paris, got {config['timezone']!r}."
+                    "The setting `timezone` must be a time zone ID such as Europe/Paris, "
+                    f"got {config['timezone']!r}."
                 )
         if config.get("timezone") and config.get("timezoneOffset") is not None:
             errors.append("Set `timezone` or `timezoneOffset`, not both.")
@@ -295,14 +307,16 @@ class TapKhorosCare(SupportTap):
             and int(interval) <= WEEK_MS
         ):
             errors.append(
-                f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week."
+                f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) "
+                "or more than a week."
             )
         if (
             config.get("businessHourType") is not None
             and config.get("enableBusinessHour") is not True
         ):
             errors.append(
-                "The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
+                "The setting `businessHourType` needs `enableBusinessHour` set to true "
+                "(Khoros refuses "
                 "one without the other)."
             )
         metrics = config.get("reportMetrics") or {}
@@ -332,7 +346,8 @@ class TapKhorosCare(SupportTap):
             return
         self._history_warned = True
         self.logger.warning(
-            "The setting `start_date` (or the bookmark) asks for data from %s, but Khoros Care Analytics keeps "
+            "The setting `start_date` (or the bookmark) asks for data from %s, "
+            "but Khoros Care Analytics keeps "
             "only %d months (`history_months`): starting at %s instead.",
             start.date().isoformat(),
             months,
