@@ -185,5 +185,8 @@ def test_about_lists_every_new_setting_with_its_type():
         and "three calendar months" in properties["window_days"]["description"]
     )
     assert properties["conversation_report_types"]["default"] == ["CREATED", "CLOSED"]
+    # Ranges are declared in the schema, so `--about` and the Hub document them.
+    assert (properties["window_days"]["minimum"], properties["window_days"]["maximum"]) == (1, 92)
+    assert properties["max_file_mb"]["exclusiveMinimum"] == 0
     for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
         assert "number" in properties[name]["type"], name  # decimals are numbers, not integers
