@@ -18,7 +18,7 @@ import requests
 
 from support_taps.redaction import redact
 from support_taps.windows import DateWindow
-from tap_khoros_care.client import ReportFailed, ReportJob
+from tap_khoros_care.jobs import ReportFailed, ReportJob
 from tap_khoros_care.status import read_status
 from tap_khoros_care.tap import TapKhorosCare
 
@@ -238,7 +238,8 @@ def test_the_user_export_start_may_already_carry_its_download_url():
     [
         (
             b'{"status": "PASS", "result": {"jobInfo": {"workflowId": "w"}, "state": "DONE"}}',
-            "expected a nested job with `result.result.runnerState`, found object{status: string, result: object{"
+            "expected a nested job with `result.result.runnerState`, "
+            "found object{status: string, result: object{"
             "jobInfo: object{workflowId: string}, state: string}}",
         ),
         (
@@ -247,15 +248,18 @@ def test_the_user_export_start_may_already_carry_its_download_url():
         ),
         (
             b'{"status": "PASS", "result": []}',
-            "expected `result` as an object or a one-item list, found object{status: string, result: list[]}",
+            "expected `result` as an object or a one-item list, "
+            "found object{status: string, result: list[]}",
         ),
         (
             b'{"status": "PASS", "data": {"runnerState": "CLOSED"}}',
-            "expected an envelope with a `result` key, found object{status: string, data: object{runnerState: string}}",
+            "expected an envelope with a `result` key, "
+            "found object{status: string, data: object{runnerState: string}}",
         ),
         (
             b'[{"runnerState": "CLOSED"}]',
-            "expected an envelope object {status, result}, found list[1 × object{runnerState: string}]",
+            "expected an envelope object {status, result}, "
+            "found list[1 × object{runnerState: string}]",
         ),
     ],
 )

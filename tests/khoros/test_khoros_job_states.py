@@ -30,7 +30,8 @@ def test_a_run_completes_whatever_the_published_status_shape(shape):
         assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert run.bookmark("response") == "2025-03-03T00:00:00+00:00"
-        # Status checks went to the statusUrl Khoros gave (with its access token), which never leaks.
+        # Status checks went to the statusUrl Khoros gave (with its access token), which
+        # never leaks.
         statuses = [c for c in sim.calls() if c.path.endswith("/status")]
         assert statuses and all("analyticsAccessToken" in c.query for c in statuses)
         tokens = {
@@ -184,5 +185,8 @@ def test_about_lists_every_new_setting_with_its_type():
         and "three calendar months" in properties["window_days"]["description"]
     )
     assert properties["conversation_report_types"]["default"] == ["CREATED", "CLOSED"]
+    # Ranges are declared in the schema, so `--about` and the Hub document them.
+    assert (properties["window_days"]["minimum"], properties["window_days"]["maximum"]) == (1, 92)
+    assert properties["max_file_mb"]["exclusiveMinimum"] == 0
     for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
         assert "number" in properties[name]["type"], name  # decimals are numbers, not integers

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 import tracemalloc
+from types import SimpleNamespace
 
 import pytest
 
+from support_taps.windows import DateWindow
+from tap_khoros_care.jobs import ReportJob
 from tap_khoros_care.parsing import ReportFormatError, iter_csv_rows, iter_json_rows
+from tap_khoros_care.tap import TapKhorosCare
 from tap_khoros_care.values import datetime_reader, row_hash, to_boolean
 
 ROWS = [
@@ -125,10 +131,31 @@ def test_booleans_and_row_hashes():
     assert one != row_hash("2025-03-02T00:00:00+00:00", {"A": "1", "B": "2"})  # the window does
 
 
-def test_the_simulator_keys_rows_by_the_same_recipe():
-    from support_simulators.khoros import row_hash as simulator_row_hash
+def _team_performance_records(window: DateWindow, rows: list[dict]) -> list[dict]:
+    """Rows through the stream's real rows-to-records path (the download replaced by `rows`)."""
+    config = {"username": "u", "password": "p-1", "company_key": "k-2", "start_date": "2025-03-01"}
+    stream = TapKhorosCare(config=config).streams["team_performance"]
+    stream.files = SimpleNamespace(rows=lambda job: iter(rows))
+    job = ReportJob("team_performance", window, "w", "r", None, 0.0, 0.0, 0.0)
+    return list(stream.records_of(job))
 
-    for row in ROWS:
-        assert row_hash("2025-03-01T00:00:00+00:00", row) == simulator_row_hash(
-            "2025-03-01T00:00:00+00:00", row
-        )
+
+def test_rows_without_an_id_are_keyed_by_their_window_and_identity_columns():
+    # Team performance has no id column: a row is one team and agent in one window, so a
+    # re-run whose figures changed must upsert the same key, never add a second row.
+    day = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    first = DateWindow(day, day + dt.timedelta(days=1))
+    rows = [
+        {"TEAM_ID": "t1", "AGENT_ID": "a1", "RESPONSES_SENT": "3"},
+        {"TEAM_ID": "t1", "AGENT_ID": "a1", "RESPONSES_SENT": "5"},  # later figures, same row
+        {"TEAM_ID": "t1", "AGENT_ID": "a2", "RESPONSES_SENT": "3"},
+        {"TEAM_ID": "t1", "RESPONSES_SENT": "3"},  # no AGENT_ID: keyed by the whole row
+        {"TEAM_ID": "t1", "RESPONSES_SENT": "4"},
+    ]
+    keys = [r["_row_hash"] for r in _team_performance_records(first, rows)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in keys)
+    assert keys[0] == keys[1]
+    assert len(set(keys[1:])) == 4
+    assert keys == [r["_row_hash"] for r in _team_performance_records(first, rows)]  # stable
+    later = DateWindow(first.end, first.end + dt.timedelta(days=1))
+    assert not set(keys) & {r["_row_hash"] for r in _team_performance_records(later, rows)}

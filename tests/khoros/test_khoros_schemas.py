@@ -1,4 +1,5 @@
-"""Every Khoros schema keeps the source row whole: `fields` survives the SDK's flattening as one column."""
+"""Every Khoros schema keeps the source row whole: `fields` survives the SDK's flattening as
+one column."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The Khoros simulator answers like the vendor: refusals, validation, job lifecycle, signed links."""
+"""The Khoros simulator answers like the vendor: refusals, validation, job lifecycle,
+signed links."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def test_job_lifecycle_and_signed_download_link():
         assert started["status"] == "PASS" and started["result"]["downloadUrl"] == ""
         run_id = started["result"]["runId"]
         assert "/" in run_id and "+" in run_id and run_id.endswith("=")
-        job = f"{sim.api_url}/reports/report/{started['result']['workflowId']}/{quote(run_id, safe='')}"
+        workflow_id = started["result"]["workflowId"]
+        job = f"{sim.api_url}/reports/report/{workflow_id}/{quote(run_id, safe='')}"
         params = {"companyKey": COMPANY_KEY}
         running = requests.get(
             started["result"]["statusUrl"], auth=AUTH, params=params, timeout=10

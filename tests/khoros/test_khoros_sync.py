@@ -1,4 +1,5 @@
-"""tap-khoros-care against its simulator: records, lifecycle, failures, redirect, concurrency, resume."""
+"""tap-khoros-care against its simulator: records, lifecycle, failures, redirect,
+concurrency, resume."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def test_records_are_typed_and_keep_every_field(khoros):
     schemas = run.schemas()
     assert schemas["conversation"]["key_properties"] == ["CONVERSATION_ID"]
     assert schemas["team_performance"]["key_properties"] == ["_row_hash"]
+    assert run.records("conversation") and run.records("team_performance")
     for record in run.records("conversation"):
         raw = record["fields"]
         assert all(isinstance(v, str) for v in raw.values())  # Khoros exports strings only
@@ -96,14 +98,14 @@ def test_schemas_declare_window_and_fields_columns():
 def test_rerunning_a_window_gives_the_same_keys(khoros):
     config = khoros_config(khoros, report_types=["raw_agent_states", "author", "incoming_post"])
     first, second = run_tap("tap_khoros_care", config), run_tap("tap_khoros_care", config)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     for stream, column in (
         ("raw_agent_states", "_row_hash"),
         ("author", "_row_hash"),
         ("incoming_post", "POST_ID"),
     ):
-        assert [r[column] for r in first.records(stream)] == [
-            r[column] for r in second.records(stream)
-        ]
+        keys = [r[column] for r in first.records(stream)]
+        assert keys and keys == [r[column] for r in second.records(stream)], stream
 
 
 def test_csv_and_json_exports_give_the_same_records(khoros):
@@ -112,13 +114,14 @@ def test_csv_and_json_exports_give_the_same_records(khoros):
     as_csv = run_tap(
         "tap_khoros_care", khoros_config(khoros, report_types=types, report_format="csv")
     )
-    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_json.returncode == 0 and as_csv.returncode == 0, as_json.stderr + as_csv.stderr
     assert {
         c.query["reportFormat"][0]
         for c in khoros.calls("/api/public/reports/report/incoming_post")
         if c.path.endswith("/incoming_post")
     } == {"json", "csv"}
     for stream in types:
+        assert as_json.records(stream), stream
         assert as_csv.records(stream) == as_json.records(stream)
     # The simulator's texts hold commas, quotes and line breaks: CSV kept them intact.
     assert any("\n" in r["CONTENT"] for r in as_csv.records("incoming_post"))
@@ -213,6 +216,7 @@ def test_dates_in_a_report_timezone_come_back_as_utc(khoros):
     assert zoned.returncode == 0 and offset.returncode == 0, zoned.stderr + offset.stderr
     utc = {r["POST_ID"]: r for r in base.records()}
     for run in (zoned, offset):
+        assert utc and {r["POST_ID"] for r in run.records()} == set(utc)
         for record in run.records():
             assert record["POSTED_AT"] == utc[record["POST_ID"]]["POSTED_AT"]
             assert record["fields"]["POSTED_AT"] != utc[record["POST_ID"]]["fields"]["POSTED_AT"]
@@ -379,12 +383,19 @@ def test_state_after_each_window_follows_its_records(khoros):
         "2025-03-03T00:00:00+00:00",
         "2025-03-04T00:00:00+00:00",
     ]
-    bookmark = None
+    # Each STATE comes after every record of the windows it covers, never before one.
+    bookmark, last_window_end, windows_before_state = None, None, []
     for message in run.messages:
         if message["type"] == "STATE":
-            bookmark = run.bookmark("combined", message["value"]) or bookmark
-        elif message["type"] == "RECORD" and bookmark:
-            assert message["record"]["window_start"] >= bookmark
+            moved = run.bookmark("combined", message["value"])
+            if moved and moved != bookmark:
+                windows_before_state.append(last_window_end)
+            bookmark = moved or bookmark
+        elif message["type"] == "RECORD":
+            last_window_end = message["record"]["window_end"]
+            assert bookmark is None or message["record"]["window_start"] >= bookmark
+    # The record just before each new bookmark belongs to the window that bookmark closes.
+    assert windows_before_state == run.bookmarks("combined")
 
 
 def test_resume_after_a_failed_window_asks_for_it_again():
@@ -472,14 +483,14 @@ def test_credentials_only_go_to_the_configured_api_host(khoros):
     stream = TapKhorosCare(config=khoros_config(khoros)).streams["author"]
     base = khoros.api_url
     assert (
-        stream._api_url(f"{base}/reports/report/w/r/status", "/x")
+        stream.api_url(f"{base}/reports/report/w/r/status", "/x")
         == f"{base}/reports/report/w/r/status"
     )
     assert (
-        stream._api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
+        stream.api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
     )
     assert (
-        stream._api_url(None, "/reports/report/w/r%2F/download")
+        stream.api_url(None, "/reports/report/w/r%2F/download")
         == base + "/reports/report/w/r%2F/download"
     )
 
@@ -495,7 +506,6 @@ BAD_SETTINGS = {
     "timeInterval": 123,
     "priorities": [7],
     "timezone": "Mars/Olympus",
-    "window_days": 0,
     "api_url": "analytics-api.app.lithium.com",
     "reportMetrics": {"tickets": ["a"]},
 }
@@ -507,4 +517,33 @@ def test_bad_settings_are_refused_naming_each_setting(khoros):
     for setting in BAD_SETTINGS:
         assert f"`{setting}`" in str(refused.value)
     assert len(refused.value.errors) == len(BAD_SETTINGS)
+    assert not khoros.calls()
+
+
+#: Ranges the config schema declares (and `--about` documents), checked by the SDK.
+OUT_OF_RANGE = {
+    "window_days": (0, "0 is less than the minimum of 1"),
+    "lookback_days": (-1, "-1 is less than the minimum of 0"),
+    "history_months": (0, "0 is less than the minimum of 1"),
+    "max_concurrent_reports": (0, "0 is less than the minimum of 1"),
+    "max_file_mb": (0, "0 is less than or equal to the minimum of 0"),
+    "requests_per_minute": (0, "0 is less than or equal to the minimum of 0"),
+    "poll_interval": (-5, "-5 is less than or equal to the minimum of 0"),
+    "max_poll_interval": (0, "0 is less than or equal to the minimum of 0"),
+    "report_timeout": (0, "0 is less than or equal to the minimum of 0"),
+}
+
+
+def test_settings_out_of_their_range_are_refused_naming_each_setting(khoros):
+    bad = {name: value for name, (value, _) in OUT_OF_RANGE.items()}
+    with pytest.raises(ConfigValidationError) as refused:
+        TapKhorosCare(config=khoros_config(khoros, **bad))
+    assert sorted(refused.value.errors) == sorted(
+        f"The setting `{name}` is invalid: {says}." for name, (_, says) in OUT_OF_RANGE.items()
+    )
+    with pytest.raises(ConfigValidationError) as too_long:
+        TapKhorosCare(config=khoros_config(khoros, window_days=93))
+    assert too_long.value.errors == [
+        "The setting `window_days` is invalid: 93 is greater than the maximum of 92."
+    ]
     assert not khoros.calls()

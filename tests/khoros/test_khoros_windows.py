@@ -1,4 +1,5 @@
-"""Windows sized to the API, split when refused or too large, all report types at once, 18 months."""
+"""Windows sized to the API, split when refused or too large, all report types at once,
+18 months."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from kit_khoros import (
 from tap_runner import run_tap
 
 from support_taps.windows import DateWindow, add_months
-from tap_khoros_care.scheduler import split_window
+from tap_khoros_care.jobs import split_window
 
 UTC = dt.timezone.utc
 

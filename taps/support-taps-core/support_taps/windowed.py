@@ -148,6 +148,13 @@ class WindowedStream(SupportStream):
             self.logger, name, self.stats, count, interval=self.progress_interval
         )
 
+    def windows_left(self, context: t.Mapping | None, count: int) -> None:
+        """For windows planned as they go (a window may be split in parts): `count` windows
+        of this partition remain, so progress lines count the parts."""
+        progress = self._progress.get(progress_key(context))
+        if progress is not None:
+            progress.total = progress.done + count
+
     # ---- the loop ----------------------------------------------------------------------
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:

@@ -20,7 +20,8 @@ log line, an error or the state (it is registered with the redactor on receipt).
 Windows are the largest Khoros allows (three calendar months, or `window_days`), never
 reaching back past the 18 months Khoros keeps (`history_months`); a window Khoros
 refuses for its range, or whose file is above `max_file_mb`, is split in two.
-Concurrency across report types is `tap_khoros_care.scheduler`'s business.
+The job model and the concurrency across report types are `tap_khoros_care.jobs`'s
+business; the download and reading of a file, `tap_khoros_care.download`'s.
 """
 
 from __future__ import annotations
@@ -30,20 +31,17 @@ import re
 import time
 import typing as t
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
-from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.compat import log_request_duration
-from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, response_place
+from support_taps.errors import VendorAPIError, body_snippet, response_place
 from support_taps.redaction import redact
-from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import (
     DateWindow,
@@ -53,12 +51,19 @@ from support_taps.windows import (
     month_windows,
     parse_utc,
 )
-from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
-from tap_khoros_care.scheduler import ReportScheduler, StreamPlan, WindowTooLarge, split_window
+from tap_khoros_care.download import ReportFiles
+from tap_khoros_care.jobs import (
+    JOB_ENDPOINT,
+    ReportFailed,
+    ReportJob,
+    ReportScheduler,
+    StreamPlan,
+    WindowTooLarge,
+    split_window,
+)
 from tap_khoros_care.status import (
     FAILED_STATES,
     EnvelopeShapeError,
-    JobStatus,
     envelope_result,
     read_status,
 )
@@ -70,83 +75,21 @@ from tap_khoros_care.values import (
     row_hash,
 )
 
-DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
+if t.TYPE_CHECKING:
+    from tap_khoros_care.tap import TapKhorosCare
 
 #: Columns every record carries besides the report's own.
 WINDOW_START, WINDOW_END, FIELDS, ROW_HASH = "window_start", "window_end", "fields", "_row_hash"
 _OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH, "conversation_report_type"})
 
-#: A job's requests, as named in request metrics.
-_JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
-#: How many times a download is fetched again after the connection broke mid-file.
-DOWNLOAD_ATTEMPTS = 3
 #: Khoros: "three months is the maximum time range of data possible to return in an export".
 MAX_WINDOW_MONTHS = 3
-#: Khoros: "Care Analytics stores data 18 months back in time".
-HISTORY_MONTHS = 18
 #: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
 _RANGE_REFUSAL = re.compile(
     r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
     r"3 months|too large|too long",
     re.IGNORECASE,
 )
-
-
-def _download_failure(exc: BaseException) -> str:
-    """Why a download attempt failed, in words that carry no URL."""
-    if isinstance(exc, DownloadLinkExpired):
-        return f"the file host refused the link (HTTP {exc}; expired?)"
-    if isinstance(exc, ReportFormatError):
-        return f"the file is not a valid report: {exc}"
-    return describe_failure(exc)
-
-
-class _CountedChunks:
-    """The chunks of a body, counting the bytes that went by."""
-
-    def __init__(self, chunks: t.Iterable[bytes]) -> None:
-        self._chunks, self.size = chunks, 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._chunks:
-            self.size += len(chunk)
-            yield chunk
-
-
-class ReportFailed(VendorAPIError):
-    """A report job ended without a result (FAILED) or did not finish in time."""
-
-
-class DownloadLinkExpired(Exception):
-    """The pre-signed URL was refused (expired); ask Khoros for a fresh one."""
-
-
-@dataclass
-class ReportJob:
-    """One report run on Khoros's side: a window of one report type."""
-
-    report_type: str
-    window: DateWindow
-    workflow_id: str
-    run_id: str
-    status_url: str | None
-    started: float
-    next_poll: float
-    poll_wait: float
-    download_url: str | None = None
-    variant: str = ""
-    polls: int = 0
-    status: JobStatus | None = None
-    finished: bool = False
-    error: Exception | None = None
-    any_size: bool = False  # read the file whatever its size (its window cannot be split)
-
-    def describe(self) -> str:
-        kind = f" ({self.variant})" if self.variant else ""
-        return (
-            f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
-            f"(workflowId {self.workflow_id})"
-        )
 
 
 class KhorosStream(WindowedStream):
@@ -182,23 +125,18 @@ class KhorosStream(WindowedStream):
         "businessHourType",
     )
 
+    #: Unset, windows are MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
+    window_setting = "window_days"
+    lookback_setting = "lookback_days"
+
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        days = self.config.get("window_days")
-        #: None: windows of MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
-        self.window_days = dt.timedelta(days=int(days)) if days else None
-        self.window_size = self.window_days or dt.timedelta(days=92)
-        self.lookback = dt.timedelta(days=int(self.config.get("lookback_days", 0)))
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
 
     @property
     def path(self) -> str:  # type: ignore[override]
         return f"/reports/report/{self.name}"
-
-    @property
-    def url_base(self) -> str:
-        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
 
     @cached_property
     def authenticator(self) -> BasicAuthenticator:
@@ -214,8 +152,18 @@ class KhorosStream(WindowedStream):
         return None
 
     @property
+    def khoros_tap(self) -> TapKhorosCare:
+        """The tap of this run, with what Khoros streams share (the scheduler, one warning)."""
+        return t.cast("TapKhorosCare", self.tap)
+
+    @property
     def scheduler(self) -> ReportScheduler:
-        return self.tap.scheduler  # type: ignore[attr-defined]
+        return self.khoros_tap.scheduler
+
+    @property
+    def plan(self) -> StreamPlan:
+        """This stream's windows still to emit and their jobs (see `ReportScheduler`)."""
+        return self.scheduler.plan(self)
 
     #: The reports run for each window (one job each), in emitting order; "" = the type itself.
     variants: t.ClassVar[tuple[str, ...]] = ("",)
@@ -230,7 +178,7 @@ class KhorosStream(WindowedStream):
         params: dict[str, t.Any] = {
             "startTime": str(int(window.start.timestamp() * 1000)),
             "endTime": str(int(window.end.timestamp() * 1000)),
-            "reportFormat": self.config.get("report_format", "json"),
+            "reportFormat": self.config["report_format"],
         }
         for name in (*self.COMMON_PARAMETERS, *self.extra_parameters):
             value = self.config.get(name)
@@ -275,7 +223,7 @@ class KhorosStream(WindowedStream):
                 result,
             )
         now = time.monotonic()
-        first_wait = float(self.config.get("poll_interval", 5))
+        first_wait = float(self.config["poll_interval"])
         job = ReportJob(
             self.name,
             window,
@@ -301,7 +249,8 @@ class KhorosStream(WindowedStream):
         endpoint: str,
         stream: bool = False,
     ) -> requests.Response:
-        """Send one API request: credentials, pacing, retries, error checks and the SDK's request metric.
+        """Send one API request: credentials, pacing, retries, error checks and the SDK's
+        request metric.
 
         `endpoint` names the request in metrics without ids (e.g. `.../{runId}/status`).
         """
@@ -338,9 +287,10 @@ class KhorosStream(WindowedStream):
         # A job refused for its range (Khoros: "Too many buckets ... requested") splits
         # its window instead of failing the run; the whole body is read, not a snippet.
         status = response.status_code
-        if status == HTTPStatus.BAD_REQUEST and _RANGE_REFUSAL.search(response.text or ""):
-            found = _RANGE_REFUSAL.search(response.text).group(0)
-            raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {found!r})")
+        if status == HTTPStatus.BAD_REQUEST:
+            refusal = _RANGE_REFUSAL.search(response.text or "")
+            if refusal:
+                raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {refusal.group(0)!r})")
         super().validate_response(response)
 
     def _payload(self, response: requests.Response, what: str) -> object:
@@ -385,16 +335,12 @@ class KhorosStream(WindowedStream):
         kept = [(name, value) for name, value in query if name != "companyKey"]
         return urlunsplit((theirs.scheme, theirs.netloc, theirs.path, urlencode(kept), ""))
 
-    def _api_url(self, candidate: str | None, default_path: str) -> str:
+    def api_url(self, candidate: str | None, default_path: str) -> str:
         """A URL Khoros returned, if it is on the API host; else the documented path.
 
         Our credentials go to the configured API host only.
         """
         return self._adopt_url(candidate) or self.url_base + default_path
-
-    def _job_path(self, job: ReportJob, action: str) -> str:
-        # runId is base64 (may hold "/", "+", "="): it must be encoded as one segment.
-        return f"/reports/report/{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}/{action}"
 
     # ---- polling ---------------------------------------------------------------------
 
@@ -404,19 +350,25 @@ class KhorosStream(WindowedStream):
         FAILED, CLOSED without a file, and an answer the tap cannot read each end the
         window at once, naming the report, the window and the workflow id.
         """
-        url = self._api_url(job.status_url, self._job_path(job, "status"))
+        url = self.api_url(job.status_url, job.path("status"))
         response = self.send(
             HTTPRequest(url=url, headers=self.http_headers),
             window_context(job.window),
-            endpoint=_JOB_ENDPOINT + "/status",
+            endpoint=JOB_ENDPOINT + "/status",
         )
         payload = self._payload(response, f"the status of {job.describe()}")
         job.polls += 1
-        kept = f"Nothing of this window was emitted and the bookmark stays at {job.window.start.isoformat()}"
+        kept = (
+            "Nothing of this window was emitted and the bookmark stays at "
+            f"{job.window.start.isoformat()}"
+        )
         try:
             status = read_status(payload)
         except EnvelopeShapeError as exc:
-            place = f"GET {_JOB_ENDPOINT}/status (HTTP {response.status_code}), the status of {job.describe()}"
+            place = (
+                f"GET {JOB_ENDPOINT}/status (HTTP {response.status_code}), "
+                f"the status of {job.describe()}"
+            )
             raise self.unexpected_shape(place, exc.expected, exc.found, f"{kept}.") from None
         job.status = status
         job.status_url = self._adopt_url(status.status_url) or job.status_url
@@ -445,151 +397,29 @@ class KhorosStream(WindowedStream):
             job.finished = True
             self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
             return
-        timeout = float(self.config.get("report_timeout", 3600))
-        max_wait = float(self.config.get("max_poll_interval", 60))
+        timeout = float(self.config["report_timeout"])
+        max_wait = float(self.config["max_poll_interval"])
         now = time.monotonic()
         if now - job.started > timeout:
             state = job.status.runner_state if job.status else "running"
             msg = (
                 f"{job.describe()} was still {state} after "
-                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). Nothing of this window "
-                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; raise `report_timeout` "
+                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). "
+                "Nothing of this window "
+                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; "
+                "raise `report_timeout` "
                 "or shorten `window_days` for reports this large."
             )
             raise ReportFailed(msg)
         job.poll_wait = min(job.poll_wait * 1.5, max_wait)
         job.next_poll = now + job.poll_wait
 
-    # ---- download --------------------------------------------------------------------
+    # ---- records ---------------------------------------------------------------------
 
     @cached_property
-    def file_session(self) -> requests.Session:
-        """A session for the pre-signed file host: no credentials, no company key."""
-        session = requests.Session()
-        session.headers["User-Agent"] = self.user_agent
-        return session
-
-    def _download_location(self, job: ReportJob) -> requests.Response | str:
-        """The pre-signed URL Khoros redirects to (or the file itself, if served directly).
-
-        A 204, or a redirect without `Location`, is not an empty report: it is an error
-        (the window is not bookmarked), as is a body of zero bytes (see `download_rows`).
-        """
-        url = self._api_url(job.download_url, self._job_path(job, "download"))
-        response = self.send(
-            HTTPRequest(url=url, headers=self.http_headers),
-            window_context(job.window),
-            endpoint=_JOB_ENDPOINT + "/download",
-            stream=True,
-        )
-        status = response.status_code
-        if status == HTTPStatus.NO_CONTENT:
-            response.close()
-            msg = (
-                f"Khoros answered the download of {job.describe()} with HTTP 204 (no content), not a file. "
-                f"The bookmark stays at {job.window.start.isoformat()}."
-            )
-            raise UnparseableResponse(msg)
-        if not HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
-            return response  # the API served the file itself
-        location = response.headers.get("Location") or ""
-        response.close()
-        if not location:
-            msg = (
-                f"Khoros redirected the download of {job.describe()} (HTTP {status}) without a Location "
-                f"header. The bookmark stays at {job.window.start.isoformat()}."
-            )
-            raise UnparseableResponse(msg)
-        parts = urlsplit(location)
-        # Never logged nor stored: mask it (and its parts) anywhere text is produced.
-        redact.add(location, parts.path, parts.query)
-        return urljoin(response.url, location)
-
-    def _fetch_file(self, location: str) -> requests.Response:
-        return self.request_decorator(self._get_file, paced=False)(location)  # not the API: unpaced
-
-    def _get_file(self, location: str) -> requests.Response:
-        try:
-            response = self.file_session.get(
-                location, timeout=self.timeout, stream=True, allow_redirects=True
-            )
-        except RETRIABLE_EXCEPTIONS as exc:
-            # requests quotes the URL in its messages: raise a clean one instead.
-            raise type(exc)(describe_failure(exc)) from None
-        status = response.status_code
-        if status < HTTPStatus.BAD_REQUEST:
-            return response
-        response.close()
-        if status in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
-            raise DownloadLinkExpired(status)
-        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(f"HTTP {status} from the report file host", response)
-        msg = f"The report file host refused the download with HTTP {status}."
-        raise VendorAPIError(msg)
-
-    def _check_size(self, job: ReportJob, response: requests.Response) -> None:
-        """A file above `max_file_mb` (by its Content-Length) splits its window, before any row is read."""
-        limit = float(self.config.get("max_file_mb") or 0) * 1024 * 1024
-        length = response.headers.get("Content-Length")
-        if limit and length and length.isdigit() and int(length) > limit:
-            response.close()
-            raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
-
-    def download_rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
-        """The report's rows, parsed while the file streams in.
-
-        If the connection breaks mid-file, the file is fetched again (fresh link) and
-        the rows already yielded are skipped, so each row is emitted once.
-        """
-        parse = (
-            iter_csv_rows if self.config.get("report_format", "json") == "csv" else iter_json_rows
-        )
-        yielded = 0
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            try:
-                target = self._download_location(job)
-                response = (
-                    target if isinstance(target, requests.Response) else self._fetch_file(target)
-                )
-                if yielded == 0 and not job.any_size:
-                    self._check_size(job, response)
-                with response:
-                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
-                    rows = parse(body)
-                    for index, row in enumerate(rows):
-                        if index >= yielded:
-                            yielded += 1
-                            yield row
-                if body.size == 0:
-                    # A real export is at least `[]` or a CSV header: no bytes is a failed
-                    # download, not an empty report (bookmarking it would lose the window).
-                    msg = (
-                        f"The download of {job.describe()} answered HTTP {response.status_code} with an empty "
-                        f"body, not a report file. The bookmark stays at {job.window.start.isoformat()}."
-                    )
-                    raise UnparseableResponse(msg)
-                return
-            except (DownloadLinkExpired, ReportFormatError, *RETRIABLE_EXCEPTIONS) as exc:
-                reason = _download_failure(exc)
-                if attempt == DOWNLOAD_ATTEMPTS:
-                    error = (
-                        UnparseableResponse
-                        if isinstance(exc, ReportFormatError)
-                        else VendorAPIError
-                    )
-                    msg = (
-                        f"The file of {job.describe()} could not be read after {attempt} attempts: {reason}. "
-                        f"The bookmark stays at {job.window.start.isoformat()}."
-                    )
-                    raise error(msg) from None
-                self.logger.warning(
-                    "Fetching the file of %s again (%d rows read so far): %s",
-                    job.describe(),
-                    yielded,
-                    reason,
-                )
-
-    # ---- records ---------------------------------------------------------------------
+    def files(self) -> ReportFiles:
+        """Downloads of this stream's report files (see `tap_khoros_care.download`)."""
+        return ReportFiles(self)
 
     @cached_property
     def _converters(self) -> dict[str, t.Callable[[object], t.Any]]:
@@ -607,7 +437,7 @@ class KhorosStream(WindowedStream):
         converters = self._converters
         id_column, identity = self.id_column, self.identity_columns
         first = True
-        for row in self.download_rows(job):
+        for row in self.files.rows(job):
             if first:
                 self._note_columns(row)
                 first = False
@@ -640,46 +470,39 @@ class KhorosStream(WindowedStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
+    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
+        """The bookmark as loaded. The scheduler plans every stream's windows before the
+        stream's sync, when the SDK has not yet set its starting value; read the state by
+        the SDK's rule instead (a bookmark of another replication key does not count)."""
+        state = self.get_context_state(context)
+        value = state.get("replication_key_value")
+        if not value or state.get("replication_key") != self.replication_key:
+            return None
+        return parse_utc(value)
+
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """The bookmark (or start_date) minus the lookback, never older than Khoros keeps."""
         start = super().sync_range_start(context)
-        months = int(self.config.get("history_months") or HISTORY_MONTHS)
+        months = int(self.config["history_months"])
         # A day's margin: Khoros measures its 18 months when the job starts, a little later.
         earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
         if start < earliest:
-            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
+            self.khoros_tap.warn_history(start, earliest, months)
             return earliest
         return start
 
     def planned_windows(self) -> list[DateWindow]:
-        """The windows this stream will emit (planned before its sync, to start jobs early).
-
-        Before its sync the SDK has not yet set the stream's starting value, so the
-        bookmark is read from the state as loaded; the rest is `sync_range_start`'s rule.
-        """
-        state = self.get_context_state(None)
-        bookmark = (
-            state.get("replication_key_value")
-            if state.get("replication_key") == self.replication_key
-            else None
-        )
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
-        start = max(start_date, parse_utc(bookmark) - self.lookback) if bookmark else start_date
-        months = int(self.config.get("history_months") or HISTORY_MONTHS)
-        earliest = floor_day(add_months(self.tap.run_started, -months)) + dt.timedelta(days=2)
-        if start < earliest:
-            self.tap.warn_history(start, earliest, months)  # type: ignore[attr-defined]
-            start = earliest
-        start, end = floor_day(start), self.sync_range_end()
+        """The windows this stream will emit, planned before its sync to start jobs early."""
+        start, end = floor_day(self.sync_range_start(None)), self.sync_range_end()
         if start >= end:
             return []
-        if self.window_days:
-            return list(date_windows(start, end, self.window_days))
+        if self.config.get("window_days"):
+            return list(date_windows(start, end, self.window_size))
         return list(month_windows(start, end, MAX_WINDOW_MONTHS))
 
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
-        scheduler = self.scheduler
-        plan: StreamPlan = scheduler.plan(self)
+    def windows(self, context: t.Mapping | None) -> t.Iterator[DateWindow]:
+        """The plan's next window, while any remain; a split window is replaced by its halves."""
+        plan = self.plan
         if plan.windows:
             self.logger.info(
                 "Extracting [%s, %s) in %d windows.",
@@ -687,20 +510,16 @@ class KhorosStream(WindowedStream):
                 plan.windows[-1].end.isoformat(),
                 len(plan.windows),
             )
-        try:
-            while plan.windows:
-                window = plan.windows[0]
-                complete = yield from self._window_records(scheduler, plan, window)
-                if complete:
-                    scheduler.done(plan, window)
-                    self.checkpoint(context, window.end)
-        finally:
-            scheduler.abandon(plan)
+            self.track_windows(context, len(plan.windows))
+        while plan.windows:
+            self.windows_left(context, len(plan.windows))
+            yield plan.windows[0]
 
-    def _window_records(
-        self, scheduler: ReportScheduler, plan: StreamPlan, window: DateWindow
-    ) -> t.Generator[dict[str, t.Any], None, bool]:
+    def window_records(
+        self, window: DateWindow, context: t.Mapping | None
+    ) -> t.Generator[dict, None, bool]:
         """The window's records, variant after variant; False if the window was split instead."""
+        scheduler, plan = self.scheduler, self.plan
         for variant in self.variants:
             job = scheduler.wait(plan, window, variant)
             if job is None:
@@ -720,3 +539,15 @@ class KhorosStream(WindowedStream):
                 scheduler.split(plan, window, str(exc))
                 return False
         return True
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime:
+        """The window's records are all out: the scheduler forgets it, the bookmark moves."""
+        self.scheduler.done(self.plan, window)
+        return window.end
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict[str, t.Any]]:
+        try:
+            yield from super().get_records(context)
+        finally:
+            # Failed or stopped: free the job slots this stream still holds.
+            self.scheduler.abandon(self.plan)

@@ -9,11 +9,14 @@ fields, as sent, in `fields`, so columns Khoros adds are never lost.
 from __future__ import annotations
 
 import typing as t
+from collections.abc import Iterator
 
 from singer_sdk import StreamSchema
+from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.schemas import schema_directory
 from tap_khoros_care.client import KhorosStream
+from tap_khoros_care.jobs import ReportJob
 
 KHOROS_SCHEMAS = schema_directory("khoros", __package__)
 
@@ -27,7 +30,7 @@ class _FormBodyStream(KhorosStream):
     http_method = "POST"
     payload_as_json = False
 
-    def get_http_request(self, *, page):  # type: ignore[override]
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
         # The report parameters travel in the form body; companyKey (the authenticator
         # adds it) and the type's query parameters stay in the query string.
@@ -73,18 +76,14 @@ class ConversationStream(KhorosStream):
     @property
     def variants(self) -> tuple[str, ...]:  # type: ignore[override]
         one = self.config.get("conversation_report_type")
-        return (
-            (one,)
-            if one
-            else tuple(self.config.get("conversation_report_types") or ("CREATED", "CLOSED"))
-        )
+        return (one,) if one else tuple(self.config["conversation_report_types"])
 
-    def get_url_params(self, context, next_page_token):  # type: ignore[override]
+    def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
         params["conversationReportType"] = (context or {}).get("variant") or self.variants[0]
         return params
 
-    def records_of(self, job):  # type: ignore[override]
+    def records_of(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         for record in super().records_of(job):
             record["conversation_report_type"] = job.variant
             yield record

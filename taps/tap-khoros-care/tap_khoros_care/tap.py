@@ -11,8 +11,8 @@ from singer_sdk import typing as th
 from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
-from tap_khoros_care.client import DEFAULT_API_URL, HISTORY_MONTHS, KhorosStream
-from tap_khoros_care.scheduler import ReportScheduler
+from tap_khoros_care.client import KhorosStream
+from tap_khoros_care.jobs import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
 
 CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
@@ -33,6 +33,11 @@ TIME_INTERVALS = (
     604800000,
 )
 WEEK_MS = 604800000
+DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
+#: Khoros: "Care Analytics stores data 18 months back in time".
+HISTORY_MONTHS = 18
+#: Khoros allows about 20 requests a minute (vendor-notes).
+REQUESTS_PER_MINUTE = 20
 
 
 class TapKhorosCare(SupportTap):
@@ -41,8 +46,7 @@ class TapKhorosCare(SupportTap):
     name = "tap-khoros-care"
     package_name = "supportanalytics-tap-khoros-care"  # the distribution: --version, --about
 
-    #: Khoros allows about 20 requests a minute (vendor-notes); `requests_per_minute` overrides.
-    requests_per_second = 20 / 60
+    #: The pace is the `requests_per_minute` setting (see `pacer`).
     request_burst = 1
 
     config_jsonschema = th.PropertiesList(
@@ -64,14 +68,16 @@ class TapKhorosCare(SupportTap):
             th.StringType,
             required=True,
             secret=True,
-            description="Company key, from Account Admin > General Settings > Analytics API Settings; "
+            description="Company key, from Account Admin > General Settings > "
+            "Analytics API Settings; "
             "sent as `companyKey` on every call.",
         ),
         th.Property(
             "api_url",
             th.StringType,
             default=DEFAULT_API_URL,
-            description="Base URL of the Analytics API for your account's region, as shown to admins in "
+            description="Base URL of the Analytics API for your account's region, "
+            "as shown to admins in "
             "Khoros (or a simulator, e.g. http://127.0.0.1:8705/api/public).",
         ),
         *START_END_SETTINGS,
@@ -85,21 +91,23 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "window_days",
-            th.IntegerType,
-            description="Days per report job. Default: three calendar months, the largest range Khoros "
+            th.IntegerType(minimum=1, maximum=92),
+            description="Days per report job, at most 92: Khoros exports three months at most. "
+            "Default: three calendar months, the largest range Khoros "
             "accepts (fewest jobs). State is saved after each window's rows are emitted; a "
             "window Khoros refuses for its range is split in two.",
         ),
         th.Property(
             "history_months",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=HISTORY_MONTHS,
-            description="Months of data Khoros Care Analytics keeps (18). A `start_date` older than that "
+            description="Months of data Khoros Care Analytics keeps (18). "
+            "A `start_date` older than that "
             "is moved forward, with a warning. Change only if Khoros keeps more for you.",
         ),
         th.Property(
             "max_file_mb",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=1024,
             description="Largest report file, in MB (by its Content-Length), read in one piece: a "
             "larger one has its window split in two and asked for again (nothing is "
@@ -107,16 +115,18 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "lookback_days",
-            th.IntegerType,
+            th.IntegerType(minimum=0),
             default=0,
-            description="Each run asks again for this many days before the bookmark, for reports whose "
+            description="Each run asks again for this many days before the bookmark, "
+            "for reports whose "
             "recent days still change (late activity, conversations closing).",
         ),
         th.Property(
             "conversation_report_types",
             th.ArrayType(th.StringType),
             default=list(DEFAULT_CONVERSATION_REPORT_TYPES),
-            description="The `conversationReportType` reports the `conversation` stream runs for each "
+            description="The `conversationReportType` reports the `conversation` stream "
+            "runs for each "
             "window, in this order, keyed by CONVERSATION_ID: the default CREATED then CLOSED "
             "gives every conversation once it exists and again once it closes, so the "
             "warehouse keeps its latest state. Values: OPEN_AT_END, CLOSED, CREATED.",
@@ -138,47 +148,49 @@ class TapKhorosCare(SupportTap):
         ),
         th.Property(
             "max_concurrent_reports",
-            th.IntegerType,
+            th.IntegerType(minimum=1),
             default=10,
             description="Report jobs running at once on Khoros's side, started ahead of the window "
             "being emitted. Khoros publishes no limit; lower this if it refuses new jobs.",
         ),
         th.Property(
             "requests_per_minute",
-            th.NumberType,
-            default=20,
+            th.NumberType(exclusive_minimum=0),
+            default=REQUESTS_PER_MINUTE,
             description="Requests per minute to the API (starts, status checks and downloads); "
             "Khoros allows about 20.",
         ),
         th.Property(
             "poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=5,
             description="Seconds after starting a job before its first status check; later checks "
             "back off by 1.5x.",
         ),
         th.Property(
             "max_poll_interval",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=60,
             description="Longest wait, in seconds, between two status checks of a job.",
         ),
         th.Property(
             "report_timeout",
-            th.NumberType,
+            th.NumberType(exclusive_minimum=0),
             default=3600,
             description="Seconds a report job may run before the window fails with a timeout.",
         ),
         th.Property(
             "timezone",
             th.StringType,
-            description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; the tap "
+            description="Time zone ID (e.g. America/New_York) Khoros formats report dates in; "
+            "the tap "
             "converts typed dates back to UTC.",
         ),
         th.Property(
             "timezoneOffset",
             th.IntegerType,
-            description="Fixed offset from UTC in milliseconds to format report dates in (instead of "
+            description="Fixed offset from UTC in milliseconds to format report dates in "
+            "(instead of "
             "`timezone`).",
         ),
         th.Property(
@@ -203,7 +215,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "teamIds",
             th.ArrayType(th.StringType),
-            description="Team performance, team performance interval, response approval, agent states "
+            description="Team performance, team performance interval, response approval, "
+            "agent states "
             "(`teamIds`) and user (one `teamId` per value): only these teams (IDs).",
         ),
         th.Property(
@@ -220,7 +233,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "enableBusinessHour",
             th.BooleanType,
-            description="Every export but user: filter by business hours (with `businessHourType`).",
+            description="Every export but user: filter by business hours "
+            "(with `businessHourType`).",
         ),
         th.Property(
             "businessHourType",
@@ -231,7 +245,8 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "raiselimit",
             th.BooleanType,
-            description="Conversation history action: raise Khoros's cap from 500 to 2,000 actions per "
+            description="Conversation history action: raise Khoros's cap from 500 to 2,000 "
+            "actions per "
             "conversation (sent as `raiselimit` in the query string).",
         ),
         th.Property(
@@ -255,26 +270,13 @@ class TapKhorosCare(SupportTap):
         unknown = [name for name in config.get("report_types") or [] if name not in REPORT_STREAMS]
         if unknown:
             errors.append(
-                f"The setting `report_types` has unknown types {unknown}; choose from {list(REPORT_TYPES)}."
+                f"The setting `report_types` has unknown types {unknown}; "
+                f"choose from {list(REPORT_TYPES)}."
             )
         if "report_types" in config and not config["report_types"]:
             errors.append(
                 "The setting `report_types` is empty; leave it out to extract every report type."
             )
-        for name, minimum in (
-            ("window_days", 1),
-            ("max_concurrent_reports", 1),
-            ("lookback_days", 0),
-            ("history_months", 1),
-        ):
-            if config.get(name) is not None and int(config[name]) < minimum:
-                errors.append(f"The setting `{name}` must be at least {minimum}.")
-        if config.get("window_days") is not None and int(config["window_days"]) > 92:
-            errors.append(
-                "The setting `window_days` must be at most 92: Khoros exports three months at most."
-            )
-        if "max_file_mb" in config and float(config["max_file_mb"]) <= 0:
-            errors.append("The setting `max_file_mb` must be greater than zero.")
         kinds = config.get("conversation_report_types")
         if kinds is not None and (
             not kinds
@@ -285,15 +287,13 @@ class TapKhorosCare(SupportTap):
                 f"The setting `conversation_report_types` takes distinct values of "
                 f"{list(CONVERSATION_REPORT_TYPES)}, got {kinds!r}."
             )
-        for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
-            if name in config and float(config[name]) <= 0:
-                errors.append(f"The setting `{name}` must be greater than zero.")
         if config.get("timezone"):
             try:
                 zoneinfo.ZoneInfo(str(config["timezone"]))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 errors.append(
-                    f"The setting `timezone` must be a time zone ID such as Europe/Paris, got {config['timezone']!r}."
+                    "The setting `timezone` must be a time zone ID such as Europe/Paris, "
+                    f"got {config['timezone']!r}."
                 )
         if config.get("timezone") and config.get("timezoneOffset") is not None:
             errors.append("Set `timezone` or `timezoneOffset`, not both.")
@@ -307,14 +307,16 @@ class TapKhorosCare(SupportTap):
             and int(interval) <= WEEK_MS
         ):
             errors.append(
-                f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) or more than a week."
+                f"The setting `timeInterval` must be one of {list(TIME_INTERVALS)} (ms) "
+                "or more than a week."
             )
         if (
             config.get("businessHourType") is not None
             and config.get("enableBusinessHour") is not True
         ):
             errors.append(
-                "The setting `businessHourType` needs `enableBusinessHour` set to true (Khoros refuses "
+                "The setting `businessHourType` needs `enableBusinessHour` set to true "
+                "(Khoros refuses "
                 "one without the other)."
             )
         metrics = config.get("reportMetrics") or {}
@@ -326,17 +328,16 @@ class TapKhorosCare(SupportTap):
     @cached_property
     def pacer(self) -> RequestPacer:
         """One pacer for every request to the API, at `requests_per_minute`."""
-        per_minute = float(self.config.get("requests_per_minute") or self.requests_per_second * 60)
-        return RequestPacer(per_minute / 60, self.request_burst)
+        return RequestPacer(float(self.config["requests_per_minute"]) / 60, self.request_burst)
 
     @cached_property
     def scheduler(self) -> ReportScheduler:
-        """The run's report jobs across every selected report type (see `tap_khoros_care.scheduler`)."""
+        """The run's report jobs across every selected report type (see `tap_khoros_care.jobs`)."""
         streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
-        return ReportScheduler(streams, int(self.config.get("max_concurrent_reports", 10)))
+        return ReportScheduler(streams, int(self.config["max_concurrent_reports"]))
 
     def discover_streams(self) -> list[KhorosStream]:
-        wanted = self.config.get("report_types") or list(REPORT_TYPES)
+        wanted = self.config["report_types"]
         return [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
 
     def warn_history(self, start: dt.datetime, earliest: dt.datetime, months: int) -> None:
@@ -345,7 +346,8 @@ class TapKhorosCare(SupportTap):
             return
         self._history_warned = True
         self.logger.warning(
-            "The setting `start_date` (or the bookmark) asks for data from %s, but Khoros Care Analytics keeps "
+            "The setting `start_date` (or the bookmark) asks for data from %s, "
+            "but Khoros Care Analytics keeps "
             "only %d months (`history_months`): starting at %s instead.",
             start.date().isoformat(),
             months,

@@ -1,4 +1,8 @@
-"""One tap run's Khoros report jobs, across every selected report type.
+"""Khoros report jobs: what one is, and when each is started and checked.
+
+A job is one report run on Khoros's side, for one window of one report type (and, for
+`conversation`, one `conversationReportType`); `ReportScheduler` runs the jobs of one
+tap run, across every selected report type.
 
 The SDK syncs streams one after another, but Khoros runs jobs in parallel on its side.
 So the tap plans every selected stream's windows up front and shares one budget of
@@ -27,18 +31,63 @@ import time
 import typing as t
 from collections import deque
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
+from support_taps.errors import VendorAPIError
 from support_taps.windows import DateWindow, floor_day
+from tap_khoros_care.status import JobStatus
 
 if t.TYPE_CHECKING:
-    from tap_khoros_care.client import KhorosStream, ReportJob
+    from tap_khoros_care.client import KhorosStream
 
-#: Windows shorter than this are not split any further.
-MIN_SPLIT = dt.timedelta(hours=1)
+#: A job's requests, as named in request metrics (without ids).
+JOB_ENDPOINT = "/reports/report/{workflowId}/{runId}"
+
+
+class ReportFailed(VendorAPIError):
+    """A report job ended without a result (FAILED) or did not finish in time."""
 
 
 class WindowTooLarge(Exception):
     """Khoros refused a job for its range, or its file is above the size budget."""
+
+
+@dataclass
+class ReportJob:
+    """One report run on Khoros's side: a window of one report type."""
+
+    report_type: str
+    window: DateWindow
+    workflow_id: str
+    run_id: str
+    status_url: str | None
+    started: float
+    next_poll: float
+    poll_wait: float
+    download_url: str | None = None
+    variant: str = ""
+    polls: int = 0
+    status: JobStatus | None = None
+    finished: bool = False
+    error: Exception | None = None
+    any_size: bool = False  # read the file whatever its size (its window cannot be split)
+
+    def describe(self) -> str:
+        kind = f" ({self.variant})" if self.variant else ""
+        return (
+            f"Khoros report `{self.report_type}`{kind} for window {self.window.label} "
+            f"(workflowId {self.workflow_id})"
+        )
+
+    def path(self, action: str) -> str:
+        """The documented path of this job's `status` or `download` request."""
+        # runId is base64 (may hold "/", "+", "="): it must be encoded as one segment.
+        workflow_id, run_id = quote(self.workflow_id, safe=""), quote(self.run_id, safe="")
+        return f"/reports/report/{workflow_id}/{run_id}/{action}"
+
+
+#: Windows shorter than this are not split any further.
+MIN_SPLIT = dt.timedelta(hours=1)
 
 
 def split_window(window: DateWindow) -> tuple[DateWindow, DateWindow] | None:
@@ -130,7 +179,8 @@ class ReportScheduler:
         halves = split_window(window)
         if halves is None:
             msg = (
-                f"Khoros report `{plan.stream.name}` for window {window.label} cannot be split further "
+                f"Khoros report `{plan.stream.name}` for window {window.label} "
+                "cannot be split further "
                 f"({why}); lower `window_days` or the report's filters."
             )
             raise plan.stream.report_error(msg)
@@ -173,7 +223,10 @@ class ReportScheduler:
                     j for p in self.plans.values() for j in p.jobs.values() if not j.finished
                 ]
             if not candidates:
-                msg = f"No job could be started for Khoros report `{plan.stream.name}` window {window.label}."
+                msg = (
+                    "No job could be started for Khoros report "
+                    f"`{plan.stream.name}` window {window.label}."
+                )
                 raise plan.stream.report_error(msg)
             target = min(candidates, key=lambda j: j.next_poll)
             delay = target.next_poll - time.monotonic()

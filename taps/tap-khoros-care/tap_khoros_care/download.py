@@ -1,0 +1,207 @@
+"""Downloading a finished job's report file, and reading its rows as it streams in.
+
+`GET /reports/report/{workflowId}/{runId}/download` answers 307 to a short-lived
+pre-signed URL on another host. That host is not paced, never gets our credentials,
+and its URL never reaches a log line, an error or the state (it is registered with the
+redactor on receipt). A file above `max_file_mb` (by its Content-Length) splits its
+window before any row is read; a connection that breaks mid-file, or a link that
+expired, is fetched again with a fresh link, skipping the rows already yielded.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Iterator
+from functools import cached_property
+from http import HTTPStatus
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.streams.rest import HTTPRequest
+
+from support_taps.errors import UnparseableResponse, VendorAPIError
+from support_taps.redaction import redact
+from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
+from support_taps.windowed import window_context
+from tap_khoros_care.jobs import JOB_ENDPOINT, ReportJob, WindowTooLarge
+from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
+
+if t.TYPE_CHECKING:
+    from tap_khoros_care.client import KhorosStream
+
+#: How many times a download is fetched again after the connection broke mid-file.
+DOWNLOAD_ATTEMPTS = 3
+
+
+class DownloadLinkExpired(Exception):
+    """The pre-signed URL was refused (expired); ask Khoros for a fresh one."""
+
+
+def _download_failure(exc: BaseException) -> str:
+    """Why a download attempt failed, in words that carry no URL."""
+    if isinstance(exc, DownloadLinkExpired):
+        return f"the file host refused the link (HTTP {exc}; expired?)"
+    if isinstance(exc, ReportFormatError):
+        return f"the file is not a valid report: {exc}"
+    return describe_failure(exc)
+
+
+#: What a fresh link may cure: an expired link, a file cut short, a broken connection.
+_FETCH_AGAIN: tuple[type[BaseException], ...] = (
+    DownloadLinkExpired,
+    ReportFormatError,
+    *RETRIABLE_EXCEPTIONS,
+)
+
+
+class _CountedChunks:
+    """The chunks of a body, counting the bytes that went by."""
+
+    def __init__(self, chunks: t.Iterable[bytes]) -> None:
+        self._chunks, self.size = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            yield chunk
+
+
+class ReportFiles:
+    """The report files of one stream's jobs: the API's download request (through the
+    stream: credentials, pacing, retries), then the file host's, without either."""
+
+    def __init__(self, stream: KhorosStream) -> None:
+        self.stream = stream
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """A session for the pre-signed file host: no credentials, no company key."""
+        session = requests.Session()
+        session.headers["User-Agent"] = self.stream.user_agent
+        return session
+
+    def rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
+        """The report's rows, parsed while the file streams in.
+
+        If the connection breaks mid-file, the file is fetched again (fresh link) and
+        the rows already yielded are skipped, so each row is emitted once.
+        """
+        parse = iter_csv_rows if self.stream.config["report_format"] == "csv" else iter_json_rows
+        yielded = 0
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            try:
+                target = self._location(job)
+                response = target if isinstance(target, requests.Response) else self._fetch(target)
+                if yielded == 0 and not job.any_size:
+                    self._check_size(response)
+                with response:
+                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
+                    rows = parse(body)
+                    for index, row in enumerate(rows):
+                        if index >= yielded:
+                            yielded += 1
+                            yield row
+                if body.size == 0:
+                    # A real export is at least `[]` or a CSV header: no bytes is a failed
+                    # download, not an empty report (bookmarking it would lose the window).
+                    msg = (
+                        f"The download of {job.describe()} answered HTTP "
+                        f"{response.status_code} with an empty "
+                        f"body, not a report file. The bookmark stays at "
+                        f"{job.window.start.isoformat()}."
+                    )
+                    raise UnparseableResponse(msg)
+                return
+            except _FETCH_AGAIN as exc:
+                reason = _download_failure(exc)
+                if attempt == DOWNLOAD_ATTEMPTS:
+                    error = (
+                        UnparseableResponse
+                        if isinstance(exc, ReportFormatError)
+                        else VendorAPIError
+                    )
+                    msg = (
+                        f"The file of {job.describe()} could not be read after {attempt} "
+                        f"attempts: {reason}. "
+                        f"The bookmark stays at {job.window.start.isoformat()}."
+                    )
+                    raise error(msg) from None
+                self.stream.logger.warning(
+                    "Fetching the file of %s again (%d rows read so far): %s",
+                    job.describe(),
+                    yielded,
+                    reason,
+                )
+
+    def _location(self, job: ReportJob) -> requests.Response | str:
+        """The pre-signed URL Khoros redirects to (or the file itself, if served directly).
+
+        A 204, or a redirect without `Location`, is not an empty report: it is an error
+        (the window is not bookmarked), as is a body of zero bytes (see `rows`).
+        """
+        stream = self.stream
+        url = stream.api_url(job.download_url, job.path("download"))
+        response = stream.send(
+            HTTPRequest(url=url, headers=stream.http_headers),
+            window_context(job.window),
+            endpoint=JOB_ENDPOINT + "/download",
+            stream=True,
+        )
+        status = response.status_code
+        if status == HTTPStatus.NO_CONTENT:
+            response.close()
+            msg = (
+                f"Khoros answered the download of {job.describe()} with HTTP 204 "
+                f"(no content), not a file. "
+                f"The bookmark stays at {job.window.start.isoformat()}."
+            )
+            raise UnparseableResponse(msg)
+        if not HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
+            return response  # the API served the file itself
+        location = response.headers.get("Location") or ""
+        response.close()
+        if not location:
+            msg = (
+                f"Khoros redirected the download of {job.describe()} (HTTP {status}) "
+                f"without a Location "
+                f"header. The bookmark stays at {job.window.start.isoformat()}."
+            )
+            raise UnparseableResponse(msg)
+        parts = urlsplit(location)
+        # Never logged nor stored: mask it (and its parts) anywhere text is produced.
+        redact.add(location, parts.path, parts.query)
+        return urljoin(response.url, location)
+
+    @cached_property
+    def _fetch(self) -> t.Callable[[str], requests.Response]:
+        # Retried like any request, but not paced: the file host is not the API.
+        return self.stream.request_decorator(self._get, paced=False)
+
+    def _get(self, location: str) -> requests.Response:
+        try:
+            response = self.session.get(
+                location, timeout=self.stream.timeout, stream=True, allow_redirects=True
+            )
+        except RETRIABLE_EXCEPTIONS as exc:
+            # requests quotes the URL in its messages: raise a clean one instead.
+            raise type(exc)(describe_failure(exc)) from None
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            return response
+        response.close()
+        if status in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
+            raise DownloadLinkExpired(status)
+        if status in self.stream.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(f"HTTP {status} from the report file host", response)
+        msg = f"The report file host refused the download with HTTP {status}."
+        raise VendorAPIError(msg)
+
+    def _check_size(self, response: requests.Response) -> None:
+        """A file above `max_file_mb` (by its Content-Length) splits its window, before
+        any row is read."""
+        limit = float(self.stream.config["max_file_mb"]) * 1024 * 1024
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > limit:
+            response.close()
+            raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
