@@ -11,10 +11,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-import requests
 import singer_sdk
 from singer_sdk import RESTStream, Stream, Tap
-from singer_sdk.authenticators import OAuthAuthenticator
 from singer_sdk.helpers import _state
 
 from support_taps import compat
@@ -68,12 +66,6 @@ def test_every_hook_compat_declares_is_checked():
 
 def test_progress_markers_key_matches_the_sdk():
     assert compat.PROGRESS_MARKERS == _state.PROGRESS_MARKERS
-
-
-def test_oauth_authenticator_keeps_its_session_and_default_expiration():
-    auth = OAuthAuthenticator(auth_endpoint="http://127.0.0.1:9/token", default_expiration=1234)
-    assert compat.default_expiration(auth) == 1234
-    assert isinstance(compat.authenticator_session(auth), requests.Session)
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from singer_sdk.singerlib.messages import RecordMessage
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream, Tap
-    from singer_sdk.authenticators import OAuthAuthenticator
     from singer_sdk.streams import RESTStream
 
     # The mixins below extend the SDK class they are mixed into: to the type checker they are
@@ -115,16 +114,6 @@ class TerminationHook(_TapMixin):
     def on_termination(self, signum: int) -> None:
         """What the tap does on SIGTERM/SIGINT (the core's SupportTap overrides it)."""
         raise NotImplementedError
-
-
-def authenticator_session(authenticator: OAuthAuthenticator) -> requests.Session:
-    """The session the SDK's OAuth authenticator posts its token requests with (retrying POSTs)."""
-    return authenticator._session  # noqa: SLF001
-
-
-def default_expiration(authenticator: OAuthAuthenticator) -> int | None:
-    """The `default_expiration` given to the SDK's OAuth authenticator (it keeps no public copy)."""
-    return authenticator._default_expiration  # noqa: SLF001
 
 
 class FastRecordMessages(_StreamMixin):
