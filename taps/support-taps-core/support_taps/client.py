@@ -186,6 +186,7 @@ class SupportTap(TerminationHook, Tap):
         """
         writer = self.message_writer
         if getattr(writer, "writing", False):
+            # The SDK types the writer as its base class; ours (BufferedMsgSpecWriter) has the hook.
             writer.on_written = lambda: self._terminate(signum)  # type: ignore[attr-defined]
             return
         self._terminate(signum)
@@ -300,6 +301,7 @@ class SupportStream(FastRecordMessages, RESTStream):
     @property
     def tap(self) -> SupportTap:
         """The tap of this run: its clock, pacer, stats and anything its streams share."""
+        # Every stream of the collection belongs to a SupportTap; the SDK types it as a Tap.
         return tap_of(self)  # type: ignore[return-value]
 
     # ---- records ----------------------------------------------------------------
@@ -353,8 +355,9 @@ class SupportStream(FastRecordMessages, RESTStream):
         )
 
     @property
+    # The SDK declares `timeout` a plain int attribute; ours is a setting and may be fractional.
     def timeout(self) -> float:  # type: ignore[override]
-        return float(self.config.get("request_timeout", 60))
+        return float(self.config["request_timeout"])
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:

@@ -51,11 +51,12 @@ class RetryPolicy:
 
     @classmethod
     def from_config(cls, config: dict) -> RetryPolicy:
+        """From a tap's config, which the SDK fills with the defaults of COMMON_SETTINGS."""
         return cls(
-            max_tries=int(config.get("max_retries", 7)) + 1,
-            base_wait=float(config.get("retry_base_wait", 1.0)),
-            max_retry_after=float(config.get("max_retry_after", 300)),
-            max_total_wait=float(config.get("max_retry_wait", 900)),
+            max_tries=int(config["max_retries"]) + 1,
+            base_wait=float(config["retry_base_wait"]),
+            max_retry_after=float(config["max_retry_after"]),
+            max_total_wait=float(config["max_retry_wait"]),
         )
 
 
@@ -97,6 +98,7 @@ def raise_if_truncated(response: requests.Response) -> None:
     if not looks_like_json(content):
         return
     try:
+        # Kept on the response so the stream decodes a body once (SupportStream.decode_json).
         response.decoded_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
     except msgspec.DecodeError as exc:
         if "truncated" in str(exc):

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import atexit
 import sys
+import typing as t
 from collections.abc import Callable
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import RecordMessage
 
+if t.TYPE_CHECKING:
+    from singer_sdk.singerlib.encoding.simple import Message
+
 _BATCH_BYTES = 64 * 1024
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
         #: Set while a message is being written: a termination signal then waits for the
@@ -30,7 +34,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self.on_written: Callable[[], None] | None = None
         atexit.register(self.flush)  # records emitted before an error still reach the target
 
-    def write_message(self, message) -> None:  # type: ignore[no-untyped-def]
+    def write_message(self, message: Message) -> None:
         self.writing = True
         try:
             self._pending += self.format_message(message)

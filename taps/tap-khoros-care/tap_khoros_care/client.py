@@ -134,6 +134,7 @@ class KhorosStream(WindowedStream):
         self.primary_keys = (self.id_column,) if self.id_column else (ROW_HASH,)
         self._unlisted_columns: set[str] = set()
 
+    # The SDK declares `path` a class attribute; a report's path follows from its name.
     @property
     def path(self) -> str:  # type: ignore[override]
         return f"/reports/report/{self.name}"

@@ -73,6 +73,7 @@ class ConversationStream(KhorosStream):
     id_column = "CONVERSATION_ID"
     schema = StreamSchema(KHOROS_SCHEMAS)
 
+    # A class attribute on the other reports; here the settings decide it.
     @property
     def variants(self) -> tuple[str, ...]:  # type: ignore[override]
         one = self.config.get("conversation_report_type")

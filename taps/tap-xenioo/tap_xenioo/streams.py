@@ -92,6 +92,7 @@ class BotStatisticsStream(StatisticsRecords):
     primary_keys = STATISTICS_KEY
     schema = StreamSchema(XENIOO_SCHEMAS)
 
+    # A class attribute on the other streams; here a setting decides it.
     @property
     def statistics_path(self) -> str:  # type: ignore[override]
         return str(self.config["bot_statistics_path"])
