@@ -117,6 +117,17 @@ IDENTITY_COLUMNS = {
     "user": ("AGENT_ID",),
 }
 
+ACTION_COLUMNS = [
+    "CONVERSATION_ID",
+    "ACTION",
+    "ACTION_AT",
+    "AGENT_ID",
+    "AGENT_NAME",
+    "TEAM_ID",
+    "WORKQUEUE_ID",
+    "PRIORITY",
+    "DETAIL",
+]
 TEAM_COLUMNS = [
     "TEAM_ID",
     "TEAM_NAME",
@@ -179,28 +190,9 @@ COLUMNS: dict[str, list[str]] = {
         "TAGS",
         "CSAT_SCORE",
     ],
-    "conversation_actions": [
-        "CONVERSATION_ID",
-        "ACTION",
-        "ACTION_AT",
-        "AGENT_ID",
-        "AGENT_NAME",
-        "TEAM_ID",
-        "WORKQUEUE_ID",
-        "PRIORITY",
-        "DETAIL",
-    ],
-    "conversation_history_action": [
-        "CONVERSATION_ID",
-        "ACTION",
-        "ACTION_AT",
-        "AGENT_ID",
-        "AGENT_NAME",
-        "TEAM_ID",
-        "WORKQUEUE_ID",
-        "PRIORITY",
-        "DETAIL",
-    ],
+    "conversation_actions": ACTION_COLUMNS,
+    # The same columns as conversation_actions, for every action of the history.
+    "conversation_history_action": ACTION_COLUMNS,
     "user": [
         "AGENT_ID",
         "AGENT_NAME",

@@ -138,14 +138,18 @@ class WindowedStream(SupportStream):
     def track_windows(self, context: t.Mapping | None, count: int) -> None:
         """Progress lines for `count` windows of this partition, and progress markers the
         checkpoints move (the SDK's would follow emitted records, ahead of the windows)."""
-        state = self.get_context_state(context)
-        state.setdefault(
-            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
-        )
+        self.bookmark_by_windows(context)
         partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
         name = redact(f"{self.name} {partition}".strip())
         self._progress[progress_key(context)] = WindowProgress(
             self.logger, name, self.stats, count, interval=self.progress_interval
+        )
+
+    def bookmark_by_windows(self, context: t.Mapping | None) -> None:
+        """Say in the partition's progress markers that its bookmark moves at window ends
+        (`checkpoint`), not with each record as the SDK's markers would."""
+        self.get_context_state(context).setdefault(
+            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
         )
 
     def windows_left(self, context: t.Mapping | None, count: int) -> None:

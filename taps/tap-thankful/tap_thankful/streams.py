@@ -35,7 +35,7 @@ from functools import cached_property
 
 from singer_sdk import StreamSchema
 
-from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
+from support_taps.compat import SchemaOncePerRun
 from support_taps.errors import describe_shape
 from support_taps.normalize import to_integer, to_number, to_utc_iso
 from support_taps.schemas import schema_directory
@@ -203,10 +203,7 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
         day = parse_utc(context["day"])
         if day < self.first_day:
             return []  # asked for another stream's sake; this one already has it
-        state = self.get_context_state(None)
-        state.setdefault(
-            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed day."}
-        )
+        self.bookmark_by_windows(None)  # one-day windows; no progress lines per child day
         return [DateWindow(day, day + ONE_DAY)]
 
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
