@@ -64,7 +64,7 @@ def test_pacer_allows_a_burst_then_the_rate():
 def test_secret_settings_are_found_however_deeply_nested():
     from singer_sdk import typing as th
 
-    from support_taps.client import _secret_leaves
+    from support_taps.tap import _secret_leaves
 
     schema = th.PropertiesList(
         th.Property("api_key", th.StringType, secret=True),

@@ -14,8 +14,8 @@ import typing as t
 import pytest
 from singer_sdk import typing as th
 
-from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.tap import SupportTap
 from support_taps.windowed import WindowedStream
 from support_taps.windows import DateWindow
 

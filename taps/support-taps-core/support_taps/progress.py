@@ -10,6 +10,7 @@ Meltano.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -18,6 +19,16 @@ from dataclasses import dataclass, field
 
 #: Seconds between two progress lines of one stream.
 PROGRESS_INTERVAL = 30.0
+
+
+def duration_text(span: dt.timedelta) -> str:
+    """A window length as people write it: "14 days", "1 day", "6 hours", "90 minutes"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _duration(seconds: float) -> str:
@@ -109,7 +120,7 @@ class WindowProgress:
         logger: logging.Logger,
         stream: str,
         stats: StreamStats,
-        total: int,
+        total: int | None,
         *,
         interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
@@ -123,17 +134,18 @@ class WindowProgress:
 
     def window_done(self, label: str) -> None:
         """A window's records are all out: log the first, the last, and one every `interval`."""
-        self.done = min(self.done + 1, self.total)
+        self.done = self.done + 1 if self.total is None else min(self.done + 1, self.total)
         now = self.clock()
         due = self.last_logged is None or now - self.last_logged >= self.interval
         if not (due or self.done == self.total):
             return
         self.last_logged = now
+        of_total = f" of {self.total}" if self.total is not None else ""
         self.logger.info(
-            "%s: window %d of %d done (%s)%s",
+            "%s: window %d%s done (%s)%s",
             self.stream,
             self.done,
-            self.total,
+            of_total,
             label,
             self._so_far(now),
         )
@@ -141,11 +153,13 @@ class WindowProgress:
     def _so_far(self, now: float) -> str:
         records = self.stats.records - self.records_at_start
         elapsed = now - self.started
-        remaining = self.total - self.done
-        so_far = " so far" if remaining else ""
+        remaining = self.total - self.done if self.total is not None else None
+        so_far = " so far" if remaining != 0 else ""
         if elapsed <= 0:
             return f", {records:,} records{so_far}"
         text = f", {records:,} records{so_far}, {records / elapsed:,.0f} records/s"
+        if remaining is None:
+            return text
         if remaining:
             return text + f", ETA {_duration(elapsed / self.done * remaining)}"
         return text + f", in {_duration(elapsed)}"

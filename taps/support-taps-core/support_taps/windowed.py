@@ -2,23 +2,26 @@
 
 Every incremental stream of the collection reads its vendor window by window: where the
 run starts (bookmark minus lookback, never before `start_date`), where it ends (`end_date`
-or the run's one clock), the windows in between, which records belong to a window, and
-the checkpoint after each window's last record. `WindowedStream.get_records` owns all of
-that; a stream overrides `window_records` ("the records of this window") and, where its
-vendor differs, `windows` or `window_bookmark`.
+or the run's one clock), the windows in between, which records belong to a window, the
+checkpoint after each window's last record, and the progress lines. `WindowedStream`
+owns all of that; a stream overrides `window_records` ("the records of this window") and,
+where its vendor differs, `windows` or `window_bookmark`. The core README's "Writing a
+stream" lists every hook.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import typing as t
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sized
 from functools import cached_property
 
-from support_taps.client import SupportStream, progress_key
-from support_taps.compat import PROGRESS_MARKERS
-from support_taps.progress import WindowProgress
+from support_taps.compat import PROGRESS_MARKERS, write_state_message
+from support_taps.progress import PROGRESS_INTERVAL, WindowProgress, duration_text
 from support_taps.redaction import redact
+from support_taps.stream import SupportStream
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 
 #: What `window_records` may give: records, or a generator whose return value False says
@@ -35,7 +38,8 @@ class WindowedStream(SupportStream):
     - `window_field`: the record field placing a record in a window, when the vendor may
       answer records outside the range asked (an inclusive end, a whole day); a record
       outside belongs to a neighbouring window, which emits it;
-    - `align_to_days`: whether windows start at midnight UTC.
+    - `align_to_days`: whether windows start at midnight UTC;
+    - `prefetch_windows`: whether the next window is read while this one's records go out.
     """
 
     #: Setting with the window length, in `window_unit`; None: `default_window`.
@@ -48,6 +52,11 @@ class WindowedStream(SupportStream):
     #: Field whose ISO 8601 UTC value places a record in [window.start, window.end).
     window_field: t.ClassVar[str | None] = None
     align_to_days: t.ClassVar[bool] = True
+    #: Read window k+1 (in a worker thread) while window k's records go out: for vendors
+    #: whose answers take long to build and whose limits allow two requests at once.
+    prefetch_windows: t.ClassVar[bool] = False
+    #: Seconds between two progress lines of this stream.
+    progress_interval: t.ClassVar[float] = PROGRESS_INTERVAL
 
     # ---- what a stream declares ------------------------------------------------------
 
@@ -68,7 +77,8 @@ class WindowedStream(SupportStream):
 
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> WindowRecords:
         """The records of one window: by default the stream's request with the window in
-        its context (`window_of(context)` reads it back in `get_url_params` and friends)."""
+        its context (`window_of(context)` reads it back in `get_url_params` and friends;
+        `response_window(response)` in `parse_response`)."""
         return self.request_records({**(context or {}), **window_context(window)})
 
     def window_filter(self, window: DateWindow) -> t.Callable[[t.Mapping[str, t.Any]], bool] | None:
@@ -94,13 +104,33 @@ class WindowedStream(SupportStream):
 
     # ---- the range of this run ---------------------------------------------------------
 
+    @cached_property
+    def start_date(self) -> dt.datetime:
+        """The `start_date` setting, as a UTC instant."""
+        return parse_utc(self.config["start_date"], setting="start_date")
+
+    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
+        """The bookmark this run started from for `context`'s state partition (None on a
+        first run), read from the state as loaded, by the SDK's rule: a bookmark of another
+        replication key does not count.
+
+        Read once per partition, before any checkpoint moves it: planners that look ahead
+        (Khoros) and child streams synced once per parent record all see the same start.
+        """
+        key = progress_key(self.state_partition(context))
+        if key not in self._start_bookmarks:
+            state = self.get_context_state(context)
+            value = state.get("replication_key_value")
+            same_key = state.get("replication_key") == self.replication_key
+            self._start_bookmarks[key] = parse_utc(value) if value and same_key else None
+        return self._start_bookmarks[key]
+
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """Where this run starts: the bookmark minus the lookback, never before start_date."""
-        start_date = parse_utc(self.config["start_date"], setting="start_date")
         bookmark = self.bookmark(context)
         if bookmark is None:
-            return start_date
-        return max(start_date, bookmark - self.lookback)
+            return self.start_date
+        return max(self.start_date, bookmark - self.lookback)
 
     def sync_range_end(self) -> dt.datetime:
         """`end_date`, or the run's one clock (never past it)."""
@@ -109,66 +139,75 @@ class WindowedStream(SupportStream):
         return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
 
     def windows(self, context: t.Mapping | None) -> Iterable[DateWindow]:
-        """The windows of this run, in order (override for calendar months, local days...)."""
+        """The windows of this run, in order: `window_size` steps over [sync_range_start,
+        sync_range_end). Override for calendar months, local days (`local_day_windows`), a
+        scheduler's plan; a list gives progress lines a total, a lazy iterable may say how
+        many are left with `windows_left`."""
         return self.date_windows(context, align_to_days=self.align_to_days)
 
     def date_windows(
         self, context: t.Mapping | None, *, align_to_days: bool = True
-    ) -> Iterator[DateWindow]:
-        """Windows of `window_size` over this run's range, with progress lines."""
+    ) -> list[DateWindow]:
+        """Windows of `window_size` over this run's range."""
         start = self.sync_range_start(context)
         if align_to_days:
             start = floor_day(start)
         end = self.sync_range_end()
         if start >= end:
             self.logger.info(
-                "Nothing to extract: the range starts at %s and ends at %s.", start, end
+                "Nothing to extract: the range starts at %s and ends at %s.",
+                start.isoformat(),
+                end.isoformat(),
             )
-            return iter(())
+            return []
         self.logger.info(
             "Extracting [%s, %s) in windows of %s.",
             start.isoformat(),
             end.isoformat(),
-            self.window_size,
+            duration_text(self.window_size),
         )
-        windows = list(date_windows(start, end, self.window_size))
-        self.track_windows(context, len(windows))
-        return iter(windows)
+        return list(date_windows(start, end, self.window_size))
 
-    def track_windows(self, context: t.Mapping | None, count: int) -> None:
-        """Progress lines for `count` windows of this partition, and progress markers the
-        checkpoints move (the SDK's would follow emitted records, ahead of the windows)."""
-        self.bookmark_by_windows(context)
-        partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
-        name = redact(f"{self.name} {partition}".strip())
-        self._progress[progress_key(context)] = WindowProgress(
-            self.logger, name, self.stats, count, interval=self.progress_interval
-        )
-
-    def bookmark_by_windows(self, context: t.Mapping | None) -> None:
-        """Say in the partition's progress markers that its bookmark moves at window ends
-        (`checkpoint`), not with each record as the SDK's markers would."""
-        self.get_context_state(context).setdefault(
-            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
-        )
-
-    def windows_left(self, context: t.Mapping | None, count: int) -> None:
-        """For windows planned as they go (a window may be split in parts): `count` windows
-        of this partition remain, so progress lines count the parts."""
-        progress = self._progress.get(progress_key(context))
-        if progress is not None:
-            progress.total = progress.done + count
+    def local_day_windows(self, context: t.Mapping | None, zone: dt.tzinfo) -> list[DateWindow]:
+        """Calendar days in `zone`, each from its local midnight to the next: from
+        start_date's date, or the bookmarked local day minus the lookback, up to end_date's
+        date (exclusive), through today (a day not over yet; see `window_bookmark`)."""
+        first = self.start_date.date()
+        bookmark = self.bookmark(context)
+        if bookmark is not None:
+            first = max(first, (bookmark.astimezone(zone) - self.lookback).date())
+        last = self.tap.run_started.astimezone(zone).date() + dt.timedelta(days=1)
+        if self.config.get("end_date"):
+            last = min(last, parse_utc(self.config["end_date"], setting="end_date").date())
+        days = []
+        day = first
+        while day < last:
+            following = day + dt.timedelta(days=1)
+            days.append(DateWindow(local_midnight(day, zone), local_midnight(following, zone)))
+            day = following
+        return days
 
     # ---- the loop ----------------------------------------------------------------------
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        for window in self.windows(context):
-            finished = yield from self._kept(self.window_records(window, context), window)
+        windows = self.windows(context)
+        self._track(context, windows)
+        for window, records in self._window_answers(windows, context):
+            finished = yield from self._kept(records, window)
             if finished is False:
                 continue  # re-planned: its parts come as windows of their own
             bookmark = self.window_bookmark(window, context)
-            if bookmark is not None:
+            if bookmark is not None and self.selected:
                 self.checkpoint(context, bookmark)
+
+    def _window_answers(
+        self, windows: Iterable[DateWindow], context: t.Mapping | None
+    ) -> Iterator[tuple[DateWindow, WindowRecords]]:
+        if not self.prefetch_windows:
+            return ((window, self.window_records(window, context)) for window in windows)
+        return _prefetched(
+            windows, lambda window: list(self.window_records(window, context)), self.name
+        )
 
     def _kept(self, records: WindowRecords, window: DateWindow) -> Generator[dict, None, t.Any]:
         """The window's records inside it; returns what `window_records` returned."""
@@ -184,6 +223,174 @@ class WindowedStream(SupportStream):
             if inside(record):
                 yield record
 
+    # ---- progress --------------------------------------------------------------------
+
+    def _track(self, context: t.Mapping | None, windows: Iterable[DateWindow]) -> None:
+        """Progress lines for this partition's windows, and progress markers that the
+        checkpoints move (the SDK's would follow emitted records, ahead of the windows).
+
+        A stream synced only to feed its children (not selected) keeps neither. A child
+        stream is synced once per parent record: its windows add up under one tracker,
+        without a total."""
+        if not self.selected:
+            return
+        self.get_context_state(context).setdefault(
+            PROGRESS_MARKERS, {"Note": "The bookmark moves at the end of each completed window."}
+        )
+        key = progress_key(self.state_partition(context))
+        progress = self._progress.get(key)
+        count = len(windows) if isinstance(windows, Sized) else None
+        if progress is None:
+            partition = ", ".join(f"{k}={v}" for k, v in (context or {}).items())
+            if self.parent_stream_type is not None:
+                partition, count = "", None
+            name = redact(f"{self.name} {partition}".strip())
+            self._progress[key] = WindowProgress(
+                self.logger, name, self.stats, count, interval=self.progress_interval
+            )
+        elif count is not None and progress.total is not None:
+            progress.total += count
+
+    def windows_left(self, context: t.Mapping | None, count: int) -> None:
+        """For windows planned as they go (a window may be split in parts): `count` windows
+        of this partition remain, so progress lines count the parts."""
+        progress = self._progress.get(progress_key(self.state_partition(context)))
+        if progress is not None:
+            progress.total = progress.done + count
+
+    @cached_property
+    def _progress(self) -> dict[str, WindowProgress]:
+        """The progress of each state partition's windows."""
+        return {}
+
+    @cached_property
+    def _start_bookmarks(self) -> dict[str, dt.datetime | None]:
+        return {}
+
+    def state_partition(self, context: t.Mapping | None) -> dict:
+        """The part of `context` that names its state partition (`state_partitioning_keys`)."""
+        keys = self.state_partitioning_keys
+        if not context:
+            return {}
+        if keys is None:
+            return dict(context)
+        return {k: v for k, v in context.items() if k in keys}
+
+    # ---- state ----------------------------------------------------------------------
+
+    def checkpoint(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
+        """Record that everything before `bookmark` has been emitted, and say so in a STATE message.
+
+        Called after a window's last record went out, so a run killed later resumes
+        at this window's end. The bookmark never moves backwards (a lookback re-reads
+        windows that an earlier run already covered).
+
+        In BATCH mode the window's records sit in a batch file not yet announced, and any
+        stream's STATE message carries every stream's bookmarks: the bookmark only moves
+        once the BATCH message that carries the records is out (see `get_batches`).
+        """
+        self._count("windows")
+        progress = self._progress.get(progress_key(self.state_partition(context)))
+        if progress is not None:
+            progress.window_done(f"up to {bookmark.isoformat()}")
+        if self.batch_mode:
+            self._pending_checkpoints.append((context, bookmark))
+            return
+        self._move_bookmark(context, bookmark)
+        self.write_state_now()
+
+    def _move_bookmark(self, context: t.Mapping | None, bookmark: dt.datetime) -> None:
+        state = self.get_context_state(context)
+        current = state.get("replication_key_value")
+        if current and parse_utc(current) >= bookmark:
+            value = current
+        else:
+            value = bookmark.isoformat()
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
+        # The SDK promotes the progress markers to the bookmark when the sync ends;
+        # records of this window are all earlier than its end, so the end is the max.
+        markers = state.setdefault(PROGRESS_MARKERS, {})
+        markers["replication_key"] = self.replication_key
+        markers["replication_key_value"] = value
+        self.state_manager.is_flushed = False
+
+    @cached_property
+    def _pending_checkpoints(self) -> list[tuple[t.Mapping | None, dt.datetime]]:
+        return []
+
+    def get_batches(
+        self, batch_config: t.Any, context: t.Mapping | None = None
+    ) -> t.Iterator[tuple[t.Any, list[str]]]:
+        """The SDK's batches, with the bookmarks reached while producing each one applied
+        right after its BATCH message (the SDK writes that message when we yield).
+
+        Batches are cut lazily from the record stream: a checkpoint reached while a batch
+        was being filled covers only records in it or in earlier batches.
+        """
+        batches = super().get_batches(batch_config, context)
+        for encoding, manifest in batches:
+            yield encoding, manifest
+            self._apply_pending_checkpoints()
+        self._apply_pending_checkpoints()  # every record is out (or there were none)
+
+    def _apply_pending_checkpoints(self) -> None:
+        pending, self._pending_checkpoints[:] = list(self._pending_checkpoints), []
+        for context, bookmark in pending:
+            self._move_bookmark(context, bookmark)
+        if pending:
+            write_state_message(self)
+
+
+def _prefetched(
+    windows: Iterable[DateWindow], fetch: t.Callable[[DateWindow], list[dict]], name: str
+) -> Iterator[tuple[DateWindow, list[dict]]]:
+    """(window, its records) in order, window k+1's records read in a worker thread while
+    window k's go out (never more than one window ahead).
+
+    The worker is a daemon thread: a signal or an error in the main thread ends the run at
+    once, whatever request the worker is waiting on (its answer is then never used). A
+    failure of window k+1 surfaces only after window k is out and bookmarked.
+    """
+    answers: queue.Queue[tuple[t.Any, t.Any]] = queue.Queue()
+    may_fetch = threading.Semaphore(1)  # one window ahead of the one going out
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for window in windows:
+                may_fetch.acquire()
+                if stop.is_set():
+                    return
+                answers.put((window, fetch(window)))
+        except BaseException as exc:  # handed to the main thread, raised there
+            answers.put((_FAILED, exc))
+            return
+        answers.put((_DONE, None))
+
+    worker = threading.Thread(target=work, name=f"prefetch-{name}", daemon=True)
+    worker.start()
+    try:
+        while True:
+            window, answer = answers.get()
+            if window is _DONE:
+                return
+            if window is _FAILED:
+                raise answer
+            may_fetch.release()
+            yield window, answer
+    finally:
+        stop.set()
+        may_fetch.release()  # a worker waiting for its turn sees `stop` and ends
+
+
+_DONE, _FAILED = object(), object()
+
+
+def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The UTC instant of `day`'s midnight in `zone`."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(dt.timezone.utc)
+
 
 def window_context(window: DateWindow) -> dict[str, str]:
     """A request context carrying one window (JSON-safe, as metrics log it)."""
@@ -196,3 +403,26 @@ def window_of(context: t.Mapping | None) -> DateWindow:
         msg = "A windowed request needs a context with `window_start` and `window_end`."
         raise ValueError(msg)
     return DateWindow(parse_utc(context["window_start"]), parse_utc(context["window_end"]))
+
+
+def response_window(response: t.Any) -> DateWindow | None:
+    """The window a response was asked for (`SupportStream.request_context`); None for a
+    response not asked through a window (a published example fed to `parse_response`)."""
+    context = SupportStream.request_context(response)
+    return window_of(context) if context and "window_start" in context else None
+
+
+def progress_key(context: t.Mapping | None) -> str:
+    """One partition's key among a stream's progress trackers and start bookmarks."""
+    return repr(sorted((context or {}).items()))
+
+
+__all__ = [
+    "WindowRecords",
+    "WindowedStream",
+    "local_midnight",
+    "progress_key",
+    "response_window",
+    "window_context",
+    "window_of",
+]

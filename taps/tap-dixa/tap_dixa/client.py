@@ -12,8 +12,8 @@ import requests
 from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthenticator
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from support_taps.client import SupportStream
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+from support_taps.stream import SupportStream
 
 if t.TYPE_CHECKING:
     from tap_dixa.tap import TapDixa

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 import requests
@@ -69,6 +68,10 @@ class ExportStream(DixaStream, WindowedStream):
     lookback_setting = "export_lookback_minutes"
     lookback_unit = "minutes"
     align_to_days = False
+    # An export answers a whole window at once and Dixa spends most of a backfill building
+    # those answers: reading window k+1 while window k's records go out overlaps the two
+    # (benchmarks/dixa_benchmark.py).
+    prefetch_windows = True
 
     @cached_property
     def window_size(self) -> dt.timedelta:
@@ -100,38 +103,6 @@ class ExportStream(DixaStream, WindowedStream):
             return bool(low <= record["raw"][field] < high)
 
         return inside
-
-    def windows(self, context: t.Mapping | None) -> t.Iterator[DateWindow]:
-        """The windows, each one's answer fetched before it is handed out, with the next
-        window's request already under way.
-
-        An export answers a whole window at once and Dixa spends most of a backfill building
-        those answers, so asking for window k+1 while window k's records go out overlaps the
-        two (benchmarks/dixa_benchmark.py). Windows are still emitted, and bookmarked, in order;
-        a failure of window k+1 surfaces only after window k is out and bookmarked.
-        """
-        windows = list(super().windows(context))
-        if not windows:
-            return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dixa-{self.name}") as pool:
-            pending = pool.submit(self._fetch, windows[0], context)
-            for index, window in enumerate(windows):
-                self._prefetched[window] = pending.result()
-                if index + 1 < len(windows):
-                    pending = pool.submit(self._fetch, windows[index + 1], context)
-                yield window
-
-    def window_records(self, window: DateWindow, context: t.Mapping | None) -> list[dict]:
-        """The window's answer, fetched by `windows` (or now, for a window it did not plan)."""
-        rows = self._prefetched.pop(window, None)
-        return rows if rows is not None else self._fetch(window, context)
-
-    def _fetch(self, window: DateWindow, context: t.Mapping | None) -> list[dict]:
-        return list(super().window_records(window, context))
-
-    @cached_property
-    def _prefetched(self) -> dict[DateWindow, list[dict]]:
-        return {}
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         payload = self.decode_json(response)

@@ -13,7 +13,7 @@ from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippe
 from support_taps.normalize import to_number, to_text, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windowed import WindowedStream, window_context, window_of
-from support_taps.windows import DateWindow, parse_utc
+from support_taps.windows import DateWindow
 from tap_dixa.client import DixaStream, supported_filters
 from tap_dixa.fields import (
     CONVERSATION_IDS,
@@ -200,31 +200,17 @@ class MetricValuesStream(DixaStream, WindowedStream):
         return [{"metric_id": metric_id} for metric_id in self.dixa_tap.selected_metric_ids]
 
     def windows(self, context: t.Mapping | None) -> list[DateWindow]:
-        """Calendar days (in `timezone`), each from its local midnight to the next: from
-        start_date's date, or the bookmarked day minus the lookback, up to end_date's date
-        (exclusive) and never past today."""
-        first = parse_utc(self.config["start_date"], setting="start_date").date()
-        bookmark = self.bookmark(context)
-        if bookmark is not None:
-            first = max(first, bookmark.astimezone(self.zone).date() - self.lookback)
-        today = self.tap.run_started.astimezone(self.zone).date()  # the run's one clock
-        last = today + dt.timedelta(days=1)
-        if self.config.get("end_date"):
-            last = min(last, parse_utc(self.config["end_date"], setting="end_date").date())
-        days = []
-        day = first
-        while day < last:
-            following = day + dt.timedelta(days=1)
-            days.append(DateWindow(self.local_midnight(day), self.local_midnight(following)))
-            day = following
+        """Calendar days in `timezone` (the core's local days): from start_date's date, or
+        the bookmarked day minus the lookback, through today."""
+        days = self.local_day_windows(context, self.zone)
         if days:
             self.logger.info(
-                "Metric %s: asking %d days from %s.", _metric_id(context), len(days), first
+                "Metric %s: asking %d days from %s.",
+                _metric_id(context),
+                len(days),
+                days[0].start.astimezone(self.zone).date(),
             )
         return days
-
-    def local_midnight(self, day: dt.date) -> dt.datetime:
-        return dt.datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
 
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
         base = {

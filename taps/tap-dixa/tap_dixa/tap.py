@@ -10,7 +10,6 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
-from support_taps.client import SupportTap
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -19,6 +18,7 @@ from support_taps.errors import (
     VendorAPIError,
 )
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.tap import SupportTap
 from tap_dixa.client import DEFAULT_API_URL, supported_filters
 from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
 from tap_dixa.fields import record_schema

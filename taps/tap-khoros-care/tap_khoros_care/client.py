@@ -49,7 +49,6 @@ from support_taps.windows import (
     date_windows,
     floor_day,
     month_windows,
-    parse_utc,
 )
 from tap_khoros_care.download import ReportFiles
 from tap_khoros_care.jobs import (
@@ -471,16 +470,6 @@ class KhorosStream(WindowedStream):
 
     # ---- windows, in order -------------------------------------------------------------
 
-    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
-        """The bookmark as loaded. The scheduler plans every stream's windows before the
-        stream's sync, when the SDK has not yet set its starting value; read the state by
-        the SDK's rule instead (a bookmark of another replication key does not count)."""
-        state = self.get_context_state(context)
-        value = state.get("replication_key_value")
-        if not value or state.get("replication_key") != self.replication_key:
-            return None
-        return parse_utc(value)
-
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """The bookmark (or start_date) minus the lookback, never older than Khoros keeps."""
         start = super().sync_range_start(context)
@@ -511,7 +500,6 @@ class KhorosStream(WindowedStream):
                 plan.windows[-1].end.isoformat(),
                 len(plan.windows),
             )
-            self.track_windows(context, len(plan.windows))
         while plan.windows:
             self.windows_left(context, len(plan.windows))
             yield plan.windows[0]

@@ -8,9 +8,9 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
-from support_taps.client import SupportTap
 from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.tap import SupportTap
 from tap_khoros_care.client import KhorosStream
 from tap_khoros_care.jobs import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES

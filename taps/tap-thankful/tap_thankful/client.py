@@ -134,19 +134,9 @@ class ThankfulDayStream(ThankfulStream):
 
     @cached_property
     def first_day(self) -> dt.datetime:
-        """Where this run starts: the bookmark minus the lookback, never before start_date.
-
-        Read once, from the state the run started with: day streams fed by a parent
-        sync once per day, and the SDK rewrites their starting value each time.
-        """
-        start_date = floor_day(parse_utc(self.config["start_date"], setting="start_date"))
-        bookmark = self.get_context_state(None).get("replication_key_value")
-        if not bookmark:
-            return start_date
-        return max(start_date, floor_day(parse_utc(bookmark) - self.lookback))
-
-    def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
-        return self.first_day
+        """The first day this stream asks: the core's start rule (bookmark minus lookback,
+        never before start_date), on whole UTC days."""
+        return floor_day(WindowedStream.sync_range_start(self, None))
 
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""

@@ -119,11 +119,6 @@ class TicketsOverTimeStream(ThankfulDayStream):
             members.append(self)
         return min(t.cast(ThankfulDayStream, member).first_day for member in members)
 
-    def track_windows(self, context: t.Mapping | None, count: int) -> None:
-        # Only feeding children: no progress markers or bookmark for this stream.
-        if self.selected:
-            super().track_windows(context, count)
-
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
         """The day's row of each action filter; each answer is held for the children while
         the SDK syncs them with that row, then dropped."""
@@ -203,7 +198,6 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
         day = parse_utc(context["day"])
         if day < self.first_day:
             return []  # asked for another stream's sake; this one already has it
-        self.bookmark_by_windows(None)  # one-day windows; no progress lines per child day
         return [DateWindow(day, day + ONE_DAY)]
 
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:

@@ -8,8 +8,8 @@ from functools import cached_property
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.tap import SupportTap
 from tap_thankful.client import CHANNEL_IDS, STATUS_IDS
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
 

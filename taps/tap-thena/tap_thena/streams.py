@@ -8,8 +8,8 @@ import requests
 from singer_sdk import StreamSchema
 
 from support_taps.schemas import schema_directory
-from support_taps.windowed import window_of
-from support_taps.windows import DateWindow, ceil_day
+from support_taps.windowed import response_window, window_of
+from support_taps.windows import ceil_day
 from tap_thena.client import ThenaStream
 from tap_thena.records import ExportParser
 
@@ -39,7 +39,6 @@ class RequestsStream(ThenaStream):
         super().__init__(*args, **kwargs)
         # Typed columns from the documented shape, the source object whole in `raw`.
         self.parser = ExportParser(self.schema, self.logger)
-        self._window_label = ""
 
     def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, str]:
         window = window_of(context)
@@ -52,8 +51,6 @@ class RequestsStream(ThenaStream):
         }
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return self.parser.records(self.decode_json(response), response, self._window_label)
-
-    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
-        self._window_label = f"Creation dates {window.label}; not bookmarked."
-        return super().window_records(window, context)
+        window = response_window(response)
+        label = f"Creation dates {window.label}; not bookmarked." if window else ""
+        return self.parser.records(self.decode_json(response), response, label)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from support_taps.client import SupportTap
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.tap import SupportTap
 from tap_thena.client import thena_base_url
 from tap_thena.streams import RequestsStream
 

@@ -12,7 +12,6 @@ from urllib.parse import quote
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from support_taps.client import SupportStream
 from support_taps.errors import (
     CredentialsRejected,
     VendorAPIError,
@@ -23,6 +22,7 @@ from support_taps.errors import (
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
+from support_taps.stream import SupportStream
 from support_taps.windows import parse_utc
 from tap_xenioo.auth import XeniooAuthenticator
 
@@ -338,6 +338,11 @@ class XeniooStream(SupportStream):
                 if name == "replication_key_value":
                     return None
         return max(days)
+
+    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
+        """The bookmark this run started from (None on a first run)."""
+        value = self.get_starting_replication_key_value(context)
+        return parse_utc(value) if value else None
 
     def plan_days(self, context: t.Mapping | None, today: dt.date) -> tuple[int, dt.date]:
         """DAYS for this call and the first day it covers.

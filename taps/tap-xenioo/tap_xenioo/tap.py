@@ -6,9 +6,9 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
-from support_taps.client import SupportTap
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS
+from support_taps.tap import SupportTap
 from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
 from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
 from tap_xenioo.streams import (

@@ -1,0 +1,310 @@
+"""The base REST stream every vendor stream extends: timeouts, retries, error messages
+naming the endpoint and the setting at fault, JSON decoding, checkpoints and BATCH-aware state."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import weakref
+from functools import cached_property
+from http import HTTPStatus
+
+import backoff
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
+
+from support_taps.compat import (
+    FastRecordMessages,
+    own_requests_session,
+    tap_of,
+    write_state_message,
+)
+from support_taps.errors import (
+    CredentialsRejected,
+    EndpointNotFound,
+    RetriesExhausted,
+    UnexpectedShape,
+    UnparseableResponse,
+    VendorAPIError,
+    body_snippet,
+    endpoint_of,
+    settings_phrase,
+    unexpected_shape,
+)
+from support_taps.http import CredentialGuardSession
+from support_taps.progress import PROGRESS_INTERVAL, StreamStats
+from support_taps.redaction import redact
+from support_taps.retry import (
+    RETRIABLE_EXCEPTIONS,
+    RetryPolicy,
+    describe_failure,
+    give_up_message,
+    raise_if_truncated,
+    retry_waits,
+)
+
+if t.TYPE_CHECKING:
+    from support_taps.tap import SupportTap
+
+_json_decoder = msgspec.json.Decoder()
+_NOT_DECODED = object()
+#: The context each response was asked with (see `SupportStream.request_context`); weak, so
+#: a response and its entry go together.
+_REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.Response, t.Mapping | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class SupportStream(FastRecordMessages, RESTStream):
+    """Auth-agnostic base: timeouts, retries, error messages, JSON parsing, windows.
+
+    Vendor base streams set `vendor`, `credential_settings` and `url_settings`, and
+    provide `url_base` and an authenticator.
+    """
+
+    #: Vendor name as users know it, for messages.
+    vendor: t.ClassVar[str] = "The vendor"
+    #: Settings that carry the credentials, named in 401/403 errors.
+    credential_settings: t.ClassVar[tuple[str, ...]] = ("api_key",)
+    #: Settings that decide the URL, named in 404 errors and when no connection can be made.
+    url_settings: t.ClassVar[tuple[str, ...]] = ("api_url",)
+    #: The setting holding the API's base URL; its default (the vendor's public URL) is
+    #: declared once, in the tap's config schema, which the SDK fills into the config.
+    api_url_setting: t.ClassVar[str] = "api_url"
+    #: Statuses retried besides 5xx.
+    extra_retry_statuses: t.Sequence[int] = [
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.REQUEST_TIMEOUT,
+    ]
+
+    # Records are normalised to their schema types while parsing, in one pass; the
+    # SDK's conformance step would walk every record a second time for nothing.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def tap(self) -> SupportTap:
+        """The tap of this run: its clock, pacer, stats and anything its streams share."""
+        # Every stream of the collection belongs to a SupportTap; the SDK types it as a Tap.
+        return tap_of(self)  # type: ignore[return-value]
+
+    # ---- records ----------------------------------------------------------------
+
+    #: Seconds between two progress lines of this stream.
+    progress_interval: t.ClassVar[float] = PROGRESS_INTERVAL
+
+    @cached_property
+    def stats(self) -> StreamStats:
+        """This stream's counters in the run's summary."""
+        return self.tap.run_stats.stream(self.name)
+
+    def _count(self, counter: str, amount: int = 1) -> None:
+        self.tap.run_stats.count(self.name, counter, amount)
+
+    @cached_property
+    def _emits_records(self) -> bool:
+        return self.selected
+
+    def post_process(self, row: dict, context: t.Mapping | None = None) -> dict | None:
+        # Records come out of get_records in the main thread: no lock needed, and this
+        # runs for every record, so it stays two attribute lookups.
+        if self._emits_records:
+            stats = self.stats
+            stats.records += 1
+            if stats.started is None:
+                stats.started = time.monotonic()
+        return row
+
+    @property
+    def url_base(self) -> str:
+        """The base URL: the `api_url_setting` setting, without a trailing slash."""
+        value = self.config.get(self.api_url_setting)
+        if not value:
+            msg = f"Set `{self.api_url_setting}` (the base URL of the {self.vendor} API)."
+            raise ValueError(msg)
+        return str(value).rstrip("/")
+
+    # ---- requests and retries -------------------------------------------------
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """A session that never sends a credential to a host other than the API's."""
+        return own_requests_session(
+            self,
+            CredentialGuardSession,
+            lambda: CredentialGuardSession(home_url=lambda: self.url_base),
+        )
+
+    @property
+    # The SDK declares `timeout` a plain int attribute; ours is a setting and may be fractional.
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config["request_timeout"])
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy.from_config(dict(self.config))
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        return retry_waits(self.retry_policy, connect_hint=self.url_hint())
+
+    def url_hint(self) -> str:
+        """What to check when the vendor cannot be reached at all."""
+        try:
+            base = self.url_base
+        except Exception:  # noqa: BLE001 - a broken URL setting is what we are pointing at
+            base = "?"
+        return (
+            f"Check {settings_phrase(self.url_settings)} (the base URL in use is {redact(base)})."
+        )
+
+    def backoff_max_tries(self) -> int:
+        return self.retry_policy.max_tries
+
+    def backoff_jitter(self, value: float) -> float:
+        # retry_waits adds its own jitter to exponential waits and none to Retry-After.
+        return value
+
+    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
+        self._count("retries")
+        response = getattr(details.get("exception"), "response", None)
+        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            self._count("rate_limited")
+        self.logger.warning(
+            "Retrying in %.1fs (attempt %d): %s",
+            details.get("wait", 0),
+            details.get("tries", 0),
+            describe_failure(details.get("exception")),
+        )
+
+    def _give_up(self, details: t.Mapping[str, t.Any]) -> None:
+        exc = details.get("exception")
+        if isinstance(exc, VendorAPIError):
+            return
+        raise RetriesExhausted(
+            give_up_message(details, "Raise `max_retries` or try again later.")
+        ) from None
+
+    def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
+        """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API).
+
+        Each response is tied to the context it was asked with (`request_context`), so
+        `parse_response`, which the SDK calls without one, can read its window."""
+        pacer = self.tap.pacer if paced else None
+        send = func
+
+        def attempt(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
+            if pacer is not None:
+                pacer.acquire()
+            self._count("requests")
+            response = send(*args, **kwargs)
+            if isinstance(response, requests.Response):
+                # The SDK calls `_request(prepared_request, context)`.
+                context = kwargs.get("context", args[1] if len(args) > 1 else None)
+                _REQUEST_CONTEXTS[response] = context
+            return response
+
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIABLE_EXCEPTIONS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            on_giveup=self._give_up,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(attempt)
+
+    @staticmethod
+    def request_context(response: requests.Response) -> t.Mapping | None:
+        """The context `response` was asked with (its window, day, partition...): what
+        `parse_response` needs to know about the request, kept with the response itself
+        rather than on the stream, which may have several requests in flight."""
+        return _REQUEST_CONTEXTS.get(response)
+
+    # ---- responses ------------------------------------------------------------
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            self._check_json_complete(response)
+            return
+        endpoint = endpoint_of(response)
+        if status in self.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            msg = (
+                f"{self.vendor} refused the credentials (HTTP {status}) for {endpoint}: "
+                f"check {settings_phrase(self.credential_settings)}."
+            )
+            raise CredentialsRejected(msg)
+        if status == HTTPStatus.NOT_FOUND:
+            msg = (
+                f"{self.vendor} answered HTTP 404 Not Found for {endpoint}: "
+                f"check {settings_phrase(self.url_settings)} "
+                f"(the base URL in use is {redact(self.url_base)})."
+            )
+            raise EndpointNotFound(msg)
+        msg = (
+            f"{self.vendor} rejected {endpoint} with HTTP {status}: "
+            f"{body_snippet(response.content)}"
+        )
+        raise VendorAPIError(msg)
+
+    def _check_json_complete(self, response: requests.Response) -> None:
+        """A 2xx JSON body cut short is retried like a 5xx (see `raise_if_truncated`)."""
+        raise_if_truncated(response)
+
+    def response_error_message(self, response: requests.Response) -> str:
+        return redact(
+            f"HTTP {response.status_code} {response.reason or ''} for {endpoint_of(response)}: "
+            f"{body_snippet(response.content)}"
+        )
+
+    def decode_json(self, response: requests.Response) -> t.Any:
+        """The response body as JSON, or an error naming the endpoint, status and what came."""
+        cached = getattr(response, "decoded_json", _NOT_DECODED)
+        if cached is not _NOT_DECODED:
+            return cached
+        try:
+            return _json_decoder.decode(response.content)
+        except msgspec.DecodeError:
+            msg = (
+                f"{self.vendor} sent a body that is not valid JSON for {endpoint_of(response)} "
+                f"(HTTP {response.status_code}, {len(response.content)} bytes, "
+                f"Content-Type {response.headers.get('Content-Type', 'unknown')!r}): "
+                f"{body_snippet(response.content)}"
+            )
+            raise UnparseableResponse(msg) from None
+
+    def unexpected_shape(
+        self, response: requests.Response | str, expected: str, found: t.Any, note: str = ""
+    ) -> UnexpectedShape:
+        """ "<vendor> <endpoint>: expected <expected>, found <shape of found>" (raise it).
+
+        `response` names the endpoint and status; a string names a place instead
+        (e.g. "GET /v1/requests/exports, row 3")."""
+        return unexpected_shape(self.vendor, response, expected, found, note)
+
+    def expect_list(self, payload: t.Any, response: requests.Response) -> list:
+        if isinstance(payload, list):
+            return payload
+        raise self.unexpected_shape(response, "a JSON list", payload)
+
+    # ---- state ----------------------------------------------------------------
+
+    @cached_property
+    def batch_mode(self) -> bool:
+        """Whether records go out in BATCH files (`batch_config`) instead of RECORD messages."""
+        return bool(self.get_batch_config(self.config))
+
+    def write_state_now(self) -> None:
+        """Emit a STATE message with the current state (the SDK has no public hook for it).
+
+        In BATCH mode the state is only marked pending: the SDK writes it after the next
+        BATCH message, with the records produced before it.
+        """
+        if self.batch_mode:
+            self.state_manager.is_flushed = False
+        else:
+            write_state_message(self)

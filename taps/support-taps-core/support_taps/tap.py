@@ -1,0 +1,251 @@
+"""The base tap every vendor tap extends: settings checked and secrets registered before the
+first request, the batched msgspec writer, one clock per run, the shared request pacer, the
+end-of-run summary and what a signal does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import signal
+import typing as t
+from collections.abc import Iterator
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+
+from support_taps.compat import TerminationHook
+from support_taps.pacing import RequestPacer
+from support_taps.progress import RunStats
+from support_taps.redaction import install_log_redaction, redact
+from support_taps.settings import (
+    date_setting_errors,
+    known_settings,
+    unknown_setting_errors,
+    url_setting_errors,
+)
+from support_taps.writer import BufferedMsgSpecWriter
+
+UTC = dt.timezone.utc
+
+
+class SupportTap(TerminationHook, Tap):
+    """Base tap: settings checked and secrets masked before the first request, the
+    batched msgspec writer, one clock per run and, where the vendor publishes a rate
+    limit, one request pacer shared by all streams."""
+
+    message_writer_class = BufferedMsgSpecWriter
+
+    #: Declared so Meltano reads our JSON log lines (warnings as warnings) and offers
+    #: `batch_config`; every tap of the collection supports both through the core.
+    capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
+        *(
+            c
+            for c in Tap.capabilities
+            if c not in (PluginCapabilities.BATCH, PluginCapabilities.STRUCTURED_LOGGING)
+        ),
+        PluginCapabilities.BATCH,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    #: The vendor's request rate limit per credential (requests/second and burst);
+    #: None means the vendor publishes none and we do not pace.
+    requests_per_second: t.ClassVar[float | None] = None
+    request_burst: t.ClassVar[int] = 1
+
+    @cached_property
+    def run_started(self) -> dt.datetime:
+        """The run's one clock: every stream agrees on "now" (and today), even across midnight."""
+        return dt.datetime.now(UTC)
+
+    @cached_property
+    def pacer(self) -> RequestPacer | None:
+        """One pacer per tap run, shared by all its streams and threads."""
+        if not self.requests_per_second:
+            return None
+        return RequestPacer(self.requests_per_second, self.request_burst)
+
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
+        self._check_settings_at_start = validate_config
+        self._prepared = False
+        try:
+            super().__init__(*args, validate_config=validate_config, **kwargs)
+        except ConfigValidationError as exc:
+            # The SDK's schema check words errors as "-1 is less than the minimum of 0 in
+            # config['max_retries']"; lead with the setting, as every other message does.
+            exc.errors = [_name_the_setting(error) for error in exc.errors]
+            raise
+        self.prepare()
+
+    def setup_mapper(self) -> None:
+        # The SDK discovers streams while it sets up stream maps, inside its __init__;
+        # a tap whose discovery asks the API (a dynamic catalogue) must be ready by then.
+        self.prepare()
+        super().setup_mapper()
+
+    def prepare(self) -> None:
+        """Before the first request, once: register secrets for redaction and check settings."""
+        if self._prepared:
+            return
+        self._prepared = True
+        secrets = self.secret_values()
+        redact.add(*secrets)
+        # HTTP Basic credentials are base64 of `user:password`: mask that for every setting
+        # that could be the user half. (The session also registers each credential header
+        # it sends, whatever its form.)
+        for name, value in self.config.items():
+            if isinstance(value, str) and value not in secrets and _USER_SETTING.search(name):
+                for secret in secrets:
+                    redact.add_basic_auth(value, secret)
+        install_log_redaction()
+        if self._check_settings_at_start:
+            errors = _without_repeats(self.setting_errors())
+            if errors:
+                msg = f"Invalid {self.name} configuration: " + " ".join(errors)
+                raise ConfigValidationError(msg, errors=errors)
+
+    # ---- what the run did ---------------------------------------------------------
+
+    @cached_property
+    def run_stats(self) -> RunStats:
+        """Counters per stream for the progress lines and the end-of-run summary."""
+        return RunStats()
+
+    def skip_stream(self, stream: str, reason: str) -> None:
+        """Say that `stream` (or part of it) is skipped in this run: a WARNING now, and again
+        in the end-of-run summary, so a user sees it under Meltano."""
+        self.logger.warning("Skipping %s: %s", stream, reason)
+        self.run_stats.skip(stream, reason)
+
+    def after_sync(self) -> None:
+        """A tap's end-of-run check, after every stream ran; an error it raises fails the run
+        (and the summary says so)."""
+
+    # The SDK marks `sync_all` final, but has no hook after the last stream: the end-of-run
+    # check and the summary (with the run's outcome) need this wrapper.
+    def sync_all(self) -> None:  # type: ignore[misc]
+        outcome = "failed"
+        try:
+            super().sync_all()
+            self.after_sync()
+            outcome = "complete"
+        except SystemExit:
+            outcome = "stopped"
+            raise
+        finally:
+            self.run_stats.log_summary(self.logger, outcome=outcome)
+
+    # ---- termination -----------------------------------------------------------
+
+    def on_termination(self, signum: int) -> None:
+        """SIGTERM/SIGINT (through compat.TerminationHook): stop at once with a non-zero status,
+        never as a success.
+
+        The SDK's handler writes the in-memory state and exits 0, so an orchestrator
+        records an interrupted run as a success, and that state may run ahead of what
+        was emitted (BATCH mode, records in flight). Here every STATE already written
+        is consistent (each follows the records it covers), so nothing more is written:
+        records already made are flushed and the run exits with 128 + the signal number.
+        A signal that arrives while a message is being written waits for the write.
+        """
+        writer = self.message_writer
+        if getattr(writer, "writing", False):
+            # The SDK types the writer as its base class; ours (BufferedMsgSpecWriter) has the hook.
+            writer.on_written = lambda: self._terminate(signum)  # type: ignore[attr-defined]
+            return
+        self._terminate(signum)
+
+    def _terminate(self, signum: int) -> t.NoReturn:
+        status = 128 + signum
+        self.logger.warning(
+            "Stopped by %s. The last STATE message covers every record emitted before it; "
+            "the next run resumes there. Exiting with status %d.",
+            signal.Signals(signum).name,
+            status,
+        )
+        flush = getattr(self.message_writer, "flush", None)
+        if flush is not None:
+            flush()
+        raise SystemExit(status)
+
+    def setting_errors(self) -> list[str]:
+        """Problems with the settings, each naming the setting; extend in each tap (call super).
+
+        Ranges and types are checked by the SDK against the config schema (JSON-schema
+        `minimum`, `exclusiveMinimum`...), which documents them too; these are the checks
+        a schema cannot express."""
+        config = dict(self.config)
+        return [
+            *unknown_setting_errors(config, known_settings(type(self))),
+            *url_setting_errors(config),
+            *date_setting_errors(config, self.run_started),
+        ]
+
+    def secret_values(self) -> list[str]:
+        """Values of every setting the config schema marks secret, nested ones included."""
+        # Secrets obtained at run time (auth tokens) are registered with `redact` when obtained.
+        return list(_secret_leaves(self.config_jsonschema, dict(self.config)))
+
+
+_USER_SETTING = re.compile(r"user|login|email|client|account|name", re.IGNORECASE)
+_SCHEMA_ERROR = re.compile(
+    r"^(?P<what>.*) in config\['(?P<name>[^']+)'\](?P<item>(\[\d+\])*)$", re.DOTALL
+)
+
+
+def _name_the_setting(error: str) -> str:
+    """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..."; an item of a
+    list setting, "... in config['x'][1]", is named by its position: "`x` item 2"."""
+    match = _SCHEMA_ERROR.match(error)
+    if not match:
+        return error
+    where = ""
+    if match["item"]:
+        positions = re.findall(r"\[(\d+)\]", match["item"])
+        where = " (" + ", ".join(f"item {int(p) + 1}" for p in positions) + ")"
+    return f"The setting `{match['name']}` is invalid{where}: {redact(match['what'])}."
+
+
+def _marks_secret_inside(schema: dict) -> bool:
+    items = schema.get("items")
+    return any(_marks_secret(p) for p in schema.get("properties", {}).values()) or bool(
+        items and _marks_secret(items)
+    )
+
+
+def _marks_secret(schema: dict) -> bool:
+    return bool(schema.get("secret")) or _marks_secret_inside(schema)
+
+
+def _secret_leaves(schema: dict, value: t.Any, inherited: bool = False) -> Iterator[str]:
+    """Scalar values under secret-marked settings.
+
+    A container marked secret whose own fields mark the secret ones (a list of
+    {name, api_key}) yields only those fields, so harmless names stay readable.
+    """
+    secret = inherited or bool(schema.get("secret"))
+    pass_down = secret and not _marks_secret_inside(schema)
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key, item in value.items():
+            yield from _secret_leaves(properties.get(key, {}), item, pass_down)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_leaves(schema.get("items") or {}, item, pass_down)
+    elif secret and value not in (None, ""):
+        yield str(value)
+
+
+def _without_repeats(errors: list[str]) -> list[str]:
+    """A tap may still check a URL setting the core checks too: one message per problem."""
+    kept: list[str] = []
+    url_settings_named: set[str] = set()
+    for error in dict.fromkeys(errors):
+        match = re.match(r"The setting `([^`]+)` must be an http\(s\) URL", error)
+        if match:
+            if match[1] in url_settings_named:
+                continue
+            url_settings_named.add(match[1])
+        kept.append(error)
+    return kept
