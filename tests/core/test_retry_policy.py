@@ -100,14 +100,51 @@ def test_budget_stops_retrying_with_a_message():
 
 def test_policy_reads_settings():
     policy = RetryPolicy.from_config(
-        {"max_retries": 2, "max_retry_after": 9, "max_retry_wait": 99, "retry_base_wait": 0.5}
+        {
+            "max_retries": 2,
+            "max_retry_after": 9,
+            "max_retry_wait": 99,
+            "retry_base_wait": 0.5,
+            "max_backoff": 7,
+            "max_connect_retries": 4,
+        }
     )
-    assert (policy.max_tries, policy.max_retry_after, policy.max_total_wait, policy.base_wait) == (
-        3,
-        9.0,
-        99.0,
-        0.5,
+    assert policy == RetryPolicy(
+        max_tries=3,
+        max_retry_after=9.0,
+        max_total_wait=99.0,
+        base_wait=0.5,
+        max_backoff=7.0,
+        max_connect_retries=4,
     )
+
+
+def test_the_policy_defaults_are_the_settings_defaults():
+    """Declared once, in the config schema every tap shares: a tap's config filled by the SDK
+    and a policy built without arguments agree."""
+    from support_taps.settings import COMMON_SETTINGS, setting_defaults
+
+    defaults = setting_defaults(COMMON_SETTINGS)
+    assert RetryPolicy() == RetryPolicy.from_config(defaults)
+    assert set(defaults) >= {"max_backoff", "max_connect_retries", "max_retries"}
+
+
+def test_the_backoff_cap_and_connect_retries_are_settings():
+    import urllib3
+
+    from support_taps.retry import backoff_wait
+
+    policy = RetryPolicy(max_backoff=5, max_connect_retries=0, max_total_wait=10**9)
+    assert max(backoff_wait(policy, attempt, lambda: 0.999) for attempt in range(20)) <= 5
+    refused = requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(
+            None, "/", urllib3.exceptions.NewConnectionError(None, "refused")
+        )
+    )
+    waits = retry_waits(policy, connect_hint="Check `api_url`.")
+    next(waits)
+    with pytest.raises(RetriesExhausted, match="Gave up after 1 attempts.*Check `api_url`"):
+        waits.send(refused)
 
 
 def test_backoff_waits_never_exceed_the_documented_cap_even_with_jitter():

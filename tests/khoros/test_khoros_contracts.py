@@ -44,7 +44,7 @@ def _body(name: str) -> bytes:
 def _response(body: bytes, url: str) -> requests.Response:
     response = requests.Response()
     response.status_code = 200
-    response._content = body  # noqa: SLF001 - a response as `requests` builds it from the wire
+    response._content = body  # a response as `requests` builds it from the wire
     response.headers["Content-Type"] = "application/json"
     response.url = url
     return response

@@ -127,7 +127,7 @@ def _sdk_private_names() -> set[str]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # deprecated module aliases
                 loaded = importlib.import_module(module.name)
-        except Exception:  # noqa: BLE001 - optional extras the taps do not install
+        except Exception:  # optional extras the taps do not install
             continue
         for _, cls in inspect.getmembers(loaded, inspect.isclass):
             if cls.__module__.startswith("singer_sdk"):

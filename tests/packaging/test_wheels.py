@@ -166,5 +166,11 @@ def test_editable_install_reads_the_repository_schemas():
     import tap_khoros_care.streams
     import tap_thena.streams
 
-    assert Path(str(tap_thena.streams.THENA_SCHEMAS.dir_path)) == ROOT / "schemas" / "thena"
-    assert Path(str(tap_khoros_care.streams.KHOROS_SCHEMAS.dir_path)) == ROOT / "schemas" / "khoros"
+    # Through the package's `schemas` link: the files are the repository's, edited in place.
+    thena = Path(str(tap_thena.streams.THENA_SCHEMAS.dir_path))
+    khoros = Path(str(tap_khoros_care.streams.KHOROS_SCHEMAS.dir_path))
+    assert thena.resolve() == ROOT / "schemas" / "thena"
+    assert khoros.resolve() == ROOT / "schemas" / "khoros"
+    assert (thena / "requests.json").read_bytes() == (
+        ROOT / "schemas/thena/requests.json"
+    ).read_bytes()

@@ -64,7 +64,7 @@ def write_state_message(stream: Stream) -> None:
     a partition or a batch of records, and has no public hook to write it.
     """
     stream.state_manager.is_flushed = False
-    stream._write_state_message()  # noqa: SLF001
+    stream._write_state_message()
 
 
 def log_request_duration(
@@ -75,7 +75,7 @@ def log_request_duration(
     Khoros sends prepared requests itself (no redirects, streamed bodies); the SDK logs
     request durations only inside its own `_request`.
     """
-    stream._write_request_duration_log(  # noqa: SLF001
+    stream._write_request_duration_log(
         endpoint=endpoint, response=response, context=context, extra_tags=None
     )
 
@@ -83,7 +83,7 @@ def log_request_duration(
 def tap_of(stream: Stream) -> Tap:
     """The tap a stream belongs to: where a run's shared things live (clock, pacer, stats,
     one token for every stream). The SDK passes it to each stream but keeps it private."""
-    return stream._tap  # noqa: SLF001
+    return stream._tap
 
 
 def own_requests_session(
@@ -95,9 +95,9 @@ def own_requests_session(
     `_requests_session`, which its request loop (and `close`) use; the core needs its own
     session class there (one that never sends a credential off the API's host).
     """
-    if not isinstance(stream._requests_session, kind):  # noqa: SLF001
-        stream._requests_session = factory()  # noqa: SLF001
-    return stream._requests_session  # noqa: SLF001
+    if not isinstance(stream._requests_session, kind):
+        stream._requests_session = factory()
+    return stream._requests_session
 
 
 class TerminationHook(_TapMixin):
@@ -108,7 +108,7 @@ class TerminationHook(_TapMixin):
     no public hook. Mix in before the SDK's Tap class.
     """
 
-    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # noqa: ARG002 - signal API
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:  # signal API
         self.on_termination(signum)
 
     def on_termination(self, signum: int) -> None:

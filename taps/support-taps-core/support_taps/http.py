@@ -69,7 +69,7 @@ class CredentialGuardSession(requests.Session):
         if self._home_url is not None:
             try:
                 return origin(self._home_url())
-            except Exception:  # noqa: BLE001 - a broken URL setting: fall back to the chain's start
+            except Exception:  # a broken URL setting: fall back to the chain's start
                 pass
         first = response.history[0] if response.history else response
         return origin(first.request.url or "")

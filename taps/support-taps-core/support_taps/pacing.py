@@ -31,7 +31,6 @@ class RequestPacer:
         self._lock = threading.Lock()
         self._tokens = float(self.burst)
         self._updated = clock()
-        self.waited = 0.0  # total seconds spent waiting, for logs and benchmarks
 
     def acquire(self) -> float:
         """Block until a request may be sent; return the seconds waited."""
@@ -41,7 +40,6 @@ class RequestPacer:
             self._updated = now
             self._tokens -= 1  # reserve our slot now, so waiting threads queue fairly
             wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-            self.waited += wait
         if wait > 0:
             self._sleep(wait)
         return wait

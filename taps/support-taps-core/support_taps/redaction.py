@@ -117,7 +117,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     """
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a malformed log call is not ours to crash on
+    except Exception:  # a malformed log call is not ours to crash on
         message = str(record.msg)
     masked = redact(message)
     if masked != message:
@@ -168,7 +168,7 @@ def install_log_redaction() -> None:
     are set after the factory runs, so the filter is also attached to every handler that
     exists now. Idempotent.
     """
-    global _factory_installed  # noqa: PLW0603 - one factory per process
+    global _factory_installed  # one factory per process
     with _factory_lock:
         if not _factory_installed:
             previous = logging.getLogRecordFactory()

@@ -24,6 +24,7 @@ import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
 from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of, looks_like_json
+from support_taps.settings import COMMON_SETTINGS, setting_defaults
 
 _json_decoder = msgspec.json.Decoder()
 
@@ -38,23 +39,31 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 )
 
 
+#: The settings' defaults, declared once, in the config schema every tap shares.
+_DEFAULT = setting_defaults(COMMON_SETTINGS)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    #: Retries of a connection that could not be made at all (refused, unknown host):
-    #: a wrong URL setting far more often than an outage, so it fails fast.
-    max_connect_retries: int = 2
-    max_tries: int = 8
-    base_wait: float = 1.0
-    max_backoff: float = 60.0
-    max_retry_after: float = 300.0
-    max_total_wait: float = 900.0
+    """How one request is retried; each field is a setting of COMMON_SETTINGS (whose
+    defaults these are)."""
+
+    #: Retries of a connection that could not be made at all (refused, unknown host).
+    max_connect_retries: int = _DEFAULT["max_connect_retries"]
+    max_tries: int = _DEFAULT["max_retries"] + 1
+    base_wait: float = _DEFAULT["retry_base_wait"]
+    max_backoff: float = _DEFAULT["max_backoff"]
+    max_retry_after: float = _DEFAULT["max_retry_after"]
+    max_total_wait: float = _DEFAULT["max_retry_wait"]
 
     @classmethod
     def from_config(cls, config: dict) -> RetryPolicy:
         """From a tap's config, which the SDK fills with the defaults of COMMON_SETTINGS."""
         return cls(
+            max_connect_retries=int(config["max_connect_retries"]),
             max_tries=int(config["max_retries"]) + 1,
             base_wait=float(config["retry_base_wait"]),
+            max_backoff=float(config["max_backoff"]),
             max_retry_after=float(config["max_retry_after"]),
             max_total_wait=float(config["max_retry_wait"]),
         )

@@ -34,7 +34,25 @@ COMMON_SETTINGS = th.PropertiesList(
         default=1.0,
         description=(
             "Seconds before the first retry when the server gives no Retry-After; "
-            "doubles each retry (max 60)."
+            "doubles each retry, up to `max_backoff`."
+        ),
+    ),
+    th.Property(
+        "max_backoff",
+        th.NumberType(minimum=0),
+        default=60,
+        description=(
+            "Longest wait, in seconds, between two retries when the server gives no "
+            "Retry-After (jitter included)."
+        ),
+    ),
+    th.Property(
+        "max_connect_retries",
+        th.IntegerType(minimum=0),
+        default=2,
+        description=(
+            "Retries of a connection that cannot be made at all (refused, unknown host): "
+            "a wrong URL setting far more often than an outage, so the run fails fast."
         ),
     ),
     th.Property(
@@ -122,3 +140,12 @@ def date_setting_errors(config: t.Mapping[str, t.Any], now: dt.datetime) -> list
     if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
         errors.append("The setting `end_date` must be later than `start_date`.")
     return errors
+
+
+def setting_defaults(properties: th.PropertiesList) -> dict[str, t.Any]:
+    """The default of each setting of `properties` that declares one."""
+    return {
+        name: spec["default"]
+        for name, spec in properties.to_dict()["properties"].items()
+        if "default" in spec
+    }

@@ -153,7 +153,7 @@ class SupportStream(FastRecordMessages, RESTStream):
         """What to check when the vendor cannot be reached at all."""
         try:
             base = self.url_base
-        except Exception:  # noqa: BLE001 - a broken URL setting is what we are pointing at
+        except Exception:  # a broken URL setting is what we are pointing at
             base = "?"
         return (
             f"Check {settings_phrase(self.url_settings)} (the base URL in use is {redact(base)})."
