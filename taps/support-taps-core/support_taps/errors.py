@@ -10,10 +10,10 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urlsplit
 
-import msgspec
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
+from support_taps.jsonbody import BodyNotJSON, decode, describe_unreadable
 from support_taps.redaction import redact
 
 _SNIPPET_BYTES = 200
@@ -55,7 +55,6 @@ class RetriesExhausted(VendorAPIError):
 _MAX_KEYS = 12
 #: Top-level fields of a JSON error body that say what went wrong, quoted in messages.
 _ERROR_FIELDS = ("error", "message", "error_description", "detail", "title", "code", "status")
-_json_decoder = msgspec.json.Decoder()
 
 
 def describe_shape(value: t.Any, depth: int = 3, *, text_pattern: bool = False) -> str:
@@ -157,31 +156,37 @@ def body_snippet(content: bytes | None, limit: int = _SNIPPET_BYTES) -> str:
 
     An error page (HTML, text) is quoted (its first bytes); JSON is described by its shape,
     plus the error fields of an error object (`message`, `error`, ...); JSON cut short is
-    described, not quoted, since what was cut is likely customer data.
+    described, not quoted, since what was cut is likely customer data. Secrets are masked
+    before anything is cut or quoted, so neither an escape nor the cut can hide one.
     """
     if not content:
         return "<empty body>"
     if looks_like_json(content):
         try:
-            payload = _json_decoder.decode(content)
-        except msgspec.DecodeError as exc:
-            what = "truncated" if "truncated" in str(exc) else "malformed"
-            opener = "an object" if content.lstrip()[:1] == b"{" else "a list"
-            return f"{what} JSON ({len(content)} bytes, starting as {opener})"
+            payload = decode(content).payload
+        except BodyNotJSON as exc:
+            return describe_unreadable(exc.kind, content)
         said = ""
         if isinstance(payload, dict):
             # Vendors spell them their way (Xenioo: `Message`).
             fields = {k: v for k, v in payload.items() if str(k).lower() in _ERROR_FIELDS}
             quoted = [
-                f"{key}: {str(value)[:limit]!r}"
+                f"{key}: {quoted_text(str(value), limit)}"
                 for key, value in fields.items()
                 if isinstance(value, (str, int)) and not isinstance(value, bool)
             ]
             said = f" saying {'; '.join(quoted)}" if quoted else ""
         return redact(f"JSON {describe_shape(payload)}{said}")
-    text = content[:limit].decode("utf-8", errors="replace")
-    more = "..." if len(content) > limit else ""
-    return redact(repr(text)) + more
+    # A margin as long as the longest secret: one that starts before the cut is masked whole.
+    text = content[: limit + redact.longest + 4].decode("utf-8", errors="replace")
+    return quoted_text(text, limit, more=len(content) > limit)
+
+
+def quoted_text(text: str, limit: int, *, more: bool = False) -> str:
+    """`text` quoted for a message: masked first, then cut at `limit`, then escaped."""
+    masked = redact(text)
+    cut = len(masked) > limit
+    return repr(masked[:limit]) + ("..." if cut or more else "")
 
 
 def settings_phrase(settings: tuple[str, ...] | list[str]) -> str:

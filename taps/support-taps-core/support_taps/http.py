@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from support_taps.errors import VendorAPIError
+from support_taps.deadline import DeadlineAdapter, deadline, too_slow
+from support_taps.errors import VendorAPIError, endpoint_of
 from support_taps.redaction import redact
 
 #: Header names that carry credentials whatever their value (besides any header whose
@@ -33,6 +34,13 @@ _SECRET_VALUE_HEADER = re.compile(
 #: Shorter values are flags or modes rather than credentials ("basic", "on").
 _MIN_CREDENTIAL_LENGTH = 8
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _carries_secret(body: str | bytes | None) -> bool:
+    if not body:
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return redact(text) != text
 
 
 class CredentialRedirectRefused(VendorAPIError):
@@ -61,9 +69,17 @@ class CredentialGuardSession(requests.Session):
     each redirect chain is home.
     """
 
-    def __init__(self, home_url: t.Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        home_url: t.Callable[[], str] | None = None,
+        deadline: t.Callable[[], float | None] | float | None = None,
+    ) -> None:
         super().__init__()
         self._home_url = home_url
+        self._deadline = deadline
+        adapter = DeadlineAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
 
     def home_origin(self, response: requests.Response) -> tuple[str, int | None]:
         if self._home_url is not None:
@@ -75,10 +91,26 @@ class CredentialGuardSession(requests.Session):
         return origin(first.request.url or "")
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        """Send `request` (and follow its redirects) within the session's deadline: the
+        connection, the headers and, unless `stream=True` (the caller then reads the body
+        inside `support_taps.deadline.deadline`), the whole body."""
         for name, value in request.headers.items():
             if _SECRET_VALUE_HEADER.search(name) and len(value) >= _MIN_CREDENTIAL_LENGTH:
                 redact.add_credential_header(value)
-        return super().send(request, **kwargs)
+        seconds = self._deadline() if callable(self._deadline) else self._deadline
+        with deadline(seconds, f"the answer to {endpoint_of(request)}") as watch:
+            try:
+                response = super().send(request, **kwargs)
+            except requests.RequestException:
+                slow = too_slow(watch, request)
+                if slow is not None:
+                    raise slow from None
+                raise
+            slow = too_slow(watch, request)  # a body cut at the deadline may end "cleanly"
+            if slow is not None:
+                response.close()
+                raise slow
+            return response
 
     def rebuild_auth(
         self, prepared_request: requests.PreparedRequest, response: requests.Response
@@ -90,11 +122,20 @@ class CredentialGuardSession(requests.Session):
             return
         for name in [n for n, v in prepared_request.headers.items() if is_credential_header(n, v)]:
             del prepared_request.headers[name]
+        host = redact(urlsplit(target).hostname or "?")
         if redact(target) != target:
-            host = urlsplit(target).hostname or "?"
             msg = (
-                f"The API redirected {prepared_request.method} to another host ({redact(host)}) "
+                f"The API redirected {prepared_request.method} to another host ({host}) "
                 "with a credential in the URL; the redirect was not followed, so the credential "
                 "was not sent."
+            )
+            raise CredentialRedirectRefused(msg)
+        if _carries_secret(prepared_request.body):
+            # A 307/308 re-sends the body as it was: a credential in it (Xenioo's token
+            # request) would go to the other host.
+            msg = (
+                f"The API redirected {prepared_request.method} {endpoint_of(response)} to "
+                f"another host ({host}) with a credential in the request body; the redirect "
+                "was not followed, so the credential was not sent."
             )
             raise CredentialRedirectRefused(msg)

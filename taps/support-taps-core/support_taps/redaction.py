@@ -10,7 +10,9 @@ and every message we build, and every log record, passes through `redact`.
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import re
 import threading
 import traceback
 from urllib.parse import quote, quote_plus
@@ -21,13 +23,25 @@ _MIN_SECRET_LENGTH = 4
 
 
 def derived_forms(value: str) -> set[str]:
-    """A secret as it may appear in text: itself, URL-encoded, and in base64 (alone, or as
-    the user or password half of HTTP Basic credentials, `value:` / `:value`)."""
+    """A secret as it may appear in text: itself; URL-encoded (either case of hex digits);
+    escaped as a Python or JSON string literal shows it (a backslash, a quote, a tab); and
+    in base64 (alone, or as the user or password half of HTTP Basic credentials, `value:` /
+    `:value`)."""
     forms = {value, quote(value, safe=""), quote_plus(value)}
+    forms |= {_LOWER_HEX.sub(lambda m: m.group(0).lower(), form) for form in forms}
+    forms |= {
+        repr(value)[1:-1],
+        repr(f'"{value}')[2:-1],  # the other quote character escaped
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
     for raw in (value, f"{value}:", f":{value}"):
         encoded = base64.b64encode(raw.encode()).decode()
         forms.update({encoded, encoded.rstrip("="), quote(encoded, safe="")})
     return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
+
+
+_LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
 
 
 class SecretRedactor:
@@ -68,6 +82,13 @@ class SecretRedactor:
                 self.add(base64.b64decode(credential.strip(), validate=True).decode("utf-8"))
             except ValueError:
                 pass
+
+    @property
+    def longest(self) -> int:
+        """The length of the longest form registered (0 when none): text cut at a limit must
+        be masked with this much more of it first, so no secret spans the cut."""
+        ordered = self._ordered
+        return len(ordered[0]) if ordered else 0
 
     def clear(self) -> None:
         with self._lock:

@@ -18,24 +18,42 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ParamSpec, TypeGuard, TypeVar
 
 import backoff
-import msgspec
 import requests
 import urllib3
 from singer_sdk.exceptions import RetriableAPIError
 
-from support_taps.errors import RetriesExhausted, VendorAPIError, endpoint_of, looks_like_json
+from support_taps.deadline import AnswerTooSlow
+from support_taps.errors import (
+    RetriesExhausted,
+    UnparseableResponse,
+    VendorAPIError,
+    endpoint_of,
+    looks_like_json,
+)
+from support_taps.jsonbody import BodyNotJSON, decode
 from support_taps.settings import COMMON_SETTINGS, setting_defaults
 
-_json_decoder = msgspec.json.Decoder()
-
-#: Exceptions that mean "try again later" (the SDK's set, which the base stream uses).
+#: Exceptions that mean "try again later": what a retry can mend.
 RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    ConnectionResetError,
+    # A 429, 408 or 5xx, or a 2xx whose JSON is cut short (raised by the streams).
     RetriableAPIError,
+    # No answer in time: `request_timeout` per wait, `request_deadline` per answer.
     requests.exceptions.Timeout,
+    # Refused, reset or dropped connections (a refused one only `max_connect_retries` times).
+    ConnectionResetError,
     requests.exceptions.ConnectionError,
+    # A body cut off mid-transfer.
     requests.exceptions.ChunkedEncodingError,
+)
+
+#: Answers no retry can mend, each reported in one line naming the endpoint (unlike the
+#: SDK's list, a body that cannot be decompressed is not retried: it comes back the same).
+UNUSABLE_ANSWERS: tuple[type[Exception], ...] = (
+    requests.exceptions.TooManyRedirects,
     requests.exceptions.ContentDecodingError,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
 )
 
 
@@ -108,9 +126,11 @@ def raise_if_truncated(response: requests.Response) -> None:
         return
     try:
         # Kept on the response so the stream decodes a body once (SupportStream.decode_json).
-        response.decoded_json = _json_decoder.decode(content)  # type: ignore[attr-defined]
-    except msgspec.DecodeError as exc:
-        if "truncated" in str(exc):
+        decoded = decode(content)
+        response.decoded_json = decoded.payload  # type: ignore[attr-defined]
+        response.json_repaired = decoded.repaired  # type: ignore[attr-defined]
+    except BodyNotJSON as exc:
+        if exc.kind == "truncated":
             msg = (
                 f"HTTP {response.status_code} from {endpoint_of(response)} with its JSON body "
                 f"cut short ({len(content)} bytes)"
@@ -149,6 +169,8 @@ def describe_failure(exc: BaseException | None) -> str:
             else ("the connection was refused")
         )
         return f"could not connect{where}: {kind}"
+    if isinstance(exc, AnswerTooSlow):
+        return f"{exc} (see `request_deadline`)"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"the request timed out{where} (see `request_timeout`)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
@@ -192,10 +214,7 @@ def retry_waits(
     while True:
         unconnected = unconnected + 1 if never_connected(exc) else 0
         if unconnected > policy.max_connect_retries:
-            msg = (
-                f"Gave up after {unconnected} attempts: {describe_failure(exc)}. {connect_hint}"
-            ).strip()
-            raise RetriesExhausted(msg) from None
+            raise RetriesExhausted(connect_failure_message(unconnected, exc, connect_hint))
         hinted = retry_after_seconds(exc)
         if hinted is not None:
             wait = min(hinted, policy.max_retry_after)
@@ -212,6 +231,27 @@ def retry_waits(
             )
             raise RetriesExhausted(msg) from None
         exc = yield wait
+
+
+def unusable_answer(exc: BaseException, vendor: str, hint: str = "") -> UnparseableResponse:
+    """One line for an answer no retry can mend (`UNUSABLE_ANSWERS`): a redirect loop, a
+    redirect to another scheme (file://), a body that cannot be decompressed."""
+    request = getattr(exc, "request", None)
+    endpoint = endpoint_of(request) if request is not None else "a request"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        what = "answered with a redirect loop (more than 30 redirects)"
+    elif isinstance(exc, requests.exceptions.ContentDecodingError):
+        response = getattr(exc, "response", None)
+        encoding = response.headers.get("Content-Encoding") if response is not None else None
+        what = f"sent a body that cannot be decompressed (Content-Encoding {encoding!r})"
+    else:  # requests could not follow the URL it was sent to
+        what = "redirected to a URL that is not http(s), which was not followed"
+    return UnparseableResponse(f"{vendor} {what} for {endpoint}. {hint}".strip())
+
+
+def connect_failure_message(attempts: int, exc: BaseException | None, hint: str) -> str:
+    """The error when the vendor could not be reached at all: the URL settings to check."""
+    return f"Gave up after {attempts} attempts: {describe_failure(exc)}. {hint}".strip()
 
 
 def give_up_message(details: Mapping[str, Any], advice: str) -> str:
@@ -233,13 +273,26 @@ def with_retries(
     advice: str = "Raise `max_retries` or try again later.",
     connect_hint: str = "",
     on_backoff: Callable[[Mapping[str, Any]], None] | None = None,
+    vendor: str = "The vendor",
 ) -> Callable[_P, _R]:
     """`func` retried under `policy`, for calls that are not stream requests (e.g. a token
     request): the same exceptions, waits, budget and messages as every stream's requests."""
 
     def give_up(details: Mapping[str, Any]) -> None:
-        if not isinstance(details.get("exception"), VendorAPIError):
-            raise RetriesExhausted(give_up_message(details, advice)) from None
+        exc = details.get("exception")
+        if isinstance(exc, VendorAPIError):
+            return
+        if never_connected(exc):
+            raise RetriesExhausted(
+                connect_failure_message(details.get("tries", 0), exc, connect_hint)
+            ) from None
+        raise RetriesExhausted(give_up_message(details, advice)) from None
+
+    def attempt(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except UNUSABLE_ANSWERS as exc:
+            raise unusable_answer(exc, vendor, connect_hint) from None
 
     return backoff.on_exception(
         retry_waits,
@@ -251,4 +304,4 @@ def with_retries(
         logger=None,
         policy=policy,
         connect_hint=connect_hint,
-    )(func)
+    )(attempt)

@@ -23,6 +23,16 @@ COMMON_SETTINGS = th.PropertiesList(
         ),
     ),
     th.Property(
+        "request_deadline",
+        th.NumberType(exclusive_minimum=0),
+        default=300,
+        description=(
+            "Seconds one request may take from connecting to the last byte of its answer "
+            "(redirects included); past it the request counts as failed and is retried. "
+            "`request_timeout` bounds each wait for data, this bounds the whole answer."
+        ),
+    ),
+    th.Property(
         "max_retries",
         th.IntegerType(minimum=0),
         default=7,
@@ -149,3 +159,38 @@ def setting_defaults(properties: th.PropertiesList) -> dict[str, t.Any]:
         for name, spec in properties.to_dict()["properties"].items()
         if "default" in spec
     }
+
+
+#: Longest span a duration setting may name (`window_days`, `lookback_minutes`...): more than
+#: a century cannot be meant, and date arithmetic past the year 9999 fails.
+_SPAN_UNITS = {"_days": 1.0, "_hours": 1 / 24, "_minutes": 1 / 1440, "_seconds": 1 / 86400}
+_MAX_SPAN_DAYS = 36_500
+
+
+def span_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """A duration setting of more than a century is a typo (an extra zero, a value in the
+    wrong unit): an error naming it, rather than an overflow deep in date arithmetic."""
+    errors = []
+    for name, value in config.items():
+        unit = next((u for u in _SPAN_UNITS if name.endswith(u)), None)
+        if unit is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if abs(value) * _SPAN_UNITS[unit] > _MAX_SPAN_DAYS:
+            errors.append(
+                f"The setting `{name}` is {value:g}{unit.replace('_', ' ')}, more than "
+                f"{_MAX_SPAN_DAYS:,} days (a century): check its value and unit."
+            )
+    return errors
+
+
+def secret_setting_errors(secrets: t.Mapping[str, str]) -> list[str]:
+    """A credential with a line break or spaces around it (copied from a file or a terminal)
+    cannot go into a header: an error naming the setting, never showing the value."""
+    errors = []
+    for name, value in secrets.items():
+        if value != value.strip() or any(c in value for c in "\r\n\t"):
+            errors.append(
+                f"The setting `{name}` has a line break, tab or spaces around it (copied with "
+                "the end of a line?): remove them."
+            )
+    return errors

@@ -8,9 +8,9 @@ import typing as t
 import weakref
 from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import backoff
-import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
@@ -34,22 +34,26 @@ from support_taps.errors import (
     settings_phrase,
     unexpected_shape,
 )
-from support_taps.http import CredentialGuardSession
+from support_taps.http import CredentialGuardSession, origin
+from support_taps.jsonbody import BodyNotJSON, Decoded, decode
 from support_taps.progress import PROGRESS_INTERVAL, StreamStats
 from support_taps.redaction import redact
 from support_taps.retry import (
     RETRIABLE_EXCEPTIONS,
+    UNUSABLE_ANSWERS,
     RetryPolicy,
+    connect_failure_message,
     describe_failure,
     give_up_message,
+    never_connected,
     raise_if_truncated,
     retry_waits,
+    unusable_answer,
 )
 
 if t.TYPE_CHECKING:
     from support_taps.tap import SupportTap
 
-_json_decoder = msgspec.json.Decoder()
 _NOT_DECODED = object()
 #: The context each response was asked with (see `SupportStream.request_context`); weak, so
 #: a response and its entry go together.
@@ -103,6 +107,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     def _count(self, counter: str, amount: int = 1) -> None:
         self.tap.run_stats.count(self.name, counter, amount)
 
+    #: A warning about repaired text was logged (once per stream).
+    _repaired_noted = False
+
     @cached_property
     def _emits_records(self) -> bool:
         return self.selected
@@ -134,7 +141,10 @@ class SupportStream(FastRecordMessages, RESTStream):
         return own_requests_session(
             self,
             CredentialGuardSession,
-            lambda: CredentialGuardSession(home_url=lambda: self.url_base),
+            lambda: CredentialGuardSession(
+                home_url=lambda: self.url_base,
+                deadline=lambda: float(self.config["request_deadline"]),
+            ),
         )
 
     @property
@@ -182,6 +192,10 @@ class SupportStream(FastRecordMessages, RESTStream):
         exc = details.get("exception")
         if isinstance(exc, VendorAPIError):
             return
+        if never_connected(exc):  # more retries cannot help: the URL settings can
+            raise RetriesExhausted(
+                connect_failure_message(details.get("tries", 0), exc, self.url_hint())
+            ) from None
         raise RetriesExhausted(
             give_up_message(details, "Raise `max_retries` or try again later.")
         ) from None
@@ -198,7 +212,10 @@ class SupportStream(FastRecordMessages, RESTStream):
             if pacer is not None:
                 pacer.acquire()
             self._count("requests")
-            response = send(*args, **kwargs)
+            try:
+                response = send(*args, **kwargs)
+            except UNUSABLE_ANSWERS as exc:
+                raise unusable_answer(exc, self.vendor, self.url_hint()) from None
             if isinstance(response, requests.Response):
                 # The SDK calls `_request(prepared_request, context)`.
                 context = kwargs.get("context", args[1] if len(args) > 1 else None)
@@ -239,17 +256,30 @@ class SupportStream(FastRecordMessages, RESTStream):
             )
             raise CredentialsRejected(msg)
         if status == HTTPStatus.NOT_FOUND:
-            msg = (
-                f"{self.vendor} answered HTTP 404 Not Found for {endpoint}: "
-                f"check {settings_phrase(self.url_settings)} "
-                f"(the base URL in use is {redact(self.url_base)})."
-            )
-            raise EndpointNotFound(msg)
+            raise EndpointNotFound(self.not_found_message(response))
         msg = (
             f"{self.vendor} rejected {endpoint} with HTTP {status}: "
             f"{body_snippet(response.content)}"
         )
         raise VendorAPIError(msg)
+
+    def not_found_message(self, response: requests.Response) -> str:
+        """A 404 on the API's host points at the URL settings; one after a redirect to
+        another host is that host's (the settings led to the API, which sent us away)."""
+        endpoint = endpoint_of(response)
+        if response.history:
+            first = response.history[0]
+            host = urlsplit(response.url or "").hostname or "?"
+            if origin(response.url or "") != origin(first.request.url or ""):
+                return (
+                    f"{self.vendor} redirected {endpoint_of(first)} to another host "
+                    f"({redact(host)}), which answered HTTP 404 Not Found for {endpoint}."
+                )
+        return (
+            f"{self.vendor} answered HTTP 404 Not Found for {endpoint}: "
+            f"check {settings_phrase(self.url_settings)} "
+            f"(the base URL in use is {redact(self.url_base)})."
+        )
 
     def _check_json_complete(self, response: requests.Response) -> None:
         """A 2xx JSON body cut short is retried like a 5xx (see `raise_if_truncated`)."""
@@ -263,19 +293,31 @@ class SupportStream(FastRecordMessages, RESTStream):
 
     def decode_json(self, response: requests.Response) -> t.Any:
         """The response body as JSON, or an error naming the endpoint, status and what came."""
-        cached = getattr(response, "decoded_json", _NOT_DECODED)
-        if cached is not _NOT_DECODED:
-            return cached
-        try:
-            return _json_decoder.decode(response.content)
-        except msgspec.DecodeError:
-            msg = (
-                f"{self.vendor} sent a body that is not valid JSON for {endpoint_of(response)} "
-                f"(HTTP {response.status_code}, {len(response.content)} bytes, "
-                f"Content-Type {response.headers.get('Content-Type', 'unknown')!r}): "
-                f"{body_snippet(response.content)}"
+        decoded = Decoded(
+            getattr(response, "decoded_json", _NOT_DECODED),
+            getattr(response, "json_repaired", False),
+        )
+        if decoded.payload is _NOT_DECODED:
+            try:
+                decoded = decode(response.content)
+            except BodyNotJSON:
+                msg = (
+                    f"{self.vendor} sent a body that is not valid JSON for "
+                    f"{endpoint_of(response)} (HTTP {response.status_code}, "
+                    f"{len(response.content)} bytes, Content-Type "
+                    f"{response.headers.get('Content-Type', 'unknown')!r}): "
+                    f"{body_snippet(response.content)}"
+                )
+                raise UnparseableResponse(msg) from None
+        if decoded.repaired and not self._repaired_noted:
+            self._repaired_noted = True
+            self.logger.warning(
+                "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
+                "produces) for %s; it is kept as U+FFFD (no target can store the original).",
+                self.vendor,
+                endpoint_of(response),
             )
-            raise UnparseableResponse(msg) from None
+        return decoded.payload
 
     def unexpected_shape(
         self, response: requests.Response | str, expected: str, found: t.Any, note: str = ""

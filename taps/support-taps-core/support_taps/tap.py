@@ -5,16 +5,24 @@ end-of-run summary and what a signal does."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import signal
 import typing as t
 from collections.abc import Iterator
 from functools import cached_property
 
+import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
+from support_taps.cli import (
+    TARGET_CLOSED,
+    TargetClosed,
+    one_line_excepthook,
+    quiet_sdk_failure_line,
+)
 from support_taps.compat import TerminationHook
 from support_taps.pacing import RequestPacer
 from support_taps.progress import RunStats
@@ -22,9 +30,12 @@ from support_taps.redaction import install_log_redaction, redact
 from support_taps.settings import (
     date_setting_errors,
     known_settings,
+    secret_setting_errors,
+    span_setting_errors,
     unknown_setting_errors,
     url_setting_errors,
 )
+from support_taps.state import StateError, parse_state, read_state, state_problem
 from support_taps.writer import BufferedMsgSpecWriter
 
 UTC = dt.timezone.utc
@@ -69,6 +80,8 @@ class SupportTap(TerminationHook, Tap):
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         self._check_settings_at_start = validate_config
         self._prepared = False
+        if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
+            kwargs["state"] = read_state(kwargs["state"])
         try:
             super().__init__(*args, validate_config=validate_config, **kwargs)
         except ConfigValidationError as exc:
@@ -77,6 +90,31 @@ class SupportTap(TerminationHook, Tap):
             exc.errors = [_name_the_setting(error) for error in exc.errors]
             raise
         self.prepare()
+
+    @classmethod
+    def invoke(cls, *, state: t.IO[str] | None = None, **kwargs: t.Any) -> None:
+        """The SDK's command, with the `--state` file checked first: a corrupt, truncated or
+        mistyped file is one line naming it, not a JSON parser's traceback."""
+        if state is not None:
+            text = state.read()
+            parse_state(text, f"The state file {getattr(state, 'name', '?')!r}")
+            state = io.StringIO(text)
+        super().invoke(state=state, **kwargs)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, whose fatal errors are one line (see `support_taps.cli`)."""
+        command = super().get_singer_command()
+        # SingerCommand installs its `excepthook` attribute as sys.excepthook when invoked.
+        command.excepthook = one_line_excepthook(cls.logger)  # type: ignore[attr-defined]
+        return command
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """The SDK's hook for checking the state it is given (a dictionary or a file)."""
+        problem = state_problem(state)
+        if problem:
+            raise StateError(f"The state is not a Singer state: {problem}.")
+        super().load_state(state)
 
     def setup_mapper(self) -> None:
         # The SDK discovers streams while it sets up stream maps, inside its __init__;
@@ -99,6 +137,7 @@ class SupportTap(TerminationHook, Tap):
                 for secret in secrets:
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
+        quiet_sdk_failure_line()
         if self._check_settings_at_start:
             errors = _without_repeats(self.setting_errors())
             if errors:
@@ -132,6 +171,11 @@ class SupportTap(TerminationHook, Tap):
             outcome = "complete"
         except SystemExit:
             outcome = "stopped"
+            raise
+        except TargetClosed:
+            # click ends a run whose output pipe broke with status 1 and no word: say why.
+            outcome = "stopped"
+            self.logger.error(TARGET_CLOSED)
             raise
         finally:
             self.run_stats.log_summary(self.logger, outcome=outcome)
@@ -180,12 +224,14 @@ class SupportTap(TerminationHook, Tap):
             *unknown_setting_errors(config, known_settings(type(self))),
             *url_setting_errors(config),
             *date_setting_errors(config, self.run_started),
+            *span_setting_errors(config),
+            *secret_setting_errors(dict(_secret_leaves(self.config_jsonschema, config))),
         ]
 
     def secret_values(self) -> list[str]:
         """Values of every setting the config schema marks secret, nested ones included."""
         # Secrets obtained at run time (auth tokens) are registered with `redact` when obtained.
-        return list(_secret_leaves(self.config_jsonschema, dict(self.config)))
+        return [value for _, value in _secret_leaves(self.config_jsonschema, dict(self.config))]
 
 
 _USER_SETTING = re.compile(r"user|login|email|client|account|name", re.IGNORECASE)
@@ -218,8 +264,11 @@ def _marks_secret(schema: dict) -> bool:
     return bool(schema.get("secret")) or _marks_secret_inside(schema)
 
 
-def _secret_leaves(schema: dict, value: t.Any, inherited: bool = False) -> Iterator[str]:
-    """Scalar values under secret-marked settings.
+def _secret_leaves(
+    schema: dict, value: t.Any, inherited: bool = False, path: str = ""
+) -> Iterator[tuple[str, str]]:
+    """(setting path, value) of each scalar under a secret-marked setting: `api_key`,
+    `bots (item 2).api_key`.
 
     A container marked secret whose own fields mark the secret ones (a list of
     {name, api_key}) yields only those fields, so harmless names stay readable.
@@ -229,12 +278,14 @@ def _secret_leaves(schema: dict, value: t.Any, inherited: bool = False) -> Itera
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for key, item in value.items():
-            yield from _secret_leaves(properties.get(key, {}), item, pass_down)
+            where = f"{path}.{key}" if path else str(key)
+            yield from _secret_leaves(properties.get(key, {}), item, pass_down, where)
     elif isinstance(value, list):
-        for item in value:
-            yield from _secret_leaves(schema.get("items") or {}, item, pass_down)
+        for index, item in enumerate(value):
+            where = f"{path} (item {index + 1})"
+            yield from _secret_leaves(schema.get("items") or {}, item, pass_down, where)
     elif secret and value not in (None, ""):
-        yield str(value)
+        yield path, str(value)
 
 
 def _without_repeats(errors: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ from functools import cached_property
 from support_taps.compat import PROGRESS_MARKERS, write_state_message
 from support_taps.progress import PROGRESS_INTERVAL, WindowProgress, duration_text
 from support_taps.redaction import redact
+from support_taps.state import StateError
 from support_taps.stream import SupportStream
 from support_taps.windows import DateWindow, date_windows, floor_day, parse_utc
 
@@ -122,8 +123,32 @@ class WindowedStream(SupportStream):
             state = self.get_context_state(context)
             value = state.get("replication_key_value")
             same_key = state.get("replication_key") == self.replication_key
-            self._start_bookmarks[key] = parse_utc(value) if value and same_key else None
+            self._start_bookmarks[key] = self._checked_bookmark(value) if same_key else None
         return self._start_bookmarks[key]
+
+    def _checked_bookmark(self, value: t.Any) -> dt.datetime | None:
+        """A bookmark from the state as an instant; one that cannot be read, or lies in the
+        future (a clock that ran ahead, a hand edit), stops the run: resuming from it would
+        silently extract nothing until that date."""
+        if value in (None, ""):
+            return None
+        try:
+            bookmark = parse_utc(value)
+        except (ValueError, TypeError, OverflowError):
+            msg = (
+                f"The state's bookmark of `{self.name}` is not a date-time "
+                f"(found {str(value)[:40]!r}): fix or remove it."
+            )
+            raise StateError(msg) from None
+        now = self.tap.run_started
+        if bookmark > now + dt.timedelta(minutes=5):  # a few minutes of clock skew is normal
+            msg = (
+                f"The state's bookmark of `{self.name}` ({bookmark.isoformat()}) is in the "
+                f"future (now is {now.replace(microsecond=0).isoformat()}): it was written by "
+                "a machine whose clock ran ahead, or edited by hand. Fix or remove it."
+            )
+            raise StateError(msg)
+        return bookmark
 
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """Where this run starts: the bookmark minus the lookback, never before start_date."""

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.messages import RecordMessage
 
+from support_taps.cli import TargetClosed, silence_stdout
+
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
@@ -32,6 +34,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         #: write to finish, so the target never receives half a line.
         self.writing = False
         self.on_written: Callable[[], None] | None = None
+        #: The target closed the pipe: nothing more is written.
+        self.closed = False
         atexit.register(self.flush)  # records emitted before an error still reach the target
 
     def write_message(self, message: Message) -> None:
@@ -53,7 +57,17 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.writing = False
 
     def _flush(self) -> None:
-        if self._pending:
-            sys.stdout.buffer.write(self._pending)
+        if self.closed:
+            return
+        try:
+            if self._pending:
+                sys.stdout.buffer.write(self._pending)
+                self._pending.clear()
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The target stopped reading: nothing more can reach it (and the interpreter's
+            # last flush must not fail again); the run ends with one line saying so.
+            self.closed = True
             self._pending.clear()
-        sys.stdout.flush()
+            silence_stdout()
+            raise TargetClosed(32, "the target closed the pipe") from None
