@@ -79,17 +79,18 @@ def silence_stdout() -> None:
 
 
 class QuietSyncFailure(logging.Filter):
-    """The SDK's "An unhandled error occurred while syncing" goes to DEBUG: the error itself
-    follows in one line, and the end-of-run summary names the stream."""
+    """The SDK's "An unhandled error occurred while syncing" and "Config validation failed"
+    go to DEBUG: the error itself is one line already (the summary names the stream; each
+    setting error names its setting)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and record.msg == _SDK_SYNC_FAILURE:
+        if record.levelno == logging.ERROR and record.msg in _SDK_FAILURE_LINES:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
 
 
-_SDK_SYNC_FAILURE = "An unhandled error occurred while syncing '%s'"
+_SDK_FAILURE_LINES = ("An unhandled error occurred while syncing '%s'", "Config validation failed")
 
 
 _QUIET = QuietSyncFailure()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+import typing as t
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -233,20 +234,24 @@ def retry_waits(
         exc = yield wait
 
 
-def unusable_answer(exc: BaseException, vendor: str, hint: str = "") -> UnparseableResponse:
+def unusable_answer(
+    exc: BaseException, vendor: str, hint: str = "", request: t.Any = None
+) -> UnparseableResponse:
     """One line for an answer no retry can mend (`UNUSABLE_ANSWERS`): a redirect loop, a
-    redirect to another scheme (file://), a body that cannot be decompressed."""
-    request = getattr(exc, "request", None)
+    redirect to another scheme (file://), a body that cannot be decompressed. `request` is
+    the request sent (requests does not always attach it to the exception)."""
+    request = getattr(exc, "request", None) or request
     endpoint = endpoint_of(request) if request is not None else "a request"
     if isinstance(exc, requests.exceptions.TooManyRedirects):
-        what = "answered with a redirect loop (more than 30 redirects)"
+        what = f"answered {endpoint} with a redirect loop (more than 30 redirects)"
     elif isinstance(exc, requests.exceptions.ContentDecodingError):
-        response = getattr(exc, "response", None)
-        encoding = response.headers.get("Content-Encoding") if response is not None else None
-        what = f"sent a body that cannot be decompressed (Content-Encoding {encoding!r})"
+        what = (
+            f"sent a body for {endpoint} that cannot be decompressed (it is not in the "
+            "Content-Encoding its headers name)"
+        )
     else:  # requests could not follow the URL it was sent to
-        what = "redirected to a URL that is not http(s), which was not followed"
-    return UnparseableResponse(f"{vendor} {what} for {endpoint}. {hint}".strip())
+        what = f"redirected {endpoint} to a URL that is not http(s); it was not followed"
+    return UnparseableResponse(f"{vendor} {what}. {hint}".strip())
 
 
 def connect_failure_message(attempts: int, exc: BaseException | None, hint: str) -> str:
@@ -292,7 +297,7 @@ def with_retries(
         try:
             return func(*args, **kwargs)
         except UNUSABLE_ANSWERS as exc:
-            raise unusable_answer(exc, vendor, connect_hint) from None
+            raise unusable_answer(exc, vendor, connect_hint, args[0] if args else None) from None
 
     return backoff.on_exception(
         retry_waits,

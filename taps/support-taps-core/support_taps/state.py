@@ -13,6 +13,7 @@ import typing as t
 from pathlib import PurePath
 
 from support_taps.errors import describe_shape
+from support_taps.windows import parse_utc
 
 
 class StateError(ValueError):
@@ -74,4 +75,18 @@ def state_problem(state: object) -> str | None:
                     f"`replication_key_value` of `{stream}` should be a date-time string, "
                     f"found {describe_shape(value)}"
                 )
+    return None
+
+
+def bookmark_problem(state: dict) -> str | None:
+    """A bookmark that is not a date-time (every replication key of the collection is one)."""
+    for stream, entry in (state.get("bookmarks") or {}).items():
+        for part in [entry, *entry.get("partitions", [])]:
+            value = part.get("replication_key_value")
+            if value in (None, ""):
+                continue
+            try:
+                parse_utc(value)
+            except (ValueError, TypeError, OverflowError):
+                return f"the bookmark of `{stream}` is not a date-time (found {str(value)[:40]!r})"
     return None

@@ -215,7 +215,8 @@ class SupportStream(FastRecordMessages, RESTStream):
             try:
                 response = send(*args, **kwargs)
             except UNUSABLE_ANSWERS as exc:
-                raise unusable_answer(exc, self.vendor, self.url_hint()) from None
+                request = args[0] if args else None
+                raise unusable_answer(exc, self.vendor, self.url_hint(), request) from None
             if isinstance(response, requests.Response):
                 # The SDK calls `_request(prepared_request, context)`.
                 context = kwargs.get("context", args[1] if len(args) > 1 else None)

@@ -35,7 +35,13 @@ from support_taps.settings import (
     unknown_setting_errors,
     url_setting_errors,
 )
-from support_taps.state import StateError, parse_state, read_state, state_problem
+from support_taps.state import (
+    StateError,
+    bookmark_problem,
+    parse_state,
+    read_state,
+    state_problem,
+)
 from support_taps.writer import BufferedMsgSpecWriter
 
 UTC = dt.timezone.utc
@@ -80,6 +86,7 @@ class SupportTap(TerminationHook, Tap):
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         self._check_settings_at_start = validate_config
         self._prepared = False
+        quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
             kwargs["state"] = read_state(kwargs["state"])
         try:
@@ -110,8 +117,9 @@ class SupportTap(TerminationHook, Tap):
         return command
 
     def load_state(self, state: dict[str, t.Any]) -> None:
-        """The SDK's hook for checking the state it is given (a dictionary or a file)."""
-        problem = state_problem(state)
+        """The SDK's hook for checking the state it is given (a dictionary or a file): its
+        shape, and each bookmark a date-time (every replication key of the collection is)."""
+        problem = state_problem(state) or bookmark_problem(state)
         if problem:
             raise StateError(f"The state is not a Singer state: {problem}.")
         super().load_state(state)
