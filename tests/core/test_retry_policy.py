@@ -162,3 +162,46 @@ def test_backoff_waits_never_exceed_the_documented_cap_even_with_jitter():
     clock = FakeClock()
     waits = _waits(policy, [_error(status=503) for _ in range(40)], clock)
     assert max(waits) <= 60.0 and max(waits) > 54.0
+
+
+# ---- documented rate-limit headers (Thena's X-RateLimit-*) ------------------------------------
+
+
+def _rate_limited(headers: dict[str, str]) -> RetriableAPIError:
+    response = requests.Response()
+    response.status_code = 429
+    response.headers.update(headers)
+    return RetriableAPIError("HTTP 429", response)
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"X-RateLimit-Reset": "17"}, 17.0),  # seconds to wait
+        ({"X-RateLimit-Reset": str(int(NOW.timestamp()) + 42)}, 42.0),  # an instant (epoch s)
+        ({"X-RateLimit-Reset": str(int(NOW.timestamp() * 1000) + 5000)}, 5.0),  # epoch ms
+        ({"RateLimit-Reset": "3"}, 3.0),  # the IETF draft's spelling
+        ({"Retry-After": "9", "X-RateLimit-Reset": "17"}, 9.0),  # Retry-After first
+        ({"X-RateLimit-Reset": "soon"}, None),
+        ({"X-RateLimit-Remaining": "0"}, None),
+    ],
+)
+def test_a_429_with_only_a_rate_limit_reset_waits_for_the_reset(headers, seconds):
+    assert retry_after_seconds(_rate_limited(headers), now=lambda: NOW) == seconds
+
+
+def test_the_last_request_of_a_window_holds_the_next_until_the_reset():
+    from support_taps.pacing import RateHold
+    from support_taps.retry import rate_limit_exhausted
+
+    assert rate_limit_exhausted({"X-RateLimit-Remaining": "0"})
+    assert not rate_limit_exhausted({"X-RateLimit-Remaining": "3"})
+    assert not rate_limit_exhausted({})
+    clock = [100.0]
+    slept: list[float] = []
+    hold = RateHold(clock=lambda: clock[0], sleep=slept.append)
+    assert hold.wait() == 0.0
+    hold.hold(30)
+    hold.hold(5)  # a later, shorter hold does not shorten the first
+    clock[0] += 10
+    assert hold.wait() == 20.0 and slept == [20.0]

@@ -1,9 +1,11 @@
-"""Client-side request pacing: stay under a vendor's published rate limit.
+"""Client-side request pacing: stay under a vendor's rate limit.
 
 A token bucket shared by every stream (and thread) of a tap run: at most `rate`
-requests per second on average, with bursts of up to `burst`. Pacing is cheaper
-than being told off with a 429, and it is what the vendor asks for; 429s are
-still honoured by the retry policy when they come anyway.
+requests per second on average, with bursts of up to `burst`, where the vendor publishes
+a rate. And a hold, for every tap: when an answer says the limit window has no request
+left (`X-RateLimit-Remaining: 0`), no request goes out before the window resets.
+Pacing is cheaper than being told off with a 429, and it is what the vendor asks for;
+429s are still honoured by the retry policy when they come anyway.
 """
 
 from __future__ import annotations
@@ -43,3 +45,31 @@ class RequestPacer:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+class RateHold:
+    """No request before a moment the vendor named (its rate-limit window's reset)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock, self._sleep = clock, sleep
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (a later hold never shortens an earlier one)."""
+        with self._lock:
+            self._until = max(self._until, self._clock() + seconds)
+
+    def wait(self) -> float:
+        """Block until the hold is over; return the seconds waited."""
+        with self._lock:
+            wait = self._until - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+            return wait
+        return 0.0

@@ -91,13 +91,14 @@ class RetryPolicy:
 def retry_after_seconds(
     exc: BaseException | None, now: Callable[[], dt.datetime] | None = None
 ) -> float | None:
-    """Seconds the server asked us to wait, from a RetriableAPIError's Retry-After."""
+    """Seconds the server asked us to wait, from a RetriableAPIError's response: its
+    Retry-After, else its rate-limit reset (`rate_limit_reset_seconds`)."""
     response = getattr(exc, "response", None)
     if response is None:
         return None
     value = (response.headers.get("Retry-After") or "").strip()
     if not value:
-        return None
+        return rate_limit_reset_seconds(response.headers, now)
     try:
         return max(0.0, float(value))
     except ValueError:
@@ -110,6 +111,48 @@ def retry_after_seconds(
         when = when.replace(tzinfo=dt.timezone.utc)
     current = now() if now else dt.datetime.now(dt.timezone.utc)
     return max(0.0, (when - current).total_seconds())
+
+
+#: Rate-limit headers naming when the limit window resets (Thena documents the X- form; the
+#: IETF draft's is the other).
+RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset")
+REMAINING_HEADERS = ("X-RateLimit-Remaining", "RateLimit-Remaining")
+#: A reset value this large is an instant (epoch seconds), not a number of seconds to wait.
+_EPOCH_SECONDS = 1_000_000_000
+
+
+def rate_limit_reset_seconds(
+    headers: Mapping[str, str], now: Callable[[], dt.datetime] | None = None
+) -> float | None:
+    """Seconds until the rate-limit window resets, from `X-RateLimit-Reset` (or the IETF
+    `RateLimit-Reset`): seconds to wait, or an instant in epoch seconds (milliseconds) when
+    the number is that large. Which one a vendor sends is not always published: both read."""
+    for name in RESET_HEADERS:
+        value = (headers.get(name) or "").strip()
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if number < _EPOCH_SECONDS:
+            return max(0.0, number)
+        epoch = number / 1000 if number >= _EPOCH_SECONDS * 1000 else number
+        current = (now() if now else dt.datetime.now(dt.timezone.utc)).timestamp()
+        return max(0.0, epoch - current)
+    return None
+
+
+def rate_limit_exhausted(headers: Mapping[str, str]) -> bool:
+    """Whether a successful answer says no request is left in this window."""
+    for name in REMAINING_HEADERS:
+        value = (headers.get(name) or "").strip()
+        if value:
+            try:
+                return float(value) <= 0
+            except ValueError:
+                return False
+    return False
 
 
 def raise_if_truncated(response: requests.Response) -> None:

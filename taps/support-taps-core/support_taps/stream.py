@@ -47,6 +47,8 @@ from support_taps.retry import (
     give_up_message,
     never_connected,
     raise_if_truncated,
+    rate_limit_exhausted,
+    rate_limit_reset_seconds,
     retry_waits,
     unusable_answer,
 )
@@ -206,9 +208,12 @@ class SupportStream(FastRecordMessages, RESTStream):
         Each response is tied to the context it was asked with (`request_context`), so
         `parse_response`, which the SDK calls without one, can read its window."""
         pacer = self.tap.pacer if paced else None
+        hold = self.tap.rate_hold if paced else None
         send = func
 
         def attempt(*args: t.Any, **kwargs: t.Any) -> t.Any:  # every attempt, retries too
+            if hold is not None:
+                hold.wait()
             if pacer is not None:
                 pacer.acquire()
             self._count("requests")
@@ -245,6 +250,10 @@ class SupportStream(FastRecordMessages, RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if status < HTTPStatus.BAD_REQUEST:
+            if rate_limit_exhausted(response.headers):
+                reset = rate_limit_reset_seconds(response.headers)
+                if reset:  # the window's last request: the next waits for the reset
+                    self.tap.rate_hold.hold(min(reset, self.retry_policy.max_retry_after))
             self._check_json_complete(response)
             return
         endpoint = endpoint_of(response)

@@ -24,7 +24,7 @@ from support_taps.cli import (
     quiet_sdk_failure_line,
 )
 from support_taps.compat import TerminationHook
-from support_taps.pacing import RequestPacer
+from support_taps.pacing import RateHold, RequestPacer
 from support_taps.progress import RunStats
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.settings import (
@@ -75,6 +75,11 @@ class SupportTap(TerminationHook, Tap):
     def run_started(self) -> dt.datetime:
         """The run's one clock: every stream agrees on "now" (and today), even across midnight."""
         return dt.datetime.now(UTC)
+
+    @cached_property
+    def rate_hold(self) -> RateHold:
+        """Holds every request of the run while the vendor's rate-limit window is spent."""
+        return RateHold()
 
     @cached_property
     def pacer(self) -> RequestPacer | None:
