@@ -194,3 +194,20 @@ def secret_setting_errors(secrets: t.Mapping[str, str]) -> list[str]:
                 "the end of a line?): remove them."
             )
     return errors
+
+
+#: For taps with full-table streams (lists a vendor may shrink: agents, tags, actions...).
+#: The SDK reads this setting; declared here, in our words, so `--about`, the Hub definition
+#: and the unknown-setting check know it.
+FULL_TABLE_SETTINGS = th.PropertiesList(
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Send ACTIVATE_VERSION messages for full-table streams, so a target that supports "
+            "them removes (or marks deleted, per its own setting) the rows the vendor no "
+            "longer lists."
+        ),
+    ),
+)
