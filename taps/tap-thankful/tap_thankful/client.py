@@ -22,29 +22,6 @@ if t.TYPE_CHECKING:
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
 
-#: The documented filter ids (Analytics API, "parameters"): `ss` statuses and `fs` channels.
-STATUS_IDS = {
-    1: "Complete",
-    2: "Handoff",
-    3: "Pending",
-    4: "Reported",
-    5: "Training",
-    6: "Action Disabled",
-    7: "Transferred",
-    8: "Handoff Takeover",
-}
-CHANNEL_IDS = {
-    1: "Thankful Console",
-    2: "Email",
-    3: "SMS",
-    4: "Web form",
-    5: "Twitter",
-    6: "In App",
-    7: "Chat",
-    8: "API",
-    9: "Facebook",
-}
-
 
 def day_stamp(day: dt.datetime) -> str:
     """The `day` key of every row: the UTC date (a DATE column in the warehouse).
