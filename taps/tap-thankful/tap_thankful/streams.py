@@ -45,8 +45,9 @@ from tap_thankful.client import ONE_DAY, ThankfulDayStream, ThankfulStream
 THANKFUL_SCHEMAS = schema_directory("thankful", __package__)
 
 
-def to_text(value: object) -> str | None:
-    """Text as Thankful sent it: no placeholder is guessed (an action may be called "NA")."""
+def text_as_sent(value: object) -> str | None:
+    """The value as text, as Thankful sent it: no placeholder is taken for null (an action
+    may be called "NA"); a number or boolean becomes its text."""
     if value is None or isinstance(value, str):
         return value
     return str(value)
@@ -87,7 +88,7 @@ class ActionsStream(ThankfulStream):
                     describe_shape(key, text_pattern=True),
                 )
                 continue
-            yield {"action_id": action_id, "name": to_text(value), "raw": {key: value}}
+            yield {"action_id": action_id, "name": text_as_sent(value), "raw": {key: value}}
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         yield from self.actions
@@ -271,7 +272,7 @@ class TopActionsStream(TicketsChildStream):
                 "day": context["day"],
                 "filter_action_id": context["filter_action_id"],
                 "action_id": action_id,
-                "name": to_text(item.get("Name")),
+                "name": text_as_sent(item.get("Name")),
                 "capture": self.read(to_integer, item.get("Capture"), "Capture"),
                 "resolve": self.read(to_integer, item.get("Resolve"), "Resolve"),
                 "pending": self.read(to_integer, item.get("Pending"), "Pending"),
@@ -301,7 +302,7 @@ class RecommendationsStream(TicketsChildStream):
                     describe_shape(item),
                 )
                 continue
-            impact = to_text(item.get("Impact"))
+            impact = text_as_sent(item.get("Impact"))
             if action_id in impacts:
                 # Not seen in practice; keep every text rather than lose one to the key.
                 impacts[action_id] = "; ".join(
@@ -358,7 +359,7 @@ class HandoffsStream(ThankfulDayStream):
                     "filter_action_id": context["filter_action_id"],
                     "action_id": action_id,
                     "cause_id": cause_id,
-                    "cause": to_text(kind.get("Cause")),
+                    "cause": text_as_sent(kind.get("Cause")),
                     "action_handoff_count": self.read(
                         to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"
                     ),
