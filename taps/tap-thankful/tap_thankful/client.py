@@ -38,6 +38,11 @@ class ThankfulStream(WindowedStream):
     credential_settings = ("api_key",)
     url_settings = ("api_url",)
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: What this stream has warned about this run (a field and a shape it cannot read...).
+        self.warned: set[tuple[str, ...]] = set()
+
     @property
     def tap(self) -> TapThankful:
         """The tap of this run, with Thankful's shared `ticket_days` and `action_filters`."""
@@ -65,17 +70,21 @@ class ThankfulStream(WindowedStream):
         """
         converted = convert(value)
         if converted is None and value is not None:
-            noted = self.__dict__.setdefault("_unreadable", set())
-            key = (field, describe_shape(value, text_pattern=True))
-            if key not in noted:
-                noted.add(key)
-                self.logger.warning(
-                    "Thankful sent %s as `%s`, which the tap cannot read; the column is null "
-                    "and the value as sent is kept in `raw`.",
-                    key[1],
-                    field,
-                )
+            shape = describe_shape(value, text_pattern=True)
+            self.warn_once(
+                ("unreadable", field, shape),
+                "Thankful sent %s as `%s`, which the tap cannot read; the column is null "
+                "and the value as sent is kept in `raw`.",
+                shape,
+                field,
+            )
         return converted
+
+    def warn_once(self, about: tuple[str, ...], message: str, *args: t.Any) -> None:
+        """Log `message` the first time this stream meets `about` in a run."""
+        if about not in self.warned:
+            self.warned.add(about)
+            self.logger.warning(message, *args)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
         # The payload as one item, checked against the shape Thankful publishes for the

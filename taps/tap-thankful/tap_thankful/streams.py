@@ -111,7 +111,6 @@ class TicketsOverTimeStream(ThankfulDayStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._child_context: dict[str, t.Any] | None = None
-        self._outside_points_noted = False
 
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
         """The earliest first day among this stream (if selected) and its selected children."""
@@ -172,14 +171,13 @@ class TicketsOverTimeStream(ThankfulDayStream):
             if created is None or value is None:
                 continue
             if not (day <= parse_utc(created) < upper):
-                if not self._outside_points_noted:
-                    self._outside_points_noted = True
-                    self.logger.warning(
-                        "Thankful sent a TicketsOverTime point outside the day asked for "
-                        "(%s for %s); such points are ignored.",
-                        created,
-                        day.date(),
-                    )
+                self.warn_once(
+                    ("point outside the day",),
+                    "Thankful sent a TicketsOverTime point outside the day asked for "
+                    "(%s for %s); such points are ignored.",
+                    created,
+                    day.date(),
+                )
                 continue
             total = value if total is None else total + value
         return total
