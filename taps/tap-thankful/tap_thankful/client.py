@@ -118,12 +118,6 @@ class ThankfulDayStream(ThankfulStream):
 
     # ---- the days of this run ----------------------------------------------------------
 
-    @cached_property
-    def first_day(self) -> dt.datetime:
-        """The first day this stream asks: the core's start rule (bookmark minus lookback,
-        never before start_date), on whole UTC days."""
-        return floor_day(WindowedStream.sync_range_start(self, None))
-
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""
         return day + ONE_DAY <= self.tap.run_started
