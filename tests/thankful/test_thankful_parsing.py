@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from singer_sdk.streams.rest import PageContext
 
 from tap_thankful.tap import TapThankful
@@ -52,6 +54,19 @@ def test_day_series_sum_points_inside_the_day_and_ignore_the_rest():
         "resolved": None,
         "raw": payload["TicketsOverTime"],
     }
+
+
+def test_a_point_outside_the_day_is_named_once_a_run(caplog):
+    stream = _tap().streams["tickets_over_time"]
+    outside = {"TicketsOverTime": {"Received": [{"Val": 1, "CreatedAt": "2025-01-06T00:00:00Z"}]}}
+    with caplog.at_level(logging.WARNING):
+        stream.series_row(outside, DAY)
+        stream.series_row(outside, {"day": "2025-01-04", "filter_action_id": None})
+    told = [r.getMessage() for r in caplog.records if "TicketsOverTime point" in r.getMessage()]
+    assert told == [
+        "Thankful sent a TicketsOverTime point outside the day asked for "
+        "(2025-01-06T00:00:00+00:00 for 2025-01-05); such points are ignored."
+    ]
 
 
 def test_top_actions_rows_are_typed_and_keyed_once_per_action():

@@ -22,29 +22,6 @@ if t.TYPE_CHECKING:
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
 
-#: The documented filter ids (Analytics API, "parameters"): `ss` statuses and `fs` channels.
-STATUS_IDS = {
-    1: "Complete",
-    2: "Handoff",
-    3: "Pending",
-    4: "Reported",
-    5: "Training",
-    6: "Action Disabled",
-    7: "Transferred",
-    8: "Handoff Takeover",
-}
-CHANNEL_IDS = {
-    1: "Thankful Console",
-    2: "Email",
-    3: "SMS",
-    4: "Web form",
-    5: "Twitter",
-    6: "In App",
-    7: "Chat",
-    8: "API",
-    9: "Facebook",
-}
-
 
 def day_stamp(day: dt.datetime) -> str:
     """The `day` key of every row: the UTC date (a DATE column in the warehouse).
@@ -60,6 +37,11 @@ class ThankfulStream(WindowedStream):
     vendor = "Thankful"
     credential_settings = ("api_key",)
     url_settings = ("api_url",)
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: What this stream has warned about this run (a field and a shape it cannot read...).
+        self.warned: set[tuple[str, ...]] = set()
 
     @property
     def tap(self) -> TapThankful:
@@ -88,17 +70,21 @@ class ThankfulStream(WindowedStream):
         """
         converted = convert(value)
         if converted is None and value is not None:
-            noted = self.__dict__.setdefault("_unreadable", set())
-            key = (field, describe_shape(value, text_pattern=True))
-            if key not in noted:
-                noted.add(key)
-                self.logger.warning(
-                    "Thankful sent %s as `%s`, which the tap cannot read; the column is null "
-                    "and the value as sent is kept in `raw`.",
-                    key[1],
-                    field,
-                )
+            shape = describe_shape(value, text_pattern=True)
+            self.warn_once(
+                ("unreadable", field, shape),
+                "Thankful sent %s as `%s`, which the tap cannot read; the column is null "
+                "and the value as sent is kept in `raw`.",
+                shape,
+                field,
+            )
         return converted
+
+    def warn_once(self, about: tuple[str, ...], message: str, *args: t.Any) -> None:
+        """Log `message` the first time this stream meets `about` in a run."""
+        if about not in self.warned:
+            self.warned.add(about)
+            self.logger.warning(message, *args)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
         # The payload as one item, checked against the shape Thankful publishes for the
@@ -131,12 +117,6 @@ class ThankfulDayStream(ThankfulStream):
         self.primary_keys = ("day", *scope, *self.row_keys)
 
     # ---- the days of this run ----------------------------------------------------------
-
-    @cached_property
-    def first_day(self) -> dt.datetime:
-        """The first day this stream asks: the core's start rule (bookmark minus lookback,
-        never before start_date), on whole UTC days."""
-        return floor_day(WindowedStream.sync_range_start(self, None))
 
     def is_complete(self, day: dt.datetime) -> bool:
         """Whether the day had ended when the run started (only then may state pass it)."""

@@ -45,8 +45,9 @@ from tap_thankful.client import ONE_DAY, ThankfulDayStream, ThankfulStream
 THANKFUL_SCHEMAS = schema_directory("thankful", __package__)
 
 
-def to_text(value: object) -> str | None:
-    """Text as Thankful sent it: no placeholder is guessed (an action may be called "NA")."""
+def text_as_sent(value: object) -> str | None:
+    """The value as text, as Thankful sent it: no placeholder is taken for null (an action
+    may be called "NA"); a number or boolean becomes its text."""
     if value is None or isinstance(value, str):
         return value
     return str(value)
@@ -87,7 +88,7 @@ class ActionsStream(ThankfulStream):
                     describe_shape(key, text_pattern=True),
                 )
                 continue
-            yield {"action_id": action_id, "name": to_text(value), "raw": {key: value}}
+            yield {"action_id": action_id, "name": text_as_sent(value), "raw": {key: value}}
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         yield from self.actions
@@ -107,42 +108,40 @@ class TicketsOverTimeStream(ThankfulDayStream):
         ("Resolved", "resolved"),
     )
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._child_context: dict[str, t.Any] | None = None
-        self._outside_points_noted = False
-
     def sync_range_start(self, context: t.Mapping | None) -> dt.datetime:
-        """The earliest first day among this stream (if selected) and its selected children."""
-        members = [child for child in self.child_streams if child.selected]
+        """The earliest start among this stream (if selected) and its selected children, each
+        by the core's rule: a stream selected for the first time gets its history while the
+        others keep their bookmarks."""
+        starts = [
+            t.cast("TicketsChildStream", child).sync_range_start(None)
+            for child in self.child_streams
+            if child.selected
+        ]
         if self.selected:
-            members.append(self)
-        return min(t.cast(ThankfulDayStream, member).first_day for member in members)
+            starts.append(super().sync_range_start(context))
+        return min(starts)
 
     def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
         """The day's row of each action filter; each answer is held for the children while
         the SDK syncs them with that row, then dropped."""
         store = self.tap.ticket_days
-        day = floor_day(window.start)
-        day_contexts = list(self.day_contexts(window))
-        for index, day_context in enumerate(day_contexts):
+        for day_context in self.day_contexts(window):
             key = (day_context["day"], day_context["filter_action_id"])
             store[key] = self.fetch(day_context)
-            closes_day = index == len(day_contexts) - 1 and self.is_complete(day)
-            self._child_context = {**day_context, "closes_day": closes_day}
             try:
-                # The SDK syncs the children for this day before asking for the next row.
+                # The SDK syncs the children with this row's context (get_child_context)
+                # before asking for the next row.
                 yield self.series_row(store[key], day_context)
             finally:
                 store.pop(key, None)
 
-    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
-        # A stream that only feeds its children keeps no bookmark.
-        return super().window_bookmark(window, context) if self.selected else None
-
     def get_child_context(self, record: dict, context: t.Mapping | None) -> dict[str, t.Any]:
-        assert self._child_context is not None
-        return dict(self._child_context)
+        """The row's day and action filter (the key of its answer in `ticket_days`), and
+        whether the row closes a complete day: the children bookmark the day only then."""
+        day, scope = record["day"], record["filter_action_id"]
+        # The last action filter asked (day_contexts) closes the day; the filters are distinct.
+        closes_day = scope == self.scopes()[-1] and self.is_complete(parse_utc(day))
+        return {"day": day, "filter_action_id": scope, "closes_day": closes_day}
 
     def series_row(self, payload: dict, context: t.Mapping) -> dict:
         day = parse_utc(context["day"])
@@ -171,14 +170,13 @@ class TicketsOverTimeStream(ThankfulDayStream):
             if created is None or value is None:
                 continue
             if not (day <= parse_utc(created) < upper):
-                if not self._outside_points_noted:
-                    self._outside_points_noted = True
-                    self.logger.warning(
-                        "Thankful sent a TicketsOverTime point outside the day asked for "
-                        "(%s for %s); such points are ignored.",
-                        created,
-                        day.date(),
-                    )
+                self.warn_once(
+                    ("point outside the day",),
+                    "Thankful sent a TicketsOverTime point outside the day asked for "
+                    "(%s for %s); such points are ignored.",
+                    created,
+                    day.date(),
+                )
                 continue
             total = value if total is None else total + value
         return total
@@ -193,10 +191,11 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
     schema = StreamSchema(THANKFUL_SCHEMAS)
 
     def windows(self, context: t.Mapping | None) -> list[DateWindow]:
-        """The one day the parent synced this child for, unless this stream already has it."""
+        """The one day the parent synced this child for, unless it is before this stream's
+        own start (the parent starts at the earliest start of the streams it feeds)."""
         assert context is not None, "synced by tickets_over_time with a day context"
         day = parse_utc(context["day"])
-        if day < self.first_day:
+        if day < floor_day(self.sync_range_start(None)):  # the stream's one bookmark
             return []  # asked for another stream's sake; this one already has it
         return [DateWindow(day, day + ONE_DAY)]
 
@@ -271,7 +270,7 @@ class TopActionsStream(TicketsChildStream):
                 "day": context["day"],
                 "filter_action_id": context["filter_action_id"],
                 "action_id": action_id,
-                "name": to_text(item.get("Name")),
+                "name": text_as_sent(item.get("Name")),
                 "capture": self.read(to_integer, item.get("Capture"), "Capture"),
                 "resolve": self.read(to_integer, item.get("Resolve"), "Resolve"),
                 "pending": self.read(to_integer, item.get("Pending"), "Pending"),
@@ -301,7 +300,7 @@ class RecommendationsStream(TicketsChildStream):
                     describe_shape(item),
                 )
                 continue
-            impact = to_text(item.get("Impact"))
+            impact = text_as_sent(item.get("Impact"))
             if action_id in impacts:
                 # Not seen in practice; keep every text rather than lose one to the key.
                 impacts[action_id] = "; ".join(
@@ -358,7 +357,7 @@ class HandoffsStream(ThankfulDayStream):
                     "filter_action_id": context["filter_action_id"],
                     "action_id": action_id,
                     "cause_id": cause_id,
-                    "cause": to_text(kind.get("Cause")),
+                    "cause": text_as_sent(kind.get("Cause")),
                     "action_handoff_count": self.read(
                         to_integer, kind.get("ActionHandoffCount"), "ActionHandoffCount"
                     ),

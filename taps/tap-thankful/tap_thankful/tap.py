@@ -10,7 +10,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
-from tap_thankful.client import CHANNEL_IDS, STATUS_IDS
+from tap_thankful.parameters import CHANNEL_IDS, STATUS_IDS, listed
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
 
 
@@ -67,17 +67,14 @@ class TapThankful(SupportTap):
             "statuses",
             th.ArrayType(th.IntegerType(allowed_values=list(STATUS_IDS))),
             description=(
-                "Only tickets with these status ids (`ss`): 1 Complete, 2 Handoff, 3 Pending, "
-                "4 Reported, 5 Training, 6 Action Disabled, 7 Transferred, 8 Handoff Takeover. "
-                "Default: all."
+                f"Only tickets with these status ids (`ss`): {listed(STATUS_IDS)}. Default: all."
             ),
         ),
         th.Property(
             "channels",
             th.ArrayType(th.IntegerType(allowed_values=list(CHANNEL_IDS))),
             description=(
-                "Only messages from these channel ids (`fs`): 1 Thankful Console, 2 Email, 3 SMS, "
-                "4 Web form, 5 Twitter, 6 In App, 7 Chat, 8 API, 9 Facebook. Default: all."
+                f"Only messages from these channel ids (`fs`): {listed(CHANNEL_IDS)}. Default: all."
             ),
         ),
         *COMMON_SETTINGS,
