@@ -12,11 +12,13 @@ import json
 import typing as t
 
 import pytest
+import requests
 from singer_sdk import typing as th
 
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.stream import SupportStream
 from support_taps.tap import SupportTap
-from support_taps.windowed import WindowedStream
+from support_taps.windowed import WindowedStream, response_window, window_context
 from support_taps.windows import DateWindow
 
 UTC = dt.timezone.utc
@@ -278,3 +280,40 @@ def test_a_second_run_resumes_from_the_first_runs_state(capsys):
     ]
     assert sorted(m["record"]["id"] for m in second if m["type"] == "RECORD") == list(range(6, 13))
     assert _bookmark(second[-1]["value"]) == at(13).isoformat()
+
+
+# ---- the context a response was asked with ----------------------------------------------
+
+
+def _answer(
+    request: requests.PreparedRequest, *, redirected_from: bool = False
+) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = 200, b"[]"
+    response.request = request
+    if redirected_from:  # the chain starts with this request; the answer is from another URL
+        response.history = [_answer(request)]
+        response.request = requests.Request("GET", "http://127.0.0.1:9/elsewhere").prepare()
+    return response
+
+
+@pytest.mark.parametrize("redirected", [False, True])
+def test_validate_and_parse_response_read_the_window_the_request_was_sent_with(redirected):
+    stream = _tap().streams["events"]
+    window = DateWindow(at(3), at(6))
+    seen_while_validating: list[DateWindow | None] = []
+
+    def send(prepared: requests.PreparedRequest, context: t.Mapping | None) -> requests.Response:
+        # What the SDK's `_request` does: send, then `validate_response` before returning.
+        response = _answer(prepared, redirected_from=redirected)
+        seen_while_validating.append(response_window(response))
+        return response
+
+    prepared = requests.Request("GET", "http://127.0.0.1:9/events").prepare()
+    response = stream.request_decorator(send)(prepared, window_context(window))
+    assert seen_while_validating == [window]
+    assert response_window(response) == window
+    # A response asked for outside the stream's requests (a published example) has none.
+    other = requests.Request("GET", "http://127.0.0.1:9/events").prepare()
+    assert response_window(_answer(other)) is None
+    assert SupportStream.request_context(requests.Response()) is None

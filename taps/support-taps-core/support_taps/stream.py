@@ -57,9 +57,9 @@ if t.TYPE_CHECKING:
     from support_taps.tap import SupportTap
 
 _NOT_DECODED = object()
-#: The context each response was asked with (see `SupportStream.request_context`); weak, so
-#: a response and its entry go together.
-_REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.Response, t.Mapping | None] = (
+#: The context each request was sent with (see `SupportStream.request_context`); weak, so a
+#: request (and the response that holds it) and its entry go together.
+_REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.PreparedRequest, t.Mapping | None] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -205,8 +205,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     def request_decorator(self, func: t.Callable, *, paced: bool = True) -> t.Callable:
         """Retries (and pacing, unless `paced` is False: for hosts other than the vendor's API).
 
-        Each response is tied to the context it was asked with (`request_context`), so
-        `parse_response`, which the SDK calls without one, can read its window."""
+        Each request is tied to the context it is sent with (`request_context`) before it
+        goes, so `validate_response` and `parse_response`, which the SDK calls without one,
+        can read its window."""
         pacer = self.tap.pacer if paced else None
         hold = self.tap.rate_hold if paced else None
         send = func
@@ -217,16 +218,15 @@ class SupportStream(FastRecordMessages, RESTStream):
             if pacer is not None:
                 pacer.acquire()
             self._count("requests")
+            # The SDK calls `_request(prepared_request, context)`.
+            request = kwargs.get("prepared_request", args[0] if args else None)
+            context = kwargs.get("context", args[1] if len(args) > 1 else None)
+            if isinstance(request, requests.PreparedRequest):
+                _REQUEST_CONTEXTS[request] = context
             try:
-                response = send(*args, **kwargs)
+                return send(*args, **kwargs)
             except UNUSABLE_ANSWERS as exc:
-                request = args[0] if args else None
                 raise unusable_answer(exc, self.vendor, self.url_hint(), request) from None
-            if isinstance(response, requests.Response):
-                # The SDK calls `_request(prepared_request, context)`.
-                context = kwargs.get("context", args[1] if len(args) > 1 else None)
-                _REQUEST_CONTEXTS[response] = context
-            return response
 
         return backoff.on_exception(
             self.backoff_wait_generator,
@@ -241,9 +241,11 @@ class SupportStream(FastRecordMessages, RESTStream):
     @staticmethod
     def request_context(response: requests.Response) -> t.Mapping | None:
         """The context `response` was asked with (its window, day, partition...): what
-        `parse_response` needs to know about the request, kept with the response itself
-        rather than on the stream, which may have several requests in flight."""
-        return _REQUEST_CONTEXTS.get(response)
+        `validate_response` and `parse_response` need to know about the request, kept with
+        the request itself rather than on the stream, which may have several in flight."""
+        first = response.history[0] if response.history else response  # a redirect's start
+        request = first.request
+        return _REQUEST_CONTEXTS.get(request) if request is not None else None
 
     # ---- responses ------------------------------------------------------------
 

@@ -82,7 +82,6 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         self.access_token: str | None = None
         self.expires_in: int | None = None
         self.last_refreshed: dt.datetime | None = None
-        self.renewals = 0
         self._account_api_key = account_api_key
         self._policy = policy
         self._timeout = timeout
@@ -155,7 +154,6 @@ class XeniooAuthenticator(requests.auth.AuthBase):
             int(minutes * 60) if minutes is not None and minutes > 0 else DEFAULT_EXPIRATION
         )
         self.last_refreshed = requested_at
-        self.renewals += 1
         self.logger.info(
             "Obtained a Xenioo auth token, valid for %d minutes.", self.expires_in // 60
         )

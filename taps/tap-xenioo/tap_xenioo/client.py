@@ -1,10 +1,12 @@
-"""Xenioo's base stream: the account auth token, statistics paths, DAYS and throttles."""
+"""Xenioo's base stream: the account auth token, statistics paths, and one call per window."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import typing as t
+import weakref
+from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import quote
@@ -22,16 +24,22 @@ from support_taps.errors import (
 )
 from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
-from support_taps.stream import SupportStream
-from support_taps.windows import parse_utc
+from support_taps.windowed import WindowedStream, window_context, window_of
+from support_taps.windows import DateWindow, parse_utc
 from tap_xenioo.auth import XeniooAuthenticator
+from tap_xenioo.planning import (
+    MAX_DAYS,
+    CallPlan,
+    lost_if_waiting,
+    plan_days,
+    read_through,
+    throttle_wait,
+)
 
 if t.TYPE_CHECKING:
     from tap_xenioo.tap import TapXenioo
 
 UTC = dt.timezone.utc
-#: How far back the statistics endpoints reach (DAYS accepts 1..30).
-MAX_DAYS = 30
 
 #: The documented statistic types (account endpoint: 0..17; the per-bot one adds 18).
 STATISTIC_TYPES: dict[int, str] = {
@@ -92,7 +100,36 @@ def rate_limit_message(response: requests.Response) -> bool:
     )
 
 
-class XeniooStream(SupportStream):
+#: The request context's key for the bookmark the call started from (see `XeniooCall`).
+DELIVERED = "delivered"
+
+#: Requests whose refused auth token (HTTP 401) was renewed once already; a retry of a request
+#: is the same request object, so a second refusal of it ends the run.
+_RENEWED_FOR: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
+
+
+@dataclass(frozen=True)
+class XeniooCall:
+    """One statistics call, as `parse_response` reads it back from the request's context."""
+
+    #: The first of the `days` days the call asks for (DAYS), the last being today.
+    first_day: dt.date
+    days: int
+    #: What the rows cover, as records name it: `*` or the bot's configured name.
+    scope: str
+    #: The bookmark the call started from (the start of the newest bucket an earlier run
+    #: delivered), or None.
+    delivered: str | None
+    #: Keys of the rows whose statistic type cannot be told (one warning per call names them).
+    untyped: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def scope_phrase(scope: str) -> str:
+    """A call's scope in messages: "all bots" or "bot 'name'"."""
+    return "all bots" if scope == "*" else f"bot {scope!r}"
+
+
+class XeniooStream(WindowedStream):
     """Base for the statistics streams.
 
     Each stream answers one GET whose path carries APIKEY (a bot key or `*`), TYPES,
@@ -100,10 +137,11 @@ class XeniooStream(SupportStream):
     `throttle` and how to build a record; this class:
     - fills the path (the bot key only ever goes into the URL, which is redacted
       wherever it is printed; the stream context carries the bot's name),
-    - computes DAYS from the bookmark, capped at 30, and says which dates are out of reach,
-    - remembers in state when the endpoint was last called and skips the stream
-      inside the throttle window; a throttle refusal stops only this stream (or bot)
-      and leaves its state as it was.
+    - makes each call one window of the core's loop (`windows`): DAYS from the bookmark,
+      capped at 30 (`planning.py`), and none inside the throttle window or in a
+      connection test,
+    - remembers in state when the endpoint was last called (`window_records`), and a
+      throttle refusal stops only this stream (or bot) and leaves its state as it was.
     """
 
     vendor = "Xenioo"
@@ -125,9 +163,7 @@ class XeniooStream(SupportStream):
         super().__init__(*args, **kwargs)
         # What the SDK's request metrics log: the template, no key.
         self.path = self.statistics_path
-        self._call: dict[str, t.Any] | None = None
-        self._unparsed_labels: set[str] = set()
-        self._renewed_after_refusal = False
+        self._unparsed_labels: set[str] = set()  # each warned about once per run
 
     # ---- URL and auth ---------------------------------------------------------------------
 
@@ -160,13 +196,25 @@ class XeniooStream(SupportStream):
         """What the rows cover, as records name it: `*` or the bot's configured name."""
         raise NotImplementedError
 
+    def scope_phrase_for(self, context: t.Mapping | None) -> str:
+        return scope_phrase(self.scope_of(context))
+
+    def call_of(self, context: t.Mapping | None) -> XeniooCall:
+        """The call a request context carries (see `window_records`)."""
+        window = window_of(context)
+        return XeniooCall(
+            first_day=window.start.date(),
+            days=(window.end - window.start).days,
+            scope=self.scope_of(context),
+            delivered=(context or {}).get(DELIVERED),
+        )
+
     def get_url(self, context: t.Mapping | None) -> str:
-        call = self._call or {}
         values = {
             "APIKEY": quote(self.api_key_for(context), safe="*"),
             "TYPES": ",".join(str(code) for code in self.statistic_types()),
             "GROUPMODE": self.group_mode,
-            "DAYS": str(call.get("days", MAX_DAYS)),
+            "DAYS": str(self.call_of(context).days),
         }
         path = self.statistics_path
         for name, value in values.items():
@@ -186,9 +234,10 @@ class XeniooStream(SupportStream):
         if rate_limit_message(response):
             raise RetriableAPIError(self.response_error_message(response), response)
         if status == HTTPStatus.UNAUTHORIZED:
-            if not self._renewed_after_refusal:
+            sent = (response.history[0] if response.history else response).request
+            if sent is not None and sent not in _RENEWED_FOR:
                 # The token expired early or was revoked: get a new one and try again, once.
-                self._renewed_after_refusal = True
+                _RENEWED_FOR.add(sent)
                 self.authenticator.invalidate()
                 self.logger.info(
                     "Xenioo refused the auth token (HTTP 401) for %s: renewing the auth token "
@@ -205,22 +254,16 @@ class XeniooStream(SupportStream):
         if status == HTTPStatus.NOT_FOUND:
             msg = (
                 f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} "
-                f"({self.scope_phrase()}): the account or bot was not found. Check the bot keys in "
-                f"`bots`, `account_bot` and `api_url` (in use: {redact(self.url_base)})."
+                f"({self.scope_phrase_for(self.request_context(response))}): the account or bot "
+                "was not found. Check the bot keys in `bots`, `account_bot` and `api_url` (in "
+                f"use: {redact(self.url_base)})."
             )
             raise VendorAPIError(msg)
         super().validate_response(response)
-        self._renewed_after_refusal = False
-
-    def scope_phrase(self) -> str:
-        scope = (self._call or {}).get("scope", "*")
-        return "all bots" if scope == "*" else f"bot {scope!r}"
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         rows = self.expect_list(self.decode_json(response), response)
-        call = self._call or {}
-        first_day: dt.date = call["first_day"]
-        delivered: str | None = call["delivered"]
+        call = self.call_of(self.request_context(response))
         dropped = 0
         for index, raw in enumerate(rows):
             if not isinstance(raw, dict):
@@ -235,9 +278,9 @@ class XeniooStream(SupportStream):
             start = record.get("period_start")
             if (
                 start is not None
-                and start[:10] < first_day.isoformat()
-                and delivered
-                and delivered >= start
+                and start[:10] < call.first_day.isoformat()
+                and call.delivered
+                and call.delivered >= start
             ):
                 # A bucket that starts before the first day this call covers holds only
                 # part of its period (month/year modes); an earlier run delivered it
@@ -251,14 +294,14 @@ class XeniooStream(SupportStream):
                 "days asked for and an earlier run delivered them.",
                 dropped,
                 self.group_mode,
-                first_day,
-                call.get("days"),
+                call.first_day,
+                call.days,
             )
         self.report_untyped(call)
 
-    def report_untyped(self, call: t.MutableMapping[str, t.Any]) -> None:
+    def report_untyped(self, call: XeniooCall) -> None:
         """One warning per call for the rows whose statistic type could not be told."""
-        untyped: list[tuple] = call.get("untyped") or []
+        untyped = call.untyped
         if not untyped:
             return
         labels = sorted({key[-1] for key in untyped})
@@ -272,7 +315,7 @@ class XeniooStream(SupportStream):
             "with stat_type_code %d and the whole object in `raw`.%s Set `%s` to one type code to "
             "have every row typed.",
             self.name,
-            self.scope_phrase(),
+            scope_phrase(call.scope),
             len(untyped),
             shown,
             len(self.statistic_types()),
@@ -284,10 +327,10 @@ class XeniooStream(SupportStream):
             self.types_setting,
         )
 
-    def base_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
+    def base_record(self, raw: dict, call: XeniooCall) -> dict:
         label = to_text(raw.get("GroupLabel"))
         return {
-            "bot_scope": call["scope"],
+            "bot_scope": call.scope,
             "group_mode": self.group_mode,
             "group_label": label or "",
             "period_start": self.period_start(label),
@@ -299,7 +342,7 @@ class XeniooStream(SupportStream):
             "raw": _redacted(raw),
         }
 
-    def make_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
+    def make_record(self, raw: dict, call: XeniooCall) -> dict:
         return self.base_record(raw, call)
 
     def period_start(self, label: str | None) -> str | None:
@@ -323,162 +366,60 @@ class XeniooStream(SupportStream):
             return None
         return moment.isoformat()
 
-    # ---- DAYS, throttle and state ---------------------------------------------------------------
+    # ---- one window per call: throttle, DAYS and state (the core runs the loop) -----------------
 
-    def read_through(self, context: t.Mapping | None) -> dt.date | None:
-        """The last day an earlier run read (its bookmark, or the day of its last call when
-        later: a month or year bucket starts long before the day it was read up to); None on a
-        first run."""
-        state = self.get_context_state(context)
-        days = []
-        for name in ("replication_key_value", "last_called_at"):
-            try:
-                days.append(parse_utc(state[name]).date())
-            except (KeyError, TypeError, ValueError):
-                if name == "replication_key_value":
-                    return None
-        return max(days)
-
-    def bookmark(self, context: t.Mapping | None) -> dt.datetime | None:
-        """The bookmark this run started from (None on a first run)."""
-        value = self.get_starting_replication_key_value(context)
-        return parse_utc(value) if value else None
-
-    def plan_days(self, context: t.Mapping | None, today: dt.date) -> tuple[int, dt.date]:
-        """DAYS for this call and the first day it covers.
-
-        From the bookmark (the start of the newest bucket emitted, re-read because it
-        was still filling) or start_date; without either, the 30 days the API reaches.
-        DAYS=n is read as the n days ending today; if Xenioo counts one more, that day
-        is simply left out. Dates an earlier run left unread and that are now out of
-        reach fail the stream (XeniooGap) unless `allow_gaps` is set.
+    def windows(self, context: t.Mapping | None) -> list[DateWindow]:
+        """The one call of this stream (or bot) as a window, the DAYS=n days ending today; none
+        in a connection test or inside the throttle window. Dates an earlier run left unread
+        and that are now out of reach fail the stream (XeniooGap) unless `allow_gaps` is set.
         """
-        bookmark = self.bookmark(context)
-        if bookmark is None:
-            return MAX_DAYS, today - dt.timedelta(days=MAX_DAYS - 1)
-        wanted_from = bookmark.date()
-        days = (today - wanted_from).days + 1
-        if days <= MAX_DAYS:
-            days = max(1, days)
-            return days, today - dt.timedelta(days=days - 1)
-        reach = today - dt.timedelta(days=MAX_DAYS - 1)
-        read_through = self.read_through(context)
-        if read_through is not None:
-            if read_through >= reach:
-                return MAX_DAYS, reach  # a month or year bucket read up to a day still in reach
-            wanted_from = read_through
-        lost_until = reach - dt.timedelta(days=1)
-        message = (
-            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {reach}. The dates "
-            f"{wanted_from} to {lost_until} ({(lost_until - wanted_from).days + 1} days) for "
-            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read "
-            f"up to {wanted_from}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
-        )
-        if read_through is not None and not self.config.get("allow_gaps"):
-            raise XeniooGap(
-                message + " Set `allow_gaps` to true to read what is still in reach and accept "
-                "the gap; the stream's state is unchanged."
-            )
-        self.logger.warning(message)
-        return MAX_DAYS, reach
-
-    def scope_phrase_for(self, context: t.Mapping | None) -> str:
-        scope = self.scope_of(context)
-        return "all bots" if scope == "*" else f"bot {scope!r}"
-
-    def throttle_wait(self, context: t.Mapping | None, now: dt.datetime) -> dt.datetime | None:
-        """When the next call is allowed, if the last one is still inside the throttle window."""
-        last = self.get_context_state(context).get("last_called_at")
-        if not last:
-            return None
-        try:
-            last_at = parse_utc(last)
-        except ValueError:
-            return None
-        allowed = last_at + self.throttle
-        return allowed if now < allowed else None
-
-    def gap_if_skipped(self, context: t.Mapping | None, allowed_at: dt.datetime) -> str | None:
-        """The dates that fall out of reach if this stream waits until `allowed_at`, in words."""
-        read_through = self.read_through(context)
-        if read_through is None:
-            return None
-        reach_then = allowed_at.date() - dt.timedelta(days=MAX_DAYS - 1)
-        if read_through >= reach_then:
-            return None
-        return (
-            f"{self.name} for {self.scope_phrase_for(context)} was last read up to {read_through}; "
-            f"by {allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, its "
-            f"statistics reach back only to {reach_then}, so {read_through} to "
-            f"{reach_then - dt.timedelta(days=1)} would be lost"
-        )
-
-    def _remember_call(self, call: t.Mapping[str, t.Any]) -> None:
-        """Xenioo answered and every row of the answer went out: its throttle window runs from
-        the call."""
-        state = self.get_context_state(call["context"])
-        state["last_called_at"] = call["started_at"].isoformat()
-        self.write_state_now()
-
-    def _skipped(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
-        """A skipped stream (or bot) is a WARNING now and in the core's end-of-run summary; a skip
-        that would leave a gap fails the run at its end."""
-        self.tap.skip_stream(self.name, f"for {self.scope_phrase_for(context)}, {reason}")
-        gap = self.gap_if_skipped(context, allowed_at)
-        if gap:
-            self.tap.run_gaps.append(gap)
-
-    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         now = self.tap.run_started  # the run's one clock: every stream agrees on today
-        scope = self.scope_phrase_for(context)
         if self.ABORT_AT_RECORD_COUNT is not None:
-            # A connection test (--test): Xenioo allows one statistics call an hour, and a
-            # test run keeps no state; checking the credentials must not spend that call.
-            if not self.authenticator.is_token_valid():
-                self.authenticator.update_access_token()
-            self.logger.info(
-                "Connection test: Xenioo gave an auth token; %s for %s was not called (one call "
-                "per %s).",
-                self.name,
-                scope,
-                _duration(self.throttle),
-            )
-            return
-        allowed_at = self.throttle_wait(context, now)
+            self.check_credentials(context)
+            return []
+        state = self.get_context_state(context)
+        allowed_at = throttle_wait(state.get("last_called_at"), self.throttle, now)
         if allowed_at is not None:
-            last = self.get_context_state(context)["last_called_at"]
-            self._skipped(
+            self.skip_call(
                 context,
                 f"throttled: Xenioo allows one call per {_duration(self.throttle)} and the last "
-                f"one was at {last}; next call after {allowed_at.isoformat(timespec='seconds')}. "
-                "The stream's state is unchanged",
+                f"one was at {state['last_called_at']}; next call after "
+                f"{allowed_at.isoformat(timespec='seconds')}. The stream's state is unchanged",
                 allowed_at,
             )
-            return
-        days, first_day = self.plan_days(context, now.date())
+            return []
+        # The bookmark, or start_date when later (the SDK's rule), or neither on a first run.
+        start = self.get_starting_replication_key_value(context)
+        plan = plan_days(
+            parse_utc(start).date() if start else None,
+            read_through(state.get("replication_key_value"), state.get("last_called_at")),
+            now.date(),
+        )
+        if plan.lost is not None:
+            self.report_lost(context, plan)
+        return [plan.window]
+
+    def window_records(
+        self, window: DateWindow, context: t.Mapping | None
+    ) -> t.Generator[dict, None, bool | None]:
+        """The rows of one call; the call is remembered (`last_called_at`) once they all went
+        out. A throttle refusal ends the window unfinished, this stream's state unchanged."""
         delivered = self.get_context_state(context).get("replication_key_value")
-        call: dict[str, t.Any] = {
-            "context": context,
-            "started_at": now,
-            "days": days,
-            "first_day": first_day,
-            "scope": self.scope_of(context),
-            "delivered": delivered,
-            "untyped": [],
-        }
-        self._call = call
+        request_context = {**(context or {}), **window_context(window), DELIVERED: delivered}
+        call = self.call_of(request_context)
+        scope = scope_phrase(call.scope)
         self.logger.info(
             "%s for %s: asking Xenioo for %d days (%s to %s) grouped by %s.",
             self.name,
             scope,
-            days,
-            first_day,
-            now.date(),
+            call.days,
+            call.first_day,
+            self.tap.run_started.date(),
             self.group_mode,
         )
         rows = 0
         try:
-            for record in self.request_records(context):
+            for record in self.request_records(request_context):
                 rows += 1
                 yield record
         except XeniooThrottled as exc:
@@ -490,20 +431,81 @@ class XeniooStream(SupportStream):
                 exc,
                 _duration(self.throttle),
             )
-            allowed_at = now + self.throttle
-            self._skipped(
+            allowed_at = self.tap.run_started + self.throttle
+            self.skip_call(
                 context,
                 "Xenioo refused the call as throttled, next call after about "
                 f"{allowed_at.isoformat(timespec='seconds')}",
                 allowed_at,
             )
-            return
-        finally:
-            self._call = None
+            return False
         # Written only now that every row of the answer went out, so a run killed
         # earlier does not leave the rows unread for the whole throttle window.
-        self._remember_call(call)
+        self.remember_call(context)
         self.logger.info("%s for %s: %d rows.", self.name, scope, rows)
+        return None
+
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> None:
+        """None: the bookmark is the start of the newest bucket emitted, not the window's end
+        (a bucket still filling is read again). The SDK keeps it from the records and sets it
+        when this stream (or bot) ends, right after its one window."""
+        return None
+
+    def check_credentials(self, context: t.Mapping | None) -> None:
+        """A connection test (--test): Xenioo allows one statistics call an hour, and a test run
+        keeps no state; checking the credentials must not spend that call."""
+        if not self.authenticator.is_token_valid():
+            self.authenticator.update_access_token()
+        self.logger.info(
+            "Connection test: Xenioo gave an auth token; %s for %s was not called (one call per "
+            "%s).",
+            self.name,
+            self.scope_phrase_for(context),
+            _duration(self.throttle),
+        )
+
+    def report_lost(self, context: t.Mapping | None, plan: CallPlan) -> None:
+        """Dates out of reach: an error naming them when an earlier run left them unread (unless
+        `allow_gaps`), else a warning."""
+        lost = plan.lost
+        if lost is None:
+            return
+        message = (
+            f"{self.name}: Xenioo's statistics reach back {MAX_DAYS} days, to {plan.first_day}. "
+            f"The dates {lost.first} to {lost.last} ({lost.days} days) for "
+            f"{self.scope_phrase_for(context)} can no longer be fetched: {self.name} was last read "
+            f"up to {lost.first}. Run the tap at least every {MAX_DAYS - 1} days to avoid gaps."
+        )
+        if plan.gap and not self.config.get("allow_gaps"):
+            raise XeniooGap(
+                message + " Set `allow_gaps` to true to read what is still in reach and accept "
+                "the gap; the stream's state is unchanged."
+            )
+        self.logger.warning(message)
+
+    def remember_call(self, context: t.Mapping | None) -> None:
+        """Xenioo answered and every row of the answer went out: its throttle window runs from
+        the call (the run's clock)."""
+        state = self.get_context_state(context)
+        state["last_called_at"] = self.tap.run_started.isoformat()
+        self.write_state_now()
+
+    def skip_call(self, context: t.Mapping | None, reason: str, allowed_at: dt.datetime) -> None:
+        """A skipped stream (or bot) is a WARNING now and in the core's end-of-run summary; a skip
+        that would leave a gap fails the run at its end (`TapXenioo.after_sync`)."""
+        scope = self.scope_phrase_for(context)
+        self.tap.skip_stream(self.name, f"for {scope}, {reason}")
+        state = self.get_context_state(context)
+        read_up_to = read_through(state.get("replication_key_value"), state.get("last_called_at"))
+        lost = lost_if_waiting(read_up_to, allowed_at)
+        if lost is not None:
+            reach_then = lost.last + dt.timedelta(days=1)
+            self.tap.run_gaps.append(
+                f"{self.name} for {scope} was last read up to {lost.first}; by "
+                f"{allowed_at.isoformat(timespec='minutes')}, when Xenioo allows the next call, "
+                f"its statistics reach back only to {reach_then}, so {lost.first} to {lost.last} "
+                "would be lost"
+            )
 
 
 def _duration(delta: dt.timedelta) -> str:

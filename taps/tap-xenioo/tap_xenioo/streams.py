@@ -11,6 +11,7 @@ from support_taps.schemas import schema_directory
 from tap_xenioo.client import (
     STATISTIC_TYPES,
     UNTOLD_TYPE,
+    XeniooCall,
     XeniooStream,
     statistic_code,
 )
@@ -51,15 +52,13 @@ class AccountScoped(XeniooStream):
 class StatisticsRecords(XeniooStream):
     """Rows of the statistics endpoints: the type's code and name become columns."""
 
-    def make_record(self, raw: dict, call: t.Mapping[str, t.Any]) -> dict:
+    def make_record(self, raw: dict, call: XeniooCall) -> dict:
         record = self.base_record(raw, call)
         code = statistic_code(record["event_label"], self.statistic_types())
         if code is None:
             # Kept whole, under a key that is never null; the call's warning names it.
             code = UNTOLD_TYPE
-            call["untyped"].append(
-                tuple(record[k] for k in STATISTICS_KEY if k != "stat_type_code")
-            )
+            call.untyped.append(tuple(record[k] for k in STATISTICS_KEY if k != "stat_type_code"))
         record["stat_type_code"] = code
         record["stat_type_name"] = STATISTIC_TYPES.get(code)
         return record
@@ -115,7 +114,7 @@ class BotStatisticsStream(StatisticsRecords):
         return str((context or {}).get("bot_scope", ""))
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
-        if not context:
+        if not context:  # no bots, so no partitions: not even the core's loop runs
             self.logger.info("bot_statistics: no bots configured in `bots`; nothing to read.")
             return
         yield from super().get_records(context)

@@ -172,7 +172,8 @@ class TapXenioo(SupportTap):
 
     @cached_property
     def run_gaps(self) -> list[str]:
-        """Dates that fall out of Xenioo's reach because a stream was skipped (see `_skipped`)."""
+        """Dates that fall out of Xenioo's reach because a stream was skipped (see
+        `XeniooStream.skip_call`)."""
         return []
 
     def after_sync(self) -> None:
