@@ -17,9 +17,9 @@ from kit_dixa import API_TOKEN, discover, select_only
 from tap_runner import run_tap
 
 from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response
-from tap_dixa.exports import EXPORT_STREAMS
+from tap_dixa.tap import FIXED_STREAMS
 
-EXPORT_NAMES = {stream_class.name for stream_class in EXPORT_STREAMS}
+FIXED_NAMES = {stream_class.name for stream_class in FIXED_STREAMS}
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "dixa"
 FIXTURES = sorted(p.name for p in CONTRACTS.glob("*.txt"))
@@ -110,7 +110,7 @@ def published_run():
         analytics = [
             s["tap_stream_id"]
             for s in found.catalog["streams"]
-            if s["tap_stream_id"] not in EXPORT_NAMES
+            if s["tap_stream_id"] not in FIXED_NAMES
         ]
         run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, *analytics))
         yield server, found, run
@@ -287,7 +287,7 @@ def test_the_tap_asks_in_the_shape_of_the_published_requests(published_run):
 
 def test_a_description_parses_as_its_catalogue_entry(published_run):
     """The single-entry descriptions carry the same object as the catalogue entries."""
-    from tap_dixa.streams import MetricsCatalogueStream, RecordsCatalogueStream
+    from tap_dixa.analytics import MetricsCatalogueStream, RecordsCatalogueStream
     from tap_dixa.tap import TapDixa
 
     server, _, _ = published_run

@@ -10,8 +10,9 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from support_taps.windowed import WindowedStream
 from support_taps.windows import DateWindow
-from tap_dixa.exports import ActivityLogsStream, ConversationsStream, MessagesStream
-from tap_dixa.streams import MetricValuesStream, RecordStream
+from tap_dixa.analytics import MetricValuesStream, RecordStream
+from tap_dixa.exports import ConversationsStream, MessagesStream
+from tap_dixa.main_api import ActivityLogsStream
 from tap_dixa.tap import TapDixa
 
 UTC = dt.timezone.utc

@@ -1,9 +1,13 @@
-"""Dixa's base stream: raw-token auth, `meta.next` paging, request bodies and filters."""
+"""The base of every Dixa stream, whichever of Dixa's APIs it reads: the token, `meta.next`
+paging, the `data` envelope and shape errors.
+
+Each API has its own base beside its streams: `AnalyticsStream` (analytics.py), `ExportStream`
+(exports.py) and `MainApiStream` (main_api.py).
+"""
 
 from __future__ import annotations
 
 import typing as t
-import zoneinfo
 from functools import cached_property
 from urllib.parse import ParseResult, parse_qsl, urlsplit
 
@@ -13,12 +17,13 @@ from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthentica
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+from support_taps.schemas import schema_directory
 from support_taps.stream import SupportStream
 
-if t.TYPE_CHECKING:
-    from tap_dixa.tap import TapDixa
-
+#: Where Dixa's APIs live: the Analytics and main APIs share one host, the Exports API has its own.
 DEFAULT_API_URL = "https://dev.dixa.io"
+DEFAULT_EXPORTS_API_URL = "https://exports.dixa.io"
+DIXA_SCHEMAS = schema_directory("dixa", __package__)
 
 
 class _Envelope(msgspec.Struct):
@@ -76,16 +81,16 @@ class DixaNextPage(BaseHATEOASPaginator):
 
 
 class DixaStream(SupportStream):
-    """Every Dixa Analytics endpoint: auth, paging, period bodies, filters, errors."""
+    """Every Dixa stream, of any of Dixa's APIs: the token, paging, the `data` envelope, errors.
+
+    The raw token in `Authorization` and `meta.next` paging are how the Analytics and main
+    APIs work; the Exports API takes the token as a Bearer token and does not page, so
+    `ExportStream` says so.
+    """
 
     vendor = "Dixa"
     credential_settings = ("api_token",)
     url_settings = ("api_url",)
-
-    @property
-    def dixa_tap(self) -> TapDixa:
-        """The tap of this run, with Dixa's catalogue and the selected ids."""
-        return t.cast("TapDixa", self.tap)
 
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator | BearerTokenAuthenticator:
@@ -93,14 +98,6 @@ class DixaStream(SupportStream):
         return APIKeyAuthenticator(
             key="Authorization", value=self.config["api_token"], location="header"
         )
-
-    @property
-    def timezone(self) -> str:
-        return str(self.config["timezone"])
-
-    @cached_property
-    def zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
 
     def get_new_paginator(self) -> DixaNextPage | None:
         return DixaNextPage()
@@ -125,6 +122,12 @@ class DixaStream(SupportStream):
             raise self.unexpected_shape(response, "its envelope, an object with `data`", payload)
         return payload["data"]
 
+    def data_objects(self, response: requests.Response, what: str) -> t.Iterator[dict]:
+        """The objects of the envelope's `data` list; anything else is an error naming the
+        endpoint and `what` an entry should have been."""
+        for entry in self.expect_shape(self.data_of(response), list, "`data`", response):
+            yield self.expect_shape(entry, dict, what, response)
+
     def expect_shape(
         self, value: t.Any, kind: type, what: str, response: requests.Response
     ) -> t.Any:
@@ -134,21 +137,5 @@ class DixaStream(SupportStream):
             return value
         raise self.unexpected_shape(response_place(response, f", {what}"), _KIND[kind], value)
 
-    def filters_for(self, supported: t.Iterable[str]) -> list[dict[str, t.Any]]:
-        """The configured `filters` whose attribute this metric or record supports."""
-        supported = set(supported)
-        return [
-            {"attribute": f["attribute"], "values": list(f["values"])}
-            for f in self.config.get("filters") or []
-            if f["attribute"] in supported
-        ]
-
 
 _KIND = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
-
-
-def supported_filters(entry: t.Mapping[str, t.Any]) -> list[str]:
-    """Filter attributes a catalogue entry lists."""
-    return [
-        f.get("filterAttribute") for f in entry.get("filters") or [] if f.get("filterAttribute")
-    ]

@@ -1,4 +1,4 @@
-"""Dixa's Exports API (conversations, messages) and the main API's activity log and lists.
+"""Dixa's Exports API: conversations and messages.
 
 The Exports API (`https://exports.dixa.io`) has no paging: a query answers every object at once,
 and no query may span more than 31 days. Streams ask in windows of `export_window_days` (at most
@@ -21,13 +21,10 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from support_taps.errors import response_place
 from support_taps.normalize import to_utc_iso
-from support_taps.schemas import schema_directory
 from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
-from tap_dixa.client import DixaStream
+from tap_dixa.client import DIXA_SCHEMAS, DixaStream
 
-DIXA_SCHEMAS = schema_directory("dixa")
-DEFAULT_EXPORTS_API_URL = "https://exports.dixa.io"
 UTC = dt.timezone.utc
 #: Dixa: "no query can span more than 1 month (31 days)".
 MAX_EXPORT_DAYS = 31
@@ -53,7 +50,8 @@ def export_days(config: t.Mapping[str, t.Any]) -> dt.timedelta:
 
 
 class ExportStream(DixaStream, WindowedStream):
-    """A GET on the Exports API in windows on `updated_at` (epoch milliseconds)."""
+    """A stream of Dixa's Exports API (`exports_api_url`): a GET in windows on `updated_at`
+    (epoch milliseconds), the token as a Bearer token, one answer per window (no paging)."""
 
     url_settings = ("exports_api_url",)
     api_url_setting = "exports_api_url"
@@ -168,104 +166,4 @@ class MessagesStream(ExportStream):
         return record
 
 
-class ActivityLogsStream(DixaStream, WindowedStream):
-    """`GET /v1/conversations/activitylog` (Dixa's main API): every conversation activity, by
-    date (`fromDatetime`/`toDatetime`), paged with `meta.next`."""
-
-    name = "activity_logs"
-    path = "/v1/conversations/activitylog"
-    primary_keys = ("id",)
-    replication_key = "activityTimestamp"
-    schema = StreamSchema(DIXA_SCHEMAS)
-    window_setting = "export_window_days"
-    lookback_setting = "export_lookback_minutes"
-    lookback_unit = "minutes"
-    align_to_days = False
-    window_field = "activityTimestamp"
-
-    @cached_property
-    def window_size(self) -> dt.timedelta:
-        return export_days(self.config)
-
-    def get_url_params(self, context: t.Mapping | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        window = window_of(context)
-        params.setdefault("fromDatetime", window.start.isoformat().replace("+00:00", "Z"))
-        params.setdefault("toDatetime", window.end.isoformat().replace("+00:00", "Z"))
-        return params
-
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for raw in self.expect_shape(self.data_of(response), list, "`data`", response):
-            self.expect_shape(raw, dict, "an activity log entry", response)
-            # Dixa's older Integrations API spells these in snake_case; accept both.
-            stamp = raw.get("activityTimestamp", raw.get("activity_timestamp"))
-            if raw.get("id") is None or stamp is None:
-                raise self.unexpected_shape(
-                    response, "activity log entries with `id` and `activityTimestamp`", raw
-                )
-            author = raw.get("author")
-            yield {
-                "id": str(raw["id"]),
-                "conversationId": raw.get("conversationId", raw.get("conversation_id")),
-                "activityTimestamp": to_utc_iso(stamp),
-                "activityType": raw.get("activityType", raw.get("activity_type")),
-                "author": author if isinstance(author, dict) else None,
-                "attributes": raw.get("attributes")
-                if isinstance(raw.get("attributes"), dict)
-                else None,
-                "raw": raw,
-            }
-
-
-class ListStream(DixaStream):
-    """A list of Dixa's main API (agents, end users, queues, tags, teams), every page, in full."""
-
-    primary_keys = ("id",)
-    replication_key = None
-    schema = StreamSchema(DIXA_SCHEMAS)
-    #: Fields Dixa sends as ISO 8601 date-times, normalised to UTC.
-    instants: t.ClassVar[tuple[str, ...]] = ()
-
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for raw in self.expect_shape(self.data_of(response), list, "`data`", response):
-            self.expect_shape(raw, dict, f"an entry of the {self.name} list", response)
-            if raw.get("id") is None:
-                raise self.unexpected_shape(response, f"{self.name} entries with `id`", raw)
-            record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
-            record["id"] = str(raw["id"])
-            for name in self.instants:
-                record[name] = to_utc_iso(raw.get(name))
-            record["raw"] = raw
-            yield record
-
-
-class AgentsStream(ListStream):
-    name, path, instants = "agents", "/v1/agents", ("createdAt",)
-
-
-class EndUsersStream(ListStream):
-    name, path, instants = "end_users", "/v1/endusers", ("createdAt",)
-
-
-class QueuesStream(ListStream):
-    name, path = "queues", "/v1/queues"
-
-
-class TagsStream(ListStream):
-    name, path = "tags", "/v1/tags"
-
-
-class TeamsStream(ListStream):
-    name, path = "teams", "/v1/teams"
-
-
-EXPORT_STREAMS = (
-    ConversationsStream,
-    MessagesStream,
-    ActivityLogsStream,
-    AgentsStream,
-    EndUsersStream,
-    QueuesStream,
-    TagsStream,
-    TeamsStream,
-)
+EXPORT_STREAMS = (ConversationsStream, MessagesStream)

@@ -1,11 +1,11 @@
-"""tap-dixa: Dixa's Analytics API as a Singer tap, with streams built from Dixa's catalogue."""
+"""tap-dixa: Dixa's Analytics, Exports and main APIs as a Singer tap; the Analytics streams are
+built from Dixa's catalogue, which discovery reads."""
 
 from __future__ import annotations
 
 import datetime as dt
 import typing as t
 import zoneinfo
-from dataclasses import dataclass
 from functools import cached_property
 
 from singer_sdk import typing as th
@@ -19,10 +19,8 @@ from support_taps.errors import (
 )
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
-from tap_dixa.client import DEFAULT_API_URL, supported_filters
-from tap_dixa.exports import DEFAULT_EXPORTS_API_URL, EXPORT_STREAMS, MAX_EXPORT_DAYS
-from tap_dixa.fields import record_schema
-from tap_dixa.streams import (
+from tap_dixa.analytics import (
+    DixaCatalogue,
     FilterValuesStream,
     MetricsCatalogueStream,
     MetricValuesStream,
@@ -30,6 +28,10 @@ from tap_dixa.streams import (
     RecordStream,
     record_stream_name,
 )
+from tap_dixa.client import DEFAULT_API_URL, DEFAULT_EXPORTS_API_URL
+from tap_dixa.exports import EXPORT_STREAMS, MAX_EXPORT_DAYS
+from tap_dixa.fields import record_schema
+from tap_dixa.main_api import MAIN_API_STREAMS
 
 UTC = dt.timezone.utc
 #: Discovery reads one page of this many rows per record id to learn each field's `_type`
@@ -37,26 +39,13 @@ UTC = dt.timezone.utc
 SAMPLE_ROWS = 200
 #: ... from this many days before the end of the configured range.
 SAMPLE_DAYS = 28
+#: The Exports and main API streams: the same in every account, so built without reading
+#: Dixa's Analytics catalogue.
+FIXED_STREAMS = (*EXPORT_STREAMS, *MAIN_API_STREAMS)
 
 
 class DixaDiscoveryError(VendorAPIError):
     """Dixa's catalogue could not be read, so no stream can be built."""
-
-
-@dataclass(frozen=True)
-class DixaCatalogue:
-    """What Dixa's catalogue endpoints said, by id."""
-
-    metrics: dict[str, dict[str, t.Any]]
-    records: dict[str, dict[str, t.Any]]
-
-    @property
-    def filter_attributes(self) -> list[str]:
-        """Every filter attribute any metric or record mentions, in first-seen order."""
-        seen: dict[str, None] = {}
-        for entry in [*self.metrics.values(), *self.records.values()]:
-            seen.update(dict.fromkeys(supported_filters(entry)))
-        return list(seen)
 
 
 class TapDixa(SupportTap):
@@ -240,7 +229,7 @@ class TapDixa(SupportTap):
 
     def discover_streams(self) -> list:
         self.prepare()  # settings checked and secrets registered before Dixa is asked
-        exports = [stream_class(self) for stream_class in EXPORT_STREAMS]
+        fixed = [stream_class(self) for stream_class in FIXED_STREAMS]
         if self.input_catalog is not None and not self._analytics_selected():
             # Only Exports API / list streams are selected: Dixa's analytics catalogue is not
             # needed, so it is not read (no catalogue requests, no sampling).
@@ -248,7 +237,7 @@ class TapDixa(SupportTap):
                 *self.catalogue_streams,
                 FilterValuesStream(self),
                 MetricValuesStream(self),
-                *exports,
+                *fixed,
             ]
         catalogue = self.dixa_catalogue
         self.selected_metric_ids  # noqa: B018 - names unknown `metric_ids` now, not mid-sync
@@ -260,7 +249,7 @@ class TapDixa(SupportTap):
         for record_id in self.selected_record_ids:
             entry = catalogue.records[record_id]
             streams.append(RecordStream(self, entry, self._record_schema(entry)))
-        streams.extend(exports)
+        streams.extend(fixed)
         if self.input_catalog is not None:
             built = {s.name for s in streams}
             for catalogued in self.input_catalog.values():
@@ -275,9 +264,9 @@ class TapDixa(SupportTap):
 
     def _analytics_selected(self) -> bool:
         """Whether the input catalog selects any stream that reads Dixa's Analytics API."""
-        exports = {stream_class.name for stream_class in EXPORT_STREAMS}
+        fixed = {stream_class.name for stream_class in FIXED_STREAMS}
         for entry in (self.input_catalog or {}).values():
-            if entry.tap_stream_id in exports:
+            if entry.tap_stream_id in fixed:
                 continue
             selected = entry.metadata.root.selected
             if selected is None or selected:

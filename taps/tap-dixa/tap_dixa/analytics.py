@@ -1,20 +1,23 @@
-"""Dixa streams: the two catalogues, filter values, metric values and one stream per record id."""
+"""Dixa's Analytics API (`/v1/analytics/...`): the metrics and records catalogues, filter values,
+metric values and one stream per record id."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import typing as t
+import zoneinfo
+from dataclasses import dataclass
+from functools import cached_property
 
 import requests
 from singer_sdk import StreamSchema
 
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
 from support_taps.normalize import to_number, to_text, to_utc_iso
-from support_taps.schemas import schema_directory
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow
-from tap_dixa.client import DixaStream, supported_filters
+from tap_dixa.client import DIXA_SCHEMAS, DixaStream
 from tap_dixa.fields import (
     CONVERSATION_IDS,
     FIELD_TYPES,
@@ -26,8 +29,77 @@ from tap_dixa.fields import (
 if t.TYPE_CHECKING:
     from tap_dixa.tap import TapDixa
 
-DIXA_SCHEMAS = schema_directory("dixa", __package__)
 UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class DixaCatalogue:
+    """What Dixa's catalogue endpoints said, by id."""
+
+    metrics: dict[str, dict[str, t.Any]]
+    records: dict[str, dict[str, t.Any]]
+
+    @property
+    def filter_attributes(self) -> list[str]:
+        """Every filter attribute any metric or record mentions, in first-seen order."""
+        seen: dict[str, None] = {}
+        for entry in [*self.metrics.values(), *self.records.values()]:
+            seen.update(dict.fromkeys(supported_filters(entry)))
+        return list(seen)
+
+
+def supported_filters(entry: t.Mapping[str, t.Any]) -> list[str]:
+    """Filter attributes a catalogue entry lists."""
+    return [
+        f.get("filterAttribute") for f in entry.get("filters") or [] if f.get("filterAttribute")
+    ]
+
+
+class AnalyticsStream(DixaStream):
+    """A stream of Dixa's Analytics API: Dixa's catalogue (read by the tap), the `timezone`
+    every query is asked in, Interval periods and the configured filters."""
+
+    @property
+    def dixa_tap(self) -> TapDixa:
+        """The tap of this run, with Dixa's catalogue and the selected ids."""
+        return t.cast("TapDixa", self.tap)
+
+    @property
+    def timezone(self) -> str:
+        return str(self.config["timezone"])
+
+    @cached_property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def filters_for(self, supported: t.Iterable[str]) -> list[dict[str, t.Any]]:
+        """The configured `filters` whose attribute this metric or record supports."""
+        supported = set(supported)
+        return [
+            {"attribute": f["attribute"], "values": list(f["values"])}
+            for f in self.config.get("filters") or []
+            if f["attribute"] in supported
+        ]
+
+    @staticmethod
+    def interval(window: DateWindow) -> dict[str, str]:
+        """Dixa's `periodFilter` for a window: an Interval, in UTC."""
+        return {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)}
+
+    def warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
+        """A warning about what Dixa sent (an unknown `_type`, a field without a column), said
+        once per stream and run however many rows repeat it."""
+        if key not in self._warned:
+            self._warned.add(key)
+            self.logger.warning(message, *args)
+
+    @cached_property
+    def _warned(self) -> set[tuple]:
+        return set()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _text_list(value: object) -> list[str]:
@@ -44,7 +116,7 @@ def _objects(value: object, keys: tuple[str, ...]) -> list[dict[str, t.Any]]:
 # ---- catalogues ------------------------------------------------------------------------
 
 
-class CatalogueStream(DixaStream):
+class CatalogueStream(AnalyticsStream):
     """A catalogue endpoint. Discovery reads it first; the sync emits what discovery read."""
 
     primary_keys = ("id",)
@@ -65,8 +137,7 @@ class CatalogueStream(DixaStream):
         yield from self.fetched if self.fetched is not None else self.request_records(context)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for entry in self.expect_shape(self.data_of(response), list, "`data`", response):
-            self.expect_shape(entry, dict, f"an entry of `data` ({self.name})", response)
+        for entry in self.data_objects(response, f"an entry of `data` ({self.name})"):
             if entry.get("id"):
                 yield {**self.row(entry), "raw": entry}
 
@@ -112,7 +183,7 @@ class FilterAttributeRejected(VendorAPIError):
     """Dixa answered 400 for one filter attribute."""
 
 
-class FilterValuesStream(DixaStream):
+class FilterValuesStream(AnalyticsStream):
     """Filter values: every value (and label) of every filter attribute the catalogues mention."""
 
     name = "filter_values"
@@ -151,8 +222,7 @@ class FilterValuesStream(DixaStream):
         super().validate_response(response)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for item in self.expect_shape(self.data_of(response), list, "`data`", response):
-            self.expect_shape(item, dict, "a filter value in `data`", response)
+        for item in self.data_objects(response, "a filter value in `data`"):
             if item.get("value") is not None:
                 yield {
                     "value": str(item["value"]),
@@ -170,7 +240,7 @@ ALL_STATUSES = "all"
 UNKNOWN_STATUS = "unknown"
 
 
-class MetricValuesStream(DixaStream, WindowedStream):
+class MetricValuesStream(AnalyticsStream, WindowedStream):
     """Per metric, per calendar day in `timezone` and per measure, the aggregate value.
 
     Each day is one `POST /v1/analytics/metrics` with an Interval from that day's local
@@ -187,10 +257,6 @@ class MetricValuesStream(DixaStream, WindowedStream):
     schema = StreamSchema(DIXA_SCHEMAS)
 
     lookback_setting = "lookback_days"
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._unknown_types: set[str] = set()
 
     def get_new_paginator(self) -> None:
         return None  # one aggregate per request
@@ -234,11 +300,7 @@ class MetricValuesStream(DixaStream, WindowedStream):
         window = window_of(context)
         return {
             "id": metric_id,
-            "periodFilter": {
-                "_type": "Interval",
-                "start": _iso(window.start),
-                "end": _iso(window.end),
-            },
+            "periodFilter": self.interval(window),
             "timezone": self.timezone,
             "filters": self.filters_for(supported_filters(metric)),
             "aggregations": [
@@ -271,12 +333,9 @@ class MetricValuesStream(DixaStream, WindowedStream):
                         "raw": aggregate,
                     }
                 continue
-            if (
-                kind not in ("LongAggregateValue", "DoubleAggregateValue")
-                and kind not in self._unknown_types
-            ):
-                self._unknown_types.add(kind)
-                self.logger.warning(
+            if kind not in ("LongAggregateValue", "DoubleAggregateValue"):
+                self.warn_once(
+                    ("type", kind),
                     "Dixa sent an aggregate `_type` this tap does not know, %r (metric %s); "
                     "its value is kept when it is a number.",
                     kind,
@@ -298,10 +357,6 @@ def _metric_id(context: t.Mapping | None) -> str:
         msg = "metric_values is partitioned by metric: its context needs a `metric_id`."
         raise ValueError(msg)
     return str(context["metric_id"])
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # ---- records ---------------------------------------------------------------------------
@@ -353,7 +408,7 @@ def record_identity(entry: t.Mapping[str, t.Any], field_names: t.Iterable[str]) 
 NO_PRIMARY_TIMESTAMP = " and no primaryTimestampField.timestamp"
 
 
-class RecordStream(DixaStream, WindowedStream):
+class RecordStream(AnalyticsStream, WindowedStream):
     """One Dixa record id (`POST /v1/analytics/records`), incremental on its primary timestamp.
 
     Asked in windows of `window_days` with an Interval period filter; each window is paged with
@@ -392,7 +447,6 @@ class RecordStream(DixaStream, WindowedStream):
             if name not in (PRIMARY_TIMESTAMP, RAW) and not self._is_label(name, properties)
         }
         self._empty = dict.fromkeys(properties)
-        self._warned: set[tuple[str, t.Any]] = set()
 
     @staticmethod
     def _is_label(name: str, properties: t.Mapping[str, t.Any]) -> bool:
@@ -403,11 +457,7 @@ class RecordStream(DixaStream, WindowedStream):
         # The same body for every page of a window: only the pageKey in the query string changes.
         return {
             "id": self.record_id,
-            "periodFilter": {
-                "_type": "Interval",
-                "start": _iso(window.start),
-                "end": _iso(window.end),
-            },
+            "periodFilter": self.interval(window),
             "timezone": self.timezone,
             "filters": self.filters_for(supported_filters(self.entry)),
         }
@@ -445,7 +495,7 @@ class RecordStream(DixaStream, WindowedStream):
         for name, field in fields.items():
             column = columns.get(name)
             if column is None:
-                self._warn_once(
+                self.warn_once(
                     ("field", name),
                     "Dixa sent a field %r for record %s that this catalog has no column "
                     "for; it is kept in `raw` (run discovery again to make it a column).",
@@ -458,7 +508,7 @@ class RecordStream(DixaStream, WindowedStream):
             value, fits = column.convert(field)
             kind = field.get("_type")
             if kind not in FIELD_TYPES and fits:
-                self._warn_once(
+                self.warn_once(
                     ("type", kind),
                     "Dixa sent a field `_type` this tap does not know, %r (record %s, "
                     "field %s); the field is kept as JSON.",
@@ -467,7 +517,7 @@ class RecordStream(DixaStream, WindowedStream):
                     name,
                 )
             if not fits:
-                self._warn_once(
+                self.warn_once(
                     ("fit", name, kind),
                     "Field %s of record %s came as %s, which does not fit its "
                     "column (%s, from discovery); left empty (it is in `raw`). Run discovery "
@@ -515,12 +565,9 @@ class RecordStream(DixaStream, WindowedStream):
                         record[name] = value
                         break
 
-    def _warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
-        if not self.check_keys:
-            return  # discovery's sample: the stream the run builds says it, once
-        if key not in self._warned:
-            self._warned.add(key)
-            self.logger.warning(message, *args)
+    def warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
+        if self.check_keys:  # not discovery's sample: the stream the run builds says it, once
+            super().warn_once(key, message, *args)
 
     def sample_types(self, start: dt.datetime, end: dt.datetime, size: int) -> dict[str, set[str]]:
         """The `_type`s of each field (listed in fieldsMetadata or not) in one page of up to
