@@ -92,10 +92,12 @@ def test_report_ready_to_download_nested_object():
     stream = _stream("author", [_body("status_ready_object.json")], seen)
     job = _job(stream)
     assert stream.poll(job) is True
-    assert job.status.nested and (job.status.runner_state, job.status.detail) == (
-        "CLOSED",
-        "COMPLETED",
-    )
+    # Read where Khoros's OpenAPI nests it: the state in `result.result` (`result` has none
+    # of its own), the URLs in `result.jobInfo`.
+    published = json.loads(_body("status_ready_object.json"))["result"]
+    assert "runnerState" not in published and "downloadUrl" not in published
+    assert (job.status.runner_state, job.status.detail) == ("CLOSED", "COMPLETED")
+    assert job.status.download_url == published["jobInfo"]["downloadUrl"]
     # The download URL Khoros gives is on the API host: it is used, its access token masked.
     assert job.download_url.startswith(
         f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/"

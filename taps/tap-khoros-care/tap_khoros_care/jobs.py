@@ -130,7 +130,6 @@ class ReportScheduler:
         #: Jobs started but not yet downloaded, beyond which only the emitting stream starts more.
         self.max_waiting = max(4 * self.max_concurrent, 40)
         self.running = 0
-        self.peak_running = 0
         self.plans: dict[str, StreamPlan] = {}
         for stream in streams:
             self.plan(stream)
@@ -172,7 +171,6 @@ class ReportScheduler:
             return
         plan.jobs[(window, variant)] = job
         self.running += 1
-        self.peak_running = max(self.peak_running, self.running)
 
     def split(self, plan: StreamPlan, window: DateWindow, why: str) -> None:
         """Replace `window` by its halves (forgetting its jobs), or fail if it cannot be split."""
