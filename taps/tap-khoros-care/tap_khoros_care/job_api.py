@@ -295,4 +295,4 @@ class ReportJobAPI:
 
     def rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         """The rows of a ready job's file, parsed while it streams in (see `ReportFiles.rows`)."""
-        yield from self.files.rows(job, self.api_url(job.download_url, job.path("download")))
+        return self.files.rows(job, self.api_url(job.download_url, job.path("download")))
