@@ -2,9 +2,10 @@
 
 Each fixture is the body of a response as Khoros's developer-portal OpenAPI publishes it,
 byte for byte, with its source in the `.source` sidecar. The tap reads it exactly as it
-reads a live answer: `KhorosStream.start_report` / `KhorosStream.poll` with the HTTP
-exchange replaced by a response carrying the fixture's bytes (no network here reaches
-Khoros). The default `api_url` is Khoros's own host, so the published URLs are on it.
+reads a live answer: the job API's `start` / `poll` (`ReportJobAPI`, wired by the tap from
+the report's stream) with the HTTP exchange replaced by a response carrying the fixture's
+bytes (no network here reaches Khoros). The default `api_url` is Khoros's own host, so the
+published URLs are on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import requests
 
 from support_taps.redaction import redact
 from support_taps.windows import DateWindow
+from tap_khoros_care.job_api import ReportJobAPI
 from tap_khoros_care.jobs import ReportFailed, ReportJob
 from tap_khoros_care.status import read_status
 from tap_khoros_care.tap import TapKhorosCare
@@ -50,8 +52,11 @@ def _response(body: bytes, url: str) -> requests.Response:
     return response
 
 
-def _stream(name: str, answers: list[bytes], seen: list[str] | None = None, report: str = "author"):
-    stream = TapKhorosCare(config=CONFIG).streams[report]
+def _api(
+    name: str, answers: list[bytes], seen: list[str] | None = None, report: str = "author"
+) -> ReportJobAPI:
+    tap = TapKhorosCare(config=CONFIG)
+    stream = tap.streams[report]
 
     def send(
         request, context, *, endpoint, stream=False
@@ -61,10 +66,10 @@ def _stream(name: str, answers: list[bytes], seen: list[str] | None = None, repo
         return _response(answers.pop(0), request.url)
 
     stream.send = send  # type: ignore[method-assign]
-    return stream
+    return tap.job_api(stream)
 
 
-def _job(stream, **overrides) -> ReportJob:
+def _job(api: ReportJobAPI, **overrides) -> ReportJob:
     fields = {
         "workflow_id": "f71ccb0c-afdc-32c6-8bfd-443f8eabae87",
         "run_id": "23nUak09Gc3t5K65L3GMQ3Y1onNYtvSsfUSuqEO0+pkHA=",
@@ -73,7 +78,7 @@ def _job(stream, **overrides) -> ReportJob:
         "next_poll": 0.0,
         "poll_wait": 0.01,
     }
-    return ReportJob(stream.name, WINDOW, **{**fields, **overrides})
+    return ReportJob(api.report_type, WINDOW, **{**fields, **overrides})
 
 
 def test_every_fixture_names_its_source_and_is_published_json():
@@ -89,13 +94,15 @@ def test_every_fixture_names_its_source_and_is_published_json():
 
 def test_report_ready_to_download_nested_object():
     seen: list[str] = []
-    stream = _stream("author", [_body("status_ready_object.json")], seen)
-    job = _job(stream)
-    assert stream.poll(job) is True
-    assert job.status.nested and (job.status.runner_state, job.status.detail) == (
-        "CLOSED",
-        "COMPLETED",
-    )
+    api = _api("author", [_body("status_ready_object.json")], seen)
+    job = _job(api)
+    assert api.poll(job) is True
+    # Read where Khoros's OpenAPI nests it: the state in `result.result` (`result` has none
+    # of its own), the URLs in `result.jobInfo`.
+    published = json.loads(_body("status_ready_object.json"))["result"]
+    assert "runnerState" not in published and "downloadUrl" not in published
+    assert (job.status.runner_state, job.status.detail) == ("CLOSED", "COMPLETED")
+    assert job.status.download_url == published["jobInfo"]["downloadUrl"]
     # The download URL Khoros gives is on the API host: it is used, its access token masked.
     assert job.download_url.startswith(
         f"{API}/reports/report/f71ccb0c-afdc-32c6-8bfd-443f8eabae87/"
@@ -115,9 +122,9 @@ def test_report_ready_to_download_nested_object():
 
 
 def test_export_still_running_as_a_one_item_list():
-    stream = _stream("author", [_body("status_running_list.json")])
-    job = _job(stream)
-    assert stream.poll(job) is False
+    api = _api("author", [_body("status_running_list.json")])
+    job = _job(api)
+    assert api.poll(job) is False
     assert (job.status.runner_state, job.status.detail, job.status.download_url) == (
         "RUNNING",
         "",
@@ -129,10 +136,10 @@ def test_export_still_running_as_a_one_item_list():
 
 
 def test_export_finished_but_failed_ends_the_window_naming_report_window_and_workflow():
-    stream = _stream("author", [_body("status_failed_list.json")])
-    job = _job(stream, workflow_id="57113d95-0745-320b-9269-00de3a9a3128")
+    api = _api("author", [_body("status_failed_list.json")])
+    job = _job(api, workflow_id="57113d95-0745-320b-9269-00de3a9a3128")
     with pytest.raises(ReportFailed) as failed:
-        stream.poll(job)
+        api.poll(job)
     message = str(failed.value)
     assert "Khoros report `author`" in message
     assert "[2025-03-01T00:00:00+00:00, 2025-06-01T00:00:00+00:00)" in message
@@ -143,9 +150,9 @@ def test_export_finished_but_failed_ends_the_window_naming_report_window_and_wor
 def test_deprecated_jobs_examples_say_details_and_mean_ready_by_their_download_url():
     running = read_status(json.loads(_body("jobs_running.json")))
     assert (running.runner_state, running.detail, running.running) == ("RUNNING", "", True)
-    stream = _stream("author", [_body("jobs_finished.json")])
-    job = _job(stream)
-    assert stream.poll(job) is True  # CLOSED, no detail, a downloadUrl: the file is there
+    api = _api("author", [_body("jobs_finished.json")])
+    job = _job(api)
+    assert api.poll(job) is True  # CLOSED, no detail, a downloadUrl: the file is there
     assert job.download_url == (
         f"{API}/reports/report/b8520152-0f68-338e-8c49-db6190be58f9/"
         "233mkcTFbmE%2B40bqQ3db%2F4SnnqomXScvqbK%2FkdzMtD0qo%3D/download"
@@ -209,8 +216,8 @@ def test_deprecated_jobs_examples_say_details_and_mean_ready_by_their_download_u
 )
 def test_start_answers_give_the_job(fixture, report, workflow_id, run_id, status_on_api_host):
     seen: list[str] = []
-    stream = _stream(fixture, [_body(fixture)], seen, report=report)
-    job = stream.start_report(WINDOW)
+    api = _api(fixture, [_body(fixture)], seen, report=report)
+    job = api.start(WINDOW)
     assert (job.report_type, job.workflow_id, job.run_id) == (report, workflow_id, run_id)
     if status_on_api_host:
         assert (
@@ -225,8 +232,8 @@ def test_start_answers_give_the_job(fixture, report, workflow_id, run_id, status
 
 
 def test_the_user_export_start_may_already_carry_its_download_url():
-    stream = _stream("start_user_get.json", [_body("start_user_get.json")], report="user")
-    job = stream.start_report(WINDOW)
+    api = _api("start_user_get.json", [_body("start_user_get.json")], report="user")
+    job = api.start(WINDOW)
     assert job.download_url == (
         f"{API}/reports/report/39b3a89d-1e79-3233-8127-8aa617f6f9d0/"
         "23evvPscL2zWpQgpSqGPu6H5B%2BrqoJ7YgYws8e96uMyRM%3D/download"
@@ -264,10 +271,10 @@ def test_the_user_export_start_may_already_carry_its_download_url():
     ],
 )
 def test_a_status_the_tap_cannot_read_fails_at_once_naming_the_keys(body, found):
-    stream = _stream("author", [body])
-    job = _job(stream, workflow_id="wf-unreadable")
+    api = _api("author", [body])
+    job = _job(api, workflow_id="wf-unreadable")
     with pytest.raises(Exception) as failed:
-        stream.poll(job)
+        api.poll(job)
     message = str(failed.value)
     assert (
         found in message

@@ -8,7 +8,6 @@ import io
 import json
 import re
 import tracemalloc
-from types import SimpleNamespace
 
 import pytest
 
@@ -135,9 +134,8 @@ def _team_performance_records(window: DateWindow, rows: list[dict]) -> list[dict
     """Rows through the stream's real rows-to-records path (the download replaced by `rows`)."""
     config = {"username": "u", "password": "p-1", "company_key": "k-2", "start_date": "2025-03-01"}
     stream = TapKhorosCare(config=config).streams["team_performance"]
-    stream.files = SimpleNamespace(rows=lambda job: iter(rows))
     job = ReportJob("team_performance", window, "w", "r", None, 0.0, 0.0, 0.0)
-    return list(stream.records_of(job))
+    return list(stream.records_of(job, iter(rows)))
 
 
 def test_rows_without_an_id_are_keyed_by_their_window_and_identity_columns():

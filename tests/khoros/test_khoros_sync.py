@@ -480,17 +480,16 @@ def test_lookback_asks_again_for_recent_days(khoros):
 
 
 def test_credentials_only_go_to_the_configured_api_host(khoros):
-    stream = TapKhorosCare(config=khoros_config(khoros)).streams["author"]
+    tap = TapKhorosCare(config=khoros_config(khoros))
+    api = tap.job_api(tap.streams["author"])
     base = khoros.api_url
     assert (
-        stream.api_url(f"{base}/reports/report/w/r/status", "/x")
+        api.api_url(f"{base}/reports/report/w/r/status", "/x")
         == f"{base}/reports/report/w/r/status"
     )
+    assert api.api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
     assert (
-        stream.api_url("https://elsewhere.example/reports/report/w/r/status", "/x") == base + "/x"
-    )
-    assert (
-        stream.api_url(None, "/reports/report/w/r%2F/download")
+        api.api_url(None, "/reports/report/w/r%2F/download")
         == base + "/reports/report/w/r%2F/download"
     )
 

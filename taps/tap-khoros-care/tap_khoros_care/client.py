@@ -1,48 +1,36 @@
 """Khoros Care's base stream: one report type, run as asynchronous jobs, one per window.
 
-The lifecycle of a window (vendor-notes, Khoros part):
-
-1. start: `GET /reports/report/{report_type}?companyKey&startTime&endTime...`
-   (`conversation_actions`: POST with a form body) -> `{"status": "PASS", "result":
-   {"workflowId", "runId", "downloadUrl": "", "statusUrl"}}`;
-2. poll: `GET /reports/report/{workflowId}/{runId}/status` (runId URL-encoded) until
-   `runnerState` is `CLOSED`; `detail` `COMPLETED` (or, with no detail, a `downloadUrl`)
-   means ready, anything else (`FAILED`, ...) means the job failed. Where these sit
-   (nested under `jobInfo`/`result`, or flat) is `tap_khoros_care.status`'s business;
-3. download: `GET /reports/report/{workflowId}/{runId}/download` answers 307 to a
-   short-lived pre-signed URL on another host, fetched without our credentials.
-
-Every request to the API carries HTTP Basic credentials and `companyKey`, and goes
-through the tap's request pacer (about 20 requests a minute). The pre-signed URL is
-another host's: it is not paced, never gets the credentials, and never reaches a
-log line, an error or the state (it is registered with the redactor on receipt).
+A stream declares its report (its parameters, as the vendor names them, and its key),
+shapes what its jobs are asked with (`report_request`), turns the rows of a job's file
+into records, and walks its windows. It holds the credentials (HTTP Basic and
+`companyKey` on every API call) and sends each request through the core (the run's
+pacer, about 20 requests a minute; retries; error checks), handed to the job API as a
+`Connection`.
 
 Windows are the largest Khoros allows (three calendar months, or `window_days`), never
 reaching back past the 18 months Khoros keeps (`history_months`); a window Khoros
 refuses for its range, or whose file is above `max_file_mb`, is split in two.
-The job model and the concurrency across report types are `tap_khoros_care.jobs`'s
-business; the download and reading of a file, `tap_khoros_care.download`'s.
+A job's life is read in one direction: the stream asks the scheduler
+(`tap_khoros_care.scheduler`) for a window's job, the scheduler starts and checks it
+through the job API (`tap_khoros_care.job_api`), which reads its status
+(`tap_khoros_care.status`) and downloads its file (`tap_khoros_care.download`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import time
 import typing as t
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
-from singer_sdk.streams.rest import HTTPRequest, PageContext
+from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.compat import log_request_duration
-from support_taps.errors import VendorAPIError, body_snippet, response_place
-from support_taps.redaction import redact
-from support_taps.windowed import WindowedStream, window_context, window_of
+from support_taps.errors import VendorAPIError
+from support_taps.windowed import WindowedStream
 from support_taps.windows import (
     DateWindow,
     add_months,
@@ -50,22 +38,15 @@ from support_taps.windows import (
     floor_day,
     month_windows,
 )
-from tap_khoros_care.download import ReportFiles
+from tap_khoros_care.connection import Connection, FileRequest
 from tap_khoros_care.jobs import (
-    JOB_ENDPOINT,
-    ReportFailed,
+    RANGE_REFUSAL,
     ReportJob,
-    ReportScheduler,
-    StreamPlan,
+    ReportRequest,
     WindowTooLarge,
     split_window,
 )
-from tap_khoros_care.status import (
-    FAILED_STATES,
-    EnvelopeShapeError,
-    envelope_result,
-    read_status,
-)
+from tap_khoros_care.scheduler import ReportPlan, ReportScheduler
 from tap_khoros_care.values import (
     DAY_FIRST_LOCALES,
     converter_for,
@@ -83,12 +64,6 @@ _OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH, "conversat
 
 #: Khoros: "three months is the maximum time range of data possible to return in an export".
 MAX_WINDOW_MONTHS = 3
-#: How a refusal of a job for its range reads (Khoros publishes only "Too many buckets").
-_RANGE_REFUSAL = re.compile(
-    r"too many buckets|time range|date range|range too|exceed|maximum|three months|"
-    r"3 months|too large|too long",
-    re.IGNORECASE,
-)
 
 
 class KhorosStream(WindowedStream):
@@ -161,25 +136,20 @@ class KhorosStream(WindowedStream):
         return self.khoros_tap.scheduler
 
     @property
-    def plan(self) -> StreamPlan:
+    def plan(self) -> ReportPlan:
         """This stream's windows still to emit and their jobs (see `ReportScheduler`)."""
-        return self.scheduler.plan(self)
+        return self.scheduler.plans[self.name]
 
     #: The reports run for each window (one job each), in emitting order; "" = the type itself.
     variants: t.ClassVar[tuple[str, ...]] = ("",)
+    #: The start parameter a variant sets (None: the report runs once per window).
+    variant_parameter: t.ClassVar[str | None] = None
 
-    def report_error(self, message: str) -> ReportFailed:
-        return ReportFailed(message)
+    # ---- what a report job is asked with ------------------------------------------------
 
-    # ---- the start request ---------------------------------------------------------
-
-    def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, t.Any]:
-        window = window_of(context or {})
-        params: dict[str, t.Any] = {
-            "startTime": str(int(window.start.timestamp() * 1000)),
-            "endTime": str(int(window.end.timestamp() * 1000)),
-            "reportFormat": self.config["report_format"],
-        }
+    def report_parameters(self) -> dict[str, str | list[str]]:
+        """The report's parameters besides its window, from the settings (vendor names)."""
+        params: dict[str, str | list[str]] = {"reportFormat": self.config["report_format"]}
         for name in (*self.COMMON_PARAMETERS, *self.extra_parameters):
             value = self.config.get(name)
             if value is None or value == "" or value == []:
@@ -198,46 +168,15 @@ class KhorosStream(WindowedStream):
             params["reportMetrics"] = list(metrics)  # one parameter per metric, as documented
         return params
 
-    def start_report(self, window: DateWindow, variant: str = "") -> ReportJob:
-        context = {**window_context(window), "variant": variant}
-        request = self.get_http_request(
-            page=PageContext(stream_context=context, next_page_token=None)
+    def report_request(self) -> ReportRequest:
+        """What this report's jobs are asked with, besides their window (see `ReportRequest`)."""
+        return ReportRequest(
+            report_type=self.name,
+            method=self.http_method,
+            path=self.path,
+            query=self.report_parameters(),
+            variant_parameter=self.variant_parameter,
         )
-        try:
-            response = self.send(request, context, endpoint=self.path)
-        except VendorAPIError as exc:
-            if _RANGE_REFUSAL.search(str(exc)):
-                raise WindowTooLarge(f"Khoros refused the range: {exc}") from None
-            raise
-        kind = f" ({variant})" if variant else ""
-        result = self._result(
-            response, f"the start of report `{self.name}`{kind} for window {window.label}"
-        )
-        workflow_id, run_id = result.get("workflowId"), result.get("runId")
-        if not workflow_id or not run_id:
-            raise self.unexpected_shape(
-                response_place(
-                    response, f", the start of report `{self.name}` for window {window.label}"
-                ),
-                "`result` with workflowId and runId",
-                result,
-            )
-        now = time.monotonic()
-        first_wait = float(self.config["poll_interval"])
-        job = ReportJob(
-            self.name,
-            window,
-            str(workflow_id),
-            str(run_id),
-            self._adopt_url(result.get("statusUrl")),
-            started=now,
-            next_poll=now + first_wait,
-            poll_wait=first_wait,
-            download_url=self._adopt_url(result.get("downloadUrl")),
-            variant=variant,
-        )
-        self.logger.info("Started %s.", job.describe())
-        return job
 
     # ---- requests --------------------------------------------------------------------
 
@@ -288,138 +227,30 @@ class KhorosStream(WindowedStream):
         # its window instead of failing the run; the whole body is read, not a snippet.
         status = response.status_code
         if status == HTTPStatus.BAD_REQUEST:
-            refusal = _RANGE_REFUSAL.search(response.text or "")
+            refusal = RANGE_REFUSAL.search(response.text or "")
             if refusal:
                 raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {refusal.group(0)!r})")
         super().validate_response(response)
 
-    def _payload(self, response: requests.Response, what: str) -> object:
-        """The decoded JSON of a Khoros envelope whose `status` is a pass."""
-        payload = self.decode_json(response)
-        if isinstance(payload, dict):
-            status = str(payload.get("status", "PASS")).upper()
-            if status not in ("PASS", "SUCCESS", "OK"):
-                said = " ".join(str(payload.get(key) or "") for key in ("message", "result"))
-                if _RANGE_REFUSAL.search(said):
-                    raise WindowTooLarge(f"Khoros refused the range: {said.strip()[:200]}")
-                msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
-                raise VendorAPIError(msg)
-        return payload
-
-    def _result(self, response: requests.Response, what: str) -> dict:
-        """The `result` of a Khoros envelope: an object, or a one-item list of one."""
-        payload = self._payload(response, what)
-        try:
-            return envelope_result(payload)
-        except EnvelopeShapeError as exc:
-            raise self.unexpected_shape(
-                response_place(response, f", {what}"), exc.expected, exc.found
-            ) from None
-
-    def _adopt_url(self, candidate: object) -> str | None:
-        """A URL Khoros returned (status or download), kept only if it is on the API host.
-
-        Its `analyticsAccessToken` is a credential: it is masked wherever text is
-        produced. `companyKey` is dropped (the authenticator adds the configured one).
-        """
-        if not candidate or not isinstance(candidate, str):
-            return None
-        absolute = urljoin(self.url_base + "/", candidate.strip())
-        mine, theirs = urlsplit(self.url_base), urlsplit(absolute)
-        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
-            return None
-        query = parse_qsl(theirs.query, keep_blank_values=True)
-        for name, value in query:
-            if name != "companyKey" and value and "token" in name.lower():
-                redact.add(value, quote(value, safe=""))
-        kept = [(name, value) for name, value in query if name != "companyKey"]
-        return urlunsplit((theirs.scheme, theirs.netloc, theirs.path, urlencode(kept), ""))
-
-    def api_url(self, candidate: str | None, default_path: str) -> str:
-        """A URL Khoros returned, if it is on the API host; else the documented path.
-
-        Our credentials go to the configured API host only.
-        """
-        return self._adopt_url(candidate) or self.url_base + default_path
-
-    # ---- polling ---------------------------------------------------------------------
-
-    def poll(self, job: ReportJob) -> bool:
-        """Ask for the job's status once; True when its file is ready.
-
-        FAILED, CLOSED without a file, and an answer the tap cannot read each end the
-        window at once, naming the report, the window and the workflow id.
-        """
-        url = self.api_url(job.status_url, job.path("status"))
-        response = self.send(
-            HTTPRequest(url=url, headers=self.http_headers),
-            window_context(job.window),
-            endpoint=JOB_ENDPOINT + "/status",
+    def connection(self) -> Connection:
+        """This stream's way to the API, for the job API: it knows no stream."""
+        return Connection(
+            base_url=self.url_base,
+            headers=self.http_headers,
+            send=self.send,
+            decode_json=self.decode_json,
+            unpaced_retries=self._unpaced_retries,
+            user_agent=self.user_agent,
+            timeout=self.timeout,
+            retry_statuses=tuple(self.extra_retry_statuses),
+            logger=self.logger,
         )
-        payload = self._payload(response, f"the status of {job.describe()}")
-        job.polls += 1
-        kept = (
-            "Nothing of this window was emitted and the bookmark stays at "
-            f"{job.window.start.isoformat()}"
-        )
-        try:
-            status = read_status(payload)
-        except EnvelopeShapeError as exc:
-            place = (
-                f"GET {JOB_ENDPOINT}/status (HTTP {response.status_code}), "
-                f"the status of {job.describe()}"
-            )
-            raise self.unexpected_shape(place, exc.expected, exc.found, f"{kept}.") from None
-        job.status = status
-        job.status_url = self._adopt_url(status.status_url) or job.status_url
-        job.download_url = self._adopt_url(status.download_url) or job.download_url
-        if status.ready:
-            return True
-        if status.running:
-            return False
-        why = f" ({status.reason})" if status.reason else ""
-        if status.runner_state == "CLOSED" and not status.detail:
-            problem = "closed without a file (no `detail` and no `downloadUrl`)"
-        elif status.runner_state == "CLOSED" or status.runner_state in FAILED_STATES:
-            problem = f"ended as {status.outcome}{why}: Khoros produced no file"
-        else:
-            problem = (
-                f"is in a state the tap does not know, runnerState {status.runner_state!r} "
-                f"(documented: RUNNING, CLOSED)"
-            )
-        msg = f"{job.describe()} {problem}. {kept}; the next run asks for the window again."
-        raise ReportFailed(msg)
 
-    def check(self, job: ReportJob) -> None:
-        """One status check of `job` (the scheduler decides when): sets `job.finished` when ready,
-        raises when the job failed or ran past `report_timeout`, else schedules the next check."""
-        if self.poll(job):
-            job.finished = True
-            self.logger.info("%s is ready after %d status checks.", job.describe(), job.polls)
-            return
-        timeout = float(self.config["report_timeout"])
-        max_wait = float(self.config["max_poll_interval"])
-        now = time.monotonic()
-        if now - job.started > timeout:
-            state = job.status.runner_state if job.status else "running"
-            msg = (
-                f"{job.describe()} was still {state} after "
-                f"{now - job.started:.0f}s, past `report_timeout` ({timeout:.0f}s). "
-                "Nothing of this window "
-                f"was emitted and the bookmark stays at {job.window.start.isoformat()}; "
-                "raise `report_timeout` "
-                "or shorten `window_days` for reports this large."
-            )
-            raise ReportFailed(msg)
-        job.poll_wait = min(job.poll_wait * 1.5, max_wait)
-        job.next_poll = now + job.poll_wait
+    def _unpaced_retries(self, func: FileRequest) -> FileRequest:
+        # Retried like any request, but not paced: the file host is not the API.
+        return self.request_decorator(func, paced=False)
 
     # ---- records ---------------------------------------------------------------------
-
-    @cached_property
-    def files(self) -> ReportFiles:
-        """Downloads of this stream's report files (see `tap_khoros_care.download`)."""
-        return ReportFiles(self)
 
     @cached_property
     def _converters(self) -> dict[str, t.Callable[[object], t.Any]]:
@@ -432,12 +263,15 @@ class KhorosStream(WindowedStream):
             if name not in _OWN_COLUMNS
         }
 
-    def records_of(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
+    def records_of(
+        self, job: ReportJob, rows: Iterable[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        """The records of the rows of `job`'s file."""
         start, end = job.window.start.isoformat(), job.window.end.isoformat()
         converters = self._converters
         id_column, identity = self.id_column, self.identity_columns
         first = True
-        for row in self.files.rows(job):
+        for row in rows:
             if first:
                 self._note_columns(row)
                 first = False
@@ -514,7 +348,7 @@ class KhorosStream(WindowedStream):
             if job is None:
                 return False  # refused for its range: the plan now holds its halves
             try:
-                yield from self.records_of(job)
+                yield from self.records_of(job, scheduler.rows(job))
             except WindowTooLarge as exc:
                 if split_window(window) is None:
                     self.logger.warning(
@@ -523,7 +357,7 @@ class KhorosStream(WindowedStream):
                         exc,
                     )
                     job.any_size = True
-                    yield from self.records_of(job)
+                    yield from self.records_of(job, scheduler.rows(job))
                     continue
                 scheduler.split(plan, window, str(exc))
                 return False

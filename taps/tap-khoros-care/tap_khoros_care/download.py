@@ -6,6 +6,7 @@ and its URL never reaches a log line, an error or the state (it is registered wi
 redactor on receipt). A file above `max_file_mb` (by its Content-Length) splits its
 window before any row is read; a connection that breaks mid-file, or a link that
 expired, is fetched again with a fresh link, skipping the rows already yielded.
+The job API (`tap_khoros_care.job_api`) calls this with the job's download URL on the API.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from support_taps.errors import UnparseableResponse, VendorAPIError
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windowed import window_context
+from tap_khoros_care.connection import Connection
 from tap_khoros_care.jobs import JOB_ENDPOINT, ReportJob, WindowTooLarge
 from tap_khoros_care.parsing import CHUNK_BYTES, ReportFormatError, iter_csv_rows, iter_json_rows
-
-if t.TYPE_CHECKING:
-    from tap_khoros_care.client import KhorosStream
 
 #: How many times a download is fetched again after the connection broke mid-file.
 DOWNLOAD_ATTEMPTS = 3
@@ -68,30 +67,33 @@ class _CountedChunks:
 
 
 class ReportFiles:
-    """The report files of one stream's jobs: the API's download request (through the
-    stream: credentials, pacing, retries), then the file host's, without either."""
+    """The report files of one report type's jobs: the API's download request (through the
+    connection: credentials, pacing, retries), then the file host's, without either."""
 
-    def __init__(self, stream: KhorosStream) -> None:
-        self.stream = stream
+    def __init__(self, connection: Connection, *, report_format: str, max_file_mb: float) -> None:
+        self.connection = connection
+        self.report_format = report_format
+        self.max_file_mb = max_file_mb
 
     @cached_property
     def session(self) -> requests.Session:
         """A session for the pre-signed file host: no credentials, no company key."""
         session = requests.Session()
-        session.headers["User-Agent"] = self.stream.user_agent
+        session.headers["User-Agent"] = self.connection.user_agent
         return session
 
-    def rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
-        """The report's rows, parsed while the file streams in.
+    def rows(self, job: ReportJob, url: str) -> Iterator[dict[str, t.Any]]:
+        """The report's rows, parsed while the file streams in; `url` is the job's download
+        request on the API.
 
         If the connection breaks mid-file, the file is fetched again (fresh link) and
         the rows already yielded are skipped, so each row is emitted once.
         """
-        parse = iter_csv_rows if self.stream.config["report_format"] == "csv" else iter_json_rows
+        parse = iter_csv_rows if self.report_format == "csv" else iter_json_rows
         yielded = 0
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
-                target = self._location(job)
+                target = self._location(job, url)
                 response = target if isinstance(target, requests.Response) else self._fetch(target)
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
@@ -127,23 +129,21 @@ class ReportFiles:
                         f"The bookmark stays at {job.window.start.isoformat()}."
                     )
                     raise error(msg) from None
-                self.stream.logger.warning(
+                self.connection.logger.warning(
                     "Fetching the file of %s again (%d rows read so far): %s",
                     job.describe(),
                     yielded,
                     reason,
                 )
 
-    def _location(self, job: ReportJob) -> requests.Response | str:
+    def _location(self, job: ReportJob, url: str) -> requests.Response | str:
         """The pre-signed URL Khoros redirects to (or the file itself, if served directly).
 
         A 204, or a redirect without `Location`, is not an empty report: it is an error
         (the window is not bookmarked), as is a body of zero bytes (see `rows`).
         """
-        stream = self.stream
-        url = stream.api_url(job.download_url, job.path("download"))
-        response = stream.send(
-            HTTPRequest(url=url, headers=stream.http_headers),
+        response = self.connection.send(
+            HTTPRequest(url=url, headers=dict(self.connection.headers)),
             window_context(job.window),
             endpoint=JOB_ENDPOINT + "/download",
             stream=True,
@@ -176,12 +176,12 @@ class ReportFiles:
     @cached_property
     def _fetch(self) -> t.Callable[[str], requests.Response]:
         # Retried like any request, but not paced: the file host is not the API.
-        return self.stream.request_decorator(self._get, paced=False)
+        return self.connection.unpaced_retries(self._get)
 
     def _get(self, location: str) -> requests.Response:
         try:
             response = self.session.get(
-                location, timeout=self.stream.timeout, stream=True, allow_redirects=True
+                location, timeout=self.connection.timeout, stream=True, allow_redirects=True
             )
         except RETRIABLE_EXCEPTIONS as exc:
             # requests quotes the URL in its messages: raise a clean one instead.
@@ -192,7 +192,7 @@ class ReportFiles:
         response.close()
         if status in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
             raise DownloadLinkExpired(status)
-        if status in self.stream.extra_retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        if status in self.connection.retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(f"HTTP {status} from the report file host", response)
         msg = f"The report file host refused the download with HTTP {status}."
         raise VendorAPIError(msg)
@@ -200,7 +200,7 @@ class ReportFiles:
     def _check_size(self, response: requests.Response) -> None:
         """A file above `max_file_mb` (by its Content-Length) splits its window, before
         any row is read."""
-        limit = float(self.stream.config["max_file_mb"]) * 1024 * 1024
+        limit = self.max_file_mb * 1024 * 1024
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > limit:
             response.close()

@@ -66,7 +66,6 @@ class JobStatus:
     reason: str
     download_url: str
     status_url: str
-    nested: bool
 
     @property
     def running(self) -> bool:
@@ -96,11 +95,10 @@ def read_status(payload: object) -> JobStatus:
             or "runnerState" not in inner
         ):
             raise EnvelopeShapeError("a nested job with `result.result.runnerState`", payload)
-        nested = True
     else:
         if "runnerState" not in result:
             raise EnvelopeShapeError("`runnerState` in `result` or in `result.result`", payload)
-        job_info, inner, nested = result, result, False
+        job_info, inner = result, result
     state = _text(inner.get("runnerState")).upper()
     if not state:
         raise EnvelopeShapeError("a non-empty `runnerState`", payload)
@@ -113,5 +111,4 @@ def read_status(payload: object) -> JobStatus:
         reason=_text(inner.get("reason")),
         download_url=_text(job_info.get("downloadUrl")),
         status_url=_text(job_info.get("statusUrl")),
-        nested=nested,
     )

@@ -9,14 +9,14 @@ fields, as sent, in `fields`, so columns Khoros adds are never lost.
 from __future__ import annotations
 
 import typing as t
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from singer_sdk import StreamSchema
-from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from support_taps.schemas import schema_directory
 from tap_khoros_care.client import KhorosStream
-from tap_khoros_care.jobs import ReportJob
+from tap_khoros_care.jobs import ReportJob, ReportRequest
 
 KHOROS_SCHEMAS = schema_directory("khoros", __package__)
 
@@ -28,18 +28,17 @@ class _FormBodyStream(KhorosStream):
     """An export Khoros documents as a POST whose parameters travel in a form body."""
 
     http_method = "POST"
-    payload_as_json = False
 
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        request = super().get_http_request(page=page)
+    def report_request(self) -> ReportRequest:
+        request = super().report_request()
         # The report parameters travel in the form body; companyKey (the authenticator
         # adds it) and the type's query parameters stay in the query string.
-        body = {k: v for k, v in request.params.items() if k not in self.query_parameters}
-        request.data, request.params = (
-            body,
-            {k: v for k, v in request.params.items() if k in self.query_parameters},
+        parameters = request.query
+        return replace(
+            request,
+            query={k: v for k, v in parameters.items() if k in self.query_parameters},
+            form={k: v for k, v in parameters.items() if k not in self.query_parameters},
         )
-        return request
 
 
 class AuthorStream(KhorosStream):
@@ -72,6 +71,7 @@ class ConversationStream(KhorosStream):
     name = "conversation"
     id_column = "CONVERSATION_ID"
     schema = StreamSchema(KHOROS_SCHEMAS)
+    variant_parameter = "conversationReportType"
 
     # A class attribute on the other reports; here the settings decide it.
     @property
@@ -79,13 +79,10 @@ class ConversationStream(KhorosStream):
         one = self.config.get("conversation_report_type")
         return (one,) if one else tuple(self.config["conversation_report_types"])
 
-    def get_url_params(self, context: t.Mapping | None, next_page_token: None) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        params["conversationReportType"] = (context or {}).get("variant") or self.variants[0]
-        return params
-
-    def records_of(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
-        for record in super().records_of(job):
+    def records_of(
+        self, job: ReportJob, rows: Iterable[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        for record in super().records_of(job, rows):
             record["conversation_report_type"] = job.variant
             yield record
 

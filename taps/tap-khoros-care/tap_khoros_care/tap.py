@@ -12,7 +12,8 @@ from support_taps.pacing import RequestPacer
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
 from tap_khoros_care.client import KhorosStream
-from tap_khoros_care.jobs import ReportScheduler
+from tap_khoros_care.job_api import JobSettings, ReportJobAPI
+from tap_khoros_care.scheduler import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
 
 CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
@@ -332,9 +333,20 @@ class TapKhorosCare(SupportTap):
 
     @cached_property
     def scheduler(self) -> ReportScheduler:
-        """The run's report jobs across every selected report type (see `tap_khoros_care.jobs`)."""
-        streams = [s for s in self.streams.values() if s.selected and isinstance(s, KhorosStream)]
-        return ReportScheduler(streams, int(self.config["max_concurrent_reports"]))
+        """The run's report jobs across every selected report type, each stream's windows
+        planned up front (see `tap_khoros_care.scheduler`)."""
+        scheduler = ReportScheduler(int(self.config["max_concurrent_reports"]))
+        for stream in self.streams.values():
+            if stream.selected and isinstance(stream, KhorosStream):
+                scheduler.add(self.job_api(stream), stream.variants, stream.planned_windows())
+        return scheduler
+
+    def job_api(self, stream: KhorosStream) -> ReportJobAPI:
+        """The job API of `stream`'s report type: what its jobs are asked with, and the
+        stream's connection to the API."""
+        return ReportJobAPI(
+            stream.report_request(), stream.connection(), JobSettings.from_config(self.config)
+        )
 
     def discover_streams(self) -> list[KhorosStream]:
         wanted = self.config["report_types"]
