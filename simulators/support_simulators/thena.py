@@ -352,19 +352,22 @@ class ThenaSimulator(VendorSimulator):
                 PUBLISHED_EXAMPLE[1:-1].strip()
             )  # the published object, bytes as published
         day = max(start, self.dataset.start)
-        settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
         while day <= last:
-            chunk = self._encoded.get(day)
-            if chunk is None:
-                rows = [
-                    self.dataset.as_of(r.row, now)
-                    for r in self.dataset.day(day)
-                    if r.created <= now
-                ]
-                chunk = ",".join(json.dumps(row) for row in rows).encode()
-                if midnight(day) < settled:
-                    self._encoded[day] = chunk
+            chunk = self._day_json(day, now)
             if chunk:
                 parts.append(chunk)
             day += dt.timedelta(days=1)
         return raw_json_response(b"[" + b",".join(parts) + b"]")
+
+    def _day_json(self, day: dt.date, now: dt.datetime) -> bytes:
+        """The day's requests as they read at `now`: JSON objects joined by commas."""
+        chunk = self._encoded.get(day)
+        if chunk is None:
+            rows = [
+                self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now
+            ]
+            chunk = ",".join(json.dumps(row) for row in rows).encode()
+            # Rows this old no longer change: their bytes are kept.
+            if midnight(day) < now - dt.timedelta(days=120):
+                self._encoded[day] = chunk
+        return chunk

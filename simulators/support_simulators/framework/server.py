@@ -163,57 +163,68 @@ class _Server(ThreadingHTTPServer):
         self._wake_writer.close()
 
 
-def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
-        # Headers and body go out in separate writes; with Nagle on, each keep-alive
-        # answer would wait ~40 ms for a delayed ACK. Real API servers set TCP_NODELAY.
-        disable_nagle_algorithm = True
-        server_version = server.server_header()
+class _Handler(BaseHTTPRequestHandler):
+    """One connection's requests, each answered by `owner` (the LoopbackServer)."""
 
-        def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
-            server.log_http(format, *args)
+    owner: LoopbackServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+    # Headers and body go out in separate writes; with Nagle on, each keep-alive
+    # answer would wait ~40 ms for a delayed ACK. Real API servers set TCP_NODELAY.
+    disable_nagle_algorithm = True
 
-        def _handle(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            arrived = time.monotonic()
-            query = parse_qs(parts.query, keep_blank_values=server.keep_blank_values)
-            request = SimRequest(self.command, parts.path, query, self.headers, body)
-            try:
-                response = server.handle(request)
-            except Exception as exc:  # a simulator bug must look like a server error, not hang
-                logger.exception(
-                    "%s simulator failed on %s %s", server.name, self.command, parts.path
-                )
-                response = json_response({"message": f"simulator error: {exc}"}, 500)
-            server.log_request(request, response.status if response else 0, arrived)
-            if response is None:
-                self.close_connection = True
-                self.connection.close()
-                return
-            self.send_response(response.status)
-            for key, value in server.response_headers(response).items():
-                self.send_header(key, value)
-            if response.chunks is not None:
-                self._send_chunked(response.chunks)
-                return
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - the stdlib's name
+        self.owner.log_http(format, *args)
 
-        def _send_chunked(self, chunks: t.Iterable[bytes]) -> None:
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            try:
-                for chunk in chunks:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                self.wfile.write(b"0\r\n\r\n")
-            except (BreakOff, BrokenPipeError, ConnectionResetError):
-                self.close_connection = True
+    def _handle(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        arrived = time.monotonic()
+        query = parse_qs(parts.query, keep_blank_values=self.owner.keep_blank_values)
+        request = SimRequest(self.command, parts.path, query, self.headers, body)
+        response = self._answer(request)
+        self.owner.log_request(request, response.status if response else 0, arrived)
+        if response is None:
+            self.close_connection = True
+            self.connection.close()
+        else:
+            self._send(response)
 
-    for method in server.methods:
-        setattr(Handler, f"do_{method}", Handler._handle)
-    return Handler
+    def _answer(self, request: SimRequest) -> SimResponse | None:
+        try:
+            return self.owner.handle(request)
+        except Exception as exc:  # a simulator bug must look like a server error, not hang
+            logger.exception(
+                "%s simulator failed on %s %s", self.owner.name, request.method, request.path
+            )
+            return json_response({"message": f"simulator error: {exc}"}, 500)
+
+    def _send(self, response: SimResponse) -> None:
+        self.send_response(response.status)
+        for key, value in self.owner.response_headers(response).items():
+            self.send_header(key, value)
+        if response.chunks is not None:
+            self._send_chunked(response.chunks)
+            return
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _send_chunked(self, chunks: t.Iterable[bytes]) -> None:
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except (BreakOff, BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+def _make_handler(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
+    """The handler class for `owner`'s server: its methods, its Server header."""
+    methods = {f"do_{method}": _Handler._handle for method in owner.methods}
+    return type(
+        "Handler", (_Handler,), {"owner": owner, "server_version": owner.server_header(), **methods}
+    )

@@ -59,6 +59,15 @@ def split(
     return (start, middle, end) if start < middle < end else None
 
 
+def _text(value: t.Any) -> str:
+    """A setting's value as its query parameter's text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def _query(
     report_type: str,
     start: dt.datetime,
@@ -72,13 +81,8 @@ def _query(
     }
     for name in _QUERY_SETTINGS:
         value = config.get(name)
-        if value is None or value == []:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        params[name] = [str(value)]
+        if value is not None and value != []:
+            params[name] = [_text(value)]
     if report_type == "user":
         params.pop("teamIds", None)
         if config.get("teamIds"):
