@@ -28,7 +28,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from support_simulators.dixa import RATE_BURST, RATE_LIMIT, RECORDS, DixaSimulator
+from support_simulators.dixa.catalogue import RECORDS
+from support_simulators.dixa.simulator import RATE_BURST, RATE_LIMIT, DixaSimulator
 from support_simulators.framework import Faults
 
 TOKEN = "benchmark-token"

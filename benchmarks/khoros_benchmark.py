@@ -40,7 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from support_simulators.khoros import REPORT_TYPES, KhorosSimulator  # noqa: E402
+from support_simulators.khoros import KhorosSimulator  # noqa: E402
+from support_simulators.khoros.reports import REPORT_TYPES  # noqa: E402
 
 USER, PASSWORD, COMPANY_KEY = "bench-user", "bench-password-1234", "bench-company-key-5678"
 REAL_RATE_PER_MINUTE = 20

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 import re
 import typing as t
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 
 from support_simulators.framework import (
     SimRequest,
@@ -41,10 +39,15 @@ from support_simulators.framework import (
     json_response,
     raw_json_response,
 )
+from support_simulators.framework.dataset import (
+    DATASET_START,
+    UTC,
+    DailyDataset,
+    midnight,
+    setting_time,
+)
 
-UTC = dt.timezone.utc
 DEFAULT_API_KEY = "thankful-demo-key"
-DATASET_START = dt.date(2024, 1, 1)
 ONE_DAY = dt.timedelta(days=1)
 #: Days after a day ends during which its numbers still change.
 REVISION_DAYS = 2
@@ -269,14 +272,18 @@ class Summary:
                 mine.setdefault(action_id, Counter()).update(counts)
 
 
-class ThankfulDataset:
+class ThankfulDataset(DailyDataset[Cells]):
     """Deterministic tickets, generated per day so any range costs only its own days."""
+
+    empty = dict
+    cached_days = 1024
 
     def __init__(
         self, seed: int = 7, tickets_per_day: int = 900, start: dt.date = DATASET_START
     ) -> None:
-        self.seed, self.tickets_per_day, self.start = seed, tickets_per_day, start
-        rng = random.Random(f"{seed}:actions")
+        super().__init__(seed, start)
+        self.tickets_per_day = tickets_per_day
+        rng = self.rng("actions")
         ids = sorted(rng.sample(range(3000, 4000), len(_ACTION_NAMES)))
         names = list(_ACTION_NAMES)
         rng.shuffle(names)
@@ -291,15 +298,12 @@ class ThankfulDataset:
             for i, n in zip(ids, names, strict=False)
         ]
         self.by_id = {a.id: a for a in self.actions}
-        self._day = lru_cache(maxsize=1024)(self._generate)
         self._summaries: dict[tuple[dt.date, Filters], Summary] = {}
 
     # ---- raw tickets ---------------------------------------------------------------
 
-    def _generate(self, day: dt.date) -> Cells:
-        if day < self.start:
-            return {}
-        rng = random.Random(f"{self.seed}:{day.isoformat()}")
+    def generate(self, day: dt.date) -> Cells:
+        rng = self.rng(day)
         weekend = day.weekday() >= 5
         growth = 1 + (day - self.start).days / 730  # the business grows
         total = max(
@@ -335,14 +339,14 @@ class ThankfulDataset:
 
     def cells(self, day: dt.date, now: dt.datetime) -> Cells:
         """The day's tickets as the API reads them at `now` (recent days are still moving)."""
-        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
-        if midnight > now:
+        start = midnight(day)
+        if start > now:
             return {}
-        cells = self._day(day)
-        age = (now - (midnight + ONE_DAY)).total_seconds() / 86_400
+        cells = self.day(day)
+        age = (now - (start + ONE_DAY)).total_seconds() / 86_400
         if age >= REVISION_DAYS:
             return cells
-        received_share = min(1.0, (now - midnight).total_seconds() / 86_400)
+        received_share = min(1.0, (now - start).total_seconds() / 86_400)
         pending_share = 0.35 * min(1.0, 1 - age / REVISION_DAYS)
         out: Counter = Counter()
         for (action, channel, status, cause), count in cells.items():
@@ -368,7 +372,7 @@ class ThankfulDataset:
 
     def day_summary(self, day: dt.date, filters: Filters, now: dt.datetime) -> Summary:
         """One day's aggregates; days past revision are computed once per filter set."""
-        settled = _midnight(day) + ONE_DAY * (1 + REVISION_DAYS) <= now
+        settled = midnight(day) + ONE_DAY * (1 + REVISION_DAYS) <= now
         key = (day, filters)
         if settled and key in self._summaries:
             return self._summaries[key]
@@ -456,10 +460,6 @@ def _change(current: int, previous: int) -> float:
 
 def _z(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 class BadRequest(Exception):
@@ -599,7 +599,7 @@ class ThankfulSimulator(VendorSimulator):
                 ("Transferred", one.transferred),
                 ("Resolved", one.resolved),
             ):
-                series[key].append({"Val": value, "CreatedAt": _z(_midnight(day))})
+                series[key].append({"Val": value, "CreatedAt": _z(midnight(day))})
             total.add(one)
             day += ONE_DAY
         # Percent changes compare with the period of the same length just before.
@@ -609,7 +609,7 @@ class ThankfulSimulator(VendorSimulator):
             "Period": {
                 "Start": _z(start),
                 "End": _z(end),
-                "Min": _z(_midnight(self.dataset.start)),
+                "Min": _z(midnight(self.dataset.start)),
             },
             "TicketsOverTime": {
                 **series,
@@ -659,15 +659,11 @@ class ThankfulSimulator(VendorSimulator):
     def expected_days(self, tap_config: t.Mapping[str, t.Any]) -> list[dt.date]:
         """UTC days a full run covers: every day that starts before end_date (or now)."""
 
-        def utc(value: str) -> dt.datetime:
-            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
         now = self.now()
-        end = min(utc(tap_config["end_date"]), now) if tap_config.get("end_date") else now
-        day = utc(tap_config["start_date"]).date()
+        end = min(setting_time(tap_config["end_date"]), now) if tap_config.get("end_date") else now
+        day = setting_time(tap_config["start_date"]).date()
         days = []
-        while _midnight(day) < end:
+        while midnight(day) < end:
             days.append(day)
             day += ONE_DAY
         return days

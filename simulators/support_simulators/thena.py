@@ -35,10 +35,16 @@ from support_simulators.framework import (
     json_response,
     raw_json_response,
 )
+from support_simulators.framework.dataset import (
+    AGENT_NAMES,
+    DATASET_START,
+    UTC,
+    DailyDataset,
+    midnight,
+    setting_time,
+)
 
-UTC = dt.timezone.utc
 DEFAULT_API_KEY = "thena-demo-key"
-DATASET_START = dt.date(2024, 1, 1)
 
 _CUSTOMERS = [
     "Globex",
@@ -54,15 +60,7 @@ _CUSTOMERS = [
     "Cyberdyne",
     "Tyrell Corp",
 ]
-_AGENTS = [
-    "Jane Smith",
-    "Ravi Patel",
-    "Ana Souza",
-    "Lee Min",
-    "Omar Haddad",
-    "Greta Berg",
-    "Tom Okafor",
-]
+_AGENTS = AGENT_NAMES[:7]
 _TOPICS = [
     ("Issue with Capturing Links in Ticket Notes", ["Missing Link", "Ticket Notes", "Slack Chat"]),
     ("SSO login loop after password reset", ["SSO", "Login"]),
@@ -128,10 +126,11 @@ class ThenaRequestRow:
     row: dict[str, t.Any]
 
 
-class ThenaDataset:
+class ThenaDataset(DailyDataset[list[ThenaRequestRow]]):
     """Deterministic requests, generated per day so any range costs only its own days."""
 
     MAX_PER_DAY = 10_000
+    cached_days = 4000
 
     def __init__(
         self,
@@ -140,39 +139,20 @@ class ThenaDataset:
         start: dt.date = DATASET_START,
         variants: bool = False,
     ) -> None:
-        self.seed, self.requests_per_day, self.start = seed, requests_per_day, start
-        self.variants = variants
-        self._cache: dict[dt.date, list[ThenaRequestRow]] = {}
+        super().__init__(seed, start)
+        self.requests_per_day, self.variants = requests_per_day, variants
 
     def day(self, day: dt.date) -> list[ThenaRequestRow]:
         if day == PUBLISHED_DAY:
             created = dt.datetime(2023, 5, 12, 12, 24, tzinfo=UTC)
             return [ThenaRequestRow(PUBLISHED_ROW["request_id"], created, PUBLISHED_ROW)]
-        if day < self.start:
-            return []
-        rows = self._cache.get(day)
-        if rows is None:
-            rows = self._generate(day)
-            if len(self._cache) > 4000:
-                self._cache.clear()
-            self._cache[day] = rows
-        return rows
+        return super().day(day)
 
-    def _generate(self, day: dt.date) -> list[ThenaRequestRow]:
-        rng = random.Random(f"{self.seed}:{day.isoformat()}")
-        weekend = day.weekday() >= 5
-        mean = self.requests_per_day * (0.35 if weekend else 1.0)
-        count = max(0, int(rng.gauss(mean, mean * 0.15)))
-        count = min(count, self.MAX_PER_DAY - 1)
-        day_index = (day - self.start).days
-        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
-        seconds = sorted(rng.randrange(86_400) for _ in range(count))
-        return [
-            self._request(
-                rng, 1000 + day_index * self.MAX_PER_DAY + n, midnight + dt.timedelta(seconds=s)
-            )
-            for n, s in enumerate(seconds)
-        ]
+    def generate(self, day: dt.date) -> list[ThenaRequestRow]:
+        rng = self.rng(day)
+        first_id = 1000 + (day - self.start).days * self.MAX_PER_DAY
+        arrivals = self.arrivals(rng, day, self.requests_per_day, 0.35, most=self.MAX_PER_DAY - 1)
+        return [self._request(rng, first_id + n, created) for n, created in enumerate(arrivals)]
 
     def _request(
         self, rng: random.Random, request_id: int, created: dt.datetime
@@ -334,12 +314,8 @@ class ThenaSimulator(VendorSimulator):
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
-        def utc(value: str) -> dt.datetime:
-            parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-        end = utc(tap_config["end_date"]) if tap_config.get("end_date") else self.now()
-        ids = self.dataset.request_ids(utc(tap_config["start_date"]), end)
+        end = setting_time(tap_config["end_date"]) if tap_config.get("end_date") else self.now()
+        ids = self.dataset.request_ids(setting_time(tap_config["start_date"]), end)
         return {"requests": (("request_id",), {(i,) for i in ids})}
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
@@ -376,19 +352,22 @@ class ThenaSimulator(VendorSimulator):
                 PUBLISHED_EXAMPLE[1:-1].strip()
             )  # the published object, bytes as published
         day = max(start, self.dataset.start)
-        settled = now - dt.timedelta(days=120)  # rows this old no longer change: cache their bytes
         while day <= last:
-            chunk = self._encoded.get(day)
-            if chunk is None:
-                rows = [
-                    self.dataset.as_of(r.row, now)
-                    for r in self.dataset.day(day)
-                    if r.created <= now
-                ]
-                chunk = ",".join(json.dumps(row) for row in rows).encode()
-                if dt.datetime(day.year, day.month, day.day, tzinfo=UTC) < settled:
-                    self._encoded[day] = chunk
+            chunk = self._day_json(day, now)
             if chunk:
                 parts.append(chunk)
             day += dt.timedelta(days=1)
         return raw_json_response(b"[" + b",".join(parts) + b"]")
+
+    def _day_json(self, day: dt.date, now: dt.datetime) -> bytes:
+        """The day's requests as they read at `now`: JSON objects joined by commas."""
+        chunk = self._encoded.get(day)
+        if chunk is None:
+            rows = [
+                self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now
+            ]
+            chunk = ",".join(json.dumps(row) for row in rows).encode()
+            # Rows this old no longer change: their bytes are kept.
+            if midnight(day) < now - dt.timedelta(days=120):
+                self._encoded[day] = chunk
+        return chunk

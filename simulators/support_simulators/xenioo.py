@@ -42,7 +42,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import random
 import re
 import threading
 import typing as t
@@ -55,8 +54,8 @@ from support_simulators.framework import (
     json_response,
     raw_json_response,
 )
+from support_simulators.framework.dataset import UTC, DayCache, midnight, seeded
 
-UTC = dt.timezone.utc
 DEFAULT_ACCOUNT_API_KEY = "xenioo-demo-account-key"
 #: bot API key -> bot name (the demo's bots; keys are secrets in the tap's settings).
 DEFAULT_BOTS: dict[str, str] = {
@@ -94,6 +93,12 @@ MAX_DAYS = 30
 ACCOUNT_THROTTLE = dt.timedelta(hours=1)
 BOT_THROTTLE = dt.timedelta(minutes=30)
 DLR_THROTTLE = dt.timedelta(hours=1)
+#: Each statistics call: the types it takes, its throttle and how its refusal names it.
+_CALLS: dict[str, tuple[tuple[int, ...], dt.timedelta, str]] = {
+    "account": (ACCOUNT_TYPES, ACCOUNT_THROTTLE, "Account statistics"),
+    "bot": (BOT_TYPES, BOT_THROTTLE, "Bot statistics"),
+    "dlr": ((), DLR_THROTTLE, "Delivery receipt statistics"),
+}
 
 _CHANNELS = ["Web", "WhatsApp", "Facebook", "Telegram", "SMS"]
 _DLR_CHANNELS = {"WhatsApp", "SMS"}
@@ -165,7 +170,7 @@ class XeniooDataset:
         self.bots = dict(bots)
         self.channels: dict[str, list[str]] = {}
         for index, key in enumerate(self.bots):
-            rng = random.Random(f"{seed}:channels:{index}")
+            rng = seeded(seed, "channels", index)
             # Every bot is on the web and on a channel with delivery receipts.
             chosen = [
                 "Web",
@@ -173,20 +178,18 @@ class XeniooDataset:
                 *rng.sample(_CHANNELS[1:], k=rng.randint(0, 2)),
             ]
             self.channels[key] = [c for c in _CHANNELS if c in chosen]
-        self._days: dict[tuple[str, dt.date], list[tuple[str, int, str, float]]] = {}
-        self._lock = threading.Lock()
+        self._days = DayCache(self._generate, limit=5000)
 
     def bot_id(self, key: str) -> str:
         return f"{_stable_int(self.seed, 'bot', key) % 10**12:012d}"
 
     def day(self, key: str, day: dt.date) -> list[tuple[str, int, str, float]]:
         """(channel, type, event label, full-day value) for every non-zero entry of a bot's day."""
-        cache_key = (key, day)
-        with self._lock:
-            rows = self._days.get(cache_key)
-        if rows is not None:
-            return rows
-        rng = random.Random(f"{self.seed}:{key}:{day.isoformat()}")
+        return self._days.get((key, day))
+
+    def _generate(self, bot_day: tuple[str, dt.date]) -> list[tuple[str, int, str, float]]:
+        key, day = bot_day
+        rng = seeded(self.seed, key, day)
         weekend = 0.45 if day.weekday() >= 5 else 1.0
         size = 0.5 + (_stable_int(self.seed, "size", key) % 100) / 100
         rows = []
@@ -207,14 +210,10 @@ class XeniooDataset:
                         value = float(max(0, int(rng.gauss(mean, mean * 0.3))))
                     if value:
                         rows.append((channel, code, label, value))
-        with self._lock:
-            if len(self._days) > 5000:
-                self._days.clear()
-            self._days[cache_key] = rows
         return rows
 
     def dlr_day(self, key: str, day: dt.date) -> list[tuple[str, str, float]]:
-        rng = random.Random(f"{self.seed}:dlr:{key}:{day.isoformat()}")
+        rng = seeded(self.seed, "dlr", key, day)
         rows = []
         for channel in self.channels[key]:
             if channel not in _DLR_CHANNELS:
@@ -420,28 +419,32 @@ class XeniooSimulator(VendorSimulator):
 
     # ---- data ------------------------------------------------------------------------
 
+    def _days(self, days: int, mode: str) -> t.Iterator[tuple[dt.date, list[tuple[str, float]]]]:
+        """Each day DAYS=`days` covers, with the group label of each of its buckets and the
+        share of the day's value that bucket gets."""
+        now = self.now()
+        today = now.date()
+        fraction = (now - midnight(today)).total_seconds() / 86_400
+        for day in covered_days(now, days):
+            parts = self._parts(midnight(day), mode, now, day == today, fraction)
+            yield day, [(group_label(moment, mode), share) for moment, share in parts]
+
     def statistics_rows(
         self, keys: list[str], codes: list[int], mode: str, days: int
     ) -> list[dict]:
-        now = self.now()
         wanted = set(codes)
         buckets: dict[tuple, list[float]] = {}
-        today = now.date()
-        fraction = (
-            now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)
-        ).total_seconds() / 86_400
-        for day in covered_days(now, days):
-            midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for day, parts in self._days(days, mode):
             for key in keys:
                 for channel, code, label, value in self.dataset.day(key, day):
                     if code not in wanted:
                         continue
-                    for moment, part in self._parts(midnight, mode, now, day == today, fraction):
+                    shown = label if self.breakdowns else STATISTIC_TYPES[code]
+                    for group, part in parts:
                         part_value = value if code in _AVERAGES else value * part
                         if code not in _AVERAGES:
                             part_value = float(max(1, round(part_value)))
-                        shown = label if self.breakdowns else STATISTIC_TYPES[code]
-                        bucket = (group_label(moment, mode), key, channel, shown, code)
+                        bucket = (group, key, channel, shown, code)
                         buckets.setdefault(bucket, []).append(part_value)
         rows = []
         for (label_text, key, channel, event, code), values in buckets.items():
@@ -476,31 +479,25 @@ class XeniooSimulator(VendorSimulator):
 
     @staticmethod
     def _parts(
-        midnight: dt.datetime, mode: str, now: dt.datetime, is_today: bool, fraction: float
+        start: dt.datetime, mode: str, now: dt.datetime, is_today: bool, fraction: float
     ) -> t.Iterator[tuple[dt.datetime, float]]:
         """The bucket moments of one day and the share of the day's value each gets."""
         if mode == "hour":
             for hour, share in enumerate(_HOURLY):
-                moment = midnight + dt.timedelta(hours=hour)
+                moment = start + dt.timedelta(hours=hour)
                 if moment > now:
                     break
                 yield moment, share
         else:
-            yield midnight, (min(1.0, fraction * 1.2) if is_today else 1.0)
+            yield start, (min(1.0, fraction * 1.2) if is_today else 1.0)
 
     def dlr_rows(self, keys: list[str], mode: str, days: int) -> list[dict]:
-        now = self.now()
         buckets: dict[tuple, float] = {}
-        today = now.date()
-        fraction = (
-            now - dt.datetime(today.year, today.month, today.day, tzinfo=UTC)
-        ).total_seconds() / 86_400
-        for day in covered_days(now, days):
-            midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for day, parts in self._days(days, mode):
             for key in keys:
                 for channel, status, value in self.dataset.dlr_day(key, day):
-                    for moment, part in self._parts(midnight, mode, now, day == today, fraction):
-                        bucket = (group_label(moment, mode), key, channel, status)
+                    for group, part in parts:
+                        bucket = (group, key, channel, status)
                         buckets[bucket] = buckets.get(bucket, 0.0) + max(1, round(value * part))
         rows = [
             {
@@ -519,44 +516,41 @@ class XeniooSimulator(VendorSimulator):
 
     # ---- endpoints ---------------------------------------------------------------------
 
-    def account_statistics(self, request: SimRequest) -> SimResponse:
-        api_key, types, mode, days = request.match.groups()
-        parsed = self._parse(types, mode, days, ACCOUNT_TYPES)
+    def _call(
+        self, kind: str, api_key: str, types: str | None, mode: str, days: str
+    ) -> tuple[list[str], tuple] | SimResponse:
+        """The bots and parameters of a `kind` (account|bot|dlr) call, or its refusal: bad
+        parameters, then an unknown key, then the throttle."""
+        allowed, window, what = _CALLS[kind]
+        parsed = self._parse(types, mode, days, allowed)
         if isinstance(parsed, SimResponse):
             return parsed
-        keys = self._bot_keys(api_key, wildcard=True)
+        keys = self._bot_keys(api_key, wildcard=kind != "bot")
         if isinstance(keys, SimResponse):
             return keys
-        refusal = self._throttled("account", "*", ACCOUNT_THROTTLE, "Account statistics")
-        if refusal is not None:
-            return refusal
+        refusal = self._throttled(kind, keys[0] if kind == "bot" else "*", window, what)
+        return refusal or (keys, parsed)
+
+    def _statistics(self, kind: str, request: SimRequest) -> SimResponse:
+        call = self._call(kind, *request.match.groups())
+        if isinstance(call, SimResponse):
+            return call
+        keys, parsed = call
         return raw_json_response(self.published(self.statistics_rows(keys, *parsed)))
 
+    def account_statistics(self, request: SimRequest) -> SimResponse:
+        return self._statistics("account", request)
+
     def bot_statistics(self, request: SimRequest) -> SimResponse:
-        api_key, types, mode, days = request.match.groups()
-        parsed = self._parse(types, mode, days, BOT_TYPES)
-        if isinstance(parsed, SimResponse):
-            return parsed
-        keys = self._bot_keys(api_key, wildcard=False)
-        if isinstance(keys, SimResponse):
-            return keys
-        refusal = self._throttled("bot", keys[0], BOT_THROTTLE, "Bot statistics")
-        if refusal is not None:
-            return refusal
-        return raw_json_response(self.published(self.statistics_rows(keys, *parsed)))
+        return self._statistics("bot", request)
 
     def dlr_statistics(self, request: SimRequest) -> SimResponse:
         api_key, mode, days = request.match.groups()
-        parsed = self._parse(None, mode, days, ())
-        if isinstance(parsed, SimResponse):
-            return parsed
-        keys = self._bot_keys(api_key, wildcard=True)
-        if isinstance(keys, SimResponse):
-            return keys
-        refusal = self._throttled("dlr", "*", DLR_THROTTLE, "Delivery receipt statistics")
-        if refusal is not None:
-            return refusal
-        return raw_json_response(json.dumps(self.dlr_rows(keys, parsed[1], parsed[2])).encode())
+        call = self._call("dlr", api_key, None, mode, days)
+        if isinstance(call, SimResponse):
+            return call
+        keys, (_, mode, count) = call
+        return raw_json_response(json.dumps(self.dlr_rows(keys, mode, count)).encode())
 
     # ---- what a full run must deliver ------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from kit_dixa import API_TOKEN, discover, dixa_config, select_only
 from tap_runner import run_tap
 
-from support_simulators.dixa import RECORDS, DixaSimulator
+from support_simulators.dixa import DixaSimulator
+from support_simulators.dixa.catalogue import RECORDS
 
 STATIC = {
     "metrics_catalogue",

@@ -18,7 +18,7 @@ import pytest
 from kit_dixa import API_TOKEN, dixa_config, keys_of, load_into_duckdb, select_only
 from tap_runner import TapRun, run_tap
 
-from support_simulators.dixa_exports import DAY_MS
+from support_simulators.dixa.exports import DAY_MS
 
 UTC = dt.timezone.utc
 EXPORTS = (

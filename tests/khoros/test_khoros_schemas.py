@@ -8,7 +8,7 @@ from pathlib import Path
 
 from singer_sdk.helpers._flattening import flatten_record, flatten_schema
 
-from support_simulators.khoros import REPORT_TYPES
+from support_simulators.khoros.reports import REPORT_TYPES
 from tap_khoros_care.streams import REPORT_STREAMS
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "khoros"

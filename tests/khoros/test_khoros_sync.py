@@ -21,7 +21,7 @@ from kit_khoros import (
 from singer_sdk.exceptions import ConfigValidationError
 from tap_runner import run_tap
 
-from support_simulators.khoros import ID_COLUMNS, REPORT_TYPES
+from support_simulators.khoros.reports import ID_COLUMNS, REPORT_TYPES
 from tap_khoros_care.tap import TapKhorosCare
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")

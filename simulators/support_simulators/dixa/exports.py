@@ -1,12 +1,12 @@
-"""Dixa's Exports API and the reference lists of Dixa's main API, for the Dixa simulator.
+"""Dixa's Exports API and its conversations' activity log, for the Dixa simulator.
 
 - GET /v1/conversation_export, /v1/message_export (Exports API, `Authorization: Bearer <token>`):
   filters `created_`, `updated_`, `closed_`, `last_message_created_` + `_after`/`_before`
   (yyyy-mm-dd or epoch milliseconds, both ends inclusive here) or `csids`; at least one
   `_after` and one `_before`, and no query may span more than 31 days (else 400). No paging:
   the whole answer is one JSON array.
-- GET /v1/agents, /v1/endusers, /v1/queues, /v1/tags, /v1/teams and
-  /v1/conversations/activitylog (`fromDatetime`/`toDatetime`): paged with `meta.next`.
+- GET /v1/conversations/activitylog (`fromDatetime`/`toDatetime`, main API): paged with
+  `meta.next`.
 
 Conversations are the ones the Analytics data is generated from (same csids, channels, queues,
 agents, tags, closing and rating), so both APIs tell one story. `update(csid, at)` moves a
@@ -16,22 +16,15 @@ conversation's `updated_at` (and adds a tag), as an agent's edit in Dixa would.
 from __future__ import annotations
 
 import datetime as dt
-import random
 import typing as t
-import uuid
 
-UTC = dt.timezone.utc
+from support_simulators.dixa.dataset import DixaDataset, SimRecord, dixa_id
+from support_simulators.framework.dataset import UTC, seeded
+
 DAY_MS = 86_400_000
 #: Dixa: "no query can span more than 1 month (31 days)".
 MAX_SPAN_MS = 31 * DAY_MS
 FILTERS = ("created", "updated", "closed", "last_message_created")
-_TEAMS = [
-    ("Frontline", ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min"]),
-    ("Specialists", ["Omar Haddad", "Greta Berg"]),
-    ("Escalations", ["Tom Okafor", "Ines Duarte"]),
-]
-_FIRST = ["Alex", "Sam", "Maria", "Jon", "Priya", "Kim", "Lars", "Noor", "Eva", "Luis"]
-_LAST = ["Jensen", "Olsen", "Garcia", "Khan", "Nielsen", "Rossi", "Berg", "Silva"]
 
 
 class ExportQueryError(ValueError):
@@ -53,16 +46,57 @@ def parse_bound(name: str, value: str) -> int:
     return ms(dt.datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
-def _id(kind: str, name: t.Any) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dixa-sim:{kind}:{name}"))
+Bounds = dict[str, list]  # filter name -> [after, before], epoch milliseconds or None
+
+
+def _bounds(query: t.Mapping[str, list[str]]) -> Bounds:
+    """The bounds of each filter the query uses."""
+    bounds: Bounds = {}
+    for name in FILTERS:
+        low, high = (
+            query.get(f"{name}_after", [None])[0],
+            query.get(f"{name}_before", [None])[0],
+        )
+        if low is not None or high is not None:
+            bounds[name] = [
+                parse_bound(f"{name}_after", low) if low else None,
+                parse_bound(f"{name}_before", high) if high else None,
+            ]
+    return bounds
+
+
+def _check(bounds: Bounds, query: t.Mapping[str, list[str]], *, messages: bool) -> None:
+    """Raise Dixa's refusal of the query, if it refuses it."""
+    if messages and (set(bounds) != {"created"} or None in bounds["created"] or query.get("csids")):
+        # The published message_export takes created_after and created_before only.
+        raise ExportQueryError("The message export needs created_after and created_before")
+    if not query.get("csids", [None])[0] and not (
+        any(b[0] is not None for b in bounds.values())
+        and any(b[1] is not None for b in bounds.values())
+    ):
+        raise ExportQueryError(
+            "The request must have at least one _after and one _before parameter or csids"
+        )
+    for name, (low, high) in bounds.items():
+        if low is not None and high is not None and high - low > MAX_SPAN_MS:
+            raise ExportQueryError(
+                f"Invalid query: {name}_after/{name}_before span more than 31 days"
+            )
+
+
+def _within(conversation: dict[str, t.Any], name: str, low: int | None, high: int | None) -> bool:
+    value = conversation.get(f"{name}_at")
+    if value is None:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 class DixaExports:
-    """Export conversations and messages, activity logs and reference lists from a DixaDataset."""
+    """Export conversations and messages, and activity logs, from a DixaDataset."""
 
     def __init__(
         self,
-        dataset: t.Any,
+        dataset: DixaDataset,
         agents: list,
         queues: list,
         tags: list,
@@ -77,97 +111,6 @@ class DixaExports:
         )
         self.updates: dict[int, list[int]] = {}  # csid -> updated_at of each later edit
         self._activity_cache: dict[str, t.Any] = {}
-
-    # ---- reference lists -----------------------------------------------------------------
-
-    def agent_list(self) -> list[dict[str, t.Any]]:
-        out = []
-        for n, (agent_id, name) in enumerate(self.agents):
-            first, last = name.split(" ", 1)
-            out.append(
-                {
-                    "id": agent_id,
-                    "createdAt": f"2023-0{1 + n % 9}-1{n % 10}T09:00:00Z",
-                    "displayName": name,
-                    "email": f"{first.lower()}@acme.example",
-                    "avatarUrl": None,
-                    "phoneNumber": f"+45 20 00 00 {n:02d}",
-                    "additionalEmails": [],
-                    "additionalPhoneNumbers": [],
-                    "firstName": first,
-                    "lastName": last,
-                    "middleNames": [],
-                    "roles": ["Agent"],
-                }
-            )
-        return out
-
-    def end_user_list(self, count: int = 60) -> list[dict[str, t.Any]]:
-        rng = random.Random("endusers")
-        out = []
-        for n in range(count):
-            first, last = rng.choice(_FIRST), rng.choice(_LAST)
-            out.append(
-                {
-                    "id": _id("enduser", n),
-                    "createdAt": f"2023-{1 + n % 12:02d}-0{1 + n % 9}T12:00:00Z",
-                    "displayName": f"{first} {last}",
-                    "email": f"{first.lower()}.{last.lower()}{n}@mail.example",
-                    "avatarUrl": None,
-                    "phoneNumber": None if n % 3 else f"+45 30 00 {n:04d}",
-                    "additionalEmails": [],
-                    "additionalPhoneNumbers": [],
-                    "firstName": first,
-                    "lastName": last,
-                    "middleNames": [],
-                    "externalId": None if n % 2 else f"crm-{n}",
-                    "customAttributes": []
-                    if n % 4
-                    else [
-                        {
-                            "id": _id("attr", "plan"),
-                            "name": "Plan",
-                            "identifier": "plan",
-                            "value": "gold",
-                        }
-                    ],
-                }
-            )
-        return out
-
-    def queue_list(self) -> list[dict[str, t.Any]]:
-        return [
-            {
-                "id": queue_id,
-                "name": name,
-                "isDefault": n == 0,
-                "organizationId": _id("org", "acme"),
-                "offerTimeout": 30,
-                "priority": n,
-                "wrapupTimeout": 60,
-                "offeringAlgorithm": "AllAtOnce",
-                "isDoNotOfferEnabled": False,
-                "isPreferredAgentEnabled": n % 2 == 1,
-                "memberListType": "SkillBased",
-                "queueThresholds": {"SlaTimeLimit": 60 * (n + 1)},
-                "usages": {"queueId": queue_id, "usages": {}},
-            }
-            for n, (queue_id, name) in enumerate(self.queues)
-        ]
-
-    def tag_list(self) -> list[dict[str, t.Any]]:
-        return [
-            {
-                "id": tag_id,
-                "name": name,
-                "color": f"#{(n * 2654435761) % 0xFFFFFF:06x}",
-                "state": "Active" if n < len(self.tags) - 1 else "Inactive",
-            }
-            for n, (tag_id, name) in enumerate(self.tags)
-        ]
-
-    def team_list(self) -> list[dict[str, t.Any]]:
-        return [{"id": _id("team", name), "name": name} for name, _ in _TEAMS]
 
     # ---- conversations -------------------------------------------------------------------
 
@@ -191,7 +134,7 @@ class DixaExports:
         self, csid: int, record: t.Any, closing: t.Any, rating: t.Any
     ) -> dict[str, t.Any]:
         facts = record.facts
-        rng = random.Random(f"conversation:{csid}")
+        rng = seeded("conversation", csid)
         created = ms(record.timestamp)
         queue = next(((i, n) for i, n in self.queues if i == facts.get("queue_id")), None)
         agent = next(((i, n) for i, n in self.agents if i == facts.get("agent_id")), None)
@@ -200,37 +143,20 @@ class DixaExports:
         closed_at = ms(closing.values["closed_at"]) if closing else None
         messages = self.messages_of(csid, created, closed_at)
         updated = max([created, closed_at or 0, messages[-1]["created_at"]])
-        ratings = []
+        ratings = [self._rating(rating, closed_at)] if rating else []
         if rating:
-            rated_at = ms(rating.timestamp)
-            updated = max(updated, rated_at)
-            ratings.append(
-                {
-                    "rating_score": rating.values["rating_score"],
-                    "rating_message": None,
-                    "rating_type": "stars" if rating.values["rating_type"] == "CSAT" else "thumbs",
-                    "rating_created_timestamp": closed_at,
-                    "rating_offered_timestamp": closed_at,
-                    "rating_status": "rated",
-                    "rating_language": "en",
-                    "rating_modified_timestamp": rated_at,
-                    "rating_rated_timestamp": rated_at,
-                    "rating_scheduled_timestamp": closed_at,
-                    "rating_scheduled_for_timestamp": closed_at,
-                    "rating_unscheduled_timestamp": None,
-                    "rating_cancelled_timestamp": None,
-                }
-            )
+            updated = max(updated, ms(rating.timestamp))
         edits = self.updates.get(csid, [])
         for n, at in enumerate(edits):
             tags = [*tags, f"edited-{n + 1}"]
             updated = max(updated, at)
         channel = facts["channel"].lower()
+        email = channel == "email"
         return {
             "id": csid,
             "created_at": created,
             "initial_channel": channel,
-            "requester_id": _id("enduser", requester),
+            "requester_id": dixa_id("enduser", requester),
             "requester_name": f"End user {requester}",
             "requester_email": f"user{requester}@mail.example",
             "requester_additional_emails": [],
@@ -255,12 +181,12 @@ class DixaExports:
             "handling_duration": int(closing.values["handling_duration"])
             if closing and closing.values.get("handling_duration") is not None
             else None,
-            "dixa_email_integration_id": _id("email", "support") if channel == "email" else None,
-            "dixa_email_integration_sender_name": "Acme Support" if channel == "email" else None,
+            "dixa_email_integration_id": dixa_id("email", "support") if email else None,
+            "dixa_email_integration_sender_name": "Acme Support" if email else None,
             "forwarding_email": None,
             "facebook_page_id": None,
             "facebook_page_name": None,
-            "widget_id": _id("widget", "site") if channel == "widget_chat" else None,
+            "widget_id": dixa_id("widget", "site") if channel == "widget_chat" else None,
             "widget_name": "acme.example chat" if channel == "widget_chat" else None,
             "tags": tags,
             "conversation_wrapup_notes": ["Customer happy"] if rng.random() < 0.2 else [],
@@ -270,7 +196,7 @@ class DixaExports:
             "subject": f"Case {csid}",
             "custom_fields": [
                 {
-                    "attribute_id": _id("attr", "order"),
+                    "attribute_id": dixa_id("attr", "order"),
                     "identifier": "order_number",
                     "value": f"A-{csid % 9973}",
                     "data_type": "Text",
@@ -283,8 +209,27 @@ class DixaExports:
             "anonymized_at": None,
         }
 
+    @staticmethod
+    def _rating(rating: SimRecord, closed_at: int | None) -> dict[str, t.Any]:
+        rated_at = ms(rating.timestamp)
+        return {
+            "rating_score": rating.values["rating_score"],
+            "rating_message": None,
+            "rating_type": "stars" if rating.values["rating_type"] == "CSAT" else "thumbs",
+            "rating_created_timestamp": closed_at,
+            "rating_offered_timestamp": closed_at,
+            "rating_status": "rated",
+            "rating_language": "en",
+            "rating_modified_timestamp": rated_at,
+            "rating_rated_timestamp": rated_at,
+            "rating_scheduled_timestamp": closed_at,
+            "rating_scheduled_for_timestamp": closed_at,
+            "rating_unscheduled_timestamp": None,
+            "rating_cancelled_timestamp": None,
+        }
+
     def messages_of(self, csid: int, created: int, closed_at: int | None) -> list[dict[str, t.Any]]:
-        rng = random.Random(f"messages:{csid}")
+        rng = seeded("messages", csid)
         count = rng.randint(2, 6)
         last = closed_at or created + 3_600_000
         stamps = sorted(rng.randrange(created, max(created + 1, last)) for _ in range(count - 1))
@@ -293,7 +238,7 @@ class DixaExports:
             inbound = n % 2 == 0
             out.append(
                 {
-                    "id": _id("message", f"{csid}:{n}"),
+                    "id": dixa_id("message", f"{csid}:{n}"),
                     "csid": csid,
                     "created_at": at,
                     "initial_channel": "email",
@@ -317,52 +262,12 @@ class DixaExports:
     def export(self, query: t.Mapping[str, list[str]], *, messages: bool) -> list[dict[str, t.Any]]:
         """The conversations (or their messages) a conversation_export/message_export query
         selects."""
-        bounds: dict[str, list[int]] = {}
-        for name in FILTERS:
-            low, high = (
-                query.get(f"{name}_after", [None])[0],
-                query.get(f"{name}_before", [None])[0],
-            )
-            if low is not None or high is not None:
-                bounds[name] = [
-                    parse_bound(f"{name}_after", low) if low else None,
-                    parse_bound(f"{name}_before", high) if high else None,
-                ]
-        if messages and (
-            set(bounds) != {"created"} or None in bounds["created"] or query.get("csids")
-        ):
-            # The published message_export takes created_after and created_before only.
-            raise ExportQueryError("The message export needs created_after and created_before")
+        bounds = _bounds(query)
+        _check(bounds, query, messages=messages)
         csids_text = query.get("csids", [None])[0]
-        if not csids_text and not (
-            any(b[0] is not None for b in bounds.values())
-            and any(b[1] is not None for b in bounds.values())
-        ):
-            raise ExportQueryError(
-                "The request must have at least one _after and one _before parameter or csids"
-            )
-        for name, (low, high) in bounds.items():
-            if low is not None and high is not None and high - low > MAX_SPAN_MS:
-                raise ExportQueryError(
-                    f"Invalid query: {name}_after/{name}_before span more than 31 days"
-                )
-        lows = [b[0] for b in bounds.values() if b[0] is not None]
-        highs = [b[1] for b in bounds.values() if b[1] is not None]
         csids = {int(c) for c in csids_text.split(",")} if csids_text else None
-        if csids is not None and not (lows and highs):
-            lows, highs = (
-                [ms(dt.datetime.combine(self.dataset.start, dt.time(), UTC))],
-                [ms(self.now())],
-            )
-        first = dt.datetime.fromtimestamp(min(lows) / 1000, UTC).date() - dt.timedelta(days=7)
-        last = dt.datetime.fromtimestamp(max(highs) / 1000, UTC).date()
-        edited_days = {
-            self.dataset.start + dt.timedelta(days=(csid - 180_000) // 1000)
-            for csid in self.updates
-        }
-        days = {first + dt.timedelta(days=n) for n in range((last - first).days + 1)} | edited_days
         out = []
-        for day in sorted(days):
+        for day in self._days(bounds, csids):
             for conversation in self.conversations_created(day):
                 if csids is not None and conversation["id"] not in csids:
                     continue
@@ -381,20 +286,29 @@ class DixaExports:
                         if low <= m["created_at"] <= high
                     )
                 elif all(
-                    self._within(conversation, name, low, high)
-                    for name, (low, high) in bounds.items()
+                    _within(conversation, name, low, high) for name, (low, high) in bounds.items()
                 ):
                     out.append(conversation)
         return out
 
-    @staticmethod
-    def _within(
-        conversation: dict[str, t.Any], name: str, low: int | None, high: int | None
-    ) -> bool:
-        value = conversation.get(f"{name}_at")
-        if value is None:
-            return False
-        return (low is None or value >= low) and (high is None or value <= high)
+    def _days(self, bounds: Bounds, csids: set[int] | None) -> list[dt.date]:
+        """The creation days to look at: the bounds' days (from a week before: updates and
+        closings come later), and every day with an edit."""
+        lows = [b[0] for b in bounds.values() if b[0] is not None]
+        highs = [b[1] for b in bounds.values() if b[1] is not None]
+        if csids is not None and not (lows and highs):
+            lows, highs = (
+                [ms(dt.datetime.combine(self.dataset.start, dt.time(), UTC))],
+                [ms(self.now())],
+            )
+        first = dt.datetime.fromtimestamp(min(lows) / 1000, UTC).date() - dt.timedelta(days=7)
+        last = dt.datetime.fromtimestamp(max(highs) / 1000, UTC).date()
+        days = {first + dt.timedelta(days=n) for n in range((last - first).days + 1)}
+        return sorted(days | self.edited_days())
+
+    def edited_days(self) -> set[dt.date]:
+        """The creation days of the conversations edited with `update`."""
+        return {self.dataset.day_of(csid) for csid in self.updates}
 
     # ---- activity logs -------------------------------------------------------------------
 
@@ -453,7 +367,7 @@ class DixaExports:
             stamp = dt.datetime.fromtimestamp(at / 1000, UTC)
             out.append(
                 {
-                    "id": _id("activity", f"{csid}:{n}"),
+                    "id": dixa_id("activity", f"{csid}:{n}"),
                     "conversationId": csid,
                     "activityTimestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at % 1000:03d}Z",
                     "activityType": kind,
