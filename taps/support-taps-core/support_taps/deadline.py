@@ -80,19 +80,19 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, _Watch]] = []
-        self._finished = 0
+        self._done_count = 0
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def arm(self, watch: _Watch) -> None:
         with self._wake:
-            if self._finished > 1000 and self._finished * 2 > len(self._heap):
+            if self._done_count > 1000 and self._done_count * 2 > len(self._heap):
                 # Most requests end long before their deadline: forget those, so the heap
                 # stays as small as the requests in flight.
                 self._heap = [entry for entry in self._heap if not entry[2].done]
                 heapq.heapify(self._heap)
-                self._finished = 0
+                self._done_count = 0
             heapq.heappush(self._heap, (watch.at, next(self._order), watch))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -103,7 +103,7 @@ class _Watchdog:
 
     def finished(self) -> None:
         with self._wake:
-            self._finished += 1
+            self._done_count += 1
 
     def _run(self) -> None:
         with self._wake:

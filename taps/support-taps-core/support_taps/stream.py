@@ -3,6 +3,7 @@ naming the endpoint and the setting at fault, JSON decoding, checkpoints and BAT
 
 from __future__ import annotations
 
+import threading
 import time
 import typing as t
 import weakref
@@ -109,8 +110,22 @@ class SupportStream(FastRecordMessages, RESTStream):
     def _count(self, counter: str, amount: int = 1) -> None:
         self.tap.run_stats.count(self.name, counter, amount)
 
-    #: A warning about repaired text was logged (once per stream).
-    _repaired_noted = False
+    def warn_once(self, about: t.Hashable, message: str, *args: t.Any) -> None:
+        """Log `message` the first time this stream meets `about` in a run (an unknown type, a
+        value it cannot read, a field without a column): one line, however many rows repeat it."""
+        with self._warned_lock:
+            if about in self._warned:
+                return
+            self._warned.add(about)
+        self.logger.warning(message, *args)
+
+    @cached_property
+    def _warned(self) -> set[t.Hashable]:
+        return set()
+
+    @cached_property
+    def _warned_lock(self) -> threading.Lock:
+        return threading.Lock()
 
     @cached_property
     def _emits_records(self) -> bool:
@@ -321,9 +336,9 @@ class SupportStream(FastRecordMessages, RESTStream):
                     f"{body_snippet(response.content)}"
                 )
                 raise UnparseableResponse(msg) from None
-        if decoded.repaired and not self._repaired_noted:
-            self._repaired_noted = True
-            self.logger.warning(
+        if decoded.repaired:
+            self.warn_once(
+                "lone surrogate",
                 "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
                 "produces) for %s; it is kept as U+FFFD (no target can store the original).",
                 self.vendor,

@@ -86,17 +86,6 @@ class AnalyticsStream(DixaStream):
         """Dixa's `periodFilter` for a window: an Interval, in UTC."""
         return {"_type": "Interval", "start": _iso(window.start), "end": _iso(window.end)}
 
-    def warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
-        """A warning about what Dixa sent (an unknown `_type`, a field without a column), said
-        once per stream and run however many rows repeat it."""
-        if key not in self._warned:
-            self._warned.add(key)
-            self.logger.warning(message, *args)
-
-    @cached_property
-    def _warned(self) -> set[tuple]:
-        return set()
-
 
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -565,9 +554,9 @@ class RecordStream(AnalyticsStream, WindowedStream):
                         record[name] = value
                         break
 
-    def warn_once(self, key: tuple, message: str, *args: t.Any) -> None:
+    def warn_once(self, about: t.Hashable, message: str, *args: t.Any) -> None:
         if self.check_keys:  # not discovery's sample: the stream the run builds says it, once
-            super().warn_once(key, message, *args)
+            super().warn_once(about, message, *args)
 
     def sample_types(self, start: dt.datetime, end: dt.datetime, size: int) -> dict[str, set[str]]:
         """The `_type`s of each field (listed in fieldsMetadata or not) in one page of up to

@@ -38,11 +38,6 @@ class ThankfulStream(WindowedStream):
     credential_settings = ("api_key",)
     url_settings = ("api_url",)
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        #: What this stream has warned about this run (a field and a shape it cannot read...).
-        self.warned: set[tuple[str, ...]] = set()
-
     @property
     def tap(self) -> TapThankful:
         """The tap of this run, with Thankful's shared `ticket_days` and `action_filters`."""
@@ -79,12 +74,6 @@ class ThankfulStream(WindowedStream):
                 field,
             )
         return converted
-
-    def warn_once(self, about: tuple[str, ...], message: str, *args: t.Any) -> None:
-        """Log `message` the first time this stream meets `about` in a run."""
-        if about not in self.warned:
-            self.warned.add(about)
-            self.logger.warning(message, *args)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[t.Any]:
         # The payload as one item, checked against the shape Thankful publishes for the
