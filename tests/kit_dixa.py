@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import kit_meltano_project as meltano_project
 import tap_runner
 from tap_runner import run_tap
 
@@ -96,16 +97,19 @@ DUCKDB_LOADER = (
 
 def duckdb_loader() -> Path:
     """The demo's loader, installed the way `make demo` installs it when it is not there yet."""
-    if not DUCKDB_LOADER.exists():
-        env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        subprocess.run(
-            [str(Path(sys.executable).parent / "meltano"), "install", "target-duckdb"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
+    if DUCKDB_LOADER.exists():
+        return DUCKDB_LOADER
+    with meltano_project.installing():
+        if not DUCKDB_LOADER.exists():  # another test may have installed it meanwhile
+            env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            subprocess.run(
+                [str(Path(sys.executable).parent / "meltano"), "install", "target-duckdb"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
     return DUCKDB_LOADER
 
 
@@ -122,11 +126,13 @@ def load_into_duckdb(singer_lines: str, database: Path, workdir: Path) -> None:
             }
         )
     )
-    done = subprocess.run(
-        [str(duckdb_loader()), "--config", str(config)],
-        input=singer_lines,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
+    loader = duckdb_loader()
+    with meltano_project.running():
+        done = subprocess.run(
+            [str(loader), "--config", str(config)],
+            input=singer_lines,
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
