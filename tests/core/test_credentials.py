@@ -188,7 +188,10 @@ def test_a_log_file_from_singer_sdk_log_config_never_holds_a_secret(tmp_path):
     with simulator() as xenioo:
         # Xenioo bot keys travel in the URL path, which urllib3 logs with every request.
         run = run_tap(
-            "tap_xenioo", xenioo_config(xenioo), env={"SINGER_SDK_LOG_CONFIG": str(config_file)}
+            "tap_xenioo",
+            xenioo_config(xenioo),
+            env={"SINGER_SDK_LOG_CONFIG": str(config_file)},
+            fresh_interpreter=True,  # logging configured from the environment at start-up
         )
     text = log_file.read_text()
     assert run.returncode == 0, run.stderr[-2000:]

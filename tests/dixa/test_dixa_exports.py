@@ -15,7 +15,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of, load_into_duckdb, select_only
+from kit_dixa import (
+    API_TOKEN,
+    dixa_config,
+    keys_of,
+    limit_recovered_before_each_run,
+    load_into_duckdb,
+    select_only,
+)
 from tap_runner import TapRun, run_tap
 
 from support_simulators.dixa.exports import DAY_MS
@@ -50,7 +57,7 @@ def long_run():
     """73 days of the export streams only: three windows of (at most) 31 days."""
     from support_simulators.dixa import DixaSimulator
 
-    with DixaSimulator(api_token=API_TOKEN) as sim:
+    with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = _config(sim, start_date="2025-01-01", end_date="2025-03-15")
         catalog = _catalog(sim, config, *EXPORTS)
         sim.reset_log()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from kit_dixa import API_TOKEN, dixa_config, load_into_duckdb
+from kit_dixa import API_TOKEN, dixa_config, limit_recovered_before_each_run, load_into_duckdb
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -26,7 +26,7 @@ def table(database: Path, stream: str, columns: str) -> list[tuple]:
 
 def test_a_revised_measure_upserts_onto_the_same_key(tmp_path):
     database = tmp_path / "warehouse.duckdb"
-    with DixaSimulator(api_token=API_TOKEN) as sim:
+    with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = dixa_config(sim, end_date="2025-01-08", metric_ids=["csat"])
         first = run_tap("tap_dixa", config)
         assert first.returncode == 0, first.stderr
