@@ -160,7 +160,7 @@ def test_a_new_tap_written_as_the_readme_says_runs_and_resumes(acme_checkout):
             "end_date": "2025-02-01",
             "retry_base_wait": 0.01,
         }
-        first = run_tap("tap_acme", config, env=env)
+        first = run_tap("tap_acme", config, env=env, fresh_interpreter=True)
         assert first.returncode == 0, first.stderr[-3000:]
         assert sorted(r["id"] for r in first.records("events")) == list(range(31))
         # Weekly windows, each checkpointed: [1, 8), [8, 15), ... [29, Feb 1).
@@ -169,8 +169,9 @@ def test_a_new_tap_written_as_the_readme_says_runs_and_resumes(acme_checkout):
         assert len(sim.calls("/v1/events")) == 5
 
         sim.reset_log()
+        config["end_date"] = "2025-02-15"
         later = run_tap(
-            "tap_acme", {**config, "end_date": "2025-02-15"}, state=first.final_state, env=env
+            "tap_acme", config, state=first.final_state, env=env, fresh_interpreter=True
         )
         assert later.returncode == 0, later.stderr[-3000:]
         assert sorted(r["id"] for r in later.records("events")) == list(range(31, 45))
