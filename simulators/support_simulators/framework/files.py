@@ -47,7 +47,7 @@ class FileHost(LoopbackServer):
         self._lock = threading.Lock()
         self._counter = 0
 
-    def log_http(self, format: str, *args: t.Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_http(self, format: str, *args: t.Any) -> None:  # `format`: the stdlib's name
         pass  # the request line is a signed link: as good as a credential while it lasts
 
     def log_request(self, request: SimRequest, status: int, arrived: float) -> None:

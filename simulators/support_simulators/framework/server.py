@@ -91,7 +91,7 @@ class LoopbackServer:
     def log_request(self, request: SimRequest, status: int, arrived: float) -> None:
         """Called once a request is answered (status 0: dropped), before the answer is sent."""
 
-    def log_http(self, format: str, *args: t.Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_http(self, format: str, *args: t.Any) -> None:  # `format`: the stdlib's name
         logger.debug("%s: " + format, self.name, *args)
 
     def server_header(self) -> str:
@@ -172,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
     # answer would wait ~40 ms for a delayed ACK. Real API servers set TCP_NODELAY.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: t.Any) -> None:  # `format`: the stdlib's name
         self.owner.log_http(format, *args)
 
     def _handle(self) -> None:

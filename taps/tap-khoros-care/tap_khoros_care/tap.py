@@ -266,7 +266,7 @@ class TapKhorosCare(SupportTap):
         *COMMON_SETTINGS,
     ).to_dict()
 
-    def setting_errors(self) -> list[str]:  # noqa: C901 - one clear message per setting
+    def setting_errors(self) -> list[str]:
         config, errors = self.config, super().setting_errors()
         unknown = [name for name in config.get("report_types") or [] if name not in REPORT_STREAMS]
         if unknown:
@@ -348,15 +348,18 @@ class TapKhorosCare(SupportTap):
             stream.report_request(), stream.connection(), JobSettings.from_config(self.config)
         )
 
+    #: Whether the run said it started later than asked (once, whichever stream met it).
+    history_warned = False
+
     def discover_streams(self) -> list[KhorosStream]:
         wanted = self.config["report_types"]
         return [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
 
     def warn_history(self, start: dt.datetime, earliest: dt.datetime, months: int) -> None:
         """Say once that the start was moved forward to what Khoros keeps."""
-        if getattr(self, "_history_warned", False):
+        if self.history_warned:
             return
-        self._history_warned = True
+        self.history_warned = True
         self.logger.warning(
             "The setting `start_date` (or the bookmark) asks for data from %s, "
             "but Khoros Care Analytics keeps "
