@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from support_simulators.framework import Fault
 from support_simulators.xenioo import XeniooSimulator
 
 UTC = dt.timezone.utc
@@ -17,6 +18,9 @@ BOT_SETTINGS = [
     {"name": "sales", "api_key": "xb-test-sales-key-b81e05f6"},
 ]
 STREAMS = ("account_statistics", "bot_statistics", "dlr_statistics")
+ACCOUNT = "/analytics/statistics/account/"
+#: How Xenioo words a refusal of its hourly account-statistics throttle.
+THROTTLED = b'{"Message": "Account statistics calls are throttled."}'
 
 
 def simulator(**kwargs) -> XeniooSimulator:
@@ -55,3 +59,9 @@ def primary_keys(run, stream: str) -> set[tuple]:
 
 def today() -> dt.date:
     return dt.datetime.now(UTC).date()
+
+
+def refuse_account_calls(sim: XeniooSimulator, status: int = 400, body: bytes = THROTTLED) -> None:
+    """Every account-statistics call answers `status` with `body` (a throttle refusal unless
+    told otherwise)."""
+    sim.faults.add(Fault(status=status, body=body, path_prefix=ACCOUNT))

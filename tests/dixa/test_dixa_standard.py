@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
-
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from kit_standard import standard_tests
 
 from support_simulators.dixa import DixaSimulator
 from support_simulators.framework import Faults
@@ -13,18 +11,15 @@ from tap_dixa.tap import TapDixa
 # The suite builds several tap instances in one process, each with its own pacer, one
 # right after the other; the simulator's rate limit is off here so they do not queue
 # behind each other (pacing is tested in test_dixa_sync.py, where one run owns the token).
-_SIM = DixaSimulator(api_token="standard-tests-token", faults=Faults(rate_limit=0)).start()
-atexit.register(_SIM.stop)
-
-TestTapDixa = get_tap_test_class(
+TestTapDixa = standard_tests(
     TapDixa,
-    config={
+    DixaSimulator(api_token="standard-tests-token", faults=Faults(rate_limit=0)),
+    lambda sim: {
         "api_token": "standard-tests-token",
-        "api_url": _SIM.url,
-        "exports_api_url": _SIM.url,
+        "api_url": sim.url,
+        "exports_api_url": sim.url,
         "start_date": "2025-03-03",
         "end_date": "2025-03-05",
         "timezone": "Europe/Copenhagen",
     },
-    suite_config=SuiteConfig(max_records_limit=None),
 )

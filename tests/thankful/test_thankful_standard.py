@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
-
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from kit_standard import standard_tests
 
 from support_simulators.thankful import ThankfulSimulator
 from tap_thankful.tap import TapThankful
 
-_SIM = ThankfulSimulator(api_key="standard-tests-key").start()
-atexit.register(_SIM.stop)
-
-TestTapThankful = get_tap_test_class(
+TestTapThankful = standard_tests(
     TapThankful,
-    config={
+    ThankfulSimulator(api_key="standard-tests-key"),
+    lambda sim: {
         "api_key": "standard-tests-key",
-        "api_url": f"{_SIM.url}/api/v1",
+        "api_url": f"{sim.url}/api/v1",
         "start_date": "2025-03-01",
         "end_date": "2025-03-04",
     },
-    suite_config=SuiteConfig(max_records_limit=None),
 )

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import atexit
-
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from kit_standard import standard_tests
 
 from support_simulators.thena import ThenaSimulator
 from tap_thena.tap import TapThena
 
-_SIM = ThenaSimulator(api_key="standard-tests-key").start()
-atexit.register(_SIM.stop)
-
-TestTapThena = get_tap_test_class(
+TestTapThena = standard_tests(
     TapThena,
-    config={
+    ThenaSimulator(api_key="standard-tests-key"),
+    lambda sim: {
         "api_key": "standard-tests-key",
-        "api_url": _SIM.url,
+        "api_url": sim.url,
         "start_date": "2025-03-01",
         "end_date": "2025-03-15",
     },
-    suite_config=SuiteConfig(max_records_limit=None),
 )

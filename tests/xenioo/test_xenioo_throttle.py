@@ -7,13 +7,19 @@ import copy
 import datetime as dt
 
 import pytest
-from kit_xenioo import primary_keys, simulator, stream_state, xenioo_config
+from kit_xenioo import (
+    ACCOUNT,
+    primary_keys,
+    refuse_account_calls,
+    simulator,
+    stream_state,
+    xenioo_config,
+)
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault, Faults
 
 UTC = dt.timezone.utc
-ACCOUNT = "/analytics/statistics/account/"
 BOT = "/analytics/statistics/bot/"
 DLR = "/analytics/statistics/dlr/account/"
 SUPPORT_KEY = "xb-test-support-key-4d7a9c21"
@@ -132,12 +138,8 @@ def test_a_throttled_bot_does_not_stop_the_other_bot(xenioo):
 
 
 def test_a_429_that_speaks_of_the_hourly_throttle_is_a_throttle_not_a_retry(xenioo):
-    xenioo.faults.add(
-        Fault(
-            status=429,
-            body=b'{"Message": "Too many calls, try again in an hour"}',
-            path_prefix=ACCOUNT,
-        )
+    refuse_account_calls(
+        xenioo, status=429, body=b'{"Message": "Too many calls, try again in an hour"}'
     )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
@@ -216,13 +218,7 @@ def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
 
 
 def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
-    xenioo.faults.add(
-        Fault(
-            status=400,
-            body=b'{"Message": "Account statistics calls are throttled."}',
-            path_prefix=ACCOUNT,
-        )
-    )
+    refuse_account_calls(xenioo)
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     (account,) = _lines(run.stderr, "Summary of account_statistics: skipped: ")
@@ -236,9 +232,7 @@ def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
 
 
 def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
-    xenioo.faults.add(
-        Fault(status=400, body=b'{"Message": "Invalid statistic types"}', path_prefix=ACCOUNT)
-    )
+    refuse_account_calls(xenioo, body=b'{"Message": "Invalid statistic types"}')
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert "Xenioo rejected GET /analytics/statistics/account/*/" in run.stderr
