@@ -23,6 +23,7 @@ import kit_meltano_project as meltano_project
 import psycopg
 import pytest
 import yaml
+from kit_keys import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -254,29 +255,3 @@ def table_columns(pg: Postgres, schema: str, table: str) -> dict[str, str]:
                 (schema, table),
             ).fetchall()
         )
-
-
-def plain(value):
-    """One spelling for a key value from PostgreSQL or a simulator (moments: ISO 8601 in UTC)."""
-    import datetime as dt
-    import decimal
-
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        value = (
-            value.replace(tzinfo=dt.timezone.utc)
-            if value.tzinfo is None
-            else value.astimezone(dt.timezone.utc)
-        )
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value

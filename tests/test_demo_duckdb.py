@@ -9,7 +9,6 @@ loader keeps every record (see the duckdb pin in meltano.yml).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import demo  # scripts/demo.py (pytest pythonpath)
 import duckdb
 import kit_meltano_project as meltano_project
 import pytest
+from kit_keys import plain
 
 from support_simulators.registry import simulator_class
 
@@ -76,39 +76,14 @@ def test_tables_hold_exactly_what_the_simulator_served(demo_run, tap):
             table = f'"{schema}"."{stream.lower()}"'
             columns = ", ".join(f'"{c.lower()}"' for c in key_columns)
             rows = con.execute(f"select {columns} from {table}").fetchall()
-            loaded = {tuple(_plain(v) for v in row) for row in rows}
+            loaded = {tuple(plain(v) for v in row) for row in rows}
             assert len(rows) == len(loaded), f"{schema}.{stream}: duplicate keys"
             assert len(rows) == len(keys), (
                 f"{schema}.{stream}: {len(rows)} rows, simulator served {len(keys)}"
             )
-            assert loaded == {tuple(_plain(v) for v in key) for key in keys}, (
+            assert loaded == {tuple(plain(v) for v in key) for key in keys}, (
                 f"{schema}.{stream}: keys differ"
             )
-
-
-def _plain(value):
-    """One spelling for a key value from DuckDB or from the simulator.
-
-    DuckDB gives HUGEINTs, DATEs and naive (UTC) TIMESTAMPs; the simulator gives ints
-    and ISO strings with offsets. Date-times become ISO 8601 in UTC on both sides.
-    """
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        value = (
-            value.replace(tzinfo=dt.timezone.utc)
-            if value.tzinfo is None
-            else value.astimezone(dt.timezone.utc)
-        )
-        return value.isoformat()
-    if isinstance(value, (int, str)) or value is None:
-        return value
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @pytest.mark.parametrize(

@@ -140,13 +140,22 @@ def test_truncated_bodies(cell, tap, tmp_path):
         # simulator serves from its handler could not be asked again within the hour: for
         # Xenioo only the scripted cut bodies (served before the handler) are used.
         sim.faults.broken_body_rate = 0.1
-    sim.faults.add(
-        *spread(_rng(tap, "truncated"), profile.requests, [Fault(body=TRUNCATED_JSON)] * 3)
+    _survives(
+        cell,
+        tmp_path,
+        spread(_rng(tap, "truncated"), profile.requests, [Fault(body=TRUNCATED_JSON)] * 3),
     )
-    config = {**profile.make_config(sim), **FAST_RETRIES}
+
+
+def _survives(cell, tmp_path, faults: list[Fault], **settings) -> None:
+    """A run with `faults` served among its requests (and `settings` over the cell's) lands
+    every key once, exits 0, is served every scripted fault and leaks nothing."""
+    profile, sim = cell
+    sim.faults.add(*faults)
+    config = {**profile.make_config(sim), **FAST_RETRIES, **settings}
     run = run_cell(profile, config, tmp_path)
     _assert_one_clean_run(run, sim.expected_primary_keys(config))
-    assert not sim.faults.script, "not every scripted cut body was served"
+    assert not sim.faults.script, "not every scripted fault was served"
     _assert_nothing_leaked(profile, sim, config, [run])
 
 
@@ -155,28 +164,24 @@ def test_connection_resets(cell, tap, tmp_path):
     """Connections closed without an answer are retried: nothing lost, exit 0."""
     profile, sim = cell
     count = 3 + profile.requests // 10
-    sim.faults.add(
-        *spread(_rng(tap, "reset"), profile.requests, [Fault(drop=True) for _ in range(count)])
+    _survives(
+        cell,
+        tmp_path,
+        spread(_rng(tap, "reset"), profile.requests, [Fault(drop=True) for _ in range(count)]),
     )
-    config = {**profile.make_config(sim), **FAST_RETRIES}
-    run = run_cell(profile, config, tmp_path)
-    _assert_one_clean_run(run, sim.expected_primary_keys(config))
-    assert not sim.faults.script and len(sim.calls(status=0)) == count, "not every reset was served"
-    _assert_nothing_leaked(profile, sim, config, [run])
+    assert len(sim.calls(status=0)) == count, "not every reset was served"
 
 
 @pytest.mark.parametrize("tap", TAPS)
 def test_slow_answers_past_the_timeout(cell, tap, tmp_path):
     """Answers slower than request_timeout fail and are asked again: nothing lost, exit 0."""
     profile, sim = cell
-    sim.faults.add(
-        *spread(_rng(tap, "slow"), profile.requests, [Fault(delay=SLOW_DELAY) for _ in range(2)])
+    _survives(
+        cell,
+        tmp_path,
+        spread(_rng(tap, "slow"), profile.requests, [Fault(delay=SLOW_DELAY) for _ in range(2)]),
+        request_timeout=SLOW_TIMEOUT,
     )
-    config = {**profile.make_config(sim), **FAST_RETRIES, "request_timeout": SLOW_TIMEOUT}
-    run = run_cell(profile, config, tmp_path)
-    _assert_one_clean_run(run, sim.expected_primary_keys(config))
-    assert not sim.faults.script, "not every slow answer was served"
-    _assert_nothing_leaked(profile, sim, config, [run])
 
 
 @pytest.mark.parametrize("tap", TAPS)

@@ -17,11 +17,11 @@ import time
 from collections import Counter
 
 import pytest
+from kit_keys import plain
 from kit_postgres import (
     failure,
     meltano_popen,
     meltano_run,
-    plain,
     simulators_config,
     state_id,
     table_columns,
