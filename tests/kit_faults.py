@@ -26,7 +26,9 @@ from urllib.parse import quote, quote_plus, urlsplit
 from kit_dixa import API_TOKEN as DIXA_TOKEN
 from kit_khoros import USERNAME as KHOROS_USER
 from kit_thankful import API_KEY as THANKFUL_KEY
+from kit_thankful import thankful_config
 from kit_thena import API_KEY as THENA_KEY
+from kit_thena import thena_config
 from kit_xenioo import ACCOUNT_KEY as XENIOO_ACCOUNT_KEY
 from kit_xenioo import BOT_SETTINGS as XENIOO_BOTS
 from kit_xenioo import simulator as xenioo_simulator
@@ -114,14 +116,7 @@ PROFILES: dict[str, TapProfile] = {
         "tap-thena",
         "tap_thena",
         lambda: ThenaSimulator(api_key=THENA_KEY),
-        lambda sim: {
-            "api_key": THENA_KEY,
-            "api_url": sim.url,
-            "start_date": "2025-01-01",
-            "end_date": "2025-01-22",
-            "window_days": 7,
-            "lookback_days": 1,
-        },
+        lambda sim: thena_config(sim, end_date="2025-01-22", lookback_days=1, retry_base_wait=None),
         requests=3,
         secret_settings=("api_key",),
     ),
@@ -129,13 +124,9 @@ PROFILES: dict[str, TapProfile] = {
         "tap-thankful",
         "tap_thankful",
         lambda: ThankfulSimulator(api_key=THANKFUL_KEY),
-        lambda sim: {
-            "api_key": THANKFUL_KEY,
-            "api_url": f"{sim.url}/api/v1",
-            "start_date": "2025-01-01",
-            "end_date": "2025-01-06",
-            "lookback_days": 1,
-        },
+        lambda sim: thankful_config(
+            sim, end_date="2025-01-06", lookback_days=1, retry_base_wait=None, max_retry_wait=None
+        ),
         requests=16,
         secret_settings=("api_key",),
     ),
