@@ -144,3 +144,21 @@ def test_skipped_streams_are_warnings_in_the_summary(caplog):
         "2025-01-01T13:00:00+00:00"
     ]
     assert caplog.records[-1].getMessage().endswith("1 skipped.")
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_per_request_metrics_only_with_log_request_metrics(on):
+    """By default a run logs the SDK's per-stream metrics, not a METRIC line per request or
+    window; `log_request_metrics` brings those back. The SDK's "Skipping parse of env var
+    settings..." is at DEBUG."""
+    with ThenaSimulator(api_key=API_KEY) as sim:
+        config = thena_config(sim, start_date="2025-01-01", end_date="2025-02-01")
+        run = run_tap("tap_thena", {**config, "log_request_metrics": on})
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = [json.loads(line.split("METRIC: ", 1)[1]) for line in _lines(run.stderr, "METRIC: ")]
+    per_stream = [m["metric"] for m in metrics if m["metric"] in ("record_count", "sync_duration")]
+    per_request = [m for m in metrics if m["metric"].startswith("http_request_")]
+    assert sorted(per_stream) == ["record_count", "sync_duration"]
+    assert len(per_request) == (10 if on else 0)  # 5 windows: a duration and a count each
+    assert "Skipping parse of env var settings" not in run.stderr
+    assert "Run complete: 1 streams" in run.stderr

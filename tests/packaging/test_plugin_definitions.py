@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_hub_definition_is_valid_for_the_hub(name):
     ]
     assert errors == []
     assert definition["variant"] == generator.VARIANT
-    assert definition["pip_url"] == f"supportanalytics-{name}"
+    assert definition["pip_url"] == generator.pip_url_of(name, generator.INSTALL_FROM)
     assert definition["executable"] == name
 
 
@@ -151,3 +152,42 @@ def test_secret_inside_a_list_makes_the_list_sensitive():
         {"label": "en", "value": "en"},
         {"label": "Open At End", "value": "OPEN_AT_END"},
     ]
+
+
+def test_pip_url_installs_from_the_repository_until_the_release_switches_it():
+    repo = generator.REPO
+    assert generator.pip_url_of("tap-thena", "git") == (
+        f"git+{repo}.git#subdirectory=taps/support-taps-core "
+        f"git+{repo}.git#subdirectory=taps/tap-thena"
+    )
+    assert generator.pip_url_of("tap-thena", "pypi") == "supportanalytics-tap-thena"
+    loader = yaml.safe_load((ROOT / "hub/loaders/target-duckdb/supportanalytics.yml").read_text())
+    assert loader["executable"] == "target-duckdb-exact"
+    assert loader["pip_url"] == (
+        f"git+{repo}.git#subdirectory=loaders/target-duckdb-exact"
+        if generator.INSTALL_FROM == "git"
+        else "supportanalytics-target-duckdb-exact"
+    )
+
+
+_REPOSITORY_URL = re.compile(
+    r"https://(?:github\.com|raw\.githubusercontent\.com)/[\w.-]+/support-analytics-taps\b"
+)
+
+
+def test_the_repository_url_is_spelled_one_way_everywhere():
+    """One source (the root pyproject's [tool.supportanalytics] repository); every file that
+    names the repository spells it that way (a placeholder until the repository is published)."""
+    raw = generator.REPO.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    others = {}
+    for name in files:
+        path = ROOT / name
+        if path.suffix not in (".md", ".toml", ".yml", ".yaml", ".py") or not path.is_file():
+            continue
+        for url in _REPOSITORY_URL.findall(path.read_text(errors="replace")):
+            if url not in (generator.REPO, raw):
+                others.setdefault(name, set()).add(url)
+    assert others == {}

@@ -30,6 +30,11 @@ DISTRIBUTIONS = {
         "tap-khoros-care",
     ),
     "simulators": ("supportanalytics-simulators", "support_simulators", "support-simulators"),
+    "loaders/target-duckdb-exact": (
+        "supportanalytics-target-duckdb-exact",
+        "target_duckdb_exact",
+        "target-duckdb-exact",
+    ),
 }
 VENDOR_OF = {
     "tap_thankful": "thankful",

@@ -65,11 +65,13 @@ class _Logged(logging.Handler):
 def logged():
     stream = _stream()
     handler = _Logged()
-    stream.logger.addHandler(handler)
+    # The stream's logger itself (singer-sdk 0.55 hands out a LoggerAdapter around it).
+    logger = logging.getLogger(stream.logger.name)
+    logger.addHandler(handler)
     try:
         yield stream, handler.lines
     finally:
-        stream.logger.removeHandler(handler)
+        logger.removeHandler(handler)
 
 
 def test_every_fixture_names_its_source():

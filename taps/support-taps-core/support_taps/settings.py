@@ -80,6 +80,16 @@ COMMON_SETTINGS = th.PropertiesList(
             "fails with a message naming the endpoint and the last error."
         ),
     ),
+    th.Property(
+        "log_request_metrics",
+        th.BooleanType,
+        default=False,
+        description=(
+            "Log the SDK's METRIC line for every HTTP request (`http_request_duration`) and "
+            "request count per window (`http_request_count`). Off: each stream's "
+            "`record_count` and `sync_duration` only."
+        ),
+    ),
 )
 
 START_END_SETTINGS = th.PropertiesList(

@@ -15,7 +15,7 @@ from functools import cached_property
 import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from support_taps.cli import (
     TARGET_CLOSED,
@@ -27,6 +27,7 @@ from support_taps.compat import TerminationHook
 from support_taps.pacing import RateHold, RequestPacer
 from support_taps.progress import RunStats
 from support_taps.redaction import install_log_redaction, redact
+from support_taps.sdk_logs import log_request_metrics, quiet_sdk_chatter
 from support_taps.settings import (
     date_setting_errors,
     known_settings,
@@ -54,17 +55,48 @@ class SupportTap(TerminationHook, Tap):
 
     message_writer_class = BufferedMsgSpecWriter
 
-    #: Declared so Meltano reads our JSON log lines (warnings as warnings) and offers
-    #: `batch_config`; every tap of the collection supports both through the core.
+    #: Named here, not taken from the SDK's list, so an SDK release does not change what the
+    #: taps declare: singer-sdk 0.55 adds `start-date` (its own `start_date` handling, and the
+    #: setting to taps without one, such as tap-xenioo), which the taps do not use: each reads
+    #: `start_date` itself. `structured-logging` makes Meltano read our JSON log lines
+    #: (warnings as warnings); `batch` offers `batch_config`.
     capabilities: t.ClassVar[list[CapabilitiesEnum]] = [
-        *(
-            c
-            for c in Tap.capabilities
-            if c not in (PluginCapabilities.BATCH, PluginCapabilities.STRUCTURED_LOGGING)
-        ),
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
         PluginCapabilities.BATCH,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """The SDK's built-in settings, the same on every SDK release in the range (`--about`, the
+        Hub definitions and the unknown-setting check agree whatever release is installed).
+
+        singer-sdk 0.55 adds `emit_activate_version_messages` to every tap; a tap that has
+        full-table streams declares it itself (`FULL_TABLE_SETTINGS`). It also rewords
+        `batch_config`: ours is the wording of every release.
+        """
+        declared = set(config_jsonschema.get("properties", {}))
+        super().append_builtin_config(config_jsonschema)
+        properties = config_jsonschema.get("properties", {})
+        if "emit_activate_version_messages" not in declared:
+            properties.pop("emit_activate_version_messages", None)
+        if "batch_config" in properties and "batch_config" not in declared:
+            properties["batch_config"].update(BATCH_CONFIG_WORDS)
+
+    @classmethod
+    def get_supported_python_versions(cls) -> list[str] | None:
+        """The SDK's list (from requires-python), up to the newest Python the collection's
+        dependencies are released for (an SDK release adds versions as it learns of them)."""
+        versions = super().get_supported_python_versions()
+        if versions is None:
+            return None
+        return [v for v in versions if _minor(v) <= _minor(NEWEST_PYTHON)]
 
     #: The vendor's request rate limit per credential (requests/second and burst);
     #: None means the vendor publishes none and we do not pace.
@@ -92,6 +124,7 @@ class SupportTap(TerminationHook, Tap):
         self._check_settings_at_start = validate_config
         self._prepared = False
         quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
+        quiet_sdk_chatter(self.logger)
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
             kwargs["state"] = read_state(kwargs["state"])
         try:
@@ -151,6 +184,7 @@ class SupportTap(TerminationHook, Tap):
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
         quiet_sdk_failure_line()
+        log_request_metrics(bool(self.config.get("log_request_metrics")))
         if self._check_settings_at_start:
             errors = _without_repeats(self.setting_errors())
             if errors:
@@ -209,11 +243,11 @@ class SupportTap(TerminationHook, Tap):
         writer = self.message_writer
         if getattr(writer, "writing", False):
             # The SDK types the writer as its base class; ours (BufferedMsgSpecWriter) has the hook.
-            writer.on_written = lambda: self._terminate(signum)  # type: ignore[attr-defined]
+            writer.on_written = lambda: self._stop_with_status(signum)  # type: ignore[attr-defined]
             return
-        self._terminate(signum)
+        self._stop_with_status(signum)
 
-    def _terminate(self, signum: int) -> t.NoReturn:
+    def _stop_with_status(self, signum: int) -> t.NoReturn:
         status = 128 + signum
         self.logger.warning(
             "Stopped by %s. The last STATE message covers every record emitted before it; "
@@ -245,6 +279,19 @@ class SupportTap(TerminationHook, Tap):
         """Values of every setting the config schema marks secret, nested ones included."""
         # Secrets obtained at run time (auth tokens) are registered with `redact` when obtained.
         return [value for _, value in _secret_leaves(self.config_jsonschema, dict(self.config))]
+
+
+#: The SDK's own words for `batch_config` up to 0.54 (0.55 rewords it).
+BATCH_CONFIG_WORDS = {
+    "title": "Batch Configuration",
+    "description": "Configuration for BATCH message capabilities.",
+}
+#: The newest Python declared in `--about` and the Hub definitions.
+NEWEST_PYTHON = "3.14"
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2])
 
 
 _USER_SETTING = re.compile(r"user|login|email|client|account|name", re.IGNORECASE)
