@@ -44,7 +44,13 @@ def _carries_secret(body: str | bytes | None) -> bool:
 
 
 class CredentialRedirectRefused(VendorAPIError):
-    """A redirect to another host whose URL itself carries a credential."""
+    """A redirect to another host whose URL or body would carry a credential there.
+
+    `host` names that host (masked), for callers that word the error their own way."""
+
+    def __init__(self, message: str, host: str = "?") -> None:
+        super().__init__(message)
+        self.host = host
 
 
 def origin(url: str) -> tuple[str, int | None]:
@@ -129,7 +135,7 @@ class CredentialGuardSession(requests.Session):
                 "with a credential in the URL; the redirect was not followed, so the credential "
                 "was not sent."
             )
-            raise CredentialRedirectRefused(msg)
+            raise CredentialRedirectRefused(msg, host)
         if _carries_secret(prepared_request.body):
             # A 307/308 re-sends the body as it was: a credential in it (Xenioo's token
             # request) would go to the other host.
@@ -138,4 +144,4 @@ class CredentialGuardSession(requests.Session):
                 f"another host ({host}) with a credential in the request body; the redirect "
                 "was not followed, so the credential was not sent."
             )
-            raise CredentialRedirectRefused(msg)
+            raise CredentialRedirectRefused(msg, host)
