@@ -207,9 +207,9 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         except CredentialRedirectRefused as refused:
             msg = (
                 f"Xenioo's token endpoint redirected POST {urlsplit(self.auth_endpoint).path} "
-                f"to another host ({refused.host}); the redirect was not followed, so the account API key was not "
-                f"sent there. Check `auth_url` (now {self.auth_endpoint}): it should name the "
-                "service endpoint itself."
+                f"to another host ({refused.host}); the redirect was not followed, so the "
+                f"account API key was not sent there. Check `auth_url` (now "
+                f"{self.auth_endpoint}): it should name the service endpoint itself."
             )
             raise VendorAPIError(msg) from None
         if (
