@@ -40,7 +40,7 @@ def _carries_secret(body: str | bytes | None) -> bool:
     if not body:
         return False
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    return redact(text) != text
+    return redact.carries_credential(text)
 
 
 class CredentialRedirectRefused(VendorAPIError):
@@ -129,7 +129,8 @@ class CredentialGuardSession(requests.Session):
         for name in [n for n, v in prepared_request.headers.items() if is_credential_header(n, v)]:
             del prepared_request.headers[name]
         host = redact(urlsplit(target).hostname or "?")
-        if redact(target) != target:
+        # Our credentials only: a vendor's own link (masked, not a credential) is followed.
+        if redact.carries_credential(target):
             msg = (
                 f"The API redirected {prepared_request.method} to another host ({host}) "
                 "with a credential in the URL; the redirect was not followed, so the credential "
