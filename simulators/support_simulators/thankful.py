@@ -18,9 +18,13 @@ Granularity: the API answers whatever period it is asked for; points and periods
 are whole UTC days here (every published `CreatedAt` is midnight UTC).
 
 Published examples: asked for 2019-05-22 alone without filters, `/tickets`,
-`/handoffs` and `/savings` answer the page's own examples byte for byte (`PUBLISHED`;
+`/handoffs` and `/savings` answer the page's own examples (`PUBLISHED`;
 tests/contracts/thankful/ holds the page's copies), so a run over that day loads
-exactly what Thankful publishes.
+exactly what Thankful publishes. `/handoffs` and `/savings` are served byte for byte;
+the `/tickets` example echoes the period it answers (`Period`: 2019-05-22 to 2019-06-21,
+30 days), so it is served byte for byte when that period is asked, and for the day alone
+with only its `Period.End` narrowed to that day's last second, as the API echoes what it
+is asked.
 """
 
 from __future__ import annotations
@@ -120,6 +124,8 @@ _CAUSE_WEIGHTS = [30, 25, 5, 20, 15, 5]
 #: The "Response:" examples of Thankful's Analytics API page, verbatim ("..." elisions
 #: removed with the comma before them); served for the day 2019-05-22 when no filter is set.
 PUBLISHED_DAY = dt.date(2019, 5, 22)
+#: The period the published `/tickets` example answers (its `Period.Start` and `.End`).
+PUBLISHED_PERIOD = ("2019-05-22T00:00:00Z", "2019-06-21T23:59:59Z")
 PUBLISHED: dict[str, bytes] = {
     "tickets": b"""{
     "Period": {
@@ -569,11 +575,20 @@ class ThankfulSimulator(VendorSimulator):
     # ---- endpoints -------------------------------------------------------------------
 
     def _published(self, request: SimRequest, endpoint: str) -> SimResponse | None:
-        """Thankful's own example, as published, for the published day asked alone and
-        unfiltered."""
+        """Thankful's own example, for the published day asked alone and unfiltered (and, for
+        `/tickets`, the period its `Period` names)."""
         start, end, filters = self._query(request)
-        if start.date() == end.date() == PUBLISHED_DAY and filters == Filters():
-            return raw_json_response(PUBLISHED[endpoint])
+        if filters != Filters():
+            return None
+        body = PUBLISHED[endpoint]
+        if endpoint == "tickets" and (_z(start), _z(end)) == PUBLISHED_PERIOD:
+            return raw_json_response(body)
+        if start.date() == end.date() == PUBLISHED_DAY:
+            if endpoint == "tickets":  # the period echoed is the one asked
+                body = body.replace(
+                    b'"End": "%s"' % PUBLISHED_PERIOD[1].encode(), b'"End": "%s"' % _z(end).encode()
+                )
+            return raw_json_response(body)
         return None
 
     def tickets(self, request: SimRequest) -> SimResponse:

@@ -84,7 +84,28 @@ def test_every_credential_header_is_stripped_and_a_secret_url_is_refused(elsewhe
         with pytest.raises(CredentialRedirectRefused) as refused:
             session.get(f"{home.url}/second", headers=headers, timeout=5)
         assert "bot-key-0123456789" not in str(refused.value)
+        assert refused.value.host == "localhost"  # for taps that word the error their own way
         assert len(elsewhere.calls()) == 1  # the URL with the key was never requested
+
+
+def test_a_vendor_link_is_masked_but_followed_and_a_credential_is_not(elsewhere):
+    # A vendor's pre-signed link is masked (credential=False) but is not ours to keep home: a
+    # redirect to it is followed however often it is handed out; one carrying a credential is not.
+    redact.add("cred-value-0123456789")
+    redact.add("/exports/f00d/report.csv", credential=False)
+    with VendorSimulator() as home:
+        link = f"http://localhost:{elsewhere.port}/exports/f00d/report.csv"
+        home.faults.add(Fault(status=307, location=link), Fault(status=307, location=link))
+        session = CredentialGuardSession(home_url=lambda: home.url)
+        for _ in range(2):
+            session.get(f"{home.url}/download", timeout=5)
+        assert [c.path for c in elsewhere.calls()] == ["/exports/f00d/report.csv"] * 2
+        assert "/exports/f00d/report.csv" not in redact(link)
+        assert not redact.carries_credential(link)
+        home.faults.add(Fault(status=307, location=f"{link}?k=cred-value-0123456789"))
+        with pytest.raises(CredentialRedirectRefused):
+            session.get(f"{home.url}/download", timeout=5)
+        assert len(elsewhere.calls()) == 2
 
 
 def test_basic_credentials_and_bearer_tokens_are_masked_in_every_form():

@@ -295,6 +295,22 @@ def test_an_expired_download_link_is_replaced_by_a_fresh_one():
         assert len(sim.calls(status=307)) == 3  # a second redirect for the refused link
 
 
+def test_a_fresh_link_to_the_same_file_is_followed_and_stays_masked():
+    # Pre-signed links name the file in their path (an S3 object key): the fresh link after an
+    # expired one has the first one's path, only its signature and expiry differ. It is the
+    # vendor's link, not a credential of ours: followed to the host it names, and masked.
+    with khoros_simulator() as sim:
+        sim.file_host.expire_next = 1
+        config = khoros_config(sim, report_types=["author"], end_date="2025-03-02")
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode == 0, run.stderr
+        assert "credential in the URL" not in run.stderr
+        first, again = sim.file_host.requests
+        assert first["path"] == again["path"] and first["query"] != again["query"]
+        _records_match_expected(run, sim, config)
+        assert first["path"] not in run.output and again["path"] not in run.output
+
+
 def test_wrong_credentials_name_the_settings_and_leak_nothing(khoros):
     for override in (
         {"password": "not-the-password-123"},

@@ -22,6 +22,7 @@ from singer_sdk.streams.rest import PageContext
 from tap_runner import run_tap
 
 from support_simulators.thankful import PUBLISHED
+from support_taps.errors import UnexpectedShape
 from tap_thankful.tap import TapThankful
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
@@ -40,13 +41,14 @@ def _tap(**overrides) -> TapThankful:
     return TapThankful(config={"api_key": "contract-key", "start_date": "2019-05-22", **overrides})
 
 
-def _answer(stream, body: bytes) -> object:
-    """The stream's parse_response on a response carrying `body`, as the tap receives it."""
+def _answer(stream, body: bytes, params: dict | None = None) -> object:
+    """The stream's parse_response on a response carrying `body`, as the tap receives it
+    (asked with `params`)."""
     response = requests.Response()
     response.status_code = 200
     response._content = body
     response.request = requests.Request(
-        "GET", f"https://dashboard.thankful.ai/api/v1{stream.path}"
+        "GET", f"https://dashboard.thankful.ai/api/v1{stream.path}", params=params
     ).prepare()
     [payload] = list(stream.parse_response(response))
     return payload
@@ -217,6 +219,8 @@ def test_a_run_over_the_published_day_loads_the_published_examples(thankful):
         621,
     )
     [totals] = run.records("ticket_totals")
+    # The example, with the period it echoes narrowed to the day asked (see below).
+    tickets["Period"]["End"] = "2019-05-22T23:59:59Z"
     assert totals["raw"] == tickets and totals["transferred_change"] == 54.12308
     assert [r["raw"] for r in run.records("top_actions")] == tickets["TopActions"]
     assert [(r["action_id"], r["cause_id"]) for r in run.records("handoffs")] == [
@@ -225,6 +229,34 @@ def test_a_run_over_the_published_day_loads_the_published_examples(thankful):
     ]
     assert [r["hours"] for r in run.records("savings")] == [100.5]
     assert all(r["raw"] == {str(r["action_id"]): r["name"]} for r in run.records("actions"))
+
+
+def test_the_published_tickets_answer_is_for_the_period_it_echoes():
+    # The published /tickets example echoes the period it summarises, in the form of `s` and
+    # `e`: 30 days. As the answer to the 30 days it names it is read; as the answer to one day
+    # (what the tap asks) it is 30 days of totals, which the tap refuses to store as that day's.
+    stream = _tap().streams["tickets_over_time"]
+    published = _fixture("tickets-response.json")
+    period = {"s": "2019-05-22T00:00:00Z", "e": "2019-06-21T23:59:59Z"}
+    assert _answer(stream, published, period) == json.loads(published)
+    with pytest.raises(UnexpectedShape) as refused:
+        _answer(stream, published, {"s": "2019-05-22T00:00:00Z", "e": "2019-05-22T23:59:59Z"})
+    assert str(refused.value) == (
+        "Thankful answered GET /api/v1/tickets for 2019-05-22T00:00:00Z..2019-05-22T23:59:59Z "
+        "with the figures of another period (Period 2019-05-22T00:00:00Z..2019-06-21T23:59:59Z): "
+        "the API did not apply `s` and `e`. Nothing of it was stored: its totals are not those of "
+        "the day asked."
+    )
+
+
+def test_the_simulator_serves_the_published_tickets_answer_for_its_period(thankful):
+    answer = requests.get(
+        f"{thankful.url}/api/v1/tickets",
+        headers={"X-API-Key": API_KEY},
+        timeout=10,
+        params={"s": "2019-05-22T00:00:00Z", "e": "2019-06-21T23:59:59Z"},
+    )
+    assert answer.content == _fixture("tickets-response.json")
 
 
 def _structure(value: object) -> object:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import requests
 from kit_thankful import API_KEY, day_queries, days, thankful_config, z_day
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
+from support_taps.errors import UnexpectedShape
+from tap_thankful.payloads import check_answer
+
+CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
 
 
 def test_wrong_key_names_the_setting_and_never_shows_the_key(thankful):
@@ -218,3 +226,128 @@ def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
         "Types: list[1 × object{ID: int, Cause: string}]}"
     ) in run.stderr
     assert "Refund-Desk-7" not in run.stderr and "Jane Roe" not in run.stderr
+
+
+# ---- issue 18: answers that are not the data (an error object, `{}`, another period) -------
+
+_ERROR_OBJECT = b'{"error": "internal", "message": "analytics backend unavailable"}'
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "said"),
+    [
+        (
+            "tickets",
+            _ERROR_OBJECT,
+            "Thankful answered GET /api/v1/tickets (HTTP 200) for "
+            "2025-01-02T00:00:00Z..2025-01-02T23:59:59Z with an error instead of the data: JSON "
+            "object{error: string, message: string} saying error: 'internal'; message: "
+            "'analytics backend unavailable'. Nothing of it was stored.",
+        ),
+        (
+            "savings",
+            _ERROR_OBJECT,
+            "Thankful answered GET /api/v1/savings (HTTP 200) for "
+            "2025-01-02T00:00:00Z..2025-01-02T23:59:59Z with an error instead of the data",
+        ),
+        (
+            "tickets",
+            b"{}",
+            "Thankful GET /api/v1/tickets (HTTP 200) for 2025-01-02T00:00:00Z..2025-01-02T23:59:59Z"
+            ": expected an object with Period, TicketsOverTime, TopActions and Recommendations, "
+            "found object{}. Missing: Period, TicketsOverTime, TopActions, Recommendations.",
+        ),
+        (
+            "savings",
+            b"{}",
+            "Thankful GET /api/v1/savings (HTTP 200) for 2025-01-02T00:00:00Z..2025-01-02T23:59:59Z"
+            ": expected an object {Hours}, found object{}. Missing: Hours.",
+        ),
+        (
+            "tickets",
+            b'{"Period": {"Start": "2025-01-02T00:00:00Z", "End": "2025-01-02T23:59:59Z"}, '
+            b'"TicketsOverTime": {"Received": [], "Captured": null}, "TopActions": null, '
+            b'"Recommendations": []}',
+            "Thankful GET /api/v1/tickets (HTTP 200), `TicketsOverTime` for "
+            "2025-01-02T00:00:00Z..2025-01-02T23:59:59Z: expected an object of series",
+        ),
+    ],
+    ids=["tickets-error", "savings-error", "tickets-empty", "savings-empty", "tickets-no-totals"],
+)
+def test_an_answer_that_is_not_the_days_data_stops_at_that_day(thankful, path, body, said):
+    # The first day is read; the second answers an error object or `{}` with HTTP 200.
+    thankful.faults.add(Fault(status=200, body=body, path_prefix=f"/api/v1/{path}", skip=1))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-04"))
+    assert run.returncode != 0
+    assert said in run.stderr
+    assert len(thankful.calls(f"/api/v1/{path}", status=200)) == 2, "not retried"
+    for stream in _STREAMS_OF[path]:
+        # Nothing of the second day; state stays at the end of the first.
+        assert {r["day"] for r in run.records(stream)} <= {"2025-01-01"}, stream
+        assert run.bookmark(stream) in (None, "2025-01-02T00:00:00+00:00"), stream
+    assert {r["day"] for r in run.records(_STREAMS_OF[path][0])} == {"2025-01-01"}
+
+
+@pytest.mark.parametrize(
+    "body", [_ERROR_OBJECT, b'{"message": "API access is not part of your plan"}']
+)
+def test_actions_answering_an_error_object_is_an_error_not_zero_actions(thankful, body):
+    thankful.faults.add(Fault(status=200, body=body, path_prefix="/api/v1/actions"))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    assert "Thankful answered GET /api/v1/actions (HTTP 200) with" in run.stderr
+    assert "not an action id" not in run.stderr
+    assert not run.records("actions")
+
+
+def test_an_answer_for_another_period_than_the_day_asked_is_refused(thankful):
+    # An API that ignores `s` and `e` answers its default period, the last 30 days: stored as
+    # the day asked, its totals would be 30 times too large.
+    default = requests.get(
+        f"{thankful.url}/api/v1/tickets", headers={"X-API-Key": API_KEY}, timeout=10
+    ).content
+    echoed = json.loads(default)["Period"]
+    thankful.faults.add(Fault(status=200, body=default, path_prefix="/api/v1/tickets"))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    assert (
+        "Thankful answered GET /api/v1/tickets for 2025-01-01T00:00:00Z..2025-01-01T23:59:59Z "
+        f"with the figures of another period (Period {echoed['Start']}..{echoed['End']}): the "
+        "API did not apply `s` and `e`."
+    ) in run.stderr
+    for stream in _STREAMS_OF["tickets"]:
+        assert not run.records(stream) and run.bookmark(stream) is None, stream
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "Period",
+        "TicketsOverTime",
+        "TopActions",
+        "Recommendations",
+        "Period.Start",
+        "Period.End",
+        *(f"TicketsOverTime.{s}" for s in ("Received", "Captured", "Transferred", "Resolved")),
+        *(f"TicketsOverTime.{s}Total" for s in ("Received", "Captured", "Transferred", "Resolved")),
+    ],
+)
+def test_every_published_member_of_the_tickets_answer_is_required(member):
+    # Each member the published example shows, left out of an answer that is otherwise the
+    # published one for its own period: refused, naming what is missing.
+    published = json.loads((CONTRACTS / "tickets-response.json").read_bytes())
+    *parents, name = member.split(".")
+    holder = published
+    for parent in parents:
+        holder = holder[parent]
+    del holder[name]
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(published).encode()
+    response.request = requests.Request(
+        "GET",
+        "https://dashboard.thankful.ai/api/v1/tickets",
+        params={"s": "2019-05-22T00:00:00Z", "e": "2019-06-21T23:59:59Z"},
+    ).prepare()
+    with pytest.raises(UnexpectedShape, match=f"Missing: .*\\b{name}\\b"):
+        check_answer(published, "/tickets", response)

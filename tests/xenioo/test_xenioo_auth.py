@@ -10,7 +10,7 @@ import requests
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, VendorSimulator
 from support_taps.retry import RetryPolicy
 from tap_xenioo.auth import XeniooAuthenticator
 
@@ -163,3 +163,59 @@ def test_a_token_answer_cut_short_is_asked_again_like_a_5xx(xenioo):
     assert [c.status for c in xenioo.calls(AUTH)] == [200, 200]  # the cut answer, then a whole one
     assert "Retrying the token request" in run.stderr and "cut short" in run.stderr
     assert run.records("account_statistics")
+
+
+def test_a_token_endpoint_redirecting_the_key_to_another_host_is_refused(xenioo):
+    # A 307/308 re-sends the POST body (with `AccountAPIKey`) as it was; localhost and
+    # 127.0.0.1 are different hosts to a client, like api.xenioo.com and cdn.elsewhere.net.
+    with VendorSimulator() as elsewhere:
+        for status in (307, 308):
+            xenioo.faults.add(
+                Fault(
+                    status=status,
+                    location=f"http://localhost:{elsewhere.port}{{path}}",
+                    path_prefix=AUTH,
+                )
+            )
+            run = run_tap("tap_xenioo", xenioo_config(xenioo))
+            assert not elsewhere.calls(), "the account API key went to another host"
+            assert run.returncode != 0
+            assert (
+                f"Xenioo's token endpoint redirected POST {AUTH} to another host (localhost)"
+                in run.stderr
+            )
+            assert "not followed, so the account API key was not sent" in run.stderr
+            assert "does not know the account API key" not in run.stderr
+            assert not xenioo.calls(STATS)
+            _assert_no_secrets(run, xenioo)
+
+
+def test_an_answer_from_another_host_is_not_blamed_on_the_key(xenioo):
+    # A 302/303 turns the POST into a GET without its body: followed (no key goes), and what
+    # the other host answers is reported as its answer, not as Xenioo's verdict on the key.
+    with VendorSimulator() as elsewhere:
+        xenioo.faults.add(
+            Fault(status=302, location=f"http://localhost:{elsewhere.port}/login", path_prefix=AUTH)
+        )
+        run = run_tap("tap_xenioo", xenioo_config(xenioo))
+        (seen,) = elsewhere.calls()
+        assert seen.method == "GET" and "Content-Length" not in seen.headers  # no body
+        assert run.returncode != 0
+        assert (
+            f"Xenioo's token endpoint (POST {AUTH}) redirected to another host (localhost), "
+            "which answered HTTP 404"
+        ) in run.stderr
+        assert "does not know the account API key" not in run.stderr
+        assert "`auth_url`" in run.stderr
+        _assert_no_secrets(run, xenioo)
+
+
+def test_the_token_request_has_a_deadline(xenioo):
+    # A token endpoint that trickles its answer would hold the run forever without one.
+    xenioo.faults.add(*[Fault(status=200, delay=3, path_prefix=AUTH) for _ in range(3)])
+    run = run_tap(
+        "tap_xenioo", xenioo_config(xenioo, request_deadline=0.5, request_timeout=10, max_retries=1)
+    )
+    assert run.returncode != 0
+    assert "Could not obtain a Xenioo auth token" in run.stderr
+    assert "request_deadline" in run.stderr

@@ -57,11 +57,18 @@ class FileHost(LoopbackServer):
 
     # ---- links ---------------------------------------------------------------------
 
-    def publish(self, hosted: HostedFile, name: str) -> str:
-        """A signed link to `hosted`, valid until `hosted.expires`."""
+    def publish(self, hosted: HostedFile, name: str, key: str | None = None) -> str:
+        """A signed link to `hosted`, valid until `hosted.expires`.
+
+        `key` (hex digits) names the file in the link's path, as an S3 object key does: a file
+        published again under its key gets a link with the same path and a new signature and
+        expiry, as when a vendor hands out a fresh link to the same file. Without one, each
+        link has a path of its own."""
         with self._lock:
-            self._counter += 1
-            token = hashlib.sha256(f"{self._counter}:{time.time()}".encode()).hexdigest()[:24]
+            if key is None:
+                self._counter += 1
+                key = hashlib.sha256(f"{self._counter}:{time.time()}".encode()).hexdigest()[:24]
+            token = key
             self.files[token] = hosted
         expires = f"{hosted.expires:.3f}"
         return (

@@ -357,7 +357,9 @@ class KhorosSimulator(VendorSimulator):
             time.time() + self.file_host.link_ttl,
             sized=p.report_type not in self.bulk_rows,
         )
-        location = self.file_host.publish(hosted, f"{p.report_type}.{p.fmt}")
+        # One object per job: a job's file asked again gets a fresh link to the same path.
+        key = hashlib.sha256(f"{job.workflow_id}:{job.run_id}".encode()).hexdigest()[:24]
+        location = self.file_host.publish(hosted, f"{p.report_type}.{p.fmt}", key)
         return SimResponse(307, b"", {"Location": location, "Content-Type": "text/plain"})
 
     def report_rows(self, p: ReportParams) -> Iterator[dict[str, str]]:

@@ -40,11 +40,17 @@ def _carries_secret(body: str | bytes | None) -> bool:
     if not body:
         return False
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    return redact(text) != text
+    return redact.carries_credential(text)
 
 
 class CredentialRedirectRefused(VendorAPIError):
-    """A redirect to another host whose URL itself carries a credential."""
+    """A redirect to another host whose URL or body would carry a credential there.
+
+    `host` names that host (masked), for callers that word the error their own way."""
+
+    def __init__(self, message: str, host: str = "?") -> None:
+        super().__init__(message)
+        self.host = host
 
 
 def origin(url: str) -> tuple[str, int | None]:
@@ -123,13 +129,14 @@ class CredentialGuardSession(requests.Session):
         for name in [n for n, v in prepared_request.headers.items() if is_credential_header(n, v)]:
             del prepared_request.headers[name]
         host = redact(urlsplit(target).hostname or "?")
-        if redact(target) != target:
+        # Our credentials only: a vendor's own link (masked, not a credential) is followed.
+        if redact.carries_credential(target):
             msg = (
                 f"The API redirected {prepared_request.method} to another host ({host}) "
                 "with a credential in the URL; the redirect was not followed, so the credential "
                 "was not sent."
             )
-            raise CredentialRedirectRefused(msg)
+            raise CredentialRedirectRefused(msg, host)
         if _carries_secret(prepared_request.body):
             # A 307/308 re-sends the body as it was: a credential in it (Xenioo's token
             # request) would go to the other host.
@@ -138,4 +145,4 @@ class CredentialGuardSession(requests.Session):
                 f"another host ({host}) with a credential in the request body; the redirect "
                 "was not followed, so the credential was not sent."
             )
-            raise CredentialRedirectRefused(msg)
+            raise CredentialRedirectRefused(msg, host)

@@ -45,23 +45,46 @@ _LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
 
 
 class SecretRedactor:
-    """Replace known secret values and every form derived from them in text."""
+    """Replace known secret values and every form derived from them in text.
+
+    Two kinds of value are masked: credentials (ours: the secret settings, the headers and
+    tokens we send), which the redirect guard also keeps off other hosts
+    (`carries_credential`), and values that are only masked (`add(..., credential=False)`:
+    a vendor's pre-signed download link), which must stay out of logs, errors and state but
+    are followed to the host they name, however often the vendor hands them out.
+    """
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         #: Longest first, so a secret that contains another is masked whole.
         self._ordered: tuple[str, ...] = ()
+        self._credentials: set[str] = set()
+        self._credentials_ordered: tuple[str, ...] = ()
         self._lock = threading.Lock()
 
-    def add(self, *values: object) -> None:
+    def add(self, *values: object, credential: bool = True) -> None:
+        """Mask `values` (and their derived forms) from now on; `credential=False` for values
+        that are not credentials of ours (see the class docstring)."""
         with self._lock:
-            known = len(self._secrets)
+            known, credentials = len(self._secrets), len(self._credentials)
             for value in values:
                 if not isinstance(value, str) or len(value) < _MIN_SECRET_LENGTH:
                     continue
-                self._secrets.update(derived_forms(value))
+                forms = derived_forms(value)
+                self._secrets.update(forms)
+                if credential:
+                    self._credentials.update(forms)
             if len(self._secrets) != known:
                 self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
+            if len(self._credentials) != credentials:
+                self._credentials_ordered = tuple(
+                    sorted(self._credentials, key=len, reverse=True)
+                )
+
+    def carries_credential(self, text: str) -> bool:
+        """Whether `text` holds a credential (in any derived form); values added with
+        `credential=False` do not count."""
+        return bool(text) and any(form in text for form in self._credentials_ordered)
 
     def add_basic_auth(self, user: str, password: str) -> None:
         """HTTP Basic credentials: the base64 of `user:password` (and the pair in clear)."""
@@ -94,6 +117,8 @@ class SecretRedactor:
         with self._lock:
             self._secrets.clear()
             self._ordered = ()
+            self._credentials.clear()
+            self._credentials_ordered = ()
 
     def __call__(self, text: str) -> str:
         if not self._ordered or not text:

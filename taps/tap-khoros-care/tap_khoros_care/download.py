@@ -169,8 +169,10 @@ class ReportFiles:
             )
             raise UnparseableResponse(msg)
         parts = urlsplit(location)
-        # Never logged nor stored: mask it (and its parts) anywhere text is produced.
-        redact.add(location, parts.path, parts.query)
+        # Never logged nor stored: mask it (and its parts) anywhere text is produced. Not a
+        # credential of ours: the same file's link handed out again (its path names the file)
+        # is followed to the host it names, not refused by the redirect guard.
+        redact.add(location, parts.path, parts.query, credential=False)
         return urljoin(response.url, location)
 
     @cached_property

@@ -3,6 +3,10 @@
 POST {"AccountAPIKey"} to the service endpoint; Xenioo answers {"token": ..., "expires":
 <minutes>} (older pages spell them "Token"/"Expires"). The token is renewed before a
 request once it is about to expire, and when Xenioo refuses it (`invalidate()`).
+
+The token request goes through the core's `CredentialGuardSession`, like every stream
+request: a 307/308 would re-send the body, key and all, so a redirect of it to another host
+is not followed; and the answer has a deadline (`request_deadline`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
@@ -24,6 +29,7 @@ from support_taps.errors import (
     endpoint_of,
     unexpected_shape,
 )
+from support_taps.http import CredentialGuardSession, CredentialRedirectRefused, origin
 from support_taps.normalize import to_number
 from support_taps.redaction import redact
 from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
@@ -71,6 +77,7 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         policy: RetryPolicy,
         timeout: float,
         logger: t.Any,
+        deadline: float | None = None,
         clock: t.Callable[[], dt.datetime] = _wall_clock,
     ) -> None:
         self.auth_endpoint = endpoint
@@ -78,7 +85,9 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         #: Measures the token's age. Not the run's clock (`run_started`, fixed for the
         #: run): a token expires in real time, even during a long run.
         self.clock = clock
-        self.session = requests.Session()
+        # The key is what the guard looks for in a redirected body (the tap registers it too).
+        redact.add(account_api_key)
+        self.session = CredentialGuardSession(home_url=lambda: endpoint, deadline=deadline)
         self.access_token: str | None = None
         self.expires_in: int | None = None
         self.last_refreshed: dt.datetime | None = None
@@ -111,6 +120,15 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         response = self._post_with_retries()
         where = endpoint_of(response)
         status = response.status_code
+        elsewhere = self._answered_elsewhere(response)
+        if elsewhere and status >= HTTPStatus.BAD_REQUEST:
+            # Another host's 404 or 401 says nothing about the key (which did not go there).
+            msg = (
+                f"Xenioo's token endpoint ({endpoint_of(response.history[0])}) redirected to "
+                f"another host ({elsewhere}), which answered HTTP {status} for {where}: "
+                f"{body_snippet(response.content)}. Check `auth_url` (now {self.auth_endpoint})."
+            )
+            raise VendorAPIError(msg)
         if status == HTTPStatus.NOT_FOUND:
             msg = (
                 f"Xenioo does not know the account API key (HTTP 404 from {where}): check the "
@@ -175,10 +193,25 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         )()
         return response
 
+    def _answered_elsewhere(self, response: requests.Response) -> str | None:
+        """The host that answered, when a redirect led away from the token endpoint's."""
+        if not response.history or origin(response.url or "") == origin(self.auth_endpoint):
+            return None
+        return redact(urlsplit(response.url or "").hostname or "?")
+
     def _post_token_request(self) -> requests.Response:
-        response = self.session.post(
-            self.auth_endpoint, json=self.token_request_body, timeout=self._timeout
-        )
+        try:
+            response = self.session.post(
+                self.auth_endpoint, json=self.token_request_body, timeout=self._timeout
+            )
+        except CredentialRedirectRefused as refused:
+            msg = (
+                f"Xenioo's token endpoint redirected POST {urlsplit(self.auth_endpoint).path} "
+                f"to another host ({refused.host}); the redirect was not followed, so the "
+                f"account API key was not sent there. Check `auth_url` (now "
+                f"{self.auth_endpoint}): it should name the service endpoint itself."
+            )
+            raise VendorAPIError(msg) from None
         if (
             response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
             or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
