@@ -15,7 +15,7 @@ from functools import cached_property
 import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from support_taps.cli import (
     TARGET_CLOSED,
@@ -65,6 +65,17 @@ class SupportTap(TerminationHook, Tap):
         PluginCapabilities.BATCH,
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # `activate-version` is a promise a tap keeps only through its full-table streams and
+        # the setting that turns the messages on (FULL_TABLE_SETTINGS): a tap without that
+        # setting does not declare it.
+        settings = cls.config_jsonschema.get("properties", {})
+        if "emit_activate_version_messages" not in settings:
+            cls.capabilities = [
+                c for c in cls.capabilities if c is not TapCapabilities.ACTIVATE_VERSION
+            ]
 
     #: The vendor's request rate limit per credential (requests/second and burst);
     #: None means the vendor publishes none and we do not pace.
