@@ -59,6 +59,12 @@ def test_day_floor_and_ceiling():
         (None, None),
         ("not a date", None),
         ("13/45/2023 99:99", None),
+        # RFC 9557 zone names (Java's ZonedDateTime, as Dixa's custom attributes send them):
+        # the offset decides; without one, the named zone.
+        ("2023-01-05T06:42:31.532Z[GMT]", "2023-01-05T06:42:31.532000+00:00"),
+        ("2023-01-05T07:42:31+01:00[Europe/Copenhagen]", "2023-01-05T06:42:31+00:00"),
+        ("2023-07-05T08:42:31[Europe/Copenhagen]", "2023-07-05T06:42:31+00:00"),
+        ("2023-01-05T06:42:31[No/Such_Zone]", None),
     ],
 )
 def test_dates_become_iso_utc(raw, iso):

@@ -78,6 +78,18 @@ class PublishedDixa(VendorSimulator):
             re.compile(r"/v1/message_export"),
             sample("exports_message_export_response.txt"),
         )
+        # The main API: each published example for its endpoint (every team and queue gets the
+        # published members, every conversation the published notes).
+        for pattern, name in (
+            (r"/v1/conversations/activitylog", "activity_log"),
+            (r"/v1/conversations/[^/]+/notes", "notes"),
+            (r"/v1/teams", "teams"),
+            (r"/v1/teams/[^/]+/agents", "team_members"),
+            (r"/v1/queues", "queues"),
+            (r"/v1/queues/[^/]+/members", "queue_members"),
+            (r"/v1/custom-attributes", "custom_attributes"),
+        ):
+            yield "GET", re.compile(pattern), sample(f"main_api_{name}_response.txt")
 
     def answer(self, name: str) -> t.Callable[[SimRequest], SimResponse]:
         def handler(request: SimRequest) -> SimResponse:
@@ -117,12 +129,12 @@ def published_run():
 
 
 def test_every_fixture_names_its_source_and_parses():
-    assert len(FIXTURES) == 11
+    assert len(FIXTURES) == 18
     for name in FIXTURES:
         source = (CONTRACTS / f"{name}.source").read_text()
         assert "docs.dixa.io" in source, name
         assert published(name) is not None
-        if not name.startswith("exports_"):
+        if not name.startswith(("exports_", "main_api_")):
             assert "vendor-docs/dixa-analytics-api.txt" in source, name
 
 
@@ -340,3 +352,131 @@ def test_the_published_message_export_sample_lands_with_its_values():
     assert set(sample) <= set(run.schemas()["messages"]["schema"]["properties"])
     # The page documents created_after/created_before for this endpoint: the tap uses them.
     assert {"created_after", "created_before"} == set(calls[0].query)
+
+
+def _main_api_run(*streams: str, start: str, end: str) -> tuple[PublishedDixa, t.Any]:
+    with PublishedDixa() as server:
+        config = {
+            "api_token": API_TOKEN,
+            "api_url": server.url,
+            "exports_api_url": server.url,
+            "start_date": start,
+            "end_date": end,
+            "retry_base_wait": 0.05,
+        }
+        found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
+        assert found.returncode == 0, found.stderr
+        run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, *streams))
+    assert run.returncode == 0, run.stderr
+    return server, run
+
+
+@pytest.fixture(scope="module")
+def main_api_run():
+    return _main_api_run(
+        "activity_logs",
+        "teams",
+        "team_members",
+        "queues",
+        "queue_members",
+        "custom_attributes",
+        start="2021-12-01",
+        end="2021-12-02",
+    )
+
+
+def test_the_published_activity_log_sample_lands_with_its_type(main_api_run):
+    _, run = main_api_run
+    entries = published("main_api_activity_log_response.txt")["data"]
+    records = {r["id"]: r for r in run.records("activity_logs")}
+    assert set(records) == {e["id"] for e in entries}
+    for entry in entries:
+        record = records[entry["id"]]
+        assert record["_type"] == entry["_type"] == "ConversationAssigned"
+        assert record["activityType"] == "ConversationAssignedActivityType"  # deprecated, as sent
+        # Published with a zone name after the instant ("...Z[GMT]"): read, not dropped.
+        assert record["activityTimestamp"] == "2021-12-01T12:46:36.581000+00:00"
+        assert record["author"] == entry["author"] and record["raw"] == entry
+        assert record["conversationId"] == entry["conversationId"]
+    assert run.bookmark("activity_logs") == "2021-12-02T00:00:00+00:00"
+
+
+def test_the_published_team_and_queue_members_land_keyed_by_parent(main_api_run):
+    _, run = main_api_run
+    teams = [t["id"] for t in published("main_api_teams_response.txt")["data"]]
+    members = published("main_api_team_members_response.txt")["data"]
+    records = run.records("team_members")
+    assert {(r["team_id"], r["id"]) for r in records} == {
+        (team, m["id"]) for team in teams for m in members
+    }
+    assert {(r["name"], r["email"], r["phoneNumber"]) for r in records} == {
+        ("Agent A", "aa@example.org", None),
+        ("Agent B", "ab@example.org", None),
+    }
+    assert run.schemas()["team_members"]["key_properties"] == ["team_id", "id"]
+    queues = [q["id"] for q in published("main_api_queues_response.txt")["data"]]
+    in_queue = published("main_api_queue_members_response.txt")["data"]
+    records = run.records("queue_members")
+    assert {(r["queue_id"], r["agentId"], r["priority"]) for r in records} == {
+        (queue, m["agentId"], m["priority"]) for queue in queues for m in in_queue
+    }
+    assert all(r["raw"] in in_queue for r in records)
+    assert run.schemas()["queue_members"]["key_properties"] == ["queue_id", "agentId"]
+
+
+def test_the_published_queues_land_with_every_published_field(main_api_run):
+    _, run = main_api_run
+    queues = published("main_api_queues_response.txt")["data"]
+    records = {r["id"]: r for r in run.records("queues")}
+    properties = run.schemas()["queues"]["schema"]["properties"]
+    for queue in queues:
+        record = records[queue["id"]]
+        assert set(queue) <= set(properties)  # every published field is a column
+        for name in (
+            "doNotOfferTimeouts",
+            "offerAbandonedConversations",
+            "personalAgentOfflineTimeout",
+            "preferredAgentOfflineTimeout",
+            "preferredAgentTimeouts",
+            "slaCalculationMethod",
+            "isRestricted",
+        ):
+            assert record[name] == queue.get(name), name  # optional: null when left out
+    assert records[queues[0]["id"]]["preferredAgentTimeouts"]["Email"] == 43200
+
+
+def test_the_published_custom_attribute_definitions_land(main_api_run):
+    _, run = main_api_run
+    definitions = published("main_api_custom_attributes_response.txt")["data"]
+    records = {r["id"]: r for r in run.records("custom_attributes")}
+    assert set(records) == {d["id"] for d in definitions}
+    parcel = records["c43fc767-f89b-443a-9c98-90f53f940bd7"]
+    assert parcel["identifier"] == "parcel_id" and parcel["entityType"] == "Conversation"
+    assert parcel["inputDefinition"] == {"placeholder": "1234", "_type": "Text"}
+    # "2023-01-01T08:23:54.246Z[GMT]": Java's zone name after the instant.
+    assert parcel["createdAt"] == "2023-01-01T08:23:54.246000+00:00"
+    assert parcel["updatedAt"] == "2023-01-11T12:25:23.837000+00:00"
+    location = records["66121f54-98ee-4727-a4e7-1a373d411ccf"]
+    assert location["updatedAt"] == "2023-02-01T09:01:52.200000+00:00"  # one fractional digit
+    reason = records["db5f673b-1c40-41e7-b71f-caab342f0607"]
+    assert reason["updatedAt"] is None and reason["isRequired"] is True
+    nested = reason["inputDefinition"]["options"][0]["nestedOptions"]
+    assert [o["value"] for o in nested] == ["card", "bank_transfer"]
+    assert all(records[d["id"]]["raw"] == d for d in definitions)
+    assert "Dixa sent" not in run.stderr  # every published date-time was read
+
+
+def test_the_published_notes_land_for_the_published_conversation():
+    server, run = _main_api_run("conversations", "notes", start="1970-01-01", end="1970-01-02")
+    notes = published("main_api_notes_response.txt")["data"]
+    (conversation,) = run.records("conversations")
+    records = {r["id"]: r for r in run.records("notes")}
+    assert set(records) == {n["id"] for n in notes}
+    first = records["3346b99c-8128-4276-ac40-5f30c959e5e7"]
+    assert first["createdAt"] == "2021-01-20T09:00:00+00:00" and first["csid"] == 7392
+    assert first["authorId"] == "c68f42a5-1453-497a-940f-ff36ed4f1631"
+    assert first["message"] == "A note to remember" and first["raw"] == notes[0]
+    # Asked once, for the one conversation the run read.
+    assert [c.path for c in server.calls("/v1/conversations/")] == [
+        f"/v1/conversations/{conversation['id']}/notes"
+    ]

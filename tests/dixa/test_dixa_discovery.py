@@ -21,6 +21,10 @@ STATIC = {
     "queues",
     "tags",
     "teams",
+    "custom_attributes",
+    "team_members",
+    "queue_members",
+    "notes",
 }
 
 

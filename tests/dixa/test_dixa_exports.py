@@ -37,6 +37,7 @@ EXPORTS = (
     "queues",
     "tags",
     "teams",
+    "custom_attributes",
 )
 
 
@@ -154,8 +155,9 @@ def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_p
     again = {r["id"]: r for r in second.records("conversations")}
     assert edited in again and again[edited]["tags"][-1] == "edited-1"
     assert again[edited]["updated_at"] == "2025-01-25T10:00:00+00:00"
-    # Only what changed since the bookmark: the edited conversation and those updated after it.
-    assert all(r["updated_at"] >= "2025-01-20" for r in again.values())
+    # Only what changed since the bookmark (less the default lookback of an hour): the edited
+    # conversation and those updated after it.
+    assert all(r["updated_at"] >= "2025-01-19T23:00:00+00:00" for r in again.values())
 
     database = tmp_path / "warehouse.duckdb"
     load_into_duckdb(first.stdout, database, tmp_path)
@@ -194,7 +196,9 @@ def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
         == expected
     )
     resumed_records = resumed.records("conversations")
-    assert resumed_records and all(r["updated_at"] >= bookmark for r in resumed_records)
+    # From the bookmark, less the default lookback of an hour.
+    start = (dt.datetime.fromisoformat(bookmark) - dt.timedelta(hours=1)).isoformat()
+    assert resumed_records and all(r["updated_at"] >= start for r in resumed_records)
 
 
 def _run_until_first_bookmark(config: dict, catalog: dict, stream: str) -> TapRun:

@@ -48,7 +48,7 @@ def test_export_windows_follow_the_settings_and_dixa_s_31_days():
     assert conversations.url_base == "http://127.0.0.1:9"
     defaults = ConversationsStream(_tap(exports_api_url=None))
     assert defaults.window_size == dt.timedelta(days=31, milliseconds=-1)
-    assert defaults.lookback == dt.timedelta(0)
+    assert defaults.lookback == dt.timedelta(minutes=60)  # the default: Dixa records late
     assert defaults.url_base == "https://exports.dixa.io"  # the schema's default
     activity = ActivityLogsStream(_tap(export_window_days=10))
     assert activity.window_size == dt.timedelta(days=10)

@@ -34,6 +34,8 @@ SIGNATURES = {
         "extra_tags",
     ],
     (Tap, "_handle_termination"): ["self", "signum", "frame"],
+    (Stream, "_write_activate_version_message"): ["self", "full_table_version"],
+    (Stream, "finalize_state_progress_markers"): ["self", "state"],
 }
 
 #: The private SDK attributes compat reads or sets (checked on a live stream below).

@@ -10,13 +10,6 @@ from support_simulators.dixa.analytics import filter_attributes, instant, local_
 from support_simulators.dixa.catalogue import METRICS, RECORDS
 from support_simulators.dixa.dataset import SimRecord
 from support_simulators.dixa.exports import ms
-from support_simulators.dixa.lists import (
-    agent_list,
-    end_user_list,
-    queue_list,
-    tag_list,
-    team_list,
-)
 from support_simulators.framework.dataset import UTC, setting_time
 
 if t.TYPE_CHECKING:
@@ -77,13 +70,15 @@ def export_keys(sim: DixaSimulator, start: dt.datetime, end: dt.datetime) -> Key
     exports = sim.exports
     low, high = ms(start), ms(end)
     now = ms(sim.now())
-    conversations, messages = set(), set()
+    conversations, messages, notes = set(), set(), set()
     day = start.date() - dt.timedelta(days=7)
     days = {day + dt.timedelta(days=n) for n in range((end.date() - day).days + 1)}
     for each in sorted(days | exports.edited_days()):
         for conversation in exports.conversations_created(each):
             if low <= conversation["updated_at"] < high:
                 conversations.add((conversation["id"],))
+                # Notes are read for each conversation the run reads.
+                notes.update((n["id"],) for n in exports.notes_of(conversation))
             if conversation["updated_at"] <= now:
                 messages.update(
                     (m["id"],)
@@ -94,16 +89,43 @@ def export_keys(sim: DixaSimulator, start: dt.datetime, end: dt.datetime) -> Key
                     )
                     if low <= m["created_at"] < high
                 )
+    directory = sim.directory
+    listed = {
+        stream: (("id",), {(o["id"],) for o in directory.listing(path)})
+        for stream, path in LIST_STREAMS.items()
+    }
+    teams = [team["id"] for team in directory.listing("teams")]
+    queues = [queue["id"] for queue in directory.listing("queues")]
     return {
         "conversations": (("id",), conversations),
         "messages": (("id",), messages),
+        "notes": (("id",), notes),
         "activity_logs": (("id",), {(e["id"],) for e in exports.activity_log(start, end)}),
-        "agents": (("id",), {(a["id"],) for a in agent_list()}),
-        "end_users": (("id",), {(a["id"],) for a in end_user_list()}),
-        "queues": (("id",), {(a["id"],) for a in queue_list()}),
-        "tags": (("id",), {(a["id"],) for a in tag_list()}),
-        "teams": (("id",), {(a["id"],) for a in team_list()}),
+        **listed,
+        "team_members": (
+            ("team_id", "id"),
+            {(team, m["id"]) for team in teams for m in directory.team_members(team) or []},
+        ),
+        "queue_members": (
+            ("queue_id", "agentId"),
+            {
+                (queue, member["agentId"])
+                for queue in queues
+                for member in directory.queue_members(queue) or []
+            },
+        ),
     }
+
+
+#: The tap's list streams and the path under /v1/ each reads.
+LIST_STREAMS = {
+    "agents": "agents",
+    "end_users": "endusers",
+    "queues": "queues",
+    "tags": "tags",
+    "teams": "teams",
+    "custom_attributes": "custom-attributes",
+}
 
 
 def config_range(

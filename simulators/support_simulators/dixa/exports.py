@@ -8,9 +8,13 @@
 - GET /v1/conversations/activitylog (`fromDatetime`/`toDatetime`, main API): paged with
   `meta.next`.
 
+- GET /v1/conversations/{csid}/notes (main API): a conversation's internal notes, in one piece.
+
 Conversations are the ones the Analytics data is generated from (same csids, channels, queues,
 agents, tags, closing and rating), so both APIs tell one story. `update(csid, at)` moves a
-conversation's `updated_at` (and adds a tag), as an agent's edit in Dixa would.
+conversation's `updated_at` (and adds a tag), as an agent's edit in Dixa would;
+`update(csid, at, recorded_at=later)` is the same edit recorded late: the export shows it only
+from `recorded_at` on (by the simulator's clock), with its `updated_at` still `at`.
 """
 
 from __future__ import annotations
@@ -109,14 +113,26 @@ class DixaExports:
             tags,
             now,
         )
-        self.updates: dict[int, list[int]] = {}  # csid -> updated_at of each later edit
+        #: The activity log's type fields: both while Dixa sends both (the published model has
+        #: `_type` and the deprecated `activityType`); one of them to play either side of it.
+        self.activity_type_fields: tuple[str, ...] = ("_type", "activityType")
+        #: csid -> (updated_at, recorded_at) of each later edit, epoch milliseconds.
+        self.updates: dict[int, list[tuple[int, int]]] = {}
         self._activity_cache: dict[str, t.Any] = {}
 
     # ---- conversations -------------------------------------------------------------------
 
-    def update(self, csid: int, at: dt.datetime) -> None:
-        """An edit in Dixa: the conversation gets a tag and its `updated_at` moves to `at`."""
-        self.updates.setdefault(csid, []).append(ms(at))
+    def update(self, csid: int, at: dt.datetime, recorded_at: dt.datetime | None = None) -> None:
+        """An edit in Dixa: the conversation gets a tag and its `updated_at` moves to `at`.
+
+        `recorded_at` (default: `at`) is when the Exports API starts showing it: an edit whose
+        `updated_at` is already in the past when it appears, as Dixa may record edits late."""
+        self.updates.setdefault(csid, []).append((ms(at), ms(recorded_at or at)))
+
+    def recorded_edits(self, csid: int) -> list[int]:
+        """The `updated_at` of each edit of `csid` the export shows by now."""
+        now = ms(self.now())
+        return [at for at, recorded in self.updates.get(csid, []) if recorded <= now]
 
     def conversations_created(self, day: dt.date) -> list[dict[str, t.Any]]:
         """Export objects of the conversations created on `day` (UTC), as Dixa would show them
@@ -146,8 +162,7 @@ class DixaExports:
         ratings = [self._rating(rating, closed_at)] if rating else []
         if rating:
             updated = max(updated, ms(rating.timestamp))
-        edits = self.updates.get(csid, [])
-        for n, at in enumerate(edits):
+        for n, at in enumerate(self.recorded_edits(csid)):
             tags = [*tags, f"edited-{n + 1}"]
             updated = max(updated, at)
         channel = facts["channel"].lower()
@@ -228,6 +243,42 @@ class DixaExports:
             "rating_cancelled_timestamp": None,
         }
 
+    def notes_of(self, conversation: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        """The internal notes of a conversation (GET /v1/conversations/{csid}/notes), in the
+        published model: about a third of the conversations have one or two, written by their
+        assignee while the conversation was open (so never after its `updated_at`)."""
+        csid = conversation["id"]
+        rng = seeded("notes", csid)
+        if rng.random() >= 0.35:
+            return []
+        created = conversation["created_at"]
+        last = max(created + 1, conversation["last_message_created_at"])
+        author = conversation["assignee_id"] or dixa_id("agent", "supervisor")
+        out = []
+        for n in range(rng.randint(1, 2)):
+            at = rng.randrange(created, last)
+            stamp = dt.datetime.fromtimestamp(at / 1000, UTC)
+            out.append(
+                {
+                    "id": dixa_id("note", f"{csid}:{n}"),
+                    "authorId": author,
+                    "createdAt": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at % 1000:03d}Z",
+                    "csid": csid,
+                    "message": f"Note {n + 1} on case {csid}: "
+                    + rng.choice(["call back tomorrow", "refund approved", "escalated to tier 2"]),
+                }
+            )
+        return out
+
+    def conversation(self, csid: int) -> dict[str, t.Any] | None:
+        """The conversation with this csid as the export would show it now (None: none yet)."""
+        if csid < self.dataset.FIRST_CSID or self.dataset.day_of(csid) < self.dataset.start:
+            return None
+        for conversation in self.conversations_created(self.dataset.day_of(csid)):
+            if conversation["id"] == csid:
+                return conversation if conversation["created_at"] <= ms(self.now()) else None
+        return None
+
     def messages_of(self, csid: int, created: int, closed_at: int | None) -> list[dict[str, t.Any]]:
         rng = seeded("messages", csid)
         count = rng.randint(2, 6)
@@ -307,15 +358,16 @@ class DixaExports:
         return sorted(days | self.edited_days())
 
     def edited_days(self) -> set[dt.date]:
-        """The creation days of the conversations edited with `update`."""
-        return {self.dataset.day_of(csid) for csid in self.updates}
+        """The creation days of the conversations edited with `update` (recorded by now)."""
+        return {self.dataset.day_of(csid) for csid in self.updates if self.recorded_edits(csid)}
 
     # ---- activity logs -------------------------------------------------------------------
 
     def activity_log(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, t.Any]]:
         """Activity of every conversation whose events fall in [start, end), oldest first."""
         # Every page of one query asks for the same range: build it once, not once a page.
-        key = (start, end, sum(map(len, self.updates.values())), self.dataset.revision)
+        recorded = sum(len(self.recorded_edits(csid)) for csid in self.updates)
+        key = (start, end, recorded, self.dataset.revision, self.activity_type_fields)
         if self._activity_cache.get("key") != key:
             self._activity_cache = {"key": key, "events": self._activity_log(start, end)}
         return self._activity_cache["events"]
@@ -331,48 +383,65 @@ class DixaExports:
                         out.append(event)
             day += dt.timedelta(days=1)
         out.sort(key=lambda e: (e["_at"], e["id"]))
-        return [{k: v for k, v in e.items() if k != "_at"} for e in out]
+        left_out = {"_at", *({"_type", "activityType"} - set(self.activity_type_fields))}
+        return [{k: v for k, v in e.items() if k not in left_out} for e in out]
 
     def _events(self, conversation: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        """A conversation's activity in Dixa's published model: `_type` (and the deprecated
+        `activityType`, `<_type>ActivityType` as the published example pairs them, while Dixa
+        still sends both), the author, and `attributes` with their own `_type` (a guess: the
+        published attribute model's name, e.g. ConversationAssignedAttribute; Dixa's example
+        shows none). Timestamps carry a zone name, as the published example does."""
         csid = conversation["id"]
         author = {
             "id": conversation["requester_id"],
             "name": conversation["requester_name"],
             "email": conversation["requester_email"],
         }
-        events = [("ConversationCreated", conversation["created_at"], author, {})]
+        created = conversation["created_at"]
+        subject = {"subject": conversation["subject"]}
+        events = [("ConversationCreatedByCustomer", created, author, "Created", subject)]
+        if conversation["queue_id"]:
+            offered = {"queueLabel": conversation["queue_name"], "agentNames": []}
+            if conversation["assignee_name"]:
+                offered["agentNames"] = [conversation["assignee_name"]]
+            events.append(("ConversationOffered", created + 1500, None, "Offered", offered))
         if conversation["assignee_id"]:
             agent = {
                 "id": conversation["assignee_id"],
                 "name": conversation["assignee_name"],
                 "email": conversation["assignee_email"],
             }
-            events.append(
-                (
-                    "ConversationAssigned",
-                    conversation["assigned_at"],
-                    agent,
-                    {
-                        "agentId": conversation["assignee_id"],
-                        "agentName": conversation["assignee_name"],
-                    },
-                )
-            )
+            assigned = {
+                "agentId": conversation["assignee_id"],
+                "agentName": conversation["assignee_name"],
+            }
+            at = conversation["assigned_at"]
+            events.append(("ConversationAssigned", at, agent, "Assigned", assigned))
         for tag in conversation["tags"]:
-            events.append(("TagAdded", conversation["created_at"] + 2000, None, {"tag": tag}))
+            events.append(("TagAdded", created + 2000, None, "TagAdded", {"tag": tag}))
+        for note in self.notes_of(conversation):
+            at = ms(dt.datetime.fromisoformat(note["createdAt"].replace("Z", "+00:00")))
+            said = {"message": note["message"]}
+            events.append(("NoteAdded", at, None, "NoteAdded", said))
         if conversation["closed_at"]:
-            events.append(("ConversationClosed", conversation["closed_at"], None, {}))
+            events.append(("ConversationClosed", conversation["closed_at"], None, "", {}))
         out = []
-        for n, (kind, at, who, attributes) in enumerate(events):
+        for n, (kind, at, who, attribute_model, attributes) in enumerate(events):
             stamp = dt.datetime.fromtimestamp(at / 1000, UTC)
+            details = {**attributes, "_type": f"Conversation{attribute_model}Attribute"}
+            if attribute_model in ("TagAdded", "NoteAdded"):
+                details["_type"] = f"{attribute_model}Attribute"
             out.append(
                 {
                     "id": dixa_id("activity", f"{csid}:{n}"),
                     "conversationId": csid,
-                    "activityTimestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at % 1000:03d}Z",
-                    "activityType": kind,
+                    "activityTimestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.")
+                    + f"{at % 1000:03d}Z[GMT]",
+                    "activityType": f"{kind}ActivityType",
+                    "_type": kind,
                     "author": who,
-                    "attributes": attributes,
+                    "attributes": details if attribute_model else None,
                     "_at": at,
                 }
             )

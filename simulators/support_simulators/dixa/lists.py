@@ -1,7 +1,12 @@
 """The reference lists of Dixa's main API (dev.dixa.io), for the Dixa simulator.
 
 GET /v1/agents, /v1/endusers, /v1/queues, /v1/tags, /v1/teams: paged with `meta.next`. The
-agents, queues and tags are the ones the conversations are generated with.
+agents, queues and tags are the ones the conversations are generated with. GET
+/v1/custom-attributes, /v1/teams/{teamId}/agents and /v1/queues/{queueId}/members answer in one
+piece, as Dixa's reference publishes them (no pageKey parameter).
+
+`Directory` holds what can change between two runs: an object deleted in Dixa (`delete`) is no
+longer listed, and an agent deleted is no longer a member of any team or queue.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ import typing as t
 
 from support_simulators.dixa.dataset import AGENTS, QUEUES, TAGS, dixa_id
 from support_simulators.framework.dataset import seeded
+
+#: The published model's names of the channels a queue's timeouts are given for.
+_CHANNEL_TIMEOUTS = ("Email", "WidgetChat", "PstnPhone", "ContactForm", "Callback", "WhatsApp")
 
 _TEAMS = [
     ("Frontline", ["Jane Smith", "Ravi Patel", "Ana Souza", "Lee Min"]),
@@ -93,6 +101,17 @@ def queue_list() -> list[dict[str, t.Any]]:
             "memberListType": "SkillBased",
             "queueThresholds": {"SlaTimeLimit": 60 * (n + 1)},
             "usages": {"queueId": queue_id, "usages": {}},
+            # The six published fields the tap read only in `raw` before.
+            "slaCalculationMethod": "AbandonedIgnored",
+            "offerAbandonedConversations": n % 2 == 0,
+            "doNotOfferTimeouts": {"WidgetChat": 1 + n} if n % 2 == 0 else {},
+            "preferredAgentTimeouts": {
+                channel: 43200 if channel in ("Email", "ContactForm") else 300
+                for channel in _CHANNEL_TIMEOUTS
+            },
+            "preferredAgentOfflineTimeout": 500,
+            "personalAgentOfflineTimeout": 500 + 100 * n,
+            "isRestricted": n == len(QUEUES) - 1,
         }
         for n, (queue_id, name) in enumerate(QUEUES)
     ]
@@ -114,6 +133,97 @@ def team_list() -> list[dict[str, t.Any]]:
     return [{"id": dixa_id("team", name), "name": name} for name, _ in _TEAMS]
 
 
+def _agent(name: str) -> dict[str, t.Any]:
+    return next(a for a in agent_list() if a["displayName"] == name)
+
+
+def team_members() -> dict[str, list[dict[str, t.Any]]]:
+    """Each team's agents, as GET /v1/teams/{teamId}/agents lists them (published fields:
+    `id`, `name`, `email`, `phoneNumber`)."""
+    return {
+        dixa_id("team", team): [
+            {
+                "id": _agent(name)["id"],
+                "name": name,
+                "email": _agent(name)["email"],
+                "phoneNumber": _agent(name)["phoneNumber"],
+            }
+            for name in names
+        ]
+        for team, names in _TEAMS
+    }
+
+
+def queue_members() -> dict[str, list[dict[str, t.Any]]]:
+    """Each queue's agents and their priority in it, as GET /v1/queues/{queueId}/members lists
+    them (published fields: `agentId`, `priority`); an agent may be in several queues."""
+    out = {}
+    for n, (queue_id, _) in enumerate(QUEUES):
+        agents = [a for i, a in enumerate(AGENTS) if (i + n) % 3 != 0]
+        out[queue_id] = [
+            {"agentId": agent_id, "priority": 1 + k % 3} for k, (agent_id, _) in enumerate(agents)
+        ]
+    return out
+
+
+def custom_attribute_list() -> list[dict[str, t.Any]]:
+    """The custom attribute definitions (GET /v1/custom-attributes), in the published model: the
+    conversations' `custom_fields` name them by `attribute_id`. `createdAt`/`updatedAt` come as
+    Dixa publishes them, with a zone name after the instant ("...Z[GMT]")."""
+    reasons = [("payment", "Payment"), ("access", "Access"), ("delivery", "Delivery")]
+    return [
+        {
+            "id": dixa_id("attr", "order"),
+            "entityType": "Conversation",
+            "identifier": "order_number",
+            "label": "Order number",
+            "inputDefinition": {"placeholder": "A-1234", "_type": "Text"},
+            "description": "The customer's order",
+            "createdAt": "2023-03-01T08:23:54.246Z[GMT]",
+            "updatedAt": "2023-05-11T12:25:23.837Z[GMT]",
+            "isRequired": False,
+            "isArchived": False,
+            "isDeactivated": False,
+        },
+        {
+            "id": dixa_id("attr", "contact_reason"),
+            "entityType": "Conversation",
+            "identifier": "contact_reason",
+            "label": "Contact reason",
+            "inputDefinition": {
+                "options": [
+                    {
+                        "id": dixa_id("attr-option", value),
+                        "label": label,
+                        "value": value,
+                        "nestedOptions": [],
+                        "isDeactivated": value == "delivery",
+                        "orderIndex": n + 1,
+                    }
+                    for n, (value, label) in enumerate(reasons)
+                ],
+                "_type": "Select",
+            },
+            "description": "Why the customer got in touch",
+            "createdAt": "2023-01-05T06:42:31.532Z[GMT]",
+            "isRequired": True,
+            "isArchived": False,
+            "isDeactivated": False,
+        },
+        {
+            "id": dixa_id("attr", "plan"),
+            "entityType": "Contact",
+            "identifier": "plan",
+            "label": "Plan",
+            "inputDefinition": {"placeholder": "gold", "_type": "Text"},
+            "createdAt": "2023-01-01T08:25:50.2Z[GMT]",
+            "isRequired": False,
+            "isArchived": True,
+            "isDeactivated": False,
+        },
+    ]
+
+
 #: Each list's path under /v1/ and what it lists.
 LISTS: dict[str, t.Callable[[], list[dict[str, t.Any]]]] = {
     "agents": agent_list,
@@ -121,4 +231,43 @@ LISTS: dict[str, t.Callable[[], list[dict[str, t.Any]]]] = {
     "queues": queue_list,
     "tags": tag_list,
     "teams": team_list,
+    "custom-attributes": custom_attribute_list,
 }
+#: The lists Dixa pages with `meta.next` (the custom attribute definitions come in one piece).
+PAGED_LISTS = frozenset({"agents", "endusers", "queues", "tags", "teams"})
+
+
+class Directory:
+    """The main API's objects as they are now: the lists less what was deleted in Dixa."""
+
+    def __init__(self) -> None:
+        #: (list path, id) of every object deleted in Dixa.
+        self.deleted: set[tuple[str, str]] = set()
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """An object deleted in Dixa (`kind`: a list's path under /v1/, e.g. "tags"): no longer
+        listed; a deleted agent is no longer in any team or queue. KeyError if there is none."""
+        if kind not in LISTS or not any(o["id"] == object_id for o in LISTS[kind]()):
+            raise KeyError(f"no {kind} object with id {object_id!r}")
+        self.deleted.add((kind, object_id))
+
+    def listing(self, kind: str) -> list[dict[str, t.Any]]:
+        """The list at /v1/<kind>, as Dixa lists it now."""
+        return [o for o in LISTS[kind]() if (kind, o["id"]) not in self.deleted]
+
+    def team_members(self, team_id: str) -> list[dict[str, t.Any]] | None:
+        """The team's members (None: no such team)."""
+        if ("teams", team_id) in self.deleted:
+            return None
+        members = team_members().get(team_id)
+        return None if members is None else [m for m in members if self._agent_kept(m["id"])]
+
+    def queue_members(self, queue_id: str) -> list[dict[str, t.Any]] | None:
+        """The queue's members (None: no such queue)."""
+        if ("queues", queue_id) in self.deleted:
+            return None
+        members = queue_members().get(queue_id)
+        return None if members is None else [m for m in members if self._agent_kept(m["agentId"])]
+
+    def _agent_kept(self, agent_id: str) -> bool:
+        return ("agents", agent_id) not in self.deleted

@@ -20,7 +20,7 @@ from support_simulators.dixa.analytics import (
 from support_simulators.dixa.catalogue import METRICS, RECORDS, metric_entry, record_entry
 from support_simulators.dixa.dataset import AGENTS, QUEUES, TAGS, DixaDataset, SimRecord
 from support_simulators.dixa.exports import DixaExports, ExportQueryError
-from support_simulators.dixa.lists import LISTS
+from support_simulators.dixa.lists import LISTS, PAGED_LISTS, Directory
 from support_simulators.dixa.paging import DEFAULT_PAGE_LIMIT, PageRules, paged
 from support_simulators.framework import (
     Faults,
@@ -34,6 +34,19 @@ from support_simulators.framework.dataset import UTC
 DEFAULT_API_TOKEN = "dixa-demo-token"
 #: Dixa's published limit per API token (docs.dixa.io, API standards and rules).
 RATE_LIMIT, RATE_BURST = 10.0, 4
+
+
+def _whole(items: list | None) -> SimResponse:
+    """A list Dixa answers in one piece (no `meta`), or its 404 when there is no such object."""
+    if items is None:
+        return json_response({"message": "The requested resource could not be found"}, 404)
+    return json_response({"data": items})
+
+
+def _moment(text: t.Any) -> dt.datetime:
+    """An ISO 8601 date-time from a control request (UTC when it names no offset)."""
+    moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _unknown(kind: str, name: str) -> SimResponse:
@@ -76,6 +89,8 @@ class DixaSimulator(VendorSimulator):
             novel_field_type=novel_field_type,
         )
         self.exports = DixaExports(self.dataset, AGENTS, QUEUES, TAGS, self.now)
+        #: The main API's objects, less those deleted (`delete`).
+        self.directory = Directory()
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
@@ -95,8 +110,51 @@ class DixaSimulator(VendorSimulator):
         yield "GET", re.compile(r"/v1/conversation_export"), self.conversation_export
         yield "GET", re.compile(r"/v1/message_export"), self.message_export
         yield "GET", re.compile(r"/v1/conversations/activitylog"), self.activity_log
-        for path, make in LISTS.items():
-            yield "GET", re.compile(rf"/v1/{path}"), self._lister(path, make)
+        for path in LISTS:
+            yield "GET", re.compile(rf"/v1/{path}"), self._lister(path)
+        yield "GET", re.compile(r"/v1/teams/(?P<id>[^/]+)/agents"), self.team_members
+        yield "GET", re.compile(r"/v1/queues/(?P<id>[^/]+)/members"), self.queue_members
+        yield "GET", re.compile(r"/v1/conversations/(?P<csid>[^/]+)/notes"), self.notes
+
+    # ---- changes between runs ------------------------------------------------------------
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an object in "Dixa" (`kind`: the list's path under /v1/: agents, endusers,
+        queues, tags, teams, custom-attributes): from now on it is not listed (and a deleted
+        agent is in no team or queue). KeyError if there is no such object."""
+        self.directory.delete(kind, object_id)
+
+    def edit(self, csid: int, at: dt.datetime, recorded_at: dt.datetime | None = None) -> None:
+        """Edit a conversation at `at`; the Exports API shows it from `recorded_at` (default
+        `at`) on, by this simulator's clock (see `DixaExports.update`)."""
+        self.exports.update(csid, at, recorded_at)
+
+    def control(self, request: SimRequest) -> SimResponse:
+        """Besides the shared control endpoints: POST /_simulator/delete `{"object": "tags",
+        "id": ...}`, POST /_simulator/edit `{"csid": ..., "updated_at": <ISO>, "recorded_at":
+        <ISO, optional>}` and POST /_simulator/clock `{"now": <ISO or null>}` (null: the real
+        clock), so a pipeline can be tried against deletes and late edits between two runs."""
+        action = request.path[len(self.CONTROL_PREFIX) :]
+        if request.method != "POST" or action not in ("delete", "edit", "clock"):
+            return super().control(request)
+        try:
+            body = request.json() or {}
+            if action == "delete":
+                self.delete(str(body["object"]), str(body["id"]))
+            elif action == "edit":
+                recorded = body.get("recorded_at")
+                self.edit(
+                    int(body["csid"]),
+                    _moment(body["updated_at"]),
+                    _moment(recorded) if recorded else None,
+                )
+            else:
+                self.fixed_now = _moment(body["now"]) if body.get("now") else None
+        except KeyError as exc:
+            return json_response({"error": f"not found or missing: {exc}"}, 404)
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response({"ok": True})
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
         # The Exports API takes the token as a Bearer token; the main API takes it bare.
@@ -234,10 +292,29 @@ class DixaSimulator(VendorSimulator):
         except ExportQueryError as exc:
             return json_response({"message": str(exc)}, 400)
 
-    def _lister(
-        self, scope: str, make: t.Callable[[], list]
-    ) -> t.Callable[[SimRequest], SimResponse]:
-        return lambda request: self._paged(request, make(), scope.encode())
+    def _lister(self, kind: str) -> t.Callable[[SimRequest], SimResponse]:
+        def answer(request: SimRequest) -> SimResponse:
+            items = self.directory.listing(kind)
+            if kind not in PAGED_LISTS:
+                return json_response({"data": items})
+            return self._paged(request, items, kind.encode())
+
+        return answer
+
+    def team_members(self, request: SimRequest) -> SimResponse:
+        return _whole(self.directory.team_members(request.match["id"]))
+
+    def queue_members(self, request: SimRequest) -> SimResponse:
+        return _whole(self.directory.queue_members(request.match["id"]))
+
+    def notes(self, request: SimRequest) -> SimResponse:
+        text = request.match["csid"]
+        if not text.isdigit():
+            return json_response(
+                {"message": "Invalid value for: path parameter conversationId"}, 400
+            )
+        conversation = self.exports.conversation(int(text))
+        return _whole(None if conversation is None else self.exports.notes_of(conversation))
 
     def activity_log(self, request: SimRequest) -> SimResponse:
         utc = zoneinfo.ZoneInfo("UTC")

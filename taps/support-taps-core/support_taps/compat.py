@@ -49,6 +49,10 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     ("singer_sdk.Tap", "_handle_termination"),
     ("singer_sdk.Stream", "_tap"),
     ("singer_sdk.RESTStream", "_requests_session"),
+    ("singer_sdk.Stream", "_write_activate_version_message"),
+    # Public, but documented as internal: the SDK calls it once a top-level stream (with its
+    # children) has synced; ActivateVersionAfterSync relies on that.
+    ("singer_sdk.Stream", "finalize_state_progress_markers"),
 )
 
 
@@ -166,3 +170,32 @@ class SchemaOncePerRun(_StreamMixin):
         if not self.__dict__.get("_schema_sent"):
             self.__dict__["_schema_sent"] = True
             super()._write_schema_message()
+
+
+class ActivateVersionAfterSync(_StreamMixin):
+    """A full-table stream's ACTIVATE_VERSION after its last record, not before its first.
+
+    With `emit_activate_version_messages`, the SDK's `Stream.sync` sends ACTIVATE_VERSION at the
+    start of a full-table sync, and targets act on it at once: MeltanoLabs target-postgres
+    deletes (or marks deleted) every row of an older version. A run that then fails leaves the
+    table without every row it had not sent again yet. Sent once the stream, and the children
+    synced with it, are done (the SDK calls `finalize_state_progress_markers` then, and only
+    then), it removes only what the vendor no longer lists, and a failed run removes nothing;
+    the records carry the version either way. A child stream synced once per parent record
+    sends one activation, after its parent. The SDK has no public hook for it.
+
+    In BATCH mode the SDK's timing stays: batch files carry no version, so an activation after
+    them would remove the rows they just loaded. Mix in before the SDK stream class.
+    """
+
+    def _write_activate_version_message(self, full_table_version: int) -> None:
+        if self.get_batch_config(self.config):
+            super()._write_activate_version_message(full_table_version)
+            return
+        self.__dict__["_activate_version_after_sync"] = full_table_version
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        super().finalize_state_progress_markers(state)
+        version = self.__dict__.pop("_activate_version_after_sync", None)
+        if version is not None:
+            super()._write_activate_version_message(version)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Callable, Iterable
 
 from support_taps.errors import describe_shape
@@ -85,8 +86,9 @@ US_MINUTES = "%m/%d/%Y %H:%M"
 def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC) -> str | None:
     """An ISO 8601 UTC date-time string from ISO text or one of `formats`.
 
-    A date-time without an offset is taken to be in `zone` (default UTC). Returns
-    None for missing or unparseable values.
+    A date-time without an offset is taken to be in `zone` (default UTC), or in the zone
+    named after it in brackets (RFC 9557: "2023-01-05T06:42:31.532Z[GMT]"). Returns None for
+    missing or unparseable values.
     """
     if value.__class__ is not str:
         return None
@@ -108,6 +110,14 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
     text = value.strip()
     if text in MISSING:
         return None
+    if text.endswith("]") and "[" in text:
+        # An RFC 9557 (Java ZonedDateTime) zone name after the time, "...Z[GMT]": the offset
+        # names the instant; without one, the zone does.
+        text, _, name = text[:-1].rpartition("[")
+        try:
+            zone = zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return None
     parsed: dt.datetime | None
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

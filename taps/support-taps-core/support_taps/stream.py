@@ -18,6 +18,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from support_taps.compat import (
+    ActivateVersionAfterSync,
     FastRecordMessages,
     own_requests_session,
     tap_of,
@@ -65,7 +66,7 @@ _REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.PreparedRequest, t.Mapping
 )
 
 
-class SupportStream(FastRecordMessages, RESTStream):
+class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
     """Auth-agnostic base: timeouts, retries, error messages, JSON parsing, windows.
 
     Vendor base streams set `vendor`, `credential_settings` and `url_settings`, and

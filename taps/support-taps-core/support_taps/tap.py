@@ -98,6 +98,15 @@ class SupportTap(TerminationHook, Tap):
             return None
         return [v for v in versions if _minor(v) <= _minor(NEWEST_PYTHON)]
 
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # `activate-version` is a promise a tap keeps only through its full-table streams and
+        # the setting that turns the messages on (FULL_TABLE_SETTINGS): a tap without that
+        # setting does not declare it.
+        settings = cls.config_jsonschema.get("properties", {})
+        if "emit_activate_version_messages" not in settings:
+            cls.capabilities = [c for c in cls.capabilities if c.value != "activate-version"]
+
     #: The vendor's request rate limit per credential (requests/second and burst);
     #: None means the vendor publishes none and we do not pace.
     requests_per_second: t.ClassVar[float | None] = None

@@ -91,6 +91,9 @@ class DixaStream(SupportStream):
     vendor = "Dixa"
     credential_settings = ("api_token",)
     url_settings = ("api_url",)
+    #: Whether Dixa's reference gives the endpoint `pageLimit`/`pageKey` (where it does not,
+    #: `page_limit` is not sent; a `meta.next` would still be followed).
+    paged: t.ClassVar[bool] = True
 
     @cached_property
     def authenticator(self) -> APIKeyAuthenticator | BearerTokenAuthenticator:
@@ -107,7 +110,7 @@ class DixaStream(SupportStream):
     ) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {}
         page_limit = (context or {}).get("page_limit") or self.config.get("page_limit")
-        if page_limit:
+        if page_limit and self.paged:
             params["pageLimit"] = int(page_limit)
         if next_page_token is not None:
             # The next page is whatever `meta.next` says (its pageKey, and a pageLimit if

@@ -1,5 +1,6 @@
-"""Dixa's main API (`/v1/...` on `api_url`): the conversations' activity log, by date, and the
-lists of agents, end users, queues, tags and teams, in full."""
+"""Dixa's main API (`/v1/...` on `api_url`): the conversations' activity log, by date; the lists
+of agents, end users, queues, tags, teams and custom attribute definitions, in full; each team's
+and queue's members; and the internal notes of each conversation the run reads."""
 
 from __future__ import annotations
 
@@ -10,18 +11,40 @@ from functools import cached_property
 import requests
 from singer_sdk import StreamSchema
 
+from support_taps.compat import SchemaOncePerRun
+from support_taps.errors import endpoint_of, response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
-from tap_dixa.exports import export_days
+from tap_dixa.exports import ConversationsStream, export_days
+
+#: Dixa's deprecated `activityType` is the published `_type` with this suffix
+#: ("ConversationAssignedActivityType" for "ConversationAssigned", in Dixa's example).
+DEPRECATED_TYPE_SUFFIX = "ActivityType"
 
 
 class MainApiStream(DixaStream):
     """A stream of Dixa's main API: objects with an `id` in the `data` envelope, paged with
     `meta.next`, on the Analytics API's host and token."""
 
-    primary_keys = ("id",)
+    primary_keys: tuple[str, ...] = ("id",)
     schema = StreamSchema(DIXA_SCHEMAS)
+
+    def instant(self, raw: t.Mapping[str, t.Any], name: str, response: requests.Response) -> t.Any:
+        """`raw[name]`, an ISO 8601 date-time, in UTC. A value that does not read as one is
+        null in its column, with one warning (the row keeps it in `raw`)."""
+        value = raw.get(name)
+        moment = to_utc_iso(value)
+        if moment is None and value not in (None, ""):
+            self.warn_once(
+                ("instant", name),
+                "Dixa sent `%s` values that are not ISO 8601 date-times for %s (e.g. %r); the "
+                "column is null for them, `raw` keeps them.",
+                name,
+                endpoint_of(response),
+                str(value)[:40],
+            )
+        return moment
 
 
 class ActivityLogsStream(MainApiStream, WindowedStream):
@@ -56,37 +79,59 @@ class ActivityLogsStream(MainApiStream, WindowedStream):
                 raise self.unexpected_shape(
                     response, "activity log entries with `id` and `activityTimestamp`", raw
                 )
+            moment = to_utc_iso(stamp)
+            if moment is None:  # the replication key: a row without a moment cannot be placed
+                raise self.unexpected_shape(
+                    response_place(response, ", `activityTimestamp`"),
+                    "an ISO 8601 date-time",
+                    stamp,
+                )
             author = raw.get("author")
+            attributes = raw.get("attributes")
+            deprecated = raw.get("activityType", raw.get("activity_type"))
             yield {
                 "id": str(raw["id"]),
                 "conversationId": raw.get("conversationId", raw.get("conversation_id")),
-                "activityTimestamp": to_utc_iso(stamp),
-                "activityType": raw.get("activityType", raw.get("activity_type")),
+                "activityTimestamp": moment,
+                "_type": raw.get("_type") or published_type(deprecated),
+                "activityType": deprecated,
                 "author": author if isinstance(author, dict) else None,
-                "attributes": raw.get("attributes")
-                if isinstance(raw.get("attributes"), dict)
-                else None,
+                "attributes": attributes if isinstance(attributes, dict) else None,
                 "raw": raw,
             }
 
 
+def published_type(deprecated: t.Any) -> str | None:
+    """The `_type` an entry that carries only the deprecated `activityType` stands for."""
+    if not isinstance(deprecated, str) or not deprecated:
+        return None
+    return deprecated.removesuffix(DEPRECATED_TYPE_SUFFIX) or deprecated
+
+
 class ListStream(MainApiStream):
-    """A list of Dixa's main API (agents, end users, queues, tags, teams), every page, in full."""
+    """A list of Dixa's main API (agents, end users, queues, tags, teams, custom attribute
+    definitions), every page, in full."""
 
     replication_key = None
     #: Fields Dixa sends as ISO 8601 date-times, normalised to UTC.
     instants: t.ClassVar[tuple[str, ...]] = ()
+    #: What an entry is, for messages.
+    entry: t.ClassVar[str] = ""
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for raw in self.data_objects(response, f"an entry of the {self.name} list"):
+        what = self.entry or f"an entry of the {self.name} list"
+        for raw in self.data_objects(response, what):
             if raw.get("id") is None:
                 raise self.unexpected_shape(response, f"{self.name} entries with `id`", raw)
-            record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
-            record["id"] = str(raw["id"])
-            for name in self.instants:
-                record[name] = to_utc_iso(raw.get(name))
-            record["raw"] = raw
-            yield record
+            yield self.row(raw, response)
+
+    def row(self, raw: dict[str, t.Any], response: requests.Response) -> dict[str, t.Any]:
+        record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
+        record["id"] = str(raw["id"])
+        for name in self.instants:
+            record[name] = self.instant(raw, name, response)
+        record["raw"] = raw
+        return record
 
 
 class AgentsStream(ListStream):
@@ -100,6 +145,9 @@ class EndUsersStream(ListStream):
 class QueuesStream(ListStream):
     name, path = "queues", "/v1/queues"
 
+    def get_child_context(self, record: dict, context: t.Mapping | None) -> dict:
+        return {"queue_id": record["id"]}
+
 
 class TagsStream(ListStream):
     name, path = "tags", "/v1/tags"
@@ -107,6 +155,148 @@ class TagsStream(ListStream):
 
 class TeamsStream(ListStream):
     name, path = "teams", "/v1/teams"
+
+    def get_child_context(self, record: dict, context: t.Mapping | None) -> dict:
+        return {"team_id": record["id"]}
+
+
+class CustomAttributesStream(ListStream):
+    """`GET /v1/custom-attributes`: the definitions the conversations' `custom_fields` name by
+    `attribute_id` (and end users' by `id`), in one answer."""
+
+    name, path = "custom_attributes", "/v1/custom-attributes"
+    instants = ("createdAt", "updatedAt")
+    paged = False
+
+
+class _ParentGone(Exception):
+    """A parent listed moments ago answers 404 for its children: deleted in between."""
+
+
+class ChildStream(SchemaOncePerRun, MainApiStream):
+    """A list Dixa answers per parent object (a team's members, a conversation's notes), in
+    one piece (Dixa's reference publishes no paging for them; a `meta.next` would be followed).
+
+    Synced once per parent record (the SDK's parent-child contexts), with one SCHEMA message
+    per run. A parent that answers 404 was deleted since it was listed: one warning, no rows."""
+
+    #: One state for the stream, not one per parent.
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    paged = False
+    #: The context key naming the parent, and what it is (for messages).
+    parent_key: t.ClassVar[str] = ""
+    parent_kind: t.ClassVar[str] = ""
+
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 404 and not response.history:
+            raise _ParentGone(endpoint_of(response))
+        super().validate_response(response)
+
+    def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        try:
+            yield from super().get_records(context)
+        except _ParentGone as gone:
+            self.warn_once(
+                ("gone", (context or {}).get(self.parent_key)),
+                "Dixa answered 404 for %s: the %s was listed moments ago and deleted since; it "
+                "has no %s in this run.",
+                gone,
+                self.parent_kind,
+                self.name,
+            )
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        context = self.request_context(response) or {}
+        for raw in self.data_objects(response, f"an entry of {self.name}"):
+            yield self.row(raw, context, response)
+
+    def row(
+        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
+    ) -> dict[str, t.Any]:
+        raise NotImplementedError
+
+
+class TeamMembersStream(ChildStream):
+    """`GET /v1/teams/{teamId}/agents`: each team's agents, keyed by team and agent (an agent
+    may be in several teams; Dixa publishes no id for a membership)."""
+
+    name = "team_members"
+    path = "/v1/teams/{team_id}/agents"
+    primary_keys = ("team_id", "id")
+    replication_key = None
+    parent_stream_type = TeamsStream
+    parent_key, parent_kind = "team_id", "team"
+
+    def row(
+        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
+    ) -> dict[str, t.Any]:
+        if raw.get("id") is None:
+            raise self.unexpected_shape(response, "team members with `id`", raw)
+        return {
+            "team_id": context["team_id"],
+            "id": str(raw["id"]),
+            "name": raw.get("name"),
+            "email": raw.get("email"),
+            "phoneNumber": raw.get("phoneNumber"),
+            "raw": raw,
+        }
+
+
+class QueueMembersStream(ChildStream):
+    """`GET /v1/queues/{queueId}/members`: each queue's agents and their priority in it, keyed
+    by queue and agent (Dixa publishes no id for a membership)."""
+
+    name = "queue_members"
+    path = "/v1/queues/{queue_id}/members"
+    primary_keys = ("queue_id", "agentId")
+    replication_key = None
+    parent_stream_type = QueuesStream
+    parent_key, parent_kind = "queue_id", "queue"
+
+    def row(
+        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
+    ) -> dict[str, t.Any]:
+        if raw.get("agentId") is None:
+            raise self.unexpected_shape(response, "queue members with `agentId`", raw)
+        priority = raw.get("priority")
+        return {
+            "queue_id": context["queue_id"],
+            "agentId": str(raw["agentId"]),
+            "priority": priority if isinstance(priority, int) else None,
+            "raw": raw,
+        }
+
+
+class NotesStream(ChildStream):
+    """`GET /v1/conversations/{csid}/notes`: the internal notes of every conversation the run
+    reads from the Exports API (those updated since the bookmark), one request each.
+
+    Incremental through its parent: a conversation's notes are asked when the conversation is
+    exported again, so notes added without changing the conversation's `updated_at` arrive
+    with its next change (Dixa does not publish whether a note changes it)."""
+
+    name = "notes"
+    path = "/v1/conversations/{csid}/notes"
+    replication_key = "createdAt"
+    parent_stream_type = ConversationsStream
+    parent_key, parent_kind = "csid", "conversation"
+
+    def row(
+        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
+    ) -> dict[str, t.Any]:
+        if raw.get("id") is None:
+            raise self.unexpected_shape(response, "notes with `id`", raw)
+        csid = raw.get("csid")
+        return {
+            "id": str(raw["id"]),
+            "csid": csid
+            if isinstance(csid, int) and not isinstance(csid, bool)
+            else context["csid"],
+            "authorId": raw.get("authorId"),
+            "createdAt": self.instant(raw, "createdAt", response),
+            "message": raw.get("message"),
+            "raw": raw,
+        }
 
 
 MAIN_API_STREAMS = (
@@ -116,4 +306,8 @@ MAIN_API_STREAMS = (
     QueuesStream,
     TagsStream,
     TeamsStream,
+    CustomAttributesStream,
+    TeamMembersStream,
+    QueueMembersStream,
+    NotesStream,
 )
