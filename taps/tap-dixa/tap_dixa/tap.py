@@ -17,7 +17,7 @@ from support_taps.errors import (
     UnparseableResponse,
     VendorAPIError,
 )
-from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
 from tap_dixa.analytics import (
     DixaCatalogue,
@@ -163,6 +163,7 @@ class TapDixa(SupportTap):
             ),
         ),
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:

@@ -7,7 +7,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.retry import RetryPolicy
-from support_taps.settings import COMMON_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS
 from support_taps.tap import SupportTap
 from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
 from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
@@ -134,6 +134,7 @@ class TapXenioo(SupportTap):
             ),
         ),
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:
