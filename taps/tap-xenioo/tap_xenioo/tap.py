@@ -58,6 +58,17 @@ class TapXenioo(SupportTap):
             ),
         ),
         th.Property(
+            "lookback_days",
+            th.IntegerType(minimum=0, maximum=29),
+            default=2,
+            description=(
+                "Each call asks again for this many days before the bookmark (whole buckets in "
+                "month and year modes), so values Xenioo records after a bucket was read land "
+                "on the next run. Costs no extra call. Xenioo publishes no recording delay: 2 is "
+                "a guess."
+            ),
+        ),
+        th.Property(
             "types",
             th.ArrayType(th.IntegerType(minimum=ACCOUNT_TYPES[0], maximum=ACCOUNT_TYPES[-1])),
             default=list(ACCOUNT_TYPES),
