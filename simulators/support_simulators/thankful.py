@@ -14,6 +14,10 @@ Like the vendor, recent days are revised: until two days after a day ends, part 
 its tickets that will be resolved still read as pending, and today only counts the
 tickets received so far. `now` fixes the clock for tests.
 
+Late edits: `record_late_edit("YYYY-MM-DD", {"resolved": n})` resolves, from now on, `n` of
+that day's pending tickets (status 3 becomes 1), as a ticket closed before the last run but
+recorded after it reads.
+
 Granularity: the API answers whatever period it is asked for; points and periods
 are whole UTC days here (every published `CreatedAt` is midnight UTC).
 
@@ -305,6 +309,13 @@ class ThankfulDataset(DailyDataset[Cells]):
         ]
         self.by_id = {a.id: a for a in self.actions}
         self._summaries: dict[tuple[dt.date, Filters], Summary] = {}
+        #: Pending tickets of a day resolved late (see `resolve_late`).
+        self.resolved_late: dict[dt.date, int] = {}
+
+    def resolve_late(self, day: dt.date, tickets: int) -> None:
+        """From now on, `tickets` more of `day`'s pending tickets read as resolved."""
+        self.resolved_late[day] = self.resolved_late.get(day, 0) + tickets
+        self._summaries.clear()
 
     # ---- raw tickets ---------------------------------------------------------------
 
@@ -345,6 +356,22 @@ class ThankfulDataset(DailyDataset[Cells]):
 
     def cells(self, day: dt.date, now: dt.datetime) -> Cells:
         """The day's tickets as the API reads them at `now` (recent days are still moving)."""
+        cells = self._revised(day, now)
+        late = self.resolved_late.get(day)
+        if not late:
+            return cells
+        out = dict(cells)
+        for (action, channel, status, cause), count in sorted(cells.items()):
+            if status != 3 or late <= 0:
+                continue
+            moved = min(count, late)
+            late -= moved
+            out[(action, channel, 3, cause)] -= moved
+            resolved = (action, channel, 1, cause)
+            out[resolved] = out.get(resolved, 0) + moved
+        return {cell: count for cell, count in out.items() if count}
+
+    def _revised(self, day: dt.date, now: dt.datetime) -> Cells:
         start = midnight(day)
         if start > now:
             return {}
@@ -491,6 +518,12 @@ class ThankfulSimulator(VendorSimulator):
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
+
+    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
+        """`key` is a day ("YYYY-MM-DD"); `changes` {"resolved": n}: n of its pending
+        tickets resolved, recorded late."""
+        super().record_late_edit(str(key), changes)
+        self.dataset.resolve_late(dt.date.fromisoformat(str(key)), int(changes["resolved"]))
 
     def routes(self):
         for endpoint, handler in (
@@ -684,18 +717,24 @@ class ThankfulSimulator(VendorSimulator):
         return days
 
     @staticmethod
-    def _published_keys(stamp: str, keys: dict[str, set[tuple]]) -> None:
+    def _published_keys(head: tuple, keys: dict[str, set[tuple]]) -> None:
         tickets = json.loads(PUBLISHED["tickets"])
         for stream in ("tickets_over_time", "ticket_totals", "savings"):
-            keys[stream].add((stamp,))
-        keys["top_actions"].update((stamp, row["ID"]) for row in tickets["TopActions"])
+            keys[stream].add(head)
+        keys["top_actions"].update((*head, row["ID"]) for row in tickets["TopActions"])
         keys["recommendations"].update(
-            (stamp, row["ActionID"]) for row in tickets["Recommendations"]
+            (*head, row["ActionID"]) for row in tickets["Recommendations"]
         )
         for row in json.loads(PUBLISHED["handoffs"]):
             keys["handoffs"].update(
-                (stamp, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
+                (*head, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
             )
+
+    @staticmethod
+    def filter_key(ids: t.Iterable[int] | None) -> str:
+        """How tap-thankful records a status or channel filter in its key: "1,2,5", or "all"."""
+        chosen = sorted(set(ids or ()))
+        return ",".join(map(str, chosen)) if chosen else "all"
 
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
@@ -703,6 +742,11 @@ class ThankfulSimulator(VendorSimulator):
         action_ids = list(tap_config.get("action_ids") or [])
         scopes: list[int | None] = action_ids or [None]
         lead = ("day", "filter_action_id") if action_ids else ("day",)
+        lead = (*lead, "filter_statuses", "filter_channels")
+        filters = (
+            self.filter_key(tap_config.get("statuses")),
+            self.filter_key(tap_config.get("channels")),
+        )
         keys: dict[str, set[tuple]] = {
             s: set()
             for s in (
@@ -718,10 +762,10 @@ class ThankfulSimulator(VendorSimulator):
         for day in self.expected_days(tap_config):
             stamp = day.isoformat()
             if day == PUBLISHED_DAY and unfiltered:
-                self._published_keys(stamp, keys)
+                self._published_keys((stamp, *filters), keys)
                 continue
             for scope in scopes:
-                head = (stamp, scope) if action_ids else (stamp,)
+                head = (stamp, scope, *filters) if action_ids else (stamp, *filters)
                 summary = self.day_summary(day, tap_config, scope)
                 for stream in ("tickets_over_time", "ticket_totals", "savings"):
                     keys[stream].add(head)

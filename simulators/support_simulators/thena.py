@@ -17,6 +17,16 @@ rows, as the real export does.
 
 The docs do not say whether `end_date` is inclusive; this simulator treats it as
 inclusive (set `end_date_inclusive=False` to serve the other reading).
+
+Rate limit: the export page says only that answers "are subject to rate limiting"; Thena's
+newer platform API documents `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (a UNIX timestamp in seconds) and HTTP 429 (docs.thena.ai/api-reference/
+introduction). With a rate limit set (`--rate-limit`, `Faults.rate_limit` in requests per
+second, counted in windows of `Faults.rate_window` seconds) every answer carries those three
+headers and a 429 carries only `X-RateLimit-Reset`.
+
+Late edits: `record_late_edit(request_id, changes)` makes a request read differently from now
+on (a field edited after the moment it describes, recorded late), as the export would show it.
 """
 
 from __future__ import annotations
@@ -284,6 +294,7 @@ class ThenaDataset(DailyDataset[list[ThenaRequestRow]]):
 
 class ThenaSimulator(VendorSimulator):
     name = "thena"
+    rate_limit_headers = True
     _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
     def __init__(
@@ -359,6 +370,12 @@ class ThenaSimulator(VendorSimulator):
             day += dt.timedelta(days=1)
         return raw_json_response(b"[" + b",".join(parts) + b"]")
 
+    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
+        """`key` is a request_id; `changes` are export fields as they read from now on (e.g.
+        {"status": "Closed", "closed_datetime": "01/02/2025 10:00"})."""
+        super().record_late_edit(int(key), changes)
+        self._encoded.clear()
+
     def _day_json(self, day: dt.date, now: dt.datetime) -> bytes:
         """The day's requests as they read at `now`: JSON objects joined by commas."""
         chunk = self._encoded.get(day)
@@ -366,6 +383,8 @@ class ThenaSimulator(VendorSimulator):
             rows = [
                 self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now
             ]
+            if self.late_edits:
+                rows = [{**row, **self.late_edits.get(row["request_id"], {})} for row in rows]
             chunk = ",".join(json.dumps(row) for row in rows).encode()
             # Rows this old no longer change: their bytes are kept.
             if midnight(day) < now - dt.timedelta(days=120):

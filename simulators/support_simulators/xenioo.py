@@ -35,6 +35,10 @@ or tag instead (their type can then only be told when the call asked for one typ
 `type_field=True` adds an unpublished `Type` code to every statistics object. The token
 answer is `{"token", "expires"}` as the current docs show it, or `{"Token", "Expires"}` as
 the older ones do (`token_keys`).
+
+Late edits: `record_late_edit([bot name, channel, "YYYY-MM-DD", type code], {"value": v})`
+makes that bot's day of that statistic type on that channel read `v` (the whole day's value)
+from now on, as a value Xenioo recorded after a bucket was read.
 """
 
 from __future__ import annotations
@@ -429,16 +433,25 @@ class XeniooSimulator(VendorSimulator):
             parts = self._parts(midnight(day), mode, now, day == today, fraction)
             yield day, [(group_label(moment, mode), share) for moment, share in parts]
 
+    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
+        """`key` is [bot name, channel, day, type code]; `changes` {"value": the day's value}."""
+        bot, channel, day, code = key
+        super().record_late_edit((str(bot), str(channel), str(day), int(code)), changes)
+
     def statistics_rows(
         self, keys: list[str], codes: list[int], mode: str, days: int
     ) -> list[dict]:
         wanted = set(codes)
         buckets: dict[tuple, list[float]] = {}
+        edits = self.late_edits
         for day, parts in self._days(days, mode):
             for key in keys:
                 for channel, code, label, value in self.dataset.day(key, day):
                     if code not in wanted:
                         continue
+                    if edits:
+                        edit = edits.get((self.dataset.bots[key], channel, day.isoformat(), code))
+                        value = float(edit["value"]) if edit else value
                     shown = label if self.breakdowns else STATISTIC_TYPES[code]
                     for group, part in parts:
                         part_value = value if code in _AVERAGES else value * part

@@ -198,6 +198,35 @@ def test_nothing_is_asked_when_the_bookmark_is_at_the_end(capsys):
     assert not [m for m in messages if m["type"] == "RECORD"]
 
 
+def test_without_end_date_the_range_stops_the_settle_margin_before_now(capsys):
+    """A vendor that records data late (its recording lag): the newest `settle` of the range
+    is left to the next run, by which time it is in place; the bookmark stops there too."""
+
+    class SettlingStream(EventsStream):
+        settle_setting = "settle_minutes"
+
+    class SettlingTap(FakeTap):
+        stream_class = SettlingStream
+        config_jsonschema = {
+            **FakeTap.config_jsonschema,
+            "properties": {
+                **FakeTap.config_jsonschema["properties"],
+                "settle_minutes": {"type": ["integer"]},
+            },
+        }
+
+    tap = _tap(tap_class=SettlingTap, end_date=None, start_date="2025-01-01", settle_minutes=90)
+    stream = tap.streams["events"]
+    assert stream.settle == dt.timedelta(minutes=90)
+    assert stream.sync_range_end() == tap.run_started - dt.timedelta(minutes=90)
+    # An end_date earlier than that is kept; a later one is not.
+    bounded = _tap(tap_class=SettlingTap, end_date="2025-01-10", settle_minutes=90)
+    assert bounded.streams["events"].sync_range_end() == at(10)
+    plain = _tap(end_date=None).streams["events"]
+    assert plain.settle == dt.timedelta(0)
+    assert plain.sync_range_end() == plain.tap.run_started
+
+
 # ---- records and checkpoints ------------------------------------------------------------
 
 

@@ -94,6 +94,8 @@ def test_published_tickets_series():
         {
             "day": "2019-05-22",
             "filter_action_id": None,
+            "filter_statuses": "all",
+            "filter_channels": "all",
             "received": 1456,
             "captured": 2800,
             "transferred": 500,
@@ -108,6 +110,8 @@ def test_published_ticket_totals():
     assert row == {
         "day": "2019-05-22",
         "filter_action_id": None,
+        "filter_statuses": "all",
+        "filter_channels": "all",
         "received_total": 60000,
         "captured_total": 50000,
         "transferred_total": 10000,
@@ -132,6 +136,8 @@ def test_published_top_actions():
     assert row == {
         "day": "2019-05-22",
         "filter_action_id": None,
+        "filter_statuses": "all",
+        "filter_channels": "all",
         "action_id": 3759,
         "name": "Return Order",
         "capture": 94,
@@ -168,7 +174,14 @@ def test_published_handoffs():
 
 def test_published_savings():
     assert _rows("savings", "savings-response.json") == [
-        {"day": "2019-05-22", "filter_action_id": None, "hours": 100.5, "raw": {"Hours": 100.5}}
+        {
+            "day": "2019-05-22",
+            "filter_action_id": None,
+            "filter_statuses": "all",
+            "filter_channels": "all",
+            "hours": 100.5,
+            "raw": {"Hours": 100.5},
+        }
     ]
 
 

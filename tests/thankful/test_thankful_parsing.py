@@ -48,6 +48,8 @@ def test_day_series_sum_points_inside_the_day_and_ignore_the_rest():
     assert row == {
         "day": "2025-01-05",
         "filter_action_id": None,
+        "filter_statuses": "all",
+        "filter_channels": "all",
         "received": 15,
         "captured": 7,
         "transferred": None,
@@ -135,7 +137,14 @@ def test_recommendations_for_one_action_keep_every_text():
 def test_keys_include_the_action_filter_only_when_action_ids_is_set():
     plain = _tap().streams
     scoped = _tap(action_ids=[3001]).streams
-    assert plain["handoffs"].primary_keys == ("day", "action_id", "cause_id")
-    assert scoped["handoffs"].primary_keys == ("day", "filter_action_id", "action_id", "cause_id")
-    assert scoped["savings"].primary_keys == ("day", "filter_action_id")
+    filters = ("filter_statuses", "filter_channels")
+    assert plain["handoffs"].primary_keys == ("day", *filters, "action_id", "cause_id")
+    assert scoped["handoffs"].primary_keys == (
+        "day",
+        "filter_action_id",
+        *filters,
+        "action_id",
+        "cause_id",
+    )
+    assert scoped["savings"].primary_keys == ("day", "filter_action_id", *filters)
     assert scoped["actions"].primary_keys == ("action_id",)

@@ -261,6 +261,37 @@ def test_filters_are_sent_as_documented_and_honoured(thankful):
     assert row["received"] == filtered.received < unfiltered.received
 
 
+def test_two_runs_with_other_filters_land_as_other_rows(thankful):
+    """The filters in effect are recorded on every row and keyed: figures asked without a
+    filter and with one never overwrite each other under the same `day`."""
+    unfiltered = thankful_config(thankful, end_date="2025-01-03")
+    filtered = {**unfiltered, "statuses": [2, 1], "channels": [7]}
+    runs = [run_tap("tap_thankful", unfiltered), run_tap("tap_thankful", filtered)]
+    assert all(run.returncode == 0 for run in runs), runs[1].stderr[-2000:]
+    for stream in DAY_STREAMS:
+        keys = runs[0].schemas()[stream]["key_properties"]
+        assert keys[1:3] == ["filter_statuses", "filter_channels"], stream
+        table: dict[tuple, dict] = {}  # what a target upserting on the key keeps
+        for run in runs:
+            for record in run.records(stream):
+                table[tuple(record[k] for k in keys)] = record
+        loaded = [len(run.records(stream)) for run in runs]
+        assert len(table) == sum(loaded), f"{stream}: a filtered row overwrote another"
+    recorded = {
+        (r["day"], r["filter_statuses"], r["filter_channels"], r["received"])
+        for run in runs
+        for r in run.records("tickets_over_time")
+    }
+    day = dt.date(2025, 1, 2)
+    assert ("2025-01-02", "all", "all", thankful.day_summary(day, {}, None).received) in recorded
+    assert (
+        "2025-01-02",
+        "1,2",
+        "7",
+        thankful.day_summary(day, filtered, None).received,
+    ) in recorded
+
+
 def test_action_ids_ask_once_per_action_and_key_rows_by_it(thankful):
     first, second = (a.id for a in thankful.dataset.actions[:2])
     config = thankful_config(thankful, end_date="2025-01-04", action_ids=[first, second])
@@ -327,13 +358,14 @@ def test_null_handoff_types_give_no_rows_and_no_crash(thankful):
 def test_all_streams_are_discovered_with_their_keys(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
     keys = {name: message["key_properties"] for name, message in run.schemas().items()}
+    day = ["day", "filter_statuses", "filter_channels"]
     assert keys == {
         "actions": ["action_id"],
-        "tickets_over_time": ["day"],
-        "ticket_totals": ["day"],
-        "top_actions": ["day", "action_id"],
-        "recommendations": ["day", "action_id"],
-        "handoffs": ["day", "action_id", "cause_id"],
-        "savings": ["day"],
+        "tickets_over_time": day,
+        "ticket_totals": day,
+        "top_actions": [*day, "action_id"],
+        "recommendations": [*day, "action_id"],
+        "handoffs": [*day, "action_id", "cause_id"],
+        "savings": day,
     }
     assert set(keys) == set(ALL_STREAMS)

@@ -9,7 +9,7 @@
 """
 
 from support_simulators.framework.dataset import DailyDataset, DayCache
-from support_simulators.framework.faults import Fault, Faults, TokenBucket
+from support_simulators.framework.faults import Fault, Faults, FixedWindow, TokenBucket
 from support_simulators.framework.files import FileHost, HostedFile
 from support_simulators.framework.server import (
     BreakOff,
@@ -29,6 +29,7 @@ __all__ = [
     "Fault",
     "Faults",
     "FileHost",
+    "FixedWindow",
     "HostedFile",
     "LoggedRequest",
     "LoopbackServer",

@@ -75,7 +75,8 @@ class Faults:
     error_rate: chance that an answer is a 503 instead;
     broken_body_rate: chance that a 200's JSON is cut in half;
     rate_limit: requests per second allowed (token bucket with `burst`); beyond it, 429
-        with Retry-After.
+        with Retry-After. A simulator whose vendor documents `X-RateLimit-*` headers counts
+        it in fixed windows of `rate_window` seconds instead (see `FixedWindow`).
     """
 
     script: deque[Fault] = field(default_factory=deque)
@@ -84,6 +85,7 @@ class Faults:
     broken_body_rate: float = 0.0
     rate_limit: float | None = None
     burst: int = 1
+    rate_window: float = 1.0
 
     def add(self, *faults: Fault) -> None:
         self.script.extend(faults)
@@ -126,3 +128,30 @@ class TokenBucket:
                 self.tokens -= 1
                 return 0.0
             return (1 - self.tokens) / self.rate
+
+
+class FixedWindow:
+    """A rate limit counted per fixed window, as `X-RateLimit-Limit/Remaining/Reset` describe
+    one: `limit` requests in each `seconds`-long window (windows aligned on the epoch), the
+    reset being the instant the current window ends."""
+
+    def __init__(
+        self, limit: int, seconds: float, *, clock: t.Callable[[], float] = time.time
+    ) -> None:
+        self.limit, self.seconds, self._clock = max(1, limit), seconds, clock
+        self._window = -1
+        self._used = 0
+        self.lock = threading.Lock()
+
+    def take(self) -> tuple[bool, int, float]:
+        """Take a request: (granted, requests left in this window, epoch seconds of its end)."""
+        with self.lock:
+            now = self._clock()
+            window = int(now // self.seconds)
+            if window != self._window:
+                self._window, self._used = window, 0
+            reset = (window + 1) * self.seconds
+            if self._used >= self.limit:
+                return False, 0, reset
+            self._used += 1
+            return True, self.limit - self._used, reset

@@ -11,7 +11,7 @@ import typing as t
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
-from support_simulators.framework.faults import Fault, Faults, TokenBucket
+from support_simulators.framework.faults import Fault, Faults, FixedWindow, TokenBucket
 from support_simulators.framework.server import (
     LoopbackServer,
     SimRequest,
@@ -42,6 +42,11 @@ class VendorSimulator(LoopbackServer):
     name = "vendor"
     #: Paths under this prefix control the simulator itself and need no credentials.
     CONTROL_PREFIX = "/_simulator/"
+    #: Whether the vendor documents `X-RateLimit-Limit/Remaining/Reset` (reset in epoch
+    #: seconds) on its answers: the rate limit is then counted in fixed windows
+    #: (`Faults.rate_window`), every answer carries the headers, and a 429 carries only
+    #: `X-RateLimit-Reset`. Otherwise a 429 carries Retry-After.
+    rate_limit_headers: t.ClassVar[bool] = False
 
     def __init__(
         self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None
@@ -53,6 +58,9 @@ class VendorSimulator(LoopbackServer):
         self._log_lock = threading.Lock()
         self._random = random.Random(seed)
         self._bucket: TokenBucket | None = None
+        self._window: FixedWindow | None = None
+        #: Edits recorded after the moment they describe (see `record_late_edit`).
+        self.late_edits: dict[t.Hashable, dict[str, t.Any]] = {}
         self._routes: list[Route] = list(self.routes())
 
     # ---- to implement ----------------------------------------------------------
@@ -102,6 +110,19 @@ class VendorSimulator(LoopbackServer):
         with self._log_lock:
             self.requests.append(entry)
 
+    # ---- late edits ----------------------------------------------------------------
+
+    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
+        """Record, now, an edit of something the vendor already served: from now on it reads
+        with `changes`, although the edit describes an earlier moment (a vendor's recording
+        lag: a request closed before the last run, visible only after it). What `key` names
+        and what `changes` may hold is each simulator's (its docstring says); a JSON list
+        key becomes a tuple. `POST /_simulator/late_edit` with `{"key": ..., "changes": ...}`
+        does the same."""
+        frozen = tuple(key) if isinstance(key, list) else key
+        with self._log_lock:
+            self.late_edits[frozen] = {**self.late_edits.get(frozen, {}), **changes}
+
     # ---- observation -----------------------------------------------------------
 
     def calls(self, path_prefix: str = "", status: int | None = None) -> list[LoggedRequest]:
@@ -130,14 +151,21 @@ class VendorSimulator(LoopbackServer):
         if self.faults.latency:
             time.sleep(self.faults.latency)
         fault = self.faults.next_for(request.path)
+        answer = self._scripted(request, fault)
+        if answer is not None:
+            return None if answer is _DROP else answer
+        limit_headers: dict[str, str] = {}
         answer = (
-            self._scripted(request, fault)
-            or self._rate_limited()
+            self._rate_limited(limit_headers)
             or self._unavailable()
             or self.authorized(request)
             or self._route(request, fault)
         )
-        return None if answer is _DROP else answer
+        if answer is _DROP:
+            return None
+        if limit_headers:  # a new dictionary: a route may answer with a response it keeps
+            answer.headers = {**answer.headers, **limit_headers}
+        return answer
 
     def _scripted(self, request: SimRequest, fault: Fault | None) -> SimResponse | None:
         if fault is None:
@@ -146,9 +174,13 @@ class VendorSimulator(LoopbackServer):
             time.sleep(fault.delay)
         return _DROP if fault.drop else fault.answer(request)
 
-    def _rate_limited(self) -> SimResponse | None:
+    def _rate_limited(self, limit_headers: dict[str, str]) -> SimResponse | None:
+        """A 429 beyond the rate limit; with `rate_limit_headers`, fills `limit_headers` with
+        what an answer within the limit carries."""
         if not self.faults.rate_limit:
             return None
+        if self.rate_limit_headers:
+            return self._window_limited(limit_headers)
         if self._bucket is None:
             self._bucket = TokenBucket(self.faults.rate_limit, self.faults.burst)
         wait = self._bucket.take()
@@ -157,6 +189,26 @@ class VendorSimulator(LoopbackServer):
         return json_response(
             {"message": "Too Many Requests"}, 429, {"Retry-After": str(max(1, math.ceil(wait)))}
         )
+
+    def _window_limited(self, limit_headers: dict[str, str]) -> SimResponse | None:
+        if self._window is None:
+            seconds = float(self.faults.rate_window)
+            limit = round(float(self.faults.rate_limit or 1) * seconds)
+            self._window = FixedWindow(limit, seconds)
+        granted, left, reset = self._window.take()
+        reset_text = str(math.ceil(reset))  # epoch seconds, as Thena documents
+        if not granted:
+            return json_response(
+                {"message": "Too Many Requests"}, 429, {"X-RateLimit-Reset": reset_text}
+            )
+        limit_headers.update(
+            {
+                "X-RateLimit-Limit": str(self._window.limit),
+                "X-RateLimit-Remaining": str(left),
+                "X-RateLimit-Reset": reset_text,
+            }
+        )
+        return None
 
     def _unavailable(self) -> SimResponse | None:
         if not (self.faults.error_rate and self._random.random() < self.faults.error_rate):
@@ -199,6 +251,12 @@ class VendorSimulator(LoopbackServer):
             return self._set_faults(request.json() or {})
         if action == "reset" and request.method == "POST":
             return self._reset()
+        if action == "late_edit" and request.method == "POST":
+            body = request.json() or {}
+            if not isinstance(body, dict) or "key" not in body:
+                return json_response({"error": 'expected {"key": ..., "changes": {...}}'}, 400)
+            self.record_late_edit(body["key"], body.get("changes") or {})
+            return json_response({"ok": True})
         return json_response({"error": "unknown control action"}, 404)
 
     def _stats(self) -> SimResponse:
@@ -214,11 +272,11 @@ class VendorSimulator(LoopbackServer):
         if unknown is not None:
             return json_response({"error": f"unknown fault setting {unknown!r}"}, 400)
         self.faults.add(*script)
-        self._bucket = None
+        self._bucket = self._window = None
         return json_response({"ok": True})
 
     def _reset(self) -> SimResponse:
         self.faults = self.default_faults()
-        self._bucket = None
+        self._bucket = self._window = None
         self.reset_log()
         return json_response({"ok": True})

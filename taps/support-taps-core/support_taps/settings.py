@@ -221,3 +221,35 @@ FULL_TABLE_SETTINGS = th.PropertiesList(
         ),
     ),
 )
+
+#: Personal data kept out of every message (support_taps.privacy): every tap declares these.
+PRIVACY_SETTINGS = th.PropertiesList(
+    th.Property(
+        "pii_hash_fields",
+        th.ArrayType(th.StringType),
+        description=(
+            "Fields whose values are replaced by a hash wherever they appear: as a column, "
+            "inside nested objects and `raw` (Khoros: `fields`; Dixa: the `name` of a record "
+            "field). Names match in any case; `*` matches any text (`*email*`). The hash is "
+            "HMAC-SHA256 with `pii_salt`, in hex: the same value gives the same hash in every "
+            "run and stream. A hashed typed column becomes text. Key columns cannot be named."
+        ),
+    ),
+    th.Property(
+        "pii_drop_fields",
+        th.ArrayType(th.StringType),
+        description=(
+            "Fields removed wherever they appear (as for `pii_hash_fields`): as a column, inside "
+            "nested objects and `raw`. Key columns cannot be named."
+        ),
+    ),
+    th.Property(
+        "pii_salt",
+        th.StringType,
+        secret=True,
+        description=(
+            "Secret key of the `pii_hash_fields` hashes, at least 16 characters; keep it the "
+            "same across runs (a new salt gives new hashes) and never in the warehouse."
+        ),
+    ),
+)

@@ -38,6 +38,7 @@ from support_taps.errors import (
 )
 from support_taps.http import CredentialGuardSession, origin
 from support_taps.jsonbody import BodyNotJSON, Decoded, decode
+from support_taps.privacy import RecordPrivacy
 from support_taps.progress import PROGRESS_INTERVAL, StreamStats
 from support_taps.redaction import redact
 from support_taps.retry import (
@@ -140,7 +141,15 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
             stats.records += 1
             if stats.started is None:
                 stats.started = time.monotonic()
+        # Personal data hashed or dropped before any message holds the record (one branch
+        # when the privacy settings are unset).
+        if self._privacy is not None:
+            return self._privacy(row)
         return row
+
+    @cached_property
+    def _privacy(self) -> RecordPrivacy | None:
+        return self.tap.record_privacy
 
     @property
     def url_base(self) -> str:

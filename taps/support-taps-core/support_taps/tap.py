@@ -16,6 +16,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
+from singer_sdk.singerlib import Catalog
 
 from support_taps.cli import (
     TARGET_CLOSED,
@@ -25,6 +26,7 @@ from support_taps.cli import (
 )
 from support_taps.compat import TerminationHook
 from support_taps.pacing import RateHold, RequestPacer
+from support_taps.privacy import RecordPrivacy, key_errors, output_schema, privacy_setting_errors
 from support_taps.progress import RunStats
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.sdk_logs import log_request_metrics, quiet_sdk_chatter
@@ -176,6 +178,47 @@ class SupportTap(TerminationHook, Tap):
         # a tap whose discovery asks the API (a dynamic catalogue) must be ready by then.
         self.prepare()
         super().setup_mapper()
+        if self.record_privacy is not None:
+            self._register_private_schemas()
+
+    # ---- personal data (support_taps.privacy) ---------------------------------------
+
+    @cached_property
+    def record_privacy(self) -> RecordPrivacy | None:
+        """What `pii_hash_fields`/`pii_drop_fields` do to each record; None when unset."""
+        return RecordPrivacy.from_config(self.config)
+
+    def _register_private_schemas(self) -> None:
+        """Refuse privacy settings that name a key; else the SCHEMA messages describe the
+        records as they leave (hashed columns as text, dropped ones gone)."""
+        privacy = t.cast(RecordPrivacy, self.record_privacy)
+        catalog = self.catalog.to_dict()
+        errors = []
+        for entry in catalog.get("streams", []):
+            top: dict[str, t.Any] = next(
+                (m.get("metadata", {}) for m in entry.get("metadata", []) if not m["breadcrumb"]),
+                {},
+            )
+            errors += key_errors(
+                entry["tap_stream_id"],
+                entry.get("key_properties") or top.get("table-key-properties") or (),
+                entry.get("replication_key") or top.get("replication-key"),
+                privacy.rules,
+            )
+            entry["schema"] = output_schema(entry["schema"], privacy.rules)
+        if errors:
+            msg = f"Invalid {self.name} configuration: " + " ".join(errors)
+            raise ConfigValidationError(msg, errors=errors)
+        self.mapper.register_raw_streams_from_catalog(Catalog.from_dict(catalog))
+
+    @property
+    def catalog_dict(self) -> dict:
+        """The discovered catalog, its schemas as the records leave (see `record_privacy`)."""
+        catalog = super().catalog_dict
+        if self.record_privacy is not None:
+            for entry in catalog.get("streams", []):
+                entry["schema"] = output_schema(entry["schema"], self.record_privacy.rules)
+        return catalog
 
     def prepare(self) -> None:
         """Before the first request, once: register secrets for redaction and check settings."""
@@ -282,6 +325,7 @@ class SupportTap(TerminationHook, Tap):
             *date_setting_errors(config, self.run_started),
             *span_setting_errors(config),
             *secret_setting_errors(dict(_secret_leaves(self.config_jsonschema, config))),
+            *privacy_setting_errors(config),
         ]
 
     def secret_values(self) -> list[str]:

@@ -50,6 +50,10 @@ class WindowedStream(SupportStream):
     #: Setting with how far before the bookmark each run starts again, in `lookback_unit`.
     lookback_setting: t.ClassVar[str | None] = None
     lookback_unit: t.ClassVar[str] = "days"
+    #: Setting with how long before now a run stops, in `settle_unit`: what the vendor records
+    #: late (its recording lag) is in place by the time the range reaches it, next run.
+    settle_setting: t.ClassVar[str | None] = None
+    settle_unit: t.ClassVar[str] = "minutes"
     #: Field whose ISO 8601 UTC value places a record in [window.start, window.end).
     window_field: t.ClassVar[str | None] = None
     align_to_days: t.ClassVar[bool] = True
@@ -70,6 +74,11 @@ class WindowedStream(SupportStream):
     def lookback(self) -> dt.timedelta:
         """How far before the bookmark a run starts again (re-reads revised data)."""
         return self._setting_span(self.lookback_setting, self.lookback_unit, dt.timedelta(0))
+
+    @cached_property
+    def settle(self) -> dt.timedelta:
+        """How long before the run's clock the range ends (the vendor's recording lag)."""
+        return self._setting_span(self.settle_setting, self.settle_unit, dt.timedelta(0))
 
     def _setting_span(self, setting: str | None, unit: str, fallback: dt.timedelta) -> dt.timedelta:
         if setting is None or self.config.get(setting) is None:
@@ -151,9 +160,9 @@ class WindowedStream(SupportStream):
         return max(self.start_date, bookmark - self.lookback)
 
     def sync_range_end(self) -> dt.datetime:
-        """`end_date`, or the run's one clock (never past it)."""
+        """`end_date`, or the run's one clock less the settle margin (never past it)."""
         end_date = self.config.get("end_date")
-        now = self.tap.run_started
+        now = self.tap.run_started - self.settle
         return min(parse_utc(end_date, setting="end_date"), now) if end_date else now
 
     def windows(self, context: t.Mapping | None) -> Iterable[DateWindow]:

@@ -17,7 +17,12 @@ from support_taps.errors import (
     UnparseableResponse,
     VendorAPIError,
 )
-from support_taps.settings import COMMON_SETTINGS, FULL_TABLE_SETTINGS, START_END_SETTINGS
+from support_taps.settings import (
+    COMMON_SETTINGS,
+    FULL_TABLE_SETTINGS,
+    PRIVACY_SETTINGS,
+    START_END_SETTINGS,
+)
 from support_taps.tap import SupportTap
 from tap_dixa.analytics import (
     DixaCatalogue,
@@ -172,6 +177,7 @@ class TapDixa(SupportTap):
         ),
         *FULL_TABLE_SETTINGS,
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:

@@ -9,7 +9,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.pacing import RequestPacer
-from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
 from tap_khoros_care.client import KhorosStream
 from tap_khoros_care.job_api import JobSettings, ReportJobAPI
@@ -264,6 +264,7 @@ class TapKhorosCare(SupportTap):
             "default columns.",
         ),
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:

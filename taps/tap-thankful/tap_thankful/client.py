@@ -21,6 +21,20 @@ if t.TYPE_CHECKING:
 
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
+#: The columns recording the status and channel filters a row was asked with.
+FILTER_COLUMNS = ("filter_statuses", "filter_channels")
+
+
+#: `filter_statuses`/`filter_channels` of rows asked without that filter: a word, because a key
+#: column is NOT NULL and CSV loads read "" as NULL.
+ALL = "all"
+
+
+def filter_value(ids: t.Iterable[int] | None) -> str:
+    """A filter setting as the rows record it and `ss`/`fs` send it: the ids ascending, joined
+    by commas ("1,2,5"), or "all"."""
+    chosen = sorted(set(ids or ()))
+    return ",".join(str(v) for v in chosen) if chosen else ALL
 
 
 def day_stamp(day: dt.datetime) -> str:
@@ -101,9 +115,19 @@ class ThankfulDayStream(ThankfulStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         # One request per action id (see TapThankful): the rows of each carry it in
-        # `filter_action_id`, which then belongs in the key.
+        # `filter_action_id`, which then belongs in the key. The status and channel filters
+        # are always in the key: figures asked with other filters are other facts, and a
+        # filter changed later must not overwrite (or mix with) the earlier ones.
         scope = ("filter_action_id",) if self.config.get("action_ids") else ()
-        self.primary_keys = ("day", *scope, *self.row_keys)
+        self.primary_keys = ("day", *scope, *FILTER_COLUMNS, *self.row_keys)
+
+    @cached_property
+    def filters(self) -> dict[str, str]:
+        """The status and channel filters in effect, as every row records them."""
+        return {
+            "filter_statuses": filter_value(self.config.get("statuses")),
+            "filter_channels": filter_value(self.config.get("channels")),
+        }
 
     # ---- the days of this run ----------------------------------------------------------
 
@@ -132,9 +156,9 @@ class ThankfulDayStream(ThankfulStream):
         if context and context.get("filter_action_id") is not None:
             params["a"] = str(context["filter_action_id"])
         if self.config.get("statuses"):
-            params["ss"] = ",".join(str(v) for v in sorted(set(self.config["statuses"])))
+            params["ss"] = self.filters["filter_statuses"]
         if self.config.get("channels"):
-            params["fs"] = ",".join(str(v) for v in sorted(set(self.config["channels"])))
+            params["fs"] = self.filters["filter_channels"]
         return params
 
     def fetch(self, context: t.Mapping) -> t.Any:

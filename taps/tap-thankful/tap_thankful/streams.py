@@ -146,7 +146,11 @@ class TicketsOverTimeStream(ThankfulDayStream):
     def series_row(self, payload: dict, context: t.Mapping) -> dict:
         day = parse_utc(context["day"])
         series = payload.get("TicketsOverTime") or {}
-        row = {"day": context["day"], "filter_action_id": context["filter_action_id"]}
+        row = {
+            "day": context["day"],
+            "filter_action_id": context["filter_action_id"],
+            **self.filters,
+        }
         for vendor_name, column in self.SERIES:
             row[column] = self._day_total(series.get(vendor_name), day)
         row["raw"] = payload.get("TicketsOverTime")
@@ -224,6 +228,7 @@ class TicketTotalsStream(TicketsChildStream):
         yield {
             "day": context["day"],
             "filter_action_id": context["filter_action_id"],
+            **self.filters,
             "received_total": self.read(to_integer, series.get("ReceivedTotal"), "ReceivedTotal"),
             "captured_total": self.read(to_integer, series.get("CapturedTotal"), "CapturedTotal"),
             "transferred_total": self.read(
@@ -269,6 +274,7 @@ class TopActionsStream(TicketsChildStream):
             yield {
                 "day": context["day"],
                 "filter_action_id": context["filter_action_id"],
+                **self.filters,
                 "action_id": action_id,
                 "name": text_as_sent(item.get("Name")),
                 "capture": self.read(to_integer, item.get("Capture"), "Capture"),
@@ -314,6 +320,7 @@ class RecommendationsStream(TicketsChildStream):
             yield {
                 "day": context["day"],
                 "filter_action_id": context["filter_action_id"],
+                **self.filters,
                 "action_id": action_id,
                 "impact": impact,
                 "raw": items[0] if len(items) == 1 else {"Recommendations": items},
@@ -355,6 +362,7 @@ class HandoffsStream(ThankfulDayStream):
                 yield {
                     "day": context["day"],
                     "filter_action_id": context["filter_action_id"],
+                    **self.filters,
                     "action_id": action_id,
                     "cause_id": cause_id,
                     "cause": text_as_sent(kind.get("Cause")),
@@ -376,6 +384,7 @@ class SavingsStream(ThankfulDayStream):
         yield {
             "day": context["day"],
             "filter_action_id": context["filter_action_id"],
+            **self.filters,
             "hours": self.read(to_number, payload.get("Hours"), "Hours"),
             "raw": payload,
         }

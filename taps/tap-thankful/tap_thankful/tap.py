@@ -8,7 +8,12 @@ from functools import cached_property
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from support_taps.settings import COMMON_SETTINGS, FULL_TABLE_SETTINGS, START_END_SETTINGS
+from support_taps.settings import (
+    COMMON_SETTINGS,
+    FULL_TABLE_SETTINGS,
+    PRIVACY_SETTINGS,
+    START_END_SETTINGS,
+)
 from support_taps.tap import SupportTap
 from tap_thankful.parameters import CHANNEL_IDS, STATUS_IDS, listed
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
@@ -79,6 +84,7 @@ class TapThankful(SupportTap):
         ),
         *FULL_TABLE_SETTINGS,
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:

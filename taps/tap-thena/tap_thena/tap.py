@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
 from tap_thena.client import thena_base_url
 from tap_thena.streams import RequestsStream
@@ -56,6 +56,7 @@ class TapThena(SupportTap):
             ),
         ),
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:

@@ -149,6 +149,8 @@ class XeniooStream(WindowedStream):
     url_settings = ("api_url", "bots")
     replication_key = "period_start"
     is_sorted = False
+    #: Days before the bookmark each call asks again (Xenioo revises buckets after they close).
+    lookback_setting = "lookback_days"
 
     #: The endpoint's path, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}.
     statistics_path: t.ClassVar[str] = ""
@@ -390,14 +392,28 @@ class XeniooStream(WindowedStream):
             return []
         # The bookmark, or start_date when later (the SDK's rule), or neither on a first run.
         start = self.get_starting_replication_key_value(context)
+        wanted = parse_utc(start).date() if start else None
+        if wanted is not None and state.get("replication_key_value") and self.lookback:
+            wanted = self.first_day_of_bucket(wanted - self.lookback)
+            if self.config.get("start_date"):
+                wanted = max(wanted, self.start_date.date())
         plan = plan_days(
-            parse_utc(start).date() if start else None,
+            wanted,
             read_through(state.get("replication_key_value"), state.get("last_called_at")),
             now.date(),
         )
         if plan.lost is not None:
             self.report_lost(context, plan)
         return [plan.window]
+
+    def first_day_of_bucket(self, day: dt.date) -> dt.date:
+        """The first day of the `group_mode` bucket holding `day`: a lookback asks for whole
+        buckets, so a month or year re-read is complete (a partial one is left out)."""
+        if self.group_mode == "month":
+            return day.replace(day=1)
+        if self.group_mode == "year":
+            return day.replace(month=1, day=1)
+        return day
 
     def window_records(
         self, window: DateWindow, context: t.Mapping | None

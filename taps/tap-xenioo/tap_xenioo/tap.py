@@ -7,7 +7,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.retry import RetryPolicy
-from support_taps.settings import COMMON_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS
 from support_taps.tap import SupportTap
 from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
 from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
@@ -55,6 +55,17 @@ class TapXenioo(SupportTap):
             description=(
                 "Earliest date to extract on the first run. Xenioo reaches back 30 days; earlier "
                 "dates are reported as out of reach. Default: the 30 days the API reaches."
+            ),
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType(minimum=0, maximum=29),
+            default=2,
+            description=(
+                "Each call asks again for this many days before the bookmark (whole buckets in "
+                "month and year modes), so values Xenioo records after a bucket was read land "
+                "on the next run. Costs no extra call. Xenioo publishes no recording delay: 2 is "
+                "a guess."
             ),
         ),
         th.Property(
@@ -134,6 +145,7 @@ class TapXenioo(SupportTap):
             ),
         ),
         *COMMON_SETTINGS,
+        *PRIVACY_SETTINGS,
     ).to_dict()
 
     def setting_errors(self) -> list[str]:
