@@ -175,8 +175,8 @@ class FastRecordMessages(_StreamMixin):
     def _process_record(
         self,
         record: dict[str, t.Any],
-        child_context: dict | None = None,
-        partition_context: dict | None = None,
+        child_context: t.Mapping[str, t.Any] | None = None,
+        partition_context: t.Mapping[str, t.Any] | None = None,
     ) -> None:
         if self.child_streams:
             super()._process_record(
