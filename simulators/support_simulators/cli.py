@@ -8,6 +8,7 @@ support-simulators list
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import signal
 import sys
@@ -54,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         "--rate-limit", type=float, default=None, help="requests per second before 429s"
     )
     serve.add_argument("--burst", type=int, default=1)
+    serve.add_argument(
+        "--max-running-jobs",
+        type=int,
+        default=None,
+        help="report jobs that may run at once; a start beyond them is refused with 429 "
+        "(simulators with report jobs: khoros)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -73,9 +81,13 @@ def main(argv: list[str] | None = None) -> int:
             rate_limit=args.rate_limit,
             burst=args.burst,
         )
-        sim = simulator_class(name)(
-            host=args.host, port=port, seed=args.seed, faults=faults
-        ).start()
+        cls = simulator_class(name)
+        options = {}
+        if args.max_running_jobs is not None:
+            if "max_running_jobs" not in inspect.signature(cls).parameters:
+                parser.error(f"--max-running-jobs: the {name} simulator runs no report jobs")
+            options["max_running_jobs"] = args.max_running_jobs
+        sim = cls(host=args.host, port=port, seed=args.seed, faults=faults, **options).start()
         running.append(sim)
         print(f"{name} simulator listening on {sim.url}", flush=True)
 

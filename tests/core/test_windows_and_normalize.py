@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from support_taps.normalize import to_integer, to_number, to_text, to_text_list, to_utc_iso
 from support_taps.windows import DateWindow, ceil_day, date_windows, floor_day, parse_utc
@@ -127,3 +129,41 @@ def test_record_normalizer_follows_the_schema_in_place():
         == "2025-01-31T23:59:00+00:00"
     )
     assert unknown == ["new"]  # reported once
+
+
+def _parsed_as_datetime(value: str, zone: dt.tzinfo) -> str | None:
+    """What to_utc_iso's general path makes of ISO text: parse, place in `zone`, to UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
+    return parsed.astimezone(UTC).isoformat()
+
+
+_ISO_LIKE = st.builds(
+    lambda day, sep, clock, suffix: f"{day}{sep}{clock}{suffix}",
+    st.one_of(
+        st.dates().map(dt.date.isoformat),
+        st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
+        st.text(min_size=10, max_size=10),
+    ),
+    st.sampled_from([" ", "T", "x", "/"]),
+    st.one_of(
+        st.times().map(lambda t: t.strftime("%H:%M:%S")),
+        st.from_regex(r"\A[0-9]{2}:[0-9]{2}:[0-9]{2}\Z"),
+        st.from_regex(r"\A\d\d:\d\d:\d\d\Z"),  # any script's digits
+    ),
+    st.sampled_from(["", "Z", "+00:00", "+01:00", " ", ".5"]),
+)
+
+
+@given(value=_ISO_LIKE, zone=st.sampled_from([UTC, dt.timezone(dt.timedelta(hours=-5))]))
+@example(value="2025-03-01 00:00:0\u0663", zone=UTC)  # an Arabic-Indic three
+@example(value="2025-02-29 10:00:00", zone=UTC)
+@example(value="2024-02-29 23:59:59Z", zone=UTC)
+def test_the_fast_path_for_iso_seconds_reads_as_the_general_path(value, zone):
+    """ "YYYY-MM-DD HH:MM:SS" in UTC skips parsing into a datetime: whatever it accepts reads
+    exactly as parsing would (a day that does not exist, hour 24, second 60 and other
+    scripts' digits are left to the general path)."""
+    assert to_utc_iso(value, (), zone) == _parsed_as_datetime(value, zone)

@@ -24,6 +24,8 @@ SDK = f"singer-sdk {singer_sdk.__version__ if hasattr(singer_sdk, '__version__')
 #: The private SDK methods compat calls or overrides, with the parameters it passes.
 SIGNATURES = {
     (Stream, "_generate_record_messages"): ["self", "record"],
+    (Stream, "_write_record_message"): ["self", "record"],
+    (Stream, "_process_record"): ["self", "record", "child_context", "partition_context"],
     (Stream, "_write_state_message"): ["self"],
     (Stream, "_write_schema_message"): ["self"],
     (RESTStream, "_write_request_duration_log"): [
@@ -92,6 +94,40 @@ def test_fast_record_messages_say_what_the_sdk_says(thena_stream):
         (m.stream, m.record, m.version) for m in sdk
     ]
     assert fast[0].time_extracted.tzinfo is not None
+
+
+def test_records_written_directly_are_the_sdk_writers_bytes(thena_stream, capsys):
+    """The direct path (one serialisation into the writer's batch) writes what the SDK's
+    msgspec writer writes for the SDK's own message."""
+    from singer_sdk.contrib.msgspec import MsgSpecWriter
+
+    assert thena_stream._direct_record_writer is not None
+    record = {"request_id": 7, "created_datetime": "2025-01-02T03:04:00+00:00", "raw": {"a": 1}}
+    writer = thena_stream._tap.message_writer
+    thena_stream._write_record_message(dict(record))
+    writer.flush()
+    direct = capsys.readouterr().out
+    (message,) = RESTStream._generate_record_messages(thena_stream, dict(record))
+    MsgSpecWriter().write_message(message)
+    sdk = capsys.readouterr().out
+
+    def without_time(line: str) -> str:
+        return re.sub(r'"time_extracted":"[^"]+"', "", line)
+
+    assert direct.endswith("\n") and direct.count("\n") == 1
+    assert without_time(direct) == without_time(sdk)
+    assert re.search(r'"time_extracted":"\d{4}-\d\d-\d\dT[^"]+Z"', direct)
+
+
+def test_a_stream_map_takes_the_sdks_path(thena_stream):
+    thena_stream.stream_maps.append(thena_stream.stream_maps[0])  # two maps: an alias, say
+    assert thena_stream._direct_record_writer is None
+
+
+def test_a_stream_without_children_keeps_the_partition_keys(thena_stream):
+    record = {"id": 1}
+    thena_stream._process_record(record, child_context=None, partition_context={"team": "a"})
+    assert record == {"id": 1, "team": "a"}
 
 
 def test_private_attributes_compat_uses_are_still_there(thena_stream):

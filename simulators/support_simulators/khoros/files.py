@@ -61,16 +61,20 @@ def _csv(rows: Iterator[dict[str, str]], columns: list[str]) -> Iterator[bytes]:
 
 
 def _json(rows: Iterator[dict[str, str]]) -> Iterator[bytes]:
-    encode_row = json.JSONEncoder(ensure_ascii=False).encode
+    # Rows are encoded a batch at a time (one encoder call per batch, not per row).
+    encode_rows = json.JSONEncoder(ensure_ascii=False, separators=(",", ": ")).encode
     yield b"["
-    buffer: list[str] = []
-    size = 0
-    for n, row in enumerate(rows):
-        piece = encode_row(row) if n == 0 else "," + encode_row(row)
-        buffer.append(piece)
-        size += len(piece)
-        if size > CHUNK_SIZE:
-            yield "".join(buffer).encode()
-            buffer, size = [], 0
-    buffer.append("]")
-    yield "".join(buffer).encode()
+    batch: list[dict[str, str]] = []
+    first = True
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _JSON_BATCH_ROWS:
+            text = encode_rows(batch)[1:-1]
+            yield (text if first else "," + text).encode()
+            batch, first = [], False
+    text = encode_rows(batch)[1:-1] if batch else ""
+    yield ((text if first or not text else "," + text) + "]").encode()
+
+
+#: Rows encoded per batch: about CHUNK_SIZE bytes of ordinary rows.
+_JSON_BATCH_ROWS = 200

@@ -53,6 +53,8 @@ class Job:
 @dataclass
 class JobStats:
     started: int = 0
+    #: Starts refused because `max_running_jobs` were running.
+    refused: int = 0
     open_now: int = 0
     peak_open: int = 0  # started, not yet downloaded
     peak_running: int = (
@@ -106,6 +108,7 @@ class KhorosSimulator(VendorSimulator):
         max_range_days: t.Mapping[str, float] | None = None,
         bulk_rows: t.Mapping[str, int] | None = None,
         link_ttl: float = 300.0,
+        max_running_jobs: int | None = None,
         **kwargs: t.Any,
     ) -> None:
         self.username, self.password, self.company_key = username, password, company_key
@@ -117,6 +120,10 @@ class KhorosSimulator(VendorSimulator):
         self.history_months = history_months
         self.max_range_days = dict(max_range_days or {})
         self.bulk_rows = dict(bulk_rows or {})
+        #: Jobs that may run at once (None: any number); a start beyond it is refused for load
+        #: (HTTP 429, see `busy_refusal`). Khoros publishes no limit: this lets a client's
+        #: back-off be tried. May be changed while the simulator runs.
+        self.max_running_jobs = max_running_jobs
         super().__init__(**kwargs)
         self.dataset = KhorosDataset(seed=self.seed, conversations_per_day=conversations_per_day)
         self.builder = ReportBuilder(self.dataset)
@@ -208,6 +215,8 @@ class KhorosSimulator(VendorSimulator):
                 {"status": "FAIL", "request": None, "message": None, "result": refusal}, 400
             )
         job = self._open_job(p, request.body)
+        if job is None:
+            return self.busy_refusal()
         encoded = f"{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}"
         return json_response(
             {
@@ -242,10 +251,27 @@ class KhorosSimulator(VendorSimulator):
                 )
         return None
 
-    def _open_job(self, p: ReportParams, form_body: bytes) -> Job:
-        """A new job, its ids and outcome drawn from the jobs' own seeded generator."""
+    def busy_refusal(self) -> SimResponse:
+        """A job start refused because `max_running_jobs` are running: 429, as an API refuses
+        work for load, with the Khoros envelope and a Retry-After."""
+        response = self._fail(
+            f"Too many report jobs running ({self.max_running_jobs}); try again later", 429
+        )
+        response.headers["Retry-After"] = "1"
+        return response
+
+    def _running(self, now: float) -> int:
+        return sum(1 for j in self.jobs.values() if j.outcome == "STUCK" or now < j.ready_at)
+
+    def _open_job(self, p: ReportParams, form_body: bytes) -> Job | None:
+        """A new job, its ids and outcome drawn from the jobs' own seeded generator; None if
+        `max_running_jobs` are running."""
         window = (p.report_type, p.start.date().isoformat())
         with self._jobs_lock:
+            limit = self.max_running_jobs
+            if limit is not None and self._running(time.monotonic()) >= limit:
+                self.stats.refused += 1
+                return None
             index = self.stats.started
             low, high = self.job_latency
             latency = low + (high - low) * self._job_rng.random()
@@ -268,8 +294,7 @@ class KhorosSimulator(VendorSimulator):
                 form=form,
             )
             self.jobs[(workflow_id, run_id)] = job
-            running = sum(1 for j in self.jobs.values() if j.outcome == "STUCK" or now < j.ready_at)
-            self.stats.count_start(window, running)
+            self.stats.count_start(window, self._running(now))
         return job
 
     def _outcome(self, window: tuple[str, str]) -> str:

@@ -82,6 +82,58 @@ def _us_day(text: str) -> str | None:
 
 US_MINUTES = "%m/%d/%Y %H:%M"
 
+_ISO_DAYS: dict[str, bool] = {}
+
+
+def _iso_day(text: str) -> bool:
+    """Whether "YYYY-MM-DD" is a calendar day; cached (days repeat across many rows)."""
+    try:
+        return _ISO_DAYS[text]
+    except KeyError:
+        pass
+    try:
+        valid = dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        valid = False
+    if len(_ISO_DAYS) > 100_000:
+        _ISO_DAYS.clear()
+    _ISO_DAYS[text] = valid
+    return valid
+
+
+#: The UTC offsets a UTC "YYYY-MM-DD HH:MM:SS" may end with, by the length of the whole text.
+_UTC_SUFFIXES = {19: "", 20: "Z", 25: "+00:00"}
+
+
+def _utc_seconds(value: str, zone: dt.tzinfo) -> str | None:
+    """The ISO text of "YYYY-MM-DD HH:MM:SS" (or with "T", "Z", "+00:00") in UTC, without
+    parsing it into a datetime; None for any other text (the general path reads it)."""
+    suffix = _UTC_SUFFIXES.get(len(value))
+    if (
+        suffix is None
+        or value[4] != "-"
+        or value[7] != "-"
+        or value[10] not in " T"
+        or value[13] != ":"
+        or value[16] != ":"
+        or not value.endswith(suffix)
+        or (not suffix and zone is not UTC)
+        or not value.isascii()  # str.isdigit takes other scripts' digits too
+    ):
+        return None
+    hours, minutes, seconds = value[11:13], value[14:16], value[17:19]
+    if not (
+        hours.isdigit()
+        and minutes.isdigit()
+        and seconds.isdigit()
+        and hours < "24"
+        and minutes < "60"
+        and seconds < "60"
+        and _iso_day(value[:10])
+    ):
+        return None
+    return f"{value[:10]}T{hours}:{minutes}:{seconds}+00:00"
+
 
 def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC) -> str | None:
     """An ISO 8601 UTC date-time string from ISO text or one of `formats`.
@@ -107,6 +159,10 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
         if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
             return f"{day}T{hours}:{minutes}:00+00:00"
         return None
+    # Fast path for ISO text to the second in UTC, what most APIs send.
+    iso = _utc_seconds(value, zone) if 19 <= len(value) <= 25 else None
+    if iso is not None:
+        return iso
     text = value.strip()
     if text in MISSING:
         return None

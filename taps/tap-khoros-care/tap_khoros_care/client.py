@@ -23,13 +23,16 @@ import typing as t
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.compat import log_request_duration
-from support_taps.errors import VendorAPIError
+from support_taps.errors import VendorAPIError, body_snippet, endpoint_of
+from support_taps.retry import retry_after_seconds
 from support_taps.windowed import WindowedStream
 from support_taps.windows import (
     DateWindow,
@@ -38,6 +41,7 @@ from support_taps.windows import (
     floor_day,
     month_windows,
 )
+from tap_khoros_care.concurrency import JobRefused
 from tap_khoros_care.connection import Connection, FileRequest
 from tap_khoros_care.jobs import (
     RANGE_REFUSAL,
@@ -226,11 +230,28 @@ class KhorosStream(WindowedStream):
         # A job refused for its range (Khoros: "Too many buckets ... requested") splits
         # its window instead of failing the run; the whole body is read, not a snippet.
         status = response.status_code
+        if status == HTTPStatus.TOO_MANY_REQUESTS and self._starts_a_job(response):
+            # Refused for load: the scheduler starts it again later, with fewer jobs running,
+            # rather than the retry loop asking again while the same jobs still run.
+            raise JobRefused(
+                f"HTTP 429 to {endpoint_of(response)}: {body_snippet(response.content)}",
+                retry_after_seconds(RetriableAPIError("429", response)),
+            )
         if status == HTTPStatus.BAD_REQUEST:
             refusal = RANGE_REFUSAL.search(response.text or "")
             if refusal:
                 raise WindowTooLarge(f"Khoros refused the range (HTTP 400, {refusal.group(0)!r})")
         super().validate_response(response)
+
+    def _starts_a_job(self, response: requests.Response) -> bool:
+        request = response.request
+        return request is not None and urlsplit(request.url or "").path.endswith(self.path)
+
+    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
+        super().backoff_handler(details)
+        response = getattr(details.get("exception"), "response", None)
+        if response is not None and response.status_code == HTTPStatus.TOO_MANY_REQUESTS:
+            self.scheduler.limit.back_off("answered HTTP 429 (too many requests)")
 
     def connection(self) -> Connection:
         """This stream's way to the API, for the job API: it knows no stream."""

@@ -2,7 +2,8 @@
 
 The SDK syncs streams one after another, but Khoros runs jobs in parallel on its side.
 So the tap plans every selected stream's windows up front and shares one budget of
-`max_concurrent_reports` *running* jobs between them: whenever a slot is free it starts
+*running* jobs between them (adaptive, at most `max_concurrent_reports`: see
+`tap_khoros_care.concurrency`): whenever a slot is free it starts
 the job of the oldest window across all report types (ties in stream order), whatever
 stream is being emitted. A job holds its slot until a status check sees it finished;
 a finished job waits, costing nothing, until its stream's turn (its file link is asked
@@ -16,6 +17,9 @@ next check (each job backs off on its own). A job
 that fails while its stream is not yet emitting keeps its error until the stream
 reaches it, so the error names the right stream and nothing before it is lost.
 
+A start Khoros refuses for load (HTTP 429) halves the budget; the job is started again
+once a slot is free and the refusal's Retry-After has passed.
+
 Windows: a window whose start Khoros refuses for its range (or whose file is above
 `max_file_mb`) is replaced by its two halves, in place, so no row is lost or doubled.
 
@@ -26,6 +30,7 @@ other way round.
 
 from __future__ import annotations
 
+import logging
 import time
 import typing as t
 from collections import deque
@@ -33,6 +38,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from support_taps.windows import DateWindow
+from tap_khoros_care.concurrency import ConcurrencyLimit, JobRefused
 from tap_khoros_care.job_api import ReportJobAPI
 from tap_khoros_care.jobs import ReportFailed, ReportJob, WindowTooLarge, split_window
 
@@ -63,12 +69,33 @@ class ReportPlan:
 class ReportScheduler:
     """Starts, polls and hands out the report jobs of one tap run (one thread)."""
 
-    def __init__(self, max_concurrent: int) -> None:
-        self.max_concurrent = max(1, max_concurrent)
+    #: Refused starts in a row, with none of our jobs running, before the run gives up.
+    MAX_IDLE_REFUSALS = 10
+
+    def __init__(
+        self,
+        max_concurrent: int,
+        *,
+        logger: logging.Logger | None = None,
+        refusal_wait: float = 5.0,
+    ) -> None:
+        logger = logger or logging.getLogger("tap-khoros-care")
+        #: How many jobs may run at once (adaptive, at most `max_concurrent`).
+        self.limit = ConcurrencyLimit.starting(max_concurrent, logger)
         #: Jobs started but not yet downloaded, beyond which only the emitting stream starts more.
-        self.max_waiting = max(4 * self.max_concurrent, 40)
+        self.max_waiting = max(4 * self.limit.ceiling, 40)
         self.running = 0
         self.plans: dict[str, ReportPlan] = {}
+        #: Seconds to wait after a refused start that gave no Retry-After.
+        self.refusal_wait = refusal_wait
+        #: No job starts before this (monotonic) time: a refused start's Retry-After.
+        self.not_before = 0.0
+        self.idle_refusals = 0
+
+    @property
+    def max_concurrent(self) -> int:
+        """Jobs that may run at once now."""
+        return self.limit.limit
 
     def add(
         self, api: ReportJobAPI, variants: tuple[str, ...], windows: Iterable[DateWindow]
@@ -85,6 +112,8 @@ class ReportScheduler:
 
     def fill(self, needed: tuple[ReportPlan, DateWindow, str] | None = None) -> None:
         """Start jobs while slots are free: the one `needed` first, then the oldest windows."""
+        if time.monotonic() < self.not_before:
+            return  # Khoros refused a start: not before its Retry-After
         if needed is not None:
             plan, window, variant = needed
             if (window, variant) not in plan.jobs and self.running < self.max_concurrent:
@@ -98,16 +127,38 @@ class ReportScheduler:
             if not candidates:
                 return
             _, _, plan, (window, variant) = min(candidates, key=lambda c: (c[0], c[1]))
-            self._start(plan, window, variant)
+            if not self._start(plan, window, variant):
+                return
 
-    def _start(self, plan: ReportPlan, window: DateWindow, variant: str) -> None:
+    def _start(self, plan: ReportPlan, window: DateWindow, variant: str) -> bool:
+        """Start a job; False if Khoros refused it for load (it is started again later)."""
         try:
             job = plan.api.start(window, variant)
         except WindowTooLarge as exc:
             self.split(plan, window, str(exc))
-            return
+            return True
+        except JobRefused as exc:
+            self._refused(plan, exc)
+            return False
         plan.jobs[(window, variant)] = job
         self.running += 1
+        self.idle_refusals = 0
+        self.limit.started()
+        return True
+
+    def _refused(self, plan: ReportPlan, exc: JobRefused) -> None:
+        self.limit.back_off(f"refused to start a report job ({exc})")
+        wait = exc.retry_after if exc.retry_after is not None else self.refusal_wait
+        self.not_before = time.monotonic() + wait
+        if self.running == 0:
+            self.idle_refusals += 1
+            if self.idle_refusals >= self.MAX_IDLE_REFUSALS:
+                msg = (
+                    f"Khoros refused to start report `{plan.report_type}` "
+                    f"{self.idle_refusals} times in a row while none of this run's jobs ran "
+                    f"({exc}). Try again later."
+                )
+                raise ReportFailed(msg)
 
     def split(self, plan: ReportPlan, window: DateWindow, why: str) -> None:
         """Replace `window` by its halves (forgetting its jobs), or fail if it cannot be split."""
@@ -149,7 +200,8 @@ class ReportScheduler:
                     raise job.error
                 return job
             candidates = [job] if job is not None else []
-            if self.running >= self.max_concurrent and any(
+            held = time.monotonic() < self.not_before  # a refused start's Retry-After
+            if (self.running >= self.max_concurrent or held) and any(
                 p.next_unstarted() for p in self.plans.values()
             ):
                 # Every slot is busy and jobs wait to start: a check that finds a job done
@@ -157,6 +209,9 @@ class ReportScheduler:
                 candidates += [
                     j for p in self.plans.values() for j in p.jobs.values() if not j.finished
                 ]
+            if not candidates and held:
+                time.sleep(max(0.0, self.not_before - time.monotonic()))
+                continue
             if not candidates:
                 msg = (
                     "No job could be started for Khoros report "
@@ -164,6 +219,9 @@ class ReportScheduler:
                 )
                 raise ReportFailed(msg)
             target = min(candidates, key=lambda j: j.next_poll)
+            if held and job is None and self.not_before < target.next_poll:
+                time.sleep(max(0.0, self.not_before - time.monotonic()))
+                continue  # the needed job may start now
             delay = target.next_poll - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
@@ -180,6 +238,8 @@ class ReportScheduler:
             job.finished = True
         if job.finished:
             self.running -= 1
+            if job.error is None:
+                self.limit.finished()
 
     def rows(self, job: ReportJob) -> Iterator[dict[str, t.Any]]:
         """The rows of a finished job's file, downloaded and parsed as they are read."""

@@ -150,9 +150,11 @@ class TapKhorosCare(SupportTap):
         th.Property(
             "max_concurrent_reports",
             th.IntegerType(minimum=1),
-            default=10,
-            description="Report jobs running at once on Khoros's side, started ahead of the window "
-            "being emitted. Khoros publishes no limit; lower this if it refuses new jobs.",
+            default=20,
+            description="The most report jobs running at once on Khoros's side, started ahead of "
+            "the window being emitted. Khoros publishes no limit, so the tap adapts below this "
+            "ceiling: it starts with 4, adds one as each job finishes, and halves the number when "
+            "Khoros answers 429 or refuses a job for load.",
         ),
         th.Property(
             "requests_per_minute",
@@ -336,7 +338,11 @@ class TapKhorosCare(SupportTap):
     def scheduler(self) -> ReportScheduler:
         """The run's report jobs across every selected report type, each stream's windows
         planned up front (see `tap_khoros_care.scheduler`)."""
-        scheduler = ReportScheduler(int(self.config["max_concurrent_reports"]))
+        scheduler = ReportScheduler(
+            int(self.config["max_concurrent_reports"]),
+            logger=self.logger,
+            refusal_wait=float(self.config["poll_interval"]),
+        )
         for stream in self.streams.values():
             if stream.selected and isinstance(stream, KhorosStream):
                 scheduler.add(self.job_api(stream), stream.variants, stream.planned_windows())

@@ -42,16 +42,21 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
     other_formats = (*slash_formats, "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
 
     def read(value: object) -> str | None:
+        if value.__class__ is str:  # every exported value; to_utc_iso nulls the placeholders
+            if len(value) >= 12 and value.isdigit():
+                return _epoch_ms(int(value))
+            return to_utc_iso(value, other_formats, zone)
         if is_missing(value):
             return None
-        if isinstance(value, (int, float)) or (
-            isinstance(value, str) and value.isdigit() and len(value) >= 12
-        ):
-            moment = dt.datetime.fromtimestamp(int(value) / 1000, UTC)  # epoch milliseconds
-            return moment.isoformat()
+        if isinstance(value, (int, float)):
+            return _epoch_ms(int(value))
         return to_utc_iso(value, other_formats, zone)
 
     return read
+
+
+def _epoch_ms(milliseconds: int) -> str:
+    return dt.datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat()
 
 
 def text(value: object) -> str | None:
