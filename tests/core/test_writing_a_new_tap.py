@@ -88,7 +88,7 @@ FILES = {
     "taps/tap-acme/tap_acme/tap.py": """
         from singer_sdk import typing as th
 
-        from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
+        from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS, credential
         from support_taps.tap import SupportTap
         from tap_acme.streams import EventsStream
 
@@ -96,7 +96,7 @@ FILES = {
         class TapAcme(SupportTap):
             name = "tap-acme"
             config_jsonschema = th.PropertiesList(
-                th.Property("api_key", th.StringType, required=True, secret=True),
+                credential("api_key", "ACME API key."),
                 th.Property("api_url", th.StringType, default="https://api.acme.example"),
                 th.Property("window_days", th.IntegerType(minimum=1), default=7),
                 th.Property("lookback_days", th.IntegerType(minimum=0), default=0),

@@ -13,6 +13,13 @@ from singer_sdk import typing as th
 
 from support_taps.windows import parse_utc
 
+
+def credential(name: str, description: str) -> th.Property:
+    """A required secret setting: `--about` and the Hub mark it sensitive, and the core masks
+    its value (and every form derived from it) wherever it could appear."""
+    return th.Property(name, th.StringType, required=True, secret=True, description=description)
+
+
 COMMON_SETTINGS = th.PropertiesList(
     th.Property(
         "request_timeout",

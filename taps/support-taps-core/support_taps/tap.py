@@ -50,6 +50,10 @@ from support_taps.writer import BufferedMsgSpecWriter
 UTC = dt.timezone.utc
 
 
+#: The collection's distributions are named `supportanalytics-<tap name>` (see SupportTap).
+DISTRIBUTION_PREFIX = "supportanalytics-"
+
+
 class SupportTap(TerminationHook, Tap):
     """Base tap: settings checked and secrets masked before the first request, the
     batched msgspec writer, one clock per run and, where the vendor publishes a rate
@@ -102,6 +106,11 @@ class SupportTap(TerminationHook, Tap):
 
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
+        # Every tap of the collection is published as `supportanalytics-<tap name>`: the SDK
+        # reads the version and Python versions from that distribution (--version, --about).
+        name = cls.__dict__.get("name")
+        if name and "package_name" not in cls.__dict__:
+            cls.package_name = f"{DISTRIBUTION_PREFIX}{name}"
         # `activate-version` is a promise a tap keeps only through its full-table streams and
         # the setting that turns the messages on (FULL_TABLE_SETTINGS): a tap without that
         # setting does not declare it.

@@ -22,6 +22,7 @@ from support_taps.settings import (
     FULL_TABLE_SETTINGS,
     PRIVACY_SETTINGS,
     START_END_SETTINGS,
+    credential,
 )
 from support_taps.tap import SupportTap
 from tap_dixa.analytics import (
@@ -63,7 +64,6 @@ class TapDixa(SupportTap):
     """Singer tap for Dixa's Analytics API (metrics, records, filters), driven by its catalogue."""
 
     name = "tap-dixa"
-    package_name = "supportanalytics-tap-dixa"  # the distribution: --version, --about
     # The streams come from Dixa's catalogue, so `--discover` validates settings too.
     dynamic_catalog = True
 
@@ -76,14 +76,9 @@ class TapDixa(SupportTap):
     request_burst = 3
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
+        credential(
             "api_token",
-            th.StringType,
-            required=True,
-            secret=True,
-            description=(
-                "Dixa API token, sent as the `Authorization` header as is (no `Bearer` prefix)."
-            ),
+            ("Dixa API token, sent as the `Authorization` header as is (no `Bearer` prefix)."),
         ),
         th.Property(
             "api_url",

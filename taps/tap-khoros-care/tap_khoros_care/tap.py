@@ -9,7 +9,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.pacing import RequestPacer
-from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS, credential
 from support_taps.tap import SupportTap
 from tap_khoros_care.client import KhorosStream
 from tap_khoros_care.job_api import JobSettings, ReportJobAPI
@@ -45,7 +45,6 @@ class TapKhorosCare(SupportTap):
     """Singer tap for Khoros Care analytics reports (social customer care)."""
 
     name = "tap-khoros-care"
-    package_name = "supportanalytics-tap-khoros-care"  # the distribution: --version, --about
 
     #: The pace is the `requests_per_minute` setting (see `pacer`).
     request_burst = 1
@@ -57,19 +56,10 @@ class TapKhorosCare(SupportTap):
             required=True,
             description="Analytics API user (HTTP Basic auth).",
         ),
-        th.Property(
-            "password",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Password of the Analytics API user (HTTP Basic auth).",
-        ),
-        th.Property(
+        credential("password", "Password of the Analytics API user (HTTP Basic auth)."),
+        credential(
             "company_key",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Company key, from Account Admin > General Settings > "
+            "Company key, from Account Admin > General Settings > "
             "Analytics API Settings; "
             "sent as `companyKey` on every call.",
         ),

@@ -13,6 +13,7 @@ from support_taps.settings import (
     FULL_TABLE_SETTINGS,
     PRIVACY_SETTINGS,
     START_END_SETTINGS,
+    credential,
 )
 from support_taps.tap import SupportTap
 from tap_thankful.parameters import CHANNEL_IDS, STATUS_IDS, listed
@@ -29,17 +30,11 @@ class TapThankful(SupportTap):
     # numbers of each action stay apart and nothing rests on undocumented behaviour.
 
     name = "tap-thankful"
-    package_name = "supportanalytics-tap-thankful"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
+        credential(
             "api_key",
-            th.StringType,
-            required=True,
-            secret=True,
-            description=(
-                "Thankful Analytics API key (API Key page of the dashboard), sent as `X-API-Key`."
-            ),
+            "Thankful Analytics API key (API Key page of the dashboard), sent as `X-API-Key`.",
         ),
         th.Property(
             "api_url",

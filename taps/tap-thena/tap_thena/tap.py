@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS, credential
 from support_taps.tap import SupportTap
 from tap_thena.client import thena_base_url
 from tap_thena.streams import RequestsStream
@@ -14,16 +14,9 @@ class TapThena(SupportTap):
     """Singer tap for Thena's requests export (Slack-based support)."""
 
     name = "tap-thena"
-    package_name = "supportanalytics-tap-thena"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_key",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Thena API key, sent as `Authorization: Bearer <key>`.",
-        ),
+        credential("api_key", "Thena API key, sent as `Authorization: Bearer <key>`."),
         th.Property(
             "workspace",
             th.StringType,

@@ -7,7 +7,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.retry import RetryPolicy
-from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS
+from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, credential
 from support_taps.tap import SupportTap
 from tap_xenioo.auth import XeniooAuthenticator, auth_endpoint
 from tap_xenioo.client import ACCOUNT_TYPES, BOT_TYPES, GROUP_MODES, XeniooGap
@@ -23,15 +23,11 @@ class TapXenioo(SupportTap):
     """Singer tap for Xenioo chatbot statistics (throttle-aware)."""
 
     name = "tap-xenioo"
-    package_name = "supportanalytics-tap-xenioo"  # the distribution: --version, --about
 
     config_jsonschema = th.PropertiesList(
-        th.Property(
+        credential(
             "account_api_key",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Xenioo account API key (Profile section); exchanged for an auth token.",
+            "Xenioo account API key (Profile section); exchanged for an auth token.",
         ),
         th.Property(
             "auth_url",
@@ -99,13 +95,7 @@ class TapXenioo(SupportTap):
                         required=True,
                         description="A name for the bot; records and logs use it, never the key.",
                     ),
-                    th.Property(
-                        "api_key",
-                        th.StringType,
-                        required=True,
-                        secret=True,
-                        description="The bot's API key (Settings > Developers).",
-                    ),
+                    credential("api_key", "The bot's API key (Settings > Developers)."),
                 )
             ),
             secret=True,
