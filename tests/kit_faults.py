@@ -55,7 +55,6 @@ class TapProfile:
     """How the matrix runs one tap: its simulator, a short config, its secrets."""
 
     tap: str
-    module: str
     make_simulator: t.Callable[[], VendorSimulator]
     make_config: t.Callable[[VendorSimulator], dict]
     #: Requests a clean run makes, roughly: scripted faults are spread over this many.
@@ -66,6 +65,11 @@ class TapProfile:
     next_run_state: t.Callable[[VendorSimulator, dict], dict] = lambda sim, state: state
     #: Setting names whose values are secrets.
     secret_settings: tuple[str, ...] = ()
+
+    @property
+    def module(self) -> str:
+        """The tap's Python package (`python -m <module>`)."""
+        return self.tap.replace("-", "_")
 
     def secrets(self, sim: VendorSimulator, config: dict) -> dict[str, str]:
         """Every secret of the run, by a name that says which it is (never its value)."""
@@ -114,7 +118,6 @@ def _khoros_basic(sim: VendorSimulator, config: dict) -> dict[str, str]:
 PROFILES: dict[str, TapProfile] = {
     "tap-thena": TapProfile(
         "tap-thena",
-        "tap_thena",
         lambda: ThenaSimulator(api_key=THENA_KEY),
         lambda sim: thena_config(sim, end_date="2025-01-22", lookback_days=1, retry_base_wait=None),
         requests=3,
@@ -122,7 +125,6 @@ PROFILES: dict[str, TapProfile] = {
     ),
     "tap-thankful": TapProfile(
         "tap-thankful",
-        "tap_thankful",
         lambda: ThankfulSimulator(api_key=THANKFUL_KEY),
         lambda sim: thankful_config(
             sim, end_date="2025-01-06", lookback_days=1, retry_base_wait=None, max_retry_wait=None
@@ -132,7 +134,6 @@ PROFILES: dict[str, TapProfile] = {
     ),
     "tap-dixa": TapProfile(
         "tap-dixa",
-        "tap_dixa",
         lambda: DixaSimulator(api_token=DIXA_TOKEN),
         lambda sim: {
             "api_token": DIXA_TOKEN,
@@ -147,7 +148,6 @@ PROFILES: dict[str, TapProfile] = {
     ),
     "tap-xenioo": TapProfile(
         "tap-xenioo",
-        "tap_xenioo",
         xenioo_simulator,
         lambda sim: {
             "account_api_key": XENIOO_ACCOUNT_KEY,
@@ -165,7 +165,6 @@ PROFILES: dict[str, TapProfile] = {
     ),
     "tap-khoros-care": TapProfile(
         "tap-khoros-care",
-        "tap_khoros_care",
         lambda: KhorosSimulator(
             username=KHOROS_USER,
             password=KHOROS_PASSWORD,

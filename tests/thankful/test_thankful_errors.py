@@ -17,6 +17,14 @@ from tap_thankful.payloads import check_answer
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
 
 
+def _failed_run(thankful, path: str, body: bytes):
+    """A run (two days) in which every call to `path` answers 200 with `body`: it must fail."""
+    thankful.faults.add(Fault(status=200, body=body, path_prefix=path))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    return run
+
+
 def test_wrong_key_names_the_setting_and_never_shows_the_key(thankful):
     wrong = "thankful-wrong-key-8d2f"
     run = run_tap("tap_thankful", thankful_config(thankful, api_key=wrong))
@@ -46,22 +54,12 @@ def test_wrong_base_url_names_api_url(thankful):
 
 
 def test_html_instead_of_json_names_the_endpoint(thankful):
-    thankful.faults.add(
-        Fault(
-            status=200, body=b"<html><body>Maintenance</body></html>", path_prefix="/api/v1/savings"
-        )
-    )
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
-    assert run.returncode != 0
+    run = _failed_run(thankful, "/api/v1/savings", b"<html><body>Maintenance</body></html>")
     assert "not valid JSON for GET /api/v1/savings" in run.stderr and "Maintenance" in run.stderr
 
 
 def test_json_of_the_wrong_shape_is_a_clear_error(thankful):
-    thankful.faults.add(
-        Fault(status=200, body=b'{"message": "no handoffs"}', path_prefix="/api/v1/handoffs")
-    )
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
-    assert run.returncode != 0
+    run = _failed_run(thankful, "/api/v1/handoffs", b'{"message": "no handoffs"}')
     assert (
         "GET /api/v1/handoffs (HTTP 200): expected a JSON list, found object{message: string}"
         in run.stderr
@@ -190,11 +188,7 @@ def test_unexpected_shapes_name_the_endpoint_and_what_was_expected(thankful, pat
 
 
 def test_actions_of_another_shape_are_a_clear_error(thankful):
-    thankful.faults.add(
-        Fault(status=200, body=b'[{"3000": "Return Order"}]', path_prefix="/api/v1/actions")
-    )
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
-    assert run.returncode != 0
+    run = _failed_run(thankful, "/api/v1/actions", b'[{"3000": "Return Order"}]')
     assert (
         "Thankful GET /api/v1/actions (HTTP 200): expected a JSON object, found list[1 × "
         "object{3000: string}]. The endpoint answers an object mapping action ids to names."
