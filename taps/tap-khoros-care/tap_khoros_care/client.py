@@ -244,6 +244,7 @@ class KhorosStream(WindowedStream):
             timeout=self.timeout,
             retry_statuses=tuple(self.extra_retry_statuses),
             logger=self.logger,
+            columns=frozenset(self._converters),
         )
 
     def _unpaced_retries(self, func: FileRequest) -> FileRequest:
