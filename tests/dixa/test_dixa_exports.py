@@ -326,3 +326,21 @@ def test_an_instant_out_of_range_besides_the_window_field_lands_as_null_with_one
     said = "export sent `closed_at` as epoch milliseconds outside years 1 to 9999; it lands as null"
     assert run.stderr.count(said) == 1
     assert run.bookmark("conversations") is not None
+
+
+def test_an_id_sent_twice_newest_first_lands_once_as_its_newest_version(dixa):
+    # Each conversation is served twice in its window's answer, the newest first: an upserting
+    # target would keep the older one; only the newest version is emitted.
+    config = _config(dixa, start_date="2025-01-06", end_date="2025-01-08")
+    catalog = _catalog(dixa, config, "conversations")
+    plain = run_tap("tap_dixa", config, catalog=catalog)
+    assert plain.returncode == 0, plain.stderr
+    dixa.exports.stale_duplicates = True
+    run = run_tap("tap_dixa", config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    records = run.records("conversations")
+    ids = [r["id"] for r in records]
+    assert len(ids) == len(set(ids)) == len(plain.records("conversations")) > 0
+    assert records == plain.records("conversations")  # the newest versions, as without copies
+    assert run.stderr.count("sent an id more than once in one answer") == 1
+    assert run.bookmark("conversations") == plain.bookmark("conversations")

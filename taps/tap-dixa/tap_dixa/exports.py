@@ -12,6 +12,7 @@ or lands twice.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 from functools import cached_property
 
@@ -106,6 +107,32 @@ class ExportStream(DixaStream, WindowedStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         payload = self.decode_json(response)
         self.expect_shape(payload, list, "the export (Dixa sends a JSON array)", response)
+        for raw in self._newest(payload, response):
+            yield self.to_record(raw)
+
+    def _newest(self, payload: list, response: requests.Response) -> t.Iterable[dict]:
+        """The export's objects, checked, each id once: its newest version (by `updated_at`;
+        the later one sent, on a tie), so an upserting target never keeps an older one.
+        Windows run in `updated_at` order, so a later window never holds an older version."""
+        newest: dict[tuple[str, str], tuple[t.Any, dict]] = {}
+        for raw in self._checked(payload, response):
+            key = (type(raw["id"]).__name__, repr(raw["id"]))  # any JSON value; 1 is not "1"
+            version = raw.get("updated_at")
+            version = version if isinstance(version, (int, float)) else -math.inf
+            seen = newest.get(key)
+            if seen is not None:
+                self.warn_once(
+                    ("duplicate",),
+                    "Dixa's %s export sent an id more than once in one answer; only its newest "
+                    "version (by `updated_at`) is emitted.",
+                    self.name,
+                )
+                if version < seen[0]:
+                    continue
+            newest[key] = (version, raw)
+        return [raw for _, raw in newest.values()]
+
+    def _checked(self, payload: list, response: requests.Response) -> t.Iterator[dict]:
         for raw in payload:
             self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
             for key in ("id", self.window_field):
@@ -127,7 +154,7 @@ class ExportStream(DixaStream, WindowedStream):
                     "epoch milliseconds of a date-time (years 1 to 9999)",
                     stamp,
                 ) from None
-            yield self.to_record(raw)
+            yield raw
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
