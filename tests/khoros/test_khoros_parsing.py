@@ -164,6 +164,20 @@ def test_rows_without_an_id_are_keyed_by_their_window_and_identity_columns():
     assert not set(keys) & {r["_row_hash"] for r in _team_performance_records(later, rows)}
 
 
+def test_identical_rows_keyed_by_the_whole_row_land_as_as_many_rows():
+    # Three identical rows (no id, no identity columns): three keys, the first the row's own
+    # hash, the same on every run and whatever the order of the file.
+    day = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    window = DateWindow(day, day + dt.timedelta(days=1))
+    same = {"TEAM_ID": "t1", "RESPONSES_SENT": "3"}
+    other = {"TEAM_ID": "t1", "RESPONSES_SENT": "4"}
+    keys = [r["_row_hash"] for r in _team_performance_records(window, [same, other, same, same])]
+    assert len(set(keys)) == 4
+    assert keys[0] == row_hash(window.start.isoformat(), same)
+    again = [r["_row_hash"] for r in _team_performance_records(window, [same, same, other, same])]
+    assert set(again) == set(keys)
+
+
 # ---- issue 18: bodies that are no report, rows past the limit, errors without row content ---
 
 _CSV = b"AUTHOR_ID,AUTHOR_NAME,NETWORK\r\n1001,Jane Roe,twitter\r\n1002,John Doe,facebook\r\n"
