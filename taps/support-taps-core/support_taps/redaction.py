@@ -77,9 +77,7 @@ class SecretRedactor:
             if len(self._secrets) != known:
                 self._ordered = tuple(sorted(self._secrets, key=len, reverse=True))
             if len(self._credentials) != credentials:
-                self._credentials_ordered = tuple(
-                    sorted(self._credentials, key=len, reverse=True)
-                )
+                self._credentials_ordered = tuple(sorted(self._credentials, key=len, reverse=True))
 
     def carries_credential(self, text: str) -> bool:
         """Whether `text` holds a credential (in any derived form); values added with
