@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import typing as t
 
 import pytest
@@ -237,6 +238,26 @@ def test_records_outside_their_window_are_dropped_so_each_comes_once(capsys):
     # Days 1..9 once each (the vendor answered 0..10 around the windows), and the undated
     # record, which no window can place, kept.
     assert sorted(ids) == [0, *range(1, 10)]
+
+
+def test_records_no_window_of_the_run_emits_are_counted(capsys, caplog):
+    # From January 2 to 10: the vendor also answers day 1 (before the run: one warning with
+    # the count) and day 10 (after its end: the next run's, a note).
+    with caplog.at_level(logging.INFO):
+        messages = _sync(_tap(start_date="2025-01-02"), capsys)
+    ids = sorted(m["record"]["id"] for m in messages if m["type"] == "RECORD")
+    assert ids == list(range(2, 10))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "The vendor answered 1 record(s) of `events` dated (`created_at`) before this run's "
+        "range, which starts at 2025-01-02T00:00:00+00:00: outside the range asked, so no "
+        "window of this run emits them."
+    ]
+    notes = [r.getMessage() for r in caplog.records if "the next run emits them" in r.getMessage()]
+    assert notes == [
+        "1 record(s) of `events` dated (`created_at`) at or after this run's end "
+        "(2025-01-10T00:00:00+00:00) were not emitted; the next run emits them."
+    ]
 
 
 def test_the_bookmark_moves_to_each_windows_end_after_its_records(capsys):

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from support_taps.normalize import to_integer, to_number, to_text, to_text_list, to_utc_iso
+from support_taps.normalize import (
+    InstantOutOfRange,
+    from_epoch_ms,
+    to_integer,
+    to_number,
+    to_text,
+    to_text_list,
+    to_utc_iso,
+)
 from support_taps.windows import DateWindow, ceil_day, date_windows, floor_day, parse_utc
 
 UTC = dt.timezone.utc
@@ -167,3 +175,33 @@ def test_the_fast_path_for_iso_seconds_reads_as_the_general_path(value, zone):
     exactly as parsing would (a day that does not exist, hour 24, second 60 and other
     scripts' digits are left to the general path)."""
     assert to_utc_iso(value, (), zone) == _parsed_as_datetime(value, zone)
+
+
+@pytest.mark.parametrize(
+    ("ms", "iso"),
+    [
+        (0, "1970-01-01T00:00:00+00:00"),
+        (1736160000123, "2025-01-06T10:40:00.123000+00:00"),
+        (-1, "1969-12-31T23:59:59.999000+00:00"),
+        (253402300799999, "9999-12-31T23:59:59.999000+00:00"),
+        (-62135596800000, "0001-01-01T00:00:00+00:00"),
+    ],
+)
+def test_epoch_milliseconds_to_utc(ms, iso):
+    assert from_epoch_ms(ms) == iso
+
+
+_LAST_MS, _FIRST_MS = 253402300799999, -62135596800000
+
+
+@given(
+    st.one_of(
+        st.integers(min_value=_LAST_MS + 1),
+        st.integers(max_value=_FIRST_MS - 1),
+        st.sampled_from([2**70, -(2**70), 2**63, float("nan"), float("inf"), -float("inf"), 1e300]),
+    )
+)
+def test_epoch_milliseconds_no_date_time_holds_are_one_error(ms):
+    # Any number past years 1 to 9999: one error saying so (never OSError/OverflowError).
+    with pytest.raises(InstantOutOfRange, match="epoch milliseconds outside years 1 to 9999"):
+        from_epoch_ms(ms)

@@ -12,6 +12,7 @@ from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
+from tap_dixa.client import MAX_EMPTY_PAGES
 
 
 def _ratings(sim, **overrides):
@@ -187,3 +188,22 @@ def test_shape_errors_describe_the_shape_and_never_quote_customer_data(dixa):
     assert run.returncode != 0
     assert "found object{rows: list[1 × object{email: string}]}" in run.stderr
     assert email not in run.stderr and API_TOKEN not in run.stderr
+
+
+def test_endless_empty_pages_with_new_page_keys_fail_naming_the_endpoint(dixa):
+    # Each page empty, each linking a new pageKey: no cycle to catch, so the run is bounded by
+    # the count of empty pages in a row (a few empty pages in a row are followed, see above).
+    config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
+    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    catalog = select_only(json.loads(discovered.stdout), "records_ratings")
+    dixa.endless_empty_pages = True
+    dixa.reset_log()
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
+    assert run.returncode != 0
+    assert (
+        f"Dixa's paging for POST /v1/analytics/records does not end: {MAX_EMPTY_PAGES} empty "
+        "pages in a row, each linking a new pageKey" in run.stderr
+    )
+    assert run.bookmark("records_ratings") is None and run.records("records_ratings") == []
+    asked = [c for c in dixa.calls("/v1/analytics/records") if c.method == "POST"]
+    assert len(asked) <= MAX_EMPTY_PAGES + 1

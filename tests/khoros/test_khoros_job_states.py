@@ -4,12 +4,17 @@ is an error within a few polls, naming report, window and workflow id, and nothi
 from __future__ import annotations
 
 import base64
+import gzip
+import io
 import json
+import zipfile
 from urllib.parse import quote
 
 import pytest
 from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
 from tap_runner import run_tap
+
+from support_simulators.framework import Fault
 
 WINDOW_2 = (
     "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
@@ -88,6 +93,60 @@ def test_a_download_without_a_file_is_an_error_not_an_empty_window(fault, says):
         assert {r["window_start"][:10] for r in run.records()} == {"2025-03-01"}
         token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         assert token not in run.output and PASSWORD not in run.output
+
+
+def _csv_of_response() -> bytes:
+    return b"CONVERSATION_ID,RESPONSE_ID,SENT_AT\r\n1,2,2025-03-02 10:00:00\r\n"
+
+
+def _zipped(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("response.csv"), data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            b'{"error": "AccessDenied", "message": "Request has expired"}',
+            "the body is JSON, not a CSV report: JSON object{error: string, message: string}",
+        ),
+        (
+            b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>',
+            "the body is an HTML or XML page, not a report file",
+        ),
+        (b"<html><body>Service Unavailable</body></html>", "an HTML or XML page"),
+        (_zipped(_csv_of_response()), "the body is a ZIP archive"),
+        (gzip.compress(_csv_of_response(), mtime=0), "the body is a gzip-compressed file"),
+        (_csv_of_response().decode().encode("utf-16"), "the body is UTF-16 text"),
+        (b"Service Unavailable", "its first line is not a header of this report"),
+    ],
+    ids=["json", "xml", "html", "zip", "gzip", "utf-16", "text"],
+)
+def test_csv_mode_refuses_a_file_that_is_no_report(body, says):
+    # The file host answers HTTP 200 with something that is no CSV report, for the second
+    # window (each of the three attempts): an error naming the download, never rows or a
+    # bookmarked window.
+    with khoros_simulator() as sim:
+        sim.file_host.faults.add(
+            Fault(status=200, body=body, skip=1), *[Fault(status=200, body=body)] * 2
+        )
+        config = khoros_config(
+            sim,
+            report_types=["response"],
+            report_format="csv",
+            start_date="2025-03-01",
+            end_date="2025-03-04",
+        )
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode != 0
+        assert f"The file of {WINDOW_2}" in run.stderr
+        assert "could not be read after 3 attempts: the file is not a valid report: " in run.stderr
+        assert says in run.stderr
+        assert run.bookmark("response") == "2025-03-02T00:00:00+00:00"
+        assert {r["window_start"][:10] for r in run.records()} == {"2025-03-01"}
 
 
 def test_new_exports_and_their_parameters(khoros):

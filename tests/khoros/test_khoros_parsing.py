@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import io
 import json
 import re
 import tracemalloc
+import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from support_taps.windows import DateWindow
+from tap_khoros_care import parsing
 from tap_khoros_care.jobs import ReportJob
 from tap_khoros_care.parsing import ReportFormatError, iter_csv_rows, iter_json_rows
 from tap_khoros_care.tap import TapKhorosCare
@@ -157,3 +162,171 @@ def test_rows_without_an_id_are_keyed_by_their_window_and_identity_columns():
     assert keys == [r["_row_hash"] for r in _team_performance_records(first, rows)]  # stable
     later = DateWindow(first.end, first.end + dt.timedelta(days=1))
     assert not set(keys) & {r["_row_hash"] for r in _team_performance_records(later, rows)}
+
+
+def test_identical_rows_keyed_by_the_whole_row_land_as_as_many_rows():
+    # Three identical rows (no id, no identity columns): three keys, the first the row's own
+    # hash, the same on every run and whatever the order of the file.
+    day = dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc)
+    window = DateWindow(day, day + dt.timedelta(days=1))
+    same = {"TEAM_ID": "t1", "RESPONSES_SENT": "3"}
+    other = {"TEAM_ID": "t1", "RESPONSES_SENT": "4"}
+    keys = [r["_row_hash"] for r in _team_performance_records(window, [same, other, same, same])]
+    assert len(set(keys)) == 4
+    assert keys[0] == row_hash(window.start.isoformat(), same)
+    again = [r["_row_hash"] for r in _team_performance_records(window, [same, same, other, same])]
+    assert set(again) == set(keys)
+
+
+# ---- issue 18: bodies that are no report, rows past the limit, errors without row content ---
+
+_CSV = b"AUTHOR_ID,AUTHOR_NAME,NETWORK\r\n1001,Jane Roe,twitter\r\n1002,John Doe,facebook\r\n"
+_COLUMNS = frozenset({"AUTHOR_ID", "AUTHOR_NAME", "NETWORK", "FOLLOWERS"})
+_S3_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+    b"<Message>Request has expired</Message></Error>"
+)
+
+
+def _zip(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("author.csv"), data)
+    return out.getvalue()
+
+
+#: (what the file host sent, what the error says it is), for both formats.
+NOT_REPORTS = [
+    (_S3_ERROR, "an HTML or XML page, not a report file: '<?xml"),
+    (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "an HTML or XML page"),
+    (_zip(_CSV), "a ZIP archive, not a report file"),
+    (gzip.compress(_CSV, mtime=0), "a gzip-compressed file (sent without a Content-Encoding)"),
+    (_CSV.decode().encode("utf-16"), "UTF-16 text (it starts with a UTF-16 byte-order mark)"),
+    (_CSV.decode().encode("utf-16-le"), "UTF-16 text or a binary file (NUL bytes"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"), NOT_REPORTS, ids=["xml", "html", "zip", "gzip", "utf-16", "utf-16-le"]
+)
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_body_that_is_no_report_is_refused_before_any_row(fmt, body, says):
+    parse = iter_json_rows if fmt == "json" else lambda c: iter_csv_rows(c, _COLUMNS)
+    with pytest.raises(ReportFormatError, match=re.escape(f"the body is {says}")):
+        next(iter(parse(_chunks(body, 1000))))
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (
+            b'{"error": "AccessDenied", "message": "Request has expired"}',
+            "the body is JSON, not a CSV report: JSON object{error: string, message: string} "
+            "saying error: 'AccessDenied'; message: 'Request has expired'",
+        ),
+        (b'[{"AUTHOR_ID": "1001"}]', "the body is JSON, not a CSV report"),
+        (
+            b"Service Unavailable\n",
+            'its first line is not a header of this report: 1 cells ("Aaaaaaa Aaaaaaaaaaa"), '
+            "none a column the tap knows for it, and a single cell",
+        ),
+        (
+            b"Error,Access denied\n",
+            "none a column the tap knows for it, and no row follows",
+        ),
+        # A file without its header: the first row is read as one, and is not one.
+        (
+            b"1001,Jane Roe,twitter\r\n1002,John Doe,facebook\r\n",
+            'its first line is not a header of this report: 3 cells ("9999", "Aaaa Aaa", '
+            '"aaaaaaa"), none a column the tap knows for it, and cell 1 has no letter',
+        ),
+        (
+            b"AUTHOR_\xe9TAT,NETWORK\r\n1,twitter\r\n",
+            "the CSV header is not UTF-8 text; reports are UTF-8",
+        ),
+    ],
+    ids=["json-error", "json-rows", "text-error", "two-word-error", "headerless", "latin-1"],
+)
+def test_a_csv_first_line_must_be_a_header_of_the_report(body, says):
+    with pytest.raises(ReportFormatError) as refused:
+        next(iter(iter_csv_rows(_chunks(body, 7), _COLUMNS)))
+    assert says in str(refused.value)
+    assert "Jane" not in str(refused.value) and "1001" not in str(refused.value)
+
+
+def test_a_csv_header_of_unknown_columns_lands_with_one_warning():
+    # The column names Khoros uses are not published: a real header of other names still
+    # lands (whole in `fields`), with a warning saying what was found.
+    said: list[str] = []
+    body = b"Author Id,Author Name\r\n1001,Jane Roe\r\n"
+    rows = list(iter_csv_rows(_chunks(body, 5), _COLUMNS, said.append))
+    assert rows == [{"Author Id": "1001", "Author Name": "Jane Roe"}]
+    assert said == [
+        'has a header naming none of the columns the tap knows for this report (2 cells ("Aaaaaa '
+        'Aa", "Aaaaaa Aaaa")); its rows are kept whole in `fields`, the typed columns are empty'
+    ]
+
+
+def test_bytes_that_are_not_utf8_in_a_row_are_named_once_by_position():
+    said: list[str] = []
+    body = _CSV + b"1003,Ren\xe9e,twitter\r\n1004,Zo\xeb,twitter\r\n"
+    rows = list(iter_csv_rows(_chunks(body, 16), _COLUMNS, said.append))
+    assert [r["AUTHOR_NAME"] for r in rows] == ["Jane Roe", "John Doe", "Ren\ufffde", "Zo\ufffd"]
+    first = body.index(b"\xe9")
+    assert said == [
+        f"holds bytes that are not UTF-8 (the first at byte {first}); they are "
+        "read as U+FFFD, as the values as sent cannot be kept"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_row_past_the_limit_fails_at_the_limit_naming_it(fmt, monkeypatch):
+    # A row that never ends: the parser stops once it holds the limit (it read about that
+    # much, not the endless body) and says which limit it met.
+    monkeypatch.setattr(parsing, "MAX_ROW_CHARS", 2 * 2**20)
+    read = [0]
+
+    def endless():
+        yield b'[{"CONTENT": "' if fmt == "json" else b'AUTHOR_ID,CONTENT\r\n1,"'
+        while True:
+            read[0] += 65536
+            yield b"x" * 65536
+
+    parse = iter_json_rows if fmt == "json" else lambda c: iter_csv_rows(c, _COLUMNS)
+    with pytest.raises(ReportFormatError) as refused:
+        list(parse(endless()))
+    assert "2 MiB" in str(refused.value)
+    assert "xxxx" not in str(refused.value)
+    assert read[0] <= 4 * 2 * 2**20 + parsing.CHUNK_BYTES
+
+
+_VALUE = st.text(st.characters(codec="utf-8", exclude_characters='"\\'), min_size=4, max_size=12)
+
+
+@given(
+    rows=st.lists(st.dictionaries(st.sampled_from(["A", "B", "C"]), _VALUE), max_size=4),
+    cut=st.floats(0, 1),
+    garbage=st.sampled_from(["", "x", "}", "]]", "{", ",", '"', " true", "[1,"]),
+    fmt=st.sampled_from(["json", "csv"]),
+)
+def test_parse_errors_describe_never_quote_the_rows(rows, cut, garbage, fmt):
+    # Any report body broken anywhere (cut, or with something inserted): an error, if there is
+    # one, names positions and kinds, never a value of a row (customer data).
+    if fmt == "json":
+        text = json.dumps(rows, ensure_ascii=False)
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["A", "B", "C"], lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = out.getvalue()
+    at = int(len(text) * cut)
+    body = (text[:at] + garbage + text[at:]).encode()
+    parse = iter_json_rows if fmt == "json" else lambda c: iter_csv_rows(c, {"A", "B", "C"})
+    try:
+        list(parse(_chunks(body, 5)))
+    except ReportFormatError as exc:
+        message = str(exc)
+        for row in rows:
+            for value in row.values():
+                assert value.strip() == "" or value not in message, message

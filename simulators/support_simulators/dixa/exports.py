@@ -118,6 +118,9 @@ class DixaExports:
         self.activity_type_fields: tuple[str, ...] = ("_type", "activityType")
         #: csid -> (updated_at, recorded_at) of each later edit, epoch milliseconds.
         self.updates: dict[int, list[tuple[int, int]]] = {}
+        #: Serve each conversation twice in an export, newest first: after it, an older
+        #: version (a millisecond earlier, without its last tag), as a replica lagging behind.
+        self.stale_duplicates = False
         self._activity_cache: dict[str, t.Any] = {}
 
     # ---- conversations -------------------------------------------------------------------
@@ -340,7 +343,15 @@ class DixaExports:
                     _within(conversation, name, low, high) for name, (low, high) in bounds.items()
                 ):
                     out.append(conversation)
+                    if self.stale_duplicates:
+                        out.append(self._older(conversation))
         return out
+
+    @staticmethod
+    def _older(conversation: dict[str, t.Any]) -> dict[str, t.Any]:
+        older = {**conversation, "updated_at": conversation["updated_at"] - 1}
+        older["tags"] = list(conversation.get("tags") or [])[:-1]
+        return older
 
     def _days(self, bounds: Bounds, csids: set[int] | None) -> list[dt.date]:
         """The creation days to look at: the bounds' days (from a week before: updates and

@@ -26,6 +26,9 @@ class PageRules:
     empty_pages: bool = False
     #: Link the second page back to the first (A -> B -> A), a paging cycle.
     cycle: bool = False
+    #: Answer the data queries (POSTs) with empty pages forever, each linking `meta.next` to a
+    #: new pageKey (an endless pager).
+    endless_empty: bool = False
 
 
 def _refusal(parameter: str, why: str = "") -> SimResponse:
@@ -82,6 +85,10 @@ def paged(
         extra = f"&pageLimit={limit_text}" if limit_text is not None else ""
         return f"http://{host}{request.path}?pageKey={encoded}{extra}"
 
+    if rules.endless_empty and request.method == "POST":
+        return json_response(
+            {"data": [], "meta": {"previous": None, "next": link(offset + 1, padded=True)}}
+        )
     if rules.empty_pages and not padded and offset < max(1, len(items)):
         return json_response(
             {"data": [], "meta": {"previous": None, "next": link(offset, padded=True)}}

@@ -80,6 +80,8 @@ class DixaSimulator(VendorSimulator):
         self.empty_pages = False
         #: Link the second page back to the first (A -> B -> A), a paging cycle.
         self.page_cycle = False
+        #: Answer empty pages forever, each linking `meta.next` to a new pageKey.
+        self.endless_empty_pages = False
         super().__init__(faults=faults, **kwargs)
         #: Every data query received: (path, pageKey or None, parsed JSON body), for inspection.
         self.queries: list[tuple[str, str | None, t.Any]] = []
@@ -331,5 +333,7 @@ class DixaSimulator(VendorSimulator):
     def _paged(
         self, request: SimRequest, items: list, scope: bytes, encode: t.Callable | None = None
     ) -> SimResponse:
-        rules = PageRules(self.default_page_limit, self.empty_pages, self.page_cycle)
+        rules = PageRules(
+            self.default_page_limit, self.empty_pages, self.page_cycle, self.endless_empty_pages
+        )
         return paged(request, items, scope, rules, f"{self.host}:{self.port}", encode)

@@ -10,6 +10,7 @@ import time
 import typing as t
 from dataclasses import dataclass
 
+from support_simulators.framework.faults import Faults
 from support_simulators.framework.server import BreakOff, LoopbackServer, SimRequest, SimResponse
 
 
@@ -27,7 +28,9 @@ class FileHost(LoopbackServer):
     Links carry an HMAC signature and an expiry (`link_ttl`). Every request is logged with
     its headers (`requests`), so a test can prove a client's credentials never reach it.
     `cut_next` makes the next N files break off after `cut_after_bytes` bytes (a dropped
-    connection); `expire_next` makes the next N links count as expired.
+    connection); `expire_next` makes the next N links count as expired; `faults` (scripted
+    `Fault`s, as every simulator has) answer in a file's place: an error page sent with
+    HTTP 200, an archive, a file in another encoding, a slow or dropped answer.
     """
 
     name = "file-host"
@@ -43,6 +46,7 @@ class FileHost(LoopbackServer):
         self.files: dict[str, HostedFile] = {}
         self.cut_next, self.cut_after_bytes = 0, 4096
         self.expire_next = 0
+        self.faults = Faults()
         self._secret = b"file-host-signing-key"
         self._lock = threading.Lock()
         self._counter = 0
@@ -99,7 +103,14 @@ class FileHost(LoopbackServer):
 
     # ---- answers -------------------------------------------------------------------
 
-    def handle(self, request: SimRequest) -> SimResponse:
+    def handle(self, request: SimRequest) -> SimResponse | None:
+        fault = self.faults.next_for(request.path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            answer = None if fault.drop else fault.answer(request)
+            if fault.drop or answer is not None:
+                return answer
         hosted = self.check(request.path, request.query)
         if isinstance(hosted, str):
             body = (

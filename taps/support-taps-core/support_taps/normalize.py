@@ -191,6 +191,26 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
     return parsed.astimezone(UTC).isoformat()
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class InstantOutOfRange(ValueError):
+    """A number of epoch (milli)seconds no date-time can hold (years 1 to 9999), or not finite."""
+
+
+def from_epoch_ms(value: int | float) -> str:
+    """Epoch milliseconds as ISO 8601 UTC; InstantOutOfRange for one outside years 1 to 9999.
+
+    Counted from the epoch, not through the C library (`fromtimestamp`), whose range depends
+    on the platform and whose errors do not say what was wrong (`OSError: [Errno 75]`).
+    """
+    try:
+        return (_EPOCH + dt.timedelta(milliseconds=value)).isoformat()
+    except (OverflowError, ValueError):
+        msg = "epoch milliseconds outside years 1 to 9999"
+        raise InstantOutOfRange(msg) from None
+
+
 def to_text_list(value: object) -> list[str] | None:
     """A list of strings: lists stay lists, a lone string becomes a one-item list."""
     if isinstance(value, list):

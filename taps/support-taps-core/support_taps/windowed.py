@@ -219,13 +219,39 @@ class WindowedStream(SupportStream):
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         windows = self.windows(context)
         self._track(context, windows)
+        outside = _Outside(self.sync_range_end())
         for window, records in self._window_answers(windows, context):
-            finished = yield from self._kept(records, window)
+            finished = yield from self._kept(records, window, outside)
             if finished is False:
                 continue  # re-planned: its parts come as windows of their own
             bookmark = self.window_bookmark(window, context)
             if bookmark is not None and self.selected:
                 self.checkpoint(context, bookmark)
+        self._report_outside(outside)
+
+    def _report_outside(self, outside: _Outside) -> None:
+        """Records no window of this run emits, counted: those dated before the run's range
+        were answered outside the range asked (a warning); those after its end are the next
+        run's (a note)."""
+        if outside.before:
+            self.logger.warning(
+                "%s answered %d record(s) of `%s` dated (`%s`) before this run's range, which "
+                "starts at %s: outside the range asked, so no window of this run emits them.",
+                self.vendor,
+                outside.before,
+                self.name,
+                self.window_field,
+                outside.start,
+            )
+        if outside.after:
+            self.logger.info(
+                "%d record(s) of `%s` dated (`%s`) at or after this run's end (%s) were not "
+                "emitted; the next run emits them.",
+                outside.after,
+                self.name,
+                self.window_field,
+                outside.end,
+            )
 
     def _window_answers(
         self, windows: Iterable[DateWindow], context: t.Mapping | None
@@ -236,11 +262,16 @@ class WindowedStream(SupportStream):
             windows, lambda window: list(self.window_records(window, context)), self.name
         )
 
-    def _kept(self, records: WindowRecords, window: DateWindow) -> Generator[dict, None, t.Any]:
-        """The window's records inside it; returns what `window_records` returned."""
+    def _kept(
+        self, records: WindowRecords, window: DateWindow, outside: _Outside
+    ) -> Generator[dict, None, t.Any]:
+        """The window's records inside it; returns what `window_records` returned. Those
+        outside the run's range so far are counted in `outside`."""
         inside = self.window_filter(window)
         if inside is None:
             return (yield from records)
+        outside.extend(window)
+        field = self.window_field
         iterator = iter(records)
         while True:
             try:
@@ -249,6 +280,8 @@ class WindowedStream(SupportStream):
                 return stop.value
             if inside(record):
                 yield record
+            elif field is not None:
+                outside.count(record.get(field))
 
     # ---- progress --------------------------------------------------------------------
 
@@ -412,6 +445,30 @@ def _prefetched(
 
 
 _DONE, _FAILED = object(), object()
+
+
+class _Outside:
+    """Counts of records outside every window of a run (by their ISO `window_field`): before
+    its first window, or at or after its end."""
+
+    def __init__(self, end: dt.datetime) -> None:
+        self.start: str | None = None
+        self.end = end.isoformat()
+        self.before = self.after = 0
+
+    def extend(self, window: DateWindow) -> None:
+        start = window.start.isoformat()
+        self.start = start if self.start is None else min(self.start, start)
+        self.end = max(self.end, window.end.isoformat())
+
+    def count(self, value: object) -> None:
+        # Only ISO strings compare as instants (a vendor's own stamp is the stream's concern).
+        if not isinstance(value, str) or self.start is None:
+            return
+        if value < self.start:
+            self.before += 1
+        elif value >= self.end:
+            self.after += 1
 
 
 def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:

@@ -28,6 +28,12 @@ DIXA_SCHEMAS = schema_directory("dixa", __package__)
 
 class _Envelope(msgspec.Struct):
     meta: t.Any = None
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+#: Empty pages in a row, each linking a new pageKey, taken as an endless pager (our guess: Dixa
+#: publishes no bound; it may filter a page empty, but not this many in a row).
+MAX_EMPTY_PAGES = 20
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -39,13 +45,15 @@ class DixaNextPage(BaseHATEOASPaginator):
 
     A page with no rows but a `meta.next` is not the end (Dixa may filter a page empty), and
     a pageKey seen before is a cycle, which fails naming the endpoint rather than paging
-    forever. Only `meta` is decoded here (msgspec skips the rest of the body), so a page's
+    forever; so are MAX_EMPTY_PAGES empty pages in a row, each with a new pageKey. Only `meta`
+    (and whether `data` is empty) is decoded here (msgspec skips the rest of the body), so a page's
     rows are parsed once, by the stream.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.seen_page_keys: set[str] = set()
+        self.empty_pages = 0
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         return True  # has_more() decides, from meta.next alone
@@ -77,6 +85,17 @@ class DixaNextPage(BaseHATEOASPaginator):
             )
             raise UnparseableResponse(msg)
         self.seen_page_keys.add(page_key)
+        empty = bytes(envelope.data).strip() in (b"[]", b"{}", b"null") or (
+            len(envelope.data) < 16 and bytes(envelope.data).translate(None, b" \t\r\n") == b"[]"
+        )
+        self.empty_pages = self.empty_pages + 1 if empty else 0
+        if self.empty_pages >= MAX_EMPTY_PAGES:
+            msg = (
+                f"Dixa's paging for {endpoint_of(response)} does not end: {self.empty_pages} "
+                "empty pages in a row, each linking a new pageKey in `meta.next`. Stopping rather "
+                "than paging forever; nothing past the last completed window is bookmarked."
+            )
+            raise UnparseableResponse(msg)
         return next_url
 
 

@@ -12,6 +12,7 @@ or lands twice.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 from functools import cached_property
 
@@ -20,7 +21,7 @@ from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from support_taps.errors import response_place
-from support_taps.normalize import to_integer, to_utc_iso
+from support_taps.normalize import InstantOutOfRange, from_epoch_ms, to_integer, to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
@@ -35,13 +36,14 @@ def epoch_ms(moment: dt.datetime) -> int:
     return int(moment.astimezone(UTC).timestamp() * 1000)
 
 
-def from_epoch_ms(value: t.Any) -> str | None:
-    """Dixa's epoch milliseconds as ISO 8601 UTC (None stays None; a non-number is an error)."""
+def instant_of(value: t.Any) -> str | None:
+    """Dixa's epoch milliseconds as ISO 8601 UTC (None stays None; text is read as ISO text);
+    InstantOutOfRange for a number no date-time holds."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return to_utc_iso(value)
-    return dt.datetime.fromtimestamp(value / 1000, UTC).isoformat()
+    return from_epoch_ms(value)
 
 
 def export_days(config: t.Mapping[str, t.Any]) -> dt.timedelta:
@@ -105,6 +107,32 @@ class ExportStream(DixaStream, WindowedStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         payload = self.decode_json(response)
         self.expect_shape(payload, list, "the export (Dixa sends a JSON array)", response)
+        for raw in self._newest(payload, response):
+            yield self.to_record(raw)
+
+    def _newest(self, payload: list, response: requests.Response) -> t.Iterable[dict]:
+        """The export's objects, checked, each id once: its newest version (by `updated_at`;
+        the later one sent, on a tie), so an upserting target never keeps an older one.
+        Windows run in `updated_at` order, so a later window never holds an older version."""
+        newest: dict[tuple[str, str], tuple[t.Any, dict]] = {}
+        for raw in self._checked(payload, response):
+            key = (type(raw["id"]).__name__, repr(raw["id"]))  # any JSON value; 1 is not "1"
+            version = raw.get("updated_at")
+            version = version if isinstance(version, (int, float)) else -math.inf
+            seen = newest.get(key)
+            if seen is not None:
+                self.warn_once(
+                    ("duplicate",),
+                    "Dixa's %s export sent an id more than once in one answer; only its newest "
+                    "version (by `updated_at`) is emitted.",
+                    self.name,
+                )
+                if version < seen[0]:
+                    continue
+            newest[key] = (version, raw)
+        return [raw for _, raw in newest.values()]
+
+    def _checked(self, payload: list, response: requests.Response) -> t.Iterator[dict]:
         for raw in payload:
             self.expect_shape(raw, dict, f"an object of the {self.name} export", response)
             for key in ("id", self.window_field):
@@ -117,12 +145,34 @@ class ExportStream(DixaStream, WindowedStream):
                     "epoch milliseconds (a number)",
                     stamp,
                 )
-            yield self.to_record(raw)
+            try:
+                from_epoch_ms(stamp)
+            except InstantOutOfRange:
+                # The field windows are cut on: without it the object belongs to no window.
+                raise self.unexpected_shape(
+                    response_place(response, f", `{self.window_field}`"),
+                    "epoch milliseconds of a date-time (years 1 to 9999)",
+                    stamp,
+                ) from None
+            yield raw
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
         for name in self.instants:
-            record[name] = from_epoch_ms(raw.get(name))
+            try:
+                record[name] = instant_of(raw.get(name))
+            except InstantOutOfRange:
+                # Dixa publishes no range for its other instants: the row lands, `raw` keeps
+                # the number.
+                self.warn_once(
+                    ("instant", name),
+                    "Dixa's %s export sent `%s` as epoch milliseconds outside years 1 to 9999; "
+                    "it lands as null (the number is in `raw`). Further such values are not "
+                    "reported.",
+                    self.name,
+                    name,
+                )
+                record[name] = None
         record["raw"] = raw
         return record
 

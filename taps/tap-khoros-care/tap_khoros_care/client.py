@@ -53,6 +53,7 @@ from tap_khoros_care.jobs import (
 from tap_khoros_care.scheduler import ReportPlan, ReportScheduler
 from tap_khoros_care.values import (
     DAY_FIRST_LOCALES,
+    Occurrences,
     converter_for,
     datetime_reader,
     report_zone,
@@ -265,6 +266,7 @@ class KhorosStream(WindowedStream):
             timeout=self.timeout,
             retry_statuses=tuple(self.extra_retry_statuses),
             logger=self.logger,
+            columns=frozenset(self._converters),
         )
 
     def _unpaced_retries(self, func: FileRequest) -> FileRequest:
@@ -291,6 +293,7 @@ class KhorosStream(WindowedStream):
         start, end = job.window.start.isoformat(), job.window.end.isoformat()
         converters = self._converters
         id_column, identity = self.id_column, self.identity_columns
+        occurrences = Occurrences()
         first = True
         for row in rows:
             if first:
@@ -310,7 +313,10 @@ class KhorosStream(WindowedStream):
             elif identity and all(row.get(name) not in (None, "") for name in identity):
                 record[ROW_HASH] = row_hash(start, {name: row[name] for name in identity})
             else:
-                record[ROW_HASH] = row_hash(start, row)
+                # Identical rows are rows of their own (two equal posts, say): numbered.
+                key = row_hash(start, row)
+                occurrence = occurrences(key)
+                record[ROW_HASH] = row_hash(start, row, occurrence) if occurrence else key
             yield record
 
     def _note_columns(self, row: t.Mapping[str, t.Any]) -> None:

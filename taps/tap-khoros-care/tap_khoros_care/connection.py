@@ -57,3 +57,5 @@ class Connection:
     #: Statuses retried besides 5xx.
     retry_statuses: tuple[int, ...]
     logger: logging.Logger
+    #: The report's columns the tap knows (its typed columns), to tell a CSV header.
+    columns: frozenset[str] = frozenset()

@@ -89,7 +89,7 @@ class ReportFiles:
         If the connection breaks mid-file, the file is fetched again (fresh link) and
         the rows already yielded are skipped, so each row is emitted once.
         """
-        parse = iter_csv_rows if self.report_format == "csv" else iter_json_rows
+        parse = self._parser(job)
         yielded = 0
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
@@ -135,6 +135,17 @@ class ReportFiles:
                     yielded,
                     reason,
                 )
+
+    def _parser(
+        self, job: ReportJob
+    ) -> t.Callable[[t.Iterable[bytes]], t.Iterator[dict[str, t.Any]]]:
+        if self.report_format != "csv":
+            return iter_json_rows
+
+        def warn(message: str) -> None:
+            self.connection.logger.warning("The file of %s %s.", job.describe(), message)
+
+        return lambda chunks: iter_csv_rows(chunks, self.connection.columns, warn)
 
     def _location(self, job: ReportJob, url: str) -> requests.Response | str:
         """The pre-signed URL Khoros redirects to (or the file itself, if served directly).

@@ -7,27 +7,87 @@ memory stays flat however large the file is.
 The JSON parser needs no third-party incremental parser: it cuts the top-level
 array into elements with the standard library's C scanner (`raw_decode`) over a
 sliding text buffer, which is as fast as decoding the file whole.
+
+Both first look at the body's opening bytes: an error page the file host sent with HTTP
+200, an archive, a compressed or UTF-16 file is no report, and is refused before any row.
+Errors name positions (row, line, byte) and kinds, never a row's values (customer data).
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
 import json
 import typing as t
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+
+from support_taps.errors import body_snippet, looks_like_json, quoted_text, text_shape
 
 #: Bytes read from the socket at a time.
 CHUNK_BYTES = 256 * 1024
 #: One row larger than this means the body is not what we expect (or is broken).
 MAX_ROW_CHARS = 64 * 1024 * 1024
+#: Bytes looked at before the first row, to tell what the body is.
+_SNIFF_BYTES = 64 * 1024
 
 _WHITESPACE = " \t\n\r"
+_UTF8_BOM = codecs.BOM_UTF8
 
 
 class ReportFormatError(ValueError):
     """The report file is not a JSON list of objects or a CSV with a header."""
+
+
+def _mib(chars: int) -> str:
+    return f"{chars / 2**20:g} MiB"
+
+
+def _too_long(row: int, line: int) -> ReportFormatError:
+    return ReportFormatError(
+        f"row {row} (from line {line}) is longer than {_mib(MAX_ROW_CHARS)}, the limit for "
+        f"one row (the body is not a report, or is broken)"
+    )
+
+
+def _peek(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The body's first bytes (up to _SNIFF_BYTES, or all of a shorter body), and all chunks."""
+    source = iter(chunks)
+    head: list[bytes] = []
+    size = 0
+    for chunk in source:
+        if chunk:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= _SNIFF_BYTES:
+                break
+    return b"".join(head), itertools.chain(head, source)
+
+
+def _not_a_report(head: bytes) -> str | None:
+    """What a body that is no report file is, from its first bytes, or None."""
+    start = head.lstrip()
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16 text (it starts with a UTF-16 byte-order mark); reports are UTF-8"
+    if start.startswith(b"<"):
+        return f"an HTML or XML page, not a report file: {quoted_text(_text(start), 120)}"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive, not a report file"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip-compressed file (sent without a Content-Encoding), not a report file"
+    if b"\x00" in head[:4096]:
+        return "UTF-16 text or a binary file (NUL bytes in its first bytes); reports are UTF-8"
+    return None
+
+
+def _text(head: bytes) -> str:
+    return head[:4096].decode("utf-8", errors="replace")
+
+
+def _describe_json(head: bytes) -> str:
+    if len(head) < _SNIFF_BYTES:
+        return body_snippet(head)
+    return f"JSON starting as {'an object' if head.lstrip()[:1] == b'{' else 'a list'}"
 
 
 def _text_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -44,14 +104,19 @@ def _text_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
 
 def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
     """Yield the objects of a top-level JSON array, reading `chunks` as they come."""
+    head, chunks = _peek(chunks)
+    found = _not_a_report(head)
+    if found:
+        raise ReportFormatError(f"the body is {found}")
     decode = json.JSONDecoder().raw_decode
     texts = _text_chunks(chunks)
     buffer = ""
     pos = 0
     exhausted = False
+    lines_before = 1  # the line `buffer[0]` is on
 
     def refill() -> bool:
-        nonlocal buffer, pos, exhausted
+        nonlocal buffer, pos, exhausted, lines_before
         if exhausted:
             return False
         try:
@@ -59,9 +124,13 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
         except StopIteration:
             exhausted = True
             return False
+        lines_before += buffer.count("\n", 0, pos)
         buffer = buffer[pos:] + more
         pos = 0
         return True
+
+    def line() -> int:
+        return lines_before + buffer.count("\n", 0, pos)
 
     def skip_whitespace() -> bool:
         """Move past whitespace; False at the end of the body."""
@@ -74,22 +143,24 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
             if not refill():
                 return False
 
+    def found_at() -> str:
+        return f"{text_shape(buffer[pos], 1)} at line {line()}"
+
     if not skip_whitespace():
         return  # an empty body: no rows
     if buffer[pos] != "[":
-        raise ReportFormatError(
-            f"expected a JSON list of rows, the body starts with {buffer[pos : pos + 40]!r}"
-        )
+        what = _describe_json(head) if looks_like_json(head) else "not JSON"
+        raise ReportFormatError(f"expected a JSON list of rows, the body is {what}")
     pos += 1
     expect_value = True  # right after "[" or ","
-    first = True
+    row = 0
     while True:
         if not skip_whitespace():
             raise ReportFormatError(
-                "the JSON list ends before its closing ']' (truncated download?)"
+                f"the JSON list ends before its closing ']' after row {row} (truncated download?)"
             )
         char = buffer[pos]
-        if char == "]" and (first or not expect_value):
+        if char == "]" and (row == 0 or not expect_value):
             pos += 1
             break
         if char == "," and not expect_value:
@@ -97,80 +168,158 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
             expect_value = True
             continue
         if not expect_value:
-            raise ReportFormatError(
-                f"expected ',' or ']' between rows, found {buffer[pos : pos + 40]!r}"
-            )
+            raise ReportFormatError(f"expected ',' or ']' after row {row}, found {found_at()}")
         if char != "{":
-            raise ReportFormatError(f"expected a row object, found {buffer[pos : pos + 40]!r}")
+            raise ReportFormatError(f"expected a row object as row {row + 1}, found {found_at()}")
+        row += 1
+        tried_at = 0  # the row's length when it was last tried: retry once it doubled
         while True:
-            try:
-                row, end = decode(buffer, pos)
-                break
-            except json.JSONDecodeError:
-                # Most likely the row continues in the next chunk; if there is none,
-                # or it never ends, the body is broken.
-                if len(buffer) - pos > MAX_ROW_CHARS or not refill():
-                    raise ReportFormatError(
-                        f"a row is not valid JSON or is cut off: {buffer[pos : pos + 60]!r}"
-                    ) from None
+            if len(buffer) - pos >= 2 * tried_at:
+                tried_at = len(buffer) - pos
+                try:
+                    value, end = decode(buffer, pos)
+                    break
+                except json.JSONDecodeError:
+                    pass
+            # Most likely the row continues in the next chunk; if there is none, or it
+            # never ends, the body is broken.
+            if len(buffer) - pos > MAX_ROW_CHARS:
+                raise _too_long(row, line())
+            if not refill():
+                if len(buffer) - pos > tried_at:
+                    tried_at = 0
+                    continue  # try what came since the last try
+                raise ReportFormatError(
+                    f"row {row} (from line {line()}) is not valid JSON or is cut off"
+                )
         pos = end
-        first = False
         expect_value = False
-        yield row
+        yield value
     if skip_whitespace():
-        raise ReportFormatError(f"unexpected data after the JSON list: {buffer[pos : pos + 40]!r}")
+        raise ReportFormatError(f"unexpected data after the JSON list of {row} rows: {found_at()}")
 
 
-class _ChunkReader(io.RawIOBase):
-    """A read-only binary file over an iterator of byte chunks (for TextIOWrapper)."""
+def _lines(chunks: Iterable[bytes], warn: Callable[[str], None] | None) -> Iterator[str]:
+    """The body's lines as text (each with its line break), none longer than MAX_ROW_CHARS.
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._pending = b""
+    The first line (the header) must be UTF-8; later bytes that are not are read as U+FFFD,
+    with one warning naming where the first was.
+    """
+    pending = b""
+    offset = 0  # of `pending`'s first byte in the body
+    number = 0
+    warned = False
+    source = iter(chunks)
+    while True:
+        cut = pending.find(b"\n")
+        if cut < 0:
+            if len(pending) > MAX_ROW_CHARS:
+                raise _too_long(max(number, 1), number + 1)
+            chunk = next(source, None)
+            if chunk is None:
+                if not pending:
+                    return
+                cut = len(pending) - 1
+            else:
+                pending += chunk
+                continue
+        raw, pending = pending[: cut + 1], pending[cut + 1 :]
+        if number == 0 and raw.startswith(_UTF8_BOM):
+            raw, offset = raw[len(_UTF8_BOM) :], offset + len(_UTF8_BOM)
+        number += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if number == 1:
+                raise ReportFormatError(
+                    "the CSV header is not UTF-8 text; reports are UTF-8"
+                ) from None
+            if not warned and warn is not None:
+                warn(
+                    f"holds bytes that are not UTF-8 (the first at byte {offset + exc.start}); "
+                    "they are read as U+FFFD, as the values as sent cannot be kept"
+                )
+            warned = True
+            text = raw.decode("utf-8", errors="replace")
+        offset += len(raw)
+        yield text
 
-    def readable(self) -> bool:
-        return True
 
-    def readinto(self, target: t.Any) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._pending))
-        target[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
+def _cells(cells: list[str]) -> str:
+    shown = ", ".join(text_shape(cell) for cell in cells[:6])
+    more = ", ..." if len(cells) > 6 else ""
+    return f"{len(cells)} cells ({shown}{more})"
 
 
-def iter_csv_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, str]]:
+def iter_csv_rows(
+    chunks: Iterable[bytes],
+    columns: t.Collection[str] = (),
+    warn: Callable[[str], None] | None = None,
+) -> Iterator[dict[str, str]]:
     """Yield CSV rows as dicts keyed by the header, reading `chunks` as they come.
 
     Quoted fields may hold commas, quotes and line breaks. A row shorter than the
     header gets "" for the missing columns; extra cells are kept under `_extra_<n>`.
+    `columns` are those the tap knows for the report: a first line naming none of them is
+    no header (an error page, a file without its header) unless it reads like one, and
+    then lands with one warning (`warn`), since Khoros does not publish its column names.
     """
-    text = io.TextIOWrapper(
-        io.BufferedReader(_ChunkReader(chunks), buffer_size=CHUNK_BYTES),
-        encoding="utf-8-sig",
-        errors="replace",
-        newline="",
-    )
-    reader = csv.reader(text)
-    header = next(reader, None)
-    if header is None:
-        return
-    if not any(name.strip() for name in header):
-        raise ReportFormatError("the CSV header row is empty")
-    width = len(header)
-    for cells in reader:
-        if not cells:
-            continue  # a blank line
-        if len(cells) == width:
-            yield dict(zip(header, cells, strict=False))
-            continue
-        row = dict(zip(header, cells, strict=False))
-        if len(cells) < width:
-            row.update({name: "" for name in header[len(cells) :]})
-        else:
-            row.update({f"_extra_{n}": value for n, value in enumerate(cells[width:], start=1)})
-        yield row
+    head, chunks = _peek(chunks)
+    found = _not_a_report(head)
+    if not found and looks_like_json(head):
+        found = f"JSON, not a CSV report: {_describe_json(head)}"
+    if found:
+        raise ReportFormatError(f"the body is {found}")
+    csv.field_size_limit(MAX_ROW_CHARS)
+    reader = csv.reader(_lines(chunks, warn))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        if not any(name.strip() for name in header):
+            raise ReportFormatError("the CSV header row is empty")
+        first = None
+        if columns and not set(header) & set(columns):
+            first = next(reader, None)
+            why = (
+                "a single cell"
+                if len(header) == 1
+                else next(
+                    (
+                        f"cell {n} has no letter"
+                        for n, name in enumerate(header, start=1)
+                        if not any(c.isalpha() for c in name)
+                    ),
+                    "no row follows" if first is None else "",
+                )
+            )
+            if why:
+                raise ReportFormatError(
+                    f"its first line is not a header of this report: {_cells(header)}, "
+                    f"none a column the tap knows for it, and {why}"
+                )
+            if warn is not None:
+                warn(
+                    "has a header naming none of the columns the tap knows for this report "
+                    f"({_cells(header)}); its rows are kept whole in `fields`, the typed "
+                    "columns are empty"
+                )
+        width = len(header)
+        for cells in itertools.chain([first] if first else [], reader):
+            if not cells:
+                continue  # a blank line
+            if len(cells) == width:
+                yield dict(zip(header, cells, strict=False))
+                continue
+            row = dict(zip(header, cells, strict=False))
+            if len(cells) < width:
+                row.update({name: "" for name in header[len(cells) :]})
+            else:
+                row.update({f"_extra_{n}": value for n, value in enumerate(cells[width:], start=1)})
+            yield row
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _too_long(max(reader.line_num - 1, 1), reader.line_num) from None
+        raise ReportFormatError(
+            f"the CSV cannot be read at line {reader.line_num} ({type(exc).__name__})"
+        ) from None

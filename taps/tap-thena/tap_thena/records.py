@@ -2,7 +2,7 @@
 
 Thena's API is in beta ("signatures can change"), so what it sends is read
 defensively, but never silently: a body that is not a list of request objects, or a
-request whose key cannot be read, is an error naming the endpoint and what was
+request whose key is not the number Thena documents, is an error naming the endpoint and what was
 found; a value a typed column cannot read is null there with a warning; the whole
 source object always lands in `raw`.
 """
@@ -10,16 +10,10 @@ source object always lands in `raw`.
 from __future__ import annotations
 
 import logging
-import re
 
 import requests
 
-from support_taps.errors import (
-    UnparseableResponse,
-    describe_shape,
-    response_place,
-    unexpected_shape,
-)
+from support_taps.errors import describe_shape, response_place, unexpected_shape
 from support_taps.normalize import RecordNormalizer
 
 #: Placeholders Thena documents for "no value": "" and "N/A" (requests export example);
@@ -38,89 +32,23 @@ DATE_FORMATS = (
 
 KEY = "request_id"
 RAW = "raw"
-#: A prefixed id such as "REQ-123": the number is the key.
-_PREFIXED = re.compile(r"^([A-Za-z][A-Za-z_]*)[-_#: ]?(\d+)$")
-#: Where an id may sit when Thena sends the key as an object.
-_ID_MEMBERS = ("id", "request_id", "value")
-
-
-class RequestKeyError(Exception):
-    """The request key cannot be read: `found` is the value (its shape goes in the error), or
-    the message says why (two prefixes)."""
-
-    def __init__(self, message: str, found: object = None) -> None:
-        super().__init__(message)
-        self.found = found
 
 
 def _shape(value: object) -> str:
     return describe_shape(value, text_pattern=True)
 
 
-class RequestKeyReader:
-    """`request_id` as the integer the schema keys on, from what Thena sends.
+def request_key(value: object) -> int | None:
+    """`request_id` as the integer Thena documents ("Request ID: Number"), or None.
 
-    Documented: a number (3292). Coerced: a numeric string ("3292"), a prefixed id
-    ("REQ-3292", the number, as long as one prefix is used, so two ids never share a
-    key), an object carrying the id (`{"id": 3292}`). Anything else cannot be a key.
+    Text ("3292", "REQ-3292") or an object carrying an id is not read as its number: 1, "1"
+    and "REQ-1" would then share one key, and an upserting target keep one of the three.
     """
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self.prefix: str | None = None
-        self._noted: set[str] = set()
-
-    def __call__(self, value: object) -> int:
-        return self._read(value, depth=0)
-
-    def _note(self, kind: str, message: str, *args: object) -> None:
-        if kind not in self._noted:
-            self._noted.add(kind)
-            self.logger.warning(message, *args)
-
-    def _read(self, value: object, depth: int) -> int:
-        if value.__class__ is int:
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            text = value.strip()
-            if text.isdigit():
-                self._note(
-                    "text",
-                    "Thena sent request_id as text (%s); it is read as a number.",
-                    _shape(value),
-                )
-                return int(text)
-            match = _PREFIXED.match(text)
-            if match:
-                prefix = match.group(1).upper()
-                if self.prefix is None:
-                    self.prefix = prefix
-                    self._note(
-                        "prefix",
-                        "Thena sent request_id with a prefix (%s); its number is the key "
-                        "and the id as sent stays in `raw`.",
-                        _shape(value),
-                    )
-                elif prefix != self.prefix:
-                    msg = (
-                        f"request ids with two different prefixes ({_shape(self.prefix)} and "
-                        f"{_shape(prefix)}), whose numbers could collide as keys"
-                    )
-                    raise RequestKeyError(msg)
-                return int(match.group(2))
-        if isinstance(value, dict) and depth == 0:
-            for member in _ID_MEMBERS:
-                if member in value:
-                    self._note(
-                        "object",
-                        "Thena sent request_id as an object; its `%s` is the key and the "
-                        "object as sent stays in `raw`.",
-                        member,
-                    )
-                    return self._read(value[member], depth=1)
-        raise RequestKeyError("unreadable", found=value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 class ExportParser:
@@ -139,7 +67,6 @@ class ExportParser:
             on_unknown=self._unknown_field,
             on_unreadable=self._unreadable_value,
         )
-        self.read_key = RequestKeyReader(logger)
         self.columns = tuple(typed)
 
     def _unknown_field(self, name: str) -> None:
@@ -183,27 +110,22 @@ class ExportParser:
                     source,
                     note,
                 )
-            key = source.get(KEY)
-            try:
-                if key.__class__ is not int:
-                    key = self.read_key(key)
-            except RequestKeyError as exc:
+            key = request_key(source.get(KEY))
+            if key is None:
                 place = response_place(response, f", item {index}")
                 if KEY not in source:
                     raise unexpected_shape(
                         "Thena", place, "a request object with request_id", source, note
-                    ) from None
-                if str(exc) == "unreadable":
-                    raise unexpected_shape(
-                        "Thena",
-                        f"{place}, `request_id`",
-                        "request_id as a number (3292), a numeric "
-                        "string or a prefixed id ('REQ-3292')",
-                        exc.found,
-                        note,
-                        text_pattern=True,
-                    ) from None
-                raise UnparseableResponse(f"Thena {place}: {exc}. {note}") from None
+                    )
+                raise unexpected_shape(
+                    "Thena",
+                    f"{place}, `request_id`",
+                    "request_id as a number (3292), as Thena documents it; text or an object "
+                    "is refused, not read as a number, as two requests would share a key",
+                    source[KEY],
+                    note,
+                    text_pattern=True,
+                )
             record = dict(source)
             del record[KEY]
             record = normalize(record)

@@ -1,0 +1,80 @@
+"""SIGTERM or SIGINT while the export streams' prefetch thread waits on a slow answer: the run
+stops at once (not when the answer comes), with status 143 (130) and a last STATE covering what
+was emitted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from kit_dixa import API_TOKEN, dixa_config, select_only
+from tap_runner import run_tap
+
+from support_simulators.dixa import DixaSimulator
+from support_simulators.framework import Fault
+
+#: How long the second window's export answer is held back.
+SLOW_ANSWER = 30.0
+
+
+def _bookmark(message: dict) -> str | None:
+    bookmarks = message["value"].get("bookmarks") or {}
+    return (bookmarks.get("conversations") or {}).get("replication_key_value")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_path, signum):
+    with DixaSimulator(api_token=API_TOKEN) as sim:
+        config = dixa_config(
+            sim, record_ids=["ratings"], start_date="2025-01-01", end_date="2025-03-15"
+        )
+        found = run_tap("tap_dixa", config, args=("--discover",))
+        assert found.returncode == 0, found.stderr
+        catalog = select_only(json.loads(found.stdout), "conversations")
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+        # The first window answers at once; the second (asked by the prefetch thread while the
+        # first one's records go out) is held back.
+        sim.faults.add(Fault(delay=SLOW_ANSWER, skip=1, path_prefix="/v1/conversation_export"))
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tap_dixa",
+                *("--config", str(tmp_path / "config.json")),
+                *("--catalog", str(tmp_path / "catalog.json")),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            message = json.loads(line)
+            if message["type"] == "STATE" and _bookmark(message):
+                break
+        time.sleep(1.0)  # the prefetch thread is now waiting on the slow answer
+        sent = time.monotonic()
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=SLOW_ANSWER + 30)
+        took = time.monotonic() - sent
+        lines += out.splitlines(keepends=True)
+        held_back = not sim.faults.script  # the slow answer's fault was taken: it was asked
+    assert held_back  # the second window was being asked when the signal came
+    assert process.returncode == 128 + signum, err[-3000:]
+    assert took < 5, f"exited {took:.1f} s after the signal"
+    assert f"Stopped by {signum.name}" in err and "Traceback" not in err
+    messages = [json.loads(line) for line in lines if line.strip()]
+    states = [m for m in messages if m["type"] == "STATE"]
+    bookmark = _bookmark(states[-1])
+    assert bookmark is not None and bookmark < "2025-02-01"  # the first window's, no further
+    emitted = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert emitted and all(r["updated_at"] <= bookmark for r in emitted)
