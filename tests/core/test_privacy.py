@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import json
 
 import pytest
 from hypothesis import given

@@ -106,9 +106,7 @@ def by_key(done):
     out: dict[str, dict[tuple, dict]] = {}
     for stream, message in done.schemas().items():
         keys = message["key_properties"]
-        out[stream] = {
-            tuple(json.dumps(r.get(k)) for k in keys): r for r in done.records(stream)
-        }
+        out[stream] = {tuple(json.dumps(r.get(k)) for k in keys): r for r in done.records(stream)}
     return out
 
 
@@ -168,7 +166,11 @@ def test_a_key_column_named_stops_the_run_before_any_request():
         )
         assert sim.calls() == []
     assert done.returncode != 0
-    assert done.stderr.strip().splitlines()[-1].endswith(
-        "The setting `pii_drop_fields` names `request_id`, a primary key column of stream "
-        "`requests`: hashing or dropping it would merge or lose rows. Name the other fields only."
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "The setting `pii_drop_fields` names `request_id`, a primary key column of stream "
+            "`requests`: hashing or dropping it would merge or lose rows. Name the other fields only."
+        )
     )
