@@ -83,7 +83,7 @@ class RecordPrivacy:
 
     def __init__(self, rules: FieldRules, salt: str) -> None:
         self.rules = rules
-        self._key = salt.encode()
+        self._hmac_key = salt.encode()
 
     @classmethod
     def from_config(cls, config: Mapping[str, t.Any]) -> RecordPrivacy | None:
@@ -104,7 +104,7 @@ class RecordPrivacy:
 
     def hash_text(self, text: str) -> str:
         """HMAC-SHA256 of `text` with the salt, in hex."""
-        return hmac.digest(self._key, text.encode("utf-8", "surrogatepass"), "sha256").hex()
+        return hmac.digest(self._hmac_key, text.encode("utf-8", "surrogatepass"), "sha256").hex()
 
     def hashed(self, value: t.Any) -> t.Any:
         """`value` with every scalar in it hashed; its shape (list, object), nulls and empty
