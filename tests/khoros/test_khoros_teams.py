@@ -112,3 +112,18 @@ def test_the_simulator_serves_the_published_shape_and_the_tap_lands_every_team()
     assert run.schemas()["teams"]["key_properties"] == ["teamId"]
     # Full table: no bookmark, the whole list every run.
     assert run.bookmark("teams") is None
+
+
+@pytest.mark.parametrize("emit", [True, False])
+def test_teams_is_full_table_and_activates_its_version_when_asked(emit):
+    """A team Khoros removes is gone from the target too: with
+    `emit_activate_version_messages` the teams stream sends ACTIVATE_VERSION; the reports,
+    incremental, never do."""
+    with khoros_simulator() as sim:
+        config = khoros_config(sim, report_types=["author"], emit_activate_version_messages=emit)
+        run = run_tap("tap_khoros_care", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    activated = [m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert activated == (["teams"] if emit else [])
+    versions = {r.get("version") for r in run.messages if r["type"] == "RECORD"}
+    assert (versions != {None}) is emit

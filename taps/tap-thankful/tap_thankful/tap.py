@@ -8,7 +8,12 @@ from functools import cached_property
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS
+from support_taps.settings import (
+    COMMON_SETTINGS,
+    FULL_TABLE_SETTINGS,
+    PRIVACY_SETTINGS,
+    START_END_SETTINGS,
+)
 from support_taps.tap import SupportTap
 from tap_thankful.parameters import CHANNEL_IDS, STATUS_IDS, listed
 from tap_thankful.streams import STREAM_TYPES, ActionsStream
@@ -78,6 +83,7 @@ class TapThankful(SupportTap):
             ),
         ),
         *COMMON_SETTINGS,
+        *FULL_TABLE_SETTINGS,  # `actions` is full table
         *PRIVACY_SETTINGS,
     ).to_dict()
 
