@@ -22,7 +22,8 @@ FIELDS: dict[str, tuple[list[str], list[str]]] = {
     "tap-thankful": (["cause"], ["impact"]),
     "tap-dixa": (["*email*", "text", "rating_comment"], ["*phone*"]),
     "tap-xenioo": (["BotId"], ["Status"]),
-    "tap-khoros-care": (["CONTENT", "*_NAME"], ["AUTHOR_LOCATION"]),
+    # `name`: the teams list's, which TEAM_NAME of the reports repeats.
+    "tap-khoros-care": (["CONTENT", "*_NAME", "name"], ["AUTHOR_LOCATION"]),
 }
 
 

@@ -67,7 +67,7 @@ def test_a_window_without_a_file_fails_within_a_few_polls(fault, says):
         assert job.status_calls <= 4  # not an hour of polling: the answer ended it
         assert run.seconds < 60
         assert run.bookmark("response") == "2025-03-02T00:00:00+00:00"
-        assert {r["window_start"][:10] for r in run.records()} == {"2025-03-01"}
+        assert {r["window_start"][:10] for r in run.records("response")} == {"2025-03-01"}
         if fault == "unreadable":  # the keys found are named, never the values
             assert "result: object{jobInfo: object{" in run.stderr and "state: string" in run.stderr
 
@@ -90,7 +90,7 @@ def test_a_download_without_a_file_is_an_error_not_an_empty_window(fault, says):
         assert says in run.stderr and WINDOW_2 in run.stderr
         assert run.bookmark("response") == "2025-03-02T00:00:00+00:00"
         assert "2025-03-03T00:00:00+00:00" not in run.bookmarks("response")
-        assert {r["window_start"][:10] for r in run.records()} == {"2025-03-01"}
+        assert {r["window_start"][:10] for r in run.records("response")} == {"2025-03-01"}
         token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         assert token not in run.output and PASSWORD not in run.output
 

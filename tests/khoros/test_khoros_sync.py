@@ -45,8 +45,8 @@ def test_delivers_every_report_type_exactly(khoros):
     run = run_tap("tap_khoros_care", config)
     assert run.returncode == 0, run.stderr
     counts = Counter(m["stream"] for m in run.messages if m["type"] == "RECORD")
-    assert set(counts) == set(REPORT_TYPES)
-    assert all(counts[name] > 0 for name in REPORT_TYPES), counts
+    assert set(counts) == {*REPORT_TYPES, "teams"}
+    assert all(counts[name] > 0 for name in counts), counts
     _records_match_expected(run, khoros, config)
     for stream in REPORT_TYPES:
         assert run.bookmark(stream) == "2025-03-03T00:00:00+00:00"
@@ -214,10 +214,10 @@ def test_dates_in_a_report_timezone_come_back_as_utc(khoros):
         khoros_config(khoros, report_types=["incoming_post"], timezoneOffset=19800000),
     )
     assert zoned.returncode == 0 and offset.returncode == 0, zoned.stderr + offset.stderr
-    utc = {r["POST_ID"]: r for r in base.records()}
+    utc = {r["POST_ID"]: r for r in base.records("incoming_post")}
     for run in (zoned, offset):
-        assert utc and {r["POST_ID"] for r in run.records()} == set(utc)
-        for record in run.records():
+        assert utc and {r["POST_ID"] for r in run.records("incoming_post")} == set(utc)
+        for record in run.records("incoming_post"):
             assert record["POSTED_AT"] == utc[record["POST_ID"]]["POSTED_AT"]
             assert record["fields"]["POSTED_AT"] != utc[record["POST_ID"]]["fields"]["POSTED_AT"]
 
@@ -235,7 +235,7 @@ def test_failed_job_stops_the_stream_with_a_clear_error_and_keeps_state():
         assert f"workflowId {job.workflow_id}" in run.stderr
         assert "FAILED" in run.stderr
         assert run.bookmark("response") == "2025-03-03T00:00:00+00:00"
-        assert {r["window_start"] for r in run.records()} == {
+        assert {r["window_start"] for r in run.records("response")} == {
             "2025-03-01T00:00:00+00:00",
             "2025-03-02T00:00:00+00:00",
         }
@@ -407,7 +407,7 @@ def test_state_after_each_window_follows_its_records(khoros):
             if moved and moved != bookmark:
                 windows_before_state.append(last_window_end)
             bookmark = moved or bookmark
-        elif message["type"] == "RECORD":
+        elif message["type"] == "RECORD" and message["stream"] == "combined":
             last_window_end = message["record"]["window_end"]
             assert bookmark is None or message["record"]["window_start"] >= bookmark
     # The record just before each new bookmark belongs to the window that bookmark closes.
@@ -428,8 +428,8 @@ def test_resume_after_a_failed_window_asks_for_it_again():
         second = run_tap("tap_khoros_care", config, state=first.final_state)
         assert second.returncode == 0, second.stderr
         assert sim.stats.log[0] == ("incoming_post", "2025-03-03")
-        first_ids = [r["POST_ID"] for r in first.records()]
-        second_ids = [r["POST_ID"] for r in second.records()]
+        first_ids = [r["POST_ID"] for r in first.records("incoming_post")]
+        second_ids = [r["POST_ID"] for r in second.records("incoming_post")]
         assert not set(first_ids) & set(second_ids)
         assert {(i,) for i in first_ids + second_ids} == sim.expected_primary_keys(config)[
             "incoming_post"
@@ -458,8 +458,11 @@ def test_resume_after_the_run_is_killed_midway(tmp_path):
         }
         resumed = run_tap("tap_khoros_care", config, state=state)
         assert resumed.returncode == 0, resumed.stderr
-        assert min(r["window_start"] for r in resumed.records()) == "2025-03-03T00:00:00+00:00"
-        ids = [r["POST_ID"] for r in before + resumed.records()]
+        assert (
+            min(r["window_start"] for r in resumed.records("response"))
+            == "2025-03-03T00:00:00+00:00"
+        )
+        ids = [r["POST_ID"] for r in before + resumed.records("response")]
         assert len(ids) == len(set(ids))
         assert {(i,) for i in ids} == sim.expected_primary_keys(config)["response"][1]
 
@@ -512,8 +515,9 @@ def test_credentials_only_go_to_the_configured_api_host(khoros):
 
 def test_discovery_follows_report_types(khoros):
     tap = TapKhorosCare(config=khoros_config(khoros, report_types=["response", "author"]))
-    assert sorted(tap.streams) == ["author", "response"]
-    assert sorted(TapKhorosCare(config=khoros_config(khoros)).streams) == sorted(REPORT_TYPES)
+    # The teams list is not a report: every run has it.
+    assert sorted(tap.streams) == ["author", "response", "teams"]
+    assert set(TapKhorosCare(config=khoros_config(khoros)).streams) == {*REPORT_TYPES, "teams"}
 
 
 BAD_SETTINGS = {
@@ -562,3 +566,36 @@ def test_settings_out_of_their_range_are_refused_naming_each_setting(khoros):
         "The setting `window_days` is invalid: 93 is greater than the maximum of 92."
     ]
     assert not khoros.calls()
+
+
+JSON_ONLY_USER_COLUMNS = (
+    "TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS",
+    "TOTAL_GREEN_STATE_TIME_MILLIS",
+    "TOTAL_YELLOW_STATE_TIME_MILLIS",
+    "TOTAL_RED_STATE_TIME_MILLIS",
+    "TOTAL_MOBILE_TIME_MILLIS",
+)
+
+
+@pytest.mark.parametrize("report_format", ["json", "csv"])
+def test_the_user_exports_published_millis_columns_are_typed_columns(khoros, report_format):
+    """Khoros's user export reference lists five JSON-only columns: typed integers from a JSON
+    file (not only in `fields`), null from a CSV file, which does not have them."""
+    run = run_tap(
+        "tap_khoros_care",
+        khoros_config(khoros, report_types=["user"], report_format=report_format),
+    )
+    assert run.returncode == 0, run.stderr
+    schema = run.schemas()["user"]["schema"]["properties"]
+    records = run.records("user")
+    assert records
+    for name in JSON_ONLY_USER_COLUMNS:
+        assert schema[name]["type"] == ["integer", "null"], name
+        for record in records:
+            if report_format == "json":
+                assert record[name] == int(record["fields"][name]), name
+            else:
+                assert record[name] is None and name not in record["fields"], name
+    if report_format == "json":
+        assert any(record["TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS"] > 0 for record in records)
+        assert not any(name in run.stderr for name in JSON_ONLY_USER_COLUMNS)

@@ -25,6 +25,9 @@ def _failed_run(thankful, path: str, body: bytes):
     return run
 
 
+CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
+
+
 def test_wrong_key_names_the_setting_and_never_shows_the_key(thankful):
     wrong = "thankful-wrong-key-8d2f"
     run = run_tap("tap_thankful", thankful_config(thankful, api_key=wrong))
@@ -203,11 +206,6 @@ def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
             body=b'{"3000": "Return Order", "Refund-Desk-7": "Refunds"}',
             path_prefix="/api/v1/actions",
         ),
-        Fault(
-            status=200,
-            body=b'[{"ActionID": null, "Types": [{"ID": 4, "Cause": "Jane Roe"}]}]',
-            path_prefix="/api/v1/handoffs",
-        ),
     )
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
     assert run.returncode == 0, run.stderr
@@ -215,11 +213,74 @@ def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
         'listed a key that is not an action id, string "Aaaaaa-Aaaa-9" (13 characters); skipped.'
         in run.stderr
     )
+    assert "Refund-Desk-7" not in run.stderr
+
+
+def _tickets_without(list_name: str, column: str) -> bytes:
+    """Thankful's published /tickets example, its first `list_name` entry without `column`."""
+    answer = json.loads((CONTRACTS / "tickets-response.json").read_bytes())
+    answer[list_name][0].pop(column)
+    # For the day the tests ask, as Thankful would echo it (another Period is refused first).
+    answer["Period"] = {"Start": "2025-01-01T00:00:00Z", "End": "2025-01-01T23:59:59Z"}
+    answer[list_name][0]["Name" if list_name == "TopActions" else "Impact"] = "Jane Roe"
+    return json.dumps(answer).encode()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where", "column", "found"),
+    [
+        (
+            "/api/v1/handoffs",
+            b'[{"ActionID": null, "Types": [{"ID": 4, "Cause": "Jane Roe"}]}]',
+            "/handoffs for 2025-01-01",
+            "ActionID",
+            "ActionID, Types",
+        ),
+        (
+            "/api/v1/handoffs",
+            b'[{"ActionID": 3759, "Types": [{"Cause": "Jane Roe", "ActionHandoffCount": 1}]}]',
+            "/handoffs Types for 2025-01-01",
+            "ID",
+            "ActionHandoffCount, Cause",
+        ),
+        (
+            "/api/v1/tickets",
+            _tickets_without("TopActions", "ID"),
+            "TopActions of /tickets for 2025-01-01",
+            "ID",
+            "Capture, Enabled, Handoff, Name, Pending, Resolve, Skip, Transfer",
+        ),
+        (
+            "/api/v1/tickets",
+            _tickets_without("Recommendations", "ActionID"),
+            "Recommendations of /tickets for 2025-01-01",
+            "ActionID",
+            "Impact",
+        ),
+    ],
+    ids=["handoffs-ActionID", "handoffs-Types-ID", "TopActions-ID", "Recommendations-ActionID"],
+)
+def test_an_entry_without_its_published_id_is_an_error_naming_the_endpoint_and_day(
+    thankful, path, body, where, column, found
+):
+    """Thankful's examples give every entry its id: one without it is not skipped (its figures
+    would be lost) but stops the run, the day not bookmarked, and no value is quoted."""
+    thankful.faults.add(Fault(status=200, body=body, path_prefix=path))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
+    assert run.returncode != 0
     assert (
-        "Skipping handoffs without an ActionID on 2025-01-01: object{ActionID: null, "
-        "Types: list[1 × object{ID: int, Cause: string}]}"
-    ) in run.stderr
-    assert "Refund-Desk-7" not in run.stderr and "Jane Roe" not in run.stderr
+        run.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            f"Thankful sent a row of {where} without {column}, which Thankful documents as its "
+            f"key. Columns found: {found}."
+        )
+    )
+    assert "Jane Roe" not in run.stderr
+    stream = {"/handoffs": "handoffs", "TopActions": "top_actions"}.get(
+        where.split(" ")[0], "recommendations"
+    )
+    assert run.bookmark(stream) is None
 
 
 # ---- issue 18: answers that are not the data (an error object, `{}`, another period) -------

@@ -87,7 +87,6 @@ def test_top_actions_rows_are_typed_and_keyed_once_per_action():
                 "Enabled": True,
             },
             {"ID": 3759, "Name": "Return Order (again)"},
-            {"Name": "no id"},
             {"ID": "3016", "Name": "Track Order", "Enabled": "false"},
         ]
     }

@@ -4,6 +4,7 @@
     POST /api/public/reports/report/conversation_actions   (form body)              start a job
     GET  /api/public/reports/report/{workflowId}/{runId}/status                      poll it
     GET  /api/public/reports/report/{workflowId}/{runId}/download                    307 to the file
+    GET  /api/public/teams?companyKey                                                 the teams
 
 Every API call needs HTTP Basic credentials (401 otherwise) and the `companyKey`
 query parameter (403 otherwise). A job takes `job_latency` seconds (a seeded random
@@ -33,6 +34,17 @@ ranges too, to exercise splitting.
 
 The download answers 307 with a short-lived pre-signed URL on a second loopback server
 (`files`); `bulk_rows` makes a report type serve that many synthetic rows per window.
+
+`GET /teams` answers in the shape of Khoros's published example (tests/contracts/khoros/
+teams_result.json): `{"status": "PASS", "request": null, "message": null, "result": [{"uuid",
+"teamId", "name", "description", "numberOfMembers"}]}`. The user export's JSON files carry the
+five columns Khoros's reference page lists as JSON-only (`TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS`,
+`TOTAL_GREEN_STATE_TIME_MILLIS`, `TOTAL_YELLOW_STATE_TIME_MILLIS`,
+`TOTAL_RED_STATE_TIME_MILLIS`, `TOTAL_MOBILE_TIME_MILLIS`); its CSV files do not.
+
+Late edits: `record_late_edit([report type, row id], {column: value})` makes the row with that
+id (POST_ID, CONVERSATION_ID, HELP_REQUEST_ID) read differently from now on, as a row Khoros
+records late.
 
 Modules: `dataset` (the support operation the reports are computed from), `reports` (the
 report types, their columns and rows), `params` (a job's query parameters, refused as Khoros

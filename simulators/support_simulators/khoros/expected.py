@@ -130,7 +130,13 @@ def _planned(tap_config: t.Mapping[str, t.Any]) -> list[Window]:
     earliest = midnight(earliest.date()) + dt.timedelta(days=2)
     start = max(setting_time(tap_config["start_date"]), earliest)
     start = midnight(start.date())
-    end = min(setting_time(tap_config["end_date"]), now) if tap_config.get("end_date") else now
+    # The tap stops `settle_minutes` (default 60) before now.
+    settled = now - dt.timedelta(minutes=int(tap_config.get("settle_minutes", 60)))
+    end = (
+        min(setting_time(tap_config["end_date"]), settled)
+        if tap_config.get("end_date")
+        else settled
+    )
     days = tap_config.get("window_days")
     planned = []
     while start < end:
@@ -173,7 +179,8 @@ def _variants(report_type: str, tap_config: t.Mapping[str, t.Any]) -> list[str]:
 def _row_key(report_type: str, window_start: str, row: dict[str, str]) -> tuple:
     id_column = ID_COLUMNS.get(report_type)
     if id_column:
-        return (row[id_column],)
+        # A row without the (guessed) id: the tap keys it by a hash of the whole row.
+        return (row[id_column] if row.get(id_column) else row_hash("", row),)
     identity = IDENTITY_COLUMNS.get(report_type, ())
     if identity and all(row.get(c) for c in identity):
         return (row_hash(window_start, {c: row[c] for c in identity}),)
@@ -192,4 +199,5 @@ def primary_keys(
                 for row in window_rows(sim, report_type, start, end, tap_config, variant):
                     keys.add(_row_key(report_type, window_start, row))
         expected[report_type] = ((ID_COLUMNS.get(report_type) or "_row_hash",), keys)
+    expected["teams"] = (("teamId",), {(team["teamId"],) for team in sim.team_list()})
     return expected

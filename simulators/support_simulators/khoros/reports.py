@@ -62,6 +62,20 @@ IDENTITY_COLUMNS = {
     "user": ("AGENT_ID",),
 }
 
+#: The user export's columns Khoros's reference page lists as JSON-only (not in CSV files).
+USER_JSON_ONLY_COLUMNS = (
+    "TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS",
+    "TOTAL_GREEN_STATE_TIME_MILLIS",
+    "TOTAL_YELLOW_STATE_TIME_MILLIS",
+    "TOTAL_RED_STATE_TIME_MILLIS",
+    "TOTAL_MOBILE_TIME_MILLIS",
+)
+
+#: The availability colour of each agent state (a guess: Khoros does not publish the mapping).
+_STATE_COLOURS = {"AVAILABLE": "GREEN", "BUSY": "YELLOW", "AWAY": "RED", "BREAK": "RED"}
+#: The share of logged-in time spent in the mobile app.
+_MOBILE_SHARE = 0.15
+
 ACTION_COLUMNS = [
     "CONVERSATION_ID",
     "ACTION",
@@ -147,6 +161,7 @@ COLUMNS: dict[str, list[str]] = {
         "AGENT_ENABLED",
         "TOTAL_TIME_SECONDS",
         "AGENT_ROLE",
+        *USER_JSON_ONLY_COLUMNS,
     ],
     "incoming_post": [
         "POST_ID",
@@ -492,13 +507,15 @@ class ReportBuilder:
             ):
                 continue
             total = 0.0
+            by_state: dict[str, float] = {}
             day = (p.start - dt.timedelta(days=1)).date()
             while day <= p.end.date():
-                for _, began, ended in self.dataset.agent_states(agent, day):
-                    overlap = (min(ended, p.end) - max(began, p.start)).total_seconds()
-                    total += max(0.0, overlap)
+                for state, began, ended in self.dataset.agent_states(agent, day):
+                    overlap = max(0.0, (min(ended, p.end) - max(began, p.start)).total_seconds())
+                    total += overlap
+                    by_state[state] = by_state.get(state, 0.0) + overlap
                 day += dt.timedelta(days=1)
-            yield {
+            row = {
                 "AGENT_ID": agent.agent_id,
                 "AGENT_NAME": agent.name,
                 "AGENT_EMAIL": agent.name.lower().replace(" ", ".") + "@acme.example",
@@ -508,6 +525,20 @@ class ReportBuilder:
                 "TOTAL_TIME_SECONDS": f"{total:.0f}",
                 "AGENT_ROLE": "AGENT",
             }
+            if p.fmt == "json":  # JSON-only columns, as Khoros's reference page lists them
+                colours = {"GREEN": 0.0, "YELLOW": 0.0, "RED": 0.0}
+                for state, seconds in by_state.items():
+                    colours[_STATE_COLOURS[state]] += seconds
+                row.update(
+                    {
+                        "TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS": f"{total * 1000:.0f}",
+                        "TOTAL_GREEN_STATE_TIME_MILLIS": f"{colours['GREEN'] * 1000:.0f}",
+                        "TOTAL_YELLOW_STATE_TIME_MILLIS": f"{colours['YELLOW'] * 1000:.0f}",
+                        "TOTAL_RED_STATE_TIME_MILLIS": f"{colours['RED'] * 1000:.0f}",
+                        "TOTAL_MOBILE_TIME_MILLIS": f"{total * 1000 * _MOBILE_SHARE:.0f}",
+                    }
+                )
+            yield row
 
     def _raw_agent_states(self, p: ReportParams) -> Iterator[dict[str, str]]:
         day = (p.start - dt.timedelta(days=1)).date()
@@ -638,8 +669,12 @@ class ReportBuilder:
 
 
 def columns_of(p: ReportParams) -> list[str]:
-    """The report's columns: the `reportMetrics` asked for, else all of them."""
-    return [m.upper() for m in p.metrics] if p.metrics else COLUMNS[p.report_type]
+    """The report's columns: the `reportMetrics` asked for, else all of them (a CSV file
+    without the user export's JSON-only ones)."""
+    columns = [m.upper() for m in p.metrics] if p.metrics else COLUMNS[p.report_type]
+    if p.fmt == "csv":
+        return [c for c in columns if c not in USER_JSON_ONLY_COLUMNS]
+    return columns
 
 
 def synthetic_rows(p: ReportParams, count: int) -> Iterator[dict[str, str]]:

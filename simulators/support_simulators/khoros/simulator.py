@@ -10,6 +10,7 @@ import re
 import threading
 import time
 import typing as t
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, unquote
@@ -22,6 +23,7 @@ from support_simulators.khoros.files import KhorosFileHost, report_file
 from support_simulators.khoros.params import WEEK_MS, parse_params
 from support_simulators.khoros.reports import (
     FORM_BODY_REPORTS,
+    ID_COLUMNS,
     REPORT_TYPES,
     ReportBuilder,
     ReportParams,
@@ -149,6 +151,7 @@ class KhorosSimulator(VendorSimulator):
         return self.url + API_PREFIX
 
     def routes(self):
+        yield "GET", re.compile(API_PREFIX + r"/teams"), self.teams
         job = r"/reports/report/(?P<workflow>[^/]+)/(?P<run>[^/]+)"
         yield "GET", re.compile(API_PREFIX + job + "/status"), self.status
         yield "GET", re.compile(API_PREFIX + job + "/download"), self.download
@@ -181,6 +184,30 @@ class KhorosSimulator(VendorSimulator):
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         return expected.primary_keys(self, tap_config)
+
+    # ---- teams -----------------------------------------------------------------------
+
+    def teams(self, request: SimRequest) -> SimResponse:
+        """`GET /teams`: every team, in the envelope of Khoros's published example."""
+        return json_response(
+            {"status": "PASS", "request": None, "message": None, "result": self.team_list()}
+        )
+
+    def team_list(self) -> list[dict[str, t.Any]]:
+        teams: dict[str, dict[str, t.Any]] = {}
+        for agent in self.dataset.agents:
+            team = teams.setdefault(
+                agent.team_id,
+                {
+                    "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"khoros-team-{agent.team_id}")),
+                    "teamId": int(agent.team_id),
+                    "name": agent.team_name,
+                    "description": None,
+                    "numberOfMembers": 0,
+                },
+            )
+            team["numberOfMembers"] += 1
+        return list(teams.values())
 
     # ---- starting a job --------------------------------------------------------------
 
@@ -392,4 +419,18 @@ class KhorosSimulator(VendorSimulator):
         bulk = self.bulk_rows.get(p.report_type)
         if bulk:
             return synthetic_rows(p, bulk)
+        if self.late_edits:
+            return self._edited(p.report_type, self.builder.rows(p))
         return self.builder.rows(p)
+
+    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
+        """`key` is [report type, the row's id] (POST_ID, CONVERSATION_ID, HELP_REQUEST_ID);
+        `changes` are the row's columns as they read from now on, e.g. {"CONTENT": "..."}."""
+        report_type, row_id = key
+        super().record_late_edit((str(report_type), str(row_id)), changes)
+
+    def _edited(self, report_type: str, rows: Iterator[dict[str, str]]) -> Iterator[dict[str, str]]:
+        id_column = ID_COLUMNS.get(report_type)
+        for row in rows:
+            edit = self.late_edits.get((report_type, row.get(id_column or "", "")))
+            yield {**row, **{k: v for k, v in edit.items() if k in row}} if edit else row

@@ -121,6 +121,42 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
             self._warned.add(about)
         self.logger.warning(message, *args)
 
+    def missing_key(
+        self,
+        what: str,
+        missing: t.Sequence[str],
+        found: t.Iterable[str],
+        *,
+        published: bool,
+        keyed_by: str,
+    ) -> None:
+        """A row of `what` (a report, an endpoint) without the key columns `missing`.
+
+        Where the vendor publishes them, the row is not what the vendor documents: an error
+        naming `what` and the columns found. Where the key is our reading of the vendor's data,
+        the guess is what failed: the caller keys the row by a hash of the whole row
+        (`keyed_by` says where), and one warning per stream and run names `what`, the key and
+        the columns found."""
+        columns = ", ".join(sorted(map(str, found))[:40])
+        key = ", ".join(missing)
+        if published:
+            msg = (
+                f"{self.vendor} sent a row of {what} without {key}, which {self.vendor} "
+                f"documents as its key. Columns found: {columns}."
+            )
+            raise UnparseableResponse(msg)
+        self.warn_once(
+            ("missing key", what, tuple(missing)),
+            "%s sent rows of %s without %s, the key this tap reads it by (a guess: %s does not "
+            "publish it); they are keyed by a hash of the whole row in %s. Columns found: %s.",
+            self.vendor,
+            what,
+            key,
+            self.vendor,
+            keyed_by,
+            columns,
+        )
+
     @cached_property
     def _warned(self) -> set[t.Hashable]:
         return set()

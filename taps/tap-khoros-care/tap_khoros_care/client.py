@@ -31,8 +31,9 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.compat import log_request_duration
-from support_taps.errors import VendorAPIError, body_snippet, endpoint_of
+from support_taps.errors import body_snippet, endpoint_of
 from support_taps.retry import retry_after_seconds
+from support_taps.stream import SupportStream
 from support_taps.windowed import WindowedStream
 from support_taps.windows import (
     DateWindow,
@@ -71,16 +72,39 @@ _OWN_COLUMNS = frozenset({WINDOW_START, WINDOW_END, FIELDS, ROW_HASH, "conversat
 MAX_WINDOW_MONTHS = 3
 
 
-class KhorosStream(WindowedStream):
-    """One Khoros Care analytics report type (the stream's name)."""
+class KhorosAPIStream(SupportStream):
+    """What every call to Khoros's Analytics API carries: HTTP Basic credentials and the
+    company key as `companyKey`, on the configured (regional) host."""
 
     vendor = "Khoros"
     credential_settings = ("username", "password", "company_key")
     url_settings = ("api_url",)
+
+    @cached_property
+    def authenticator(self) -> BasicAuthenticator:
+        auth = BasicAuthenticator(
+            username=self.config["username"], password=self.config["password"]
+        )
+        # Khoros wants the company key as a query parameter on every API call.
+        auth.auth_params["companyKey"] = self.config["company_key"]
+        return auth
+
+    def get_new_paginator(self) -> None:
+        # A report is one file per job, a list one answer; nothing pages.
+        return None
+
+
+class KhorosStream(KhorosAPIStream, WindowedStream):
+    """One Khoros Care analytics report type (the stream's name)."""
+
     replication_key = WINDOW_START
 
     #: The report's own id column, used as primary key where the report has one.
     id_column: t.ClassVar[str | None] = None
+    #: Whether Khoros publishes the key columns (`id_column`, `identity_columns`): then a row
+    #: without them is an error. Otherwise they are our reading of the exports, and such a row
+    #: is keyed by a hash of the whole row, with one warning.
+    key_published: t.ClassVar[bool] = False
     #: Columns that identify a row of a report without an id (an aggregate's dimensions).
     #: The row key is a hash of the window and these; of the whole row if one is absent.
     identity_columns: t.ClassVar[tuple[str, ...]] = ()
@@ -107,6 +131,8 @@ class KhorosStream(WindowedStream):
     #: Unset, windows are MAX_WINDOW_MONTHS calendar months, the largest Khoros allows.
     window_setting = "window_days"
     lookback_setting = "lookback_days"
+    #: Khoros's metrics are "near-real-time": a run stops this long before now.
+    settle_setting = "settle_minutes"
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,19 +143,6 @@ class KhorosStream(WindowedStream):
     @property
     def path(self) -> str:  # type: ignore[override]
         return f"/reports/report/{self.name}"
-
-    @cached_property
-    def authenticator(self) -> BasicAuthenticator:
-        auth = BasicAuthenticator(
-            username=self.config["username"], password=self.config["password"]
-        )
-        # Khoros wants the company key as a query parameter on every API call.
-        auth.auth_params["companyKey"] = self.config["company_key"]
-        return auth
-
-    def get_new_paginator(self) -> None:
-        # A report is one file per job; nothing pages.
-        return None
 
     @property
     def khoros_tap(self) -> TapKhorosCare:
@@ -305,19 +318,39 @@ class KhorosStream(WindowedStream):
             record[FIELDS] = row
             if id_column:
                 if record.get(id_column) is None:
-                    msg = (
-                        f"A row of {job.describe()} has no {id_column}, the report's key "
-                        f"(does `reportMetrics` leave it out?). Columns: {sorted(row)[:20]}"
+                    self.missing_key(
+                        self._keyless(job),
+                        (id_column,),
+                        row,
+                        published=self.key_published,
+                        keyed_by=f"`{id_column}`",
                     )
-                    raise VendorAPIError(msg)
+                    record[id_column] = row_hash("", row)
             elif identity and all(row.get(name) not in (None, "") for name in identity):
                 record[ROW_HASH] = row_hash(start, {name: row[name] for name in identity})
             else:
+                if identity:
+                    self.missing_key(
+                        self._keyless(job),
+                        [name for name in identity if row.get(name) in (None, "")],
+                        row,
+                        published=self.key_published,
+                        keyed_by=f"`{ROW_HASH}` (with the window)",
+                    )
                 # Identical rows are rows of their own (two equal posts, say): numbered.
                 key = row_hash(start, row)
                 occurrence = occurrences(key)
                 record[ROW_HASH] = row_hash(start, row, occurrence) if occurrence else key
             yield record
+
+    def _keyless(self, job: ReportJob) -> str:
+        """What a row without its key is a row of: the job (an error), or the report (a
+        warning, once per run)."""
+        return (
+            job.describe().removeprefix("Khoros ")
+            if self.key_published
+            else (f"report `{self.name}`")
+        )
 
     def _note_columns(self, row: t.Mapping[str, t.Any]) -> None:
         new = set(row) - set(self._converters) - self._unlisted_columns

@@ -70,6 +70,8 @@ class ConversationStream(KhorosStream):
 
     name = "conversation"
     id_column = "CONVERSATION_ID"
+    #: The one key column Khoros publishes (vendor notes: a known column of the report).
+    key_published = True
     schema = StreamSchema(KHOROS_SCHEMAS)
     variant_parameter = "conversationReportType"
 

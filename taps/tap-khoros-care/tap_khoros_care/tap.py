@@ -9,12 +9,20 @@ from functools import cached_property
 from singer_sdk import typing as th
 
 from support_taps.pacing import RequestPacer
-from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS, credential
+from support_taps.settings import (
+    COMMON_SETTINGS,
+    FULL_TABLE_SETTINGS,
+    PRIVACY_SETTINGS,
+    START_END_SETTINGS,
+    credential,
+)
+from support_taps.stream import SupportStream
 from support_taps.tap import SupportTap
 from tap_khoros_care.client import KhorosStream
 from tap_khoros_care.job_api import JobSettings, ReportJobAPI
 from tap_khoros_care.scheduler import ReportScheduler
 from tap_khoros_care.streams import REPORT_STREAMS, REPORT_TYPES
+from tap_khoros_care.teams import TeamsStream
 
 CONVERSATION_REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
 DEFAULT_CONVERSATION_REPORT_TYPES = ("CREATED", "CLOSED")
@@ -39,6 +47,9 @@ DEFAULT_API_URL = "https://analytics-api.app.lithium.com/api/public"
 HISTORY_MONTHS = 18
 #: Khoros allows about 20 requests a minute (vendor-notes).
 REQUESTS_PER_MINUTE = 20
+#: Khoros: Care Analytics offers "near-real-time metrics" (About Care Response Analytics
+#: Reports); no delay is published, so an hour is our margin for rows recorded late.
+SETTLE_MINUTES = 60
 
 
 class TapKhorosCare(SupportTap):
@@ -111,6 +122,15 @@ class TapKhorosCare(SupportTap):
             description="Each run asks again for this many days before the bookmark, "
             "for reports whose "
             "recent days still change (late activity, conversations closing).",
+        ),
+        th.Property(
+            "settle_minutes",
+            th.IntegerType(minimum=0, maximum=10080),
+            default=SETTLE_MINUTES,
+            description="Without `end_date`, each run stops this many minutes before now and "
+            "the next run starts there: Khoros calls its metrics near-real-time, so rows it "
+            "records a little late are in place by then (60 is a guess from that word; Khoros "
+            "publishes no delay).",
         ),
         th.Property(
             "conversation_report_types",
@@ -256,6 +276,7 @@ class TapKhorosCare(SupportTap):
             "default columns.",
         ),
         *COMMON_SETTINGS,
+        *FULL_TABLE_SETTINGS,
         *PRIVACY_SETTINGS,
     ).to_dict()
 
@@ -348,9 +369,10 @@ class TapKhorosCare(SupportTap):
     #: Whether the run said it started later than asked (once, whichever stream met it).
     history_warned = False
 
-    def discover_streams(self) -> list[KhorosStream]:
+    def discover_streams(self) -> list[SupportStream]:
         wanted = self.config["report_types"]
-        return [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
+        reports = [cls(self) for name, cls in REPORT_STREAMS.items() if name in wanted]
+        return [*reports, TeamsStream(self)]
 
     def warn_history(self, start: dt.datetime, earliest: dt.datetime, months: int) -> None:
         """Say once that the start was moved forward to what Khoros keeps."""

@@ -129,6 +129,12 @@ class ThankfulDayStream(ThankfulStream):
             "filter_channels": filter_value(self.config.get("channels")),
         }
 
+    def missing_id(self, where: str, column: str, entry: t.Mapping[str, t.Any]) -> t.NoReturn:
+        """An entry without the id Thankful's published examples give every entry of `where`:
+        an error naming it and the fields found (the id is the row's key; nothing is skipped)."""
+        self.missing_key(where, (column,), entry, published=True, keyed_by=column)
+        raise AssertionError(where)  # missing_key raises for a published key
+
     # ---- the days of this run ----------------------------------------------------------
 
     def is_complete(self, day: dt.datetime) -> bool:

@@ -263,7 +263,9 @@ class TopActionsStream(TicketsChildStream):
         seen: set[int] = set()
         for item in _listed(payload, "TopActions"):
             action_id = to_integer(item.get("ID"))
-            if action_id is None or action_id in seen:
+            if action_id is None:
+                self.missing_id(f"TopActions of /tickets for {context['day']}", "ID", item)
+            if action_id in seen:
                 self.logger.warning(
                     "Skipping a TopActions entry without a new action ID on %s: %s",
                     context["day"],
@@ -300,12 +302,9 @@ class RecommendationsStream(TicketsChildStream):
         for item in _listed(payload, "Recommendations"):
             action_id = to_integer(item.get("ActionID"))
             if action_id is None:
-                self.logger.warning(
-                    "Skipping a recommendation without an ActionID on %s: %s",
-                    context["day"],
-                    describe_shape(item),
+                self.missing_id(
+                    f"Recommendations of /tickets for {context['day']}", "ActionID", item
                 )
-                continue
             impact = text_as_sent(item.get("Impact"))
             if action_id in impacts:
                 # Not seen in practice; keep every text rather than lose one to the key.
@@ -344,21 +343,11 @@ class HandoffsStream(ThankfulDayStream):
             if types is None:
                 continue  # Types is null for actions without handoffs
             if action_id is None:
-                self.logger.warning(
-                    "Skipping handoffs without an ActionID on %s: %s",
-                    context["day"],
-                    describe_shape(item),
-                )
-                continue
+                self.missing_id(f"/handoffs for {context['day']}", "ActionID", item)
             for kind in types:
                 cause_id = to_integer(kind.get("ID"))
                 if cause_id is None:
-                    self.logger.warning(
-                        "Skipping a handoff cause without an ID on %s: %s",
-                        context["day"],
-                        describe_shape(kind),
-                    )
-                    continue
+                    self.missing_id(f"/handoffs Types for {context['day']}", "ID", kind)
                 yield {
                     "day": context["day"],
                     "filter_action_id": context["filter_action_id"],

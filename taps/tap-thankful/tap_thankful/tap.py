@@ -79,6 +79,7 @@ class TapThankful(SupportTap):
         ),
         *FULL_TABLE_SETTINGS,
         *COMMON_SETTINGS,
+        *FULL_TABLE_SETTINGS,  # `actions` is full table
         *PRIVACY_SETTINGS,
     ).to_dict()
 
