@@ -13,6 +13,7 @@ starts with an underscore.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import typing as t
 from functools import cached_property
 
@@ -49,6 +50,7 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     ("singer_sdk.Tap", "_handle_termination"),
     ("singer_sdk.Stream", "_tap"),
     ("singer_sdk.RESTStream", "_requests_session"),
+    ("singer_sdk.Stream", "_schema"),
 )
 
 
@@ -84,6 +86,20 @@ def tap_of(stream: Stream) -> Tap:
     """The tap a stream belongs to: where a run's shared things live (clock, pacer, stats,
     one token for every stream). The SDK passes it to each stream but keeps it private."""
     return stream._tap
+
+
+def set_stream_schema(stream: Stream, schema: dict) -> None:
+    """Give `stream` the schema `schema` from now on (the core adds `_account_id` to every
+    stream's, see support_taps.accounts).
+
+    A stream's schema is the SDK's read-only `schema` property over its private `_schema` (a
+    schema passed to the constructor), or a class's `StreamSchema` descriptor, which builds the
+    schema anew at each read and which an instance attribute of the same name overrides.
+    """
+    if isinstance(inspect.getattr_static(type(stream), "schema", None), property):
+        stream._schema = schema
+    else:
+        vars(stream)["schema"] = schema
 
 
 def own_requests_session(

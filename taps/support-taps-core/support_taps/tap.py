@@ -13,10 +13,18 @@ from collections.abc import Iterator
 from functools import cached_property
 
 import click
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.singerlib import Catalog
 
+from support_taps.accounts import (
+    DEFAULT_ACCOUNT,
+    account_setting,
+    account_setting_errors,
+    add_account,
+    add_account_to_catalog,
+)
 from support_taps.cli import (
     TARGET_CLOSED,
     TargetClosed,
@@ -91,6 +99,7 @@ class SupportTap(TerminationHook, Tap):
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         self._check_settings_at_start = validate_config
         self._prepared = False
+        self._streams_carry_account = False
         quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
             kwargs["state"] = read_state(kwargs["state"])
@@ -128,6 +137,47 @@ class SupportTap(TerminationHook, Tap):
         if problem:
             raise StateError(f"The state is not a Singer state: {problem}.")
         super().load_state(state)
+
+    # ---- the account every record comes from (support_taps.accounts) -------------------
+
+    @cached_property
+    def account_id(self) -> str:
+        """The account this run reads: `account_id`, else the vendor's own account identifier
+        (`vendor_account_id`), else `default`. Written on every record as `_account_id`."""
+        return self.config.get("account_id") or self.vendor_account_id() or DEFAULT_ACCOUNT
+
+    def vendor_account_id(self) -> str | None:
+        """The vendor's own identifier of the account, where a setting names it without
+        revealing a secret (Thena: the workspace); None where there is none."""
+        return None
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """Every tap takes `account_id` (a tap declares it itself to say what its default is)."""
+        super().append_builtin_config(config_jsonschema)
+        properties = config_jsonschema.setdefault("properties", {})
+        if "account_id" not in properties:
+            properties.update(account_setting().to_dict()["properties"])
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams, each publishing `_account_id` in its key and schema: added here,
+        once every stream's own `__init__` has set its keys, so no stream declares it."""
+        streams = super().streams
+        if not self._streams_carry_account:
+            self._streams_carry_account = True
+            for stream in streams.values():
+                add_account(stream)
+        return streams
+
+    @property
+    def input_catalog(self) -> Catalog | None:
+        """The catalog given to the run, with `_account_id` in every stream's schema and key
+        (one discovered by an earlier release has none)."""
+        catalog = super().input_catalog
+        if catalog is not None:
+            add_account_to_catalog(catalog)
+        return catalog
 
     def setup_mapper(self) -> None:
         # The SDK discovers streams while it sets up stream maps, inside its __init__;
@@ -239,6 +289,7 @@ class SupportTap(TerminationHook, Tap):
             *date_setting_errors(config, self.run_started),
             *span_setting_errors(config),
             *secret_setting_errors(dict(_secret_leaves(self.config_jsonschema, config))),
+            *account_setting_errors(config),
         ]
 
     def secret_values(self) -> list[str]:
