@@ -682,7 +682,7 @@ class ThankfulSimulator(VendorSimulator):
                 (stamp, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
             )
 
-    def expected_primary_keys(
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         action_ids = list(tap_config.get("action_ids") or [])

@@ -135,7 +135,14 @@ def test_recommendations_for_one_action_keep_every_text():
 def test_keys_include_the_action_filter_only_when_action_ids_is_set():
     plain = _tap().streams
     scoped = _tap(action_ids=[3001]).streams
-    assert plain["handoffs"].primary_keys == ("day", "action_id", "cause_id")
-    assert scoped["handoffs"].primary_keys == ("day", "filter_action_id", "action_id", "cause_id")
-    assert scoped["savings"].primary_keys == ("day", "filter_action_id")
-    assert scoped["actions"].primary_keys == ("action_id",)
+    account = "_account_id"  # first in every key (the core adds it)
+    assert plain["handoffs"].primary_keys == (account, "day", "action_id", "cause_id")
+    assert scoped["handoffs"].primary_keys == (
+        account,
+        "day",
+        "filter_action_id",
+        "action_id",
+        "cause_id",
+    )
+    assert scoped["savings"].primary_keys == (account, "day", "filter_action_id")
+    assert scoped["actions"].primary_keys == (account, "action_id")
