@@ -10,6 +10,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from support_taps.accounts import account_setting
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -161,6 +162,10 @@ class TapDixa(SupportTap):
                 "Minutes before the bookmark that `conversations`, `messages` and `activity_logs` "
                 "ask again (for updates Dixa records late); rows asked again upsert on their id."
             ),
+        ),
+        *account_setting(
+            "`default`: Dixa's published answers name no organisation, and the API token "
+            "is a secret"
         ),
         *COMMON_SETTINGS,
     ).to_dict()

@@ -8,6 +8,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from support_taps.accounts import account_setting
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.tap import SupportTap
 from tap_thankful.parameters import CHANNEL_IDS, STATUS_IDS, listed
@@ -76,6 +77,10 @@ class TapThankful(SupportTap):
             description=(
                 f"Only messages from these channel ids (`fs`): {listed(CHANNEL_IDS)}. Default: all."
             ),
+        ),
+        *account_setting(
+            "`default`: Thankful's API names no account (its only identifier is the API key, a "
+            "secret)"
         ),
         *COMMON_SETTINGS,
     ).to_dict()
