@@ -2,7 +2,8 @@
 of every stream, first in every key and schema, with no code in any stream.
 
 A tiny tap that declares nothing about accounts shows the core does it all; then every stream
-of every tap of the collection, discovered from the taps themselves against their simulators.
+of every tap of the collection, discovered from the taps themselves against their simulators;
+and two accounts of each vendor, loaded into the same tables, keep every row of both.
 """
 
 from __future__ import annotations
@@ -209,3 +210,49 @@ def test_every_stream_of_every_tap_is_keyed_by_its_account(module):
         assert entry["key_properties"][0] == ACCOUNT_KEY, entry["tap_stream_id"]
         assert ACCOUNT_KEY not in entry["key_properties"][1:], entry["tap_stream_id"]
         assert next(iter(entry["schema"]["properties"])) == ACCOUNT_KEY, entry["tap_stream_id"]
+
+
+def _load(tables: dict[str, dict[tuple, dict]], messages: list[dict]) -> None:
+    """What a target does with a run's Singer messages: a table per stream, keyed by the key
+    its SCHEMA message names, each RECORD upserted on that key (a later row with the same key
+    replaces the earlier one)."""
+    keys: dict[str, list[str]] = {}
+    for message in messages:
+        if message["type"] == "SCHEMA":
+            keys[message["stream"]] = message["key_properties"]
+        elif message["type"] == "RECORD":
+            record = message["record"]
+            key = tuple(json.dumps(record[column]) for column in keys[message["stream"]])
+            tables.setdefault(message["stream"], {})[key] = record
+
+
+@pytest.mark.parametrize("module", list(TAPS))
+def test_two_accounts_in_the_same_tables_keep_both_rows_of_one_vendor_id(module):
+    """Two accounts of one vendor whose ids coincide (two simulators with the same data), run
+    one after the other into the same tables: every row of each stays, side by side."""
+    simulator, config_of = TAPS[module]
+    runs = {}
+    for account in ("acme", "globex"):
+        with simulator() as sim:
+            runs[account] = run_tap(module, {**config_of(sim), "account_id": account})
+        assert runs[account].returncode == 0, runs[account].stderr
+    tables: dict[str, dict[tuple, dict]] = {}
+    for run in runs.values():
+        _load(tables, run.messages)
+    assert runs["acme"].records()
+    for stream, schema in runs["acme"].schemas().items():
+        # The vendor's own key of each row one account delivered: both accounts deliver it.
+        vendor_key = [column for column in schema["key_properties"] if column != ACCOUNT_KEY]
+        vendor_keys = {
+            tuple(json.dumps(record[column]) for column in vendor_key)
+            for record in runs["acme"].records(stream)
+        }
+        table = tables.get(stream, {})
+        assert len(table) == 2 * len(vendor_keys), f"{stream}: rows of one account overwritten"
+        by_account: dict[str, set[tuple]] = {}
+        for row in table.values():
+            by_account.setdefault(row[ACCOUNT_KEY], set()).add(
+                tuple(json.dumps(row[column]) for column in vendor_key)
+            )
+        if vendor_keys:
+            assert by_account == {"acme": vendor_keys, "globex": vendor_keys}, stream
