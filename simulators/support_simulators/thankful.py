@@ -736,7 +736,7 @@ class ThankfulSimulator(VendorSimulator):
         chosen = sorted(set(ids or ()))
         return ",".join(map(str, chosen)) if chosen else "all"
 
-    def expected_primary_keys(
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         action_ids = list(tap_config.get("action_ids") or [])

@@ -37,6 +37,7 @@ import random
 import re
 import typing as t
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from support_simulators.framework import (
     SimRequest,
@@ -322,7 +323,15 @@ class ThenaSimulator(VendorSimulator):
     def routes(self):
         yield "GET", re.compile(r"/v1/requests/exports"), self.export
 
-    def expected_primary_keys(
+    def default_account(self, tap_config: t.Mapping[str, t.Any]) -> str:
+        """tap-thena names its records by the workspace (or the one its api_url names)."""
+        if tap_config.get("workspace"):
+            return str(tap_config["workspace"]).strip()
+        host = urlsplit(str(tap_config.get("api_url") or "")).hostname or ""
+        name, _, domain = host.partition(".")
+        return name if domain == "thena.ai" and name else super().default_account(tap_config)
+
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         end = setting_time(tap_config["end_date"]) if tap_config.get("end_date") else self.now()

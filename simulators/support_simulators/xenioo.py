@@ -567,7 +567,7 @@ class XeniooSimulator(VendorSimulator):
 
     # ---- what a full run must deliver ------------------------------------------------------
 
-    def expected_primary_keys(
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """Keys a first run (no state) of tap-xenioo with `tap_config` delivers, from this data.

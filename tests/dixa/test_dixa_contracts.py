@@ -173,7 +173,7 @@ def test_the_published_conversation_export_sample_lands_with_its_values():
     )
     properties = run.schemas()["conversations"]["schema"]["properties"]
     assert set(sample) <= set(properties)  # every published field is a typed column
-    assert run.schemas()["conversations"]["key_properties"] == ["id"]
+    assert run.schemas()["conversations"]["key_properties"] == ["_account_id", "id"]
     assert calls[0].headers["Authorization"] == f"Bearer {API_TOKEN}"
     assert {"updated_after", "updated_before"} <= set(calls[0].query)
 
@@ -210,7 +210,7 @@ def test_the_published_closed_conversations_sample_lands_with_its_values(publish
 def test_the_published_sample_gets_typed_columns_and_an_identity_key(published_run):
     _, found, run = published_run
     schema = run.schemas()["records_closed_conversations"]
-    assert schema["key_properties"] == ["conversation_id", "primary_timestamp"]
+    assert schema["key_properties"] == ["_account_id", "conversation_id", "primary_timestamp"]
     properties = schema["schema"]["properties"]
     assert properties["csid"]["type"] == ["integer", "null"]  # LongField
     assert properties["conversation_id"]["type"] == ["integer", "null"]  # typed like csid
@@ -220,6 +220,7 @@ def test_the_published_sample_gets_typed_columns_and_an_identity_key(published_r
     # Discovery learned the unlisted fields from the sampled rows, after the listed ones.
     discovered = found.stream("records_closed_conversations")["schema"]["properties"]
     assert [p for p in discovered if not p.endswith("_label")] == [
+        "_account_id",
         "primary_timestamp",
         "closed_at",
         "conversation_id",
@@ -247,6 +248,7 @@ def test_the_published_metric_sample_lands(published_run):
     assert row["value"] == 42 and row["value_type"] == "LongAggregateValue"
     assert row["raw"] == aggregate
     assert run.schemas()["metric_values"]["key_properties"] == [
+        "_account_id",
         "metric_id",
         "day",
         "measure",
@@ -413,7 +415,7 @@ def test_the_published_team_and_queue_members_land_keyed_by_parent(main_api_run)
         ("Agent A", "aa@example.org", None),
         ("Agent B", "ab@example.org", None),
     }
-    assert run.schemas()["team_members"]["key_properties"] == ["team_id", "id"]
+    assert run.schemas()["team_members"]["key_properties"] == ["_account_id", "team_id", "id"]
     queues = [q["id"] for q in published("main_api_queues_response.txt")["data"]]
     in_queue = published("main_api_queue_members_response.txt")["data"]
     records = run.records("queue_members")
@@ -421,7 +423,11 @@ def test_the_published_team_and_queue_members_land_keyed_by_parent(main_api_run)
         (queue, m["agentId"], m["priority"]) for queue in queues for m in in_queue
     }
     assert all(r["raw"] in in_queue for r in records)
-    assert run.schemas()["queue_members"]["key_properties"] == ["queue_id", "agentId"]
+    assert run.schemas()["queue_members"]["key_properties"] == [
+        "_account_id",
+        "queue_id",
+        "agentId",
+    ]
 
 
 def test_the_published_queues_land_with_every_published_field(main_api_run):

@@ -44,6 +44,7 @@ def test_record_schema_comes_from_fields_metadata_and_the_types_seen(dixa):
     # Dixa's own closed_conversations sample does), then the whole row.
     unlisted = ["csid", "initial_direction", "initial_channel", "contact_point"]
     assert [p for p in properties if not p.endswith("_label")] == [
+        "_account_id",
         "primary_timestamp",
         *fields,
         *unlisted,
@@ -66,8 +67,9 @@ def test_record_schema_comes_from_fields_metadata_and_the_types_seen(dixa):
     )
     # Keyed by the conversation and when it closed (a reopened conversation closes again); never
     # by a measure or a field that merely cannot be null, such as closed_by.
-    assert stream["key_properties"] == ["conversation_id", "primary_timestamp"]
-    keys = {s["tap_stream_id"]: s["key_properties"] for s in found.catalog["streams"]}
+    # The account first, as in every stream (the core adds it).
+    assert stream["key_properties"] == ["_account_id", "conversation_id", "primary_timestamp"]
+    keys = {s["tap_stream_id"]: s["key_properties"][1:] for s in found.catalog["streams"]}
     assert keys["records_conversations"] == ["csid"]
     assert keys["records_ratings"] == ["conversation_id", "primary_timestamp"]
     assert keys["records_first_response_times"] == ["conversation_id"]
@@ -212,4 +214,6 @@ def test_a_filter_attribute_dixa_refuses_is_skipped_with_a_warning(dixa, monkeyp
     assert run.returncode == 0, run.stderr
     assert "Skipping filter attribute 'brand_id'" in run.stderr and "HTTP 400" in run.stderr
     expected = dixa.expected_primary_keys(config)["filter_values"]
-    assert {(r["filterAttribute"], r["value"]) for r in run.records("filter_values")} == expected[1]
+    assert {
+        (r["_account_id"], r["filterAttribute"], r["value"]) for r in run.records("filter_values")
+    } == expected[1]

@@ -188,8 +188,8 @@ def test_a_team_deleted_after_it_was_listed_is_a_warning_not_a_failure(dixa):
     assert f"404 for GET /v1/teams/{gone}/agents" in run.stderr
     assert run.stderr.count("deleted since") == 1
     expected = dixa.expected_primary_keys(config)["team_members"][1]
-    assert keys_of(run.records("team_members"), ("team_id", "id")) == {
-        key for key in expected if key[0] != gone
+    assert keys_of(run.records("team_members"), ("_account_id", "team_id", "id")) == {
+        key for key in expected if key[1] != gone
     }
 
 

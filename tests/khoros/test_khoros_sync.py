@@ -58,8 +58,8 @@ def test_records_are_typed_and_keep_every_field(khoros):
     )
     assert run.returncode == 0, run.stderr
     schemas = run.schemas()
-    assert schemas["conversation"]["key_properties"] == ["CONVERSATION_ID"]
-    assert schemas["team_performance"]["key_properties"] == ["_row_hash"]
+    assert schemas["conversation"]["key_properties"] == ["_account_id", "CONVERSATION_ID"]
+    assert schemas["team_performance"]["key_properties"] == ["_account_id", "_row_hash"]
     assert run.records("conversation") and run.records("team_performance")
     for record in run.records("conversation"):
         raw = record["fields"]
@@ -431,7 +431,7 @@ def test_resume_after_a_failed_window_asks_for_it_again():
         first_ids = [r["POST_ID"] for r in first.records("incoming_post")]
         second_ids = [r["POST_ID"] for r in second.records("incoming_post")]
         assert not set(first_ids) & set(second_ids)
-        assert {(i,) for i in first_ids + second_ids} == sim.expected_primary_keys(config)[
+        assert {(i,) for i in first_ids + second_ids} == sim.expected_vendor_keys(config)[
             "incoming_post"
         ][1]
 
@@ -464,7 +464,7 @@ def test_resume_after_the_run_is_killed_midway(tmp_path):
         )
         ids = [r["POST_ID"] for r in before + resumed.records("response")]
         assert len(ids) == len(set(ids))
-        assert {(i,) for i in ids} == sim.expected_primary_keys(config)["response"][1]
+        assert {(i,) for i in ids} == sim.expected_vendor_keys(config)["response"][1]
 
 
 def test_rate_limited_requests_are_retried_after_the_wait_asked(khoros):

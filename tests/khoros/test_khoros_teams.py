@@ -105,11 +105,12 @@ def test_the_simulator_serves_the_published_shape_and_the_tap_lands_every_team()
             "description": team["description"],
             "numberOfMembers": team["numberOfMembers"],
             "raw": team,
+            "_account_id": "default",
         }
         for team in teams
     ]
     assert set(teams[0]) == {"uuid", "teamId", "name", "description", "numberOfMembers"}
-    assert run.schemas()["teams"]["key_properties"] == ["teamId"]
+    assert run.schemas()["teams"]["key_properties"] == ["_account_id", "teamId"]
     # Full table: no bookmark, the whole list every run.
     assert run.bookmark("teams") is None
 

@@ -186,7 +186,7 @@ def test_resume_after_a_kill_mid_backfill_of_several_report_types(tmp_path):
         before = [m for m in messages if m["type"] == "RECORD"]
         resumed = run_tap("tap_khoros_care", config, state=state)
         assert resumed.returncode == 0, resumed.stderr
-        expected = sim.expected_primary_keys(config)
+        expected = sim.expected_vendor_keys(config)
         for stream, column in (("response", "POST_ID"), ("incoming_post", "POST_ID")):
             ids = [m["record"][column] for m in before if m["stream"] == stream]
             ids += [r[column] for r in resumed.records(stream)]

@@ -45,6 +45,7 @@ ATTRIBUTES = {
     ("singer_sdk.Stream", "_stream_version"),
     ("singer_sdk.Stream", "_tap"),
     ("singer_sdk.RESTStream", "_requests_session"),
+    ("singer_sdk.Stream", "_schema"),
 }
 
 

@@ -154,7 +154,7 @@ def test_built_tap_runs_from_anywhere_with_its_version_and_packaged_schemas(tmp_
     )
     catalog = json.loads(done.stdout)
     stream = next(s for s in catalog["streams"] if s["tap_stream_id"] == "requests")
-    assert stream["key_properties"] == ["request_id"]
+    assert stream["key_properties"] == ["_account_id", "request_id"]
     assert stream["schema"]["properties"]["created_datetime"]["format"] == "date-time"
 
     where = subprocess.run(

@@ -136,14 +136,16 @@ def test_recommendations_for_one_action_keep_every_text():
 def test_keys_include_the_action_filter_only_when_action_ids_is_set():
     plain = _tap().streams
     scoped = _tap(action_ids=[3001]).streams
+    account = "_account_id"  # first in every key (the core adds it)
     filters = ("filter_statuses", "filter_channels")
-    assert plain["handoffs"].primary_keys == ("day", *filters, "action_id", "cause_id")
+    assert plain["handoffs"].primary_keys == (account, "day", *filters, "action_id", "cause_id")
     assert scoped["handoffs"].primary_keys == (
+        account,
         "day",
         "filter_action_id",
         *filters,
         "action_id",
         "cause_id",
     )
-    assert scoped["savings"].primary_keys == ("day", "filter_action_id", *filters)
-    assert scoped["actions"].primary_keys == ("action_id",)
+    assert scoped["savings"].primary_keys == (account, "day", "filter_action_id", *filters)
+    assert scoped["actions"].primary_keys == (account, "action_id")

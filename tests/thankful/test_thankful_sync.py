@@ -270,7 +270,7 @@ def test_two_runs_with_other_filters_land_as_other_rows(thankful):
     assert all(run.returncode == 0 for run in runs), runs[1].stderr[-2000:]
     for stream in DAY_STREAMS:
         keys = runs[0].schemas()[stream]["key_properties"]
-        assert keys[1:3] == ["filter_statuses", "filter_channels"], stream
+        assert keys[2:4] == ["filter_statuses", "filter_channels"], stream
         table: dict[tuple, dict] = {}  # what a target upserting on the key keeps
         for run in runs:
             for record in run.records(stream):
@@ -305,7 +305,11 @@ def test_action_ids_ask_once_per_action_and_key_rows_by_it(thankful):
     assert len(thankful.calls("/api/v1/actions")) == 1  # validated and emitted from one answer
     assert_delivers_expected(run, thankful, config)
     for stream in DAY_STREAMS:
-        assert run.schemas()[stream]["key_properties"][:2] == ["day", "filter_action_id"], stream
+        assert run.schemas()[stream]["key_properties"][:3] == [
+            "_account_id",
+            "day",
+            "filter_action_id",
+        ], stream
         assert {r["filter_action_id"] for r in run.records(stream)} <= {first, second}
     assert {r["action_id"] for r in run.records("top_actions")} <= {first, second}
 
@@ -357,7 +361,9 @@ def test_null_handoff_types_give_no_rows_and_no_crash(thankful):
 
 def test_all_streams_are_discovered_with_their_keys(thankful):
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
-    keys = {name: message["key_properties"] for name, message in run.schemas().items()}
+    # The account first in every key (the core adds it); then each stream's own.
+    assert {message["key_properties"][0] for message in run.schemas().values()} == {"_account_id"}
+    keys = {name: message["key_properties"][1:] for name, message in run.schemas().items()}
     day = ["day", "filter_statuses", "filter_channels"]
     assert keys == {
         "actions": ["action_id"],

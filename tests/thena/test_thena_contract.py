@@ -49,7 +49,10 @@ def _response(body: bytes, status: int = 200) -> requests.Response:
 
 
 def _parse(body: bytes, stream=None) -> list[dict]:
-    return list((stream or _stream()).parse_response(_response(body)))
+    """The records as the tap emits them: parsed, then the core's post-processing (which
+    writes the account on each)."""
+    stream = stream or _stream()
+    return [stream.post_process(record) for record in stream.parse_response(_response(body))]
 
 
 class _Logged(logging.Handler):
@@ -90,6 +93,7 @@ def test_the_published_export_example_becomes_this_record():
     published = json.loads(EXPORT_RESPONSE.read_bytes())
     [record] = _parse(EXPORT_RESPONSE.read_bytes())
     assert record == {
+        "_account_id": "acme",  # the workspace
         "request_id": 3292,
         "created_datetime": "2023-05-12T12:24:00+00:00",
         "workspace_name": "CustomerWorkspaceName",
@@ -129,7 +133,11 @@ def test_the_record_fits_the_schema_and_its_key():
     [record] = _parse(EXPORT_RESPONSE.read_bytes(), stream)
     jsonschema.validate(record, stream.schema)
     assert set(record) == set(stream.schema["properties"])
-    assert stream.primary_keys == ("request_id",) and stream.replication_key == "created_datetime"
+    # The account (the workspace, by default) first in the key: two workspaces' request 3292
+    # are two rows.
+    assert stream.primary_keys == ("_account_id", "request_id")
+    assert stream.replication_key == "created_datetime"
+    assert record["_account_id"] == "acme"
     assert stream.schema["properties"]["raw"] == {
         "type": ["object", "null"],
         "description": stream.schema["properties"]["raw"]["description"],

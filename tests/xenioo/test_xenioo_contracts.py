@@ -118,7 +118,9 @@ def test_the_published_statistics_example_lands_whole_with_a_complete_key():
     )
     assert "Set `types` to one type code" in run.stderr
     assert "GroupLabel that is not a date, '...'" in run.stderr
-    assert primary_keys(run, "account_statistics") == {("*", -1, "day", "...", "...", "...", "...")}
+    assert primary_keys(run, "account_statistics") == {
+        ("default", "*", -1, "day", "...", "...", "...", "...")
+    }
 
 
 def test_the_published_example_is_typed_when_the_call_asked_for_one_type():

@@ -184,7 +184,7 @@ class DixaSimulator(VendorSimulator):
             and not (first_pages and key is not None)
         ]
 
-    def expected_primary_keys(
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         return expected.primary_keys(self, tap_config)

@@ -32,6 +32,11 @@ class LoggedRequest:
 
 Route = tuple[str, "re.Pattern[str]", t.Callable[[SimRequest], SimResponse]]
 
+#: The column every tap writes the account in, first in every key, and the account of a tap whose
+#: vendor names none (support_taps.accounts; the simulators do not depend on the taps).
+ACCOUNT_KEY = "_account_id"
+DEFAULT_ACCOUNT = "default"
+
 #: What `dispatch`'s steps return for "drop the connection" (None there means "go on").
 _DROP = SimResponse(status=0)
 
@@ -76,15 +81,33 @@ class VendorSimulator(LoopbackServer):
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None
 
+    def expected_vendor_keys(
+        self, tap_config: t.Mapping[str, t.Any]
+    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
+        """What a full run of the tap with `tap_config` must deliver, from this simulator's data,
+        in the vendor's own keys: for each stream, (key columns, set of key tuples)."""
+        raise NotImplementedError
+
+    def default_account(self, tap_config: t.Mapping[str, t.Any]) -> str:
+        """The account a tap names its records with when `account_id` is not set: the
+        vendor's own identifier where a setting names one (Thena: the workspace), else
+        `default` (support_taps.accounts)."""
+        return DEFAULT_ACCOUNT
+
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         """What a full run of the tap with `tap_config` must deliver, from this simulator's data.
 
-        For each stream: (primary key columns, set of primary key tuples). The demo test
-        compares the DuckDB tables against it.
+        For each stream: (primary key columns, set of primary key tuples), the account first
+        (`_account_id`: the tap's `account_id`, else `default_account`), as every tap keys its
+        records. The demo, fault-matrix and PostgreSQL tests compare what landed against it.
         """
-        raise NotImplementedError
+        account = tap_config.get("account_id") or self.default_account(tap_config)
+        return {
+            stream: ((ACCOUNT_KEY, *columns), {(account, *key) for key in keys})
+            for stream, (columns, keys) in self.expected_vendor_keys(tap_config).items()
+        }
 
     # ---- the server's hooks --------------------------------------------------------
 

@@ -180,7 +180,7 @@ class KhorosSimulator(VendorSimulator):
             return json_response({"status": "FAIL", "message": "Invalid companyKey"}, 403)
         return None
 
-    def expected_primary_keys(
+    def expected_vendor_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
         return expected.primary_keys(self, tap_config)

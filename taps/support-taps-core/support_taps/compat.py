@@ -13,6 +13,7 @@ starts with an underscore.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import typing as t
 from functools import cached_property
 
@@ -56,6 +57,7 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     # Public, but documented as internal: the SDK calls it once a top-level stream (with its
     # children) has synced; ActivateVersionAfterSync relies on that.
     ("singer_sdk.Stream", "finalize_state_progress_markers"),
+    ("singer_sdk.Stream", "_schema"),
 )
 
 
@@ -91,6 +93,20 @@ def tap_of(stream: Stream) -> Tap:
     """The tap a stream belongs to: where a run's shared things live (clock, pacer, stats,
     one token for every stream). The SDK passes it to each stream but keeps it private."""
     return stream._tap
+
+
+def set_stream_schema(stream: Stream, schema: dict) -> None:
+    """Give `stream` the schema `schema` from now on (the core adds `_account_id` to every
+    stream's, see support_taps.accounts).
+
+    A stream's schema is the SDK's read-only `schema` property over its private `_schema` (a
+    schema passed to the constructor), or a class's `StreamSchema` descriptor, which builds the
+    schema anew at each read and which an instance attribute of the same name overrides.
+    """
+    if isinstance(inspect.getattr_static(type(stream), "schema", None), property):
+        stream._schema = schema
+    else:
+        vars(stream)["schema"] = schema
 
 
 def own_requests_session(

@@ -17,6 +17,7 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from support_taps.accounts import ACCOUNT_KEY
 from support_taps.compat import (
     ActivateVersionAfterSync,
     FastRecordMessages,
@@ -169,9 +170,15 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
     def _emits_records(self) -> bool:
         return self.selected
 
+    @cached_property
+    def account_id(self) -> str:
+        """The account of every record of this run (support_taps.accounts)."""
+        return self.tap.account_id
+
     def post_process(self, row: dict, context: t.Mapping | None = None) -> dict | None:
         # Records come out of get_records in the main thread: no lock needed, and this
-        # runs for every record, so it stays two attribute lookups.
+        # runs for every record, so it stays one assignment and two attribute lookups.
+        row[ACCOUNT_KEY] = self.account_id
         if self._emits_records:
             stats = self.stats
             stats.records += 1

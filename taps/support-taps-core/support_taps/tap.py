@@ -13,11 +13,18 @@ from collections.abc import Iterator
 from functools import cached_property
 
 import click
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 from singer_sdk.singerlib import Catalog
 
+from support_taps.accounts import (
+    DEFAULT_ACCOUNT,
+    account_setting,
+    account_setting_errors,
+    add_account,
+    add_account_to_catalog,
+)
 from support_taps.cli import (
     TARGET_CLOSED,
     TargetClosed,
@@ -83,9 +90,9 @@ class SupportTap(TerminationHook, Tap):
         """The SDK's built-in settings, the same on every SDK release in the range (`--about`, the
         Hub definitions and the unknown-setting check agree whatever release is installed).
 
-        singer-sdk 0.55 adds `emit_activate_version_messages` to every tap; a tap that has
-        full-table streams declares it itself (`FULL_TABLE_SETTINGS`). It also rewords
-        `batch_config`: ours is the wording of every release.
+        Every tap takes `account_id`. singer-sdk 0.55 adds `emit_activate_version_messages` to
+        every tap; a tap that has full-table streams declares it itself (`FULL_TABLE_SETTINGS`).
+        It also rewords `batch_config`: ours is the wording of every release.
         """
         declared = set(config_jsonschema.get("properties", {}))
         super().append_builtin_config(config_jsonschema)
@@ -94,6 +101,9 @@ class SupportTap(TerminationHook, Tap):
             properties.pop("emit_activate_version_messages", None)
         if "batch_config" in properties and "batch_config" not in declared:
             properties["batch_config"].update(BATCH_CONFIG_WORDS)
+        # Every tap takes `account_id` (a tap declares it itself to say what its default is).
+        if "account_id" not in properties:
+            properties.update(account_setting().to_dict()["properties"])
 
     @classmethod
     def get_supported_python_versions(cls) -> list[str] | None:
@@ -143,6 +153,7 @@ class SupportTap(TerminationHook, Tap):
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:
         self._check_settings_at_start = validate_config
         self._prepared = False
+        self._streams_carry_account = False
         quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
         quiet_sdk_chatter(self.logger)
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
@@ -181,6 +192,39 @@ class SupportTap(TerminationHook, Tap):
         if problem:
             raise StateError(f"The state is not a Singer state: {problem}.")
         super().load_state(state)
+
+    # ---- the account every record comes from (support_taps.accounts) -------------------
+
+    @cached_property
+    def account_id(self) -> str:
+        """The account this run reads: `account_id`, else the vendor's own account identifier
+        (`vendor_account_id`), else `default`. Written on every record as `_account_id`."""
+        return self.config.get("account_id") or self.vendor_account_id() or DEFAULT_ACCOUNT
+
+    def vendor_account_id(self) -> str | None:
+        """The vendor's own identifier of the account, where a setting names it without
+        revealing a secret (Thena: the workspace); None where there is none."""
+        return None
+
+    @property
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams, each publishing `_account_id` in its key and schema: added here,
+        once every stream's own `__init__` has set its keys, so no stream declares it."""
+        streams = super().streams
+        if not self._streams_carry_account:
+            self._streams_carry_account = True
+            for stream in streams.values():
+                add_account(stream)
+        return streams
+
+    @property
+    def input_catalog(self) -> Catalog | None:
+        """The catalog given to the run, with `_account_id` in every stream's schema and key
+        (one discovered by an earlier release has none)."""
+        catalog = super().input_catalog
+        if catalog is not None:
+            add_account_to_catalog(catalog)
+        return catalog
 
     def setup_mapper(self) -> None:
         # The SDK discovers streams while it sets up stream maps, inside its __init__;
@@ -335,6 +379,7 @@ class SupportTap(TerminationHook, Tap):
             *span_setting_errors(config),
             *secret_setting_errors(dict(_secret_leaves(self.config_jsonschema, config))),
             *privacy_setting_errors(config),
+            *account_setting_errors(config),
         ]
 
     def secret_values(self) -> list[str]:

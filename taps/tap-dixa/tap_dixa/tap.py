@@ -10,6 +10,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from support_taps.accounts import account_setting
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -171,6 +172,10 @@ class TapDixa(SupportTap):
             ),
         ),
         *FULL_TABLE_SETTINGS,
+        *account_setting(
+            "`default`: Dixa's published answers name no organisation, and the API token "
+            "is a secret"
+        ),
         *COMMON_SETTINGS,
         *PRIVACY_SETTINGS,
     ).to_dict()

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from support_taps.accounts import account_setting
 from support_taps.pacing import RequestPacer
 from support_taps.settings import (
     COMMON_SETTINGS,
@@ -274,6 +275,10 @@ class TapKhorosCare(SupportTap):
             description="Columns (metrics) to return, per report type, e.g. "
             '{"team_performance": ["agent_name", "agent_email"]}. Default: the report\'s '
             "default columns.",
+        ),
+        *account_setting(
+            "`default`: Khoros identifies a company by its company key, a credential sent on "
+            "every call and kept secret"
         ),
         *COMMON_SETTINGS,
         *FULL_TABLE_SETTINGS,

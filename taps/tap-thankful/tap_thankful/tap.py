@@ -8,6 +8,7 @@ from functools import cached_property
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from support_taps.accounts import account_setting
 from support_taps.settings import (
     COMMON_SETTINGS,
     FULL_TABLE_SETTINGS,
@@ -77,7 +78,10 @@ class TapThankful(SupportTap):
                 f"Only messages from these channel ids (`fs`): {listed(CHANNEL_IDS)}. Default: all."
             ),
         ),
-        *FULL_TABLE_SETTINGS,
+        *account_setting(
+            "`default`: Thankful's API names no account (its only identifier is the API key, a "
+            "secret)"
+        ),
         *COMMON_SETTINGS,
         *FULL_TABLE_SETTINGS,  # `actions` is full table
         *PRIVACY_SETTINGS,

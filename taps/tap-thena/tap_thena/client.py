@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import typing as t
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
@@ -31,6 +32,16 @@ def thena_base_url(config: t.Mapping[str, t.Any]) -> str:
         )
         raise ValueError(msg)
     return f"https://{workspace}.thena.ai"
+
+
+def thena_workspace(config: t.Mapping[str, t.Any]) -> str | None:
+    """The workspace: the `workspace` setting, or the one an `api_url` on thena.ai names."""
+    workspace = str(config.get("workspace") or "").strip()
+    if workspace:
+        return workspace
+    host = urlsplit(str(config.get("api_url") or "")).hostname or ""
+    name, _, domain = host.partition(".")
+    return name if domain == "thena.ai" and _WORKSPACE.match(name) else None
 
 
 class ThenaStream(WindowedStream):

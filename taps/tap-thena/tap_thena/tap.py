@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from support_taps.accounts import account_setting
 from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, START_END_SETTINGS, credential
 from support_taps.tap import SupportTap
-from tap_thena.client import thena_base_url
+from tap_thena.client import thena_base_url, thena_workspace
 from tap_thena.streams import RequestsStream
 
 
@@ -48,6 +49,10 @@ class TapThena(SupportTap):
                 "Days of creation dates per export request; state is saved after each window."
             ),
         ),
+        *account_setting(
+            "the `workspace` (with `api_url` on <workspace>.thena.ai instead, that workspace), "
+            "else `default`"
+        ),
         *COMMON_SETTINGS,
         *PRIVACY_SETTINGS,
     ).to_dict()
@@ -59,6 +64,10 @@ class TapThena(SupportTap):
         except ValueError as exc:
             errors.append(str(exc))
         return errors
+
+    def vendor_account_id(self) -> str | None:
+        """The workspace names a Thena account (and is no secret): the default `account_id`."""
+        return thena_workspace(self.config)
 
     def discover_streams(self) -> list[RequestsStream]:
         return [RequestsStream(self)]

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from singer_sdk import typing as th
 
+from support_taps.accounts import account_setting
 from support_taps.retry import RetryPolicy
 from support_taps.settings import COMMON_SETTINGS, PRIVACY_SETTINGS, credential
 from support_taps.tap import SupportTap
@@ -134,6 +135,7 @@ class TapXenioo(SupportTap):
                 "account endpoint."
             ),
         ),
+        *account_setting("`default`: Xenioo names an account only by its API key, a secret"),
         *COMMON_SETTINGS,
         *PRIVACY_SETTINGS,
     ).to_dict()
