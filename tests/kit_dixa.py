@@ -84,6 +84,27 @@ def select_only(catalog: dict, *names: str) -> dict:
     return catalog
 
 
+def catalog_of(config: dict, *names: str) -> dict:
+    """The catalog discovered with `config`, only `names` selected."""
+    found = discover(config)
+    assert found.returncode == 0, found.stderr
+    return select_only(found.catalog, *names)
+
+
+#: The streams of the Exports API and the main API's lists (not the Analytics API's).
+EXPORTS_AND_LISTS = (
+    "conversations",
+    "messages",
+    "activity_logs",
+    "agents",
+    "end_users",
+    "queues",
+    "tags",
+    "teams",
+    "custom_attributes",
+)
+
+
 def keys_of(records: list[dict], columns: tuple[str, ...]) -> set[tuple]:
     return {tuple(r[c] for c in columns) for r in records}
 

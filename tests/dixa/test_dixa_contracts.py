@@ -140,20 +140,8 @@ def test_every_fixture_names_its_source_and_parses():
 
 def test_the_published_conversation_export_sample_lands_with_its_values():
     sample = published("exports_conversation_export_response.txt")[0]
-    with PublishedDixa() as server:
-        config = {
-            "api_token": API_TOKEN,
-            "api_url": server.url,
-            "exports_api_url": server.url,
-            "start_date": "1970-01-01",
-            "end_date": "1970-01-02",
-            "retry_base_wait": 0.05,
-        }
-        found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
-        assert found.returncode == 0, found.stderr
-        run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, "conversations"))
-        calls = server.calls("/v1/conversation_export")
-    assert run.returncode == 0, run.stderr
+    server, run = _published_run("conversations", start="1970-01-01", end="1970-01-02")
+    calls = server.calls("/v1/conversation_export")
     (record,) = run.records("conversations")
     assert record["raw"] == sample
     assert record["id"] == 0 and record["initial_channel"] == "email"
@@ -329,20 +317,8 @@ def test_a_description_parses_as_its_catalogue_entry(published_run):
 
 def test_the_published_message_export_sample_lands_with_its_values():
     sample = published("exports_message_export_response.txt")[0]
-    with PublishedDixa() as server:
-        config = {
-            "api_token": API_TOKEN,
-            "api_url": server.url,
-            "exports_api_url": server.url,
-            "start_date": "1970-01-01",
-            "end_date": "1970-01-02",
-            "retry_base_wait": 0.05,
-        }
-        found = discover({**config, "record_ids": ["ratings"], "metric_ids": ["csat"]})
-        assert found.returncode == 0, found.stderr
-        run = run_tap("tap_dixa", config, catalog=select_only(found.catalog, "messages"))
-        calls = server.calls("/v1/message_export")
-    assert run.returncode == 0, run.stderr
+    server, run = _published_run("messages", start="1970-01-01", end="1970-01-02")
+    calls = server.calls("/v1/message_export")
     (record,) = run.records("messages")
     assert record["raw"] == sample
     assert record["id"] == "497f6eca-6276-4993-bfeb-53cbbbba6f08" and record["csid"] == 0
@@ -356,7 +332,7 @@ def test_the_published_message_export_sample_lands_with_its_values():
     assert {"created_after", "created_before"} == set(calls[0].query)
 
 
-def _main_api_run(*streams: str, start: str, end: str) -> tuple[PublishedDixa, t.Any]:
+def _published_run(*streams: str, start: str, end: str) -> tuple[PublishedDixa, t.Any]:
     with PublishedDixa() as server:
         config = {
             "api_token": API_TOKEN,
@@ -375,7 +351,7 @@ def _main_api_run(*streams: str, start: str, end: str) -> tuple[PublishedDixa, t
 
 @pytest.fixture(scope="module")
 def main_api_run():
-    return _main_api_run(
+    return _published_run(
         "activity_logs",
         "teams",
         "team_members",
@@ -473,7 +449,7 @@ def test_the_published_custom_attribute_definitions_land(main_api_run):
 
 
 def test_the_published_notes_land_for_the_published_conversation():
-    server, run = _main_api_run("conversations", "notes", start="1970-01-01", end="1970-01-02")
+    server, run = _published_run("conversations", "notes", start="1970-01-01", end="1970-01-02")
     notes = published("main_api_notes_response.txt")["data"]
     (conversation,) = run.records("conversations")
     records = {r["id"]: r for r in run.records("notes")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kit_dixa import API_TOKEN, discover, dixa_config, select_only
+from kit_dixa import API_TOKEN, EXPORTS_AND_LISTS, discover, dixa_config, select_only
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -13,15 +13,7 @@ STATIC = {
     "records_catalogue",
     "filter_values",
     "metric_values",
-    "conversations",
-    "messages",
-    "activity_logs",
-    "agents",
-    "end_users",
-    "queues",
-    "tags",
-    "teams",
-    "custom_attributes",
+    *EXPORTS_AND_LISTS,
     "team_members",
     "queue_members",
     "notes",

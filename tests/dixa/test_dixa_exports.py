@@ -17,40 +17,25 @@ from pathlib import Path
 import pytest
 from kit_dixa import (
     API_TOKEN,
+    EXPORTS_AND_LISTS,
+    catalog_of,
     dixa_config,
     keys_of,
     limit_recovered_before_each_run,
     load_into_duckdb,
-    select_only,
 )
 from tap_runner import TapRun, run_tap
 
 from support_simulators.dixa.exports import DAY_MS
 
 UTC = dt.timezone.utc
-EXPORTS = (
-    "conversations",
-    "messages",
-    "activity_logs",
-    "agents",
-    "end_users",
-    "queues",
-    "tags",
-    "teams",
-    "custom_attributes",
-)
+EXPORTS = EXPORTS_AND_LISTS
 
 
 def _config(sim, **overrides):
     return dixa_config(
         sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], "page_limit": 1000, **overrides}
     )
-
-
-def _catalog(sim, config, *names):
-    found = run_tap("tap_dixa", config, args=("--discover",))
-    assert found.returncode == 0, found.stderr
-    return select_only(json.loads(found.stdout), *names)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +45,7 @@ def long_run():
 
     with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = _config(sim, start_date="2025-01-01", end_date="2025-03-15")
-        catalog = _catalog(sim, config, *EXPORTS)
+        catalog = catalog_of(config, *EXPORTS)
         sim.reset_log()
         run = run_tap("tap_dixa", config, catalog=catalog)
         yield sim, config, run
@@ -144,7 +129,7 @@ def test_the_31_day_rule_is_answered_with_400(dixa):
 
 def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_path):
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-20")
-    catalog = _catalog(dixa, config, "conversations", "messages")
+    catalog = catalog_of(config, "conversations", "messages")
     first = run_tap("tap_dixa", config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     edited = first.records("conversations")[0]["id"]
@@ -183,7 +168,7 @@ def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_p
 
 def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
     config = _config(dixa, start_date="2025-01-01", end_date="2025-03-01", export_window_days=10)
-    catalog = _catalog(dixa, config, "conversations")
+    catalog = catalog_of(config, "conversations")
     killed = _run_until_first_bookmark(config, catalog, "conversations")
     bookmark = killed.bookmark("conversations")
     assert bookmark == "2025-01-10T23:59:59.999000+00:00"  # the first window's end (10 days - 1 ms)
@@ -234,7 +219,7 @@ def _run_until_first_bookmark(config: dict, catalog: dict, stream: str) -> TapRu
 
 def test_the_lists_follow_every_page(dixa):
     config = _config(dixa, page_limit=7)
-    catalog = _catalog(dixa, config, "agents", "end_users", "queues", "tags", "teams")
+    catalog = catalog_of(config, "agents", "end_users", "queues", "tags", "teams")
     dixa.reset_log()
     run = run_tap("tap_dixa", config, catalog=catalog)
     assert run.returncode == 0, run.stderr
@@ -301,7 +286,7 @@ def test_an_export_or_list_in_a_shape_the_tap_does_not_expect_fails_clearly(
     stream = {"/v1/conversation_export": "conversations", "/v1/message_export": "messages"}.get(
         path, "agents"
     )
-    catalog = _catalog(dixa, config, stream)
+    catalog = catalog_of(config, stream)
     dixa.faults.add(Fault(body=json.dumps(body).encode(), path_prefix=path))
     run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
     assert run.returncode != 0
@@ -315,7 +300,7 @@ def test_an_instant_out_of_range_besides_the_window_field_lands_as_null_with_one
     from support_simulators.framework import Fault
 
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-08")
-    catalog = _catalog(dixa, config, "conversations")
+    catalog = catalog_of(config, "conversations")
     stamp = int(dt.datetime(2025, 1, 6, 12, tzinfo=UTC).timestamp() * 1000)
     body = [{"id": n, "updated_at": stamp, "closed_at": 2**70, "created_at": stamp} for n in (1, 2)]
     dixa.faults.add(Fault(body=json.dumps(body).encode(), path_prefix="/v1/conversation_export"))
@@ -336,7 +321,7 @@ def test_an_id_sent_twice_newest_first_lands_once_as_its_newest_version(dixa):
     # Each conversation is served twice in its window's answer, the newest first: an upserting
     # target would keep the older one; only the newest version is emitted.
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-08")
-    catalog = _catalog(dixa, config, "conversations")
+    catalog = catalog_of(config, "conversations")
     plain = run_tap("tap_dixa", config, catalog=catalog)
     assert plain.returncode == 0, plain.stderr
     dixa.exports.stale_duplicates = True

@@ -8,7 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of, limit_recovered_before_each_run, select_only
+from kit_dixa import (
+    API_TOKEN,
+    catalog_of,
+    dixa_config,
+    keys_of,
+    limit_recovered_before_each_run,
+)
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -19,18 +25,12 @@ def _config(sim, **overrides):
     return dixa_config(sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], **overrides})
 
 
-def _catalog(config, *names):
-    found = run_tap("tap_dixa", config, args=("--discover",))
-    assert found.returncode == 0, found.stderr
-    return select_only(json.loads(found.stdout), *names)
-
-
 @pytest.fixture(scope="module")
 def main_api_run():
     """Two days of the activity log, the lists and their members, conversations and notes."""
     with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = _config(sim, start_date="2025-01-06", end_date="2025-01-08", page_limit=7)
-        catalog = _catalog(
+        catalog = catalog_of(
             config,
             "activity_logs",
             "conversations",
@@ -171,7 +171,7 @@ def test_activity_log_type_when_dixa_sends_only_one_of_its_names(
 ):
     dixa.exports.activity_type_fields = sent
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    run = run_tap("tap_dixa", config, catalog=_catalog(config, "activity_logs"))
+    run = run_tap("tap_dixa", config, catalog=catalog_of(config, "activity_logs"))
     assert run.returncode == 0, run.stderr
     assigned = [r for r in run.records("activity_logs") if r["_type"] == expected_type]
     assert assigned and all(r["activityType"] == expected_deprecated for r in assigned)
@@ -180,7 +180,7 @@ def test_activity_log_type_when_dixa_sends_only_one_of_its_names(
 
 def test_a_team_deleted_after_it_was_listed_is_a_warning_not_a_failure(dixa):
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    catalog = _catalog(config, "teams", "team_members")
+    catalog = catalog_of(config, "teams", "team_members")
     gone = dixa.directory.listing("teams")[1]["id"]
     dixa.faults.add(Fault(status=404, path_prefix=f"/v1/teams/{gone}/agents"))
     run = run_tap("tap_dixa", config, catalog=catalog)
@@ -210,7 +210,7 @@ def test_queues_carry_the_six_published_fields(main_api_run):
 
 def test_transfer_time_and_rating_timestamps_stay_the_published_integers(dixa):
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    catalog = _catalog(config, "conversations")
+    catalog = catalog_of(config, "conversations")
     sample = dixa.exports.conversations_created(dixa.dataset.start)[0]
     altered = [
         {**sample, "transfer_time": 4200},
