@@ -11,6 +11,9 @@ import pytest
 from kit_khoros import khoros_config, khoros_simulator
 from tap_runner import run_tap
 
+from support_simulators.khoros.reports import COLUMNS
+from tap_khoros_care.streams import REPORT_STREAMS
+
 HASH = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -18,22 +21,20 @@ def _warnings(run, about: str) -> list[str]:
     return [line for line in run.stderr.splitlines() if "WARNING" in line and about in line]
 
 
-@pytest.mark.parametrize(
-    ("report", "metrics", "key", "missing"),
-    [
-        # An id column we guessed: POST_ID of the posts and responses reports.
-        ("response", ["conversation_id", "agent_id", "content"], "POST_ID", "POST_ID"),
-        ("combined", ["conversation_id", "network", "content"], "POST_ID", "POST_ID"),
-        ("incoming_post", ["conversation_id", "author_id", "content"], "POST_ID", "POST_ID"),
-        # Identity columns we guessed: the row hash then covers the whole row.
-        (
-            "raw_agent_states",
-            ["agent_id", "state", "duration_seconds"],
-            "_row_hash",
-            "STATE_STARTED_AT",
-        ),
-    ],
-)
+def _guessed() -> list[tuple[str, list[str], str, str]]:
+    """Every report stream whose key columns are our reading of the exports (found from the
+    tap): the report, metrics leaving every key column out, the key field, the missing names."""
+    cases = []
+    for name, stream in REPORT_STREAMS.items():
+        keys = (stream.id_column,) if stream.id_column else stream.identity_columns
+        if not keys or stream.key_published:
+            continue
+        metrics = [c.lower() for c in COLUMNS[name] if c not in keys][:3]
+        cases.append((name, metrics, stream.id_column or "_row_hash", ", ".join(keys)))
+    return cases
+
+
+@pytest.mark.parametrize(("report", "metrics", "key", "missing"), _guessed())
 def test_a_report_without_a_guessed_key_lands_keyed_by_a_hash_of_the_whole_row(
     report, metrics, key, missing
 ):
@@ -54,6 +55,17 @@ def test_a_report_without_a_guessed_key_lands_keyed_by_a_hash_of_the_whole_row(
     [warning] = _warnings(first, f"report `{report}`")
     assert f"without {missing}, the key this tap reads it by (a guess" in warning
     assert f"Columns found: {', '.join(sorted(m.upper() for m in metrics))}." in warning
+
+
+def test_every_guessed_key_is_covered():
+    """The reports above are the tap's own: every report but the one with a published key and
+    the two without key columns (keyed by a hash of the whole row anyway)."""
+    guessed = {case[0] for case in _guessed()}
+    assert set(REPORT_STREAMS) - guessed == {
+        "conversation",
+        "conversation_actions",
+        "conversation_history_action",
+    }
 
 
 def test_a_conversation_report_without_its_published_key_is_an_error_naming_the_report():

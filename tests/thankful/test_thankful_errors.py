@@ -199,7 +199,9 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
     assert "Return Order" not in run.stderr  # described, not quoted
 
 
-def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
+def test_an_action_key_that_is_not_an_id_is_an_error_by_shape_never_by_value(thankful):
+    """`/actions` maps action ids to names (Thankful's example): a key that is not an id is an
+    error, not a skipped action, and the key is described, never quoted."""
     thankful.faults.add(
         Fault(
             status=200,
@@ -208,10 +210,15 @@ def test_skipped_entries_are_logged_by_shape_never_by_value(thankful):
         ),
     )
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
-    assert run.returncode == 0, run.stderr
+    assert run.returncode != 0
     assert (
-        'listed a key that is not an action id, string "Aaaaaa-Aaaa-9" (13 characters); skipped.'
-        in run.stderr
+        run.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "Thankful GET /actions: expected action ids (numbers) as keys, found string "
+            '"Aaaaaa-Aaaa-9" (13 characters). The endpoint maps action ids to names; no action is '
+            "skipped."
+        )
     )
     assert "Refund-Desk-7" not in run.stderr
 

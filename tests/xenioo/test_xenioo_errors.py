@@ -3,6 +3,8 @@ any of it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, simulator, xenioo_config
 from singer_sdk.exceptions import ConfigValidationError
@@ -146,8 +148,8 @@ def test_broken_bodies_are_reported(xenioo, body, expected):
 def test_secrets_in_a_body_are_masked_in_errors_and_records(xenioo):
     key = BOT_SETTINGS[0]["api_key"]
     echo = (
-        '[{"GroupLabel": "2025-01-01", "BotName": "Support", "Type": 3, "Value": 1, '
-        f'"BotKey": "{key}"}}]'
+        '[{"GroupLabel": "2025-01-01", "BotName": "Support", "ChannelName": "Web", '
+        f'"EventLabel": "Messages", "Type": 3, "Value": 1, "BotKey": "{key}"}}]'
     )
     xenioo.faults.add(
         Fault(status=200, body=echo.encode(), path_prefix=ACCOUNT),
@@ -185,7 +187,10 @@ def test_a_bot_endpoint_that_keeps_dropping_the_connection_fails_without_showing
 
 
 def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
-    body = b'[{"GroupLabel": "2025-01-01", "BotName": "Shop"}, "alice@example.com"]'
+    body = (
+        b'[{"GroupLabel": "2025-01-01", "BotName": "Shop", "ChannelName": "Web", '
+        b'"EventLabel": "Messages"}, "alice@example.com"]'
+    )
     xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
@@ -193,6 +198,35 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
     assert (
         "(HTTP 200), item 1 of 2: expected statistics objects with GroupLabel, BotName, "
         "ChannelName and EventLabel, found string. The array holds list[1 × "
-        "object{GroupLabel: string, BotName: string}, 1 × string]."
+        "object{GroupLabel: string, BotName: string, ChannelName: string, EventLabel: string}, "
+        "1 × string]."
     ) in run.stderr
     assert "alice@example.com" not in run.stderr
+
+
+@pytest.mark.parametrize("left_out", ["GroupLabel", "BotName", "ChannelName", "EventLabel"])
+def test_an_account_object_without_a_published_field_is_an_error_naming_the_endpoint(
+    xenioo, left_out
+):
+    """Xenioo publishes the account statistics object: one without a field of it (all are key
+    columns) is an error naming the endpoint and the fields found, never a row keyed by ""."""
+    published = {
+        "GroupLabel": "2025-01-01",
+        "BotName": "Support",
+        "ChannelName": "Web",
+        "EventLabel": "Messages",
+        "Value": 1,
+    }
+    body = json.dumps([{k: v for k, v in published.items() if k != left_out}]).encode()
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    assert "Xenioo sent a row of GET /analytics/statistics/account/*/" in last
+    found = ", ".join(sorted(k for k in published if k != left_out))
+    assert last.endswith(
+        f"(HTTP 200), item 0 of 1 without {left_out}, which Xenioo documents as its key. "
+        f"Columns found: {found}."
+    )
+    assert run.records("account_statistics") == []
+    assert run.bookmark("account_statistics") is None

@@ -36,7 +36,7 @@ from functools import cached_property
 from singer_sdk import StreamSchema
 
 from support_taps.compat import SchemaOncePerRun
-from support_taps.errors import describe_shape
+from support_taps.errors import describe_shape, unexpected_shape
 from support_taps.normalize import to_integer, to_number, to_utc_iso
 from support_taps.schemas import schema_directory
 from support_taps.windows import DateWindow, floor_day, parse_utc
@@ -83,11 +83,15 @@ class ActionsStream(ThankfulStream):
         for key, value in payload.items():
             action_id = to_integer(key)
             if action_id is None:
-                self.logger.warning(
-                    "Thankful's /actions listed a key that is not an action id, %s; skipped.",
-                    describe_shape(key, text_pattern=True),
+                # Thankful's example maps action ids to names: the id is the published key.
+                raise unexpected_shape(
+                    self.vendor,
+                    "GET /actions",
+                    "action ids (numbers) as keys",
+                    key,
+                    "The endpoint maps action ids to names; no action is skipped.",
+                    text_pattern=True,
                 )
-                continue
             yield {"action_id": action_id, "name": text_as_sent(value), "raw": {key: value}}
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:

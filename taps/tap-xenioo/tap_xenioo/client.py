@@ -158,6 +158,9 @@ class XeniooStream(WindowedStream):
     throttle: t.ClassVar[dt.timedelta] = dt.timedelta(hours=1)
     #: How the vendor's docs name the endpoint in messages.
     endpoint_title: t.ClassVar[str] = "statistics"
+    #: The object fields Xenioo publishes for this endpoint (all key columns): an object
+    #: without one is an error. Empty where the object is our reading (a missing field is "").
+    published_fields: t.ClassVar[tuple[str, ...]] = ()
     #: The setting that lists the statistic types this stream asks for.
     types_setting: t.ClassVar[str] = "types"
 
@@ -275,6 +278,15 @@ class XeniooStream(WindowedStream):
                     "statistics objects with GroupLabel, BotName, ChannelName and EventLabel",
                     raw,
                     f"The array holds {describe_shape(rows)}.",
+                )
+            missing = [name for name in self.published_fields if raw.get(name) is None]
+            if missing:
+                self.missing_key(
+                    response_place(response, f", item {index} of {len(rows)}"),
+                    missing,
+                    raw,
+                    published=True,
+                    keyed_by="",
                 )
             record = self.make_record(raw, call)
             start = record.get("period_start")

@@ -71,6 +71,8 @@ class AccountStatisticsStream(StatisticsRecords, AccountScoped):
     statistics_path = "/analytics/statistics/account/{APIKEY}/{TYPES}/{GROUPMODE}/{DAYS}"
     throttle = dt.timedelta(hours=1)
     endpoint_title = "account statistics"
+    # Xenioo's Account Statistics Data page publishes the object (tests/contracts/xenioo).
+    published_fields = ("GroupLabel", "BotName", "ChannelName", "EventLabel")
     primary_keys = STATISTICS_KEY
     schema = StreamSchema(XENIOO_SCHEMAS)
 
