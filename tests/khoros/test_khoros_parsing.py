@@ -343,12 +343,3 @@ def test_occurrences_count_repeats_of_each_key_across_table_growth():
     counts = [seen(key) for key in keys] + [seen(key) for key in reversed(keys)]
     counts += [seen(key) for key in keys[::2]]
     assert counts == [0] * 5000 + [1] * 5000 + [2] * 2500
-
-
-@pytest.mark.parametrize("sent", ["99999999999999999999", 2**70, float("nan"), -(2**63)])
-def test_epoch_milliseconds_no_date_time_holds_are_null(sent):
-    # Khoros's date columns are a guess: a number no date-time holds is null in its column
-    # (it stays in `fields`), never an OSError that stops the run.
-    read = datetime_reader(dt.timezone.utc, day_first=False)
-    assert read(sent) is None
-    assert read("1736160000123") == "2025-01-06T10:40:00.123000+00:00"

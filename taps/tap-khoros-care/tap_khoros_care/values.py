@@ -16,16 +16,7 @@ from array import array
 
 import msgspec
 
-from support_taps.normalize import (
-    MISSING,
-    InstantOutOfRange,
-    from_epoch_ms,
-    is_missing,
-    to_integer,
-    to_number,
-    to_text,
-    to_utc_iso,
-)
+from support_taps.normalize import MISSING, is_missing, to_integer, to_number, to_text, to_utc_iso
 
 UTC = dt.timezone.utc
 #: Locales whose numeric dates put the day first (the vendor documents en, es, fr, de, tr).
@@ -57,10 +48,8 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
         if isinstance(value, (int, float)) or (
             isinstance(value, str) and value.isdigit() and len(value) >= 12
         ):
-            try:  # epoch milliseconds
-                return from_epoch_ms(value if isinstance(value, (int, float)) else int(value))
-            except InstantOutOfRange:
-                return None  # unreadable: null in its column, as sent in `fields`
+            moment = dt.datetime.fromtimestamp(int(value) / 1000, UTC)  # epoch milliseconds
+            return moment.isoformat()
         return to_utc_iso(value, other_formats, zone)
 
     return read
