@@ -205,3 +205,23 @@ def test_epoch_milliseconds_no_date_time_holds_are_one_error(ms):
     # Any number past years 1 to 9999: one error saying so (never OSError/OverflowError).
     with pytest.raises(InstantOutOfRange, match="epoch milliseconds outside years 1 to 9999"):
         from_epoch_ms(ms)
+
+
+@given(
+    moment=st.datetimes(
+        min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59)
+    ),
+    offset_minutes=st.integers(-23 * 60 - 59, 23 * 60 + 59),
+)
+@example(moment=dt.datetime(9999, 12, 31, 23, 0), offset_minutes=-60)
+@example(moment=dt.datetime(1, 1, 1, 0, 30), offset_minutes=60)
+def test_any_iso_date_time_with_any_offset_reads_or_is_none(moment, offset_minutes):
+    # Year 9999 west of UTC (year 1 east of it) has no UTC date-time: None, never OverflowError.
+    zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
+    text = moment.replace(tzinfo=zone).isoformat()
+    read = to_utc_iso(text)
+    try:
+        expected = moment.replace(tzinfo=zone).astimezone(UTC).isoformat()
+    except OverflowError:
+        expected = None
+    assert read == expected

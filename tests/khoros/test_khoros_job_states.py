@@ -11,7 +11,7 @@ import zipfile
 from urllib.parse import quote
 
 import pytest
-from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
+from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
@@ -147,6 +147,29 @@ def test_csv_mode_refuses_a_file_that_is_no_report(body, says):
         assert says in run.stderr
         assert run.bookmark("response") == "2025-03-02T00:00:00+00:00"
         assert {r["window_start"][:10] for r in run.records()} == {"2025-03-01"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_error_page_quoting_a_secret_is_named_masked(fmt):
+    # An error page from the file host that echoes what it was sent (here the company key and
+    # the password): quoted in the error, the secrets masked.
+    body = f"<html><body>Denied: key={COMPANY_KEY} pass={PASSWORD}</body></html>".encode()
+    with khoros_simulator() as sim:
+        sim.file_host.faults.add(*[Fault(status=200, body=body)] * 3)
+        config = khoros_config(
+            sim,
+            report_types=["response"],
+            report_format=fmt,
+            start_date="2025-03-01",
+            end_date="2025-03-02",
+        )
+        run = run_tap("tap_khoros_care", config)
+    assert run.returncode != 0
+    assert "the body is an HTML or XML page, not a report file: '<html><body>Denied: key=" in (
+        run.stderr
+    )
+    assert COMPANY_KEY not in run.output and PASSWORD not in run.output
+    assert run.bookmark("response") is None and run.records("response") == []
 
 
 def test_new_exports_and_their_parameters(khoros):

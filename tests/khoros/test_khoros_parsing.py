@@ -330,3 +330,16 @@ def test_parse_errors_describe_never_quote_the_rows(rows, cut, garbage, fmt):
         for row in rows:
             for value in row.values():
                 assert value.strip() == "" or value not in message, message
+
+
+def test_occurrences_count_repeats_of_each_key_across_table_growth():
+    # Many keys (the table grows several times), each seen three times in scattered order.
+    import hashlib
+
+    from tap_khoros_care.values import Occurrences
+
+    keys = [hashlib.blake2b(str(n).encode(), digest_size=16).hexdigest() for n in range(5000)]
+    seen = Occurrences()
+    counts = [seen(key) for key in keys] + [seen(key) for key in reversed(keys)]
+    counts += [seen(key) for key in keys[::2]]
+    assert counts == [0] * 5000 + [1] * 5000 + [2] * 2500

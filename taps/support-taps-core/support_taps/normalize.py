@@ -188,7 +188,10 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
     if parsed is None:
         return None
     parsed = parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        return parsed.astimezone(UTC).isoformat()
+    except OverflowError:  # year 9999 west of UTC, year 1 east of it: no UTC date-time
+        return None
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

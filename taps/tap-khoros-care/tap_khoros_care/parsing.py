@@ -115,17 +115,24 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
     exhausted = False
     lines_before = 1  # the line `buffer[0]` is on
 
-    def refill() -> bool:
+    def refill(least: int = 1) -> bool:
+        """Read at least `least` more characters (fewer at the end of the body), joined
+        once: a long row grows in large steps, not a copy per chunk."""
         nonlocal buffer, pos, exhausted, lines_before
         if exhausted:
             return False
-        try:
-            more = next(texts)
-        except StopIteration:
+        parts, size = [], 0
+        for more in texts:
+            parts.append(more)
+            size += len(more)
+            if size >= least:
+                break
+        else:
             exhausted = True
+        if not parts:
             return False
         lines_before += buffer.count("\n", 0, pos)
-        buffer = buffer[pos:] + more
+        buffer = buffer[pos:] + "".join(parts)
         pos = 0
         return True
 
@@ -172,23 +179,19 @@ def iter_json_rows(chunks: Iterable[bytes]) -> Iterator[dict[str, t.Any]]:
         if char != "{":
             raise ReportFormatError(f"expected a row object as row {row + 1}, found {found_at()}")
         row += 1
-        tried_at = 0  # the row's length when it was last tried: retry once it doubled
         while True:
-            if len(buffer) - pos >= 2 * tried_at:
-                tried_at = len(buffer) - pos
-                try:
-                    value, end = decode(buffer, pos)
-                    break
-                except json.JSONDecodeError:
-                    pass
-            # Most likely the row continues in the next chunk; if there is none, or it
-            # never ends, the body is broken.
-            if len(buffer) - pos > MAX_ROW_CHARS:
+            try:
+                value, end = decode(buffer, pos)
+                break
+            except json.JSONDecodeError:
+                pass
+            # Most likely the row continues past what was read: read as much again as the
+            # row holds so far (each try costs its length), unless it is past the limit or
+            # the body ends.
+            held = len(buffer) - pos
+            if held > MAX_ROW_CHARS:
                 raise _too_long(row, line())
-            if not refill():
-                if len(buffer) - pos > tried_at:
-                    tried_at = 0
-                    continue  # try what came since the last try
+            if not refill(min(max(held, CHUNK_BYTES), MAX_ROW_CHARS + 1 - held)):
                 raise ReportFormatError(
                     f"row {row} (from line {line()}) is not valid JSON or is cut off"
                 )
@@ -205,25 +208,12 @@ def _lines(chunks: Iterable[bytes], warn: Callable[[str], None] | None) -> Itera
     The first line (the header) must be UTF-8; later bytes that are not are read as U+FFFD,
     with one warning naming where the first was.
     """
-    pending = b""
-    offset = 0  # of `pending`'s first byte in the body
+    offset = 0  # of the next line's first byte in the body
     number = 0
     warned = False
-    source = iter(chunks)
-    while True:
-        cut = pending.find(b"\n")
-        if cut < 0:
-            if len(pending) > MAX_ROW_CHARS:
-                raise _too_long(max(number, 1), number + 1)
-            chunk = next(source, None)
-            if chunk is None:
-                if not pending:
-                    return
-                cut = len(pending) - 1
-            else:
-                pending += chunk
-                continue
-        raw, pending = pending[: cut + 1], pending[cut + 1 :]
+
+    def text_of(raw: bytes) -> str:
+        nonlocal offset, number, warned
         if number == 0 and raw.startswith(_UTF8_BOM):
             raw, offset = raw[len(_UTF8_BOM) :], offset + len(_UTF8_BOM)
         number += 1
@@ -242,7 +232,27 @@ def _lines(chunks: Iterable[bytes], warn: Callable[[str], None] | None) -> Itera
             warned = True
             text = raw.decode("utf-8", errors="replace")
         offset += len(raw)
-        yield text
+        return text
+
+    parts: list[bytes] = []  # the line read so far
+    size = 0
+    for chunk in chunks:
+        start = 0
+        while (cut := chunk.find(b"\n", start)) >= 0:
+            parts.append(chunk[start : cut + 1])
+            line = b"".join(parts)
+            parts, size = [], 0
+            start = cut + 1
+            if len(line) > MAX_ROW_CHARS:
+                raise _too_long(max(number, 1), number + 1)
+            yield text_of(line)
+        if start < len(chunk):
+            parts.append(chunk[start:] if start else chunk)
+            size += len(chunk) - start
+            if size > MAX_ROW_CHARS:
+                raise _too_long(max(number, 1), number + 1)
+    if parts:
+        yield text_of(b"".join(parts))
 
 
 def _cells(cells: list[str]) -> str:
