@@ -122,6 +122,8 @@ def test_dates_are_read_in_the_report_zone():
     assert read("03/01/2025 10:00") == "2025-03-01T15:00:00+00:00"
     assert read("1740787200000") == "2025-03-01T00:00:00+00:00"  # epoch milliseconds
     assert read("") is None and read("not a date") is None
+    # An epoch past year 9999 (or before year 1) is a value we cannot read, not a crash.
+    assert read("99999999999999999999") is None and read(-(2**70)) is None and read(2**70) is None
     day_first = datetime_reader(zoneinfo.ZoneInfo("UTC"), day_first=True)
     assert day_first("03/01/2025 10:00") == "2025-01-03T10:00:00+00:00"
 

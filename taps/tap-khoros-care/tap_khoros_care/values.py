@@ -16,7 +16,16 @@ from array import array
 
 import msgspec
 
-from support_taps.normalize import MISSING, is_missing, to_integer, to_number, to_text, to_utc_iso
+from support_taps.normalize import (
+    MISSING,
+    InstantOutOfRange,
+    from_epoch_ms,
+    is_missing,
+    to_integer,
+    to_number,
+    to_text,
+    to_utc_iso,
+)
 
 UTC = dt.timezone.utc
 #: Locales whose numeric dates put the day first (the vendor documents en, es, fr, de, tr).
@@ -56,8 +65,12 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
     return read
 
 
-def _epoch_ms(milliseconds: int) -> str:
-    return dt.datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat()
+def _epoch_ms(milliseconds: int) -> str | None:
+    """An epoch-milliseconds date; null (like any value we cannot read) outside years 1-9999."""
+    try:
+        return from_epoch_ms(milliseconds)
+    except InstantOutOfRange:
+        return None
 
 
 def text(value: object) -> str | None:
