@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from kit_dixa import (
     API_TOKEN,
+    assert_delivered_exactly,
+    catalog_selecting,
     dixa_config,
     keys_of,
     limit_recovered_before_each_run,
     load_into_duckdb,
-    select_only,
 )
 from tap_runner import TapRun, run_tap
 
@@ -48,9 +49,7 @@ def _config(sim, **overrides):
 
 
 def _catalog(sim, config, *names):
-    found = run_tap("tap_dixa", config, args=("--discover",))
-    assert found.returncode == 0, found.stderr
-    return select_only(json.loads(found.stdout), *names)
+    return catalog_selecting(config, *names)
 
 
 @pytest.fixture(scope="module")
@@ -68,14 +67,9 @@ def long_run():
 
 def test_export_streams_deliver_exactly_what_the_simulator_serves(long_run):
     sim, config, run = long_run
-    assert run.returncode == 0, run.stderr
+    assert_delivered_exactly(run, sim, config, EXPORTS)
     expected = sim.expected_primary_keys(config)
-    for stream in EXPORTS:
-        records = run.records(stream)
-        columns, keys = expected[stream]
-        assert keys_of(records, columns) == keys, stream
-        assert len(records) == len(keys), f"{stream}: a record was emitted twice"
-        assert run.schemas()[stream]["key_properties"] == ["id"]
+    assert all(run.schemas()[stream]["key_properties"] == ["id"] for stream in EXPORTS)
     assert len(expected["conversations"][1]) > 1500 and len(expected["messages"][1]) > 5000
 
 

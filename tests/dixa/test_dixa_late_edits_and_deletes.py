@@ -13,7 +13,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of, limit_recovered_before_each_run, select_only
+from kit_dixa import (
+    API_TOKEN,
+    catalog_selecting,
+    dixa_config,
+    keys_of,
+    limit_recovered_before_each_run,
+)
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -21,12 +27,6 @@ from support_simulators.dixa import DixaSimulator
 UTC = dt.timezone.utc
 #: The end of the first run, by the simulator's clock and the tap's `end_date`.
 FIRST_END = dt.datetime(2025, 1, 20, 12, tzinfo=UTC)
-
-
-def _catalog(config, *names):
-    found = run_tap("tap_dixa", config, args=("--discover",))
-    assert found.returncode == 0, found.stderr
-    return select_only(json.loads(found.stdout), *names)
 
 
 def _config(sim, end: dt.datetime, **overrides):
@@ -59,7 +59,7 @@ def test_an_edit_recorded_late_lands_on_the_next_run(lookback, lands):
     with DixaSimulator(api_token=API_TOKEN, now=FIRST_END) as sim:
         with limit_recovered_before_each_run(sim):
             config = _config(sim, FIRST_END, export_lookback_minutes=lookback)
-            catalog = _catalog(config, "conversations")
+            catalog = catalog_selecting(config, "conversations")
             # A conversation last changed before the first run's range.
             csid = sim.exports.conversations_created(dt.date(2025, 1, 15))[0]["id"]
             # Through the control endpoint, as a user trying the pipeline would.
@@ -111,7 +111,7 @@ def dixa_at_noon():
 def test_a_tag_deleted_between_runs_is_announced_after_the_last_tag(dixa_at_noon):
     sim = dixa_at_noon
     config = _config(sim, FIRST_END, emit_activate_version_messages=True)
-    catalog = _catalog(config, "tags", "teams", "team_members", "conversations")
+    catalog = catalog_selecting(config, "tags", "teams", "team_members", "conversations")
     first = run_tap("tap_dixa", config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     tag = first.records("tags")[2]["id"]

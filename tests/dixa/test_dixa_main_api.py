@@ -8,7 +8,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of, limit_recovered_before_each_run, select_only
+from kit_dixa import (
+    API_TOKEN,
+    QUEUE_FIELDS_ADDED,
+    assert_delivered_exactly,
+    catalog_selecting,
+    dixa_config,
+    keys_of,
+    limit_recovered_before_each_run,
+)
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -19,18 +27,12 @@ def _config(sim, **overrides):
     return dixa_config(sim, **{"record_ids": ["ratings"], "metric_ids": ["csat"], **overrides})
 
 
-def _catalog(config, *names):
-    found = run_tap("tap_dixa", config, args=("--discover",))
-    assert found.returncode == 0, found.stderr
-    return select_only(json.loads(found.stdout), *names)
-
-
 @pytest.fixture(scope="module")
 def main_api_run():
     """Two days of the activity log, the lists and their members, conversations and notes."""
     with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = _config(sim, start_date="2025-01-06", end_date="2025-01-08", page_limit=7)
-        catalog = _catalog(
+        catalog = catalog_selecting(
             config,
             "activity_logs",
             "conversations",
@@ -48,14 +50,8 @@ def main_api_run():
 
 def test_every_new_stream_delivers_exactly_what_the_simulator_serves(main_api_run):
     sim, config, run = main_api_run
-    assert run.returncode == 0, run.stderr
-    expected = sim.expected_primary_keys(config)
-    for stream in ("notes", "team_members", "queue_members", "custom_attributes"):
-        columns, keys = expected[stream]
-        records = run.records(stream)
-        assert keys and keys_of(records, columns) == keys, stream
-        assert len(records) == len(keys), f"{stream}: a record was emitted twice"
-        assert run.schemas()[stream]["key_properties"] == list(columns)
+    streams = ("notes", "team_members", "queue_members", "custom_attributes")
+    assert_delivered_exactly(run, sim, config, streams)
     # One SCHEMA per stream and run, though a child stream is synced once per parent.
     schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
     assert schemas.count("team_members") == schemas.count("notes") == 1
@@ -171,7 +167,7 @@ def test_activity_log_type_when_dixa_sends_only_one_of_its_names(
 ):
     dixa.exports.activity_type_fields = sent
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    run = run_tap("tap_dixa", config, catalog=_catalog(config, "activity_logs"))
+    run = run_tap("tap_dixa", config, catalog=catalog_selecting(config, "activity_logs"))
     assert run.returncode == 0, run.stderr
     assigned = [r for r in run.records("activity_logs") if r["_type"] == expected_type]
     assert assigned and all(r["activityType"] == expected_deprecated for r in assigned)
@@ -180,7 +176,7 @@ def test_activity_log_type_when_dixa_sends_only_one_of_its_names(
 
 def test_a_team_deleted_after_it_was_listed_is_a_warning_not_a_failure(dixa):
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    catalog = _catalog(config, "teams", "team_members")
+    catalog = catalog_selecting(config, "teams", "team_members")
     gone = dixa.directory.listing("teams")[1]["id"]
     dixa.faults.add(Fault(status=404, path_prefix=f"/v1/teams/{gone}/agents"))
     run = run_tap("tap_dixa", config, catalog=catalog)
@@ -197,20 +193,13 @@ def test_queues_carry_the_six_published_fields(main_api_run):
     _, _, run = main_api_run
     for queue in run.records("queues"):
         raw = queue["raw"]
-        for name in (
-            "doNotOfferTimeouts",
-            "offerAbandonedConversations",
-            "personalAgentOfflineTimeout",
-            "preferredAgentOfflineTimeout",
-            "preferredAgentTimeouts",
-            "slaCalculationMethod",
-        ):
+        for name in QUEUE_FIELDS_ADDED:
             assert name in raw and queue[name] == raw[name], name
 
 
 def test_transfer_time_and_rating_timestamps_stay_the_published_integers(dixa):
     config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
-    catalog = _catalog(config, "conversations")
+    catalog = catalog_selecting(config, "conversations")
     sample = dixa.exports.conversations_created(dixa.dataset.start)[0]
     altered = [
         {**sample, "transfer_time": 4200},
