@@ -1,18 +1,22 @@
-"""Deletes reach the warehouse: a tag deleted in Dixa between two `meltano run tap-dixa
-target-postgres` is hard-deleted in PostgreSQL (target-postgres `hard_delete: true`) or marked
-with `_sdc_deleted_at` (its default, soft delete), through the ACTIVATE_VERSION message the tap
-sends with `emit_activate_version_messages`; and a run that fails midway removes nothing.
+"""Deletes reach the warehouse: a tag deleted in Dixa (or an action in Thankful) between two
+`meltano run <tap> target-postgres` is hard-deleted in PostgreSQL (target-postgres
+`hard_delete: true`) or marked with `_sdc_deleted_at` (its default, soft delete), through the
+ACTIVATE_VERSION message the tap sends with `emit_activate_version_messages`; and a run that
+fails midway removes nothing.
 
 The same real PostgreSQL and Meltano as test_meltano_postgres.py (tests/kit_postgres.py).
 """
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 from kit_postgres import failure, meltano_run, table_columns, unique
 
 from support_simulators.dixa import DixaSimulator
 from support_simulators.framework import Fault
+from support_simulators.thankful import ThankfulSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +51,13 @@ def _run(env: dict, sim: DixaSimulator, schema: str, suffix: str, **settings):
     )
 
 
-def _rows(postgres, schema: str, table: str) -> dict[str, object]:
-    """id -> `_sdc_deleted_at` of every row in the table."""
+def _rows(postgres, schema: str, table: str, key: str = "id") -> dict[t.Any, object]:
+    """key -> `_sdc_deleted_at` of every row in the table."""
     assert "_sdc_deleted_at" in table_columns(postgres, schema, table)
     with postgres.connect("warehouse") as con:
-        return dict(con.execute(f'select id, _sdc_deleted_at from "{schema}"."{table}"').fetchall())
+        return dict(
+            con.execute(f'select {key}, _sdc_deleted_at from "{schema}"."{table}"').fetchall()
+        )
 
 
 @pytest.mark.parametrize("hard", [True, False], ids=["hard-delete", "soft-delete"])
@@ -117,3 +123,41 @@ def test_a_run_failing_midway_deletes_nothing(postgres, meltano_env, installed, 
     third = _run(env, dixa, schema, suffix, page_limit=3)
     assert third.returncode == 0, failure(third)
     assert set(_rows(postgres, schema, "tags")) == everything - {sorted(everything)[0]}
+
+
+@pytest.mark.parametrize("hard", [True, False], ids=["hard-delete", "soft-delete"])
+def test_an_action_deleted_at_thankful_is_deleted_in_the_warehouse(
+    postgres, meltano_env, installed, hard
+):
+    schema, suffix = unique("deletes"), unique("job")
+    env = {
+        **meltano_env,
+        "TAP_THANKFUL__SELECT": '["actions.*"]',
+        "TARGET_POSTGRES_HARD_DELETE": "true" if hard else "false",
+    }
+    with ThankfulSimulator() as sim:
+        settings = {
+            "api_url": f"{sim.url}/api/v1",
+            "end_date": "2025-01-03",
+            "emit_activate_version_messages": True,
+        }
+
+        def run():
+            done = meltano_run(
+                env, "tap-thankful", schema=schema, suffix=suffix, tap_settings=settings
+            )
+            assert done.returncode == 0, failure(done)
+            return _rows(postgres, schema, "actions", key="action_id")
+
+        listed = {a.id for a in sim.dataset.actions}
+        assert run() == dict.fromkeys(listed)
+        gone = sorted(listed)[1]
+        sim.delete("actions", str(gone))
+        actions = run()
+
+    kept = listed - {gone}
+    if hard:
+        assert actions == dict.fromkeys(kept)
+    else:
+        assert set(actions) == listed and actions[gone] is not None
+        assert {action for action, deleted in actions.items() if deleted is None} == kept
