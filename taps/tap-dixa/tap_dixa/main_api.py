@@ -115,6 +115,8 @@ class ListStream(MainApiStream):
     replication_key: str | None = None
     #: Fields Dixa sends as ISO 8601 date-times, normalised to UTC.
     instants: t.ClassVar[tuple[str, ...]] = ()
+    #: Fields Dixa's reference publishes as integers (see `published_integer`).
+    published_integers: t.ClassVar[tuple[str, ...]] = ()
     #: The entry's own id.
     id_field: t.ClassVar[str] = "id"
 
@@ -131,6 +133,8 @@ class ListStream(MainApiStream):
         record[self.id_field] = str(raw[self.id_field])
         for name in self.instants:
             record[name] = self.instant(raw, name, response)
+        for name in self.published_integers:
+            record[name] = self.published_integer(name, raw.get(name))
         record["raw"] = raw
         return record
 
@@ -177,7 +181,8 @@ class _ParentGone(Exception):
 class ChildStream(SchemaOncePerRun, ListStream):
     """A list Dixa answers per parent object (a team's members, a conversation's notes), in
     one piece (Dixa's reference publishes no paging for them; a `meta.next` would be followed),
-    each row with its parent's id (`parent_key`) where Dixa leaves it out.
+    each row with its parent's id (`parent_key`): Dixa's own where it sends one of that type
+    (notes carry `csid`), else the parent's it was asked for (`raw` keeps what Dixa sent).
 
     Synced once per parent record (the SDK's parent-child contexts), with one SCHEMA message
     per run. A parent that answers 404 was deleted since it was listed: one warning, no rows."""
@@ -209,8 +214,9 @@ class ChildStream(SchemaOncePerRun, ListStream):
 
     def row(self, raw: dict[str, t.Any], response: requests.Response) -> dict[str, t.Any]:
         record = super().row(raw, response)
-        if record.get(self.parent_key) is None:
-            record[self.parent_key] = (self.request_context(response) or {})[self.parent_key]
+        asked = (self.request_context(response) or {})[self.parent_key]
+        if type(record.get(self.parent_key)) is not type(asked):
+            record[self.parent_key] = asked
         return record
 
 
@@ -231,6 +237,7 @@ class QueueMembersStream(ChildStream):
     name, path = "queue_members", "/v1/queues/{queue_id}/members"
     primary_keys = ("queue_id", "agentId")
     id_field = "agentId"
+    published_integers = ("priority",)
     parent_stream_type = QueuesStream
     parent_key, parent_kind = "queue_id", "queue"
 
