@@ -104,9 +104,34 @@ EXPORTS_AND_LISTS = (
     "custom_attributes",
 )
 
+#: The queue fields Dixa's model publishes that the tap once kept only in `raw` (issue 19).
+QUEUE_FIELDS_ADDED = (
+    "doNotOfferTimeouts",
+    "offerAbandonedConversations",
+    "personalAgentOfflineTimeout",
+    "preferredAgentOfflineTimeout",
+    "preferredAgentTimeouts",
+    "slaCalculationMethod",
+)
+
 
 def keys_of(records: list[dict], columns: tuple[str, ...]) -> set[tuple]:
     return {tuple(r[c] for c in columns) for r in records}
+
+
+def assert_delivered_exactly(
+    run: t.Any, sim: DixaSimulator, config: dict, streams: t.Iterable[str]
+) -> None:
+    """The run succeeded, and each of `streams` emitted every key the simulator serves for
+    `config`, once, keyed as expected."""
+    assert run.returncode == 0, run.stderr
+    expected = sim.expected_primary_keys(config)
+    for stream in streams:
+        columns, keys = expected[stream]
+        records = run.records(stream)
+        assert keys and keys_of(records, columns) == keys, stream
+        assert len(records) == len(keys), f"{stream}: a record was emitted twice"
+        assert run.schemas()[stream]["key_properties"] == list(columns), stream
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -515,6 +515,8 @@ class ThankfulSimulator(VendorSimulator):
         self.fixed_now = now
         super().__init__(**kwargs)
         self.dataset = ThankfulDataset(seed=self.seed, tickets_per_day=tickets_per_day)
+        #: Actions deleted since the start (no longer in `/actions`; past days keep them).
+        self.deleted_actions: set[int] = set()
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(UTC)
@@ -690,7 +692,18 @@ class ThankfulSimulator(VendorSimulator):
         return json_response({"Hours": round(summary.hours, 2)})
 
     def actions(self, request: SimRequest) -> SimResponse:
-        return json_response({str(a.id): a.name for a in self.dataset.actions})
+        return json_response({str(a.id): a.name for a in self.listed_actions()})
+
+    def listed_actions(self) -> list[Action]:
+        return [a for a in self.dataset.actions if a.id not in self.deleted_actions]
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an action in "Thankful" (`kind` "actions"): from now on `/actions` does not
+        list it; the days already counted keep it. KeyError if there is no such action."""
+        action = int(object_id) if kind == "actions" else None
+        if action not in self.dataset.by_id or action in self.deleted_actions:
+            raise KeyError(f"{kind}/{object_id}")
+        self.deleted_actions.add(action)
 
     # ---- what a tap must deliver -------------------------------------------------------
 
@@ -780,7 +793,7 @@ class ThankfulSimulator(VendorSimulator):
                         (*head, row["ActionID"], kind["ID"]) for kind in row["Types"] or []
                     )
         return {
-            "actions": (("action_id",), {(a.id,) for a in self.dataset.actions}),
+            "actions": (("action_id",), {(a.id,) for a in self.listed_actions()}),
             "tickets_over_time": (lead, keys["tickets_over_time"]),
             "ticket_totals": (lead, keys["ticket_totals"]),
             "top_actions": ((*lead, "action_id"), keys["top_actions"]),

@@ -13,7 +13,7 @@ import typing as t
 from pathlib import Path
 
 import pytest
-from kit_dixa import API_TOKEN, discover, select_only
+from kit_dixa import API_TOKEN, QUEUE_FIELDS_ADDED, discover, select_only
 from tap_runner import run_tap
 
 from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response
@@ -414,15 +414,7 @@ def test_the_published_queues_land_with_every_published_field(main_api_run):
     for queue in queues:
         record = records[queue["id"]]
         assert set(queue) <= set(properties)  # every published field is a column
-        for name in (
-            "doNotOfferTimeouts",
-            "offerAbandonedConversations",
-            "personalAgentOfflineTimeout",
-            "preferredAgentOfflineTimeout",
-            "preferredAgentTimeouts",
-            "slaCalculationMethod",
-            "isRestricted",
-        ):
+        for name in (*QUEUE_FIELDS_ADDED, "isRestricted"):
             assert record[name] == queue.get(name), name  # optional: null when left out
     assert records[queues[0]["id"]]["preferredAgentTimeouts"]["Email"] == 43200
 

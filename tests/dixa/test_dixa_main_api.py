@@ -10,6 +10,8 @@ import json
 import pytest
 from kit_dixa import (
     API_TOKEN,
+    QUEUE_FIELDS_ADDED,
+    assert_delivered_exactly,
     catalog_of,
     dixa_config,
     keys_of,
@@ -48,14 +50,8 @@ def main_api_run():
 
 def test_every_new_stream_delivers_exactly_what_the_simulator_serves(main_api_run):
     sim, config, run = main_api_run
-    assert run.returncode == 0, run.stderr
-    expected = sim.expected_primary_keys(config)
-    for stream in ("notes", "team_members", "queue_members", "custom_attributes"):
-        columns, keys = expected[stream]
-        records = run.records(stream)
-        assert keys and keys_of(records, columns) == keys, stream
-        assert len(records) == len(keys), f"{stream}: a record was emitted twice"
-        assert run.schemas()[stream]["key_properties"] == list(columns)
+    streams = ("notes", "team_members", "queue_members", "custom_attributes")
+    assert_delivered_exactly(run, sim, config, streams)
     # One SCHEMA per stream and run, though a child stream is synced once per parent.
     schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
     assert schemas.count("team_members") == schemas.count("notes") == 1
@@ -197,14 +193,7 @@ def test_queues_carry_the_six_published_fields(main_api_run):
     _, _, run = main_api_run
     for queue in run.records("queues"):
         raw = queue["raw"]
-        for name in (
-            "doNotOfferTimeouts",
-            "offerAbandonedConversations",
-            "personalAgentOfflineTimeout",
-            "preferredAgentOfflineTimeout",
-            "preferredAgentTimeouts",
-            "slaCalculationMethod",
-        ):
+        for name in QUEUE_FIELDS_ADDED:
             assert name in raw and queue[name] == raw[name], name
 
 
@@ -234,3 +223,31 @@ def test_transfer_time_and_rating_timestamps_stay_the_published_integers(dixa):
     assert second["ratings"] == [{"rating_rated_timestamp": None}]
     assert second["raw"]["ratings"] == [{"rating_rated_timestamp": "x"}]
     assert run.stderr.count("published Exports API model has an integer") == 2
+
+
+def test_member_and_note_columns_keep_their_published_types(dixa):
+    """A queue member's `priority` and a note's `csid` as text (not Dixa's published integers)
+    still land typed: the priority as its number or null with one warning, the note with the
+    conversation it was asked for; `raw` keeps both as sent."""
+    config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
+    catalog = catalog_of(config, "queues", "queue_members", "conversations", "notes")
+    queue = dixa.directory.listing("queues")[0]["id"]
+    members = [{"agentId": "a-1", "priority": "2"}, {"agentId": "a-2", "priority": "high"}]
+    dixa.faults.add(
+        Fault(body=json.dumps({"data": members}).encode(), path_prefix=f"/v1/queues/{queue}/")
+    )
+    # The first conversation's notes: one, its `csid` as text.
+    note = {"id": "n-1", "csid": "180123", "createdAt": "2025-01-06T10:00:00Z"}
+    dixa.faults.add(
+        Fault(body=json.dumps({"data": [note]}).encode(), path_prefix="/v1/conversations/")
+    )
+    run = run_tap("tap_dixa", config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    landed = {r["agentId"]: r for r in run.records("queue_members") if r["queue_id"] == queue}
+    assert landed["a-1"]["priority"] == 2 and landed["a-2"]["priority"] is None
+    assert landed["a-2"]["raw"]["priority"] == "high"
+    assert run.stderr.count("where its published API reference has an integer") == 1
+    asked = dixa.calls("/v1/conversations/")[0].path
+    (written,) = [r for r in run.records("notes") if r["id"] == "n-1"]
+    assert asked == f"/v1/conversations/{written['csid']}/notes"
+    assert isinstance(written["csid"], int) and written["raw"]["csid"] == "180123"

@@ -132,18 +132,17 @@ class DixaSimulator(VendorSimulator):
         self.exports.update(csid, at, recorded_at)
 
     def control(self, request: SimRequest) -> SimResponse:
-        """Besides the shared control endpoints: POST /_simulator/delete `{"object": "tags",
-        "id": ...}`, POST /_simulator/edit `{"csid": ..., "updated_at": <ISO>, "recorded_at":
-        <ISO, optional>}` and POST /_simulator/clock `{"now": <ISO or null>}` (null: the real
-        clock), so a pipeline can be tried against deletes and late edits between two runs."""
+        """Besides the shared control endpoints (`delete` among them): POST /_simulator/edit
+        `{"csid": ..., "updated_at": <ISO>, "recorded_at": <ISO, optional>}` and POST
+        /_simulator/clock `{"now": <ISO or null>}` (null: the real clock), so a pipeline can be
+        tried against deletes and late edits between two runs."""
         action = request.path[len(self.CONTROL_PREFIX) :]
-        if request.method != "POST" or action not in ("delete", "edit", "clock"):
+        if request.method != "POST" or action not in ("edit", "clock"):
             return super().control(request)
-        try:
+
+        def change() -> None:
             body = request.json() or {}
-            if action == "delete":
-                self.delete(str(body["object"]), str(body["id"]))
-            elif action == "edit":
+            if action == "edit":
                 recorded = body.get("recorded_at")
                 self.edit(
                     int(body["csid"]),
@@ -152,11 +151,8 @@ class DixaSimulator(VendorSimulator):
                 )
             else:
                 self.fixed_now = _moment(body["now"]) if body.get("now") else None
-        except KeyError as exc:
-            return json_response({"error": f"not found or missing: {exc}"}, 404)
-        except (TypeError, ValueError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        return json_response({"ok": True})
+
+        return self.control_change(change)
 
     def authorized(self, request: SimRequest) -> SimResponse | None:
         # The Exports API takes the token as a Bearer token; the main API takes it bare.

@@ -280,7 +280,34 @@ class VendorSimulator(LoopbackServer):
                 return json_response({"error": 'expected {"key": ..., "changes": {...}}'}, 400)
             self.record_late_edit(body["key"], body.get("changes") or {})
             return json_response({"ok": True})
+        if action == "delete" and request.method == "POST":
+            return self._delete(request)
         return json_response({"error": "unknown control action"}, 404)
+
+    def delete(self, kind: str, object_id: str) -> None:
+        """Delete an object in the vendor's data (`POST /_simulator/delete {"object": kind,
+        "id": object_id}`): from now on it is not listed. KeyError if there is no such object;
+        simulators of vendors that delete objects override it."""
+        raise KeyError(f"{self.name} has no {kind} to delete")
+
+    def _delete(self, request: SimRequest) -> SimResponse:
+        def delete() -> None:
+            body = request.json() or {}
+            self.delete(str(body["object"]), str(body["id"]))
+
+        return self.control_change(delete)
+
+    @staticmethod
+    def control_change(change: t.Callable[[], None]) -> SimResponse:
+        """The answer of a control endpoint that changes the data: `{"ok": true}`, 404 naming
+        an object or field that is not there, 400 for a value that does not read."""
+        try:
+            change()
+        except KeyError as exc:
+            return json_response({"error": f"not found or missing: {exc}"}, 404)
+        except (TypeError, ValueError) as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response({"ok": True})
 
     def _stats(self) -> SimResponse:
         counts: dict[str, int] = {}

@@ -17,6 +17,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthentica
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+from support_taps.normalize import to_integer
 from support_taps.schemas import schema_directory
 from support_taps.stream import SupportStream
 
@@ -149,6 +150,28 @@ class DixaStream(SupportStream):
         endpoint and `what` an entry should have been."""
         for entry in self.expect_shape(self.data_of(response), list, "`data`", response):
             yield self.expect_shape(entry, dict, what, response)
+
+    #: What publishes the integers `published_integer` reads, for its warning.
+    published_model: t.ClassVar[str] = "API reference"
+
+    def published_integer(self, name: str, value: t.Any) -> int | None:
+        """`value` of a field Dixa publishes as an integer: as sent, or the number a numeric
+        string or float stands for, else null, each with one warning (`raw` keeps it)."""
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        number = to_integer(value) if isinstance(value, (str, float)) else None
+        if number is None or isinstance(value, str):
+            self.warn_once(
+                ("integer", name),
+                "Dixa sent `%s` as %s (%r), where its published %s has an integer; %s. `raw` "
+                "keeps it as sent.",
+                name,
+                type(value).__name__,
+                str(value)[:40],
+                self.published_model,
+                "read as that number" if number is not None else "the column is null",
+            )
+        return number
 
     def expect_shape(
         self, value: t.Any, kind: type, what: str, response: requests.Response

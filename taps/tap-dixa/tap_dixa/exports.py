@@ -21,7 +21,7 @@ from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from support_taps.errors import response_place
-from support_taps.normalize import InstantOutOfRange, from_epoch_ms, to_integer, to_utc_iso
+from support_taps.normalize import InstantOutOfRange, from_epoch_ms, to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
@@ -198,11 +198,12 @@ class ConversationsStream(ExportStream):
     #: ratings' `rating_*_timestamp` (epoch milliseconds; strings for two of them in singer-io).
     #: Kept as the integers Dixa sends; anything else is null in the column, with a warning.
     published_integers: t.ClassVar[tuple[str, ...]] = ("transfer_time",)
+    published_model = "Exports API model"
 
     def to_record(self, raw: dict[str, t.Any]) -> dict[str, t.Any]:
         record = super().to_record(raw)
         for name in self.published_integers:
-            record[name] = self._integer(name, record.get(name))
+            record[name] = self.published_integer(name, record.get(name))
         ratings = record.get("ratings")
         if isinstance(ratings, list):
             record["ratings"] = [self._rating(rating) for rating in ratings]
@@ -212,27 +213,11 @@ class ConversationsStream(ExportStream):
         if not isinstance(rating, dict):
             return rating
         return {
-            name: self._integer(f"ratings[].{name}", value)
+            name: self.published_integer(f"ratings[].{name}", value)
             if name.startswith("rating_") and name.endswith("_timestamp")
             else value
             for name, value in rating.items()
         }
-
-    def _integer(self, name: str, value: t.Any) -> int | None:
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        number = to_integer(value) if isinstance(value, (str, float)) else None
-        if number is None or isinstance(value, str):
-            self.warn_once(
-                ("integer", name),
-                "Dixa sent `%s` as %s (%r), where its published Exports API model has an "
-                "integer; %s. `raw` keeps it as sent.",
-                name,
-                type(value).__name__,
-                str(value)[:40],
-                "read as that number" if number is not None else "the column is null",
-            )
-        return number
 
     def get_child_context(self, record: dict, context: t.Mapping | None) -> dict:
         return {"csid": record["id"]}

@@ -110,26 +110,31 @@ def published_type(deprecated: t.Any) -> str | None:
 
 class ListStream(MainApiStream):
     """A list of Dixa's main API (agents, end users, queues, tags, teams, custom attribute
-    definitions), every page, in full."""
+    definitions), every page, in full: a column per published field, as sent."""
 
-    replication_key = None
+    replication_key: str | None = None
     #: Fields Dixa sends as ISO 8601 date-times, normalised to UTC.
     instants: t.ClassVar[tuple[str, ...]] = ()
-    #: What an entry is, for messages.
-    entry: t.ClassVar[str] = ""
+    #: Fields Dixa's reference publishes as integers (see `published_integer`).
+    published_integers: t.ClassVar[tuple[str, ...]] = ()
+    #: The entry's own id.
+    id_field: t.ClassVar[str] = "id"
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        what = self.entry or f"an entry of the {self.name} list"
-        for raw in self.data_objects(response, what):
-            if raw.get("id") is None:
-                raise self.unexpected_shape(response, f"{self.name} entries with `id`", raw)
+        for raw in self.data_objects(response, f"an entry of {self.name}"):
+            if raw.get(self.id_field) is None:
+                raise self.unexpected_shape(
+                    response, f"{self.name} entries with `{self.id_field}`", raw
+                )
             yield self.row(raw, response)
 
     def row(self, raw: dict[str, t.Any], response: requests.Response) -> dict[str, t.Any]:
         record = {name: raw.get(name) for name in self.schema["properties"] if name != "raw"}
-        record["id"] = str(raw["id"])
+        record[self.id_field] = str(raw[self.id_field])
         for name in self.instants:
             record[name] = self.instant(raw, name, response)
+        for name in self.published_integers:
+            record[name] = self.published_integer(name, raw.get(name))
         record["raw"] = raw
         return record
 
@@ -173,9 +178,11 @@ class _ParentGone(Exception):
     """A parent listed moments ago answers 404 for its children: deleted in between."""
 
 
-class ChildStream(SchemaOncePerRun, MainApiStream):
+class ChildStream(SchemaOncePerRun, ListStream):
     """A list Dixa answers per parent object (a team's members, a conversation's notes), in
-    one piece (Dixa's reference publishes no paging for them; a `meta.next` would be followed).
+    one piece (Dixa's reference publishes no paging for them; a `meta.next` would be followed),
+    each row with its parent's id (`parent_key`): Dixa's own where it sends one of that type
+    (notes carry `csid`), else the parent's it was asked for (`raw` keeps what Dixa sent).
 
     Synced once per parent record (the SDK's parent-child contexts), with one SCHEMA message
     per run. A parent that answers 404 was deleted since it was listed: one warning, no rows."""
@@ -183,7 +190,7 @@ class ChildStream(SchemaOncePerRun, MainApiStream):
     #: One state for the stream, not one per parent.
     state_partitioning_keys: t.ClassVar[list[str]] = []
     paged = False
-    #: The context key naming the parent, and what it is (for messages).
+    #: The context key (and column) naming the parent, and what the parent is, for messages.
     parent_key: t.ClassVar[str] = ""
     parent_kind: t.ClassVar[str] = ""
 
@@ -205,66 +212,34 @@ class ChildStream(SchemaOncePerRun, MainApiStream):
                 self.name,
             )
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        context = self.request_context(response) or {}
-        for raw in self.data_objects(response, f"an entry of {self.name}"):
-            yield self.row(raw, context, response)
-
-    def row(
-        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
-    ) -> dict[str, t.Any]:
-        raise NotImplementedError
+    def row(self, raw: dict[str, t.Any], response: requests.Response) -> dict[str, t.Any]:
+        record = super().row(raw, response)
+        asked = (self.request_context(response) or {})[self.parent_key]
+        if type(record.get(self.parent_key)) is not type(asked):
+            record[self.parent_key] = asked
+        return record
 
 
 class TeamMembersStream(ChildStream):
     """`GET /v1/teams/{teamId}/agents`: each team's agents, keyed by team and agent (an agent
     may be in several teams; Dixa publishes no id for a membership)."""
 
-    name = "team_members"
-    path = "/v1/teams/{team_id}/agents"
+    name, path = "team_members", "/v1/teams/{team_id}/agents"
     primary_keys = ("team_id", "id")
-    replication_key = None
     parent_stream_type = TeamsStream
     parent_key, parent_kind = "team_id", "team"
-
-    def row(
-        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
-    ) -> dict[str, t.Any]:
-        if raw.get("id") is None:
-            raise self.unexpected_shape(response, "team members with `id`", raw)
-        return {
-            "team_id": context["team_id"],
-            "id": str(raw["id"]),
-            "name": raw.get("name"),
-            "email": raw.get("email"),
-            "phoneNumber": raw.get("phoneNumber"),
-            "raw": raw,
-        }
 
 
 class QueueMembersStream(ChildStream):
     """`GET /v1/queues/{queueId}/members`: each queue's agents and their priority in it, keyed
     by queue and agent (Dixa publishes no id for a membership)."""
 
-    name = "queue_members"
-    path = "/v1/queues/{queue_id}/members"
+    name, path = "queue_members", "/v1/queues/{queue_id}/members"
     primary_keys = ("queue_id", "agentId")
-    replication_key = None
+    id_field = "agentId"
+    published_integers = ("priority",)
     parent_stream_type = QueuesStream
     parent_key, parent_kind = "queue_id", "queue"
-
-    def row(
-        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
-    ) -> dict[str, t.Any]:
-        if raw.get("agentId") is None:
-            raise self.unexpected_shape(response, "queue members with `agentId`", raw)
-        priority = raw.get("priority")
-        return {
-            "queue_id": context["queue_id"],
-            "agentId": str(raw["agentId"]),
-            "priority": priority if isinstance(priority, int) else None,
-            "raw": raw,
-        }
 
 
 class NotesStream(ChildStream):
@@ -275,28 +250,11 @@ class NotesStream(ChildStream):
     exported again, so notes added without changing the conversation's `updated_at` arrive
     with its next change (Dixa does not publish whether a note changes it)."""
 
-    name = "notes"
-    path = "/v1/conversations/{csid}/notes"
+    name, path = "notes", "/v1/conversations/{csid}/notes"
     replication_key = "createdAt"
+    instants = ("createdAt",)
     parent_stream_type = ConversationsStream
     parent_key, parent_kind = "csid", "conversation"
-
-    def row(
-        self, raw: dict[str, t.Any], context: t.Mapping, response: requests.Response
-    ) -> dict[str, t.Any]:
-        if raw.get("id") is None:
-            raise self.unexpected_shape(response, "notes with `id`", raw)
-        csid = raw.get("csid")
-        return {
-            "id": str(raw["id"]),
-            "csid": csid
-            if isinstance(csid, int) and not isinstance(csid, bool)
-            else context["csid"],
-            "authorId": raw.get("authorId"),
-            "createdAt": self.instant(raw, "createdAt", response),
-            "message": raw.get("message"),
-            "raw": raw,
-        }
 
 
 MAIN_API_STREAMS = (
