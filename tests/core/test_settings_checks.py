@@ -60,7 +60,7 @@ def _cases():
         for name in url_settings:
             yield (
                 tap,
-                {**base, name: "127.0.0.1:8701"},
+                {**base, name: "127.0.0.1:9000"},
                 f"The setting `{name}` must be an http(s) URL",
             )
         yield (

@@ -42,6 +42,10 @@ class VendorSimulator(LoopbackServer):
     name = "vendor"
     #: Paths under this prefix control the simulator itself and need no credentials.
     CONTROL_PREFIX = "/_simulator/"
+    #: What the simulator does oddly on purpose by default, to show how a tap copes: (a regular
+    #: expression matching the warning the tap logs about it, why). The demo labels those
+    #: warnings with it.
+    deliberate_oddities: t.ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(
         self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None
@@ -67,6 +71,13 @@ class VendorSimulator(LoopbackServer):
     def authorized(self, request: SimRequest) -> SimResponse | None:
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None
+
+    def forget_calls(self) -> None:
+        """Forget what the vendor remembers of past calls (a throttle's last call...): done by
+        `POST /_simulator/reset`, so a pipeline can be tried again at once."""
+
+    def relax_limits(self) -> None:
+        """Stop enforcing limits that span runs (`support-simulators serve --no-throttle`)."""
 
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
@@ -221,4 +232,5 @@ class VendorSimulator(LoopbackServer):
         self.faults = self.default_faults()
         self._bucket = None
         self.reset_log()
+        self.forget_calls()
         return json_response({"ok": True})
