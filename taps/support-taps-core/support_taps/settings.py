@@ -85,9 +85,9 @@ COMMON_SETTINGS = th.PropertiesList(
         th.BooleanType,
         default=False,
         description=(
-            "Log the SDK's METRIC line for every HTTP request (`http_request_duration`) and "
-            "request count per window (`http_request_count`). Off: each stream's "
-            "`record_count` and `sync_duration` only."
+            "Log the SDK's METRIC lines for every HTTP request (`http_request_duration`), "
+            "window (`http_request_count`), partition and child-stream context. Off: each "
+            "stream's own `record_count` and `sync_duration`, and the tap's summary."
         ),
     ),
 )

@@ -124,7 +124,7 @@ class SupportTap(TerminationHook, Tap):
         self._check_settings_at_start = validate_config
         self._prepared = False
         quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
-        quiet_sdk_chatter(self.logger)
+        quiet_sdk_chatter(new_run=True)
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
             kwargs["state"] = read_state(kwargs["state"])
         try:
@@ -184,6 +184,7 @@ class SupportTap(TerminationHook, Tap):
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
         quiet_sdk_failure_line()
+        quiet_sdk_chatter()
         log_request_metrics(bool(self.config.get("log_request_metrics")))
         if self._check_settings_at_start:
             errors = _without_repeats(self.setting_errors())
