@@ -13,7 +13,7 @@ from tap_runner import run_tap
 
 from support_simulators.framework import Fault
 from support_simulators.thena import ThenaSimulator
-from support_taps.progress import RunStats, WindowProgress
+from support_taps.progress import RunStats, WindowProgress, spoken_duration
 
 
 @pytest.mark.parametrize(
@@ -123,11 +123,30 @@ def test_window_progress_reports_window_records_rate_and_eta(caplog):
             progress.window_done(f"w{index}")
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
-        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, ETA 1m30s",
-        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1m00s",
-        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30s",
-        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1m40s",
+        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, "
+        "ETA 1 minute 30 seconds",
+        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1 minute",
+        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30 seconds",
+        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1 minute 40 seconds",
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spoken"),
+    [
+        (0.2, "less than a second"),
+        (1, "1 second"),
+        (59.6, "1 minute"),
+        (61, "1 minute 1 second"),
+        (3600, "1 hour"),
+        (3600 + 300 + 7, "1 hour 5 minutes"),
+        (7200 + 7, "2 hours"),
+        (86400 * 3 + 3600 + 59, "3 days 1 hour"),
+    ],
+)
+def test_durations_are_written_as_people_write_them(seconds, spoken):
+    """Progress lines and the summary: "ETA 1 hour 5 minutes", not "ETA 1h05m"."""
+    assert spoken_duration(seconds) == spoken
 
 
 def test_skipped_streams_are_warnings_in_the_summary(caplog):
