@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from support_simulators.registry import DEMO_PORTS, available, simulator_class
+from support_taps.progress import spoken_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -128,11 +129,11 @@ def tap_outcome(tap: str, output: str, seconds: float) -> str:
     """The quiet demo's line for one pipeline, from the tap's end-of-run summary."""
     totals = _TOTALS.search(output)
     if not totals:
-        return f"{tap}: loaded in {seconds:.0f}s"
+        return f"{tap}: loaded in {spoken_duration(seconds)}"
     return (
-        f"{tap}: {totals['outcome']} in {seconds:.0f}s, {totals['records']} records from "
-        f"{totals['streams']} streams, {totals['requests']} requests, "
-        f"{totals['retries']} retries"
+        f"{tap}: {totals['outcome']} in {spoken_duration(seconds)}, "
+        f"{totals['records']} records from {totals['streams']} streams, "
+        f"{totals['requests']} requests, {totals['retries']} retries"
     )
 
 

@@ -24,9 +24,9 @@ OUTPUT = (
 
 def test_one_line_per_tap_from_its_summary():
     assert demo.tap_outcome("tap-thena", OUTPUT, 12.4) == (
-        "tap-thena: complete in 12s, 1,903 records from 1 streams, 16 requests, 7 retries"
+        "tap-thena: complete in 12 seconds, 1,903 records from 1 streams, 16 requests, 7 retries"
     )
-    assert demo.tap_outcome("tap-x", "no summary here", 3) == "tap-x: loaded in 3s"
+    assert demo.tap_outcome("tap-x", "no summary here", 3) == "tap-x: loaded in 3 seconds"
 
 
 def test_warnings_are_shown_once_each():

@@ -224,3 +224,21 @@ def test_no_warning_that_progress_is_not_resumable():
     assert first.records("metric_values") and again.records("metric_values")
     for run in (first, again):
         assert "not resumable" not in run.stderr and "unsorted" not in run.stderr
+
+
+def test_no_warning_that_xenioo_progress_is_not_resumable():
+    """Every Xenioo stream (account, bot and DLR statistics) resumes at its last call's
+    bookmark: no "unsorted, progress is not resumable" line, on a first or a resumed run."""
+    from kit_xenioo import simulator, xenioo_config
+
+    with simulator() as sim:
+        config = xenioo_config(sim)
+        first = run_tap("tap_xenioo", config)
+        assert first.returncode == 0, first.stderr[-3000:]
+        sim.reset_throttles()
+        again = run_tap("tap_xenioo", config, state=first.states()[-1])
+    assert again.returncode == 0, again.stderr[-3000:]
+    for stream in ("account_statistics", "bot_statistics", "dlr_statistics"):
+        assert first.records(stream), stream
+    for run in (first, again):
+        assert "not resumable" not in run.stderr and "unsorted" not in run.stderr
