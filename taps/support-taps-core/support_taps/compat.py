@@ -48,7 +48,6 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     ("singer_sdk.RESTStream", "_write_request_duration_log"),
     ("singer_sdk.Tap", "_handle_termination"),
     ("singer_sdk.Stream", "_tap"),
-    ("singer_sdk.RESTStream", "_requests_session"),
 )
 
 
@@ -84,20 +83,6 @@ def tap_of(stream: Stream) -> Tap:
     """The tap a stream belongs to: where a run's shared things live (clock, pacer, stats,
     one token for every stream). The SDK passes it to each stream but keeps it private."""
     return stream._tap
-
-
-def own_requests_session(
-    stream: RESTStream, kind: type[requests.Session], factory: t.Callable[[], requests.Session]
-) -> requests.Session:
-    """The stream's requests session, made by `factory` (once) instead of a plain one.
-
-    The SDK's `requests_session` property builds a plain `requests.Session` in its private
-    `_requests_session`, which its request loop (and `close`) use; the core needs its own
-    session class there (one that never sends a credential off the API's host).
-    """
-    if not isinstance(stream._requests_session, kind):
-        stream._requests_session = factory()
-    return stream._requests_session
 
 
 class TerminationHook(_TapMixin):
