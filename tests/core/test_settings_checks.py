@@ -92,6 +92,32 @@ def test_bad_settings_are_named(tap, config, message):
     assert any(error.startswith(message) for error in raised.value.errors), raised.value.errors
 
 
+@pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
+def test_about_shows_each_url_setting_as_an_http_url(tap):
+    """`--about` (what Meltano and the Hub show) says what a URL setting takes; the schema
+    check that enforces it gives the same one line as the core's own check, once."""
+    about = subprocess.run(
+        [sys.executable, "-c", f"from {tap.__module__} import {tap.__name__} as T; T.cli()"]
+        + ["--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    properties = json.loads(about.stdout)["settings"]["properties"]
+    urls = {name: p for name, p in properties.items() if name.endswith("_url")}
+    assert urls, properties.keys()
+    for name, schema in urls.items():
+        assert schema["format"] == "uri" and schema["pattern"] == "^https?://[^/?#]+", name
+    for name in urls:
+        with pytest.raises(ConfigValidationError) as raised:
+            tap(config={**BASE[tap], name: "api.example.com/v1"})
+        assert raised.value.errors == [
+            f"The setting `{name}` must be an http(s) URL with a host, such as "
+            "https://api.example.com, got 'api.example.com/v1'."
+        ]
+
+
 def test_the_schema_documents_the_ranges():
     properties = TapThena.config_jsonschema["properties"]
     assert properties["request_timeout"]["exclusiveMinimum"] == 0
