@@ -94,8 +94,8 @@ def test_bad_settings_are_named(tap, config, message):
 
 @pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
 def test_about_shows_each_url_setting_as_an_http_url(tap):
-    """`--about` (what Meltano and the Hub show) says what a URL setting takes; the schema
-    check that enforces it gives the same one line as the core's own check, once."""
+    """`--about` (what Meltano and the Hub show) says a URL setting takes a URL; the core's
+    check of it is one line naming the setting, once."""
     about = subprocess.run(
         [sys.executable, "-c", f"from {tap.__module__} import {tap.__name__} as T; T.cli()"]
         + ["--about", "--format=json"],
@@ -108,7 +108,7 @@ def test_about_shows_each_url_setting_as_an_http_url(tap):
     urls = {name: p for name, p in properties.items() if name.endswith("_url")}
     assert urls, properties.keys()
     for name, schema in urls.items():
-        assert schema["format"] == "uri" and schema["pattern"] == "^https?://[^/?#]+", name
+        assert schema["format"] == "uri", name
     for name in urls:
         with pytest.raises(ConfigValidationError) as raised:
             tap(config={**BASE[tap], name: "api.example.com/v1"})

@@ -29,14 +29,12 @@ from support_taps.progress import RunStats
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.sdk_logs import log_request_metrics, quiet_sdk_chatter
 from support_taps.settings import (
-    HTTP_URL_PATTERN,
     date_setting_errors,
     declare_url_settings,
     known_settings,
     secret_setting_errors,
     span_setting_errors,
     unknown_setting_errors,
-    url_setting_error,
     url_setting_errors,
 )
 from support_taps.state import (
@@ -305,19 +303,12 @@ _SCHEMA_ERROR = re.compile(
 )
 
 
-#: The schema check's words for a URL setting that does not match HTTP_URL_PATTERN.
-_NOT_A_URL = re.compile(rf"^(?P<shown>.*) does not match {re.escape(repr(HTTP_URL_PATTERN))}$")
-
-
 def _name_the_setting(error: str) -> str:
     """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..."; an item of a
     list setting, "... in config['x'][1]", is named by its position: "`x` item 2"."""
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error
-    not_a_url = _NOT_A_URL.match(match["what"])
-    if not_a_url and not match["item"]:
-        return url_setting_error(match["name"], redact(not_a_url["shown"]))
     where = ""
     if match["item"]:
         positions = re.findall(r"\[(\d+)\]", match["item"])
