@@ -26,7 +26,7 @@ demo: $(VENV)/.installed
 # Four pytest-xdist workers by default (pyproject.toml, addopts); `make test PYTEST_ARGS=-n0`
 # runs every test in one process, in order (e.g. to read a failing test's output in sequence).
 test: $(VENV)/.installed
-	$(if $(SDK),$(PY) -m pip install --quiet "singer-sdk[msgspec]==$(SDK)")
+	$(if $(SDK),$(PY) -m pip install --quiet "singer-sdk==$(SDK)")
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The inner loop: everything but the slow tests (fault matrix, real PostgreSQL) and the ones

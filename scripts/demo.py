@@ -1,7 +1,9 @@
 """The demo (`make demo`): every tap, against its simulator, into DuckDB; then what landed.
 
 1. installs the extractors and target-duckdb with Meltano (from this repository, no Hub);
-2. starts the vendor simulators on their demo ports (see meltano.yml, environment `simulators`);
+2. starts the vendor simulators, each on a free port (so the demo runs beside simulators a user
+   started with `support-simulators serve`, and beside the tests), and points the `simulators`
+   environment of meltano.yml at them (environment variables override its URLs);
 3. runs `meltano run --full-refresh <tap> target-duckdb` for each tap;
 4. stops the simulators and prints the rows per table.
 
@@ -9,7 +11,8 @@ Quiet by default: one line per tap (its outcome, records, requests, retries), th
 warnings of the run, and the tables loaded; the full output of every command goes to
 output/logs/. `--verbose` (`make demo VERBOSE=1`) shows it all as it happens.
 
-    python scripts/demo.py [--duckdb PATH] [--taps tap-thena ...] [--summary out.json] [--verbose]
+    python scripts/demo.py [--duckdb PATH] [--logs DIR] [--taps tap-thena ...] [--summary out.json]
+                           [--verbose]
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from support_simulators.registry import DEMO_PORTS, available
+from support_simulators.registry import DEMO_PORTS, available, simulator_class
+from support_taps.progress import spoken_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -58,17 +61,32 @@ def simulator_config(tap: str) -> dict:
     )
 
 
-def wait_for_port(port: int, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"The simulator on port {port} did not start within {seconds:.0f}s.")
+def simulator_urls(process: subprocess.Popen, names: list[str]) -> dict[str, str]:
+    """Each simulator's URL, as `support-simulators serve` prints it once it listens."""
+    urls = {}
+    for _ in names:
+        line = process.stdout.readline() if process.stdout else ""
+        match = _LISTENING.match(line.strip())
+        if not match:
+            raise SystemExit("The simulators did not start; see the log above.")
+        urls[match["name"]] = match["url"]
+    return urls
 
 
-#: Where the quiet demo writes the full output of each command.
+def url_settings(tap: str, url: str) -> dict[str, str]:
+    """Environment variables pointing the tap's `simulators` config at its simulator's `url`:
+    each setting there that names the simulator's demo URL."""
+    demo_url = f"http://127.0.0.1:{DEMO_PORTS[SIMULATOR_OF[tap]]}"
+    prefix = tap.upper().replace("-", "_")
+    return {
+        f"{prefix}_{name.upper()}": value.replace(demo_url, url)
+        for name, value in simulator_config(tap).items()
+        if isinstance(value, str) and value.startswith(demo_url)
+    }
+
+
+_LISTENING = re.compile(r"^(?P<name>\w+) simulator listening on (?P<url>http://\S+)$")
+#: Where the quiet demo writes the full output of each command, by default.
 LOGS = ROOT / "output" / "logs"
 _WARNING = re.compile(
     r"\bWARNING\b|level=warning|\[warning\s*\]|\"level\": ?\"warning\"", re.IGNORECASE
@@ -111,11 +129,11 @@ def tap_outcome(tap: str, output: str, seconds: float) -> str:
     """The quiet demo's line for one pipeline, from the tap's end-of-run summary."""
     totals = _TOTALS.search(output)
     if not totals:
-        return f"{tap}: loaded in {seconds:.0f}s"
+        return f"{tap}: loaded in {spoken_duration(seconds)}"
     return (
-        f"{tap}: {totals['outcome']} in {seconds:.0f}s, {totals['records']} records from "
-        f"{totals['streams']} streams, {totals['requests']} requests, "
-        f"{totals['retries']} retries"
+        f"{tap}: {totals['outcome']} in {spoken_duration(seconds)}, "
+        f"{totals['records']} records from {totals['streams']} streams, "
+        f"{totals['requests']} requests, {totals['retries']} retries"
     )
 
 
@@ -129,6 +147,14 @@ def warnings_in(output: str) -> list[str]:
             shown = f"{parsed['plugin']}: {parsed['message']}" if parsed else line.strip()
             seen.setdefault(shown, None)
     return list(seen)
+
+
+def labelled(tap: str, warning: str) -> str:
+    """A warning the tap's simulator causes on purpose, with why (see `deliberate_oddities`)."""
+    for pattern, why in simulator_class(SIMULATOR_OF[tap]).deliberate_oddities:
+        if re.search(pattern, warning):
+            return f"{warning} [on purpose: {why}]"
+    return warning
 
 
 def table_counts(path: Path) -> dict[str, int]:
@@ -152,13 +178,16 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duckdb", type=Path, default=ROOT / "output" / "warehouse.duckdb")
+    parser.add_argument(
+        "--logs", type=Path, default=LOGS, help="where the quiet demo writes each command's output"
+    )
     parser.add_argument("--taps", nargs="*", help="default: every tap with a simulator")
     parser.add_argument("--summary", type=Path, help="write the row counts here as JSON")
     parser.add_argument(
         "--verbose", action="store_true", help="show the output of every command as it comes"
     )
     args = parser.parse_args(argv)
-    verbose = args.verbose
+    verbose, logs = args.verbose, args.logs
 
     taps = args.taps or demo_taps()
     args.duckdb.parent.mkdir(parents=True, exist_ok=True)
@@ -174,34 +203,30 @@ def main(argv: list[str] | None = None) -> int:
     if not verbose:
         print(
             f"Installing {', '.join(taps)} and target-duckdb with Meltano "
-            f"(log: {LOGS / 'install.log'})...",
+            f"(log: {logs / 'install.log'})...",
             flush=True,
         )
-    meltano("install", *taps, "target-duckdb", env=env, verbose=verbose, log=LOGS / "install.log")
+    meltano("install", *taps, "target-duckdb", env=env, verbose=verbose, log=logs / "install.log")
 
     names = [SIMULATOR_OF[tap] for tap in taps]
-    for name in names:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", DEMO_PORTS[name])) == 0:
-                raise SystemExit(
-                    f"Port {DEMO_PORTS[name]} for the {name} simulator is already in use "
-                    "(another demo or simulator running?); stop it and try again."
-                )
-    LOGS.mkdir(parents=True, exist_ok=True)
-    sim_log = None if verbose else (LOGS / "simulators.log").open("w")
+    logs.mkdir(parents=True, exist_ok=True)
+    sim_log = None if verbose else (logs / "simulators.log").open("w")
     simulators = subprocess.Popen(
-        [sys.executable, "-m", "support_simulators", "serve", *names],
+        [sys.executable, "-m", "support_simulators", "serve", *(f"{name}:0" for name in names)],
         cwd=ROOT,
         env=env,
-        stdout=sim_log,
-        stderr=subprocess.STDOUT if sim_log else None,
+        stdout=subprocess.PIPE,
+        stderr=sim_log,
+        text=True,
     )
     failed = []
     try:
-        for name in names:
-            wait_for_port(DEMO_PORTS[name])
-        if simulators.poll() is not None:
-            raise SystemExit("The simulators exited before the pipelines ran; see the log above.")
+        urls = simulator_urls(simulators, names)
+        if verbose:
+            for name, url in urls.items():
+                print(f"{name} simulator listening on {url}", flush=True)
+        for tap in taps:
+            env.update(url_settings(tap, urls[SIMULATOR_OF[tap]]))
         for tap in taps:
             started = time.monotonic()
             try:
@@ -212,21 +237,21 @@ def main(argv: list[str] | None = None) -> int:
                     "target-duckdb",
                     env=env,
                     verbose=verbose,
-                    log=LOGS / f"{tap}.log",
+                    log=logs / f"{tap}.log",
                 )
             except subprocess.CalledProcessError:
                 failed.append(tap)
                 if not verbose:
-                    print(f"{tap}: FAILED (log: {LOGS / f'{tap}.log'})", flush=True)
+                    print(f"{tap}: FAILED (log: {logs / f'{tap}.log'})", flush=True)
                 continue
             if not verbose:
                 print(tap_outcome(tap, output, time.monotonic() - started), flush=True)
                 found = warnings_in(output)
                 for line in found[:_MAX_WARNINGS]:
-                    print(f"  warning: {line}")
+                    print(f"  warning: {labelled(tap, line)}")
                 if len(found) > _MAX_WARNINGS:
                     more = len(found) - _MAX_WARNINGS
-                    print(f"  ... {more} more warnings in {LOGS / f'{tap}.log'}")
+                    print(f"  ... {more} more warnings in {logs / f'{tap}.log'}")
     finally:
         simulators.terminate()
         simulators.wait(timeout=30)
@@ -241,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         args.summary.write_text(json.dumps({"tables": counts, "failed": failed}, indent=2))
     if failed:
-        where = "the log above" if verbose else f"the logs in {LOGS}"
+        where = "the log above" if verbose else f"the logs in {logs}"
         print(f"\nThese pipelines failed: {', '.join(failed)} (see {where}).", file=sys.stderr)
         return 1
     return 0

@@ -40,6 +40,8 @@ def demo_run(tmp_path_factory):
                 str(warehouse),
                 "--summary",
                 str(summary),
+                "--logs",
+                str(out / "logs"),
             ],
             cwd=ROOT,
             capture_output=True,

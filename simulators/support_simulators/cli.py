@@ -2,12 +2,17 @@
 
 support-simulators serve thena            # demo port (see registry.DEMO_PORTS)
 support-simulators serve thena:0 --latency 0.2 --error-rate 0.05 --rate-limit 5
+support-simulators serve xenioo --no-throttle   # rerun a pipeline at once
 support-simulators list
+
+`POST /_simulator/reset` on a running simulator clears its faults, its request log and what it
+remembers of past calls (Xenioo's hourly throttle). SIGTERM or Ctrl-C stops at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import inspect
 import logging
 import signal
@@ -62,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         help="report jobs that may run at once; a start beyond them is refused with 429 "
         "(simulators with report jobs: khoros)",
     )
+    serve.add_argument(
+        "--no-throttle",
+        action="store_true",
+        help="answer every call the vendor would throttle across runs (Xenioo's one statistics "
+        "call per hour), so a pipeline can be run again at once",
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -87,7 +98,18 @@ def main(argv: list[str] | None = None) -> int:
             if "max_running_jobs" not in inspect.signature(cls).parameters:
                 parser.error(f"--max-running-jobs: the {name} simulator runs no report jobs")
             options["max_running_jobs"] = args.max_running_jobs
-        sim = cls(host=args.host, port=port, seed=args.seed, faults=faults, **options).start()
+        sim = cls(host=args.host, port=port, seed=args.seed, faults=faults, **options)
+        if args.no_throttle:
+            sim.relax_limits()
+        try:
+            sim.start()
+        except OSError as exc:
+            for started in running:
+                started.stop()
+            print(
+                f"support-simulators: {_cannot_listen(name, args.host, port, exc)}", file=sys.stderr
+            )
+            return 2
         running.append(sim)
         print(f"{name} simulator listening on {sim.url}", flush=True)
 
@@ -98,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     for sim in running:
         sim.stop()
     return 0
+
+
+def _cannot_listen(name: str, host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} for the {name} simulator is in use (another simulator or "
+            f"`make demo`?): stop it, or serve on another port ({name}:PORT, {name}:0 for any)."
+        )
+    return f"cannot listen on {host}:{port} for the {name} simulator: {exc.strerror or exc}."
 
 
 if __name__ == "__main__":

@@ -417,6 +417,12 @@ class XeniooSimulator(VendorSimulator):
         with self._state_lock:
             self._last_calls.clear()
 
+    def forget_calls(self) -> None:
+        self.reset_throttles()
+
+    def relax_limits(self) -> None:
+        self.throttle = False
+
     def last_call(self, kind: str, subject: str = "*") -> dt.datetime | None:
         """When the simulator last answered a `kind` (account|bot|dlr) call for `subject`."""
         return self._last_calls.get((kind, subject))

@@ -13,7 +13,7 @@ from tap_runner import run_tap
 
 from support_simulators.framework import Fault
 from support_simulators.thena import ThenaSimulator
-from support_taps.progress import RunStats, WindowProgress
+from support_taps.progress import RunStats, WindowProgress, spoken_duration
 
 
 @pytest.mark.parametrize(
@@ -123,11 +123,30 @@ def test_window_progress_reports_window_records_rate_and_eta(caplog):
             progress.window_done(f"w{index}")
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
-        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, ETA 1m30s",
-        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1m00s",
-        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30s",
-        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1m40s",
+        "requests: window 1 of 10 done (w1), 100 records so far, 10 records/s, "
+        "ETA 1 minute 30 seconds",
+        "requests: window 4 of 10 done (w4), 400 records so far, 10 records/s, ETA 1 minute",
+        "requests: window 7 of 10 done (w7), 700 records so far, 10 records/s, ETA 30 seconds",
+        "requests: window 10 of 10 done (w10), 1,000 records, 10 records/s, in 1 minute 40 seconds",
     ]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "spoken"),
+    [
+        (0.2, "less than a second"),
+        (1, "1 second"),
+        (59.6, "1 minute"),
+        (61, "1 minute 1 second"),
+        (3600, "1 hour"),
+        (3600 + 300 + 7, "1 hour 5 minutes"),
+        (7200 + 7, "2 hours"),
+        (86400 * 3 + 3600 + 59, "3 days 1 hour"),
+    ],
+)
+def test_durations_are_written_as_people_write_them(seconds, spoken):
+    """Progress lines and the summary: "ETA 1 hour 5 minutes", not "ETA 1h05m"."""
+    assert spoken_duration(seconds) == spoken
 
 
 def test_skipped_streams_are_warnings_in_the_summary(caplog):
@@ -162,3 +181,64 @@ def test_per_request_metrics_only_with_log_request_metrics(on):
     assert len(per_request) == (10 if on else 0)  # 5 windows: a duration and a count each
     assert "Skipping parse of env var settings" not in run.stderr
     assert "Run complete: 1 streams" in run.stderr
+
+
+def test_the_sdk_lines_of_each_context_come_once_per_stream():
+    """Thankful's daily child streams: the SDK's per-context lines (METRIC, "Beginning sync",
+    "Starting incremental sync") once per stream at most; "Added ... as child stream" at DEBUG.
+    The tap's own summary still counts every stream."""
+    from kit_thankful import API_KEY as THANKFUL_KEY
+    from kit_thankful import thankful_config
+
+    from support_simulators.thankful import ThankfulSimulator
+
+    with ThankfulSimulator(api_key=THANKFUL_KEY) as sim:
+        config = thankful_config(sim, start_date="2025-01-01", end_date="2025-01-08")
+        run = run_tap("tap_thankful", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    for child in ("ticket_totals", "top_actions", "recommendations"):
+        assert len(_lines(run.stderr, f"Beginning sync of '{child}'")) == 1, child
+        assert len(_lines(run.stderr, f"Starting incremental sync of '{child}'")) == 1, child
+        assert len(_lines(run.stderr, f"Summary of {child}:")) == 1, child
+    metrics = [json.loads(line.split("METRIC: ", 1)[1]) for line in _lines(run.stderr, "METRIC: ")]
+    assert metrics and all(not m["tags"].get("context") for m in metrics), metrics[:3]
+    assert "as child stream" not in run.stderr
+
+
+def test_no_warning_that_progress_is_not_resumable():
+    """Every windowed stream resumes at its last completed window (README, "How state works"):
+    the SDK's "Stream is assumed to be unsorted, progress is not resumable" must not appear,
+    for Dixa's metric_values (partitioned by metric) and every other stream, on a first run
+    and on a run resumed from its state."""
+    from kit_dixa import API_TOKEN, dixa_config, limit_recovered_before_each_run
+
+    from support_simulators.dixa import DixaSimulator
+
+    with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
+        # A day of lookback: the resumed run asks for the last day again.
+        config = dixa_config(sim, start_date="2025-06-02", end_date="2025-06-05", lookback_days=1)
+        first = run_tap("tap_dixa", config)
+        assert first.returncode == 0, first.stderr[-3000:]
+        again = run_tap("tap_dixa", config, state=first.states()[-1])
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert first.records("metric_values") and again.records("metric_values")
+    for run in (first, again):
+        assert "not resumable" not in run.stderr and "unsorted" not in run.stderr
+
+
+def test_no_warning_that_xenioo_progress_is_not_resumable():
+    """Every Xenioo stream (account, bot and DLR statistics) resumes at its last call's
+    bookmark: no "unsorted, progress is not resumable" line, on a first or a resumed run."""
+    from kit_xenioo import simulator, xenioo_config
+
+    with simulator() as sim:
+        config = xenioo_config(sim)
+        first = run_tap("tap_xenioo", config)
+        assert first.returncode == 0, first.stderr[-3000:]
+        sim.reset_throttles()
+        again = run_tap("tap_xenioo", config, state=first.states()[-1])
+    assert again.returncode == 0, again.stderr[-3000:]
+    for stream in ("account_statistics", "bot_statistics", "dlr_statistics"):
+        assert first.records(stream), stream
+    for run in (first, again):
+        assert "not resumable" not in run.stderr and "unsorted" not in run.stderr

@@ -60,7 +60,7 @@ def _cases():
         for name in url_settings:
             yield (
                 tap,
-                {**base, name: "127.0.0.1:8701"},
+                {**base, name: "127.0.0.1:9000"},
                 f"The setting `{name}` must be an http(s) URL",
             )
         yield (
@@ -90,6 +90,32 @@ def test_bad_settings_are_named(tap, config, message):
     with pytest.raises(ConfigValidationError) as raised:
         tap(config=config)
     assert any(error.startswith(message) for error in raised.value.errors), raised.value.errors
+
+
+@pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
+def test_about_shows_each_url_setting_as_an_http_url(tap):
+    """`--about` (what Meltano and the Hub show) says a URL setting takes a URL; the core's
+    check of it is one line naming the setting, once."""
+    about = subprocess.run(
+        [sys.executable, "-c", f"from {tap.__module__} import {tap.__name__} as T; T.cli()"]
+        + ["--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    properties = json.loads(about.stdout)["settings"]["properties"]
+    urls = {name: p for name, p in properties.items() if name.endswith("_url")}
+    assert urls, properties.keys()
+    for name, schema in urls.items():
+        assert schema["format"] == "uri", name
+    for name in urls:
+        with pytest.raises(ConfigValidationError) as raised:
+            tap(config={**BASE[tap], name: "api.example.com/v1"})
+        assert raised.value.errors == [
+            f"The setting `{name}` must be an http(s) URL with a host, such as "
+            "https://api.example.com, got 'api.example.com/v1'."
+        ]
 
 
 def test_the_schema_documents_the_ranges():

@@ -10,12 +10,15 @@ import re
 import warnings
 from pathlib import Path
 
+import backoff
 import pytest
+import requests
 import singer_sdk
 from singer_sdk import RESTStream, Stream, Tap
 from singer_sdk.helpers import _state
 
 from support_taps import compat
+from support_taps.retry import RETRIABLE_EXCEPTIONS, UNUSABLE_ANSWERS
 from tap_thena.tap import TapThena
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +47,6 @@ SIGNATURES = {
 ATTRIBUTES = {
     ("singer_sdk.Stream", "_stream_version"),
     ("singer_sdk.Stream", "_tap"),
-    ("singer_sdk.RESTStream", "_requests_session"),
     ("singer_sdk.Stream", "_schema"),
 }
 
@@ -139,7 +141,27 @@ def test_private_attributes_compat_uses_are_still_there(thena_stream):
     assert compat.tap_of(thena_stream).name == "tap-thena"
     session = thena_stream.requests_session
     assert type(session).__name__ == "CredentialGuardSession"
-    assert thena_stream.requests_session is session  # made once, kept where the SDK looks
+    assert thena_stream.requests_session is session  # made once
+
+
+def test_the_core_retries_what_the_sdk_retries(thena_stream, monkeypatch):
+    """The SDK retries the exceptions it passes to backoff in its public `request_decorator`;
+    the core's RETRIABLE_EXCEPTIONS are those, less a body that cannot be decompressed (it
+    comes back the same: one of UNUSABLE_ANSWERS)."""
+    passed = []
+
+    def on_exception(wait_gen, exception, **kwargs):
+        passed.append(exception)
+        return lambda func: func
+
+    monkeypatch.setattr(backoff, "on_exception", on_exception)
+    RESTStream.request_decorator(thena_stream, lambda: None)
+    (sdk_retried,) = passed
+    assert set(sdk_retried) - set(RETRIABLE_EXCEPTIONS) == {
+        requests.exceptions.ContentDecodingError
+    }, f"{SDK} retries other exceptions: update support_taps/retry.py"
+    assert set(RETRIABLE_EXCEPTIONS) <= set(sdk_retried)
+    assert requests.exceptions.ContentDecodingError in UNUSABLE_ANSWERS
 
 
 def test_the_termination_hook_overrides_the_sdk_handler():

@@ -1,11 +1,11 @@
 """A new user's path, for real: a brand-new Meltano project adds each tap from its Hub definition.
 
 Each tap's definition (hub/extractors/<tap>/supportanalytics.yml) is added with
-`meltano add --plugin-type extractor <tap> --from-ref <file>`, its pip_url pointed at this
-checkout's distributions (the tap's and the core's, built as wheels, not editable), and
-installed by Meltano into its own venv. Then, per tap: `meltano config list <tap>` (Meltano
-4's spelling of `meltano config <tap> list`),
-`meltano invoke <tap> --about`, `meltano select <tap> --list` (discovery against the tap's
+`meltano add --plugin-type extractor <tap> --from-ref <file>`, with the definition's own
+pip_url (`git+<repository>.git#subdirectory=...`, the tap's and the core's), its repository
+URL pointed at a local clone of this checkout, and installed by Meltano into its own venv.
+Then, per tap: `meltano config list <tap>` (Meltano 4's spelling of `meltano config <tap>
+list`), `meltano invoke <tap> --about`, `meltano select <tap> --list` (discovery against the tap's
 simulator). tap-thena goes all the way: a decimal setting and a stream map set through
 `meltano config set <tap> <setting> <value>`, then `meltano run tap-thena
 target-jsonl` against its simulator into target-jsonl from PyPI.
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kit_clone import clone_of_working_tree
 
 from support_simulators.registry import DEMO_PORTS, simulator_class
 
@@ -75,6 +76,20 @@ def simulator_config(tap: str, url: str) -> dict:
     }
 
 
+def from_clone(pip_url: str, clone: Path) -> str:
+    """`pip_url` with the repository's URL pointed at `clone` (each requirement installs from
+    git, as from the published repository)."""
+    repository = _workspace_setting("repository")
+    assert f"git+{repository}.git#subdirectory=" in pip_url, pip_url
+    return pip_url.replace(f"git+{repository}.git", f"git+file://{clone}")
+
+
+def _workspace_setting(name: str) -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["supportanalytics"][name]
+
+
 class Project:
     def __init__(self, path: Path, env: dict[str, str]) -> None:
         self.path, self.env = path, env
@@ -112,6 +127,7 @@ def project(tmp_path_factory):
         timeout=120,
     )
     new = Project(base / "project", env)
+    clone = clone_of_working_tree(base / "repository")
 
     simulators = [simulator_class(SIMULATOR_OF[tap])(seed=7).start() for tap in SIMULATOR_OF]
     try:
@@ -119,8 +135,8 @@ def project(tmp_path_factory):
             definition = yaml.safe_load(
                 (ROOT / "hub" / "extractors" / tap / "supportanalytics.yml").read_text()
             )
-            # The published pip_url names PyPI distributions; here, this checkout's.
-            definition["pip_url"] = f"{ROOT / 'taps' / 'support-taps-core'} {ROOT / 'taps' / tap}"
+            # The definition's own pip_url, from a clone of this checkout, not from GitHub.
+            definition["pip_url"] = from_clone(definition["pip_url"], clone)
             ref = base / f"{tap}.yml"
             ref.write_text(yaml.safe_dump(definition, sort_keys=False))
             new.meltano(
@@ -160,6 +176,8 @@ def test_project_declares_the_hub_definitions(project):
     assert "utilities" not in declared["plugins"]
     for plugin in extractors.values():
         assert plugin["variant"] == "supportanalytics"
+        # The Hub definition's requirements (the core's, the tap's), from the clone.
+        assert plugin["pip_url"].count("git+file://") == 2, plugin["pip_url"]
         kinds = {s["name"]: s.get("kind") for s in plugin["settings"]}
         assert kinds["retry_base_wait"] == "decimal" and kinds["stream_maps"] == "object"
 

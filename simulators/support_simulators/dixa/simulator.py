@@ -57,6 +57,14 @@ def _unknown(kind: str, name: str) -> SimResponse:
 
 class DixaSimulator(VendorSimulator):
     name = "dixa"
+    deliberate_oddities = (
+        (
+            r"Dixa sent a field `_type` this tap does not know, 'DurationField'",
+            "the simulator sends a field type Dixa does not publish on purpose "
+            "(`novel_field_type`), to show that the tap keeps such a field, as JSON, and warns "
+            "once",
+        ),
+    )
 
     def __init__(
         self,

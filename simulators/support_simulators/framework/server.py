@@ -140,9 +140,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
+        # Before binding: a bind that fails (a busy port) closes the server, and so these.
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._stopping = threading.Event()
+        super().__init__(address, handler)
 
     def serve(self) -> None:
         with selectors.DefaultSelector() as selector:

@@ -53,6 +53,11 @@ class VendorSimulator(LoopbackServer):
     #: `X-RateLimit-Reset`. Otherwise a 429 carries Retry-After.
     rate_limit_headers: t.ClassVar[bool] = False
 
+    #: What the simulator does oddly on purpose by default, to show how a tap copes: (a regular
+    #: expression matching the warning the tap logs about it, why). The demo labels those
+    #: warnings with it.
+    deliberate_oddities: t.ClassVar[tuple[tuple[str, str], ...]] = ()
+
     def __init__(
         self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7, faults: Faults | None = None
     ) -> None:
@@ -93,6 +98,13 @@ class VendorSimulator(LoopbackServer):
         vendor's own identifier where a setting names one (Thena: the workspace), else
         `default` (support_taps.accounts)."""
         return DEFAULT_ACCOUNT
+
+    def forget_calls(self) -> None:
+        """Forget what the vendor remembers of past calls (a throttle's last call...): done by
+        `POST /_simulator/reset`, so a pipeline can be tried again at once."""
+
+    def relax_limits(self) -> None:
+        """Stop enforcing limits that span runs (`support-simulators serve --no-throttle`)."""
 
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
@@ -329,4 +341,5 @@ class VendorSimulator(LoopbackServer):
         self.faults = self.default_faults()
         self._bucket = self._window = None
         self.reset_log()
+        self.forget_calls()
         return json_response({"ok": True})

@@ -52,7 +52,6 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     ("singer_sdk.RESTStream", "_write_request_duration_log"),
     ("singer_sdk.Tap", "_handle_termination"),
     ("singer_sdk.Stream", "_tap"),
-    ("singer_sdk.RESTStream", "_requests_session"),
     ("singer_sdk.Stream", "_write_activate_version_message"),
     # Public, but documented as internal: the SDK calls it once a top-level stream (with its
     # children) has synced; ActivateVersionAfterSync relies on that.
@@ -107,20 +106,6 @@ def set_stream_schema(stream: Stream, schema: dict) -> None:
         stream._schema = schema
     else:
         vars(stream)["schema"] = schema
-
-
-def own_requests_session(
-    stream: RESTStream, kind: type[requests.Session], factory: t.Callable[[], requests.Session]
-) -> requests.Session:
-    """The stream's requests session, made by `factory` (once) instead of a plain one.
-
-    The SDK's `requests_session` property builds a plain `requests.Session` in its private
-    `_requests_session`, which its request loop (and `close`) use; the core needs its own
-    session class there (one that never sends a credential off the API's host).
-    """
-    if not isinstance(stream._requests_session, kind):
-        stream._requests_session = factory()
-    return stream._requests_session
 
 
 class TerminationHook(_TapMixin):

@@ -24,20 +24,36 @@ PROGRESS_INTERVAL = 30.0
 def duration_text(span: dt.timedelta) -> str:
     """A window length as people write it: "14 days", "1 day", "6 hours", "90 minutes"."""
     seconds = int(span.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+    for unit, size in _UNITS[:3]:
         if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+            return _count(seconds // size, unit)
+    return _count(seconds, "second")
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+#: Units of a spoken duration, largest first.
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'s' if number != 1 else ''}"
+
+
+def spoken_duration(seconds: float) -> str:
+    """A time span as people say it, to the two largest units: "less than a second",
+    "40 seconds", "1 minute 30 seconds", "2 hours 5 minutes", "3 days 1 hour"."""
+    left = max(0, int(round(seconds)))
+    if left == 0:
+        return "less than a second"
+    parts = []
+    for unit, size in _UNITS:
+        if left >= size:
+            parts.append(_count(left // size, unit))
+            left %= size
+        elif parts:
+            break  # "2 hours 5 minutes", never "2 hours 0 minutes 5 seconds"
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
 
 
 @dataclass
@@ -57,7 +73,8 @@ class StreamStats:
         seconds = ((self.finished or now) - self.started) if self.started is not None else 0.0
         return (
             f"{self.records:,} records, {self.windows:,} windows, {self.requests:,} requests, "
-            f"{self.retries:,} retries, {self.rate_limited:,} answered 429, in {_duration(seconds)}"
+            f"{self.retries:,} retries, {self.rate_limited:,} answered 429, "
+            f"in {spoken_duration(seconds)}"
         )
 
 
@@ -161,5 +178,5 @@ class WindowProgress:
         if remaining is None:
             return text
         if remaining:
-            return text + f", ETA {_duration(elapsed / self.done * remaining)}"
-        return text + f", in {_duration(elapsed)}"
+            return text + f", ETA {spoken_duration(elapsed / self.done * remaining)}"
+        return text + f", in {spoken_duration(elapsed)}"

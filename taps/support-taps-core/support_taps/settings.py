@@ -92,9 +92,9 @@ COMMON_SETTINGS = th.PropertiesList(
         th.BooleanType,
         default=False,
         description=(
-            "Log the SDK's METRIC line for every HTTP request (`http_request_duration`) and "
-            "request count per window (`http_request_count`). Off: each stream's "
-            "`record_count` and `sync_duration` only."
+            "Log the SDK's METRIC lines for every HTTP request (`http_request_duration`), "
+            "window (`http_request_count`), partition and child-stream context. Off: each "
+            "stream's own `record_count` and `sync_duration`, and the tap's summary."
         ),
     ),
 )
@@ -134,11 +134,31 @@ def unknown_setting_errors(config: t.Mapping[str, t.Any], known: set[str]) -> li
     return errors
 
 
+def is_url_setting(name: str) -> bool:
+    """`url`, `api_url`, `auth_url`, ...: the settings that must be http(s) URLs."""
+    return name == "url" or name.endswith("_url")
+
+
+def declare_url_settings(properties: dict[str, t.Any]) -> None:
+    """Each URL setting's schema says it is a URL (`format: uri`, shown by `--about`; the SDK's
+    schema check does not enforce formats). `url_setting_errors` checks it, with the tap's
+    other checks, so a run reports every bad setting at once (a `pattern` would stop the run
+    at the schema check, before the rest are looked at)."""
+    for name, schema in properties.items():
+        if is_url_setting(name) and "string" in _types(schema):
+            schema.setdefault("format", "uri")
+
+
+def _types(schema: t.Mapping[str, t.Any]) -> list[str]:
+    kind = schema.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
 def url_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     """Every URL setting (`api_url`, `auth_url`, ...) must be an absolute http(s) URL."""
     errors = []
     for name, value in config.items():
-        if not (name == "url" or name.endswith("_url")) or value in (None, ""):
+        if not is_url_setting(name) or value in (None, ""):
             continue
         parts = urlsplit(str(value))
         if parts.scheme not in ("http", "https") or not parts.hostname:

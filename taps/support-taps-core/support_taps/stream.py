@@ -21,7 +21,6 @@ from support_taps.accounts import ACCOUNT_KEY
 from support_taps.compat import (
     ActivateVersionAfterSync,
     FastRecordMessages,
-    own_requests_session,
     tap_of,
     write_state_message,
 )
@@ -207,14 +206,15 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
 
     @property
     def requests_session(self) -> requests.Session:
-        """A session that never sends a credential to a host other than the API's."""
-        return own_requests_session(
-            self,
-            CredentialGuardSession,
-            lambda: CredentialGuardSession(
-                home_url=lambda: self.url_base,
-                deadline=lambda: float(self.config["request_deadline"]),
-            ),
+        """A session that never sends a credential to a host other than the API's (the SDK's
+        request loop sends through this property, so its own plain session stays unused)."""
+        return self._credential_guard_session
+
+    @cached_property
+    def _credential_guard_session(self) -> CredentialGuardSession:
+        return CredentialGuardSession(
+            home_url=lambda: self.url_base,
+            deadline=lambda: float(self.config["request_deadline"]),
         )
 
     @property

@@ -39,6 +39,7 @@ from support_taps.redaction import install_log_redaction, redact
 from support_taps.sdk_logs import log_request_metrics, quiet_sdk_chatter
 from support_taps.settings import (
     date_setting_errors,
+    declare_url_settings,
     known_settings,
     secret_setting_errors,
     span_setting_errors,
@@ -97,6 +98,7 @@ class SupportTap(TerminationHook, Tap):
         declared = set(config_jsonschema.get("properties", {}))
         super().append_builtin_config(config_jsonschema)
         properties = config_jsonschema.get("properties", {})
+        declare_url_settings(properties)
         if "emit_activate_version_messages" not in declared:
             properties.pop("emit_activate_version_messages", None)
         if "batch_config" in properties and "batch_config" not in declared:
@@ -155,7 +157,7 @@ class SupportTap(TerminationHook, Tap):
         self._prepared = False
         self._streams_carry_account = False
         quiet_sdk_failure_line()  # before the SDK checks the settings against the schema
-        quiet_sdk_chatter(self.logger)
+        quiet_sdk_chatter(new_run=True)
         if "state" in kwargs:  # a file's path (the CLI) or a dictionary: read and checked here
             kwargs["state"] = read_state(kwargs["state"])
         try:
@@ -289,6 +291,7 @@ class SupportTap(TerminationHook, Tap):
                     redact.add_basic_auth(value, secret)
         install_log_redaction()
         quiet_sdk_failure_line()
+        quiet_sdk_chatter()
         log_request_metrics(bool(self.config.get("log_request_metrics")))
         if self._check_settings_at_start:
             errors = _without_repeats(self.setting_errors())
