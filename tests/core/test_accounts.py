@@ -173,8 +173,8 @@ def test_an_account_id_with_spaces_around_it_or_empty_is_refused(value):
     [
         ({"workspace": "acme"}, "acme"),
         ({"api_url": "https://globex.thena.ai"}, "globex"),
-        ({"workspace": "acme", "api_url": "http://127.0.0.1:8701"}, "acme"),
-        ({"api_url": "http://127.0.0.1:8701"}, "default"),  # a simulator names no workspace
+        ({"workspace": "acme", "api_url": "http://127.0.0.1:9"}, "acme"),
+        ({"api_url": "http://127.0.0.1:9"}, "default"),  # a simulator names no workspace
         ({"workspace": "acme", "account_id": "acme-eu"}, "acme-eu"),
     ],
 )

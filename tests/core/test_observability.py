@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import subprocess
@@ -13,7 +14,7 @@ from tap_runner import run_tap
 
 from support_simulators.framework import Fault
 from support_simulators.thena import ThenaSimulator
-from support_taps.progress import RunStats, WindowProgress, spoken_duration
+from support_taps.progress import RunStats, WindowProgress, duration_text, spoken_duration
 
 
 @pytest.mark.parametrize(
@@ -242,3 +243,18 @@ def test_no_warning_that_xenioo_progress_is_not_resumable():
         assert first.records(stream), stream
     for run in (first, again):
         assert "not resumable" not in run.stderr and "unsorted" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("span", "written"),
+    [
+        (dt.timedelta(days=14), "14 days"),
+        (dt.timedelta(days=1), "1 day"),
+        (dt.timedelta(hours=6), "6 hours"),
+        (dt.timedelta(minutes=90), "90 minutes"),
+        (dt.timedelta(days=31, seconds=-1), "31 days less 1 second"),  # Dixa's export windows
+        (dt.timedelta(seconds=45), "45 seconds"),
+    ],
+)
+def test_window_lengths_are_written_as_people_write_them(span, written):
+    assert duration_text(span) == written

@@ -27,6 +27,8 @@ def duration_text(span: dt.timedelta) -> str:
     for unit, size in _UNITS[:3]:
         if seconds >= size and seconds % size == 0:
             return _count(seconds // size, unit)
+        if seconds + 1 >= size and (seconds + 1) % size == 0:  # an end-exclusive limit
+            return f"{_count((seconds + 1) // size, unit)} less 1 second"
     return _count(seconds, "second")
 
 

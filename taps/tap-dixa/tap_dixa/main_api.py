@@ -11,7 +11,7 @@ from functools import cached_property
 import requests
 from singer_sdk import StreamSchema
 
-from support_taps.compat import SchemaOncePerRun
+from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
 from support_taps.errors import endpoint_of, response_place
 from support_taps.normalize import to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
@@ -200,6 +200,14 @@ class ChildStream(SchemaOncePerRun, ListStream):
         super().validate_response(response)
 
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
+        if self.replication_key:
+            # What is read again is the parent's choice (its bookmark), not this stream's: its
+            # bookmark is the newest value seen, kept at the end (the SDK's progress markers),
+            # and an interrupted run resumes with its parent. Said so in the state, instead of
+            # the SDK's warning that an unsorted stream cannot resume.
+            self.get_context_state(context).setdefault(
+                PROGRESS_MARKERS, {"Note": f"Read with each {self.parent_kind} the run reads."}
+            )
         try:
             yield from super().get_records(context)
         except _ParentGone as gone:
