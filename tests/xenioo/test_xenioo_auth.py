@@ -163,3 +163,12 @@ def test_a_token_answer_cut_short_is_asked_again_like_a_5xx(xenioo):
     assert [c.status for c in xenioo.calls(AUTH)] == [200, 200]  # the cut answer, then a whole one
     assert "Retrying the token request" in run.stderr and "cut short" in run.stderr
     assert run.records("account_statistics")
+
+
+def test_a_token_lifetime_beyond_any_number_falls_back_to_an_hour(xenioo):
+    # 1e308 minutes is a double; in seconds it is not (it overflowed to infinity).
+    body = b'{"token": "a-token-of-some-length", "expires": 1e308}'
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "valid for 60 minutes" in run.stderr

@@ -8,6 +8,7 @@ request once it is about to expire, and when Xenioo refuses it (`invalidate()`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 from http import HTTPStatus
 
@@ -149,9 +150,12 @@ class XeniooAuthenticator(requests.auth.AuthBase):
             )
         redact.add(token)  # the token is a credential: never in logs or errors
         minutes = to_number(fields.get("expires"))
+        seconds = minutes * 60 if minutes is not None and minutes > 0 else None
         self.access_token = token
+        # A lifetime past any double (1e308 minutes) is no lifetime: the default one holds
+        # (a token refused earlier is renewed anyway).
         self.expires_in = (
-            int(minutes * 60) if minutes is not None and minutes > 0 else DEFAULT_EXPIRATION
+            int(seconds) if seconds is not None and math.isfinite(seconds) else DEFAULT_EXPIRATION
         )
         self.last_refreshed = requested_at
         self.logger.info(
