@@ -172,7 +172,7 @@ def raise_if_truncated(response: requests.Response) -> None:
         # Kept on the response so the stream decodes a body once (SupportStream.decode_json).
         decoded = decode(content)
         response.decoded_json = decoded.payload  # type: ignore[attr-defined]
-        response.json_repaired = decoded.repaired  # type: ignore[attr-defined]
+        response.json_repairs = decoded.repairs  # type: ignore[attr-defined]
     except BodyNotJSON as exc:
         if exc.kind == "truncated":
             msg = (

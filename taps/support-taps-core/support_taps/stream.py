@@ -36,7 +36,14 @@ from support_taps.errors import (
     unexpected_shape,
 )
 from support_taps.http import CredentialGuardSession, origin
-from support_taps.jsonbody import BodyNotJSON, Decoded, decode
+from support_taps.jsonbody import (
+    LONE_SURROGATE,
+    NOT_A_NUMBER,
+    OTHER_ENCODING,
+    BodyNotJSON,
+    Decoded,
+    decode,
+)
 from support_taps.progress import PROGRESS_INTERVAL, StreamStats
 from support_taps.redaction import redact
 from support_taps.retry import (
@@ -58,6 +65,14 @@ if t.TYPE_CHECKING:
     from support_taps.tap import SupportTap
 
 _NOT_DECODED = object()
+#: The warning for each thing `decode` mends (see `support_taps.jsonbody`).
+_REPAIRED = {
+    LONE_SURROGATE: "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
+    "produces) for %s; it is kept as U+FFFD (no target can store the original).",
+    NOT_A_NUMBER: "%s sent NaN, Infinity or a number beyond any double for %s (JSON has no such "
+    "numbers); each is kept as null.",
+    OTHER_ENCODING: "%s sent JSON in UTF-16 or UTF-32, not UTF-8, for %s; it is read as such.",
+}
 #: The context each request was sent with (see `SupportStream.request_context`); weak, so a
 #: request (and the response that holds it) and its entry go together.
 _REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.PreparedRequest, t.Mapping | None] = (
@@ -322,7 +337,7 @@ class SupportStream(FastRecordMessages, RESTStream):
         """The response body as JSON, or an error naming the endpoint, status and what came."""
         decoded = Decoded(
             getattr(response, "decoded_json", _NOT_DECODED),
-            getattr(response, "json_repaired", False),
+            getattr(response, "json_repairs", frozenset()),
         )
         if decoded.payload is _NOT_DECODED:
             try:
@@ -336,14 +351,8 @@ class SupportStream(FastRecordMessages, RESTStream):
                     f"{body_snippet(response.content)}"
                 )
                 raise UnparseableResponse(msg) from None
-        if decoded.repaired:
-            self.warn_once(
-                "lone surrogate",
-                "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
-                "produces) for %s; it is kept as U+FFFD (no target can store the original).",
-                self.vendor,
-                endpoint_of(response),
-            )
+        for repair in sorted(decoded.repairs):
+            self.warn_once(repair, _REPAIRED[repair], self.vendor, endpoint_of(response))
         return decoded.payload
 
     def unexpected_shape(

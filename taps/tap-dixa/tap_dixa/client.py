@@ -17,6 +17,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthentica
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+from support_taps.jsonbody import BodyNotJSON, decode
 from support_taps.schemas import schema_directory
 from support_taps.stream import SupportStream
 
@@ -52,10 +53,15 @@ class DixaNextPage(BaseHATEOASPaginator):
 
     def get_next_url(self, response: requests.Response) -> str | None:
         try:
-            envelope = _envelope.decode(response.content)
+            meta = _envelope.decode(response.content).meta
         except msgspec.DecodeError:
-            return None  # the stream's own parsing has already reported a broken body
-        meta = envelope.meta
+            # A body msgspec refuses may still be read (a lone surrogate, NaN: see
+            # support_taps.jsonbody), as the stream read its rows: page on from that reading.
+            try:
+                payload = decode(response.content).payload
+            except BodyNotJSON:
+                return None  # the stream's own parsing has already reported a broken body
+            meta = payload.get("meta") if isinstance(payload, dict) else None
         if meta is None:
             return None
         next_url = meta.get("next") if isinstance(meta, dict) else None
