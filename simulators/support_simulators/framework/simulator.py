@@ -68,6 +68,11 @@ class VendorSimulator(LoopbackServer):
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None
 
+    def companions(self) -> list[LoopbackServer]:
+        """The other servers this simulator runs (the file host behind a vendor's download
+        links): every request a tap makes goes to this simulator or one of them."""
+        return []
+
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
