@@ -11,7 +11,7 @@ import pytest
 from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, SimResponse
 
 
 def _ratings(sim, **overrides):
@@ -187,3 +187,28 @@ def test_shape_errors_describe_the_shape_and_never_quote_customer_data(dixa):
     assert run.returncode != 0
     assert "found object{rows: list[1 × object{email: string}]}" in run.stderr
     assert email not in run.stderr and API_TOKEN not in run.stderr
+
+
+def test_a_page_msgspec_refuses_but_python_reads_still_links_the_next(dixa):
+    # NaN is not JSON: the rows are read by the second parser (support_taps.jsonbody), and so
+    # must the page's `meta.next`, or paging would stop there with exit 0.
+    answered = []
+
+    def with_nan(request, normal):
+        response = normal()
+        answered.append(request)
+        if len(answered) != 2:  # the first is discovery's sample of the types; then the run's
+            return response
+        payload = json.loads(response.body)
+        assert payload["meta"].get("next")
+        payload["data"][0]["hostile_number"] = "not-a-number"
+        body = json.dumps(payload).replace('"not-a-number"', "NaN").encode()
+        return SimResponse(response.status, body, {"Content-Type": "application/json"})
+
+    dixa.intercept("POST", "/v1/analytics/records", with_nan)
+    config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
+    run = run_tap("tap_dixa", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    columns, keys = dixa.expected_primary_keys(config)["records_ratings"]
+    assert len(keys) > 10 and keys_of(run.records("records_ratings"), columns) == keys
+    assert "NaN, Infinity or a number beyond any double" in run.stderr
