@@ -11,6 +11,8 @@ import pytest
 from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
 from tap_runner import run_tap
 
+from support_simulators.framework import Fault
+
 WINDOW_2 = (
     "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
 )
@@ -190,3 +192,24 @@ def test_about_lists_every_new_setting_with_its_type():
     assert properties["max_file_mb"]["exclusiveMinimum"] == 0
     for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
         assert "number" in properties[name]["type"], name  # decimals are numbers, not integers
+
+
+def test_a_job_start_answered_with_a_redirect_is_one_line_naming_it():
+    # Khoros's requests follow no redirect (the download's leads off the API host); a
+    # redirect's body, JSON or not, is never the job asked for.
+    with khoros_simulator() as sim:
+        sim.faults.add(
+            Fault(
+                status=307,
+                location="http://localhost:9/elsewhere",
+                path_prefix="/api/public/reports/report/response",
+            )
+        )
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "answered GET /api/public/reports/report/response with a redirect (HTTP 307, to "
+        "localhost) that is not followed there: check the `api_url` setting."
+    ) in errors[0]
+    assert run.records() == []

@@ -125,7 +125,7 @@ class CredentialGuardSession(requests.Session):
         host = redact(urlsplit(target).hostname or "?")
         if redact(target) != target:
             msg = (
-                f"The API redirected {prepared_request.method} to another host ({host}) "
+                f"The API redirected {endpoint_of(response)} to another host ({host}) "
                 "with a credential in the URL; the redirect was not followed, so the credential "
                 "was not sent."
             )
@@ -134,7 +134,7 @@ class CredentialGuardSession(requests.Session):
             # A 307/308 re-sends the body as it was: a credential in it (Xenioo's token
             # request) would go to the other host.
             msg = (
-                f"The API redirected {prepared_request.method} {endpoint_of(response)} to "
+                f"The API redirected {endpoint_of(response)} to "
                 f"another host ({host}) with a credential in the request body; the redirect "
                 "was not followed, so the credential was not sent."
             )

@@ -335,6 +335,18 @@ class SupportStream(FastRecordMessages, RESTStream):
 
     def decode_json(self, response: requests.Response) -> t.Any:
         """The response body as JSON, or an error naming the endpoint, status and what came."""
+        if HTTPStatus.MULTIPLE_CHOICES <= response.status_code < HTTPStatus.BAD_REQUEST:
+            # A redirect the stream did not follow (it sends without following any): its
+            # body, even a JSON one, is never the answer asked for.
+            location = response.headers.get("Location") or ""
+            host = urlsplit(location).hostname
+            where = f"to {redact(host)}" if host else "on its host" if location else "nowhere"
+            msg = (
+                f"{self.vendor} answered {endpoint_of(response)} with a redirect (HTTP "
+                f"{response.status_code}, {where}) that is not followed there: check "
+                f"{settings_phrase(self.url_settings)}."
+            )
+            raise VendorAPIError(msg)
         decoded = Decoded(
             getattr(response, "decoded_json", _NOT_DECODED),
             getattr(response, "json_repairs", frozenset()),
