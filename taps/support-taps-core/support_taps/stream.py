@@ -23,6 +23,7 @@ from support_taps.compat import (
     tap_of,
     write_state_message,
 )
+from support_taps.endpoints import Endpoint
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -96,6 +97,9 @@ class SupportStream(FastRecordMessages, RESTStream):
     #: The setting holding the API's base URL; its default (the vendor's public URL) is
     #: declared once, in the tap's config schema, which the SDK fills into the config.
     api_url_setting: t.ClassVar[str] = "api_url"
+    #: Requests this stream makes besides its own (`http_method` `path`): a token, a report
+    #: job's status and download, a file on a host the vendor hands out (`endpoints`).
+    extra_endpoints: t.ClassVar[tuple[Endpoint, ...]] = ()
     #: Statuses retried besides 5xx.
     extra_retry_statuses: t.Sequence[int] = [
         HTTPStatus.TOO_MANY_REQUESTS,
@@ -164,6 +168,13 @@ class SupportStream(FastRecordMessages, RESTStream):
             msg = f"Set `{self.api_url_setting}` (the base URL of the {self.vendor} API)."
             raise ValueError(msg)
         return str(value).rstrip("/")
+
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every request this stream makes: its own (none if it has no `path`: it reads what
+        its parent was answered) and `extra_endpoints`."""
+        path = getattr(self, "path", None)
+        own = (Endpoint(self.http_method, path, self.api_url_setting),) if path else ()
+        return (*own, *self.extra_endpoints)
 
     # ---- requests and retries -------------------------------------------------
 

@@ -29,6 +29,7 @@ from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.compat import log_request_duration
+from support_taps.endpoints import Endpoint
 from support_taps.errors import VendorAPIError
 from support_taps.windowed import WindowedStream
 from support_taps.windows import (
@@ -40,6 +41,7 @@ from support_taps.windows import (
 )
 from tap_khoros_care.connection import Connection, FileRequest
 from tap_khoros_care.jobs import (
+    JOB_ENDPOINT,
     RANGE_REFUSAL,
     ReportJob,
     ReportRequest,
@@ -73,6 +75,13 @@ class KhorosStream(WindowedStream):
     credential_settings = ("username", "password", "company_key")
     url_settings = ("api_url",)
     replication_key = WINDOW_START
+    #: Besides the job's start (the stream's own request): its status, its download (a
+    #: redirect), and the file on the pre-signed host the redirect names (tap_khoros_care.job_api).
+    extra_endpoints = (
+        Endpoint("GET", JOB_ENDPOINT + "/status", "api_url", "job status"),
+        Endpoint("GET", JOB_ENDPOINT + "/download", "api_url", "download"),
+        Endpoint("GET", "/{pre-signed link}", None, "report file"),
+    )
 
     #: The report's own id column, used as primary key where the report has one.
     id_column: t.ClassVar[str | None] = None

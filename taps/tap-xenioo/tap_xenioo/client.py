@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from support_taps.endpoints import Endpoint
 from support_taps.errors import (
     CredentialsRejected,
     VendorAPIError,
@@ -26,7 +27,7 @@ from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow, parse_utc
-from tap_xenioo.auth import XeniooAuthenticator
+from tap_xenioo.auth import AUTH_PATH, XeniooAuthenticator
 from tap_xenioo.planning import (
     MAX_DAYS,
     CallPlan,
@@ -149,6 +150,8 @@ class XeniooStream(WindowedStream):
     url_settings = ("api_url", "bots")
     replication_key = "period_start"
     is_sorted = False
+    #: Every stream's first request may be the account's token request (one token a run).
+    extra_endpoints = (Endpoint("POST", AUTH_PATH, "auth_url", "token"),)
 
     #: The endpoint's path, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}.
     statistics_path: t.ClassVar[str] = ""
