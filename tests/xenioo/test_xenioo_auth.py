@@ -10,7 +10,7 @@ import requests
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, VendorSimulator
 from support_taps.retry import RetryPolicy
 from tap_xenioo.auth import XeniooAuthenticator
 
@@ -172,3 +172,34 @@ def test_a_token_lifetime_beyond_any_number_falls_back_to_an_hour(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr[-3000:]
     assert "valid for 60 minutes" in run.stderr
+
+
+def test_a_token_request_redirected_to_another_host_keeps_the_key_home(xenioo):
+    # A 307 re-sends the POST body, the account key with it: it is not followed.
+    with VendorSimulator() as elsewhere:
+        xenioo.faults.add(
+            Fault(status=307, location=f"http://localhost:{elsewhere.port}/t", path_prefix=AUTH)
+        )
+        run = run_tap("tap_xenioo", xenioo_config(xenioo))
+        assert not elsewhere.calls()
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "redirected POST /authorization/integration to another host (localhost)" in errors[0]
+    _assert_no_secrets(run, xenioo)
+
+
+def test_a_token_request_answered_408_is_asked_again(xenioo):
+    xenioo.faults.add(Fault(status=408, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, retry_base_wait=0.01))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(xenioo.calls(AUTH)) == 2
+
+
+def test_a_token_no_header_can_carry_is_one_line_naming_the_request(xenioo):
+    body = '{"token": "tok-\u202eevil\u202c-0123456789", "expires": 60}'.encode()
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "token answer from POST /authorization/integration (HTTP 200)" in errors[0]
+    assert "no HTTP header can carry" in errors[0]

@@ -25,6 +25,7 @@ from support_taps.errors import (
     endpoint_of,
     unexpected_shape,
 )
+from support_taps.http import CredentialGuardSession
 from support_taps.normalize import to_number
 from support_taps.redaction import redact
 from support_taps.retry import RetryPolicy, describe_failure, raise_if_truncated, with_retries
@@ -73,13 +74,16 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         timeout: float,
         logger: t.Any,
         clock: t.Callable[[], dt.datetime] = _wall_clock,
+        deadline: float | None = None,
     ) -> None:
         self.auth_endpoint = endpoint
         self.logger = logger
         #: Measures the token's age. Not the run's clock (`run_started`, fixed for the
         #: run): a token expires in real time, even during a long run.
         self.clock = clock
-        self.session = requests.Session()
+        # The core's session: a redirect to another host never carries the account key (a
+        # 307 re-sends the body), and the whole answer comes within `request_deadline`.
+        self.session = CredentialGuardSession(home_url=lambda: endpoint, deadline=deadline)
         self.access_token: str | None = None
         self.expires_in: int | None = None
         self.last_refreshed: dt.datetime | None = None
@@ -149,6 +153,12 @@ class XeniooAuthenticator(requests.auth.AuthBase):
                 "Xenioo", response, "a token answer, an object with a `token` string", payload
             )
         redact.add(token)  # the token is a credential: never in logs or errors
+        if not (token.isascii() and token.isprintable()):  # no HTTP header could carry it
+            msg = (
+                f"Xenioo's token answer from {where} (HTTP {status}) holds a `token` with "
+                "characters no HTTP header can carry (not printable ASCII)."
+            )
+            raise UnparseableResponse(msg)
         minutes = to_number(fields.get("expires"))
         seconds = minutes * 60 if minutes is not None and minutes > 0 else None
         self.access_token = token
@@ -183,9 +193,9 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         response = self.session.post(
             self.auth_endpoint, json=self.token_request_body, timeout=self._timeout
         )
-        if (
-            response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
-            or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code in (
+            HTTPStatus.TOO_MANY_REQUESTS,
+            HTTPStatus.REQUEST_TIMEOUT,
         ):
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
         if response.status_code < HTTPStatus.BAD_REQUEST:

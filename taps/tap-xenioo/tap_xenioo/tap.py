@@ -196,6 +196,7 @@ class TapXenioo(SupportTap):
             policy=RetryPolicy.from_config(dict(self.config)),
             timeout=float(self.config["request_timeout"]),
             logger=self.logger,
+            deadline=float(self.config["request_deadline"]),
         )
 
     def discover_streams(self) -> list:
