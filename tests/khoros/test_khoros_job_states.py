@@ -8,10 +8,11 @@ import json
 from urllib.parse import quote
 
 import pytest
+from kit_hostile import dripping
 from kit_khoros import PASSWORD, USERNAME, khoros_config, khoros_simulator
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, SimResponse
 
 WINDOW_2 = (
     "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
@@ -213,3 +214,38 @@ def test_a_job_start_answered_with_a_redirect_is_one_line_naming_it():
         "localhost) that is not followed there: check the `api_url` setting."
     ) in errors[0]
     assert run.records() == []
+
+
+def _one_error(run) -> str:
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    return errors[0]
+
+
+def test_a_report_file_that_cannot_be_decompressed_is_one_line_not_fetched_again():
+    def gzip_said(request, normal):
+        response = normal()
+        body = b"".join(response.chunks) if response.chunks is not None else response.body
+        return SimResponse(200, body, {"Content-Type": "text/csv", "Content-Encoding": "gzip"})
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", gzip_said)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+        fetched = len(sim.file_host.requests)
+    line = _one_error(run)
+    assert "cannot be decompressed" in line and "report `response`" in line
+    assert fetched == 1
+
+
+def test_a_report_file_whose_headers_drip_fails_within_the_deadline():
+    def dripping_headers(request, normal):
+        head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 2000 + b"\r\n\r\n[]"
+        return SimResponse(200, write=dripping(head, 0.05))
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", dripping_headers)
+        config = khoros_config(sim, report_types=["response"], request_deadline=0.5, max_retries=0)
+        run = run_tap("tap_khoros_care", config, timeout=60)
+    line = _one_error(run)
+    assert "did not complete within 0.5s" in line and run.seconds < 20

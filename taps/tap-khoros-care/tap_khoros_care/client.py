@@ -253,6 +253,7 @@ class KhorosStream(WindowedStream):
             timeout=self.timeout,
             retry_statuses=tuple(self.extra_retry_statuses),
             logger=self.logger,
+            deadline=float(self.config["request_deadline"]),
         )
 
     def _unpaced_retries(self, func: FileRequest) -> FileRequest:

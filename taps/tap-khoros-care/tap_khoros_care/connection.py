@@ -57,3 +57,5 @@ class Connection:
     #: Statuses retried besides 5xx.
     retry_statuses: tuple[int, ...]
     logger: logging.Logger
+    #: Seconds a whole answer may take (`request_deadline`); None: no limit.
+    deadline: float | None = None

@@ -22,6 +22,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.errors import UnparseableResponse, VendorAPIError
+from support_taps.http import CredentialGuardSession
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windowed import window_context
@@ -77,8 +78,9 @@ class ReportFiles:
 
     @cached_property
     def session(self) -> requests.Session:
-        """A session for the pre-signed file host: no credentials, no company key."""
-        session = requests.Session()
+        """A session for the pre-signed file host: no credentials, no company key; its
+        connection and headers within `request_deadline` (the core's session)."""
+        session = CredentialGuardSession(deadline=self.connection.deadline)
         session.headers["User-Agent"] = self.connection.user_agent
         return session
 
@@ -115,6 +117,14 @@ class ReportFiles:
                     )
                     raise UnparseableResponse(msg)
                 return
+            except requests.exceptions.ContentDecodingError:
+                # The same bytes again would not decompress either: no second fetch.
+                msg = (
+                    f"The file of {job.describe()} cannot be decompressed (it is not in the "
+                    "Content-Encoding its headers name). The bookmark stays at "
+                    f"{job.window.start.isoformat()}."
+                )
+                raise VendorAPIError(msg) from None
             except _FETCH_AGAIN as exc:
                 reason = _download_failure(exc)
                 if attempt == DOWNLOAD_ATTEMPTS:
