@@ -249,3 +249,15 @@ def test_a_report_file_whose_headers_drip_fails_within_the_deadline():
         run = run_tap("tap_khoros_care", config, timeout=60)
     line = _one_error(run)
     assert "did not complete within 0.5s" in line and run.seconds < 20
+
+
+def test_a_job_request_refused_in_its_envelope_names_the_endpoint():
+    def failed(request, normal):
+        return SimResponse(200, b'{"status": "FAIL", "message": "no"}', {})
+
+    with khoros_simulator() as sim:
+        sim.intercept("GET", r".*/status", failed)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "Khoros refused the status of Khoros report `response`" in line
+    assert "(GET /api/public/reports/report/response-" in line and "/status): status 'FAIL'" in line
