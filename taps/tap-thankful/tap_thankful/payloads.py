@@ -4,7 +4,9 @@ An answer of another shape (`TicketsOverTime` as a string, a list item that is n
 an object) is an error naming the endpoint, where in the answer, what was expected
 and what was found (types and keys, never values), instead of a TypeError deep in
 a stream or a row silently missing. Members may be absent or null (`Types: null` is
-published); fields Thankful adds are not checked, and land in `raw`.
+published); fields Thankful adds are not checked, and land in `raw`. An object with keys but
+none of its published members (`{"status": "FAIL", "message": ...}`) is an error envelope,
+not an answer; the action names are strings.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class Obj:
 
     what: str
     members: dict[str, t.Any] = field(default_factory=dict)
+    #: Every value is a string (a mapping of ids to names).
+    text_values: bool = False
+    #: Published keys that are not objects or lists (checked only for being there).
+    scalars: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,8 @@ SHAPES: dict[str, Obj | Many] = {
             },
         ),
     ),
-    "/savings": Obj("an object {Hours}"),
-    "/actions": Obj("an object mapping action ids to names"),
+    "/savings": Obj("an object {Hours}", scalars=("Hours",)),
+    "/actions": Obj("an object mapping action ids to names", text_values=True),
 }
 
 _TYPES = {Obj: (dict, "object"), Many: (list, "list")}
@@ -87,6 +93,11 @@ def _mismatch(value: t.Any, shape: Obj | Many, path: str) -> tuple[str, str, t.A
             if found:
                 return found
         return None
+    published = (*shape.members, *shape.scalars)
+    if published and value and not any(name in value for name in published):
+        return path, shape.what, value  # an error envelope in a 200, not an answer
+    if shape.text_values and not all(isinstance(item, str) for item in value.values()):
+        return path, shape.what, value
     for name, member in shape.members.items():
         if value.get(name) is not None:
             found = _mismatch(value[name], member, f"{path}.{name}" if path else name)
@@ -103,9 +114,10 @@ def check_answer(payload: t.Any, endpoint_path: str, response: requests.Response
     if found is None:
         return
     path, expected, value = found
-    if not path:
-        _, name = _TYPES[type(shape)]
+    kind, name = _TYPES[type(shape)]
+    if not path and not isinstance(value, kind):
         raise unexpected_shape(
             "Thankful", response, f"a JSON {name}", value, f"The endpoint answers {expected}."
         )
-    raise unexpected_shape("Thankful", response_place(response, f", `{path}`"), expected, value)
+    where = response_place(response, f", `{path}`") if path else response
+    raise unexpected_shape("Thankful", where, expected, value)
