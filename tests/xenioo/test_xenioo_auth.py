@@ -203,3 +203,16 @@ def test_a_token_no_header_can_carry_is_one_line_naming_the_request(xenioo):
     assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
     assert "token answer from POST /authorization/integration (HTTP 200)" in errors[0]
     assert "no HTTP header can carry" in errors[0]
+
+
+def test_a_404_after_a_redirect_to_another_host_blames_that_host(xenioo):
+    with VendorSimulator() as elsewhere:
+        xenioo.faults.add(
+            Fault(status=307, location=f"http://localhost:{elsewhere.port}/gone", path_prefix=STATS)
+        )
+        run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "redirected GET /analytics/statistics/" in errors[0]
+    assert "to another host (localhost), which answered HTTP 404" in errors[0]
+    _assert_no_secrets(run, xenioo)

@@ -254,7 +254,8 @@ class XeniooStream(WindowedStream):
                 "service endpoint of this account."
             )
             raise CredentialsRejected(msg)
-        if status == HTTPStatus.NOT_FOUND:
+        if status == HTTPStatus.NOT_FOUND and not response.history:  # (after a redirect: the
+            # core's message names the host that answered)
             msg = (
                 f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} "
                 f"({self.scope_phrase_for(self.request_context(response))}): the account or bot "
