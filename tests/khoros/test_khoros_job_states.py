@@ -261,3 +261,15 @@ def test_a_job_request_refused_in_its_envelope_names_the_endpoint():
     line = _one_error(run)
     assert "Khoros refused the status of Khoros report `response`" in line
     assert "(GET /api/public/reports/report/response-" in line and "/status): status 'FAIL'" in line
+
+
+def test_a_download_that_answers_something_else_than_a_file_names_the_request():
+    def not_a_file(request, normal):
+        return SimResponse(200, b"<html>Service error</html>", {"Content-Type": "text/html"})
+
+    with khoros_simulator() as sim:
+        sim.intercept("GET", r".*/download", not_a_file)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "(served by GET /api/public/reports/report/response-" in line
+    assert "/download) could not be read after 3 attempts" in line

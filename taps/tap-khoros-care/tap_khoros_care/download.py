@@ -21,7 +21,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
-from support_taps.errors import UnparseableResponse, VendorAPIError
+from support_taps.errors import UnparseableResponse, VendorAPIError, endpoint_of
 from support_taps.http import CredentialGuardSession
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
@@ -93,9 +93,13 @@ class ReportFiles:
         """
         parse = iter_csv_rows if self.report_format == "csv" else iter_json_rows
         yielded = 0
+        #: The API request that answered the file itself, rather than a link to it.
+        served_by = ""
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
                 target = self._location(job, url)
+                if isinstance(target, requests.Response):
+                    served_by = f" (served by {endpoint_of(target)})"
                 response = target if isinstance(target, requests.Response) else self._fetch(target)
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
@@ -134,8 +138,8 @@ class ReportFiles:
                         else VendorAPIError
                     )
                     msg = (
-                        f"The file of {job.describe()} could not be read after {attempt} "
-                        f"attempts: {reason}. "
+                        f"The file of {job.describe()}{served_by} could not be read after "
+                        f"{attempt} attempts: {reason}. "
                         f"The bookmark stays at {job.window.start.isoformat()}."
                     )
                     raise error(msg) from None
