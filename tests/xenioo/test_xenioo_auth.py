@@ -216,3 +216,13 @@ def test_a_404_after_a_redirect_to_another_host_blames_that_host(xenioo):
     assert "redirected GET /analytics/statistics/" in errors[0]
     assert "to another host (localhost), which answered HTTP 404" in errors[0]
     _assert_no_secrets(run, xenioo)
+
+
+def test_a_token_request_redirected_to_another_scheme_names_the_request(xenioo):
+    xenioo.faults.add(Fault(status=302, location="file:///etc/passwd", path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "Xenioo redirected POST /authorization/integration to a URL that is not http(s)"
+    ) in errors[0]

@@ -177,6 +177,8 @@ class XeniooAuthenticator(requests.auth.AuthBase):
             self._post_token_request,
             self._policy,
             advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
+            vendor="Xenioo",
+            request=requests.Request("POST", self.auth_endpoint),
             connect_hint=(
                 "Could not obtain a Xenioo auth token: check the `auth_url` setting "
                 f"(now {self.auth_endpoint})."
