@@ -273,3 +273,15 @@ def test_a_download_that_answers_something_else_than_a_file_names_the_request():
     line = _one_error(run)
     assert "(served by GET /api/public/reports/report/response-" in line
     assert "/download) could not be read after 3 attempts" in line
+
+
+def test_a_report_file_redirected_in_a_loop_is_one_line_naming_the_file():
+    def loop(request, normal):
+        return SimResponse(302, b"", {"Location": request.path})
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", loop)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "The file of Khoros report `response` for window [2025-03-01" in line
+    assert ", on the file host: Khoros answered GET *** with a redirect loop" in line

@@ -100,7 +100,9 @@ class ReportFiles:
                 target = self._location(job, url)
                 if isinstance(target, requests.Response):
                     served_by = f" (served by {endpoint_of(target)})"
-                response = target if isinstance(target, requests.Response) else self._fetch(target)
+                response = (
+                    target if isinstance(target, requests.Response) else self._file(job, target)
+                )
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
                 with response:
@@ -186,6 +188,14 @@ class ReportFiles:
         # Never logged nor stored: mask it (and its parts) anywhere text is produced.
         redact.add(location, parts.path, parts.query)
         return urljoin(response.url, location)
+
+    def _file(self, job: ReportJob, location: str) -> requests.Response:
+        """The file at `location` (retried); an error that ends the run says which file, since
+        the core's message can only name the link, masked."""
+        try:
+            return self._fetch(location)
+        except VendorAPIError as exc:
+            raise type(exc)(f"The file of {job.describe()}, on the file host: {exc}") from None
 
     @cached_property
     def _fetch(self) -> t.Callable[[str], requests.Response]:
