@@ -212,3 +212,19 @@ def test_a_page_msgspec_refuses_but_python_reads_still_links_the_next(dixa):
     columns, keys = dixa.expected_primary_keys(config)["records_ratings"]
     assert len(keys) > 10 and keys_of(run.records("records_ratings"), columns) == keys
     assert "NaN, Infinity or a number beyond any double" in run.stderr
+
+
+def test_an_error_nested_in_the_data_of_a_metric_is_an_error_not_no_rows(dixa):
+    def nested_error(request, normal):
+        body = b'{"data": {"error": "internal", "customer": "canary@nowhere.example"}}'
+        return SimResponse(200, body, {"Content-Type": "application/json"})
+
+    dixa.intercept("POST", "/v1/analytics/metrics", nested_error)
+    run = run_tap("tap_dixa", _ratings(dixa, end_date="2025-01-08"))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "Dixa POST /v1/analytics/metrics (HTTP 200): expected `data` as published, an object "
+        "with `id` and `aggregates`, found object{error: string, customer: string}"
+    ) in errors[0]
+    assert "canary@" not in run.output
