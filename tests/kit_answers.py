@@ -662,7 +662,10 @@ REDIRECT_ODD = AnswerClass(
     _redirect_odd,
     expect="fail",
     served="none",
-    says=lambda params: r"redirect",
+    # A loop of 30 hops may outlast `request_deadline` on a busy machine: ended either way.
+    says=lambda params: (
+        r"redirect|within .*request_deadline" if params["target"] == "loop" else r"redirect"
+    ),
 )
 
 
