@@ -11,7 +11,7 @@ The whole matrix is marked `slow`; one class per endpoint, chosen by the seed an
 in every run, is not, and runs in the fast suite (`make test-fast`).
 
     .venv/bin/python -m pytest tests/hostile
-    .venv/bin/python -m pytest tests/hostile -k "tap-dixa and paging"
+    .venv/bin/python -m pytest tests/hostile -k "tap-dixa and duplicates"
     HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/hostile -k drip
 """
 
