@@ -57,14 +57,6 @@ LEFT_OUT: dict[tuple[str, str, str], str] = {
         "fixed on hostile-taps: rows outside the window (the core's window_filter)"
     ),
     # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
-    (
-        "tap-xenioo",
-        "GET /analytics/statistics/bot/{APIKEY}/{TYPES}/{GROUPMODE}/{DAYS}",
-        "odd_dates",
-    ): (
-        "not fixed yet: a bucket dated 2099 moves the bookmark to 2099 (the SDK keeps the "
-        "newest period_start emitted)"
-    ),
     ("tap-khoros-care", "GET /{pre-signed link}", "drip"): (
         "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
     ),

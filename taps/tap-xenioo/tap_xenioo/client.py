@@ -291,6 +291,7 @@ class XeniooStream(WindowedStream):
                 # with more of its days in reach: keep that value, not this one.
                 dropped += 1
                 continue
+            self._note_bucket(start, context=self.request_context(response))
             yield record
         if dropped:
             self.logger.info(
@@ -449,11 +450,48 @@ class XeniooStream(WindowedStream):
         self.logger.info("%s for %s: %d rows.", self.name, scope, rows)
         return None
 
-    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> None:
-        """None: the bookmark is the start of the newest bucket emitted, not the window's end
-        (a bucket still filling is read again). The SDK keeps it from the records and sets it
-        when this stream (or bot) ends, right after its one window."""
-        return None
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
+        """The start of the newest bucket emitted (a bucket still filling is read again), not
+        the window's end; never a bucket dated after the run's clock (None: it stays)."""
+        key = _partition_key(context)
+        newest = self._newest_bucket.get(key)
+        if newest is None and key in self._future_buckets:
+            # Only buckets from the future: the bookmark stays where it was (the SDK would
+            # take the newest record's).
+            current = self.get_context_state(context).get("replication_key_value")
+            return parse_utc(current) if current else window.start
+        return newest
+
+    @cached_property
+    def _future_buckets(self) -> set[str]:
+        return set()
+
+    @cached_property
+    def _newest_bucket(self) -> dict[str, dt.datetime]:
+        return {}
+
+    def _note_bucket(self, start: str | None, context: t.Mapping | None) -> None:
+        """Keep the newest bucket start of `context`'s partition; one from after the run's
+        clock lands, with a warning, and the bookmark does not follow it."""
+        try:
+            moment = parse_utc(start) if start else None
+        except (ValueError, OverflowError):
+            return
+        if moment is None:
+            return
+        if moment > self.tap.run_started:
+            self.warn_once(
+                "future bucket",
+                "Xenioo sent a bucket dated %s, after this run started (%s); it is kept, and the "
+                "bookmark does not move to it.",
+                start,
+                self.tap.run_started.isoformat(timespec="seconds"),
+            )
+            self._future_buckets.add(_partition_key(context))
+            return
+        key = _partition_key(context)
+        if key not in self._newest_bucket or moment > self._newest_bucket[key]:
+            self._newest_bucket[key] = moment
 
     def check_credentials(self, context: t.Mapping | None) -> None:
         """A connection test (--test): Xenioo allows one statistics call an hour, and a test run
@@ -548,3 +586,9 @@ def statistic_code(event_label: str | None, requested: tuple[int, ...]) -> int |
     if code is not None and code in requested:
         return code
     return requested[0] if len(requested) == 1 else code
+
+
+def _partition_key(context: t.Mapping | None) -> str:
+    """A request's context without its window: the partition its bookmark belongs to."""
+    window = ("window_start", "window_end", DELIVERED)
+    return repr(sorted((k, v) for k, v in (context or {}).items() if k not in window))
