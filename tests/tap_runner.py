@@ -91,10 +91,13 @@ def run_tap(
     timeout: float = 300,
     env: dict | None = None,
     fresh_interpreter: bool = False,
+    terminate_when: threading.Event | None = None,
 ) -> TapRun:
     """`python -m <module> --config ... [--state ...] [--catalog ...] [args]`.
 
-    A run that outlives `timeout` is killed and raises `subprocess.TimeoutExpired`.
+    A run that outlives `timeout` is killed and raises `subprocess.TimeoutExpired`. Once
+    `terminate_when` is set (by a simulator, say, when the answer the run waits for stalls),
+    the run is sent SIGTERM, as an orchestrator stopping it would.
     """
     forked = not fresh_interpreter and FORK_AVAILABLE and os.environ.get("TAP_RUNNER") != "python"
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,16 +115,13 @@ def run_tap(
             prepare()
         started = time.monotonic()
         if forked:
-            returncode, stdout, stderr = _forked_cli(module, cli_args, environ, Path(tmp), timeout)
-        else:
-            done = subprocess.run(
-                [sys.executable, "-m", module, *cli_args],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env={**os.environ, **environ},
+            returncode, stdout, stderr = _forked_cli(
+                module, cli_args, environ, Path(tmp), timeout, terminate_when
             )
-            returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
+        else:
+            returncode, stdout, stderr = _subprocess_cli(
+                module, cli_args, environ, timeout, terminate_when
+            )
     run = TapRun(returncode, stdout, stderr, time.monotonic() - started)
     if "--discover" in args or "--about" in args:
         return run  # not Singer messages
@@ -132,16 +132,60 @@ def run_tap(
     return run
 
 
+def _subprocess_cli(
+    module: str,
+    cli_args: list[str],
+    environ: dict[str, str],
+    timeout: float,
+    terminate_when: threading.Event | None,
+) -> tuple[int, str, str]:
+    """`python -m <module> <cli_args>` in a new interpreter: (exit status, stdout, stderr)."""
+    command = [sys.executable, "-m", module, *cli_args]
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **environ},
+    ) as process:
+        if terminate_when is not None:
+            threading.Thread(
+                target=_terminate_when, args=(process.pid, terminate_when, process), daemon=True
+            ).start()
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+            raise subprocess.TimeoutExpired(command, timeout, stdout, stderr) from None
+        return process.returncode, stdout, stderr
+
+
+def _terminate_when(pid: int, event: threading.Event, process: subprocess.Popen) -> None:
+    while process.poll() is None:
+        if event.wait(0.05):
+            if process.poll() is None:
+                os.kill(pid, signal.SIGTERM)
+            return
+
+
 # ---- the CLI in a fork of this process ------------------------------------------------------
 
 #: On Linux. A fork of a process with threads (the simulators') keeps only the forking one;
 #: the child here touches no lock of the others. macOS's system libraries may abort such a
 #: child (requests reads the proxy settings through them); Windows has no fork.
 FORK_AVAILABLE = sys.platform.startswith("linux")
+#: A new interpreter's recursion limit (hypothesis raises this process's while a test runs).
+_RECURSION_LIMIT = sys.getrecursionlimit()
 
 
 def _forked_cli(
-    module: str, cli_args: list[str], environ: dict[str, str], tmp: Path, timeout: float
+    module: str,
+    cli_args: list[str],
+    environ: dict[str, str],
+    tmp: Path,
+    timeout: float,
+    terminate_when: threading.Event | None = None,
 ) -> tuple[int, str, str]:
     """`python -m <module> <cli_args>` in a fork: (exit status, stdout, stderr)."""
     # Imported here once, so that no fork imports the tap again.
@@ -167,7 +211,7 @@ def _forked_cli(
     if pid == 0:
         _child(module, cli_args, environ, out_path, err_path)  # never returns
     try:
-        status = _wait(pid, timeout)
+        status = _wait(pid, timeout, terminate_when)
     except subprocess.TimeoutExpired as exc:
         exc.cmd = [sys.executable, "-m", module, *cli_args]
         exc.output, exc.stderr = _read(out_path), _read(err_path)
@@ -182,9 +226,11 @@ def _read(path: Path) -> str:
     return io.TextIOWrapper(io.BytesIO(path.read_bytes()), encoding="utf-8").read()
 
 
-def _wait(pid: int, timeout: float) -> int:
-    """The child's wait status; after `timeout` seconds it is killed (TimeoutExpired)."""
+def _wait(pid: int, timeout: float, terminate_when: threading.Event | None = None) -> int:
+    """The child's wait status; after `timeout` seconds it is killed (TimeoutExpired). It is
+    sent SIGTERM once `terminate_when` is set."""
     deadline = time.monotonic() + timeout
+    terminated = False
     try:
         pidfd = os.pidfd_open(pid)  # Linux 5.3+: readable when the child has exited
     except (AttributeError, OSError):
@@ -199,6 +245,12 @@ def _wait(pid: int, timeout: float) -> int:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 raise subprocess.TimeoutExpired([], timeout)
+            if terminate_when is not None and not terminated:
+                if terminate_when.is_set():
+                    os.kill(pid, signal.SIGTERM)
+                    terminated = True
+                else:
+                    left = min(left, 0.02)
             if pidfd is not None:
                 select.select([pidfd], [], [], left)
             else:
@@ -280,6 +332,7 @@ def _fresh_process(environ: dict[str, str], out_path: Path, err_path: Path) -> N
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.excepthook = sys.__excepthook__
+    sys.setrecursionlimit(_RECURSION_LIMIT)
     # Secrets registered by the test process (a tap made in it) are not the new run's.
     redaction = sys.modules.get("support_taps.redaction")
     if redaction is not None:

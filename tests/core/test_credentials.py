@@ -85,7 +85,17 @@ def test_every_credential_header_is_stripped_and_a_secret_url_is_refused(elsewhe
             session.get(f"{home.url}/second", headers=headers, timeout=5)
         assert "bot-key-0123456789" not in str(refused.value)
         assert refused.value.host == "localhost"  # for taps that word the error their own way
+        assert str(refused.value).startswith(
+            "The API redirected GET /second to another host (localhost) with a credential"
+        )
         assert len(elsewhere.calls()) == 1  # the URL with the key was never requested
+        with pytest.raises(CredentialRedirectRefused) as refused:
+            home.faults.add(Fault(status=307, location=f"http://localhost:{elsewhere.port}/t"))
+            session.post(f"{home.url}/token", data={"key": "bot-key-0123456789"}, timeout=5)
+        assert str(refused.value).startswith(
+            "The API redirected POST /token to another host (localhost) with a credential in "
+            "the request body"
+        )
 
 
 def test_a_vendor_link_is_masked_but_followed_and_a_credential_is_not(elsewhere):

@@ -193,6 +193,36 @@ def test_a_lone_utf16_surrogate_lands_as_a_replacement_character(thena):
     assert len(warnings) == 1 and "Retrying" not in run.stderr
 
 
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_number_json_cannot_say_lands_as_null_with_one_warning(thena, token):
+    rows = json.loads(EXAMPLE.read_text())
+    body = json.dumps(rows).replace('"number_of_replies": 1', f'"number_of_replies": {token}', 1)
+    thena.faults.add(Fault(status=200, body=body.encode()))
+    config = thena_config(thena, start_date="2023-05-01", end_date="2023-05-31", window_days=31)
+    run = run_tap("tap_thena", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    [record] = run.records("requests")
+    assert record["request_id"] == 3292 and record["number_of_replies"] is None
+    warnings = [line for line in run.stderr.splitlines() if "beyond any double" in line]
+    assert len(warnings) == 1 and "GET /v1/requests/exports" in warnings[0]
+    assert "Retrying" not in run.stderr
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-32"])
+def test_json_in_utf16_or_utf32_is_read_with_one_warning(thena, codec):
+    rows = json.loads(EXAMPLE.read_text())
+    rows[0]["request_title"] = "Café ñandú"
+    body = json.dumps(rows, ensure_ascii=False).encode(codec)
+    thena.faults.add(Fault(status=200, body=body))
+    config = thena_config(thena, start_date="2023-05-01", end_date="2023-05-31", window_days=31)
+    run = run_tap("tap_thena", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    [record] = run.records("requests")
+    assert record["request_title"] == "Café ñandú"
+    warnings = [line for line in run.stderr.splitlines() if "not UTF-8" in line]
+    assert len(warnings) == 1 and "GET /v1/requests/exports" in warnings[0]
+
+
 # ---- in bounded time -----------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import pytest
 from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, SimResponse
 from tap_dixa.client import MAX_EMPTY_PAGES
 
 
@@ -201,9 +201,51 @@ def test_endless_empty_pages_with_new_page_keys_fail_naming_the_endpoint(dixa):
     run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
     assert run.returncode != 0
     assert (
-        f"Dixa's paging for POST /v1/analytics/records does not end: {MAX_EMPTY_PAGES} empty "
-        "pages in a row, each linking a new pageKey" in run.stderr
+        f"Dixa's paging for POST /v1/analytics/records does not end: {MAX_EMPTY_PAGES} pages in "
+        "a row without new rows (empty, or the page before's rows again), each linking a new "
+        "pageKey" in run.stderr
     )
     assert run.bookmark("records_ratings") is None and run.records("records_ratings") == []
     asked = [c for c in dixa.calls("/v1/analytics/records") if c.method == "POST"]
     assert len(asked) <= MAX_EMPTY_PAGES + 1
+
+
+def test_a_page_msgspec_refuses_but_python_reads_still_links_the_next(dixa):
+    # NaN is not JSON: the rows are read by the second parser (support_taps.jsonbody), and so
+    # must the page's `meta.next`, or paging would stop there with exit 0.
+    answered = []
+
+    def with_nan(request, normal):
+        response = normal()
+        answered.append(request)
+        if len(answered) != 2:  # the first is discovery's sample of the types; then the run's
+            return response
+        payload = json.loads(response.body)
+        assert payload["meta"].get("next")
+        payload["data"][0]["hostile_number"] = "not-a-number"
+        body = json.dumps(payload).replace('"not-a-number"', "NaN").encode()
+        return SimResponse(response.status, body, {"Content-Type": "application/json"})
+
+    dixa.intercept("POST", "/v1/analytics/records", with_nan)
+    config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
+    run = run_tap("tap_dixa", config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    columns, keys = dixa.expected_primary_keys(config)["records_ratings"]
+    assert len(keys) > 10 and keys_of(run.records("records_ratings"), columns) == keys
+    assert "NaN, Infinity or a number beyond any double" in run.stderr
+
+
+def test_an_error_nested_in_the_data_of_a_metric_is_an_error_not_no_rows(dixa):
+    def nested_error(request, normal):
+        body = b'{"data": {"error": "internal", "customer": "canary@nowhere.example"}}'
+        return SimResponse(200, body, {"Content-Type": "application/json"})
+
+    dixa.intercept("POST", "/v1/analytics/metrics", nested_error)
+    run = run_tap("tap_dixa", _ratings(dixa, end_date="2025-01-08"))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "Dixa POST /v1/analytics/metrics (HTTP 200): expected `data` as published, an object "
+        "with `id` and `aggregates`, found object{error: string, customer: string}"
+    ) in errors[0]
+    assert "canary@" not in run.output

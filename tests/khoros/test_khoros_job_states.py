@@ -11,10 +11,11 @@ import zipfile
 from urllib.parse import quote
 
 import pytest
+from kit_hostile import dripping
 from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, SimResponse
 
 WINDOW_2 = (
     "Khoros report `response` for window [2025-03-02T00:00:00+00:00, 2025-03-03T00:00:00+00:00)"
@@ -272,3 +273,95 @@ def test_about_lists_every_new_setting_with_its_type():
     assert properties["max_file_mb"]["exclusiveMinimum"] == 0
     for name in ("requests_per_minute", "poll_interval", "max_poll_interval", "report_timeout"):
         assert "number" in properties[name]["type"], name  # decimals are numbers, not integers
+
+
+def test_a_job_start_answered_with_a_redirect_is_one_line_naming_it():
+    # Khoros's requests follow no redirect (the download's leads off the API host); a
+    # redirect's body, JSON or not, is never the job asked for.
+    with khoros_simulator() as sim:
+        sim.faults.add(
+            Fault(
+                status=307,
+                location="http://localhost:9/elsewhere",
+                path_prefix="/api/public/reports/report/response",
+            )
+        )
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "answered GET /api/public/reports/report/response with a redirect (HTTP 307, to "
+        "localhost) that is not followed there: check the `api_url` setting."
+    ) in errors[0]
+    assert run.records() == []
+
+
+def _one_error(run) -> str:
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    return errors[0]
+
+
+def test_a_report_file_that_cannot_be_decompressed_is_one_line_not_fetched_again():
+    def gzip_said(request, normal):
+        response = normal()
+        body = b"".join(response.chunks) if response.chunks is not None else response.body
+        return SimResponse(200, body, {"Content-Type": "text/csv", "Content-Encoding": "gzip"})
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", gzip_said)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+        fetched = len(sim.file_host.requests)
+    line = _one_error(run)
+    assert "cannot be decompressed" in line and "report `response`" in line
+    assert fetched == 1
+
+
+def test_a_report_file_whose_headers_drip_fails_within_the_deadline():
+    def dripping_headers(request, normal):
+        head = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 2000 + b"\r\n\r\n[]"
+        return SimResponse(200, write=dripping(head, 0.05))
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", dripping_headers)
+        config = khoros_config(sim, report_types=["response"], request_deadline=0.5, max_retries=0)
+        run = run_tap("tap_khoros_care", config, timeout=60)
+    line = _one_error(run)
+    assert "did not complete within 0.5s" in line and run.seconds < 20
+
+
+def test_a_job_request_refused_in_its_envelope_names_the_endpoint():
+    def failed(request, normal):
+        return SimResponse(200, b'{"status": "FAIL", "message": "no"}', {})
+
+    with khoros_simulator() as sim:
+        sim.intercept("GET", r".*/status", failed)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "Khoros refused the status of Khoros report `response`" in line
+    assert "(GET /api/public/reports/report/response-" in line and "/status): status 'FAIL'" in line
+
+
+def test_a_download_that_answers_something_else_than_a_file_names_the_request():
+    def not_a_file(request, normal):
+        return SimResponse(200, b"<html>Service error</html>", {"Content-Type": "text/html"})
+
+    with khoros_simulator() as sim:
+        sim.intercept("GET", r".*/download", not_a_file)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "(served by GET /api/public/reports/report/response-" in line
+    assert "/download) could not be read after 3 attempts" in line
+
+
+def test_a_report_file_redirected_in_a_loop_is_one_line_naming_the_file():
+    def loop(request, normal):
+        return SimResponse(302, b"", {"Location": request.path})
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", ".*", loop)
+        run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
+    line = _one_error(run)
+    assert "The file of Khoros report `response` for window [2025-03-01" in line
+    assert ", on the file host: Khoros answered GET *** with a redirect loop" in line

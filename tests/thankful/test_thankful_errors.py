@@ -199,6 +199,40 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
     assert "Return Order" not in run.stderr  # described, not quoted
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "found"),
+    [
+        (
+            "savings",
+            b'{"status": "FAIL", "message": "Request echoed: k3y"}',
+            "Thankful GET /api/v1/savings (HTTP 200): expected an object {Hours}, found "
+            "object{status: string, message: string}.",
+        ),
+        (
+            "tickets",
+            b'{"errors": [{"code": 500, "message": "k3y"}], "data": null}',
+            "Thankful GET /api/v1/tickets (HTTP 200): expected an object with Period, "
+            "TicketsOverTime, TopActions and Recommendations, found object{errors: list",
+        ),
+        (
+            "actions",
+            b'{"data": {"error": "k3y", "customer": "jane@example.com"}}',
+            "Thankful GET /api/v1/actions (HTTP 200): expected an object mapping action ids "
+            "to names, found object{data: object{",
+        ),
+    ],
+    ids=["savings", "tickets", "actions"],
+)
+def test_an_error_envelope_in_a_200_is_an_error_not_a_row(thankful, path, body, found):
+    thankful.faults.add(
+        *[Fault(status=200, body=body, path_prefix=f"/api/v1/{path}") for _ in range(5)]
+    )
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    assert run.returncode != 0
+    assert found in run.stderr
+    assert "k3y" not in run.output and "jane@" not in run.output  # described, not quoted
+
+
 def test_an_action_key_that_is_not_an_id_is_an_error_by_shape_never_by_value(thankful):
     """`/actions` maps action ids to names (Thankful's example): a key that is not an id is an
     error, not a skipped action, and the key is described, never quoted."""

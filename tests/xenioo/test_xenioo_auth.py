@@ -4,13 +4,14 @@ output."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import requests
 from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, STREAMS, simulator, xenioo_config
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault, VendorSimulator
+from support_simulators.framework import Fault, SimResponse, VendorSimulator
 from support_taps.retry import RetryPolicy
 from tap_xenioo.auth import XeniooAuthenticator
 
@@ -127,7 +128,7 @@ def test_token_request_is_retried_on_server_errors(xenioo):
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     assert "Retrying the token request" in run.stderr
-    assert len(run.records("account_statistics")) > 0
+    assert len(run.records("bot_statistics")) > 0
 
 
 def test_token_request_gives_up_with_a_message(xenioo):
@@ -162,7 +163,6 @@ def test_a_token_answer_cut_short_is_asked_again_like_a_5xx(xenioo):
     assert run.returncode == 0, run.stderr
     assert [c.status for c in xenioo.calls(AUTH)] == [200, 200]  # the cut answer, then a whole one
     assert "Retrying the token request" in run.stderr and "cut short" in run.stderr
-    assert run.records("account_statistics")
 
 
 def test_a_token_endpoint_redirecting_the_key_to_another_host_is_refused(xenioo):
@@ -219,3 +219,91 @@ def test_the_token_request_has_a_deadline(xenioo):
     assert run.returncode != 0
     assert "Could not obtain a Xenioo auth token" in run.stderr
     assert "request_deadline" in run.stderr
+
+
+def test_a_token_lifetime_beyond_any_number_falls_back_to_an_hour(xenioo):
+    # 1e308 minutes is a double; in seconds it is not (it overflowed to infinity).
+    body = b'{"token": "a-token-of-some-length", "expires": 1e308}'
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "valid for 60 minutes" in run.stderr
+
+
+def test_a_token_request_redirected_to_another_host_keeps_the_key_home(xenioo):
+    # A 307 re-sends the POST body, the account key with it: it is not followed.
+    with VendorSimulator() as elsewhere:
+        xenioo.faults.add(
+            Fault(status=307, location=f"http://localhost:{elsewhere.port}/t", path_prefix=AUTH)
+        )
+        run = run_tap("tap_xenioo", xenioo_config(xenioo))
+        assert not elsewhere.calls()
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "redirected POST /authorization/integration to another host (localhost)" in errors[0]
+    _assert_no_secrets(run, xenioo)
+
+
+def test_a_token_request_answered_408_is_asked_again(xenioo):
+    xenioo.faults.add(Fault(status=408, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo, retry_base_wait=0.01))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(xenioo.calls(AUTH)) == 2
+
+
+def test_a_token_no_header_can_carry_is_one_line_naming_the_request(xenioo):
+    body = '{"token": "tok-\u202eevil\u202c-0123456789", "expires": 60}'.encode()
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "token answer from POST /authorization/integration (HTTP 200)" in errors[0]
+    assert "no HTTP header can carry" in errors[0]
+
+
+def test_a_404_after_a_redirect_to_another_host_blames_that_host(xenioo):
+    with VendorSimulator() as elsewhere:
+        xenioo.faults.add(
+            Fault(status=307, location=f"http://localhost:{elsewhere.port}/gone", path_prefix=STATS)
+        )
+        run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert "redirected GET /analytics/statistics/" in errors[0]
+    assert "to another host (localhost), which answered HTTP 404" in errors[0]
+    _assert_no_secrets(run, xenioo)
+
+
+def test_a_token_request_redirected_to_another_scheme_names_the_request(xenioo):
+    xenioo.faults.add(Fault(status=302, location="file:///etc/passwd", path_prefix=AUTH))
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    assert (
+        "Xenioo redirected POST /authorization/integration to a URL that is not http(s)"
+    ) in errors[0]
+
+
+def test_a_bucket_from_the_future_lands_and_the_bookmark_does_not_follow_it(xenioo):
+    def dated_2099(request, normal):
+        response = normal()
+        rows = json.loads(response.body)
+        for row in rows:
+            row["GroupLabel"] = "2099-06-30T12:00:00+14:00"
+        return SimResponse(200, json.dumps(rows).encode(), {"Content-Type": "application/json"})
+
+    xenioo.intercept("GET", r"/analytics/statistics/bot/.*", dated_2099)
+    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.records("bot_statistics")
+    assert {r["period_start"][:4] for r in run.records("bot_statistics")} == {"2099"}
+    partitions = [
+        part
+        for state in run.states()
+        for part in state["bookmarks"].get("bot_statistics", {}).get("partitions", [])
+    ]
+    assert partitions and all(
+        "2099" not in str(part.get("replication_key_value")) for part in partitions
+    )
+    warnings = [line for line in run.stderr.splitlines() if "a bucket dated 2099" in line]
+    assert len(warnings) == 1

@@ -5,12 +5,14 @@
   limit, credentials and routing, one step each, and the request log;
 - `faults`: what a simulator does wrong on purpose (`Fault`, `Faults`);
 - `dataset`: data made a day at a time from a seed, and cached (`DailyDataset`, `DayCache`);
-- `files`: a pre-signed download host, the second server behind export links (`FileHost`).
+- `files`: a pre-signed download host, the second server behind export links (`FileHost`);
+- `intercept`: one endpoint answered otherwise, every other as usual (`Intercept`).
 """
 
 from support_simulators.framework.dataset import DailyDataset, DayCache
 from support_simulators.framework.faults import Fault, Faults, FixedWindow, TokenBucket
 from support_simulators.framework.files import FileHost, HostedFile
+from support_simulators.framework.intercept import Intercept
 from support_simulators.framework.server import (
     BreakOff,
     LoopbackServer,
@@ -31,6 +33,7 @@ __all__ = [
     "FileHost",
     "FixedWindow",
     "HostedFile",
+    "Intercept",
     "LoggedRequest",
     "LoopbackServer",
     "Route",

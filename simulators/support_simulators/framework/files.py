@@ -55,7 +55,12 @@ class FileHost(LoopbackServer):
         pass  # the request line is a signed link: as good as a credential while it lasts
 
     def log_request(self, request: SimRequest, status: int, arrived: float) -> None:
-        entry = {"path": request.path, "query": request.query, "headers": dict(request.headers)}
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "headers": dict(request.headers),
+        }
         with self._lock:
             self.requests.append(entry)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from support_simulators.framework.intercept import Answer, Intercept, Intercepts
+
 logger = logging.getLogger("support_simulators")
 
 Server = t.TypeVar("Server", bound="LoopbackServer")
@@ -26,6 +28,10 @@ class SimResponse:
     headers: dict[str, str] = field(default_factory=dict)
     #: A body sent as it is made, chunked, instead of `body`; it may raise `BreakOff`.
     chunks: t.Iterable[bytes] | None = None
+    #: Writes the whole answer itself, status line and headers included, to the connection
+    #: (which closes after it): for answers no well-behaved server sends (headers that drip,
+    #: a Content-Length that lies). `status` is only what the request log records.
+    write: t.Callable[[socket.socket], None] | None = None
 
 
 class BreakOff(Exception):
@@ -77,6 +83,7 @@ class LoopbackServer:
         self.host, self.requested_port = host, port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.intercepts = Intercepts()
 
     # ---- to implement ----------------------------------------------------------
 
@@ -87,6 +94,20 @@ class LoopbackServer:
     def response_headers(self, response: SimResponse) -> dict[str, str]:
         """The headers sent with `response`, before its length."""
         return response.headers
+
+    # ---- one endpoint answered otherwise (see `framework.intercept`) -----------------
+
+    def intercept(
+        self, method: str, path: str | re.Pattern[str], answer: Answer, times: int | None = None
+    ) -> Intercept:
+        """Answer requests of `method` whose whole path matches `path` (a regular expression)
+        with `answer(request, normal)`, the first `times` of them (None: all)."""
+        pattern = re.compile(path) if isinstance(path, str) else path
+        return self.intercepts.add(Intercept(method, pattern, answer, times))
+
+    def respond(self, request: SimRequest) -> SimResponse | None:
+        """The answer sent: an intercept's, else `handle`'s."""
+        return self.intercepts.answer(request, lambda: self.handle(request))
 
     def log_request(self, request: SimRequest, status: int, arrived: float) -> None:
         """Called once a request is answered (status 0: dropped), before the answer is sent."""
@@ -193,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, request: SimRequest) -> SimResponse | None:
         try:
-            return self.owner.handle(request)
+            return self.owner.respond(request)
         except Exception as exc:  # a simulator bug must look like a server error, not hang
             logger.exception(
                 "%s simulator failed on %s %s", self.owner.name, request.method, request.path
@@ -201,6 +222,13 @@ class _Handler(BaseHTTPRequestHandler):
             return json_response({"message": f"simulator error: {exc}"}, 500)
 
     def _send(self, response: SimResponse) -> None:
+        if response.write is not None:
+            self.close_connection = True
+            try:
+                response.write(self.connection)
+            except OSError:
+                pass  # the client gave up first (a deadline shut its socket)
+            return
         self.send_response(response.status)
         for key, value in self.owner.response_headers(response).items():
             self.send_header(key, value)

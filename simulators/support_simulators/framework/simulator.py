@@ -106,6 +106,11 @@ class VendorSimulator(LoopbackServer):
     def relax_limits(self) -> None:
         """Stop enforcing limits that span runs (`support-simulators serve --no-throttle`)."""
 
+    def companions(self) -> list[LoopbackServer]:
+        """The other servers this simulator runs (the file host behind a vendor's download
+        links): every request a tap makes goes to this simulator or one of them."""
+        return []
+
     def expected_primary_keys(
         self, tap_config: t.Mapping[str, t.Any]
     ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:

@@ -15,7 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, unquote
 
-from support_simulators.framework import SimRequest, SimResponse, VendorSimulator, json_response
+from support_simulators.framework import (
+    LoopbackServer,
+    SimRequest,
+    SimResponse,
+    VendorSimulator,
+    json_response,
+)
 from support_simulators.framework.dataset import UTC, seeded
 from support_simulators.khoros import expected
 from support_simulators.khoros.dataset import KhorosDataset, add_months, epoch_ms
@@ -145,6 +151,9 @@ class KhorosSimulator(VendorSimulator):
     def stop(self) -> None:
         super().stop()
         self.file_host.stop()
+
+    def companions(self) -> list[LoopbackServer]:
+        return [self.file_host]
 
     @property
     def api_url(self) -> str:

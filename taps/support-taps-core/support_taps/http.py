@@ -132,7 +132,7 @@ class CredentialGuardSession(requests.Session):
         # Our credentials only: a vendor's own link (masked, not a credential) is followed.
         if redact.carries_credential(target):
             msg = (
-                f"The API redirected {prepared_request.method} to another host ({host}) "
+                f"The API redirected {endpoint_of(response)} to another host ({host}) "
                 "with a credential in the URL; the redirect was not followed, so the credential "
                 "was not sent."
             )
@@ -141,7 +141,7 @@ class CredentialGuardSession(requests.Session):
             # A 307/308 re-sends the body as it was: a credential in it (Xenioo's token
             # request) would go to the other host.
             msg = (
-                f"The API redirected {prepared_request.method} {endpoint_of(response)} to "
+                f"The API redirected {endpoint_of(response)} to "
                 f"another host ({host}) with a credential in the request body; the redirect "
                 "was not followed, so the credential was not sent."
             )

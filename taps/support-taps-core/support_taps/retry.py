@@ -174,7 +174,7 @@ def raise_if_truncated(response: requests.Response) -> None:
         # Kept on the response so the stream decodes a body once (SupportStream.decode_json).
         decoded = decode(content)
         response.decoded_json = decoded.payload  # type: ignore[attr-defined]
-        response.json_repaired = decoded.repaired  # type: ignore[attr-defined]
+        response.json_repairs = decoded.repairs  # type: ignore[attr-defined]
     except BodyNotJSON as exc:
         if exc.kind == "truncated":
             msg = (
@@ -324,9 +324,12 @@ def with_retries(
     connect_hint: str = "",
     on_backoff: Callable[[Mapping[str, Any]], None] | None = None,
     vendor: str = "The vendor",
+    request: Any = None,
 ) -> Callable[_P, _R]:
     """`func` retried under `policy`, for calls that are not stream requests (e.g. a token
-    request): the same exceptions, waits, budget and messages as every stream's requests."""
+    request): the same exceptions, waits, budget and messages as every stream's requests.
+    `request` (anything with `method` and `url`) names the call in a message where requests
+    does not attach the request to its exception (a redirect to file://)."""
 
     def give_up(details: Mapping[str, Any]) -> None:
         exc = details.get("exception")
@@ -342,7 +345,7 @@ def with_retries(
         try:
             return func(*args, **kwargs)
         except UNUSABLE_ANSWERS as exc:
-            raise unusable_answer(exc, vendor, connect_hint, args[0] if args else None) from None
+            raise unusable_answer(exc, vendor, connect_hint, args[0] if args else request) from None
 
     return backoff.on_exception(
         retry_waits,

@@ -24,6 +24,7 @@ from support_taps.compat import (
     tap_of,
     write_state_message,
 )
+from support_taps.endpoints import Endpoint
 from support_taps.errors import (
     CredentialsRejected,
     EndpointNotFound,
@@ -37,7 +38,14 @@ from support_taps.errors import (
     unexpected_shape,
 )
 from support_taps.http import CredentialGuardSession, origin
-from support_taps.jsonbody import BodyNotJSON, Decoded, decode
+from support_taps.jsonbody import (
+    LONE_SURROGATE,
+    NOT_A_NUMBER,
+    OTHER_ENCODING,
+    BodyNotJSON,
+    Decoded,
+    decode,
+)
 from support_taps.privacy import RecordPrivacy
 from support_taps.progress import PROGRESS_INTERVAL, StreamStats
 from support_taps.redaction import redact
@@ -60,6 +68,14 @@ if t.TYPE_CHECKING:
     from support_taps.tap import SupportTap
 
 _NOT_DECODED = object()
+#: The warning for each thing `decode` mends (see `support_taps.jsonbody`).
+_REPAIRED = {
+    LONE_SURROGATE: "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
+    "produces) for %s; it is kept as U+FFFD (no target can store the original).",
+    NOT_A_NUMBER: "%s sent NaN, Infinity or a number beyond any double for %s (JSON has no such "
+    "numbers); each is kept as null.",
+    OTHER_ENCODING: "%s sent JSON in UTF-16 or UTF-32, not UTF-8, for %s; it is read as such.",
+}
 #: The context each request was sent with (see `SupportStream.request_context`); weak, so a
 #: request (and the response that holds it) and its entry go together.
 _REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.PreparedRequest, t.Mapping | None] = (
@@ -83,6 +99,9 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
     #: The setting holding the API's base URL; its default (the vendor's public URL) is
     #: declared once, in the tap's config schema, which the SDK fills into the config.
     api_url_setting: t.ClassVar[str] = "api_url"
+    #: Requests this stream makes besides its own (`http_method` `path`): a token, a report
+    #: job's status and download, a file on a host the vendor hands out (`endpoints`).
+    extra_endpoints: t.ClassVar[tuple[Endpoint, ...]] = ()
     #: Statuses retried besides 5xx.
     extra_retry_statuses: t.Sequence[int] = [
         HTTPStatus.TOO_MANY_REQUESTS,
@@ -201,6 +220,13 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
             msg = f"Set `{self.api_url_setting}` (the base URL of the {self.vendor} API)."
             raise ValueError(msg)
         return str(value).rstrip("/")
+
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Every request this stream makes: its own (none if it has no `path`: it reads what
+        its parent was answered) and `extra_endpoints`."""
+        path = getattr(self, "path", None)
+        own = (Endpoint(self.http_method, path, self.api_url_setting),) if path else ()
+        return (*own, *self.extra_endpoints)
 
     # ---- requests and retries -------------------------------------------------
 
@@ -373,9 +399,21 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
 
     def decode_json(self, response: requests.Response) -> t.Any:
         """The response body as JSON, or an error naming the endpoint, status and what came."""
+        if HTTPStatus.MULTIPLE_CHOICES <= response.status_code < HTTPStatus.BAD_REQUEST:
+            # A redirect the stream did not follow (it sends without following any): its
+            # body, even a JSON one, is never the answer asked for.
+            location = response.headers.get("Location") or ""
+            host = urlsplit(location).hostname
+            where = f"to {redact(host)}" if host else "on its host" if location else "nowhere"
+            msg = (
+                f"{self.vendor} answered {endpoint_of(response)} with a redirect (HTTP "
+                f"{response.status_code}, {where}) that is not followed there: check "
+                f"{settings_phrase(self.url_settings)}."
+            )
+            raise VendorAPIError(msg)
         decoded = Decoded(
             getattr(response, "decoded_json", _NOT_DECODED),
-            getattr(response, "json_repaired", False),
+            getattr(response, "json_repairs", frozenset()),
         )
         if decoded.payload is _NOT_DECODED:
             try:
@@ -389,14 +427,8 @@ class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
                     f"{body_snippet(response.content)}"
                 )
                 raise UnparseableResponse(msg) from None
-        if decoded.repaired:
-            self.warn_once(
-                "lone surrogate",
-                "%s sent text with a lone UTF-16 surrogate (as a JavaScript string cut in two "
-                "produces) for %s; it is kept as U+FFFD (no target can store the original).",
-                self.vendor,
-                endpoint_of(response),
-            )
+        for repair in sorted(decoded.repairs):
+            self.warn_once(repair, _REPAIRED[repair], self.vendor, endpoint_of(response))
         return decoded.payload
 
     def unexpected_shape(

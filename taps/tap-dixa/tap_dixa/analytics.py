@@ -301,6 +301,10 @@ class MetricValuesStream(AnalyticsStream, WindowedStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         data = self.expect_shape(self.data_of(response), dict, "`data`", response)
         aggregates = data.get("aggregates")
+        if data and "id" not in data and aggregates is None:  # an error in a 200, not an answer
+            raise self.unexpected_shape(
+                response, "`data` as published, an object with `id` and `aggregates`", data
+            )
         if aggregates is None:
             return
         for aggregate in self.expect_shape(aggregates, list, "`data.aggregates`", response):

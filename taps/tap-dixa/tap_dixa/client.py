@@ -17,6 +17,7 @@ from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthentica
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from support_taps.errors import UnparseableResponse, endpoint_of, response_place, unexpected_shape
+from support_taps.jsonbody import BodyNotJSON, decode
 from support_taps.normalize import to_integer
 from support_taps.schemas import schema_directory
 from support_taps.stream import SupportStream
@@ -32,8 +33,9 @@ class _Envelope(msgspec.Struct):
     data: msgspec.Raw = msgspec.Raw(b"null")
 
 
-#: Empty pages in a row, each linking a new pageKey, taken as an endless pager (our guess: Dixa
-#: publishes no bound; it may filter a page empty, but not this many in a row).
+#: Pages in a row that bring no new rows (empty, or the page before's rows again), each linking
+#: a new pageKey, taken as an endless pager (our guess: Dixa publishes no bound; it may filter a
+#: page empty, but not this many in a row).
 MAX_EMPTY_PAGES = 20
 
 
@@ -55,6 +57,7 @@ class DixaNextPage(BaseHATEOASPaginator):
         super().__init__(*args, **kwargs)
         self.seen_page_keys: set[str] = set()
         self.empty_pages = 0
+        self.last_page: bytes | None = None
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         return True  # has_more() decides, from meta.next alone
@@ -62,9 +65,20 @@ class DixaNextPage(BaseHATEOASPaginator):
     def get_next_url(self, response: requests.Response) -> str | None:
         try:
             envelope = _envelope.decode(response.content)
+            meta = envelope.meta
+            data = bytes(envelope.data).translate(None, b" \t\r\n")
+            empty = data in (b"[]", b"{}", b"null") or data == self.last_page
+            self.last_page = data
         except msgspec.DecodeError:
-            return None  # the stream's own parsing has already reported a broken body
-        meta = envelope.meta
+            # A body msgspec refuses may still be read (a lone surrogate, NaN: see
+            # support_taps.jsonbody), as the stream read its rows: page on from that reading.
+            try:
+                payload = decode(response.content).payload
+            except BodyNotJSON:
+                return None  # the stream's own parsing has already reported a broken body
+            meta = payload.get("meta") if isinstance(payload, dict) else None
+            empty = (payload.get("data") if isinstance(payload, dict) else None) in ([], {}, None)
+            self.last_page = None
         if meta is None:
             return None
         next_url = meta.get("next") if isinstance(meta, dict) else None
@@ -86,14 +100,12 @@ class DixaNextPage(BaseHATEOASPaginator):
             )
             raise UnparseableResponse(msg)
         self.seen_page_keys.add(page_key)
-        empty = bytes(envelope.data).strip() in (b"[]", b"{}", b"null") or (
-            len(envelope.data) < 16 and bytes(envelope.data).translate(None, b" \t\r\n") == b"[]"
-        )
         self.empty_pages = self.empty_pages + 1 if empty else 0
         if self.empty_pages >= MAX_EMPTY_PAGES:
             msg = (
                 f"Dixa's paging for {endpoint_of(response)} does not end: {self.empty_pages} "
-                "empty pages in a row, each linking a new pageKey in `meta.next`. Stopping rather "
+                "pages in a row without new rows (empty, or the page before's rows again), each "
+                "linking a new pageKey in `meta.next`. Stopping rather "
                 "than paging forever; nothing past the last completed window is bookmarked."
             )
             raise UnparseableResponse(msg)

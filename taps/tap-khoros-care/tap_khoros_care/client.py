@@ -31,6 +31,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
 from support_taps.compat import log_request_duration
+from support_taps.endpoints import Endpoint
 from support_taps.errors import body_snippet, endpoint_of
 from support_taps.retry import retry_after_seconds
 from support_taps.stream import SupportStream
@@ -45,6 +46,7 @@ from support_taps.windows import (
 from tap_khoros_care.concurrency import JobRefused
 from tap_khoros_care.connection import Connection, FileRequest
 from tap_khoros_care.jobs import (
+    JOB_ENDPOINT,
     RANGE_REFUSAL,
     ReportJob,
     ReportRequest,
@@ -98,6 +100,13 @@ class KhorosStream(KhorosAPIStream, WindowedStream):
     """One Khoros Care analytics report type (the stream's name)."""
 
     replication_key = WINDOW_START
+    #: Besides the job's start (the stream's own request): its status, its download (a
+    #: redirect), and the file on the pre-signed host the redirect names (tap_khoros_care.job_api).
+    extra_endpoints = (
+        Endpoint("GET", JOB_ENDPOINT + "/status", "api_url", "job status"),
+        Endpoint("GET", JOB_ENDPOINT + "/download", "api_url", "download"),
+        Endpoint("GET", "/{pre-signed link}", None, "report file"),
+    )
 
     #: The report's own id column, used as primary key where the report has one.
     id_column: t.ClassVar[str | None] = None
@@ -280,6 +289,7 @@ class KhorosStream(KhorosAPIStream, WindowedStream):
             retry_statuses=tuple(self.extra_retry_statuses),
             logger=self.logger,
             columns=frozenset(self._converters),
+            deadline=float(self.config["request_deadline"]),
         )
 
     def _unpaced_retries(self, func: FileRequest) -> FileRequest:

@@ -59,3 +59,5 @@ class Connection:
     logger: logging.Logger
     #: The report's columns the tap knows (its typed columns), to tell a CSV header.
     columns: frozenset[str] = frozenset()
+    #: Seconds a whole answer may take (`request_deadline`); None: no limit.
+    deadline: float | None = None

@@ -21,7 +21,8 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
-from support_taps.errors import UnparseableResponse, VendorAPIError
+from support_taps.errors import UnparseableResponse, VendorAPIError, endpoint_of
+from support_taps.http import CredentialGuardSession
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windowed import window_context
@@ -77,8 +78,9 @@ class ReportFiles:
 
     @cached_property
     def session(self) -> requests.Session:
-        """A session for the pre-signed file host: no credentials, no company key."""
-        session = requests.Session()
+        """A session for the pre-signed file host: no credentials, no company key; its
+        connection and headers within `request_deadline` (the core's session)."""
+        session = CredentialGuardSession(deadline=self.connection.deadline)
         session.headers["User-Agent"] = self.connection.user_agent
         return session
 
@@ -91,10 +93,16 @@ class ReportFiles:
         """
         parse = self._parser(job)
         yielded = 0
+        #: The API request that answered the file itself, rather than a link to it.
+        served_by = ""
         for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
             try:
                 target = self._location(job, url)
-                response = target if isinstance(target, requests.Response) else self._fetch(target)
+                if isinstance(target, requests.Response):
+                    served_by = f" (served by {endpoint_of(target)})"
+                response = (
+                    target if isinstance(target, requests.Response) else self._file(job, target)
+                )
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
                 with response:
@@ -115,6 +123,14 @@ class ReportFiles:
                     )
                     raise UnparseableResponse(msg)
                 return
+            except requests.exceptions.ContentDecodingError:
+                # The same bytes again would not decompress either: no second fetch.
+                msg = (
+                    f"The file of {job.describe()} cannot be decompressed (it is not in the "
+                    "Content-Encoding its headers name). The bookmark stays at "
+                    f"{job.window.start.isoformat()}."
+                )
+                raise VendorAPIError(msg) from None
             except _FETCH_AGAIN as exc:
                 reason = _download_failure(exc)
                 if attempt == DOWNLOAD_ATTEMPTS:
@@ -124,8 +140,8 @@ class ReportFiles:
                         else VendorAPIError
                     )
                     msg = (
-                        f"The file of {job.describe()} could not be read after {attempt} "
-                        f"attempts: {reason}. "
+                        f"The file of {job.describe()}{served_by} could not be read after "
+                        f"{attempt} attempts: {reason}. "
                         f"The bookmark stays at {job.window.start.isoformat()}."
                     )
                     raise error(msg) from None
@@ -185,6 +201,14 @@ class ReportFiles:
         # is followed to the host it names, not refused by the redirect guard.
         redact.add(location, parts.path, parts.query, credential=False)
         return urljoin(response.url, location)
+
+    def _file(self, job: ReportJob, location: str) -> requests.Response:
+        """The file at `location` (retried); an error that ends the run says which file, since
+        the core's message can only name the link, masked."""
+        try:
+            return self._fetch(location)
+        except VendorAPIError as exc:
+            raise type(exc)(f"The file of {job.describe()}, on the file host: {exc}") from None
 
     @cached_property
     def _fetch(self) -> t.Callable[[str], requests.Response]:

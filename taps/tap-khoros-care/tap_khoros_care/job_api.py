@@ -31,7 +31,13 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 import requests
 from singer_sdk.streams.rest import HTTPRequest
 
-from support_taps.errors import VendorAPIError, body_snippet, response_place, unexpected_shape
+from support_taps.errors import (
+    VendorAPIError,
+    body_snippet,
+    endpoint_of,
+    response_place,
+    unexpected_shape,
+)
 from support_taps.redaction import redact
 from support_taps.windowed import window_context
 from support_taps.windows import DateWindow
@@ -178,7 +184,10 @@ class ReportJobAPI:
                 said = " ".join(str(payload.get(key) or "") for key in ("message", "result"))
                 if RANGE_REFUSAL.search(said):
                     raise WindowTooLarge(f"Khoros refused the range: {said.strip()[:200]}")
-                msg = f"Khoros refused {what}: status {status}: {body_snippet(response.content)}"
+                msg = (
+                    f"Khoros refused {what} ({endpoint_of(response)}): status {status[:40]!r}: "
+                    f"{body_snippet(response.content)}"
+                )
                 raise VendorAPIError(msg)
         return payload
 

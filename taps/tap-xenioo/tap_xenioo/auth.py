@@ -12,6 +12,7 @@ is not followed; and the answer has a deadline (`request_deadline`).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -77,8 +78,8 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         policy: RetryPolicy,
         timeout: float,
         logger: t.Any,
-        deadline: float | None = None,
         clock: t.Callable[[], dt.datetime] = _wall_clock,
+        deadline: float | None = None,
     ) -> None:
         self.auth_endpoint = endpoint
         self.logger = logger
@@ -87,6 +88,8 @@ class XeniooAuthenticator(requests.auth.AuthBase):
         self.clock = clock
         # The key is what the guard looks for in a redirected body (the tap registers it too).
         redact.add(account_api_key)
+        # The core's session: a redirect to another host never carries the account key (a
+        # 307 re-sends the body), and the whole answer comes within `request_deadline`.
         self.session = CredentialGuardSession(home_url=lambda: endpoint, deadline=deadline)
         self.access_token: str | None = None
         self.expires_in: int | None = None
@@ -166,10 +169,19 @@ class XeniooAuthenticator(requests.auth.AuthBase):
                 "Xenioo", response, "a token answer, an object with a `token` string", payload
             )
         redact.add(token)  # the token is a credential: never in logs or errors
+        if not (token.isascii() and token.isprintable()):  # no HTTP header could carry it
+            msg = (
+                f"Xenioo's token answer from {where} (HTTP {status}) holds a `token` with "
+                "characters no HTTP header can carry (not printable ASCII)."
+            )
+            raise UnparseableResponse(msg)
         minutes = to_number(fields.get("expires"))
+        seconds = minutes * 60 if minutes is not None and minutes > 0 else None
         self.access_token = token
+        # A lifetime past any double (1e308 minutes) is no lifetime: the default one holds
+        # (a token refused earlier is renewed anyway).
         self.expires_in = (
-            int(minutes * 60) if minutes is not None and minutes > 0 else DEFAULT_EXPIRATION
+            int(seconds) if seconds is not None and math.isfinite(seconds) else DEFAULT_EXPIRATION
         )
         self.last_refreshed = requested_at
         self.logger.info(
@@ -181,6 +193,8 @@ class XeniooAuthenticator(requests.auth.AuthBase):
             self._post_token_request,
             self._policy,
             advice="Could not obtain a Xenioo auth token: check `auth_url` or try again later.",
+            vendor="Xenioo",
+            request=requests.Request("POST", self.auth_endpoint),
             connect_hint=(
                 "Could not obtain a Xenioo auth token: check the `auth_url` setting "
                 f"(now {self.auth_endpoint})."
@@ -212,9 +226,9 @@ class XeniooAuthenticator(requests.auth.AuthBase):
                 f"{self.auth_endpoint}): it should name the service endpoint itself."
             )
             raise VendorAPIError(msg) from None
-        if (
-            response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR
-            or response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR or response.status_code in (
+            HTTPStatus.TOO_MANY_REQUESTS,
+            HTTPStatus.REQUEST_TIMEOUT,
         ):
             raise RetriableAPIError(f"HTTP {response.status_code}", response)
         if response.status_code < HTTPStatus.BAD_REQUEST:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from support_taps.endpoints import Endpoint
 from support_taps.errors import (
     CredentialsRejected,
     VendorAPIError,
@@ -26,7 +27,7 @@ from support_taps.normalize import to_number, to_text
 from support_taps.redaction import redact
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow, parse_utc
-from tap_xenioo.auth import XeniooAuthenticator
+from tap_xenioo.auth import AUTH_PATH, XeniooAuthenticator
 from tap_xenioo.planning import (
     MAX_DAYS,
     CallPlan,
@@ -151,6 +152,8 @@ class XeniooStream(WindowedStream):
     is_sorted = False
     #: Days before the bookmark each call asks again (Xenioo revises buckets after they close).
     lookback_setting = "lookback_days"
+    #: Every stream's first request may be the account's token request (one token a run).
+    extra_endpoints = (Endpoint("POST", AUTH_PATH, "auth_url", "token"),)
 
     #: The endpoint's path, with {APIKEY}, {TYPES}, {GROUPMODE} and {DAYS}.
     statistics_path: t.ClassVar[str] = ""
@@ -256,7 +259,8 @@ class XeniooStream(WindowedStream):
                 "service endpoint of this account."
             )
             raise CredentialsRejected(msg)
-        if status == HTTPStatus.NOT_FOUND:
+        if status == HTTPStatus.NOT_FOUND and not response.history:  # (after a redirect: the
+            # core's message names the host that answered)
             msg = (
                 f"Xenioo answered HTTP 404 Not Found for {endpoint_of(response)} "
                 f"({self.scope_phrase_for(self.request_context(response))}): the account or bot "
@@ -301,6 +305,7 @@ class XeniooStream(WindowedStream):
                 # with more of its days in reach: keep that value, not this one.
                 dropped += 1
                 continue
+            self._note_bucket(start, context=self.request_context(response))
             yield record
         if dropped:
             self.logger.info(
@@ -473,11 +478,48 @@ class XeniooStream(WindowedStream):
         self.logger.info("%s for %s: %d rows.", self.name, scope, rows)
         return None
 
-    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> None:
-        """None: the bookmark is the start of the newest bucket emitted, not the window's end
-        (a bucket still filling is read again). The SDK keeps it from the records and sets it
-        when this stream (or bot) ends, right after its one window."""
-        return None
+    def window_bookmark(self, window: DateWindow, context: t.Mapping | None) -> dt.datetime | None:
+        """The start of the newest bucket emitted (a bucket still filling is read again), not
+        the window's end; never a bucket dated after the run's clock (None: it stays)."""
+        key = _partition_key(context)
+        newest = self._newest_bucket.get(key)
+        if newest is None and key in self._future_buckets:
+            # Only buckets from the future: the bookmark stays where it was (the SDK would
+            # take the newest record's).
+            current = self.get_context_state(context).get("replication_key_value")
+            return parse_utc(current) if current else window.start
+        return newest
+
+    @cached_property
+    def _future_buckets(self) -> set[str]:
+        return set()
+
+    @cached_property
+    def _newest_bucket(self) -> dict[str, dt.datetime]:
+        return {}
+
+    def _note_bucket(self, start: str | None, context: t.Mapping | None) -> None:
+        """Keep the newest bucket start of `context`'s partition; one from after the run's
+        clock lands, with a warning, and the bookmark does not follow it."""
+        try:
+            moment = parse_utc(start) if start else None
+        except (ValueError, OverflowError):
+            return
+        if moment is None:
+            return
+        if moment > self.tap.run_started:
+            self.warn_once(
+                "future bucket",
+                "Xenioo sent a bucket dated %s, after this run started (%s); it is kept, and the "
+                "bookmark does not move to it.",
+                start,
+                self.tap.run_started.isoformat(timespec="seconds"),
+            )
+            self._future_buckets.add(_partition_key(context))
+            return
+        key = _partition_key(context)
+        if key not in self._newest_bucket or moment > self._newest_bucket[key]:
+            self._newest_bucket[key] = moment
 
     def check_credentials(self, context: t.Mapping | None) -> None:
         """A connection test (--test): Xenioo allows one statistics call an hour, and a test run
@@ -572,3 +614,9 @@ def statistic_code(event_label: str | None, requested: tuple[int, ...]) -> int |
     if code is not None and code in requested:
         return code
     return requested[0] if len(requested) == 1 else code
+
+
+def _partition_key(context: t.Mapping | None) -> str:
+    """A request's context without its window: the partition its bookmark belongs to."""
+    window = ("window_start", "window_end", DELIVERED)
+    return repr(sorted((k, v) for k, v in (context or {}).items() if k not in window))

@@ -199,8 +199,8 @@ class TapXenioo(SupportTap):
             endpoint=auth_endpoint(self.config),
             policy=RetryPolicy.from_config(dict(self.config)),
             timeout=float(self.config["request_timeout"]),
-            deadline=float(self.config["request_deadline"]),
             logger=self.logger,
+            deadline=float(self.config["request_deadline"]),
         )
 
     def discover_streams(self) -> list:
