@@ -53,8 +53,13 @@ format: $(VENV)/.installed
 plugin-definitions: $(VENV)/.installed
 	$(PY) scripts/plugin_definitions.py
 
+# Every benchmark prints its figures beside their targets; the last step tabulates them all
+# (from output/benchmark-results.jsonl) and fails if a target was missed.
 benchmark: $(VENV)/.installed
-	for b in benchmarks/*_benchmark.py; do echo "== $$b"; $(PY) $$b || exit 1; echo; done
+	mkdir -p output && rm -f output/benchmark-results.jsonl
+	failed=0; for b in benchmarks/*_benchmark.py; do echo "== $$b"; \
+		BENCHMARK_RESULTS=output/benchmark-results.jsonl $(PY) $$b || failed=1; echo; done; \
+	$(PY) benchmarks/verdict.py output/benchmark-results.jsonl && [ $$failed = 0 ]
 
 clean:
 	rm -rf $(VENV) .meltano output

@@ -30,6 +30,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from verdict import check  # noqa: E402
+
 from support_simulators.framework import Faults  # noqa: E402
 from support_simulators.thankful import DEFAULT_API_KEY, ThankfulSimulator  # noqa: E402
 
@@ -94,7 +96,7 @@ def requests_by_endpoint(url: str) -> Counter:
     return counts
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument(
@@ -141,6 +143,7 @@ def main() -> None:
             f"({minimum:,} requests x {args.latency * 1000:.0f} ms)"
         )
         print(f"    overhead per request       {(seconds - floor) / max(asked, 1) * 1000:8.1f} ms")
+        print(f"    most requests open at once {control(url, 'stats')['peak_open_requests']:8}")
         print(
             f"\n  records: {sum(records.values()):,} "
             f"({', '.join(f'{s} {n:,}' for s, n in sorted(records.items()))})"
@@ -152,9 +155,15 @@ def main() -> None:
             "\n  peak memory (max RSS of the tap process): "
             f"30 days {small_rss / 1024:.1f} MiB, {args.days} days {rss / 1024:.1f} MiB"
         )
+        print()
+        ok = check(
+            "tap-thankful", f"{args.days} days, wall / latency floor", seconds / floor, at_most=1.2
+        )
+        ok &= check("tap-thankful", "requests / API minimum", asked / minimum, at_most=1.0)
+        return 0 if ok else 1
     finally:
         server.terminate()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -30,6 +30,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from verdict import check  # noqa: E402
+
 from support_simulators.thena import DEFAULT_API_KEY, ThenaSimulator  # noqa: E402
 from support_taps.windows import ceil_day, date_windows  # noqa: E402
 
@@ -139,7 +141,7 @@ def run_tap(
     return float(seconds), float(cpu), int(records), int(rss)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--per-day", type=int, default=150, help="requests a weekday in the simulator"
@@ -192,7 +194,6 @@ def main() -> None:
                     f"  {line:<40}{rate(tap, 0) / rate(name, 0):>18.2f}"
                     f"{rate(tap, 1) / rate(name, 1):>20.2f}"
                 )
-        print("  (target: tap >= 0.5 of the plain loop)")
 
         small_end = start + dt.timedelta(days=60)
         _, _, small_n, small_rss = run_tap(url, start, small_end)
@@ -203,9 +204,23 @@ def main() -> None:
             f"    {large_n:>8,} records: {large_rss / 1024:6.1f} MiB   "
             f"({large_n / small_n:.0f}x the records)"
         )
+        print()
+        ok = check(
+            "tap-thena",
+            "whole process / plain fetch+parse+emit loop (records/s, wall)",
+            rate("tap", 0) / rate("emit", 0),
+            at_least=0.6,
+        )
+        ok &= check(
+            "tap-thena",
+            f"peak RSS, {large_n:,} / {small_n:,} records",
+            large_rss / small_rss,
+            at_most=1.2,
+        )
+        return 0 if ok else 1
     finally:
         server.terminate()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

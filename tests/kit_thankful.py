@@ -74,7 +74,9 @@ def select_only(config: dict, streams: set[str]) -> dict:
 
 
 def day_queries(sim: ThankfulSimulator, endpoint: str) -> list[tuple[str, str]]:
-    return [(c.query["s"][0], c.query["e"][0]) for c in sim.calls(f"/api/v1/{endpoint}")]
+    """The (s, e) of each call, in day order: the tap asks two days at once, so the order
+    the calls arrive in varies."""
+    return sorted((c.query["s"][0], c.query["e"][0]) for c in sim.calls(f"/api/v1/{endpoint}"))
 
 
 def midnight(day_key: str) -> str:

@@ -225,3 +225,29 @@ def test_any_iso_date_time_with_any_offset_reads_or_is_none(moment, offset_minut
     except OverflowError:
         expected = None
     assert read == expected
+
+
+_US_LIKE = st.builds(
+    lambda month, day, year, hours, minutes: f"{month}/{day}/{year} {hours}:{minutes}",
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{4}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+    st.from_regex(r"\A[0-9]{2}\Z"),
+)
+
+
+@given(value=_US_LIKE)
+@example(value="02/29/2023 10:00")
+@example(value="12/31/2024 24:00")
+def test_us_minutes_read_as_strptime_first_time_and_every_time_after(value):
+    """ "MM/DD/YYYY HH:MM" (Thena's exports) is read once per distinct stamp and remembered:
+    every read, first or repeated, is what parsing with strptime gives."""
+    try:
+        expected: str | None = (
+            dt.datetime.strptime(value, "%m/%d/%Y %H:%M").replace(tzinfo=UTC).isoformat()
+        )
+    except ValueError:
+        expected = None
+    assert to_utc_iso(value, ("%m/%d/%Y %H:%M",)) == expected
+    assert to_utc_iso(value, ("%m/%d/%Y %H:%M",)) == expected

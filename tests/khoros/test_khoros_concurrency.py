@@ -25,9 +25,9 @@ def _limit(ceiling: int = 20) -> ConcurrencyLimit:
 
 
 def test_the_limit_starts_moderately_and_grows_as_jobs_finish_up_to_the_ceiling():
-    limit = _limit(ceiling=9)
-    assert limit.limit == START == 4
-    for expected in (5, 6, 7, 8, 9, 9, 9):
+    limit = _limit(ceiling=12)
+    assert limit.limit == START == 8
+    for expected in (9, 10, 11, 12, 12, 12):
         limit.finished()
         assert limit.limit == expected
     assert _limit(ceiling=2).limit == 2  # a ceiling below the start is the start
@@ -35,7 +35,7 @@ def test_the_limit_starts_moderately_and_grows_as_jobs_finish_up_to_the_ceiling(
 
 def test_a_refusal_halves_the_limit_once_per_job_started_then_it_grows_a_job_a_round():
     limit = _limit()
-    for _ in range(6):
+    for _ in range(10 - START):
         limit.finished()
     assert limit.limit == 10
     limit.back_off("said it is busy")
@@ -123,7 +123,7 @@ def test_a_429_to_a_status_check_halves_the_jobs_running_at_once():
         assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert (
-            "Khoros answered HTTP 429 (too many requests): running at most 2 report jobs at "
-            "once (was 4" in run.stderr
+            "Khoros answered HTTP 429 (too many requests): running at most "
+            f"{START // 2} report jobs at once (was {START};" in run.stderr
         )
         assert len(sim.calls(status=429)) == 1 and "/status" in sim.calls(status=429)[0].path

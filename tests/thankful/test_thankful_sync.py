@@ -375,3 +375,17 @@ def test_all_streams_are_discovered_with_their_keys(thankful):
         "savings": day,
     }
     assert set(keys) == set(ALL_STREAMS)
+
+
+def test_two_days_are_asked_at_once_never_more_and_each_day_lands_once(thankful):
+    # Answers take a while, so the next day's request is open while this one's is.
+    thankful.faults.latency = 0.05
+    config = thankful_config(thankful)
+    run = run_tap("tap_thankful", config)
+    assert run.returncode == 0, run.stderr
+    assert thankful.peak_open_requests == 2
+    assert_delivers_expected(run, thankful, config)
+    for endpoint in ("tickets", "handoffs", "savings"):
+        assert day_queries(thankful, endpoint) == [z_day(day) for day in WEEK], endpoint
+    for stream in DAY_STREAMS:
+        assert run.bookmark(stream) == midnight("2025-01-08"), stream

@@ -71,6 +71,10 @@ class VendorSimulator(LoopbackServer):
         self._window: FixedWindow | None = None
         #: Edits recorded after the moment they describe (see `record_late_edit`).
         self.late_edits: dict[t.Hashable, dict[str, t.Any]] = {}
+        #: Requests being answered now, and the most at once since the last reset (how many
+        #: requests a client keeps open).
+        self.open_requests = 0
+        self.peak_open_requests = 0
         self._routes: list[Route] = list(self.routes())
 
     # ---- to implement ----------------------------------------------------------
@@ -176,6 +180,7 @@ class VendorSimulator(LoopbackServer):
     def reset_log(self) -> None:
         with self._log_lock:
             self.requests.clear()
+            self.peak_open_requests = self.open_requests
 
     # ---- dispatch ----------------------------------------------------------------
 
@@ -184,10 +189,21 @@ class VendorSimulator(LoopbackServer):
 
         The first step with an answer gives it: the simulator's own control endpoints, then
         what the vendor does wrong on purpose (a scripted fault, the rate limit, a random 503),
-        then the credentials, then the route.
+        then the credentials, then the route. Requests being answered are counted
+        (`peak_open_requests`).
         """
         if request.path.startswith(self.CONTROL_PREFIX):
             return self.control(request)
+        with self._log_lock:
+            self.open_requests += 1
+            self.peak_open_requests = max(self.peak_open_requests, self.open_requests)
+        try:
+            return self._answer(request)
+        finally:
+            with self._log_lock:
+                self.open_requests -= 1
+
+    def _answer(self, request: SimRequest) -> SimResponse | None:
         if self.faults.latency:
             time.sleep(self.faults.latency)
         fault = self.faults.next_for(request.path)
@@ -331,7 +347,7 @@ class VendorSimulator(LoopbackServer):
         for r in self.calls():
             key = f"{r.method} {r.path} {r.status}"
             counts[key] = counts.get(key, 0) + 1
-        return json_response({"requests": counts})
+        return json_response({"requests": counts, "peak_open_requests": self.peak_open_requests})
 
     def _set_faults(self, spec: dict[str, t.Any]) -> SimResponse:
         script = [Fault.from_json(f) for f in spec.pop("script", [])]

@@ -82,6 +82,9 @@ def _us_day(text: str) -> str | None:
 
 US_MINUTES = "%m/%d/%Y %H:%M"
 
+#: "MM/DD/YYYY HH:MM" -> its ISO text in UTC (or None): a minute's stamp repeats across rows.
+_US_MINUTES: dict[str, str | None] = {}
+
 _ISO_DAYS: dict[str, bool] = {}
 
 
@@ -155,10 +158,18 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
         and zone is UTC
         and US_MINUTES in formats
     ):
+        try:
+            return _US_MINUTES[value]
+        except KeyError:
+            pass
         day, hours, minutes = _us_day(value[:10]), value[11:13], value[14:16]
+        iso = None
         if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
-            return f"{day}T{hours}:{minutes}:00+00:00"
-        return None
+            iso = f"{day}T{hours}:{minutes}:00+00:00"
+        if len(_US_MINUTES) > 100_000:
+            _US_MINUTES.clear()
+        _US_MINUTES[value] = iso
+        return iso
     # Fast path for ISO text to the second in UTC, what most APIs send.
     iso = _utc_seconds(value, zone) if 19 <= len(value) <= 25 else None
     if iso is not None:

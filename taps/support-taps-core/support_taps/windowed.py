@@ -12,9 +12,9 @@ stream" lists every hook.
 from __future__ import annotations
 
 import datetime as dt
-import queue
 import threading
 import typing as t
+from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Sized
 from functools import cached_property
 
@@ -40,7 +40,8 @@ class WindowedStream(SupportStream):
       answer records outside the range asked (an inclusive end, a whole day); a record
       outside belongs to a neighbouring window, which emits it;
     - `align_to_days`: whether windows start at midnight UTC;
-    - `prefetch_windows`: whether the next window is read while this one's records go out.
+    - `prefetch_windows`: whether the next window is read while this one's records go out
+      (`window_answer` in a worker thread, `answer_records` in the main one).
     """
 
     #: Setting with the window length, in `window_unit`; None: `default_window`.
@@ -60,6 +61,9 @@ class WindowedStream(SupportStream):
     #: Read window k+1 (in a worker thread) while window k's records go out: for vendors
     #: whose answers take long to build and whose limits allow two requests at once.
     prefetch_windows: t.ClassVar[bool] = False
+    #: With `prefetch_windows`: how many windows are read ahead at once (so at most this many
+    #: windows' requests are open at a time).
+    prefetch_depth: t.ClassVar[int] = 1
     #: Seconds between two progress lines of this stream.
     progress_interval: t.ClassVar[float] = PROGRESS_INTERVAL
 
@@ -90,6 +94,19 @@ class WindowedStream(SupportStream):
         its context (`window_of(context)` reads it back in `get_url_params` and friends;
         `response_window(response)` in `parse_response`)."""
         return self.request_records({**(context or {}), **window_context(window)})
+
+    def window_answer(self, window: DateWindow, context: t.Mapping | None) -> t.Any:
+        """What `window`'s requests answer; with `prefetch_windows`, read in the worker thread
+        while the previous window's records go out. By default the window's records, as a
+        list. A stream whose records must be made in the main thread (they feed child
+        streams) returns its answers here and makes the records in `answer_records`."""
+        return list(self.window_records(window, context))
+
+    def answer_records(
+        self, window: DateWindow, answer: t.Any, context: t.Mapping | None
+    ) -> WindowRecords:
+        """The records of `window` from what `window_answer` read (by default, the answer)."""
+        return t.cast(WindowRecords, answer)
 
     def window_filter(self, window: DateWindow) -> t.Callable[[t.Mapping[str, t.Any]], bool] | None:
         """Which records belong to `window` (None: all it answers), by `window_field`.
@@ -258,8 +275,14 @@ class WindowedStream(SupportStream):
     ) -> Iterator[tuple[DateWindow, WindowRecords]]:
         if not self.prefetch_windows:
             return ((window, self.window_records(window, context)) for window in windows)
-        return _prefetched(
-            windows, lambda window: list(self.window_records(window, context)), self.name
+        answers = _prefetched(
+            windows,
+            lambda window: self.window_answer(window, context),
+            self.name,
+            self.prefetch_depth,
+        )
+        return (
+            (window, self.answer_records(window, answer, context)) for window, answer in answers
         )
 
     def _kept(
@@ -403,48 +426,59 @@ class WindowedStream(SupportStream):
 
 
 def _prefetched(
-    windows: Iterable[DateWindow], fetch: t.Callable[[DateWindow], list[dict]], name: str
-) -> Iterator[tuple[DateWindow, list[dict]]]:
-    """(window, its records) in order, window k+1's records read in a worker thread while
-    window k's go out (never more than one window ahead).
+    windows: Iterable[DateWindow], fetch: t.Callable[[DateWindow], t.Any], name: str, depth: int
+) -> Iterator[tuple[DateWindow, t.Any]]:
+    """(window, its answer) in order, the next `depth` windows' answers read in worker threads
+    while window k's records go out (never more than `depth` windows ahead, so never more
+    than `depth` windows' requests at once).
 
-    The worker is a daemon thread: a signal or an error in the main thread ends the run at
-    once, whatever request the worker is waiting on (its answer is then never used). A
+    The workers are daemon threads: a signal or an error in the main thread ends the run at
+    once, whatever request a worker is waiting on (its answer is then never used). A
     failure of window k+1 surfaces only after window k is out and bookmarked.
     """
-    answers: queue.Queue[tuple[t.Any, t.Any]] = queue.Queue()
-    may_fetch = threading.Semaphore(1)  # one window ahead of the one going out
-    stop = threading.Event()
+    upcoming = iter(windows)
+    ahead: deque[_Fetch] = deque()
 
-    def work() -> None:
+    def read_ahead() -> None:
+        window = next(upcoming, None)
+        if window is not None:
+            ahead.append(_Fetch(window, fetch, name))
+
+    for _ in range(depth):
+        read_ahead()
+    while ahead:
+        current = ahead.popleft()
+        answer = current.result()
+        read_ahead()  # read while this window's records go out
+        yield current.window, answer
+
+
+class _Fetch:
+    """One window's answer, read in a daemon thread of its own."""
+
+    def __init__(self, window: DateWindow, fetch: t.Callable[[DateWindow], t.Any], name: str):
+        self.window = window
+        self._done = threading.Event()
+        self._answer: t.Any = None
+        self._error: BaseException | None = None
+        thread = threading.Thread(
+            target=self._read, args=(fetch,), name=f"prefetch-{name}", daemon=True
+        )
+        thread.start()
+
+    def _read(self, fetch: t.Callable[[DateWindow], t.Any]) -> None:
         try:
-            for window in windows:
-                may_fetch.acquire()
-                if stop.is_set():
-                    return
-                answers.put((window, fetch(window)))
+            self._answer = fetch(self.window)
         except BaseException as exc:  # handed to the main thread, raised there
-            answers.put((_FAILED, exc))
-            return
-        answers.put((_DONE, None))
+            self._error = exc
+        finally:
+            self._done.set()
 
-    worker = threading.Thread(target=work, name=f"prefetch-{name}", daemon=True)
-    worker.start()
-    try:
-        while True:
-            window, answer = answers.get()
-            if window is _DONE:
-                return
-            if window is _FAILED:
-                raise answer
-            may_fetch.release()
-            yield window, answer
-    finally:
-        stop.set()
-        may_fetch.release()  # a worker waiting for its turn sees `stop` and ends
-
-
-_DONE, _FAILED = object(), object()
+    def result(self) -> t.Any:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._answer
 
 
 class _Outside:

@@ -33,6 +33,7 @@ from singer_sdk.streams.rest import HTTPRequest
 from support_taps.compat import log_request_duration
 from support_taps.endpoints import Endpoint
 from support_taps.errors import body_snippet, endpoint_of
+from support_taps.normalize import MISSING
 from support_taps.retry import retry_after_seconds
 from support_taps.stream import SupportStream
 from support_taps.windowed import WindowedStream
@@ -61,6 +62,7 @@ from tap_khoros_care.values import (
     datetime_reader,
     report_zone,
     row_hash,
+    text,
 )
 
 if t.TYPE_CHECKING:
@@ -314,7 +316,7 @@ class KhorosStream(KhorosAPIStream, WindowedStream):
     ) -> Iterator[dict[str, t.Any]]:
         """The records of the rows of `job`'s file."""
         start, end = job.window.start.isoformat(), job.window.end.isoformat()
-        converters = self._converters
+        converters = tuple(self._converters.items())
         id_column, identity = self.id_column, self.identity_columns
         occurrences = Occurrences()
         first = True
@@ -323,8 +325,20 @@ class KhorosStream(KhorosAPIStream, WindowedStream):
                 self._note_columns(row)
                 first = False
             record: dict[str, t.Any] = {WINDOW_START: start, WINDOW_END: end}
-            for name, convert in converters.items():
-                record[name] = convert(row.get(name))
+            get = row.get
+            for name, convert in converters:
+                value = get(name)
+                # `text` inlined for its common case (a plain string): most columns, every row.
+                if (
+                    convert is text
+                    and value.__class__ is str
+                    and value not in MISSING
+                    and not value[:1].isspace()
+                    and not value[-1:].isspace()
+                ):
+                    record[name] = value
+                else:
+                    record[name] = convert(value)
             record[FIELDS] = row
             if id_column:
                 if record.get(id_column) is None:

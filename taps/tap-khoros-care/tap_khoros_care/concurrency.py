@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-#: Jobs running at once at the start of a run (below the ceiling).
-START = 4
+#: Jobs running at once at the start of a run (below the ceiling; the fixed default was 10).
+START = 8
 
 
 class JobRefused(Exception):

@@ -164,7 +164,7 @@ class TapKhorosCare(SupportTap):
             default=20,
             description="The most report jobs running at once on Khoros's side, started ahead of "
             "the window being emitted. Khoros publishes no limit, so the tap adapts below this "
-            "ceiling: it starts with 4, adds one as each job finishes, and halves the number when "
+            "ceiling: it starts with 8, adds one as each job finishes, and halves the number when "
             "Khoros answers 429 or refuses a job for load.",
         ),
         th.Property(

@@ -125,17 +125,19 @@ class TicketsOverTimeStream(ThankfulDayStream):
             starts.append(super().sync_range_start(context))
         return min(starts)
 
-    def window_records(self, window: DateWindow, context: t.Mapping | None) -> t.Iterable[dict]:
+    def answer_records(
+        self, window: DateWindow, answer: t.Any, context: t.Mapping | None
+    ) -> t.Iterable[dict]:
         """The day's row of each action filter; each answer is held for the children while
-        the SDK syncs them with that row, then dropped."""
+        the SDK syncs them with that row (in the main thread), then dropped."""
         store = self.tap.ticket_days
-        for day_context in self.day_contexts(window):
+        for day_context, payload in answer:
             key = (day_context["day"], day_context["filter_action_id"])
-            store[key] = self.fetch(day_context)
+            store[key] = payload
             try:
                 # The SDK syncs the children with this row's context (get_child_context)
                 # before asking for the next row.
-                yield self.series_row(store[key], day_context)
+                yield self.series_row(payload, day_context)
             finally:
                 store.pop(key, None)
 
@@ -194,6 +196,7 @@ class TicketsChildStream(SchemaOncePerRun, ThankfulDayStream):
     """A stream built from the same `/tickets` answer as `tickets_over_time`, day by day."""
 
     parent_stream_type = TicketsOverTimeStream
+    prefetch_windows = False  # its day's answer is the parent's, already read
     # One bookmark for the stream, not one state partition per day.
     state_partitioning_keys: t.ClassVar[list[str]] = []
     schema = StreamSchema(THANKFUL_SCHEMAS)
