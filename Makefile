@@ -10,7 +10,7 @@ DISTRIBUTIONS := taps/support-taps-core taps/tap-thankful taps/tap-dixa taps/tap
 # SDK=... installs another singer-sdk release in the venv (`.ci/run` tests both ends of the range).
 SDK ?=
 
-.PHONY: demo test test-fast lint typecheck format benchmark plugin-definitions clean
+.PHONY: demo test test-fast lint typecheck format benchmark plugin-definitions accounts clean
 
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ format: $(VENV)/.installed
 # capabilities in meltano.yml and each tap README's settings table from `--about`.
 plugin-definitions: $(VENV)/.installed
 	$(PY) scripts/plugin_definitions.py
+
+# One extractor per account (inheriting from its tap) in accounts.meltano.yml, from accounts.yml.
+accounts: $(VENV)/.installed
+	$(PY) scripts/accounts.py
 
 benchmark: $(VENV)/.installed
 	for b in benchmarks/*_benchmark.py; do echo "== $$b"; $(PY) $$b || exit 1; echo; done
