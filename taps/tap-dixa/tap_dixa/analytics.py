@@ -13,6 +13,7 @@ from functools import cached_property
 import requests
 from singer_sdk import StreamSchema
 
+from support_taps.accounts import ACCOUNT_KEY
 from support_taps.errors import UnparseableResponse, VendorAPIError, body_snippet, endpoint_of
 from support_taps.normalize import to_number, to_text, to_utc_iso
 from support_taps.windowed import WindowedStream, window_context, window_of
@@ -524,7 +525,8 @@ class RecordStream(AnalyticsStream, WindowedStream):
             missing = [
                 k
                 for k in dict.fromkeys((PRIMARY_TIMESTAMP, *self.primary_keys))
-                if record.get(k) is None
+                # `_account_id` is the core's, added to every record after parsing.
+                if k != ACCOUNT_KEY and record.get(k) is None
             ]
             if missing:
                 endpoint = endpoint_of(response) if response is not None else self.path
