@@ -6,11 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Every distribution of the workspace, installed editable (see pyproject.toml).
 DISTRIBUTIONS := taps/support-taps-core taps/tap-thankful taps/tap-dixa taps/tap-thena \
-	taps/tap-xenioo taps/tap-khoros-care simulators
+	taps/tap-xenioo taps/tap-khoros-care simulators orchestrator
 # SDK=... installs another singer-sdk release in the venv (`.ci/run` tests both ends of the range).
 SDK ?=
 
-.PHONY: demo test test-fast lint typecheck format benchmark plugin-definitions clean
+.PHONY: demo test test-fast lint typecheck format benchmark plugin-definitions accounts fanout clean
 
 $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ format: $(VENV)/.installed
 # capabilities in meltano.yml and each tap README's settings table from `--about`.
 plugin-definitions: $(VENV)/.installed
 	$(PY) scripts/plugin_definitions.py
+
+# The orchestrated fan-out on this machine: PostgreSQL, three simulated accounts per vendor,
+# the orchestrator's `fanout` job (Dagster) running all 15 pipelines in parallel, rows per
+# account (scripts/fanout.py; FANOUT_ARGS='--accounts 5 --max-concurrent 6' to change it).
+fanout: $(VENV)/.installed
+	$(PY) scripts/fanout.py $(FANOUT_ARGS)
+
+# One extractor per account (inheriting from its tap) in accounts.meltano.yml, from accounts.yml.
+accounts: $(VENV)/.installed
+	$(PY) scripts/accounts.py
 
 # Every benchmark prints its figures beside their targets; the last step tabulates them all
 # (from output/benchmark-results.jsonl) and fails if a target was missed.

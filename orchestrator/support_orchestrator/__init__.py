@@ -1,0 +1,1 @@
+"""Dagster definitions for the pipelines of a Meltano project (see definitions.py)."""
