@@ -124,7 +124,7 @@ class Account:
 
     def tap_config(self) -> dict:
         """The tap's whole config for this account (what the simulator must have served)."""
-        return {**simulators_config(self.tap), **self.config}
+        return {**simulators_config(self.tap), **self.config, "account_id": self.name}
 
 
 def simulators_config(tap: str) -> dict:

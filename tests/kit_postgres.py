@@ -14,6 +14,7 @@ import subprocess
 import sys
 import typing as t
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import kit_meltano_project as meltano_project
@@ -214,3 +215,29 @@ def table_columns(pg: Postgres, schema: str, table: str) -> dict[str, str]:
                 (schema, table),
             ).fetchall()
         )
+
+
+def landing_problems(
+    pg: Postgres, schema: str, expected: dict, label: str = "", account: str | None = None
+) -> list[str]:
+    """What differs between the tables of `schema` and `expected` (stream -> (key columns, key
+    tuples) as a simulator gives them): keys landed twice, missing, or never served. With
+    `account`, only that account's rows (the first key column) are compared."""
+    problems = []
+    for stream, (columns, wanted) in expected.items():
+        rows = [
+            row
+            for row in table_keys(pg, schema, stream, columns)
+            if account is None or row[0] == account
+        ]
+        wanted = {tuple(plain(v) for v in key) for key in wanted}
+        twice = [key for key, count in Counter(rows).items() if count > 1]
+        if twice:
+            problems.append(f"{label}{stream}: {len(twice)} keys landed more than once")
+        if set(rows) != wanted:
+            problems.append(
+                f"{label}{stream}: {len(wanted - set(rows))} of {len(wanted)} keys missing, "
+                f"{len(set(rows) - wanted)} never served"
+                + (" to this account" if account is not None else "")
+            )
+    return problems

@@ -61,7 +61,7 @@ def today() -> dt.date:
     return dt.datetime.now(UTC).date()
 
 
-def refuse_account_calls(sim: XeniooSimulator, status: int = 400, body: bytes = THROTTLED) -> None:
+def answer_account_calls(sim: XeniooSimulator, status: int = 400, body: bytes = THROTTLED) -> None:
     """Every account-statistics call answers `status` with `body` (a throttle refusal unless
     told otherwise)."""
     sim.faults.add(Fault(status=status, body=body, path_prefix=ACCOUNT))

@@ -14,18 +14,16 @@ import json
 import os
 import signal
 import time
-from collections import Counter
 
 import pytest
 from fanout import simulators_config
-from kit_keys import plain
 from kit_postgres import (
     failure,
+    landing_problems,
     meltano_popen,
     meltano_run,
     state_id,
     table_columns,
-    table_keys,
     unique,
 )
 
@@ -72,18 +70,7 @@ def simulator(request):
 
 
 def _assert_landed_exactly(postgres, sim, config: dict, schema: str) -> None:
-    problems = []
-    for stream, (columns, wanted) in sim.expected_primary_keys(config).items():
-        rows = table_keys(postgres, schema, stream, columns)
-        wanted = {tuple(plain(v) for v in key) for key in wanted}
-        twice = [key for key, count in Counter(rows).items() if count > 1]
-        if twice:
-            problems.append(f"{stream}: {len(twice)} keys landed more than once")
-        if set(rows) != wanted:
-            problems.append(
-                f"{stream}: {len(wanted - set(rows))} of {len(wanted)} keys missing, "
-                f"{len(set(rows) - wanted)} never served"
-            )
+    problems = landing_problems(postgres, schema, sim.expected_primary_keys(config))
     assert not problems, "; ".join(problems)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections import Counter
 
 import pytest
 from fanout import (
@@ -25,7 +24,7 @@ from fanout import (
     simulated_accounts,
     write_project,
 )
-from kit_postgres import plain, table_keys
+from kit_postgres import landing_problems
 
 pytestmark = pytest.mark.slow
 
@@ -36,31 +35,19 @@ def _schema(tap: str) -> str:
 
 def _expected(account) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
     """What the account's simulator served, keyed as the tables are: `_account_id` first."""
-    return {
-        stream: (("_account_id", *columns), {(account.name, *map(plain, key)) for key in keys})
-        for stream, (columns, keys) in account.simulator.expected_primary_keys(
-            account.tap_config()
-        ).items()
-    }
+    return account.simulator.expected_primary_keys(account.tap_config())
 
 
 def _landing_problems(postgres, accounts) -> list[str]:
     problems = []
     for account in accounts:
-        for stream, (columns, wanted) in _expected(account).items():
-            rows = [
-                row
-                for row in table_keys(postgres, _schema(account.tap), stream, columns)
-                if row[0] == account.name
-            ]
-            twice = [key for key, count in Counter(rows).items() if count > 1]
-            if twice:
-                problems.append(f"{account.plugin} {stream}: {len(twice)} keys landed twice")
-            if set(rows) != wanted:
-                problems.append(
-                    f"{account.plugin} {stream}: {len(wanted - set(rows))} of {len(wanted)} "
-                    f"keys missing, {len(set(rows) - wanted)} never served to this account"
-                )
+        problems += landing_problems(
+            postgres,
+            _schema(account.tap),
+            _expected(account),
+            label=f"{account.plugin} ",
+            account=account.name,
+        )
     return problems
 
 

@@ -104,7 +104,10 @@ def test_every_account_of_a_tap_loads_into_the_taps_schema(tmp_path):
 def test_the_generated_file_lists_each_accounts_variables(tmp_path):
     _project(tmp_path, TWO_DIXA_ONE_THENA)
     text = (tmp_path / "accounts.meltano.yml").read_text()
-    assert "#   tap-dixa--globex-eu: TAP_DIXA__GLOBEX_EU_API_TOKEN\n" in text
+    assert (
+        "#   tap-dixa--globex-eu: TAP_DIXA__GLOBEX_EU_API_TOKEN, TAP_DIXA__GLOBEX_EU_PII_SALT\n"
+        in text
+    )
     plugins = yaml.safe_load(text)["plugins"]["extractors"]
     assert [(p["name"], p["inherit_from"]) for p in plugins] == [
         ("tap-dixa--acme", "tap-dixa"),

@@ -17,12 +17,16 @@ from tap_thankful.payloads import check_answer
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
 
 
-def _failed_run(thankful, path: str, body: bytes):
-    """A run (two days) in which every call to `path` answers 200 with `body`: it must fail."""
+def _failed_run(thankful, path: str, body: bytes, end_date: str = "2025-01-03"):
+    """A run in which every call to `path` answers 200 with `body`: it must fail."""
     thankful.faults.add(Fault(status=200, body=body, path_prefix=path))
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
+    run = run_tap("tap_thankful", thankful_config(thankful, end_date=end_date))
     assert run.returncode != 0
     return run
+
+
+def _last_line(run) -> str:
+    return run.stderr.strip().splitlines()[-1]
 
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "contracts" / "thankful"
@@ -209,20 +213,20 @@ def test_actions_of_another_shape_are_a_clear_error(thankful):
         (
             "savings",
             b'{"status": "FAIL", "message": "Request echoed: k3y"}',
-            "Thankful GET /api/v1/savings (HTTP 200): expected an object {Hours}, found "
-            "object{status: string, message: string}.",
+            "Thankful GET /api/v1/savings (HTTP 200) for 2025-01-01T00:00:00Z..2025-01-01T23:59:59Z"
+            ": expected an object {Hours}, found object{status: string, message: string}.",
         ),
         (
             "tickets",
             b'{"errors": [{"code": 500, "message": "k3y"}], "data": null}',
-            "Thankful GET /api/v1/tickets (HTTP 200): expected an object with Period, "
-            "TicketsOverTime, TopActions and Recommendations, found object{errors: list",
+            "with an error instead of the data: JSON object{errors: list[1 × object{code: int, "
+            "message: string}], data: null}. Nothing of it was stored.",
         ),
         (
             "actions",
             b'{"data": {"error": "k3y", "customer": "jane@example.com"}}',
-            "Thankful GET /api/v1/actions (HTTP 200): expected an object mapping action ids "
-            "to names, found object{data: object{",
+            "with something other than the action list (an object mapping action ids to names): "
+            "JSON object{data: object{error: string, customer: string}}.",
         ),
     ],
     ids=["savings", "tickets", "actions"],
@@ -240,23 +244,12 @@ def test_an_error_envelope_in_a_200_is_an_error_not_a_row(thankful, path, body, 
 def test_an_action_key_that_is_not_an_id_is_an_error_by_shape_never_by_value(thankful):
     """`/actions` maps action ids to names (Thankful's example): a key that is not an id is an
     error, not a skipped action, and the key is described, never quoted."""
-    thankful.faults.add(
-        Fault(
-            status=200,
-            body=b'{"3000": "Return Order", "Refund-Desk-7": "Refunds"}',
-            path_prefix="/api/v1/actions",
-        ),
-    )
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
-    assert run.returncode != 0
-    assert (
-        run.stderr.strip()
-        .splitlines()[-1]
-        .endswith(
-            "Thankful GET /actions: expected action ids (numbers) as keys, found string "
-            '"Aaaaaa-Aaaa-9" (13 characters). The endpoint maps action ids to names; no action is '
-            "skipped."
-        )
+    body = b'{"3000": "Return Order", "Refund-Desk-7": "Refunds"}'
+    run = _failed_run(thankful, "/api/v1/actions", body, end_date="2025-01-02")
+    assert _last_line(run).endswith(
+        "Thankful GET /actions: expected action ids (numbers) as keys, found string "
+        '"Aaaaaa-Aaaa-9" (13 characters). The endpoint maps action ids to names; no action is '
+        "skipped."
     )
     assert "Refund-Desk-7" not in run.stderr
 
@@ -310,16 +303,10 @@ def test_an_entry_without_its_published_id_is_an_error_naming_the_endpoint_and_d
 ):
     """Thankful's examples give every entry its id: one without it is not skipped (its figures
     would be lost) but stops the run, the day not bookmarked, and no value is quoted."""
-    thankful.faults.add(Fault(status=200, body=body, path_prefix=path))
-    run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-02"))
-    assert run.returncode != 0
-    assert (
-        run.stderr.strip()
-        .splitlines()[-1]
-        .endswith(
-            f"Thankful sent a row of {where} without {column}, which Thankful documents as its "
-            f"key. Columns found: {found}."
-        )
+    run = _failed_run(thankful, path, body, end_date="2025-01-02")
+    assert _last_line(run).endswith(
+        f"Thankful sent a row of {where} without {column}, which Thankful documents as its "
+        f"key. Columns found: {found}."
     )
     assert "Jane Roe" not in run.stderr
     stream = {"/handoffs": "handoffs", "TopActions": "top_actions"}.get(
@@ -375,17 +362,26 @@ _ERROR_OBJECT = b'{"error": "internal", "message": "analytics backend unavailabl
     ids=["tickets-error", "savings-error", "tickets-empty", "savings-empty", "tickets-no-totals"],
 )
 def test_an_answer_that_is_not_the_days_data_stops_at_that_day(thankful, path, body, said):
-    # The first day is read; the second answers an error object or `{}` with HTTP 200.
+    # The second request answers an error object or `{}` with HTTP 200. Days are asked two at
+    # once, so that is the second day's request, or the first's when it arrives later.
     thankful.faults.add(Fault(status=200, body=body, path_prefix=f"/api/v1/{path}", skip=1))
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-04"))
     assert run.returncode != 0
-    assert said in run.stderr
-    assert len(thankful.calls(f"/api/v1/{path}", status=200)) == 2, "not retried"
+    day = _faulted_day(thankful, f"/api/v1/{path}", 1)
+    assert said.replace("2025-01-02", day) in run.stderr
+    asked = [c for c in thankful.calls(f"/api/v1/{path}") if c.query["s"][0][:10] == day]
+    assert len(asked) == 1, "not retried"
+    before = {"2025-01-01"} if day == "2025-01-02" else set()
     for stream in _STREAMS_OF[path]:
-        # Nothing of the second day; state stays at the end of the first.
-        assert {r["day"] for r in run.records(stream)} <= {"2025-01-01"}, stream
-        assert run.bookmark(stream) in (None, "2025-01-02T00:00:00+00:00"), stream
-    assert {r["day"] for r in run.records(_STREAMS_OF[path][0])} == {"2025-01-01"}
+        # Nothing of the day that answered so, nor after it; state stays before it.
+        assert {r["day"] for r in run.records(stream)} <= before, stream
+        assert run.bookmark(stream) in (None, f"{day}T00:00:00+00:00"), stream
+    assert {r["day"] for r in run.records(_STREAMS_OF[path][0])} == before
+
+
+def _faulted_day(thankful, path: str, index: int) -> str:
+    """The day asked by the `index`-th request to `path` (the one a scripted fault answered)."""
+    return thankful.calls(path)[index].query["s"][0][:10]
 
 
 @pytest.mark.parametrize(
@@ -410,8 +406,9 @@ def test_an_answer_for_another_period_than_the_day_asked_is_refused(thankful):
     thankful.faults.add(Fault(status=200, body=default, path_prefix="/api/v1/tickets"))
     run = run_tap("tap_thankful", thankful_config(thankful, end_date="2025-01-03"))
     assert run.returncode != 0
+    day = _faulted_day(thankful, "/api/v1/tickets", 1)  # after this test's own request
     assert (
-        "Thankful answered GET /api/v1/tickets for 2025-01-01T00:00:00Z..2025-01-01T23:59:59Z "
+        f"Thankful answered GET /api/v1/tickets for {day}T00:00:00Z..{day}T23:59:59Z "
         f"with the figures of another period (Period {echoed['Start']}..{echoed['End']}): the "
         "API did not apply `s` and `e`."
     ) in run.stderr

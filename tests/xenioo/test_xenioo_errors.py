@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, simulator, xenioo_config
+from kit_xenioo import ACCOUNT_KEY, BOT_SETTINGS, answer_account_calls, simulator, xenioo_config
 from singer_sdk.exceptions import ConfigValidationError
 from tap_runner import run_tap
 
@@ -137,7 +137,7 @@ def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xen
     ],
 )
 def test_broken_bodies_are_reported(xenioo, body, expected):
-    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    answer_account_calls(xenioo, 200, body)
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert expected in run.stderr
@@ -168,7 +168,7 @@ def test_a_group_label_that_is_not_a_date_is_kept_with_a_warning(xenioo):
         b'[{"GroupLabel": "Week 3", "BotName": "Support", "ChannelName": "Web", '
         b'"EventLabel": "Messages"}]'
     )
-    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    answer_account_calls(xenioo, 200, body)
     run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
     assert run.returncode == 0, run.stderr
     (record,) = run.records("account_statistics")
@@ -191,7 +191,7 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
         b'[{"GroupLabel": "2025-01-01", "BotName": "Shop", "ChannelName": "Web", '
         b'"EventLabel": "Messages"}, "alice@example.com"]'
     )
-    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    answer_account_calls(xenioo, 200, body)
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert "Xenioo GET /analytics/statistics/account/*/" in run.stderr
@@ -218,7 +218,7 @@ def test_an_account_object_without_a_published_field_is_an_error_naming_the_endp
         "Value": 1,
     }
     body = json.dumps([{k: v for k, v in published.items() if k != left_out}]).encode()
-    xenioo.faults.add(Fault(status=200, body=body, path_prefix=ACCOUNT))
+    answer_account_calls(xenioo, 200, body)
     run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
     assert run.returncode != 0
     last = run.stderr.strip().splitlines()[-1]

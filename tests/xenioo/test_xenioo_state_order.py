@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 import pytest
-from kit_xenioo import ACCOUNT, refuse_account_calls, simulator, stream_state, xenioo_config
+from kit_xenioo import ACCOUNT, answer_account_calls, simulator, stream_state, xenioo_config
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault
@@ -140,7 +140,7 @@ def _sync(config: dict, state: dict, capsys) -> tuple[TapXenioo, BaseException |
 
 def test_a_throttle_that_would_push_dates_out_of_reach_fails_the_run(late_evening, capsys):
     with simulator() as sim:
-        refuse_account_calls(sim)
+        answer_account_calls(sim)
         state = _late_evening_state(late_evening.date())
         tap, error = _sync(xenioo_config(sim, bots=None), json.loads(json.dumps(state)), capsys)
     assert error is not None, "the run went on past a gap"
@@ -154,7 +154,7 @@ def test_a_throttle_that_would_push_dates_out_of_reach_fails_the_run(late_evenin
 
 def test_allow_gaps_lets_that_run_end_well(late_evening, capsys):
     with simulator() as sim:
-        refuse_account_calls(sim)
+        answer_account_calls(sim)
         _, error = _sync(
             xenioo_config(sim, bots=None, allow_gaps=True),
             _late_evening_state(late_evening.date()),
@@ -167,6 +167,6 @@ def test_a_throttle_early_in_the_day_leaves_no_gap(tap_clock, capsys):
     moment = dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(9), UTC)
     tap_clock(moment)
     with simulator() as sim:
-        refuse_account_calls(sim)
+        answer_account_calls(sim)
         _, error = _sync(xenioo_config(sim, bots=None), _late_evening_state(moment.date()), capsys)
     assert error is None

@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from kit_xenioo import (
     ACCOUNT,
+    answer_account_calls,
     primary_keys,
-    refuse_account_calls,
     simulator,
     stream_state,
     xenioo_config,
@@ -138,7 +138,7 @@ def test_a_throttled_bot_does_not_stop_the_other_bot(xenioo):
 
 
 def test_a_429_that_speaks_of_the_hourly_throttle_is_a_throttle_not_a_retry(xenioo):
-    refuse_account_calls(
+    answer_account_calls(
         xenioo, status=429, body=b'{"Message": "Too many calls, try again in an hour"}'
     )
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
@@ -218,7 +218,7 @@ def test_a_skipped_stream_is_a_warning_and_in_the_end_of_run_summary(xenioo):
 
 
 def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
-    refuse_account_calls(xenioo)
+    answer_account_calls(xenioo)
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode == 0, run.stderr
     (account,) = _lines(run.stderr, "Summary of account_statistics: skipped: ")
@@ -232,7 +232,7 @@ def test_a_throttle_refusal_is_in_the_summary_too(xenioo):
 
 
 def test_a_plain_400_is_an_error_not_a_throttle(xenioo):
-    refuse_account_calls(xenioo, body=b'{"Message": "Invalid statistic types"}')
+    answer_account_calls(xenioo, body=b'{"Message": "Invalid statistic types"}')
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
     assert run.returncode != 0
     assert "Xenioo rejected GET /analytics/statistics/account/*/" in run.stderr
