@@ -32,6 +32,7 @@ from kit_thena import thena_config
 from kit_xenioo import ACCOUNT_KEY as XENIOO_ACCOUNT_KEY
 from kit_xenioo import BOT_SETTINGS as XENIOO_BOTS
 from kit_xenioo import simulator as xenioo_simulator
+from tap_runner import SingerOutput
 
 from support_simulators.dixa import DixaSimulator
 from support_simulators.framework import Fault, VendorSimulator
@@ -235,7 +236,7 @@ def echo_page(secrets: dict[str, str]) -> bytes:
 
 
 @dataclass
-class CellRun:
+class CellRun(SingerOutput):
     """One tap process: what it wrote, and the log file its logging config wrote."""
 
     returncode: int | None
@@ -248,14 +249,6 @@ class CellRun:
     @property
     def messages(self) -> list[dict]:
         return [json.loads(line) for line in self.lines if line.startswith("{")]
-
-    def states(self) -> list[dict]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict | None:
-        states = self.states()
-        return states[-1] if states else None
 
 
 def log_config(path: Path) -> Path:

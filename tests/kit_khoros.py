@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
+
+from tap_runner import run_tap
 
 from support_simulators.khoros import KhorosSimulator
 
@@ -70,3 +73,12 @@ def run_until_bookmarks(config: dict, tmp_path: Path, stream: str, count: int) -
                 break
     process.wait()
     return messages
+
+
+def run_reports(sim: KhorosSimulator, state: dict | None = None, **settings) -> tuple[dict, t.Any]:
+    """A successful run of the tap against `sim` with `khoros_config(sim, **settings)`: the
+    config and the run."""
+    config = khoros_config(sim, **settings)
+    run = run_tap("tap_khoros_care", config, state=state)
+    assert run.returncode == 0, run.stderr
+    return config, run

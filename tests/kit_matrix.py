@@ -33,7 +33,10 @@ from kit_answers import (
     is_update_stamp,
     row_lists,
 )
+from kit_dixa import dixa_config
 from kit_hostile import Elsewhere
+from kit_thankful import thankful_config
+from kit_thena import thena_config
 from tap_runner import TapRun, run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -169,50 +172,35 @@ def _xenioo() -> VendorSimulator:
     return XeniooSimulator(account_api_key=XENIOO_ACCOUNT_KEY, bots=XENIOO_BOTS)
 
 
+def _thena(sim: VendorSimulator) -> dict:
+    return thena_config(sim, api_key=THENA_KEY, end_date="2025-01-15", lookback_days=1)
+
+
+def _thankful_simulator() -> VendorSimulator:
+    return ThankfulSimulator(api_key=THANKFUL_KEY)
+
+
+def _thankful(sim: VendorSimulator) -> dict:
+    return thankful_config(sim, api_key=THANKFUL_KEY, end_date="2025-01-03", lookback_days=1)
+
+
 PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
-        Profile(
-            "tap-thena",
-            "tap_thena",
-            lambda: ThenaSimulator(api_key=THENA_KEY),
-            lambda sim: {
-                "api_key": THENA_KEY,
-                "api_url": sim.url,
-                "start_date": "2025-01-01",
-                "end_date": "2025-01-15",
-                "window_days": 7,
-                "lookback_days": 1,
-            },
-        ),
-        Profile(
-            "tap-thankful",
-            "tap_thankful",
-            lambda: ThankfulSimulator(api_key=THANKFUL_KEY),
-            lambda sim: {
-                "api_key": THANKFUL_KEY,
-                "api_url": f"{sim.url}/api/v1",
-                "start_date": "2025-01-01",
-                "end_date": "2025-01-03",
-                "lookback_days": 1,
-            },
-        ),
+        Profile("tap-thena", "tap_thena", lambda: ThenaSimulator(api_key=THENA_KEY), _thena),
+        Profile("tap-thankful", "tap_thankful", _thankful_simulator, _thankful),
         Profile(
             "tap-dixa",
             "tap_dixa",
             lambda: DixaSimulator(api_token=DIXA_TOKEN),
-            lambda sim: {
-                "api_token": DIXA_TOKEN,
-                "api_url": sim.url,
-                "exports_api_url": sim.url,
-                "start_date": "2025-01-06",
-                "end_date": "2025-01-08",
-                "timezone": "UTC",
-                "record_ids": ["conversations"],
-                "metric_ids": ["created_conversations"],
-                # Small pages, so every list and record pages.
-                "page_limit": 20,
-            },
+            lambda sim: dixa_config(
+                sim,
+                api_token=DIXA_TOKEN,
+                end_date="2025-01-08",
+                record_ids=["conversations"],
+                metric_ids=["created_conversations"],
+                page_limit=20,  # small pages, so every list and record pages
+            ),
         ),
         Profile(
             "tap-xenioo",

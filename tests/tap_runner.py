@@ -32,8 +32,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+class SingerOutput:
+    """What a run's Singer messages tell (`messages`: the parsed stdout lines)."""
+
+    messages: list[dict]
+
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict | None:
+        states = self.states()
+        return states[-1] if states else None
+
+
 @dataclass
-class TapRun:
+class TapRun(SingerOutput):
     returncode: int
     stdout: str
     stderr: str
@@ -49,14 +63,6 @@ class TapRun:
 
     def schemas(self) -> dict[str, dict]:
         return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
-
-    def states(self) -> list[dict]:
-        return [m["value"] for m in self.messages if m["type"] == "STATE"]
-
-    @property
-    def final_state(self) -> dict | None:
-        states = self.states()
-        return states[-1] if states else None
 
     def bookmark(self, stream: str, state: dict | None = None) -> str | None:
         state = self.final_state if state is None else state

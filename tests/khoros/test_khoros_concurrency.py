@@ -6,8 +6,7 @@ from __future__ import annotations
 import logging
 
 import requests
-from kit_khoros import COMPANY_KEY, khoros_config, khoros_simulator
-from tap_runner import run_tap
+from kit_khoros import COMPANY_KEY, khoros_simulator, run_reports
 
 from support_simulators.framework import Fault
 from tap_khoros_care.concurrency import START, ConcurrencyLimit
@@ -77,14 +76,12 @@ def test_the_simulator_refuses_a_job_beyond_its_running_limit_with_429():
 
 def test_the_tap_backs_off_when_khoros_accepts_fewer_jobs_and_loses_nothing():
     with khoros_simulator(job_latency=(0.3, 0.6), max_running_jobs=2) as sim:
-        config = khoros_config(
+        config, run = run_reports(
             sim,
             report_types=["incoming_post", "response"],
             start_date="2025-03-01",
             end_date="2025-03-07",
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert sim.stats.refused >= 1
         assert sim.stats.peak_running <= 2
@@ -96,15 +93,13 @@ def test_the_tap_backs_off_when_khoros_accepts_fewer_jobs_and_loses_nothing():
 
 def test_the_tap_runs_more_jobs_at_once_as_they_finish_within_the_ceiling():
     with khoros_simulator(job_latency=(0.4, 0.5)) as sim:
-        config = khoros_config(
+        config, run = run_reports(
             sim,
             report_types=["incoming_post", "response", "author"],
             start_date="2025-03-01",
             end_date="2025-03-09",
             max_concurrent_reports=12,
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert START < sim.stats.peak_running <= 12
         assert sim.stats.refused == 0
@@ -116,11 +111,9 @@ def test_a_429_to_a_status_check_halves_the_jobs_running_at_once():
         sim.faults.add(
             Fault(status=429, retry_after="0", skip=3, path_prefix="/api/public/reports/report/")
         )
-        config = khoros_config(
+        config, run = run_reports(
             sim, report_types=["incoming_post"], start_date="2025-03-01", end_date="2025-03-04"
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         _records_match_expected(run, sim, config)
         assert (
             "Khoros answered HTTP 429 (too many requests): running at most "

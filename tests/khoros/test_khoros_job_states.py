@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from kit_hostile import dripping
-from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator
+from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_config, khoros_simulator, run_reports
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault, SimResponse
@@ -174,7 +174,7 @@ def test_an_error_page_quoting_a_secret_is_named_masked(fmt):
 
 
 def test_new_exports_and_their_parameters(khoros):
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["user", "conversation_history_action", "raw_agent_states", "incoming_post"],
         teamIds=["101", "102"],
@@ -185,8 +185,6 @@ def test_new_exports_and_their_parameters(khoros):
         businessHourType=True,
         priorities=[1, 2],
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     calls = {
         c.path.rsplit("/", 1)[-1]: c
         for c in khoros.calls()

@@ -16,6 +16,7 @@ from kit_khoros import (
     USERNAME,
     khoros_config,
     khoros_simulator,
+    run_reports,
     run_until_bookmarks,
 )
 from singer_sdk.exceptions import ConfigValidationError
@@ -166,7 +167,7 @@ def test_conversation_actions_are_started_with_a_form_post(khoros):
 
 
 def test_report_parameters_are_sent_and_honoured(khoros):
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["conversation", "team_performance", "team_performance_interval"],
         conversation_report_type="CREATED",
@@ -178,8 +179,6 @@ def test_report_parameters_are_sent_and_honoured(khoros):
         locale="en",
         reportMetrics={"team_performance": ["team_id", "agent_id", "responses_sent"]},
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     start = _starts(khoros, "conversation")[0]
     assert start.query["conversationReportType"] == ["CREATED"]
     assert start.query["priorities"] == ["4,5"] and start.query["workqueueIds"] == ["21,52"]
@@ -329,7 +328,7 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
     # is told 600 a minute: it must never be refused.
     with khoros_simulator(job_latency=(0.3, 0.6)) as sim:
         sim.faults.rate_limit, sim.faults.burst = 10.0, 3
-        config = khoros_config(
+        config, run = run_reports(
             sim,
             report_types=["incoming_post", "response"],
             start_date="2025-03-01",
@@ -337,8 +336,6 @@ def test_jobs_run_concurrently_within_the_limit_and_the_rate():
             max_concurrent_reports=3,
             requests_per_minute=600,
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         assert sim.calls(status=429) == []
         assert (
             2 <= sim.stats.peak_running <= 3
@@ -364,15 +361,14 @@ def test_jobs_started_early_for_the_next_report_follow_its_bookmark(khoros):
         "replication_key_value": "2025-03-03T00:00:00+00:00",
     }
     state = {"bookmarks": {name: dict(bookmark) for name in ("author", "response")}}
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["author", "response"],
         start_date="2025-03-01",
         end_date="2025-03-06",
         max_concurrent_reports=4,
+        state=state,
     )
-    run = run_tap("tap_khoros_care", config, state=state)
-    assert run.returncode == 0, run.stderr
     started = khoros.stats.log
     assert sorted(started) == [
         (r, d) for r in ("author", "response") for d in ("2025-03-03", "2025-03-04", "2025-03-05")
@@ -485,15 +481,14 @@ def test_lookback_asks_again_for_recent_days(khoros):
             }
         }
     }
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["author"],
         start_date="2025-03-01",
         end_date="2025-03-06",
         lookback_days=2,
+        state=state,
     )
-    run = run_tap("tap_khoros_care", config, state=state)
-    assert run.returncode == 0, run.stderr
     assert [d for _, d in khoros.stats.log] == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert run.bookmark("author") == "2025-03-06T00:00:00+00:00"
 

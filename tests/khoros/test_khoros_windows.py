@@ -14,6 +14,7 @@ from kit_khoros import (
     USERNAME,
     khoros_config,
     khoros_simulator,
+    run_reports,
     run_until_bookmarks,
 )
 from tap_runner import run_tap
@@ -39,15 +40,13 @@ def _windows(run, stream):
 
 
 def test_default_windows_are_three_calendar_months(khoros):
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["incoming_post", "raw_agent_states"],
         window_days=None,
         start_date="2025-01-15",
         end_date="2025-08-01",
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     assert _windows(run, "incoming_post") == [
         ("2025-01-15", "2025-04-15"),
         ("2025-04-15", "2025-07-15"),
@@ -64,15 +63,13 @@ def test_default_windows_are_three_calendar_months(khoros):
 
 def test_a_range_khoros_refuses_splits_the_window_in_two_without_loss_or_duplicates():
     with khoros_simulator(max_range_days={"response": 40}) as sim:
-        config = khoros_config(
+        config, run = run_reports(
             sim,
             report_types=["response", "author"],
             window_days=None,
             start_date="2025-01-01",
             end_date="2025-04-01",
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         assert _windows(run, "response") == [
             ("2025-01-01", "2025-01-23"),
             ("2025-01-23", "2025-02-15"),
@@ -90,7 +87,7 @@ def test_a_range_khoros_refuses_splits_the_window_in_two_without_loss_or_duplica
 
 def test_team_performance_interval_too_many_buckets_splits_until_khoros_accepts(khoros):
     # Khoros's published refusal: "Too many buckets (N) requested. Select a larger interval?"
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=["team_performance_interval"],
         window_days=None,
@@ -98,8 +95,6 @@ def test_team_performance_interval_too_many_buckets_splits_until_khoros_accepts(
         end_date="2025-06-01",
         timeInterval=3600000,
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     windows = _windows(run, "team_performance_interval")
     assert windows[0][0] == "2025-03-01" and windows[-1][1] == "2025-06-01" and len(windows) == 4
     assert all(
@@ -146,15 +141,13 @@ def test_windows_split_at_midnight_then_hours():
 
 def test_every_report_type_shares_the_job_slots_oldest_window_first(khoros):
     types = ["author", "raw_expert_help", "response"]  # in the catalog's order
-    config = khoros_config(
+    config, run = run_reports(
         khoros,
         report_types=types,
         start_date="2025-03-01",
         end_date="2025-03-05",
         max_concurrent_reports=4,
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     started = khoros.stats.log
     # Jobs start oldest window first across report types, not one type after another.
     assert started == sorted(started, key=lambda job: (job[1], types.index(job[0])))
@@ -195,11 +188,9 @@ def test_resume_after_a_kill_mid_backfill_of_several_report_types(tmp_path):
 
 
 def test_a_conversation_that_closes_in_a_later_window_ends_closed(khoros):
-    config = khoros_config(
+    config, run = run_reports(
         khoros, report_types=["conversation"], start_date="2025-03-03", end_date="2025-03-08"
     )
-    run = run_tap("tap_khoros_care", config)
-    assert run.returncode == 0, run.stderr
     rows: dict[str, list[dict]] = {}
     for record in run.records("conversation"):
         rows.setdefault(record["CONVERSATION_ID"], []).append(record)
@@ -243,7 +234,7 @@ def test_a_start_date_older_than_khoros_keeps_is_moved_forward_with_a_warning():
     start = (add_months(now, -20)).date().isoformat()
     end = (add_months(now, -17)).date().isoformat()
     with khoros_simulator(history_months=18) as sim:
-        config = khoros_config(
+        config, run = run_reports(
             sim,
             report_types=["author"],
             start_date=start,
@@ -251,8 +242,6 @@ def test_a_start_date_older_than_khoros_keeps_is_moved_forward_with_a_warning():
             history_months=None,
             window_days=None,
         )
-        run = run_tap("tap_khoros_care", config)
-        assert run.returncode == 0, run.stderr
         assert "`start_date`" in run.stderr and "keeps only 18 months" in run.stderr
         earliest = (
             (

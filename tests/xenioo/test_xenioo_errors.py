@@ -60,6 +60,12 @@ def test_bad_settings_are_named(overrides, message):
         assert secret not in text
 
 
+def _run_answering(xenioo, body: bytes, **settings):
+    """A run in which every account-statistics call answers 200 with `body`."""
+    answer_account_calls(xenioo, 200, body)
+    return run_tap("tap_xenioo", xenioo_config(xenioo, **settings))
+
+
 def test_the_checks_are_the_cores_setting_errors_hook():
     # The core runs setting_errors() once, before the first request (and not when
     # validation is off, e.g. for --about); the tap only adds its own checks to it.
@@ -137,8 +143,7 @@ def test_persistent_server_errors_stop_with_a_message_and_keep_earlier_state(xen
     ],
 )
 def test_broken_bodies_are_reported(xenioo, body, expected):
-    answer_account_calls(xenioo, 200, body)
-    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    run = _run_answering(xenioo, body)
     assert run.returncode != 0
     assert expected in run.stderr
     assert "GET /analytics/statistics/account/*/" in run.stderr
@@ -168,8 +173,7 @@ def test_a_group_label_that_is_not_a_date_is_kept_with_a_warning(xenioo):
         b'[{"GroupLabel": "Week 3", "BotName": "Support", "ChannelName": "Web", '
         b'"EventLabel": "Messages"}]'
     )
-    answer_account_calls(xenioo, 200, body)
-    run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
+    run = _run_answering(xenioo, body, types=[3])
     assert run.returncode == 0, run.stderr
     (record,) = run.records("account_statistics")
     assert record["period_start"] is None and record["group_label"] == "Week 3"
@@ -191,8 +195,7 @@ def test_a_well_formed_array_of_the_wrong_shape_is_described_not_quoted(xenioo):
         b'[{"GroupLabel": "2025-01-01", "BotName": "Shop", "ChannelName": "Web", '
         b'"EventLabel": "Messages"}, "alice@example.com"]'
     )
-    answer_account_calls(xenioo, 200, body)
-    run = run_tap("tap_xenioo", xenioo_config(xenioo))
+    run = _run_answering(xenioo, body)
     assert run.returncode != 0
     assert "Xenioo GET /analytics/statistics/account/*/" in run.stderr
     assert (
@@ -218,8 +221,7 @@ def test_an_account_object_without_a_published_field_is_an_error_naming_the_endp
         "Value": 1,
     }
     body = json.dumps([{k: v for k, v in published.items() if k != left_out}]).encode()
-    answer_account_calls(xenioo, 200, body)
-    run = run_tap("tap_xenioo", xenioo_config(xenioo, types=[3]))
+    run = _run_answering(xenioo, body, types=[3])
     assert run.returncode != 0
     last = run.stderr.strip().splitlines()[-1]
     assert "Xenioo sent a row of GET /analytics/statistics/account/*/" in last
