@@ -27,6 +27,7 @@ DISTRIBUTIONS = {
     "taps/tap-xenioo": "supportanalytics-tap-xenioo",
     "taps/tap-khoros-care": "supportanalytics-tap-khoros-care",
     "simulators": "supportanalytics-simulators",
+    "orchestrator": "supportanalytics-orchestrator",
     "loaders/target-duckdb-exact": "supportanalytics-target-duckdb-exact",
 }
 

@@ -35,6 +35,7 @@ def test_a_taps_endpoints_are_its_streams_own_requests_and_their_extra_ones():
     found = tap_endpoints(TapKhorosCare(config=config))
     assert {(e.label, e.url_setting, e.kind) for e in found} == {
         ("GET /reports/report/author", "api_url", "records"),
+        ("GET /teams", "api_url", "records"),
         ("GET /reports/report/{workflowId}/{runId}/status", "api_url", "job status"),
         ("GET /reports/report/{workflowId}/{runId}/download", "api_url", "download"),
         ("GET /{pre-signed link}", None, "report file"),

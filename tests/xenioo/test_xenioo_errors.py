@@ -232,3 +232,22 @@ def test_an_account_object_without_a_published_field_is_an_error_naming_the_endp
     )
     assert run.records("account_statistics") == []
     assert run.bookmark("account_statistics") is None
+
+
+def test_bot_rows_without_a_field_we_key_by_land_keyed_by_the_whole_row(xenioo):
+    # Xenioo publishes no bot statistics object: its key fields are our reading. Rows without
+    # one land, that column holding a stable hash of the whole row, with one warning.
+    body = (
+        b'[{"GroupLabel": "2025-01-01", "BotName": "Shop", "EventLabel": "Messages", "Value": 1},'
+        b' {"GroupLabel": "2025-01-01", "BotName": "Shop", "EventLabel": "Messages", "Value": 2}]'
+    )
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=BOT))
+    runs = [run_tap("tap_xenioo", xenioo_config(xenioo, bots=BOT_SETTINGS[:1]))]
+    assert runs[0].returncode == 0, runs[0].stderr
+    channels = [r["channel_name"] for r in runs[0].records("bot_statistics")]
+    assert len(channels) == 2 and len(set(channels)) == 2
+    assert all(c.startswith("row ") for c in channels)
+    assert runs[0].stderr.count("without ChannelName, the key this tap reads it by") == 1
+    xenioo.faults.add(Fault(status=200, body=body, path_prefix=BOT))
+    again = run_tap("tap_xenioo", xenioo_config(xenioo, bots=BOT_SETTINGS[:1]), state=None)
+    assert [r["channel_name"] for r in again.records("bot_statistics")] == channels  # stable

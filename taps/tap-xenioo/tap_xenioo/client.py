@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import typing as t
 import weakref
@@ -11,6 +12,7 @@ from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import quote
 
+import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
@@ -107,6 +109,16 @@ DELIVERED = "delivered"
 #: Requests whose refused auth token (HTTP 401) was renewed once already; a retry of a request
 #: is the same request object, so a second refusal of it ends the run.
 _RENEWED_FOR: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
+
+
+#: The fields every statistics row is keyed by, and their columns. Published for account
+#: statistics (an answer without them is an error); our reading for bot and DLR statistics.
+KEY_FIELDS = {
+    "GroupLabel": "group_label",
+    "BotName": "bot_name",
+    "ChannelName": "channel_name",
+    "EventLabel": "event_label",
+}
 
 
 @dataclass(frozen=True)
@@ -293,6 +305,9 @@ class XeniooStream(WindowedStream):
                     keyed_by="",
                 )
             record = self.make_record(raw, call)
+            guessed = [n for n in KEY_FIELDS if n not in self.published_fields and n not in raw]
+            if guessed:
+                self._key_by_whole_row(record, guessed)
             start = record.get("period_start")
             if (
                 start is not None
@@ -363,6 +378,22 @@ class XeniooStream(WindowedStream):
 
     def make_record(self, raw: dict, call: XeniooCall) -> dict:
         return self.base_record(raw, call)
+
+    def _key_by_whole_row(self, record: dict, guessed: list[str]) -> None:
+        """A row without key fields Xenioo does not publish for this object (our reading of
+        its answers): keyed by a stable hash of the whole row in those columns, so rows that
+        differ elsewhere do not share a key; one warning per stream and run."""
+        columns = [KEY_FIELDS[name] for name in guessed]
+        self.missing_key(
+            self.endpoint_title,
+            guessed,
+            record["raw"],
+            published=False,
+            keyed_by=", ".join(f"`{column}`" for column in columns),
+        )
+        digest = hashlib.blake2b(msgspec.json.encode(record["raw"], order="sorted"), digest_size=12)
+        for column in columns:
+            record[column] = f"row {digest.hexdigest()}"
 
     def period_start(self, label: str | None) -> str | None:
         """The start of a GroupLabel's period, as ISO UTC, from the labels Xenioo's modes give."""
