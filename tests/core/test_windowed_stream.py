@@ -367,3 +367,33 @@ def test_validate_and_parse_response_read_the_window_the_request_was_sent_with(r
     other = requests.Request("GET", "http://127.0.0.1:9/events").prepare()
     assert response_window(_answer(other)) is None
     assert SupportStream.request_context(requests.Response()) is None
+
+
+def test_records_dated_after_the_run_clock_are_counted_in_a_warning(capsys, caplog):
+    # A vendor answering rows dated in 2099: past the run's end and its clock, so no run
+    # emits them before 2099. One warning counts them (not the next run's note).
+
+    class FutureStream(EventsStream):
+        def window_records(self, window, context):
+            rows = super().window_records(window, context)
+            future = {"id": 99, "created_at": "2099-06-30T12:00:00+14:00"}
+            return [*rows, future] if window.start == at(1) else rows
+
+    class FutureTap(FakeTap):
+        stream_class = FutureStream
+
+    with caplog.at_level(logging.INFO):
+        messages = _sync(_tap(tap_class=FutureTap), capsys)
+    assert 99 not in [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno == logging.WARNING and "record(s) of `events`" in r.getMessage()
+    ]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "The vendor answered 1 record(s) of `events` dated (`created_at`) in the future, after "
+        "this run's clock ("
+    )
+    notes = [r.getMessage() for r in caplog.records if "the next run emits them" in r.getMessage()]
+    assert len(notes) == 1 and notes[0].startswith("1 record(s)")  # day 10 only, not the 2099 one

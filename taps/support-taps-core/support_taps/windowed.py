@@ -236,7 +236,7 @@ class WindowedStream(SupportStream):
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         windows = self.windows(context)
         self._track(context, windows)
-        outside = _Outside(self.sync_range_end())
+        outside = _Outside(self.sync_range_end(), self.tap.run_started)
         for window, records in self._window_answers(windows, context):
             finished = yield from self._kept(records, window, outside)
             if finished is False:
@@ -249,7 +249,8 @@ class WindowedStream(SupportStream):
     def _report_outside(self, outside: _Outside) -> None:
         """Records no window of this run emits, counted: those dated before the run's range
         were answered outside the range asked (a warning); those after its end are the next
-        run's (a note)."""
+        run's (a note), unless dated after the run's own clock: no run reaches those until that
+        date comes (a warning)."""
         if outside.before:
             self.logger.warning(
                 "%s answered %d record(s) of `%s` dated (`%s`) before this run's range, which "
@@ -259,6 +260,16 @@ class WindowedStream(SupportStream):
                 self.name,
                 self.window_field,
                 outside.start,
+            )
+        if outside.future:
+            self.logger.warning(
+                "%s answered %d record(s) of `%s` dated (`%s`) in the future, after this run's "
+                "clock (%s): no window of this run emits them, nor of any run before that date.",
+                self.vendor,
+                outside.future,
+                self.name,
+                self.window_field,
+                outside.now,
             )
         if outside.after:
             self.logger.info(
@@ -485,10 +496,11 @@ class _Outside:
     """Counts of records outside every window of a run (by their ISO `window_field`): before
     its first window, or at or after its end."""
 
-    def __init__(self, end: dt.datetime) -> None:
+    def __init__(self, end: dt.datetime, now: dt.datetime) -> None:
         self.start: str | None = None
         self.end = end.isoformat()
-        self.before = self.after = 0
+        self.now = now.astimezone(dt.timezone.utc).isoformat()
+        self.before = self.after = self.future = 0
 
     def extend(self, window: DateWindow) -> None:
         start = window.start.isoformat()
@@ -501,6 +513,8 @@ class _Outside:
             return
         if value < self.start:
             self.before += 1
+        elif value > self.now:
+            self.future += 1
         elif value >= self.end:
             self.after += 1
 
