@@ -24,13 +24,15 @@ def test_sigterm_mid_run_exits_non_zero_with_consistent_state(tmp_path):
         config = thena_config(sim, start_date="2025-01-01", end_date="2025-04-01", window_days=1)
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
+        errors = (tmp_path / "stderr.txt").open("w+")
         process = subprocess.Popen(
             [sys.executable, "-m", "tap_thena", "--config", str(path)],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        # One reader to the end (a second one would miss what this one has buffered).
         lines = []
         states = 0
         assert process.stdout is not None
@@ -41,9 +43,10 @@ def test_sigterm_mid_run_exits_non_zero_with_consistent_state(tmp_path):
                 if states == 4:
                     time.sleep(0.2)  # mid-window: the next request is under way
                     process.send_signal(signal.SIGTERM)
-                    break
-        out, err = process.communicate(timeout=60)
-        lines += out.splitlines(keepends=True)
+        process.wait(timeout=60)
+        errors.seek(0)
+        err = errors.read()
+        errors.close()
         messages = [json.loads(line) for line in lines if line.strip().startswith("{")]
         assert process.returncode == 128 + signal.SIGTERM, err[-3000:]
         assert "Stopped by SIGTERM" in err and "Traceback" not in err

@@ -41,6 +41,7 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
         # The first window answers at once; the second (asked by the prefetch thread while the
         # first one's records go out) is held back.
         sim.faults.add(Fault(delay=SLOW_ANSWER, skip=1, path_prefix="/v1/conversation_export"))
+        errors = (tmp_path / "stderr.txt").open("w+")
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -50,23 +51,31 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
                 *("--catalog", str(tmp_path / "catalog.json")),
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        # Every line the tap writes is read through one reader, to the end: the signal goes
+        # out from inside the loop (a second reader would miss what this one has buffered).
         lines = []
+        sent = None
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
-            message = json.loads(line)
-            if message["type"] == "STATE" and _bookmark(message):
-                break
-        time.sleep(1.0)  # the prefetch thread is now waiting on the slow answer
-        sent = time.monotonic()
-        process.send_signal(signum)
-        out, err = process.communicate(timeout=SLOW_ANSWER + 30)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                raise AssertionError(f"not one message per line: {line[:300]!r}") from None
+            if sent is None and message["type"] == "STATE" and _bookmark(message):
+                time.sleep(1.0)  # the prefetch thread is now waiting on the slow answer
+                sent = time.monotonic()
+                process.send_signal(signum)
+        process.wait(timeout=SLOW_ANSWER + 30)
+        assert sent is not None, "no STATE with a bookmark came"
         took = time.monotonic() - sent
-        lines += out.splitlines(keepends=True)
+        errors.seek(0)
+        err = errors.read()
+        errors.close()
         held_back = not sim.faults.script  # the slow answer's fault was taken: it was asked
         last = [json.loads(line) for line in lines if '"type":"STATE"' in line.replace(" ", "")]
         expected = sim.expected_primary_keys({**config, "end_date": _bookmark(last[-1])})
