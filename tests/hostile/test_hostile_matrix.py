@@ -36,6 +36,21 @@ EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "10" if EXPLORING else "1"))
 #: then pass.
 LEFT_OUT: dict[tuple[str, str, str], str] = {
     # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
+    ("tap-dixa", "GET /v1/conversation_export", "respelled_key"): (
+        "not fixed yet: a conversation id spelt otherwise reaches the notes endpoint, whose "
+        "error names the notes request rather than the export that sent the id"
+    ),
+    ("tap-dixa", "GET /v1/conversation_export", "newer_first"): (
+        "not fixed yet: the notes of a conversation served twice, newer first, land in the "
+        "older version"
+    ),
+    ("tap-khoros-care", "GET /{pre-signed link}", "redirect_elsewhere"): (
+        "not fixed yet: the file host redirecting elsewhere ends as 'refused the link (HTTP "
+        "404; expired?)', not as a redirect (nothing leaks: the link is not ours)"
+    ),
+    ("tap-khoros-care-csv", "GET /{pre-signed link}", "redirect_elsewhere"): (
+        "not fixed yet: as for JSON files"
+    ),
     ("tap-thena", "GET /v1/requests/exports", "odd_dates"): (
         "not fixed yet: rows dated past the run's end (2099, +14:00) are neither landed nor "
         "counted, and a bookmark passes them"

@@ -161,7 +161,7 @@ def test_a_second_run_of_a_running_pipeline_is_refused_and_not_retried(
 ):
     with simulated_accounts(["tap-thena"], per_tap=1, prefix="twice") as accounts:
         (account,) = accounts
-        account.simulator.faults.latency = 1.5
+        account.simulator.faults.latency = 6.0  # the first run lasts while the second starts
         project = write_project(tmp_path / "project", accounts)
         env = environment(project, postgres, accounts)
         job = "run_tap_thena__twice1"

@@ -83,6 +83,9 @@ class KhorosAPIStream(SupportStream):
     vendor = "Khoros"
     credential_settings = ("username", "password", "company_key")
     url_settings = ("api_url",)
+    # Khoros publishes no redirect of its API calls (only the download's, which the job API
+    # follows itself): one is reported, never followed with `companyKey` in its URL.
+    allow_redirects = False
 
     @cached_property
     def authenticator(self) -> BasicAuthenticator:
