@@ -15,12 +15,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from support_taps.normalize import row_hash
 from support_taps.windows import DateWindow
 from tap_khoros_care import parsing
 from tap_khoros_care.jobs import ReportJob
 from tap_khoros_care.parsing import ReportFormatError, iter_csv_rows, iter_json_rows
 from tap_khoros_care.tap import TapKhorosCare
-from tap_khoros_care.values import datetime_reader, row_hash, to_boolean
+from tap_khoros_care.values import datetime_reader, to_boolean
 
 ROWS = [
     {"POST_ID": "1", "CONTENT": 'He said "hi", then left', "NOTE": ""},

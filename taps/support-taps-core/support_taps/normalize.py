@@ -11,9 +11,13 @@ only in columns whose type cannot hold them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import typing as t
 import zoneinfo
 from collections.abc import Callable, Iterable
+
+import msgspec
 
 from support_taps.errors import describe_shape
 
@@ -388,3 +392,20 @@ class RecordNormalizer:
             if self._placeholder(value):
                 record[name] = None
         return record
+
+
+_encode = msgspec.json.Encoder(order="sorted").encode
+
+
+def row_hash(window_start: str, values: t.Mapping[str, t.Any], occurrence: int = 0) -> str:
+    """A stable key for a row keyed by the whole row (where a key we guessed is missing): the
+    same window and fields give the same hash on every run.
+
+    `occurrence` tells identical rows of one window apart (the second is 1, ...): each lands as
+    a row of its own; the first keeps the key it has without one.
+    """
+    digest = hashlib.blake2b(window_start.encode(), digest_size=16)
+    digest.update(_encode(values))
+    if occurrence:
+        digest.update(b"\x00occurrence %d" % occurrence)
+    return digest.hexdigest()

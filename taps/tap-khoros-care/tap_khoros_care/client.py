@@ -33,7 +33,7 @@ from singer_sdk.streams.rest import HTTPRequest
 from support_taps.compat import log_request_duration
 from support_taps.endpoints import Endpoint
 from support_taps.errors import body_snippet, endpoint_of
-from support_taps.normalize import MISSING
+from support_taps.normalize import MISSING, row_hash
 from support_taps.retry import retry_after_seconds
 from support_taps.stream import SupportStream
 from support_taps.windowed import WindowedStream
@@ -61,7 +61,6 @@ from tap_khoros_care.values import (
     converter_for,
     datetime_reader,
     report_zone,
-    row_hash,
     text,
 )
 

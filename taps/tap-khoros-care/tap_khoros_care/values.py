@@ -9,12 +9,9 @@ always stays in the row's `fields`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import typing as t
 import zoneinfo
 from array import array
-
-import msgspec
 
 from support_taps.normalize import (
     MISSING,
@@ -113,22 +110,6 @@ def converter_for(
     if spec.get("format") == "date-time":
         return read_datetime
     return text
-
-
-_encode = msgspec.json.Encoder(order="sorted").encode
-
-
-def row_hash(window_start: str, values: t.Mapping[str, t.Any], occurrence: int = 0) -> str:
-    """A stable key for a row: the same window and fields give the same hash on every run.
-
-    `occurrence` tells identical rows of one window apart (the second is 1, ...): each lands as
-    a row of its own; the first keeps the key it has without one.
-    """
-    digest = hashlib.blake2b(window_start.encode(), digest_size=16)
-    digest.update(_encode(values))
-    if occurrence:
-        digest.update(b"\x00occurrence %d" % occurrence)
-    return digest.hexdigest()
 
 
 class Occurrences:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import typing as t
 import weakref
@@ -12,7 +11,6 @@ from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import quote
 
-import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
@@ -25,7 +23,7 @@ from support_taps.errors import (
     endpoint_of,
     response_place,
 )
-from support_taps.normalize import to_number, to_text
+from support_taps.normalize import row_hash, to_number, to_text
 from support_taps.redaction import redact
 from support_taps.windowed import WindowedStream, window_context, window_of
 from support_taps.windows import DateWindow, parse_utc
@@ -391,9 +389,9 @@ class XeniooStream(WindowedStream):
             published=False,
             keyed_by=", ".join(f"`{column}`" for column in columns),
         )
-        digest = hashlib.blake2b(msgspec.json.encode(record["raw"], order="sorted"), digest_size=12)
+        whole = f"row {row_hash('', record['raw'])}"
         for column in columns:
-            record[column] = f"row {digest.hexdigest()}"
+            record[column] = whole
 
     def period_start(self, label: str | None) -> str | None:
         """The start of a GroupLabel's period, as ISO UTC, from the labels Xenioo's modes give."""
