@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import select
 import sys
 import typing as t
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             return
         try:
             if self._pending:
-                sys.stdout.buffer.write(self._pending)
+                _write_all(sys.stdout.buffer, self._pending)
                 self._pending.clear()
             sys.stdout.flush()
         except BrokenPipeError:
@@ -101,3 +102,21 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self._pending.clear()
             silence_stdout()
             raise TargetClosed(32, "the target closed the pipe") from None
+
+
+def _write_all(out: t.BinaryIO, data: bytearray) -> None:
+    """Write every byte of `data` to `out`.
+
+    With PYTHONUNBUFFERED (common in containers and CI) `sys.stdout.buffer` is the raw file,
+    whose `write` may write only part of what it is given (a signal arriving while a pipe
+    is full): the rest would be lost and the target would receive half a line.
+    """
+    done = 0
+    with memoryview(data) as view:
+        while done < len(view):
+            with view[done:] as rest:
+                written = out.write(rest)
+            if written is None:  # a non-blocking stdout that is full: wait until it drains
+                select.select([], [out], [])
+                continue
+            done += written
