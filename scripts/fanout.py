@@ -46,26 +46,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 LOADER = "target-postgres"
 
-#: Each tap's simulator and the account settings that point the tap at it: short date ranges
-#: (inside the `simulators` environment's, whose other settings the accounts inherit).
-SIMULATORS: dict[str, tuple[type[VendorSimulator], t.Callable[[t.Any], dict]]] = {
-    "tap-thena": (ThenaSimulator, lambda sim: {"api_url": sim.url, "end_date": "2025-01-08"}),
-    "tap-thankful": (
-        ThankfulSimulator,
-        lambda sim: {"api_url": f"{sim.url}/api/v1", "end_date": "2025-01-03"},
-    ),
-    "tap-dixa": (
-        DixaSimulator,
-        lambda sim: {"api_url": sim.url, "exports_api_url": sim.url, "end_date": "2025-06-04"},
-    ),
-    "tap-xenioo": (XeniooSimulator, lambda sim: {"api_url": sim.url, "auth_url": sim.url}),
+#: Each tap's simulator and the account settings besides its URLs (`tap_settings`): short
+#: date ranges (inside the `simulators` environment's, whose other settings the accounts inherit).
+SIMULATORS: dict[str, tuple[type[VendorSimulator], dict[str, t.Any]]] = {
+    "tap-thena": (ThenaSimulator, {"end_date": "2025-01-08"}),
+    "tap-thankful": (ThankfulSimulator, {"end_date": "2025-01-03"}),
+    "tap-dixa": (DixaSimulator, {"end_date": "2025-06-04"}),
+    "tap-xenioo": (XeniooSimulator, {}),
     "tap-khoros-care": (
         KhorosSimulator,
-        lambda sim: {
-            "api_url": sim.api_url,
-            "end_date": "2026-06-02",
-            "report_types": ["response", "author", "team_performance"],
-        },
+        {"end_date": "2026-06-02", "report_types": ["response", "author", "team_performance"]},
     ),
 }
 
@@ -163,7 +153,7 @@ def simulated_accounts(
                     for secret, value in simulators_config(tap).items()
                     if secret in _secret_settings(tap)
                 }
-                found.append(Account(tap, name, sim, settings(sim), secrets))
+                found.append(Account(tap, name, sim, {**sim.tap_settings(), **settings}, secrets))
         yield found
 
 

@@ -44,8 +44,7 @@ def limit_recovered_before_each_run(sim: DixaSimulator) -> t.Iterator[None]:
 def dixa_config(sim: DixaSimulator, **overrides) -> dict:
     config = {
         "api_token": API_TOKEN,
-        "api_url": sim.url,
-        "exports_api_url": sim.url,
+        **sim.tap_settings(),
         "start_date": "2025-01-06",
         "end_date": "2025-01-09",
         "timezone": "UTC",

@@ -29,7 +29,7 @@ def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
         "username": USERNAME,
         "password": PASSWORD,
         "company_key": COMPANY_KEY,
-        "api_url": sim.api_url,
+        **sim.tap_settings(),
         "start_date": "2025-03-01",
         "end_date": "2025-03-03",
         "requests_per_minute": 6000,

@@ -21,7 +21,7 @@ DENSE_STREAMS = tuple(s for s in DAY_STREAMS if s != "recommendations")
 def thankful_config(sim: ThankfulSimulator, **overrides) -> dict:
     config = {
         "api_key": API_KEY,
-        "api_url": f"{sim.url}/api/v1",
+        **sim.tap_settings(),
         "start_date": "2025-01-01",
         "end_date": "2025-01-08",
         "lookback_days": 3,

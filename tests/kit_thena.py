@@ -13,7 +13,7 @@ API_KEY = "thena-secret-key-7c1f9a"
 def thena_config(sim: ThenaSimulator, **overrides) -> dict:
     config = {
         "api_key": API_KEY,
-        "api_url": sim.url,
+        **sim.tap_settings(),
         "start_date": "2025-01-01",
         "end_date": "2025-02-01",
         "window_days": 7,

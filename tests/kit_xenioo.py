@@ -30,8 +30,7 @@ def simulator(**kwargs) -> XeniooSimulator:
 def xenioo_config(sim: XeniooSimulator, **overrides) -> dict:
     config = {
         "account_api_key": ACCOUNT_KEY,
-        "auth_url": sim.url,
-        "api_url": sim.url,
+        **sim.tap_settings(),
         "bots": BOT_SETTINGS,
         "retry_base_wait": 0.05,
         "max_retries": 2,

@@ -503,6 +503,9 @@ class ThankfulSimulator(VendorSimulator):
     name = "thankful"
     BASE = "/api/v1"
 
+    def tap_settings(self) -> dict[str, str]:
+        return {"api_url": self.url + self.BASE}
+
     def __init__(
         self,
         *,

@@ -256,6 +256,9 @@ class XeniooSimulator(VendorSimulator):
     _DLR = re.compile(r"/analytics/statistics/dlr/account/([^/]+)/([^/]+)/([^/]+)")
     AUTH_PATH = "/authorization/integration"
 
+    def tap_settings(self) -> dict[str, str]:
+        return {"api_url": self.url, "auth_url": self.url}
+
     def __init__(
         self,
         *,

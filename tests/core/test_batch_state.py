@@ -51,22 +51,34 @@ def _utc(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
+def _bookmarks(run: TapRun):
+    """(stream, bookmark, records of every stream delivered before it), for every bookmark."""
+    for state, delivered in _walk(run):
+        for stream, entry in state.get("bookmarks", {}).items():
+            bookmark = (entry or {}).get("replication_key_value")
+            if bookmark:
+                yield stream, bookmark, delivered
+
+
+def _batched_run(module: str, config: dict) -> TapRun:
+    run = run_tap(module, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len([m for m in run.messages if m["type"] == "BATCH"]) > 1  # several: a real test
+    return run
+
+
 def test_thena_bookmarks_follow_the_batch_that_carries_their_records(tmp_path):
     with ThenaSimulator(api_key=THENA_KEY) as sim:
-        config = thena_config(
-            sim,
-            start_date="2025-01-01",
-            end_date="2025-03-01",
-            batch_config=_batch_config(tmp_path, 400),
+        batch_config = _batch_config(tmp_path, 400)
+        run = _batched_run(
+            "tap_thena",
+            thena_config(
+                sim, start_date="2025-01-01", end_date="2025-03-01", batch_config=batch_config
+            ),
         )
-        run = run_tap("tap_thena", config)
-        assert run.returncode == 0, run.stderr[-3000:]
         checked = 0
-        for state, delivered in _walk(run):
-            bookmark = (state.get("bookmarks", {}).get("requests") or {}).get(
-                "replication_key_value"
-            )
-            if not bookmark or _utc(bookmark) <= _utc("2025-01-01"):
+        for _, bookmark, delivered in _bookmarks(run):
+            if _utc(bookmark) <= _utc("2025-01-01"):
                 continue
             wanted = set(expected_ids(sim, "2025-01-01", bookmark[:19]))
             got = {row["request_id"] for row in delivered.get("requests", [])}
@@ -80,37 +92,27 @@ def test_thena_bookmarks_follow_the_batch_that_carries_their_records(tmp_path):
             for row in delivered["requests"]
         }
         assert every == set(expected_ids(sim, "2025-01-01", "2025-03-01"))
-        assert (
-            len([m for m in run.messages if m["type"] == "BATCH"]) > 1
-        )  # several batches: a real test
         assert checked >= 2
 
 
 def test_thankful_bookmarks_follow_the_batch_that_carries_their_records(tmp_path):
     with ThankfulSimulator(api_key=THANKFUL_KEY) as sim:
-        config = thankful_config(
-            sim,
-            start_date="2025-01-01",
-            end_date="2025-01-15",
-            batch_config=_batch_config(tmp_path, 5),
+        batch_config = _batch_config(tmp_path, 5)
+        run = _batched_run(
+            "tap_thankful",
+            thankful_config(
+                sim, start_date="2025-01-01", end_date="2025-01-15", batch_config=batch_config
+            ),
         )
-        run = run_tap("tap_thankful", config)
-    assert run.returncode == 0, run.stderr[-3000:]
     checked = 0
-    for state, delivered in _walk(run):
-        for stream, entry in state.get("bookmarks", {}).items():
-            bookmark = (entry or {}).get("replication_key_value")
-            if not bookmark or stream == "actions":
-                continue
-            # Day streams: every day before the bookmark is in an earlier BATCH.
-            days = {row["day"] for row in delivered.get(stream, [])}
-            day = dt.date(2025, 1, 1)
-            while day < _utc(bookmark).date():
-                assert day.isoformat() in days or stream == "recommendations", (
-                    stream,
-                    bookmark,
-                    day,
-                )
-                day += dt.timedelta(days=1)
-            checked += 1
+    for stream, bookmark, delivered in _bookmarks(run):
+        if stream == "actions":
+            continue
+        # Day streams: every day before the bookmark is in an earlier BATCH.
+        days = {row["day"] for row in delivered.get(stream, [])}
+        day = dt.date(2025, 1, 1)
+        while day < _utc(bookmark).date():
+            assert day.isoformat() in days or stream == "recommendations", (stream, bookmark, day)
+            day += dt.timedelta(days=1)
+        checked += 1
     assert checked >= 5

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import logging
 
 import pytest
 import requests
+from kit_logs import captured_log
 from kit_thankful import API_KEY, thankful_config
 from tap_runner import run_tap
 
@@ -156,22 +156,17 @@ def test_the_session_registers_what_it_sends_so_an_echo_is_masked():
 def test_records_are_masked_for_every_logger_handler_and_formatter():
     install_log_redaction()
     redact.add("record-level-secret")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)  # added after installation, with no filter of ours
-    handler.setFormatter(logging.Formatter("%(name)s %(message)s %(detail)s"))
-    logger = logging.getLogger("urllib3.connectionpool")
-    logger.addHandler(handler)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    try:
+    # A handler added after installation, with no filter of ours.
+    formatter = logging.Formatter("%(name)s %(message)s %(detail)s")
+    with captured_log("urllib3.connectionpool", formatter=formatter, level=logging.DEBUG) as (
+        logger,
+        stream,
+    ):
         logger.debug('"GET /stats/%s HTTP/1.1" 200', "record-level-secret", extra={"detail": "-"})
         try:
             raise ValueError("bad key record-level-secret")
         except ValueError:
             logger.exception("failed", extra={"detail": "-"})
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
     output = stream.getvalue()
     assert "record-level-secret" not in output
     assert "GET /stats/*** HTTP/1.1" in output and "ValueError: bad key ***" in output
@@ -183,18 +178,11 @@ def test_structured_log_records_keep_metrics_and_mask_exceptions():
     install_log_redaction()
     secret = "structured-" + "secret"  # not in the source line the traceback quotes
     redact.add(secret)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(StructuredFormatter())
-    logger = logging.getLogger("structured-test")
-    logger.addHandler(handler)
-    try:
+    with captured_log("structured-test", formatter=StructuredFormatter()) as (logger, stream):
         try:
             raise requests.exceptions.ConnectionError(f"cannot reach https://h/{secret}")
         except requests.exceptions.ConnectionError:
             logger.exception("request failed")
-    finally:
-        logger.removeHandler(handler)
     line = json.loads(stream.getvalue())
     assert secret not in stream.getvalue()
     assert line["exception"]["type"] == "ConnectionError"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import logging
 import re
 from urllib.parse import quote, quote_plus
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kit_logs import captured_log
 
 from support_taps.errors import body_snippet
 from support_taps.pacing import RequestPacer
@@ -28,19 +27,12 @@ def test_redactor_masks_plain_and_url_encoded_secrets():
 
 def test_log_filter_masks_messages_arguments_and_tracebacks():
     redact.add("topsecretvalue")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("redaction-test")
-    logger.addHandler(handler)
-    try:
+    with captured_log("redaction-test", log_filter=RedactingFilter()) as (logger, stream):
         logger.warning("calling %s", "https://x/topsecretvalue/1")
         try:
             raise RuntimeError("failed with topsecretvalue")
         except RuntimeError:
             logger.exception("boom")
-    finally:
-        logger.removeHandler(handler)
     output = stream.getvalue()
     assert "topsecretvalue" not in output
     assert "https://x/***/1" in output and "RuntimeError: failed with ***" in output

@@ -49,47 +49,27 @@ class PublishedDixa(VendorSimulator):
         def sample(name):
             return lambda request: json_response(published(name))
 
-        yield "GET", re.compile(r"/v1/analytics/metrics"), sample("metrics_catalogue_response.txt")
-        yield "GET", re.compile(r"/v1/analytics/records"), sample("records_catalogue_response.txt")
-        yield (
-            "GET",
-            re.compile(r"/v1/analytics/metrics/(?P<id>[^/]+)"),
-            sample("metric_description_response.txt"),
-        )
-        yield (
-            "GET",
-            re.compile(r"/v1/analytics/records/(?P<id>[^/]+)"),
-            sample("record_description_response.txt"),
-        )
-        yield (
-            "GET",
-            re.compile(r"/v1/analytics/filter/(?P<attribute>[^/]+)"),
-            sample("filter_values_response.txt"),
-        )
+        # Each GET endpoint answers its published example (the main API's: every team and queue
+        # gets the published members, every conversation the published notes).
+        for pattern, name in (
+            (r"/v1/analytics/metrics", "metrics_catalogue"),
+            (r"/v1/analytics/records", "records_catalogue"),
+            (r"/v1/analytics/metrics/(?P<id>[^/]+)", "metric_description"),
+            (r"/v1/analytics/records/(?P<id>[^/]+)", "record_description"),
+            (r"/v1/analytics/filter/(?P<attribute>[^/]+)", "filter_values"),
+            (r"/v1/conversation_export", "exports_conversation_export"),
+            (r"/v1/message_export", "exports_message_export"),
+            (r"/v1/conversations/activitylog", "main_api_activity_log"),
+            (r"/v1/conversations/[^/]+/notes", "main_api_notes"),
+            (r"/v1/teams", "main_api_teams"),
+            (r"/v1/teams/[^/]+/agents", "main_api_team_members"),
+            (r"/v1/queues", "main_api_queues"),
+            (r"/v1/queues/[^/]+/members", "main_api_queue_members"),
+            (r"/v1/custom-attributes", "main_api_custom_attributes"),
+        ):
+            yield "GET", re.compile(pattern), sample(f"{name}_response.txt")
         yield "POST", re.compile(r"/v1/analytics/metrics"), self.answer("metric_data_response.txt")
         yield "POST", re.compile(r"/v1/analytics/records"), self.answer("records_data_response.txt")
-        yield (
-            "GET",
-            re.compile(r"/v1/conversation_export"),
-            sample("exports_conversation_export_response.txt"),
-        )
-        yield (
-            "GET",
-            re.compile(r"/v1/message_export"),
-            sample("exports_message_export_response.txt"),
-        )
-        # The main API: each published example for its endpoint (every team and queue gets the
-        # published members, every conversation the published notes).
-        for pattern, name in (
-            (r"/v1/conversations/activitylog", "activity_log"),
-            (r"/v1/conversations/[^/]+/notes", "notes"),
-            (r"/v1/teams", "teams"),
-            (r"/v1/teams/[^/]+/agents", "team_members"),
-            (r"/v1/queues", "queues"),
-            (r"/v1/queues/[^/]+/members", "queue_members"),
-            (r"/v1/custom-attributes", "custom_attributes"),
-        ):
-            yield "GET", re.compile(pattern), sample(f"main_api_{name}_response.txt")
 
     def answer(self, name: str) -> t.Callable[[SimRequest], SimResponse]:
         def handler(request: SimRequest) -> SimResponse:

@@ -36,26 +36,16 @@ from support_simulators.xenioo import XeniooSimulator
 pytestmark = pytest.mark.slow
 
 #: Short ranges; the simulators environment's credentials are kept, URLs point at this test's
-#: simulator.
+#: simulator (`tap_settings`).
 SIMULATORS = {
-    "tap-thena": (ThenaSimulator, lambda sim: {"api_url": sim.url, "end_date": "2025-01-22"}),
-    "tap-thankful": (
-        ThankfulSimulator,
-        lambda sim: {"api_url": f"{sim.url}/api/v1", "end_date": "2025-01-06"},
-    ),
-    "tap-dixa": (
-        DixaSimulator,
-        lambda sim: {"api_url": sim.url, "exports_api_url": sim.url, "end_date": "2025-06-05"},
-    ),
-    "tap-xenioo": (XeniooSimulator, lambda sim: {"api_url": sim.url, "auth_url": sim.url}),
+    "tap-thena": (ThenaSimulator, {"end_date": "2025-01-22"}),
+    "tap-thankful": (ThankfulSimulator, {"end_date": "2025-01-06"}),
+    "tap-dixa": (DixaSimulator, {"end_date": "2025-06-05"}),
+    "tap-xenioo": (XeniooSimulator, {}),
     "tap-khoros-care": (
         KhorosSimulator,
-        lambda sim: {
-            "api_url": sim.api_url,
-            # Two days after the simulators environment's start_date (inside 18 months).
-            "end_date": "2026-06-03",
-            "report_types": ["response", "author", "team_performance"],
-        },
+        # Two days after the simulators environment's start_date (inside 18 months).
+        {"end_date": "2026-06-03", "report_types": ["response", "author", "team_performance"]},
     ),
 }
 TAPS = list(SIMULATORS)
@@ -64,9 +54,10 @@ TAPS = list(SIMULATORS)
 @pytest.fixture
 def simulator(request):
     tap = request.node.callspec.params["tap"]
-    make, settings = SIMULATORS[tap]
+    make, extra = SIMULATORS[tap]
     with make() as sim:
-        yield sim, settings(sim), {**simulators_config(tap), **settings(sim)}
+        settings = {**sim.tap_settings(), **extra}
+        yield sim, settings, {**simulators_config(tap), **settings}
 
 
 def _assert_landed_exactly(postgres, sim, config: dict, schema: str) -> None:

@@ -108,6 +108,10 @@ class DixaSimulator(VendorSimulator):
     def default_faults(self) -> Faults:
         return Faults(rate_limit=RATE_LIMIT, burst=RATE_BURST)  # Dixa's published limit
 
+    def tap_settings(self) -> dict[str, str]:
+        # One server answers the main, Analytics and Exports APIs (three hosts at Dixa).
+        return {"api_url": self.url, "exports_api_url": self.url}
+
     def routes(self):
         yield "GET", re.compile(r"/v1/analytics/metrics"), self.metrics_catalogue
         yield "GET", re.compile(r"/v1/analytics/records"), self.records_catalogue

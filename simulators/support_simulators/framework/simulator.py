@@ -86,6 +86,10 @@ class VendorSimulator(LoopbackServer):
     def routes(self) -> t.Iterable[Route]:
         return []
 
+    def tap_settings(self) -> dict[str, str]:
+        """The URL settings that point this vendor's tap at the simulator."""
+        return {"api_url": self.url}
+
     def authorized(self, request: SimRequest) -> SimResponse | None:
         """None if the request carries valid credentials, else the vendor's refusal."""
         return None

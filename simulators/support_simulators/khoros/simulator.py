@@ -159,6 +159,9 @@ class KhorosSimulator(VendorSimulator):
     def api_url(self) -> str:
         return self.url + API_PREFIX
 
+    def tap_settings(self) -> dict[str, str]:
+        return {"api_url": self.api_url}
+
     def routes(self):
         yield "GET", re.compile(API_PREFIX + r"/teams"), self.teams
         job = r"/reports/report/(?P<workflow>[^/]+)/(?P<run>[^/]+)"
