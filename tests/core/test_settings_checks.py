@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -94,8 +95,9 @@ def test_bad_settings_are_named(tap, config, message):
 
 @pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
 def test_about_shows_each_url_setting_as_an_http_url(tap):
-    """`--about` (what Meltano and the Hub show) says a URL setting takes a URL; the core's
-    check of it is one line naming the setting, once."""
+    """`--about` (what Meltano and the Hub show) says a URL setting takes an http(s) URL (a
+    format and a pattern, which the SDK's schema check enforces); a URL that fails it is one line
+    naming the setting, once, worded as the core's own check."""
     about = subprocess.run(
         [sys.executable, "-c", f"from {tap.__module__} import {tap.__name__} as T; T.cli()"]
         + ["--about", "--format=json"],
@@ -108,7 +110,7 @@ def test_about_shows_each_url_setting_as_an_http_url(tap):
     urls = {name: p for name, p in properties.items() if name.endswith("_url")}
     assert urls, properties.keys()
     for name, schema in urls.items():
-        assert schema["format"] == "uri", name
+        assert schema["format"] == "uri" and schema["pattern"] == "^https?://[^/?#]+", name
     for name in urls:
         with pytest.raises(ConfigValidationError) as raised:
             tap(config={**BASE[tap], name: "api.example.com/v1"})
@@ -116,6 +118,44 @@ def test_about_shows_each_url_setting_as_an_http_url(tap):
             f"The setting `{name}` must be an http(s) URL with a host, such as "
             "https://api.example.com, got 'api.example.com/v1'."
         ]
+
+
+@pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
+def test_a_url_matching_the_pattern_passes(tap):
+    """Loopback http URLs (the simulators'), https with a path or a port: the schema (which the
+    SDK checks the config against) takes them."""
+    schema = tap.config_jsonschema
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    urls = [n for n in schema["properties"] if n.endswith("_url")]
+    for value in (
+        "http://127.0.0.1:8701",
+        "http://127.0.0.1:8705/api/public",
+        "https://api.example.com:8443/v1/",
+        "http://localhost",
+    ):
+        config = {**BASE[tap], **dict.fromkeys(urls, value)}
+        assert not [e.message for e in validator.iter_errors(config)], value
+
+
+@pytest.mark.parametrize("tap", list(BASE), ids=lambda tap: tap.name)
+def test_a_bad_url_does_not_hide_the_other_bad_settings(tap):
+    """The schema check refuses the URL; the tap's own checks still run: every problem at once,
+    each setting named once."""
+    name = next(n for n in tap.config_jsonschema["properties"] if n.endswith("_url"))
+    config = {**BASE[tap], name: "ftp://files.example.com", "request_timout": 5}
+    config["max_retries"] = -1
+    with pytest.raises(ConfigValidationError) as raised:
+        tap(config=config)
+    errors = raised.value.errors
+    assert sorted(errors) == sorted(
+        [
+            f"The setting `{name}` must be an http(s) URL with a host, such as "
+            "https://api.example.com, got 'ftp://files.example.com'.",
+            "The setting `max_retries` is invalid: -1 is less than the minimum of 0.",
+            "Unknown setting `request_timout`. Did you mean `request_timeout`? (`--about` lists "
+            "the settings.)",
+        ]
+    ), errors
 
 
 def test_the_schema_documents_the_ranges():
@@ -141,6 +181,8 @@ def test_the_cli_prints_one_line_per_problem_and_no_traceback(tmp_path):
         line.endswith("The setting `max_retries` is invalid: -1 is less than the minimum of 0.")
         for line in errors
     )
+    # The schema check's refusal does not hide the tap's own checks.
+    assert any("Unknown setting `end_dat`. Did you mean `end_date`?" in line for line in errors)
 
 
 def test_the_cli_names_a_misspelt_setting(tmp_path):

