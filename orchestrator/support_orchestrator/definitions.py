@@ -7,7 +7,9 @@
   both are run config of the executor, so a run may change them without new code;
 - a nightly schedule of `fanout` and of each pipeline's job (stopped until you start one).
 
-A failed pipeline is retried by RETRY_POLICY. A pipeline Meltano refuses to start because a
+A failed pipeline is retried by RETRY_POLICY; one that lost a race to create its tap's schema
+or tables (accounts of a tap starting together on an empty warehouse) runs again at once,
+within its step (CREATE_RACE). A pipeline Meltano refuses to start because a
 run of it is already going (same state id: another worker, another machine) fails at once,
 without retries: the running one owns its state. Meltano's system database
 (`MELTANO_DATABASE_URI`, on PostgreSQL) holds every pipeline's state and that record of
@@ -24,10 +26,13 @@ Settings, from the environment of the code location:
 
 import collections
 import os
+import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -57,6 +62,16 @@ ALREADY_RUNNING = "pipeline is already running"
 RETRY_POLICY = RetryPolicy(
     max_retries=2, delay=120, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
 )
+#: What PostgreSQL says to the loser when accounts of one tap, starting together on an empty
+#: warehouse, create the tap's schema or tables at the same moment (target-postgres's CREATE
+#: SCHEMA/TABLE IF NOT EXISTS race on the catalogue's unique indexes). The winner has created
+#: them, so the loser runs again at once (it resumes from its state) rather than waiting for
+#: RETRY_POLICY's minutes.
+CREATE_RACE = re.compile(r"UniqueViolation.*(pg_namespace_nspname_index|pg_type_typname_nsp_index)")
+#: Immediate runs after a lost race (a third loss is left to RETRY_POLICY), each after a short
+#: random pause so that two losers do not meet again.
+CREATE_RACE_RERUNS = 2
+CREATE_RACE_PAUSE = (1.0, 5.0)
 #: Defaults of `fanout`'s executor; a run's config may change both.
 MAX_CONCURRENT = 4
 PER_VENDOR = 2
@@ -87,9 +102,44 @@ def loader() -> str:
 def run_pipeline(pipeline: Pipeline, *, force: bool, log: t.Callable[[str], None]) -> None:
     """`meltano run` of `pipeline`; its output to stdout (Dagster keeps it as the step's log).
 
+    A run that lost the race to create its tap's schema or tables (CREATE_RACE) runs again at
+    once, up to CREATE_RACE_RERUNS times.
+
     Raises Failure: retriable, quoting the end of the output, or not retriable when Meltano
     refused the run because the same pipeline is running.
     """
+    for rerun in range(CREATE_RACE_RERUNS + 1):
+        code, output, raced = _meltano_run(pipeline, force=force, log=log)
+        if code == 0:
+            return
+        if rerun == CREATE_RACE_RERUNS or not raced:
+            break
+        pause = random.uniform(*CREATE_RACE_PAUSE)
+        log(
+            f"{pipeline.extractor}: another pipeline created the same schema or table at the "
+            f"same moment (PostgreSQL's UniqueViolation); running again in {pause:.0f} s, "
+            "from the pipeline's state"
+        )
+        time.sleep(pause)
+    if ALREADY_RUNNING in output:
+        raise Failure(
+            description=(
+                f"{pipeline.extractor}: refused, a run of this pipeline is already going "
+                "(Meltano's record of running jobs); not retried"
+            ),
+            allow_retries=False,
+        )
+    raise Failure(
+        description=f"{pipeline.extractor}: `meltano run` exited {code}",
+        metadata={"output": output},
+    )
+
+
+def _meltano_run(
+    pipeline: Pipeline, *, force: bool, log: t.Callable[[str], None]
+) -> tuple[int, str, bool]:
+    """One `meltano run`: its exit status, the last TAIL_LINES of its output, and whether it
+    lost a race to create its schema or tables (CREATE_RACE, in any line)."""
     command = [meltano_executable(), "run", *(["--force"] if force else []), pipeline.extractor]
     command.append(loader())
     log(f"{' '.join(command)} (project {project_root()})")
@@ -105,9 +155,11 @@ def run_pipeline(pipeline: Pipeline, *, force: bool, log: t.Callable[[str], None
     )
     try:
         assert process.stdout is not None
+        raced = False
         for line in process.stdout:
             sys.stdout.write(line)
             tail.append(line.rstrip("\n"))
+            raced = raced or CREATE_RACE.search(line) is not None
         code = process.wait()
     finally:
         if process.poll() is None:  # the step was stopped (run terminated): stop meltano too
@@ -117,21 +169,7 @@ def run_pipeline(pipeline: Pipeline, *, force: bool, log: t.Callable[[str], None
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    if code == 0:
-        return
-    output = "\n".join(tail)
-    if ALREADY_RUNNING in output:
-        raise Failure(
-            description=(
-                f"{pipeline.extractor}: refused, a run of this pipeline is already going "
-                "(Meltano's record of running jobs); not retried"
-            ),
-            allow_retries=False,
-        )
-    raise Failure(
-        description=f"{pipeline.extractor}: `meltano run` exited {code}",
-        metadata={"output": output},
-    )
+    return code, "\n".join(tail), raced
 
 
 def pipeline_op(pipeline: Pipeline) -> OpDefinition:
