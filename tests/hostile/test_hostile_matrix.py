@@ -36,10 +36,6 @@ EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "10" if EXPLORING else "1"))
 #: then pass.
 LEFT_OUT: dict[tuple[str, str, str], str] = {
     # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
-    ("tap-dixa", "GET /v1/conversation_export", "respelled_key"): (
-        "not fixed yet: a conversation id spelt otherwise reaches the notes endpoint, whose "
-        "error names the notes request rather than the export that sent the id"
-    ),
     ("tap-dixa", "GET /v1/conversation_export", "newer_first"): (
         "not fixed yet: the notes of a conversation served twice, newer first, land in the "
         "older version"

@@ -61,6 +61,9 @@ class ExportStream(DixaStream, WindowedStream):
     schema = StreamSchema(DIXA_SCHEMAS)
     #: Top-level fields Dixa sends as epoch milliseconds, typed as date-time here.
     instants: t.ClassVar[tuple[str, ...]] = ()
+    #: Whether the published model's `id` is an integer (then anything else is refused).
+    integer_id: t.ClassVar[bool] = False
+    id_name: t.ClassVar[str] = "`id`"
     #: The field windows are cut on, in the object, and the export's filter for it.
     window_field = "updated_at"
     export_filter: t.ClassVar[str] = "updated"
@@ -142,6 +145,15 @@ class ExportStream(DixaStream, WindowedStream):
             for key in ("id", self.window_field):
                 if raw.get(key) is None:
                     raise self.unexpected_shape(response, f"{self.name} objects with `{key}`", raw)
+            if self.integer_id and (isinstance(raw["id"], bool) or not isinstance(raw["id"], int)):
+                # Refused here, where the id is read: 1, "1" and "REQ-1" would share one key,
+                # and the id goes on into the child streams' requests (`notes`).
+                raise self.unexpected_shape(
+                    response_place(response, ", `id`"),
+                    f"the {self.id_name} as a number, as the {self.published_model} publishes "
+                    "it (text is refused, not read as a number: two objects would share a key)",
+                    raw["id"],
+                )
             stamp = raw[self.window_field]
             if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
                 raise self.unexpected_shape(
@@ -194,6 +206,8 @@ class ConversationsStream(ExportStream):
     name = "conversations"
     path = "/v1/conversation_export"
     primary_keys = ("id",)
+    integer_id = True
+    id_name = "conversation id (`id`, the csid)"
     instants = (
         "created_at",
         "updated_at",
