@@ -12,7 +12,6 @@ or lands twice.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import typing as t
 from functools import cached_property
 
@@ -21,7 +20,7 @@ from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from support_taps.errors import response_place
-from support_taps.normalize import InstantOutOfRange, from_epoch_ms, to_utc_iso
+from support_taps.normalize import InstantOutOfRange, from_epoch_ms, newest_only, to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
@@ -44,6 +43,10 @@ def instant_of(value: t.Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return to_utc_iso(value)
     return from_epoch_ms(value)
+
+
+def _number_or_none(value: t.Any) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def export_days(config: t.Mapping[str, t.Any]) -> dt.timedelta:
@@ -121,23 +124,20 @@ class ExportStream(DixaStream, WindowedStream):
         """The export's objects, checked, each id once: its newest version (by `updated_at`;
         the later one sent, on a tie), so an upserting target never keeps an older one.
         Windows run in `updated_at` order, so a later window never holds an older version."""
-        newest: dict[tuple[str, str], tuple[t.Any, dict]] = {}
-        for raw in self._checked(payload, response):
-            key = (type(raw["id"]).__name__, repr(raw["id"]))  # any JSON value; 1 is not "1"
-            version = raw.get("updated_at")
-            version = version if isinstance(version, (int, float)) else -math.inf
-            seen = newest.get(key)
-            if seen is not None:
-                self.warn_once(
-                    ("duplicate",),
-                    "Dixa's %s export sent an id more than once in one answer; only its newest "
-                    "version (by `updated_at`) is emitted.",
-                    self.name,
-                )
-                if version < seen[0]:
-                    continue
-            newest[key] = (version, raw)
-        return [raw for _, raw in newest.values()]
+        rows, dropped = newest_only(
+            self._checked(payload, response),
+            # Any JSON value: 1 is not "1".
+            key=lambda raw: (type(raw["id"]).__name__, repr(raw["id"])),
+            version=lambda raw: _number_or_none(raw.get("updated_at")),
+        )
+        if dropped:
+            self.warn_once(
+                ("duplicate",),
+                "Dixa's %s export sent an id more than once in one answer; only its newest "
+                "version (by `updated_at`) is emitted.",
+                self.name,
+            )
+        return rows
 
     def _checked(self, payload: list, response: requests.Response) -> t.Iterator[dict]:
         for raw in payload:
