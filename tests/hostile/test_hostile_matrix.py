@@ -36,13 +36,6 @@ EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "10" if EXPLORING else "1"))
 #: then pass.
 LEFT_OUT: dict[tuple[str, str, str], str] = {
     # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
-    ("tap-khoros-care", "GET /{pre-signed link}", "redirect_elsewhere"): (
-        "not fixed yet: the file host redirecting elsewhere ends as 'refused the link (HTTP "
-        "404; expired?)', not as a redirect (nothing leaks: the link is not ours)"
-    ),
-    ("tap-khoros-care-csv", "GET /{pre-signed link}", "redirect_elsewhere"): (
-        "not fixed yet: as for JSON files"
-    ),
     ("tap-khoros-care", "GET /{pre-signed link}", "drip"): (
         "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
     ),
