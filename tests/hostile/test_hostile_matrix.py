@@ -34,15 +34,7 @@ EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "10" if EXPLORING else "1"))
 #: Cells left out, (profile, endpoint label or "*", answer class) -> why: those this matrix
 #: found that are not fixed yet ("not fixed yet"). Delete an entry with its fix; the cell must
 #: then pass.
-LEFT_OUT: dict[tuple[str, str, str], str] = {
-    # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
-    ("tap-khoros-care", "GET /{pre-signed link}", "drip"): (
-        "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
-    ),
-    ("tap-khoros-care-csv", "GET /{pre-signed link}", "drip"): (
-        "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
-    ),
-}
+LEFT_OUT: dict[tuple[str, str, str], str] = {}
 
 
 def left_out(found, answer) -> str | None:

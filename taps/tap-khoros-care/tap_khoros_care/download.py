@@ -21,6 +21,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
+from support_taps.deadline import read_body
 from support_taps.errors import UnparseableResponse, VendorAPIError, endpoint_of
 from support_taps.http import CredentialGuardSession, origin
 from support_taps.redaction import redact
@@ -87,7 +88,8 @@ class ReportFiles:
     @cached_property
     def session(self) -> requests.Session:
         """A session for the pre-signed file host: no credentials, no company key; its
-        connection and headers within `request_deadline` (the core's session)."""
+        connection and headers within `request_deadline` (the core's session), its body read
+        with the core's `read_body` (see `rows`)."""
         session = CredentialGuardSession(deadline=self.connection.deadline)
         session.headers["User-Agent"] = self.connection.user_agent
         return session
@@ -114,7 +116,11 @@ class ReportFiles:
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
                 with response:
-                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
+                    # A file may be too large for any fixed total: past `request_deadline` it
+                    # goes on only while it keeps coming (the core's minimum rate).
+                    body = _CountedChunks(
+                        read_body(response, CHUNK_BYTES, self.connection.deadline)
+                    )
                     rows = parse(body)
                     for index, row in enumerate(rows):
                         if index >= yielded:
