@@ -255,7 +255,7 @@ def _body_too_slow(watch: _BodyWatch, response: requests.Response) -> AnswerTooS
     least = watch.min_rate * watch.seconds / 1024
     return AnswerTooSlow(
         f"{watch.what} did not complete within {watch.seconds:g}s of reading, nor keep coming "
-        f"at {watch.min_rate / 1024:g} KiB/s (under {least:.3g} KiB in its last "
+        f"at {watch.min_rate / 1024:g} KiB/s (under {least:.0f} KiB in its last "
         f"{watch.seconds:g}s)",
         request=response.request,
     )
