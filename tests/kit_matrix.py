@@ -250,6 +250,9 @@ class Found:
     target: Target
     #: The settings an error about its credentials, or its URL, must name (one of them).
     settings_named: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The streams whose rows its answers hold (`streams` less the child streams, whose rows
+    #: come from requests of their own).
+    users: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -278,6 +281,7 @@ def discovered(profile_name: str) -> tuple[tuple[Found, ...], str]:
             tuple(entry["streams"]),
             Target(**entry["target"]),
             tuple((name, tuple(values)) for name, values in entry["named"]),
+            tuple(entry["users"]),
         )
         for entry in facts["endpoints"]
     ]
@@ -342,6 +346,7 @@ def _observe(profile: Profile) -> dict[str, t.Any]:
             {
                 "endpoint": endpoint.__dict__,
                 "streams": [*users, *children],
+                "users": list(users),
                 "target": target,
                 "named": [
                     ["credentials", sorted({n for s in using for n in s.credential_settings})],

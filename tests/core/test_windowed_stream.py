@@ -16,6 +16,7 @@ import pytest
 import requests
 from singer_sdk import typing as th
 
+from support_taps.errors import VendorAPIError
 from support_taps.settings import COMMON_SETTINGS, START_END_SETTINGS
 from support_taps.stream import SupportStream
 from support_taps.tap import SupportTap
@@ -369,31 +370,53 @@ def test_validate_and_parse_response_read_the_window_the_request_was_sent_with(r
     assert SupportStream.request_context(requests.Response()) is None
 
 
-def test_records_dated_after_the_run_clock_are_counted_in_a_warning(capsys, caplog):
-    # A vendor answering rows dated in 2099: past the run's end and its clock, so no run
-    # emits them before 2099. One warning counts them (not the next run's note).
+def test_a_record_dated_after_the_run_clock_stops_the_run_before_its_window_is_bookmarked(
+    capsys,
+):
+    # A vendor answering a row dated in 2099 (issue 18's matrix: Thena's export): no run would
+    # emit it before 2099, so a warning would lose it. The run stops at the window that
+    # answered it, before that window's checkpoint: the state never passes it.
 
     class FutureStream(EventsStream):
         def window_records(self, window, context):
             rows = super().window_records(window, context)
             future = {"id": 99, "created_at": "2099-06-30T12:00:00+14:00"}
-            return [*rows, future] if window.start == at(1) else rows
+            return [*rows, future] if window.start == at(4) else rows
 
     class FutureTap(FakeTap):
         stream_class = FutureStream
 
+    tap = _tap(tap_class=FutureTap)
+    with pytest.raises(VendorAPIError) as raised:
+        _sync(tap, capsys)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "The vendor answered a record of `events` dated (`created_at`) "
+        "2099-06-29T22:00:00+00:00, after this run's clock ("
+    ), message
+    assert "GET /events" in message
+    assert "[2025-01-04T00:00:00+00:00, 2025-01-07T00:00:00+00:00)" in message
+    # The first window is bookmarked; the one that answered the row is not.
+    assert _bookmark(tap.state) == "2025-01-04T00:00:00+00:00"
+
+
+def test_a_record_outside_the_run_answered_by_every_window_is_counted_once(capsys, caplog):
+    # Thena asks the day a window ends again with the next window (its inclusive end): a row
+    # dated outside the run comes in every answer. The warning counts rows left out, not
+    # answers (issue 18's matrix counted 533 for 449 rows).
+
+    class TwiceStream(EventsStream):
+        def window_records(self, window, context):
+            rows = super().window_records(window, context)
+            return [*rows, {"id": 98, "created_at": "1970-01-01T00:00:00+00:00"}]
+
+    class TwiceTap(FakeTap):
+        stream_class = TwiceStream
+
     with caplog.at_level(logging.INFO):
-        messages = _sync(_tap(tap_class=FutureTap), capsys)
-    assert 99 not in [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
-    warnings = [
-        r.getMessage()
-        for r in caplog.records
-        if r.levelno == logging.WARNING and "record(s) of `events`" in r.getMessage()
-    ]
-    assert len(warnings) == 1
-    assert warnings[0].startswith(
-        "The vendor answered 1 record(s) of `events` dated (`created_at`) in the future, after "
-        "this run's clock ("
-    )
-    notes = [r.getMessage() for r in caplog.records if "the next run emits them" in r.getMessage()]
-    assert len(notes) == 1 and notes[0].startswith("1 record(s)")  # day 10 only, not the 2099 one
+        _sync(_tap(tap_class=TwiceTap, start_date="2025-01-02"), capsys)
+    before = [r.getMessage() for r in caplog.records if "before this run's" in r.getMessage()]
+    # Day 1 (answered around the first window) and the 1970 row, each once.
+    assert len(before) == 1
+    assert before[0].startswith("The vendor answered 2 record(s) of `events`"), before[0]

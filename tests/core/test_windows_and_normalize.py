@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from support_taps.normalize import (
     InstantOutOfRange,
     from_epoch_ms,
+    newest_only,
     to_integer,
     to_number,
     to_text,
@@ -251,3 +252,22 @@ def test_us_minutes_read_as_strptime_first_time_and_every_time_after(value):
         expected = None
     assert to_utc_iso(value, ("%m/%d/%Y %H:%M",)) == expected
     assert to_utc_iso(value, ("%m/%d/%Y %H:%M",)) == expected
+
+
+def test_newest_only_keeps_each_key_once_as_its_newest_version():
+    # Issue 18: a row served twice, the newer version first, must not land last as the older.
+    rows = [
+        {"id": 1, "v": 2, "text": "newer"},
+        {"id": 2, "v": 1, "text": "only"},
+        {"id": 1, "v": 1, "text": "older"},
+        {"id": 3, "v": 5, "text": "tie, sent first"},
+        {"id": 3, "v": 5, "text": "tie, sent last"},
+        {"id": 4, "v": None, "text": "unstamped, first"},
+        {"id": 4, "v": 9, "text": "stamped, sent last"},
+    ]
+    kept, dropped = newest_only(rows, key=lambda r: r["id"], version=lambda r: r["v"])
+    assert [r["text"] for r in kept] == ["newer", "only", "tie, sent last", "stamped, sent last"]
+    assert dropped == 3
+    # Without versions, the later one sent (what an upserting target keeps anyway).
+    kept, dropped = newest_only(rows[:3], key=lambda r: r["id"])
+    assert [r["text"] for r in kept] == ["older", "only"] and dropped == 1

@@ -277,6 +277,18 @@ def test_the_lists_follow_every_page(dixa):
             "found object{",
         ),
         (
+            # Issue 18: a csid spelt as text reached the notes request, whose error named it.
+            "/v1/conversation_export",
+            [{"id": "REQ-7", "updated_at": 1736164800000}],
+            "GET /v1/conversation_export (HTTP 200), `id`: expected the conversation id (`id`, "
+            "the csid) as a number, as the Exports API model publishes it (text is refused",
+        ),
+        (
+            "/v1/conversation_export",
+            [{"id": "7", "updated_at": 1736164800000}],
+            "GET /v1/conversation_export (HTTP 200), `id`: expected the conversation id",
+        ),
+        (
             "/v1/conversation_export",
             [{"id": 7, "updated_at": 2**70}],
             "GET /v1/conversation_export (HTTP 200), `updated_at`: expected epoch milliseconds of "

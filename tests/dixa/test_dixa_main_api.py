@@ -251,3 +251,21 @@ def test_member_and_note_columns_keep_their_published_types(dixa):
     (written,) = [r for r in run.records("notes") if r["id"] == "n-1"]
     assert asked == f"/v1/conversations/{written['csid']}/notes"
     assert isinstance(written["csid"], int) and written["raw"]["csid"] == "180123"
+
+
+def test_a_note_sent_twice_in_one_answer_lands_once(dixa):
+    """The export's newest-only rule, for the notes (issue 18): a note id twice in one answer
+    is emitted once, with one warning. Dixa publishes no update stamp for notes, so the later
+    one sent is kept (what an upserting target would keep of the two)."""
+    config = _config(dixa, start_date="2025-01-06", end_date="2025-01-07")
+    catalog = catalog_of(config, "conversations", "notes")
+    first = {"id": "n-1", "csid": 1, "createdAt": "2025-01-06T10:00:00Z", "message": "first"}
+    again = {**first, "message": "sent again"}
+    dixa.faults.add(
+        Fault(body=json.dumps({"data": [first, again]}).encode(), path_prefix="/v1/conversations/")
+    )
+    run = run_tap("tap_dixa", config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    written = [r for r in run.records("notes") if r["id"] == "n-1"]
+    assert [r["message"] for r in written] == ["sent again"]
+    assert run.stderr.count("more than once in one answer; it is emitted once") == 1

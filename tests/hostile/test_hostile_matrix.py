@@ -34,38 +34,7 @@ EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "10" if EXPLORING else "1"))
 #: Cells left out, (profile, endpoint label or "*", answer class) -> why: those this matrix
 #: found that are not fixed yet ("not fixed yet"). Delete an entry with its fix; the cell must
 #: then pass.
-LEFT_OUT: dict[tuple[str, str, str], str] = {
-    # Found by this matrix and not fixed yet (issue 18's report): delete with the fix.
-    ("tap-dixa", "GET /v1/conversation_export", "respelled_key"): (
-        "not fixed yet: a conversation id spelt otherwise reaches the notes endpoint, whose "
-        "error names the notes request rather than the export that sent the id"
-    ),
-    ("tap-dixa", "GET /v1/conversation_export", "newer_first"): (
-        "not fixed yet: the notes of a conversation served twice, newer first, land in the "
-        "older version"
-    ),
-    ("tap-khoros-care", "GET /{pre-signed link}", "redirect_elsewhere"): (
-        "not fixed yet: the file host redirecting elsewhere ends as 'refused the link (HTTP "
-        "404; expired?)', not as a redirect (nothing leaks: the link is not ours)"
-    ),
-    ("tap-khoros-care-csv", "GET /{pre-signed link}", "redirect_elsewhere"): (
-        "not fixed yet: as for JSON files"
-    ),
-    ("tap-thena", "GET /v1/requests/exports", "odd_dates"): (
-        "not fixed yet: rows dated past the run's end (2099, +14:00) are neither landed nor "
-        "counted, and a bookmark passes them"
-    ),
-    ("tap-dixa", "GET /v1/conversations/{csid}/notes", "newer_first"): (
-        "not fixed yet: a note served twice, newer first, lands in its older version (the "
-        "newest-only rule covers the conversation export, not the notes)"
-    ),
-    ("tap-khoros-care", "GET /{pre-signed link}", "drip"): (
-        "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
-    ),
-    ("tap-khoros-care-csv", "GET /{pre-signed link}", "drip"): (
-        "not fixed yet: a report file's body has no whole-answer deadline (its headers do)"
-    ),
-}
+LEFT_OUT: dict[tuple[str, str, str], str] = {}
 
 
 def left_out(found, answer) -> str | None:

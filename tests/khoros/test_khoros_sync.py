@@ -294,6 +294,68 @@ def test_an_expired_download_link_is_replaced_by_a_fresh_one():
         assert len(sim.calls(status=307)) == 3  # a second redirect for the refused link
 
 
+def test_a_file_host_redirecting_elsewhere_is_reported_as_a_redirect():
+    # Issue 18: the file host answering 307 to another host, which refuses (404), ended as
+    # "refused the link (HTTP 404; expired?)". The redirect is followed (the link is Khoros's,
+    # and nothing of ours goes with it) and the error says it was a redirect, and to where.
+    from kit_hostile import Elsewhere
+
+    from support_simulators.framework import SimResponse
+
+    with khoros_simulator() as sim, Elsewhere() as elsewhere:
+        sim.file_host.intercept(
+            "GET",
+            r"/.*",
+            lambda request, normal: SimResponse(
+                307, b"", {"Location": f"{elsewhere.named_url}{request.path}"}
+            ),
+        )
+        config = khoros_config(sim, report_types=["author"], end_date="2025-03-02")
+        run = run_tap("tap_khoros_care", config)
+        assert run.returncode != 0
+        errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+        assert len(errors) == 1, run.stderr[-2000:]
+        assert (
+            "could not be read after 3 attempts: the file host redirected the link (HTTP 307) "
+            "to another host (localhost), which answered HTTP 404." in errors[0]
+        )
+        assert "expired?" not in errors[0]
+        assert len(elsewhere.requests) == 3
+        token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        for request in elsewhere.requests:
+            assert all(secret not in request for secret in (PASSWORD, COMPANY_KEY, token))
+            assert "authorization" not in request.lower()
+
+
+def test_a_report_file_whose_body_drips_fails_within_request_deadline():
+    # Issue 18: the file host sends its headers at once, then a byte every 0.05 s, each well
+    # inside `request_timeout`: only the body's deadline (`request_deadline`, then a minimum
+    # rate) ends each fetch, and the run fails naming the file and the setting.
+    from kit_hostile import dripping, http_head
+
+    from support_simulators.framework import SimResponse
+
+    def drip(request, normal):
+        body = b"[" + b" " * 5_000 + b"]"
+        head = http_head(200, {"Content-Type": "application/json", "Content-Length": "5002"})
+        return SimResponse(200, write=dripping(head + body, 0.05, after=len(head)))
+
+    with khoros_simulator() as sim:
+        sim.file_host.intercept("GET", r"/.*", drip)
+        config = khoros_config(
+            sim, report_types=["author"], end_date="2025-03-02", request_deadline=1
+        )
+        run = run_tap("tap_khoros_care", config, timeout=60)
+        assert run.returncode != 0
+        assert run.seconds < 15  # three fetches of about a second each, and the job
+        errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+        assert len(errors) == 1, run.stderr[-2000:]
+        assert "The file of Khoros report `author`" in errors[0]
+        assert "did not complete within 1s of reading, nor keep coming at 4 KiB/s" in errors[0]
+        assert "(see `request_deadline`)" in errors[0]
+        assert len(sim.file_host.requests) == 3
+
+
 def test_a_fresh_link_to_the_same_file_is_followed_and_stays_masked():
     # Pre-signed links name the file in their path (an S3 object key): the fresh link after an
     # expired one has the first one's path, only its signature and expiry differ. It is the

@@ -7,8 +7,11 @@ registered, and one watchdog thread shuts those sockets down when the deadline p
 blocked read returns at once and the request fails as `AnswerTooSlow`, a timeout, which the
 core retries like any other.
 
-`CredentialGuardSession` arms a deadline for each request it sends; a caller that streams a
-body (a report file) keeps the deadline armed while it reads with `deadline(seconds, what)`.
+`CredentialGuardSession` arms a deadline for each request it sends. A caller that streams a
+body (a report file, sent with `stream=True`: the deadline covered its connection and
+headers) reads it with `read_body`: a file may be too large for any fixed total, so past
+`seconds` the body goes on only while it keeps coming, at `MIN_BODY_RATE` at least over each
+further `seconds` of reading; a body that drips ends like any answer past its deadline.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from support_taps.errors import endpoint_of
+
+#: Bytes a second a body read with `read_body` must keep coming at, over each `seconds` of
+#: reading: a large file on a slow link completes (4 KiB/s: 14 MiB an hour), a body dripping a
+#: byte at a time does not. Our choice: no vendor publishes one.
+MIN_BODY_RATE = 4 * 1024
+#: Bytes asked of the connection per read of such a body: what came is counted per read
+#: (a read returns once it has them), so at `MIN_BODY_RATE` one read takes 2 seconds.
+_READ_BYTES = 8 * 1024
 
 
 class AnswerTooSlow(requests.exceptions.ReadTimeout):
@@ -66,6 +79,50 @@ class _Watch:
         with self.lock:
             self.done = True
             self.sockets = []
+
+    def due(self, now: float) -> float | None:
+        """Its time came: expire (None), or the time to look again."""
+        self.expire()
+        return None
+
+
+class _BodyWatch(_Watch):
+    """A streamed body's deadline: each `seconds` of reading must bring `min_rate` bytes a
+    second. The time the caller spends with what it read (a target slow to take the rows)
+    is not reading: only the server's pace counts."""
+
+    def __init__(self, seconds: float, what: str, min_rate: float) -> None:
+        super().__init__(seconds, what)
+        self.min_rate = min_rate
+        #: Bytes, and seconds spent reading, in the current `seconds` of reading.
+        self.got, self.spent = 0, 0.0
+        self.reading_since: float | None = None
+
+    def resume(self) -> None:
+        with self.lock:
+            self.reading_since = time.monotonic()
+
+    def pause(self, got: int) -> None:
+        with self.lock:
+            if self.reading_since is not None:
+                self.spent += time.monotonic() - self.reading_since
+            self.reading_since = None
+            self.got += got
+
+    def due(self, now: float) -> float | None:
+        with self.lock:
+            if self.done:
+                return None
+            reading = self.reading_since
+            spent = self.spent + (now - reading if reading is not None else 0.0)
+            if spent < self.seconds:
+                return now + self.seconds - spent
+            if self.got >= self.min_rate * self.seconds:
+                self.got, self.spent = 0, 0.0
+                self.reading_since = now if reading is not None else None
+                return now + self.seconds
+        self.expire()
+        return None
 
 
 def _shut(sock: socket.socket) -> None:
@@ -111,7 +168,9 @@ class _Watchdog:
                 now = time.monotonic()
                 while self._heap and self._heap[0][0] <= now:
                     _, _, watch = heapq.heappop(self._heap)
-                    watch.expire()
+                    again = watch.due(now)
+                    if again is not None:
+                        heapq.heappush(self._heap, (again, next(self._order), watch))
                 timeout = self._heap[0][0] - now if self._heap else None
                 self._wake.wait(timeout)
 
@@ -142,6 +201,64 @@ def deadline(seconds: float | None, what: str = "the answer") -> Iterator[_Watch
         _current.watch = None
         watch.finish()
         _watchdog.finished()
+
+
+def read_body(
+    response: requests.Response,
+    chunk_bytes: int,
+    seconds: float | None,
+    *,
+    min_rate: float = MIN_BODY_RATE,
+) -> Iterator[bytes]:
+    """The body of `response` (sent with `stream=True`), decoded, in chunks of about
+    `chunk_bytes`: done within `seconds` of reading, or coming at `min_rate` bytes a second
+    at least over each further `seconds`; else its connection is shut and the read fails as
+    `AnswerTooSlow`. None: no limit (the caller's `request_timeout` bounds each wait)."""
+    if seconds is None:
+        yield from response.iter_content(chunk_bytes)
+        return
+    what = f"the body of {endpoint_of(response)}"
+    watch = _BodyWatch(float(seconds), what, min_rate)
+    # The connection the body is read from (urllib3's response holds it until the end).
+    watch.add(getattr(getattr(response.raw, "connection", None), "sock", None))
+    _watchdog.arm(watch)
+    reads = response.iter_content(_READ_BYTES)
+    held = bytearray()
+    try:
+        while True:
+            part: bytes | None = None
+            watch.resume()
+            try:
+                part = next(reads, None)
+            except Exception:
+                if watch.expired:
+                    raise _body_too_slow(watch, response) from None
+                raise
+            finally:
+                watch.pause(len(part) if part else 0)
+            if watch.expired:  # a body cut at its deadline may end "cleanly"
+                raise _body_too_slow(watch, response)
+            if part is None:
+                break
+            held += part
+            if len(held) >= chunk_bytes:
+                yield bytes(held)
+                held.clear()
+        if held:
+            yield bytes(held)
+    finally:
+        watch.finish()
+        _watchdog.finished()
+
+
+def _body_too_slow(watch: _BodyWatch, response: requests.Response) -> AnswerTooSlow:
+    least = watch.min_rate * watch.seconds / 1024
+    return AnswerTooSlow(
+        f"{watch.what} did not complete within {watch.seconds:g}s of reading, nor keep coming "
+        f"at {watch.min_rate / 1024:g} KiB/s (under {least:.0f} KiB in its last "
+        f"{watch.seconds:g}s)",
+        request=response.request,
+    )
 
 
 def too_slow(watch: _Watch | None, request: requests.PreparedRequest) -> AnswerTooSlow | None:

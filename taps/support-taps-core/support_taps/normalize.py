@@ -409,3 +409,29 @@ def row_hash(window_start: str, values: t.Mapping[str, t.Any], occurrence: int =
     if occurrence:
         digest.update(b"\x00occurrence %d" % occurrence)
     return digest.hexdigest()
+
+
+Row = t.TypeVar("Row")
+
+
+def newest_only(
+    rows: Iterable[Row],
+    key: Callable[[Row], t.Hashable],
+    version: Callable[[Row], t.Any] = lambda row: None,
+) -> tuple[list[Row], int]:
+    """Each key of one answer once, as its newest version, so that an upserting target (which
+    keeps the last row it is sent) never ends with an older one; and how many rows were left
+    out. Newest: the greatest `version` (an update stamp); the later one sent on a tie, or
+    where a version is missing (then nothing says which is newer, and a target would keep
+    the later one too). Keys keep the order they first came in."""
+    newest: dict[t.Hashable, tuple[t.Any, Row]] = {}
+    dropped = 0
+    for row in rows:
+        name, stamp = key(row), version(row)
+        seen = newest.get(name)
+        if seen is not None:
+            dropped += 1
+            if stamp is not None and seen[0] is not None and stamp < seen[0]:
+                continue
+        newest[name] = (stamp, row)
+    return [row for _, row in newest.values()], dropped

@@ -19,6 +19,7 @@ from collections.abc import Generator, Iterable, Iterator, Sized
 from functools import cached_property
 
 from support_taps.compat import PROGRESS_MARKERS, write_state_message
+from support_taps.errors import VendorAPIError
 from support_taps.progress import PROGRESS_INTERVAL, WindowProgress, duration_text
 from support_taps.redaction import redact
 from support_taps.state import StateError
@@ -249,8 +250,8 @@ class WindowedStream(SupportStream):
     def _report_outside(self, outside: _Outside) -> None:
         """Records no window of this run emits, counted: those dated before the run's range
         were answered outside the range asked (a warning); those after its end are the next
-        run's (a note), unless dated after the run's own clock: no run reaches those until that
-        date comes (a warning)."""
+        run's (a note). (One dated after the run's own clock, which no run would reach until
+        that date, stopped the run at its window: see `_kept`.)"""
         if outside.before:
             self.logger.warning(
                 "%s answered %d record(s) of `%s` dated (`%s`) before this run's range, which "
@@ -260,16 +261,6 @@ class WindowedStream(SupportStream):
                 self.name,
                 self.window_field,
                 outside.start,
-            )
-        if outside.future:
-            self.logger.warning(
-                "%s answered %d record(s) of `%s` dated (`%s`) in the future, after this run's "
-                "clock (%s): no window of this run emits them, nor of any run before that date.",
-                self.vendor,
-                outside.future,
-                self.name,
-                self.window_field,
-                outside.now,
             )
         if outside.after:
             self.logger.info(
@@ -315,7 +306,32 @@ class WindowedStream(SupportStream):
             if inside(record):
                 yield record
             elif field is not None:
-                outside.count(record.get(field))
+                value = record.get(field)
+                if outside.count(value, self._outside_key(record)) == "future":
+                    # No run would emit it before that date: stop before this window's
+                    # checkpoint, so the bookmark never passes a record it did not emit.
+                    raise self._dated_in_the_future(window, t.cast(str, value), outside)
+
+    def _dated_in_the_future(
+        self, window: DateWindow, value: str, outside: _Outside
+    ) -> VendorAPIError:
+        own = self.endpoints()
+        by = f" to {own[0].label}" if own else ""
+        msg = (
+            f"{self.vendor} answered a record of `{self.name}` dated (`{self.window_field}`) "
+            f"{parse_utc(value).isoformat()}, after this run's clock ({outside.now}), in its "
+            f"answer{by} for {window.label}: no run would emit it before that date, so the run "
+            "stops here and the window is not bookmarked. The vendor's dates are wrong; "
+            "check its data."
+        )
+        return VendorAPIError(msg)
+
+    def _outside_key(self, record: t.Mapping[str, t.Any]) -> t.Hashable | None:
+        """The record's key, so a record that two windows answer (an inclusive end, a day
+        asked twice) is counted once; None (each counted) for a stream without one."""
+        if not self.primary_keys:
+            return None
+        return repr(tuple(record.get(name) for name in self.primary_keys))
 
     # ---- progress --------------------------------------------------------------------
 
@@ -494,29 +510,52 @@ class _Fetch:
 
 class _Outside:
     """Counts of records outside every window of a run (by their ISO `window_field`): before
-    its first window, or at or after its end."""
+    its first window, or at or after its end. Each record once, by its key: a warning's count
+    is how many records were left out, not how many answers held them."""
 
     def __init__(self, end: dt.datetime, now: dt.datetime) -> None:
         self.start: str | None = None
         self.end = end.isoformat()
         self.now = now.astimezone(dt.timezone.utc).isoformat()
-        self.before = self.after = self.future = 0
+        self._keys: dict[str, set[t.Hashable]] = {"before": set(), "after": set(), "future": set()}
+
+    @property
+    def before(self) -> int:
+        return len(self._keys["before"])
+
+    @property
+    def after(self) -> int:
+        return len(self._keys["after"])
 
     def extend(self, window: DateWindow) -> None:
         start = window.start.isoformat()
         self.start = start if self.start is None else min(self.start, start)
         self.end = max(self.end, window.end.isoformat())
 
-    def count(self, value: object) -> None:
+    def count(self, value: object, key: t.Hashable | None = None) -> str | None:
+        """Count a record dated `value` outside the run's windows; `key` names the record
+        (None: a record of its own). Returns where it is: "before", "after", "future"."""
         # Only ISO strings compare as instants (a vendor's own stamp is the stream's concern).
         if not isinstance(value, str) or self.start is None:
-            return
+            return None
         if value < self.start:
-            self.before += 1
-        elif value > self.now:
-            self.future += 1
+            where = "before"
+        elif value > self.now and _reads_as_instant(value):
+            where = "future"
         elif value >= self.end:
-            self.after += 1
+            where = "after"
+        else:
+            return None
+        self._keys[where].add(object() if key is None else key)
+        return where
+
+
+def _reads_as_instant(value: str) -> bool:
+    try:
+        parse_utc(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:

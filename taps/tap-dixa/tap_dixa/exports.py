@@ -12,7 +12,6 @@ or lands twice.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import typing as t
 from functools import cached_property
 
@@ -21,7 +20,7 @@ from singer_sdk import StreamSchema
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from support_taps.errors import response_place
-from support_taps.normalize import InstantOutOfRange, from_epoch_ms, to_utc_iso
+from support_taps.normalize import InstantOutOfRange, from_epoch_ms, newest_only, to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from support_taps.windows import DateWindow
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
@@ -46,6 +45,10 @@ def instant_of(value: t.Any) -> str | None:
     return from_epoch_ms(value)
 
 
+def _number_or_none(value: t.Any) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def export_days(config: t.Mapping[str, t.Any]) -> dt.timedelta:
     """`export_window_days`, never over Dixa's 31 days."""
     return dt.timedelta(days=min(int(config["export_window_days"]), MAX_EXPORT_DAYS))
@@ -61,6 +64,9 @@ class ExportStream(DixaStream, WindowedStream):
     schema = StreamSchema(DIXA_SCHEMAS)
     #: Top-level fields Dixa sends as epoch milliseconds, typed as date-time here.
     instants: t.ClassVar[tuple[str, ...]] = ()
+    #: Whether the published model's `id` is an integer (then anything else is refused).
+    integer_id: t.ClassVar[bool] = False
+    id_name: t.ClassVar[str] = "`id`"
     #: The field windows are cut on, in the object, and the export's filter for it.
     window_field = "updated_at"
     export_filter: t.ClassVar[str] = "updated"
@@ -118,23 +124,20 @@ class ExportStream(DixaStream, WindowedStream):
         """The export's objects, checked, each id once: its newest version (by `updated_at`;
         the later one sent, on a tie), so an upserting target never keeps an older one.
         Windows run in `updated_at` order, so a later window never holds an older version."""
-        newest: dict[tuple[str, str], tuple[t.Any, dict]] = {}
-        for raw in self._checked(payload, response):
-            key = (type(raw["id"]).__name__, repr(raw["id"]))  # any JSON value; 1 is not "1"
-            version = raw.get("updated_at")
-            version = version if isinstance(version, (int, float)) else -math.inf
-            seen = newest.get(key)
-            if seen is not None:
-                self.warn_once(
-                    ("duplicate",),
-                    "Dixa's %s export sent an id more than once in one answer; only its newest "
-                    "version (by `updated_at`) is emitted.",
-                    self.name,
-                )
-                if version < seen[0]:
-                    continue
-            newest[key] = (version, raw)
-        return [raw for _, raw in newest.values()]
+        rows, dropped = newest_only(
+            self._checked(payload, response),
+            # Any JSON value: 1 is not "1".
+            key=lambda raw: (type(raw["id"]).__name__, repr(raw["id"])),
+            version=lambda raw: _number_or_none(raw.get("updated_at")),
+        )
+        if dropped:
+            self.warn_once(
+                ("duplicate",),
+                "Dixa's %s export sent an id more than once in one answer; only its newest "
+                "version (by `updated_at`) is emitted.",
+                self.name,
+            )
+        return rows
 
     def _checked(self, payload: list, response: requests.Response) -> t.Iterator[dict]:
         for raw in payload:
@@ -142,6 +145,15 @@ class ExportStream(DixaStream, WindowedStream):
             for key in ("id", self.window_field):
                 if raw.get(key) is None:
                     raise self.unexpected_shape(response, f"{self.name} objects with `{key}`", raw)
+            if self.integer_id and (isinstance(raw["id"], bool) or not isinstance(raw["id"], int)):
+                # Refused here, where the id is read: 1, "1" and "REQ-1" would share one key,
+                # and the id goes on into the child streams' requests (`notes`).
+                raise self.unexpected_shape(
+                    response_place(response, ", `id`"),
+                    f"the {self.id_name} as a number, as the {self.published_model} publishes "
+                    "it (text is refused, not read as a number: two objects would share a key)",
+                    raw["id"],
+                )
             stamp = raw[self.window_field]
             if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
                 raise self.unexpected_shape(
@@ -194,6 +206,8 @@ class ConversationsStream(ExportStream):
     name = "conversations"
     path = "/v1/conversation_export"
     primary_keys = ("id",)
+    integer_id = True
+    id_name = "conversation id (`id`, the csid)"
     instants = (
         "created_at",
         "updated_at",

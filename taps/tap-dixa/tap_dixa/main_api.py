@@ -13,7 +13,7 @@ from singer_sdk import StreamSchema
 
 from support_taps.compat import PROGRESS_MARKERS, SchemaOncePerRun
 from support_taps.errors import endpoint_of, response_place
-from support_taps.normalize import to_utc_iso
+from support_taps.normalize import newest_only, to_utc_iso
 from support_taps.windowed import WindowedStream, window_of
 from tap_dixa.client import DIXA_SCHEMAS, DixaStream
 from tap_dixa.exports import ConversationsStream, export_days
@@ -193,6 +193,8 @@ class ChildStream(SchemaOncePerRun, ListStream):
     #: The context key (and column) naming the parent, and what the parent is, for messages.
     parent_key: t.ClassVar[str] = ""
     parent_kind: t.ClassVar[str] = ""
+    #: The field saying which of two versions of an object is newer (None: Dixa sends none).
+    version_field: t.ClassVar[str | None] = None
 
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 404 and not response.history:
@@ -219,6 +221,27 @@ class ChildStream(SchemaOncePerRun, ListStream):
                 self.parent_kind,
                 self.name,
             )
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        # The export's newest-only rule, per answer: a key sent twice lands once. Dixa
+        # publishes no update stamp for these objects (`version_field`), so of two versions
+        # the later one sent is kept, as an upserting target would.
+        records, dropped = newest_only(
+            super().parse_response(response),
+            key=lambda record: tuple(repr(record.get(name)) for name in self.primary_keys),
+            version=lambda record: record.get(self.version_field) if self.version_field else None,
+        )
+        if dropped:
+            self.warn_once(
+                ("duplicate",),
+                "Dixa's %s sent the same %s more than once in one answer; it is emitted once (%s).",
+                endpoint_of(response),
+                " and ".join(f"`{name}`" for name in self.primary_keys),
+                f"its newest version, by `{self.version_field}`"
+                if self.version_field
+                else "the later one sent",
+            )
+        return records
 
     def row(self, raw: dict[str, t.Any], response: requests.Response) -> dict[str, t.Any]:
         record = super().row(raw, response)

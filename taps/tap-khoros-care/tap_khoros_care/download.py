@@ -21,8 +21,9 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.streams.rest import HTTPRequest
 
+from support_taps.deadline import read_body
 from support_taps.errors import UnparseableResponse, VendorAPIError, endpoint_of
-from support_taps.http import CredentialGuardSession
+from support_taps.http import CredentialGuardSession, origin
 from support_taps.redaction import redact
 from support_taps.retry import RETRIABLE_EXCEPTIONS, describe_failure
 from support_taps.windowed import window_context
@@ -37,11 +38,19 @@ DOWNLOAD_ATTEMPTS = 3
 class DownloadLinkExpired(Exception):
     """The pre-signed URL was refused (expired); ask Khoros for a fresh one."""
 
+    def __init__(self, status: int, redirected: str = "") -> None:
+        super().__init__(status)
+        self.status = status
+        #: How the file host redirected the link before the refusal (see `_redirected`).
+        self.redirected = redirected
+
 
 def _download_failure(exc: BaseException) -> str:
     """Why a download attempt failed, in words that carry no URL."""
+    if isinstance(exc, DownloadLinkExpired) and exc.redirected:
+        return f"the file host {exc.redirected}, which answered HTTP {exc.status}"
     if isinstance(exc, DownloadLinkExpired):
-        return f"the file host refused the link (HTTP {exc}; expired?)"
+        return f"the file host refused the link (HTTP {exc.status}; expired?)"
     if isinstance(exc, ReportFormatError):
         return f"the file is not a valid report: {exc}"
     return describe_failure(exc)
@@ -79,7 +88,8 @@ class ReportFiles:
     @cached_property
     def session(self) -> requests.Session:
         """A session for the pre-signed file host: no credentials, no company key; its
-        connection and headers within `request_deadline` (the core's session)."""
+        connection and headers within `request_deadline` (the core's session), its body read
+        with the core's `read_body` (see `rows`)."""
         session = CredentialGuardSession(deadline=self.connection.deadline)
         session.headers["User-Agent"] = self.connection.user_agent
         return session
@@ -106,7 +116,11 @@ class ReportFiles:
                 if yielded == 0 and not job.any_size:
                     self._check_size(response)
                 with response:
-                    body = _CountedChunks(response.iter_content(CHUNK_BYTES))
+                    # A file may be too large for any fixed total: past `request_deadline` it
+                    # goes on only while it keeps coming (the core's minimum rate).
+                    body = _CountedChunks(
+                        read_body(response, CHUNK_BYTES, self.connection.deadline)
+                    )
                     rows = parse(body)
                     for index, row in enumerate(rows):
                         if index >= yielded:
@@ -227,11 +241,15 @@ class ReportFiles:
         if status < HTTPStatus.BAD_REQUEST:
             return response
         response.close()
+        # Followed (the link is Khoros's, not a credential; this session sends none), but an
+        # error at the end of a redirect is the redirect's, not the link's: said so.
+        redirected = _redirected(response)
         if status in (HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.GONE):
-            raise DownloadLinkExpired(status)
+            raise DownloadLinkExpired(status, redirected)
+        where = f" ({redirected})" if redirected else ""
         if status in self.connection.retry_statuses or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(f"HTTP {status} from the report file host", response)
-        msg = f"The report file host refused the download with HTTP {status}."
+            raise RetriableAPIError(f"HTTP {status} from the report file host{where}", response)
+        msg = f"The report file host refused the download with HTTP {status}{where}."
         raise VendorAPIError(msg)
 
     def _check_size(self, response: requests.Response) -> None:
@@ -242,3 +260,15 @@ class ReportFiles:
         if length and length.isdigit() and int(length) > limit:
             response.close()
             raise WindowTooLarge(f"its file is {int(length) / 2**20:.1f} MB, above `max_file_mb`")
+
+
+def _redirected(response: requests.Response) -> str:
+    """How the file host redirected its link ("redirected the link (HTTP 307) to another
+    host (files.example.com)"), or "" if it did not; no path or query (the link's, masked)."""
+    if not response.history:
+        return ""
+    first = response.history[0]
+    to = origin(response.url or "")
+    if to == origin(first.url or ""):
+        return f"redirected the link (HTTP {first.status_code}) within the file host"
+    return f"redirected the link (HTTP {first.status_code}) to another host ({redact(to[0])})"
