@@ -393,12 +393,39 @@ def test_a_record_dated_after_the_run_clock_stops_the_run_before_its_window_is_b
     assert "\n" not in message
     assert message.startswith(
         "The vendor answered a record of `events` dated (`created_at`) "
-        "2099-06-29T22:00:00+00:00, after this run's clock ("
+        "2099-06-29T22:00:00+00:00, more than 1 day after this run's clock ("
     ), message
     assert "GET /events" in message
     assert "[2025-01-04T00:00:00+00:00, 2025-01-07T00:00:00+00:00)" in message
     # The first window is bookmarked; the one that answered the row is not.
     assert _bookmark(tap.state) == "2025-01-04T00:00:00+00:00"
+
+
+def test_a_record_dated_just_after_the_run_clock_is_the_next_runs(capsys, caplog):
+    # A day asked up to now is answered up to the moment it is asked (Thena's last day): a
+    # record made while the run goes, or stamped by a clock a little ahead of ours, is dated
+    # after the run's clock. Within `future_tolerance` it is the next run's, as any record
+    # after the run's end: the run goes on.
+
+    class SoonStream(EventsStream):
+        def window_records(self, window, context):
+            rows = super().window_records(window, context)
+            soon = self.tap.run_started + dt.timedelta(minutes=5)
+            return [*rows, {"id": 97, "created_at": soon.isoformat()}]
+
+    class SoonTap(FakeTap):
+        stream_class = SoonStream
+
+    tap = _tap(tap_class=SoonTap)
+    with caplog.at_level(logging.INFO):
+        messages = _sync(tap, capsys)
+    assert 97 not in [m["record"]["id"] for m in messages if m["type"] == "RECORD"]
+    notes = [
+        r.getMessage() for r in caplog.records if "at or after this run's end" in r.getMessage()
+    ]
+    # The fake vendor's own record dated at the run's end, and this one.
+    assert len(notes) == 1 and notes[0].startswith("2 record(s) of `events`"), notes
+    assert _bookmark(tap.state) == "2025-01-10T00:00:00+00:00"  # the run went to its end
 
 
 def test_a_record_outside_the_run_answered_by_every_window_is_counted_once(capsys, caplog):

@@ -58,6 +58,11 @@ class WindowedStream(SupportStream):
     settle_unit: t.ClassVar[str] = "minutes"
     #: Field whose ISO 8601 UTC value places a record in [window.start, window.end).
     window_field: t.ClassVar[str | None] = None
+    #: How far after the run's clock a record may be dated and still be the next run's (a
+    #: vendor clock ahead of ours, dates in a zone it does not state, a record made while the
+    #: run goes: a day asked up to now is answered up to the moment it is asked). A record
+    #: dated later stops the run: no run would emit it before that date.
+    future_tolerance: t.ClassVar[dt.timedelta] = dt.timedelta(days=1)
     align_to_days: t.ClassVar[bool] = True
     #: Read window k+1 (in a worker thread) while window k's records go out: for vendors
     #: whose answers take long to build and whose limits allow two requests at once.
@@ -237,7 +242,7 @@ class WindowedStream(SupportStream):
     def get_records(self, context: t.Mapping | None) -> t.Iterable[dict]:
         windows = self.windows(context)
         self._track(context, windows)
-        outside = _Outside(self.sync_range_end(), self.tap.run_started)
+        outside = _Outside(self.sync_range_end(), self.tap.run_started, self.future_tolerance)
         for window, records in self._window_answers(windows, context):
             finished = yield from self._kept(records, window, outside)
             if finished is False:
@@ -319,7 +324,8 @@ class WindowedStream(SupportStream):
         by = f" to {own[0].label}" if own else ""
         msg = (
             f"{self.vendor} answered a record of `{self.name}` dated (`{self.window_field}`) "
-            f"{parse_utc(value).isoformat()}, after this run's clock ({outside.now}), in its "
+            f"{parse_utc(value).isoformat()}, more than {duration_text(self.future_tolerance)} "
+            f"after this run's clock ({outside.now}), in its "
             f"answer{by} for {window.label}: no run would emit it before that date, so the run "
             "stops here and the window is not bookmarked. The vendor's dates are wrong; "
             "check its data."
@@ -513,10 +519,14 @@ class _Outside:
     its first window, or at or after its end. Each record once, by its key: a warning's count
     is how many records were left out, not how many answers held them."""
 
-    def __init__(self, end: dt.datetime, now: dt.datetime) -> None:
+    def __init__(
+        self, end: dt.datetime, now: dt.datetime, tolerance: dt.timedelta = dt.timedelta(0)
+    ) -> None:
         self.start: str | None = None
         self.end = end.isoformat()
         self.now = now.astimezone(dt.timezone.utc).isoformat()
+        #: Past this instant a record is in the future (before it, the next run's).
+        self.future = now + tolerance
         self._keys: dict[str, set[t.Hashable]] = {"before": set(), "after": set(), "future": set()}
 
     @property
@@ -540,7 +550,7 @@ class _Outside:
             return None
         if value < self.start:
             where = "before"
-        elif value > self.now and _reads_as_instant(value):
+        elif value > self.now and _later_than(value, self.future):
             where = "future"
         elif value >= self.end:
             where = "after"
@@ -550,12 +560,12 @@ class _Outside:
         return where
 
 
-def _reads_as_instant(value: str) -> bool:
+def _later_than(value: str, instant: dt.datetime) -> bool:
+    """Whether `value` reads as an instant after `instant` (one that does not read is not)."""
     try:
-        parse_utc(value)
+        return parse_utc(value) > instant
     except (ValueError, TypeError, OverflowError):
         return False
-    return True
 
 
 def local_midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
