@@ -128,8 +128,8 @@ def test_a_url_matching_the_pattern_passes(tap):
     validator = jsonschema.validators.validator_for(schema)(schema)
     urls = [n for n in schema["properties"] if n.endswith("_url")]
     for value in (
-        "http://127.0.0.1:8701",
-        "http://127.0.0.1:8705/api/public",
+        "http://127.0.0.1:49152",
+        "http://127.0.0.1:49153/api/public",
         "https://api.example.com:8443/v1/",
         "http://localhost",
     ):
