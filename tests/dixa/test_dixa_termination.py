@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, select_only
+from kit_dixa import API_TOKEN, FEW_CONVERSATIONS, dixa_config, select_only
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -29,7 +29,7 @@ def _bookmark(message: dict) -> str | None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_path, signum):
-    with DixaSimulator(api_token=API_TOKEN) as sim:
+    with DixaSimulator(api_token=API_TOKEN, conversations_per_day=FEW_CONVERSATIONS) as sim:
         config = dixa_config(
             sim, record_ids=["ratings"], start_date="2025-01-01", end_date="2025-03-15"
         )
