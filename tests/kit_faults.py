@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus, urlsplit
 
 from kit_dixa import API_TOKEN as DIXA_TOKEN
+from kit_dixa import FEW_CONVERSATIONS as DIXA_FEW_CONVERSATIONS
 from kit_khoros import USERNAME as KHOROS_USER
 from kit_thankful import API_KEY as THANKFUL_KEY
 from kit_thankful import thankful_config
@@ -135,7 +136,8 @@ PROFILES: dict[str, TapProfile] = {
     ),
     "tap-dixa": TapProfile(
         "tap-dixa",
-        lambda: DixaSimulator(api_token=DIXA_TOKEN),
+        # Every stream, with a few rows of each: a clean run makes about 65 requests.
+        lambda: DixaSimulator(api_token=DIXA_TOKEN, conversations_per_day=DIXA_FEW_CONVERSATIONS),
         lambda sim: {
             "api_token": DIXA_TOKEN,
             "api_url": sim.url,

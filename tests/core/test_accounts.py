@@ -191,7 +191,12 @@ def test_thena_names_the_account_by_its_workspace(config, account):
 #: the taps' own streams.
 TAPS: dict[str, tuple[t.Callable[[], t.Any], t.Callable[..., dict]]] = {
     "tap_thankful": (lambda: ThankfulSimulator(api_key=kit_thankful.API_KEY), thankful_config),
-    "tap_dixa": (lambda: DixaSimulator(api_token=kit_dixa.API_TOKEN), dixa_config),
+    "tap_dixa": (
+        lambda: DixaSimulator(
+            api_token=kit_dixa.API_TOKEN, conversations_per_day=kit_dixa.FEW_CONVERSATIONS
+        ),
+        dixa_config,
+    ),
     "tap_thena": (lambda: ThenaSimulator(api_key=kit_thena.API_KEY), thena_config),
     "tap_xenioo": (xenioo_simulator, xenioo_config),
     "tap_khoros_care": (khoros_simulator, khoros_config),

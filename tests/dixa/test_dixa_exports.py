@@ -18,6 +18,7 @@ import pytest
 from kit_dixa import (
     API_TOKEN,
     EXPORTS_AND_LISTS,
+    FEW_CONVERSATIONS,
     assert_delivered_exactly,
     catalog_of,
     dixa_config,
@@ -89,7 +90,10 @@ def test_windows_are_at_most_31_days_in_epoch_milliseconds_and_contiguous(long_r
 def test_two_export_windows_are_asked_at_once_never_more():
     from support_simulators.dixa import DixaSimulator
 
-    with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
+    with (
+        DixaSimulator(api_token=API_TOKEN, conversations_per_day=FEW_CONVERSATIONS) as sim,
+        limit_recovered_before_each_run(sim),
+    ):
         sim.faults.latency = 0.3  # Dixa takes a while to build an export
         config = _config(sim, start_date="2025-01-01", end_date="2025-03-15")
         catalog = catalog_of(config, "conversations", "messages")
@@ -145,13 +149,13 @@ def test_the_31_day_rule_is_answered_with_400(dixa):
     assert run.returncode != 0 and "export_window_days" in run.stderr
 
 
-def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_path):
-    config = _config(dixa, start_date="2025-01-06", end_date="2025-01-20")
+def test_a_conversation_updated_between_runs_lands_again_and_upserts(small_dixa, tmp_path):
+    config = _config(small_dixa, start_date="2025-01-06", end_date="2025-01-20")
     catalog = catalog_of(config, "conversations", "messages")
     first = run_tap("tap_dixa", config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     edited = first.records("conversations")[0]["id"]
-    dixa.exports.update(edited, dt.datetime(2025, 1, 25, 10, tzinfo=UTC))
+    small_dixa.exports.update(edited, dt.datetime(2025, 1, 25, 10, tzinfo=UTC))
     later = {**config, "end_date": "2025-01-30"}
     second = run_tap("tap_dixa", later, catalog=catalog, state=first.final_state)
     assert second.returncode == 0, second.stderr
@@ -184,15 +188,17 @@ def test_a_conversation_updated_between_runs_lands_again_and_upserts(dixa, tmp_p
         )
 
 
-def test_a_run_killed_after_a_window_resumes_from_its_bookmark(dixa):
-    config = _config(dixa, start_date="2025-01-01", end_date="2025-03-01", export_window_days=10)
+def test_a_run_killed_after_a_window_resumes_from_its_bookmark(small_dixa):
+    config = _config(
+        small_dixa, start_date="2025-01-01", end_date="2025-03-01", export_window_days=10
+    )
     catalog = catalog_of(config, "conversations")
     killed = _run_until_first_bookmark(config, catalog, "conversations")
     bookmark = killed.bookmark("conversations")
     assert bookmark == "2025-01-10T23:59:59.999000+00:00"  # the first window's end (10 days - 1 ms)
     resumed = run_tap("tap_dixa", config, catalog=catalog, state=killed.final_state)
     assert resumed.returncode == 0, resumed.stderr
-    columns, expected = dixa.expected_primary_keys(config)["conversations"]
+    columns, expected = small_dixa.expected_primary_keys(config)["conversations"]
     assert (
         keys_of(killed.records("conversations"), columns)
         | keys_of(resumed.records("conversations"), columns)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, keys_of, select_only
+from kit_dixa import API_TOKEN, catalog_of, dixa_config, keys_of, select_only
 from tap_runner import run_tap
 
 from support_simulators.framework import Fault, SimResponse
@@ -22,11 +22,12 @@ def _ratings(sim, **overrides):
 def test_an_empty_page_that_still_links_next_does_not_end_the_window(dixa):
     dixa.empty_pages = True  # every page is preceded by an empty one that links to it
     config = _ratings(dixa, page_limit=10, end_date="2025-01-08", window_days=7)
-    run = run_tap("tap_dixa", config)
+    streams = ("records_ratings", "records_catalogue", "metrics_catalogue", "filter_values")
+    run = run_tap("tap_dixa", config, catalog=catalog_of(config, *streams))
     assert run.returncode == 0, run.stderr
     expected = dixa.expected_primary_keys(config)
     assert len(expected["records_ratings"][1]) > 20
-    for stream in ("records_ratings", "records_catalogue", "metrics_catalogue", "filter_values"):
+    for stream in streams:
         assert keys_of(run.records(stream), expected[stream][0]) == expected[stream][1], stream
     empty = [c for c in dixa.calls("/v1/analytics/records") if c.method == "POST"]
     assert len(empty) > 2 * -(
@@ -151,15 +152,14 @@ def test_a_shape_the_tap_does_not_expect_names_the_endpoint_and_what_was_expecte
     dixa, path, body, message
 ):
     config = _ratings(dixa, end_date="2025-01-07")
-    discovered = run_tap("tap_dixa", config, args=("--discover",))
-    assert discovered.returncode == 0, discovered.stderr
+    stream = "records_ratings" if path.endswith("records") else "metric_values"
+    catalog = catalog_of(config, stream)
     # The catalogue GET shares the path prefix and goes through; the first data POST gets the body.
     dixa.faults.add(Fault(body=json.dumps(body).encode(), path_prefix=path, skip=1))
-    run = run_tap("tap_dixa", config, catalog=json.loads(discovered.stdout), timeout=60)
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
     assert run.returncode != 0
     assert message in run.stderr, run.stderr[-2000:]
     assert "AttributeError" not in run.stderr and "TypeError" not in run.stderr
-    stream = "records_ratings" if path.endswith("records") else "metric_values"
     assert run.bookmark(stream) is None and run.records(stream) == []
 
 
@@ -180,11 +180,11 @@ def test_shape_errors_describe_the_shape_and_never_quote_customer_data(dixa):
     email = "jane.customer@example.com"
     body = {"data": {"rows": [{"email": email}]}}
     config = _ratings(dixa, end_date="2025-01-07")
-    discovered = run_tap("tap_dixa", config, args=("--discover",))
+    catalog = catalog_of(config, "records_ratings")
     dixa.faults.add(
         Fault(body=json.dumps(body).encode(), path_prefix="/v1/analytics/records", skip=1)
     )
-    run = run_tap("tap_dixa", config, catalog=json.loads(discovered.stdout), timeout=60)
+    run = run_tap("tap_dixa", config, catalog=catalog, timeout=60)
     assert run.returncode != 0
     assert "found object{rows: list[1 × object{email: string}]}" in run.stderr
     assert email not in run.stderr and API_TOKEN not in run.stderr
@@ -228,7 +228,7 @@ def test_a_page_msgspec_refuses_but_python_reads_still_links_the_next(dixa):
 
     dixa.intercept("POST", "/v1/analytics/records", with_nan)
     config = _ratings(dixa, page_limit=5, end_date="2025-01-08", window_days=7)
-    run = run_tap("tap_dixa", config)
+    run = run_tap("tap_dixa", config, catalog=catalog_of(config, "records_ratings"))
     assert run.returncode == 0, run.stderr[-3000:]
     columns, keys = dixa.expected_primary_keys(config)["records_ratings"]
     assert len(keys) > 10 and keys_of(run.records("records_ratings"), columns) == keys
@@ -241,7 +241,8 @@ def test_an_error_nested_in_the_data_of_a_metric_is_an_error_not_no_rows(dixa):
         return SimResponse(200, body, {"Content-Type": "application/json"})
 
     dixa.intercept("POST", "/v1/analytics/metrics", nested_error)
-    run = run_tap("tap_dixa", _ratings(dixa, end_date="2025-01-08"))
+    config = _ratings(dixa, end_date="2025-01-08")
+    run = run_tap("tap_dixa", config, catalog=catalog_of(config, "metric_values"))
     errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
     assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
     assert (

@@ -4,19 +4,20 @@ was emitted."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
-from kit_dixa import API_TOKEN, dixa_config, select_only
+from kit_dixa import API_TOKEN, FEW_CONVERSATIONS, dixa_config, select_only
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
-from support_simulators.framework import Fault
 
 #: How long the second window's export answer is held back.
 SLOW_ANSWER = 30.0
@@ -29,7 +30,7 @@ def _bookmark(message: dict) -> str | None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_path, signum):
-    with DixaSimulator(api_token=API_TOKEN) as sim:
+    with DixaSimulator(api_token=API_TOKEN, conversations_per_day=FEW_CONVERSATIONS) as sim:
         config = dixa_config(
             sim, record_ids=["ratings"], start_date="2025-01-01", end_date="2025-03-15"
         )
@@ -39,8 +40,20 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
         (tmp_path / "config.json").write_text(json.dumps(config))
         (tmp_path / "catalog.json").write_text(json.dumps(catalog))
         # The first window answers at once; the second (asked by the prefetch thread while the
-        # first one's records go out) is held back.
-        sim.faults.add(Fault(delay=SLOW_ANSWER, skip=1, path_prefix="/v1/conversation_export"))
+        # first one's records go out) is held back. The two are asked at once and may arrive in
+        # either order, so the held-back one is told by its window, not by its turn.
+        first_window = str(
+            int(dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp() * 1000) - 1
+        )
+        held_back = threading.Event()
+
+        def hold_back_later_windows(request, normal):
+            if request.arg("updated_after") != first_window:
+                held_back.set()
+                time.sleep(SLOW_ANSWER)
+            return normal()
+
+        sim.intercept("GET", "/v1/conversation_export", hold_back_later_windows)
         errors = (tmp_path / "stderr.txt").open("w+")
         process = subprocess.Popen(
             [
@@ -59,6 +72,7 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
         # out from inside the loop (a second reader would miss what this one has buffered).
         lines = []
         sent = None
+        waiting = False
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
@@ -68,6 +82,7 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
                 raise AssertionError(f"not one message per line: {line[:300]!r}") from None
             if sent is None and message["type"] == "STATE" and _bookmark(message):
                 time.sleep(1.0)  # the prefetch thread is now waiting on the slow answer
+                waiting = held_back.is_set()  # the second window was being asked
                 sent = time.monotonic()
                 process.send_signal(signum)
         process.wait(timeout=SLOW_ANSWER + 30)
@@ -76,10 +91,9 @@ def test_a_signal_while_prefetch_waits_stops_at_once_with_consistent_state(tmp_p
         errors.seek(0)
         err = errors.read()
         errors.close()
-        held_back = not sim.faults.script  # the slow answer's fault was taken: it was asked
         last = [json.loads(line) for line in lines if '"type":"STATE"' in line.replace(" ", "")]
         expected = sim.expected_primary_keys({**config, "end_date": _bookmark(last[-1])})
-    assert held_back  # the second window was being asked when the signal came
+    assert waiting  # the second window was being asked when the signal came
     assert process.returncode == 128 + signum, err[-3000:]
     assert took < 5, f"exited {took:.1f} s after the signal"
     assert f"Stopped by {signum.name}" in err and "Traceback" not in err

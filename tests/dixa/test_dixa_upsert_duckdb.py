@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from kit_dixa import API_TOKEN, dixa_config, limit_recovered_before_each_run, load_into_duckdb
+from kit_dixa import (
+    API_TOKEN,
+    catalog_of,
+    dixa_config,
+    limit_recovered_before_each_run,
+    load_into_duckdb,
+)
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -28,14 +34,16 @@ def test_a_revised_measure_upserts_onto_the_same_key(tmp_path):
     database = tmp_path / "warehouse.duckdb"
     with DixaSimulator(api_token=API_TOKEN) as sim, limit_recovered_before_each_run(sim):
         config = dixa_config(sim, end_date="2025-01-08", metric_ids=["csat"])
-        first = run_tap("tap_dixa", config)
+        # The streams of the measures Dixa revises, not every conversation's notes.
+        catalog = catalog_of(config, *MEASURED)
+        first = run_tap("tap_dixa", config, catalog=catalog)
         assert first.returncode == 0, first.stderr
         load_into_duckdb(first.stdout, database, tmp_path)
         before = {s: table(database, s, f'"{m}"') for s, m in MEASURED.items()}
         counts = {s: len(first.records(s)) for s in MEASURED}
 
         sim.dataset.revise()  # Dixa recomputes every duration, score and response time
-        second = run_tap("tap_dixa", config)
+        second = run_tap("tap_dixa", config, catalog=catalog)
         assert second.returncode == 0, second.stderr
         load_into_duckdb(second.stdout, database, tmp_path)
 

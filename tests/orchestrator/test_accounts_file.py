@@ -1,7 +1,8 @@
 """Many accounts in one Meltano project: accounts.yml → accounts.meltano.yml (scripts/accounts.py).
 
 What Meltano makes of the generated plugins is asked of Meltano itself (`meltano invoke
---dump=config`, `meltano config list --extras`), in a scratch copy of this project.
+--dump=config --print-var=MELTANO_EXTRACT__LOAD_SCHEMA`: the config the tap gets and the schema
+the loader is told), in a scratch copy of this project.
 """
 
 from __future__ import annotations
@@ -52,53 +53,84 @@ def _meltano(project: Path, *args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _config(project: Path, plugin: str, env: dict[str, str]) -> dict:
-    out = _meltano(project, "--environment=prod", "invoke", "--dump=config", plugin, env=env)
-    return json.loads(out[out.index("{") :])
+#: Where the loader is told to write an extractor's streams (from its `load_schema` extra).
+LOAD_SCHEMA = "MELTANO_EXTRACT__LOAD_SCHEMA"
 
 
-def test_each_account_is_a_plugin_with_its_own_secrets_and_account_id(tmp_path):
-    project = _project(tmp_path, TWO_DIXA_ONE_THENA)
-    env = {
-        "TAP_DIXA__ACME_API_TOKEN": "acme-token",
-        "TAP_DIXA__GLOBEX_EU_API_TOKEN": "globex-token",
-        # The parent's variable: Meltano would hand it to every account whose own is unset.
-        "TAP_DIXA_API_TOKEN": "parent-token",
-        "TAP_THENA__INITECH_API_KEY": "initech-key",
+def _invoked(project: Path, plugin: str, env: dict[str, str]) -> tuple[dict, str]:
+    """What `meltano invoke` hands the plugin in the prod environment: its config, and the
+    loader's target schema it passes on (one `meltano` command, a few seconds, for both)."""
+    out = _meltano(
+        project,
+        "--environment=prod",
+        "invoke",
+        f"--print-var={LOAD_SCHEMA}",
+        "--dump=config",
+        plugin,
+        env=env,
+    )
+    variable, _, rest = out.partition("\n")
+    name, _, schema = variable.partition("=")
+    assert name == LOAD_SCHEMA, out[:300]
+    return json.loads(rest[rest.index("{") :]), schema
+
+
+ENV = {
+    "TAP_DIXA__ACME_API_TOKEN": "acme-token",
+    "TAP_DIXA__GLOBEX_EU_API_TOKEN": "globex-token",
+    # The parent's variable: Meltano would hand it to every account whose own is unset.
+    "TAP_DIXA_API_TOKEN": "parent-token",
+    "TAP_THENA__INITECH_API_KEY": "initech-key",
+}
+
+
+@pytest.fixture(scope="module")
+def invoked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, str]]:
+    """Each account's plugin invoked once, in one scratch project, for the tests below."""
+    project = _project(tmp_path_factory.mktemp("project"), TWO_DIXA_ONE_THENA)
+    return {
+        plugin: _invoked(project, plugin, ENV)
+        for plugin in ("tap-dixa--acme", "tap-dixa--globex-eu", "tap-thena--initech")
+    } | {
+        # An account whose own variable is unset, the parent's set.
+        "tap-dixa--acme unset": _invoked(
+            project, "tap-dixa--acme", {"TAP_DIXA_API_TOKEN": "parent-token"}
+        )
     }
-    acme = _config(project, "tap-dixa--acme", env)
+
+
+def test_each_account_is_a_plugin_with_its_own_secrets_and_account_id(invoked):
+    acme, _ = invoked["tap-dixa--acme"]
     assert (acme["account_id"], acme["api_token"], acme["timezone"]) == (
         "acme",
         "acme-token",
         "Europe/Copenhagen",
     )
     assert acme["start_date"] == "2024-01-01"  # the tap's prod config, inherited
-    globex = _config(project, "tap-dixa--globex-eu", env)
+    globex, _ = invoked["tap-dixa--globex-eu"]
     assert (globex["account_id"], globex["api_token"], globex["timezone"]) == (
         "globex-eu",
         "globex-token",
         "UTC",
     )
-    initech = _config(project, "tap-thena--initech", env)
+    initech, _ = invoked["tap-thena--initech"]
     assert (initech["account_id"], initech["api_key"], initech["workspace"]) == (
         "initech",
         "initech-key",
         "initech",
     )
     # An account whose own variable is unset gets no credential, never the parent's.
-    unset = _config(project, "tap-dixa--acme", {"TAP_DIXA_API_TOKEN": "parent-token"})
+    unset, _ = invoked["tap-dixa--acme unset"]
     assert not unset.get("api_token")
 
 
-def test_every_account_of_a_tap_loads_into_the_taps_schema(tmp_path):
-    project = _project(tmp_path, TWO_DIXA_ONE_THENA)
+def test_every_account_of_a_tap_loads_into_the_taps_schema(invoked):
     for plugin, schema in (
         ("tap-dixa--acme", "tap_dixa"),
         ("tap-dixa--globex-eu", "tap_dixa"),
         ("tap-thena--initech", "tap_thena"),
     ):
-        out = _meltano(project, "config", "list", plugin, "--extras", env={})
-        assert f"current value: '{schema}'" in out.split("_load_schema", 1)[1].splitlines()[0]
+        assert invoked[plugin][1] == schema, plugin
 
 
 def test_the_generated_file_lists_each_accounts_variables(tmp_path):
