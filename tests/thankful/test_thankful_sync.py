@@ -21,7 +21,7 @@ from kit_thankful import (
 )
 from tap_runner import run_tap
 
-from support_simulators.framework import Fault
+from support_simulators.framework import Fault, json_response
 from support_simulators.thankful import ThankfulSimulator
 
 UTC = dt.timezone.utc
@@ -201,9 +201,15 @@ def test_a_stream_selected_later_gets_its_history(thankful):
 
 def test_resume_after_interruption_continues_from_the_last_complete_day(thankful):
     config = thankful_config(thankful, lookback_days=0, max_retries=0)
-    thankful.faults.add(
-        Fault(status=500, skip=3, path_prefix="/api/v1/tickets")
-    )  # the 4th day fails
+    # The 4th day fails. Two days are asked at once and may arrive in either order, so the
+    # failing request is told by its day, not by its turn.
+
+    def fail_the_fourth_day(request, normal):
+        if request.arg("s") == z_day("2025-01-04")[0]:
+            return json_response({"error": "internal"}, 500)
+        return normal()
+
+    thankful.intercept("GET", "/api/v1/tickets", fail_the_fourth_day)
     interrupted = run_tap("tap_thankful", config)
     assert interrupted.returncode != 0
     assert "HTTP 500" in interrupted.stderr and "/api/v1/tickets" in interrupted.stderr
@@ -214,6 +220,7 @@ def test_resume_after_interruption_continues_from_the_last_complete_day(thankful
         )
 
     thankful.reset_log()
+    thankful.intercepts.clear()  # the 4th day answers again
     resumed = run_tap("tap_thankful", config, state=interrupted.final_state)
     assert resumed.returncode == 0, resumed.stderr
     assert day_queries(thankful, "tickets")[0] == z_day("2025-01-04")
