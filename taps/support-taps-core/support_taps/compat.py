@@ -61,6 +61,9 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
 )
 
 
+_now, _UTC = dt.datetime.now, dt.timezone.utc
+
+
 def utc_now() -> dt.datetime:
     """Now, in UTC (what the SDK stamps as time_extracted)."""
     return dt.datetime.now(dt.timezone.utc)
@@ -175,7 +178,7 @@ class FastRecordMessages(_StreamMixin):
             super()._write_record_message(record)
             return
         stream, write = direct
-        write(stream, record, self._stream_version, utc_now())
+        write(stream, record, self._stream_version, _now(_UTC))  # utc_now(), without its call
         self.state_manager.is_flushed = False
 
     def _process_record(
