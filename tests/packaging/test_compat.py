@@ -7,6 +7,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import typing as t
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,7 @@ SIGNATURES = {
     (Tap, "_handle_termination"): ["self", "signum", "frame"],
     (Stream, "_write_activate_version_message"): ["self", "full_table_version"],
     (Stream, "finalize_state_progress_markers"): ["self", "state"],
+    (Stream, "_increment_stream_state"): ["self", "latest_record", "context"],
 }
 
 #: The private SDK attributes compat reads or sets (checked on a live stream below).
@@ -120,6 +122,42 @@ def test_records_written_directly_are_the_sdk_writers_bytes(thena_stream, capsys
     assert direct.endswith("\n") and direct.count("\n") == 1
     assert without_time(direct) == without_time(sdk)
     assert re.search(r'"time_extracted":"\d{4}-\d\d-\d\dT[^"]+Z"', direct)
+
+
+@pytest.mark.parametrize("check_sorted", [True, False])
+def test_the_fast_bookmark_step_keeps_the_sdks_state(check_sorted, monkeypatch):
+    """Record after record (text values rising, repeating, falling, a null, a datetime), the
+    fast bookmark step leaves the state the SDK's own step leaves."""
+    import copy
+    import datetime as dt
+
+    values = [
+        "2025-01-02T00:00:00+00:00",
+        "2025-01-02T00:00:00+00:00",
+        "2025-01-03T00:00:00+00:00",
+        "2025-01-01T00:00:00+00:00",
+        None,
+        dt.datetime(2025, 1, 4, tzinfo=dt.timezone.utc),
+        "2025-01-05T00:00:00+00:00",
+    ]
+
+    def states(step: t.Callable[..., None]) -> list[dict]:
+        tap = TapThena(
+            config={"api_key": "k", "api_url": "http://127.0.0.1:9", "start_date": "2025-01-01"},
+            parse_env_config=False,
+        )
+        stream = tap.streams["requests"]
+        monkeypatch.setattr(type(stream), "check_sorted", check_sorted, raising=False)
+        assert stream._bookmark_step == (stream.replication_key, check_sorted)
+        seen = []
+        for value in values:
+            step(stream, {stream.replication_key: value})
+            seen.append(copy.deepcopy(stream.tap_state))
+        return seen
+
+    fast = states(lambda stream, record: stream._increment_stream_state(record))
+    sdk = states(lambda stream, record: Stream._increment_stream_state(stream, record))
+    assert fast == sdk
 
 
 def test_a_stream_map_takes_the_sdks_path(thena_stream):

@@ -57,7 +57,11 @@ PRIVATE_HOOKS: tuple[tuple[str, str], ...] = (
     # children) has synced; ActivateVersionAfterSync relies on that.
     ("singer_sdk.Stream", "finalize_state_progress_markers"),
     ("singer_sdk.Stream", "_schema"),
+    ("singer_sdk.Stream", "_increment_stream_state"),
 )
+
+
+_now, _UTC = dt.datetime.now, dt.timezone.utc
 
 
 def utc_now() -> dt.datetime:
@@ -174,7 +178,7 @@ class FastRecordMessages(_StreamMixin):
             super()._write_record_message(record)
             return
         stream, write = direct
-        write(stream, record, self._stream_version, utc_now())
+        write(stream, record, self._stream_version, _now(_UTC))  # utc_now(), without its call
         self.state_manager.is_flushed = False
 
     def _process_record(
@@ -215,6 +219,52 @@ class FastRecordMessages(_StreamMixin):
         ):
             return None
         return maps[0].stream_alias, write
+
+
+class FastBookmarkStep(_StreamMixin):
+    """The SDK's bookmark step for each record (`_increment_stream_state`), without finding
+    the stream's state anew through three layers for every record.
+
+    For an incremental stream that is not sorted (progress is kept in the state's progress
+    markers) and not partitioned, the SDK keeps there the highest replication value seen so
+    far (`singer_sdk.helpers._state.increment_state`): with `check_sorted`, a value replaces
+    the marker if there is none or it is not smaller; without it, every value does. That
+    rule is applied here to the stream's state found in the tap's state, when the record's
+    value and the marker are text (the SDK's `to_json_compatible` leaves text as it is).
+    Anything else (no state or markers yet, a partition, a sorted stream, a null, a datetime
+    or number) goes through the SDK's own step. Mix in before the SDK stream class.
+    """
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: t.Mapping[str, t.Any] | None = None
+    ) -> None:
+        step = self._bookmark_step
+        if step is not None and context is None:
+            key, check_sorted = step
+            value = latest_record.get(key)
+            bookmarks = self.tap_state.get("bookmarks")
+            state = bookmarks.get(self.name) if bookmarks else None
+            markers = state.get(PROGRESS_MARKERS) if state else None
+            if value.__class__ is str and markers is not None:
+                old = markers.get("replication_key_value")
+                if old is None or old.__class__ is str:
+                    if old is None or not check_sorted or value >= old:
+                        markers["replication_key"] = key
+                        markers["replication_key_value"] = value
+                    return
+        super()._increment_stream_state(latest_record, context=context)
+
+    @cached_property
+    def _bookmark_step(self) -> tuple[str, bool] | None:
+        """(replication key, check_sorted) where the fast step applies, else None."""
+        if (
+            self.replication_method != "INCREMENTAL"
+            or not self.replication_key
+            or self.is_sorted
+            or self.state_partitioning_keys is not None
+        ):
+            return None
+        return self.replication_key, self.check_sorted
 
 
 class SchemaOncePerRun(_StreamMixin):

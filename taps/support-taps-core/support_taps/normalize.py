@@ -38,6 +38,15 @@ def to_text(value: object) -> str | None:
 
 def to_number(value: object) -> int | float | None:
     """A JSON number from a number or numeric string; anything else becomes None."""
+    if value.__class__ is str:
+        if value in MISSING:  # a placeholder as sent, without the cost of a failed `int`
+            return None
+        # The common case, an integer as text: `int` reads it as the general path below
+        # does (surrounding whitespace too), and reads no placeholder of MISSING.
+        try:
+            return int(value)
+        except ValueError:
+            pass
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (int, float)):
@@ -57,6 +66,8 @@ def to_number(value: object) -> int | float | None:
 
 
 def to_integer(value: object) -> int | None:
+    if value.__class__ is int:
+        return value
     number = to_number(value)
     if number is None:
         return None
@@ -86,8 +97,35 @@ def _us_day(text: str) -> str | None:
 
 US_MINUTES = "%m/%d/%Y %H:%M"
 
-#: "MM/DD/YYYY HH:MM" -> its ISO text in UTC (or None): a minute's stamp repeats across rows.
-_US_MINUTES: dict[str, str | None] = {}
+#: "MM/DD/YYYY HH" -> "YYYY-MM-DDTHH:" in UTC, or "" if it is no hour of a calendar day: an
+#: hour repeats across many rows where a minute's stamp rarely does.
+_US_HOURS: dict[str, str] = {}
+
+
+def _us_hour(text: str) -> str:
+    """ "MM/DD/YYYY HH" -> "YYYY-MM-DDTHH:", or "" if it is none; cached."""
+    try:
+        return _US_HOURS[text]
+    except KeyError:
+        pass
+    day, hours = _us_day(text[:10]), text[11:13]
+    head = f"{day}T{hours}:" if day and hours.isdigit() and hours < "24" else ""
+    if len(_US_HOURS) > 100_000:
+        _US_HOURS.clear()
+    _US_HOURS[text] = head
+    return head
+
+
+def us_minutes_utc(value: str) -> str | None:
+    """The ISO text of a UTC "MM/DD/YYYY HH:MM", or None if it is no such time: to_utc_iso's
+    fast path, for callers that checked the shape (16 characters, "/" at 2 and 5, " " at 10,
+    ":" at 13) and that the format applies."""
+    head = _us_hour(value[:13])
+    minutes = value[14:16]
+    if head and minutes.isdigit() and minutes < "60":
+        return f"{head}{minutes}:00+00:00"
+    return None
+
 
 _ISO_DAYS: dict[str, bool] = {}
 
@@ -112,34 +150,56 @@ def _iso_day(text: str) -> bool:
 _UTC_SUFFIXES = {19: "", 20: "Z", 25: "+00:00"}
 
 
-def _utc_seconds(value: str, zone: dt.tzinfo) -> str | None:
+#: "00" to "59": a minute or second as two ASCII digits (str.isdigit takes other scripts' too).
+_SIXTY = frozenset(f"{n:02d}" for n in range(60))
+
+#: "YYYY-MM-DD HH:MM" (or with "T") -> "YYYY-MM-DDTHH:MM:", or "" if it is no minute of a
+#: calendar day: a minute repeats across rows where a stamp to the second rarely does.
+_ISO_MINUTES: dict[str, str] = {}
+
+
+def _iso_minute(text: str) -> str:
+    """ "YYYY-MM-DD HH:MM" (or with "T") -> "YYYY-MM-DDTHH:MM:", or "" if it is none; cached."""
+    try:
+        return _ISO_MINUTES[text]
+    except KeyError:
+        pass
+    hours, minutes = text[11:13], text[14:16]
+    head = ""
+    if (
+        text[4] == "-"
+        and text[7] == "-"
+        and text[10] in " T"
+        and text[13] == ":"
+        and text.isascii()
+        and hours.isdigit()
+        and hours < "24"
+        and minutes in _SIXTY
+        and _iso_day(text[:10])
+    ):
+        head = f"{text[:10]}T{hours}:{minutes}:"
+    if len(_ISO_MINUTES) > 100_000:
+        _ISO_MINUTES.clear()
+    _ISO_MINUTES[text] = head
+    return head
+
+
+def utc_seconds_iso(value: str, zone: dt.tzinfo = UTC) -> str | None:
     """The ISO text of "YYYY-MM-DD HH:MM:SS" (or with "T", "Z", "+00:00") in UTC, without
-    parsing it into a datetime; None for any other text (the general path reads it)."""
+    parsing it into a datetime; None for any other text (to_utc_iso's general path reads it).
+    Without an offset, the text is in `zone`: only UTC is read here. to_utc_iso's fast path,
+    for callers that read many such stamps."""
     suffix = _UTC_SUFFIXES.get(len(value))
     if (
         suffix is None
-        or value[4] != "-"
-        or value[7] != "-"
-        or value[10] not in " T"
-        or value[13] != ":"
         or value[16] != ":"
-        or not value.endswith(suffix)
+        or value[17:19] not in _SIXTY
+        or (suffix and not value.endswith(suffix))
         or (not suffix and zone is not UTC)
-        or not value.isascii()  # str.isdigit takes other scripts' digits too
     ):
         return None
-    hours, minutes, seconds = value[11:13], value[14:16], value[17:19]
-    if not (
-        hours.isdigit()
-        and minutes.isdigit()
-        and seconds.isdigit()
-        and hours < "24"
-        and minutes < "60"
-        and seconds < "60"
-        and _iso_day(value[:10])
-    ):
-        return None
-    return f"{value[:10]}T{hours}:{minutes}:{seconds}+00:00"
+    head = _iso_minute(value[:16])
+    return f"{head}{value[17:19]}+00:00" if head else None
 
 
 def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC) -> str | None:
@@ -151,7 +211,7 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
     """
     if value.__class__ is not str:
         return None
-    # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use; the day
+    # Fast path for the US style "MM/DD/YYYY HH:MM" that exports commonly use; the hour
     # part repeats across many rows, so its check (month 13, 30 February) is cached.
     if (
         len(value) == 16
@@ -162,20 +222,9 @@ def to_utc_iso(value: object, formats: Iterable[str] = (), zone: dt.tzinfo = UTC
         and zone is UTC
         and US_MINUTES in formats
     ):
-        try:
-            return _US_MINUTES[value]
-        except KeyError:
-            pass
-        day, hours, minutes = _us_day(value[:10]), value[11:13], value[14:16]
-        iso = None
-        if day and hours.isdigit() and minutes.isdigit() and hours < "24" and minutes < "60":
-            iso = f"{day}T{hours}:{minutes}:00+00:00"
-        if len(_US_MINUTES) > 100_000:
-            _US_MINUTES.clear()
-        _US_MINUTES[value] = iso
-        return iso
+        return us_minutes_utc(value)
     # Fast path for ISO text to the second in UTC, what most APIs send.
-    iso = _utc_seconds(value, zone) if 19 <= len(value) <= 25 else None
+    iso = utc_seconds_iso(value, zone) if 19 <= len(value) <= 25 else None
     if iso is not None:
         return iso
     text = value.strip()
@@ -283,6 +332,8 @@ class RecordNormalizer:
         properties = schema.get("properties", {})
         self.known = frozenset(properties)
         self.date_formats = tuple(date_formats)
+        #: Whether a date in US_MINUTES's shape is read by to_utc_iso's fast path (UTC).
+        self._us_minutes = US_MINUTES in self.date_formats
         self.on_unknown = on_unknown
         self.on_unreadable = on_unreadable
         self.placeholders = frozenset(placeholders)
@@ -357,18 +408,31 @@ class RecordNormalizer:
         get = record.get
         for name in self.text:
             value = get(name)
-            if value is not None and value.__class__ is not str:
+            if value.__class__ is not str and value is not None:
                 record[name] = _as_text(value)
+        us_minutes, formats = self._us_minutes, self.date_formats
         for name in self.dates:
             value = get(name)
-            if value is not None:
-                if value == "":
-                    record[name] = None
-                    continue
-                iso = to_utc_iso(value, self.date_formats)
-                if iso is None and not self._placeholder(value):
-                    self._unreadable(name, value)
-                record[name] = iso
+            if value is None:
+                continue
+            if value == "":
+                record[name] = None
+                continue
+            if (
+                us_minutes
+                and value.__class__ is str
+                and len(value) == 16
+                and value[2] == "/"
+                and value[5] == "/"
+                and value[10] == " "
+                and value[13] == ":"
+            ):
+                iso = us_minutes_utc(value)  # to_utc_iso's first step, without its call
+            else:
+                iso = to_utc_iso(value, formats)
+            if iso is None and not self._placeholder(value):
+                self._unreadable(name, value)
+            record[name] = iso
         for name in self.integers:
             value = get(name)
             if value is not None and value.__class__ is not int:

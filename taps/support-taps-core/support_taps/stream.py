@@ -20,6 +20,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from support_taps.accounts import ACCOUNT_KEY
 from support_taps.compat import (
     ActivateVersionAfterSync,
+    FastBookmarkStep,
     FastRecordMessages,
     tap_of,
     write_state_message,
@@ -83,7 +84,7 @@ _REQUEST_CONTEXTS: weakref.WeakKeyDictionary[requests.PreparedRequest, t.Mapping
 )
 
 
-class SupportStream(ActivateVersionAfterSync, FastRecordMessages, RESTStream):
+class SupportStream(ActivateVersionAfterSync, FastBookmarkStep, FastRecordMessages, RESTStream):
     """Auth-agnostic base: timeouts, retries, error messages, JSON parsing, windows.
 
     Vendor base streams set `vendor`, `credential_settings` and `url_settings`, and

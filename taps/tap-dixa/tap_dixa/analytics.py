@@ -463,6 +463,20 @@ class RecordStream(AnalyticsStream, WindowedStream):
 
     def checked_row(self, raw: t.Any, response: requests.Response) -> dict[str, t.Any]:
         """A row in the documented shape, or an error naming the endpoint and what came instead."""
+        # The common case checked at once, without the messages each check would need to fail.
+        if isinstance(raw, dict):
+            fields = raw.get("fields", [])
+            if (
+                isinstance(raw.get("primaryTimestampField"), dict)
+                and isinstance(fields, list)
+                and all(
+                    isinstance(item, dict)
+                    and isinstance(item.get("name"), str)
+                    and (item.get("field") is None or isinstance(item.get("field"), dict))
+                    for item in fields
+                )
+            ):
+                return raw
         where = f"record {self.record_id}"
         self.expect_shape(raw, dict, f"a row of {where}", response)
         primary = raw.get("primaryTimestampField")

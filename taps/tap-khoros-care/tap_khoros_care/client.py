@@ -331,12 +331,13 @@ class KhorosStream(KhorosAPIStream, WindowedStream):
             for name, convert in converters:
                 value = get(name)
                 # `text` inlined for its common case (a plain string): most columns, every row.
+                # `strip` gives the string itself when it has no whitespace at either end
+                # (else a copy, and `text` reads it).
                 if (
                     convert is text
                     and value.__class__ is str
+                    and value.strip() is value
                     and value not in MISSING
-                    and not value[:1].isspace()
-                    and not value[-1:].isspace()
                 ):
                     record[name] = value
                 else:

@@ -22,6 +22,7 @@ from support_taps.normalize import (
     to_number,
     to_text,
     to_utc_iso,
+    utc_seconds_iso,
 )
 
 UTC = dt.timezone.utc
@@ -50,6 +51,10 @@ def datetime_reader(zone: dt.tzinfo, *, day_first: bool) -> t.Callable[[object],
 
     def read(value: object) -> str | None:
         if value.__class__ is str:  # every exported value; to_utc_iso nulls the placeholders
+            if 19 <= len(value) <= 25:  # most likely "YYYY-MM-DD HH:MM:SS": to_utc_iso's fast path
+                iso = utc_seconds_iso(value, zone)
+                if iso is not None:
+                    return iso
             if len(value) >= 12 and value.isdigit():
                 return _epoch_ms(int(value))
             return to_utc_iso(value, other_formats, zone)
