@@ -7,6 +7,7 @@ import logging
 import re
 import selectors
 import socket
+import sys
 import threading
 import time
 import typing as t
@@ -183,6 +184,17 @@ class _Server(ThreadingHTTPServer):
         super().server_close()
         self._wake_reader.close()
         self._wake_writer.close()
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        """A client that went away mid-answer (a tap stopped, timed out or killed: common,
+        and on purpose in many tests) is a debug line; anything else is logged with its
+        traceback. socketserver's own handler prints both to stderr, where they read as a
+        failure of whatever else writes there."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            logger.debug("client %s went away: %s", client_address, error)
+        else:
+            logger.exception("error answering %s", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
