@@ -11,6 +11,7 @@ only in columns whose type cannot hold them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import typing as t
@@ -76,44 +77,29 @@ def to_integer(value: object) -> int | None:
     return number
 
 
-_US_DAYS: dict[str, str | None] = {}
+#: Distinct texts each stamp-reading cache keeps (days, hours and minutes repeat across many
+#: rows; the bound keeps a long export's memory flat).
+_CACHED = 100_000
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def _us_day(text: str) -> str | None:
     """ "MM/DD/YYYY" -> "YYYY-MM-DD", or None if it is no date; cached."""
     try:
-        return _US_DAYS[text]
-    except KeyError:
-        pass
-    try:
-        iso = dt.date(int(text[6:10]), int(text[0:2]), int(text[3:5])).isoformat()
+        return dt.date(int(text[6:10]), int(text[0:2]), int(text[3:5])).isoformat()
     except ValueError:
-        iso = None
-    if len(_US_DAYS) > 100_000:
-        _US_DAYS.clear()
-    _US_DAYS[text] = iso
-    return iso
+        return None
 
 
 US_MINUTES = "%m/%d/%Y %H:%M"
 
-#: "MM/DD/YYYY HH" -> "YYYY-MM-DDTHH:" in UTC, or "" if it is no hour of a calendar day: an
-#: hour repeats across many rows where a minute's stamp rarely does.
-_US_HOURS: dict[str, str] = {}
 
-
+@functools.lru_cache(maxsize=_CACHED)
 def _us_hour(text: str) -> str:
-    """ "MM/DD/YYYY HH" -> "YYYY-MM-DDTHH:", or "" if it is none; cached."""
-    try:
-        return _US_HOURS[text]
-    except KeyError:
-        pass
+    """ "MM/DD/YYYY HH" -> "YYYY-MM-DDTHH:" in UTC, or "" if it is no hour of a calendar day;
+    cached by the hour (an hour repeats across many rows where a minute's stamp rarely does)."""
     day, hours = _us_day(text[:10]), text[11:13]
-    head = f"{day}T{hours}:" if day and hours.isdigit() and hours < "24" else ""
-    if len(_US_HOURS) > 100_000:
-        _US_HOURS.clear()
-    _US_HOURS[text] = head
-    return head
+    return f"{day}T{hours}:" if day and hours.isdigit() and hours < "24" else ""
 
 
 def us_minutes_utc(value: str) -> str | None:
@@ -127,23 +113,13 @@ def us_minutes_utc(value: str) -> str | None:
     return None
 
 
-_ISO_DAYS: dict[str, bool] = {}
-
-
+@functools.lru_cache(maxsize=_CACHED)
 def _iso_day(text: str) -> bool:
     """Whether "YYYY-MM-DD" is a calendar day; cached (days repeat across many rows)."""
     try:
-        return _ISO_DAYS[text]
-    except KeyError:
-        pass
-    try:
-        valid = dt.date.fromisoformat(text).isoformat() == text
+        return dt.date.fromisoformat(text).isoformat() == text
     except ValueError:
-        valid = False
-    if len(_ISO_DAYS) > 100_000:
-        _ISO_DAYS.clear()
-    _ISO_DAYS[text] = valid
-    return valid
+        return False
 
 
 #: The UTC offsets a UTC "YYYY-MM-DD HH:MM:SS" may end with, by the length of the whole text.
@@ -153,17 +129,12 @@ _UTC_SUFFIXES = {19: "", 20: "Z", 25: "+00:00"}
 #: "00" to "59": a minute or second as two ASCII digits (str.isdigit takes other scripts' too).
 _SIXTY = frozenset(f"{n:02d}" for n in range(60))
 
-#: "YYYY-MM-DD HH:MM" (or with "T") -> "YYYY-MM-DDTHH:MM:", or "" if it is no minute of a
-#: calendar day: a minute repeats across rows where a stamp to the second rarely does.
-_ISO_MINUTES: dict[str, str] = {}
 
-
+@functools.lru_cache(maxsize=_CACHED)
 def _iso_minute(text: str) -> str:
-    """ "YYYY-MM-DD HH:MM" (or with "T") -> "YYYY-MM-DDTHH:MM:", or "" if it is none; cached."""
-    try:
-        return _ISO_MINUTES[text]
-    except KeyError:
-        pass
+    """ "YYYY-MM-DD HH:MM" (or with "T") -> "YYYY-MM-DDTHH:MM:", or "" if it is no minute of a
+    calendar day; cached by the minute (a minute repeats across rows where a stamp to the
+    second rarely does)."""
     hours, minutes = text[11:13], text[14:16]
     head = ""
     if (
@@ -178,9 +149,6 @@ def _iso_minute(text: str) -> str:
         and _iso_day(text[:10])
     ):
         head = f"{text[:10]}T{hours}:{minutes}:"
-    if len(_ISO_MINUTES) > 100_000:
-        _ISO_MINUTES.clear()
-    _ISO_MINUTES[text] = head
     return head
 
 
