@@ -14,13 +14,12 @@ import subprocess
 import sys
 import typing as t
 import uuid
-from collections import Counter
 from pathlib import Path
 
 import kit_meltano_project as meltano_project
 import pytest
 from fanout import Postgres, embedded_postgres
-from kit_keys import plain
+from kit_keys import key_problems, plain
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).parent / "meltano"
@@ -230,14 +229,6 @@ def landing_problems(
             for row in table_keys(pg, schema, stream, columns)
             if account is None or row[0] == account
         ]
-        wanted = {tuple(plain(v) for v in key) for key in wanted}
-        twice = [key for key, count in Counter(rows).items() if count > 1]
-        if twice:
-            problems.append(f"{label}{stream}: {len(twice)} keys landed more than once")
-        if set(rows) != wanted:
-            problems.append(
-                f"{label}{stream}: {len(wanted - set(rows))} of {len(wanted)} keys missing, "
-                f"{len(set(rows) - wanted)} never served"
-                + (" to this account" if account is not None else "")
-            )
+        whom = " to this account" if account is not None else ""
+        problems += key_problems(f"{label}{stream}", rows, wanted, whom)
     return problems

@@ -40,14 +40,13 @@ import subprocess
 import sys
 import typing as t
 import urllib.request
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 from fanout import embedded_postgres
 from kit_clone import clone_of_working_tree
-from kit_keys import plain
+from kit_keys import key_problems
 from kit_postgres import landing_problems
 
 from support_simulators.registry import DEMO_PORTS, simulator_class
@@ -350,23 +349,11 @@ def duckdb_landing_problems(path: Path, schema: str, expected: dict) -> list[str
         }
         for stream, (columns, keys) in expected.items():
             table = stream.lower()
-            if table not in tables:
-                rows: list[tuple] = []
-            else:
+            rows: list[tuple] = []
+            if table in tables:
                 names = ", ".join(f'"{c.lower()}"' for c in columns)
-                rows = [
-                    tuple(plain(v) for v in row)
-                    for row in con.execute(f'select {names} from "{schema}"."{table}"').fetchall()
-                ]
-            wanted = {tuple(plain(v) for v in key) for key in keys}
-            twice = [key for key, count in Counter(rows).items() if count > 1]
-            if twice:
-                problems.append(f"{stream}: {len(twice)} keys landed more than once")
-            if set(rows) != wanted:
-                problems.append(
-                    f"{stream}: {len(rows)} rows; {len(wanted - set(rows))} of {len(wanted)} "
-                    f"keys missing, {len(set(rows) - wanted)} never served"
-                )
+                rows = con.execute(f'select {names} from "{schema}"."{table}"').fetchall()
+            problems += key_problems(stream, rows, keys)
     return problems
 
 
