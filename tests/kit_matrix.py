@@ -33,7 +33,7 @@ from kit_answers import (
     is_update_stamp,
     row_lists,
 )
-from kit_dixa import dixa_config
+from kit_dixa import FEW_CONVERSATIONS, dixa_config
 from kit_hostile import Elsewhere
 from kit_thankful import thankful_config
 from kit_thena import thena_config
@@ -192,7 +192,9 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "tap-dixa",
             "tap_dixa",
-            lambda: DixaSimulator(api_token=DIXA_TOKEN),
+            # Few conversations: each is a notes request at Dixa's paced rate, and every
+            # endpoint's facts (paged, versioned, numeric ids) are the same as at 40 a day.
+            lambda: DixaSimulator(api_token=DIXA_TOKEN, conversations_per_day=FEW_CONVERSATIONS),
             lambda sim: dixa_config(
                 sim,
                 api_token=DIXA_TOKEN,
