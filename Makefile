@@ -23,11 +23,11 @@ $(VENV)/.installed: pyproject.toml $(addsuffix /pyproject.toml,$(DISTRIBUTIONS))
 demo: $(VENV)/.installed
 	$(PY) scripts/demo.py $(if $(filter-out 0 no false,$(VERBOSE)),--verbose,)
 
-# The tests start the taps and Meltano as processes hundreds of times, and each must load this
-# repository's modules from cached bytecode, not compile them again: an environment that sets
+# The tests (and benchmarks) start the taps and Meltano as processes hundreds of times, and each
+# must load this repository's modules from cached bytecode, not compile them again: one that sets
 # PYTHONDONTWRITEBYTECODE (some CI images do) costs the fast tests a third of their CPU time.
 # An empty value is unset to Python; __pycache__/ is ignored by git.
-test test-fast: export PYTHONDONTWRITEBYTECODE =
+test test-fast benchmark: export PYTHONDONTWRITEBYTECODE =
 
 # Four pytest-xdist workers by default (pyproject.toml, addopts); `make test PYTEST_ARGS=-n0`
 # runs every test in one process, in order (e.g. to read a failing test's output in sequence).
