@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from served import served
 from verdict import check
 
 from support_simulators.dixa.catalogue import RECORDS
@@ -38,7 +39,7 @@ START = dt.date(2025, 3, 3)
 
 
 def backfill(days: int) -> float:
-    with DixaSimulator(api_token=TOKEN) as sim:
+    with served(lambda: DixaSimulator(api_token=TOKEN)) as sim:
         config = {
             "api_token": TOKEN,
             "api_url": sim.url,
@@ -51,18 +52,10 @@ def backfill(days: int) -> float:
             path = Path(tmp, "config.json")
             path.write_text(json.dumps(config))
             started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "tap_dixa", "--config", str(path)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            records = tap_run(tmp, "--config", str(path))
             wall = time.perf_counter() - started
-        if done.returncode != 0:
-            sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
-        records = sum(1 for line in done.stdout.splitlines() if line.startswith('{"type":"RECORD"'))
-        requests_made = len(sim.calls())
-        refused = len(sim.calls(status=429))
+        requests_made = sim.requests_made()
+        refused = sim.requests_made(status=429)
     floor = max(0, requests_made - RATE_BURST) / RATE_LIMIT
     print(
         f"Backfill of {days} days, every stream: {records} records in {requests_made} requests "
@@ -99,22 +92,18 @@ def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]
     return made, objects
 
 
-def tap_run(tmp: str) -> subprocess.CompletedProcess[str]:
-    """`tap-dixa` with the config and catalog in `tmp`, its output captured."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tap_dixa",
-            "--config",
-            f"{tmp}/config.json",
-            "--catalog",
-            f"{tmp}/catalog.json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def tap_run(tmp: str, *args: str) -> int:
+    """The RECORD messages of `tap-dixa` run with `args`. Its output goes to a file in `tmp`, not
+    a pipe: reading a pipe would take this process's time, and a real target reads elsewhere."""
+    output, errors = Path(tmp, "output.jsonl"), Path(tmp, "stderr.log")
+    with output.open("wb") as stdout, errors.open("wb") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_dixa", *args], stdout=stdout, stderr=stderr, check=False
+        )
+    if done.returncode != 0:
+        sys.exit(f"tap-dixa failed:\n{errors.read_text()[-2000:]}")
+    with output.open("rb") as lines:
+        return sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
 
 
 def export_backfill(days: int, repeat: int) -> tuple[float, float]:
@@ -122,7 +111,7 @@ def export_backfill(days: int, repeat: int) -> tuple[float, float]:
     median of `repeat` runs, each timed beside a plain loop run just before it (so that other
     load on the machine hits both alike)."""
     end = EXPORT_START + dt.timedelta(days=days)
-    with DixaSimulator(api_token=TOKEN) as sim:
+    with served(lambda: DixaSimulator(api_token=TOKEN)) as sim:
         config = {
             "api_token": TOKEN,
             "api_url": sim.url,
@@ -155,15 +144,14 @@ def export_backfill(days: int, repeat: int) -> tuple[float, float]:
                 started = time.perf_counter()
                 export_plain_loop(sim.url, EXPORT_START, end)
                 plain = time.perf_counter() - started
-                sim.reset_log()
+                sim.reset()
                 started = time.perf_counter()
-                done = tap_run(tmp)
+                records = tap_run(
+                    tmp, "--config", f"{tmp}/config.json", "--catalog", f"{tmp}/catalog.json"
+                )
                 pairs.append((time.perf_counter() - started, plain))
-                if done.returncode != 0:
-                    sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
             wall, plain = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
-        records = sum(1 for line in done.stdout.splitlines() if line.startswith('{"type":"RECORD"'))
-        made = len(sim.calls())
+        made = sim.requests_made()
     started = time.perf_counter()  # what any run costs before its first request
     subprocess.run([sys.executable, "-m", "tap_dixa", "--about"], capture_output=True, check=True)
     startup = time.perf_counter() - started
@@ -238,8 +226,10 @@ def throughput(days: int, repeat: int) -> float:
 
     page_limit = 1000
     end = START + dt.timedelta(days=days)
-    with DixaSimulator(
-        api_token=TOKEN, conversations_per_day=400, faults=Faults(rate_limit=0)
+    with served(
+        lambda: DixaSimulator(
+            api_token=TOKEN, conversations_per_day=400, faults=Faults(rate_limit=0)
+        )
     ) as sim:
         # Warm the simulator's per-day cache so both sides are served at the same speed.
         plain_loop(sim.url, START, end, page_limit)

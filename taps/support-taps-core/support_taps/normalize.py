@@ -233,12 +233,32 @@ class InstantOutOfRange(ValueError):
     """A number of epoch (milli)seconds no date-time can hold (years 1 to 9999), or not finite."""
 
 
+#: Epoch milliseconds at 10000-01-01: integers from 0 up to this take the fast path below.
+_YEAR_10000_MS = 253_402_300_800_000
+_DAY_MS = 86_400_000
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _epoch_day(days: int) -> str:
+    """The ISO date `days` after 1970-01-01; cached (days repeat across many stamps)."""
+    return (_EPOCH + dt.timedelta(days=days)).date().isoformat()
+
+
 def from_epoch_ms(value: int | float) -> str:
     """Epoch milliseconds as ISO 8601 UTC; InstantOutOfRange for one outside years 1 to 9999.
 
     Counted from the epoch, not through the C library (`fromtimestamp`), whose range depends
     on the platform and whose errors do not say what was wrong (`OSError: [Errno 75]`).
     """
+    if value.__class__ is int and 0 <= value < _YEAR_10000_MS:
+        # What the datetime below writes, in integer steps: a Dixa export has several such
+        # stamps an object, and this takes about half the time.
+        days, milliseconds = divmod(value, _DAY_MS)
+        seconds, milli = divmod(milliseconds, 1000)
+        hours, seconds = divmod(seconds, 3600)
+        minutes, seconds = divmod(seconds, 60)
+        fraction = f".{milli:03d}000" if milli else ""
+        return f"{_epoch_day(days)}T{hours:02d}:{minutes:02d}:{seconds:02d}{fraction}+00:00"
     try:
         return (_EPOCH + dt.timedelta(milliseconds=value)).isoformat()
     except (OverflowError, ValueError):
