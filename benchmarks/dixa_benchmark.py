@@ -37,26 +37,36 @@ TOKEN = "benchmark-token"
 START = dt.date(2025, 3, 3)
 
 
+def tap_config(sim: DixaSimulator, start: dt.date, end: dt.date, **settings: object) -> dict:
+    """The tap's settings for [start, end) against `sim` (both of its APIs)."""
+    return {
+        "api_token": TOKEN,
+        "api_url": sim.url,
+        "exports_api_url": sim.url,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        **settings,
+    }
+
+
+def tap_dixa(tmp: str, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`tap-dixa` (its CLI) with the config in `tmp` and `args`, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
 def backfill(days: int) -> float:
     with DixaSimulator(api_token=TOKEN) as sim:
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": START.isoformat(),
-            "end_date": (START + dt.timedelta(days=days)).isoformat(),
-            "timezone": "Europe/Copenhagen",
-        }
+        end = START + dt.timedelta(days=days)
+        config = tap_config(sim, START, end, timezone="Europe/Copenhagen")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp, "config.json")
-            path.write_text(json.dumps(config))
+            Path(tmp, "config.json").write_text(json.dumps(config))
             started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "tap_dixa", "--config", str(path)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            done = tap_dixa(tmp)
             wall = time.perf_counter() - started
         if done.returncode != 0:
             sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
@@ -99,48 +109,19 @@ def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]
     return made, objects
 
 
-def tap_run(tmp: str) -> subprocess.CompletedProcess[str]:
-    """`tap-dixa` with the config and catalog in `tmp`, its output captured."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tap_dixa",
-            "--config",
-            f"{tmp}/config.json",
-            "--catalog",
-            f"{tmp}/catalog.json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def export_backfill(days: int, repeat: int) -> tuple[float, float]:
     """One year (by default) of conversations and messages through the Exports API: the
     median of `repeat` runs, each timed beside a plain loop run just before it (so that other
     load on the machine hits both alike)."""
     end = EXPORT_START + dt.timedelta(days=days)
     with DixaSimulator(api_token=TOKEN) as sim:
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": EXPORT_START.isoformat(),
-            "end_date": end.isoformat(),
-        }
+        config = tap_config(sim, EXPORT_START, end)
         minimum, _ = export_plain_loop(
             sim.url, EXPORT_START, end
         )  # also warms the simulator's cache
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "config.json").write_text(json.dumps(config))
-            discovered = subprocess.run(
-                [sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json", "--discover"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
+            discovered = tap_dixa(tmp, "--discover", check=True)
             catalog = json.loads(discovered.stdout)
             for stream in catalog["streams"]:
                 for entry in stream["metadata"]:
@@ -157,7 +138,7 @@ def export_backfill(days: int, repeat: int) -> tuple[float, float]:
                 plain = time.perf_counter() - started
                 sim.reset_log()
                 started = time.perf_counter()
-                done = tap_run(tmp)
+                done = tap_dixa(tmp, "--catalog", f"{tmp}/catalog.json")
                 pairs.append((time.perf_counter() - started, plain))
                 if done.returncode != 0:
                     sys.exit(f"tap-dixa failed:\n{done.stderr[-2000:]}")
@@ -244,14 +225,7 @@ def throughput(days: int, repeat: int) -> float:
         # Warm the simulator's per-day cache so both sides are served at the same speed.
         plain_loop(sim.url, START, end, page_limit)
 
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": START.isoformat(),
-            "end_date": end.isoformat(),
-            "page_limit": page_limit,
-        }
+        config = tap_config(sim, START, end, page_limit=page_limit)
         TapDixa.requests_per_second = None  # measure the tap, not its pacing
         catalog = TapDixa(config=config).catalog_dict
         for stream in catalog["streams"]:
