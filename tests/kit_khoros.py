@@ -8,6 +8,7 @@ import sys
 import typing as t
 from pathlib import Path
 
+import requests
 from tap_runner import run_tap
 
 from support_simulators.khoros import KhorosSimulator
@@ -54,6 +55,17 @@ def assert_delivers_expected(run: t.Any, sim: KhorosSimulator, config: dict) -> 
         assert set(got) == keys, stream
         if stream != "conversation":
             assert len(got) == len(set(got)), f"{stream}: a row was emitted twice"
+
+
+def start_report(sim: KhorosSimulator, report: str, **params: t.Any) -> requests.Response:
+    """The simulator's answer to a report job started as Khoros documents it (basic auth, the
+    company key, `params`)."""
+    return requests.get(
+        f"{sim.api_url}/reports/report/{report}",
+        auth=(USERNAME, PASSWORD),
+        params={"companyKey": COMPANY_KEY, **params},
+        timeout=10,
+    )
 
 
 def run_until_bookmarks(config: dict, tmp_path: Path, stream: str, count: int) -> list[dict]:

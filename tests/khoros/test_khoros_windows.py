@@ -7,16 +7,13 @@ import datetime as dt
 import json
 from collections import Counter
 
-import requests
 from kit_khoros import (
-    COMPANY_KEY,
-    PASSWORD,
-    USERNAME,
     assert_delivers_expected,
     khoros_config,
     khoros_simulator,
     run_reports,
     run_until_bookmarks,
+    start_report,
 )
 from tap_runner import run_tap
 
@@ -247,32 +244,18 @@ def test_a_start_date_older_than_khoros_keeps_is_moved_forward_with_a_warning():
 
 
 def test_the_simulator_refuses_more_than_three_months_and_older_than_18_months(khoros):
-    def start(begin: dt.datetime, end: dt.datetime) -> requests.Response:
-        return requests.get(
-            f"{khoros.api_url}/reports/report/author",
-            auth=(USERNAME, PASSWORD),
-            timeout=10,
-            params={
-                "companyKey": COMPANY_KEY,
-                "startTime": int(begin.timestamp() * 1000),
-                "endTime": int(end.timestamp() * 1000),
-            },
-        )
+    def start(sim, begin: dt.datetime, end: dt.datetime):
+        epoch_ms = {
+            "startTime": int(begin.timestamp() * 1000),
+            "endTime": int(end.timestamp() * 1000),
+        }
+        return start_report(sim, "author", **epoch_ms)
 
     begin = dt.datetime(2025, 1, 1, tzinfo=UTC)
-    assert start(begin, dt.datetime(2025, 4, 1, tzinfo=UTC)).status_code == 200
-    refused = start(begin, dt.datetime(2025, 4, 2, tzinfo=UTC))
+    assert start(khoros, begin, dt.datetime(2025, 4, 1, tzinfo=UTC)).status_code == 200
+    refused = start(khoros, begin, dt.datetime(2025, 4, 2, tzinfo=UTC))
     assert refused.status_code == 400 and "maximum of three months" in refused.text
     with khoros_simulator(history_months=18) as strict:
         old = add_months(dt.datetime.now(UTC), -19)
-        answer = requests.get(
-            f"{strict.api_url}/reports/report/author",
-            auth=(USERNAME, PASSWORD),
-            timeout=10,
-            params={
-                "companyKey": COMPANY_KEY,
-                "startTime": int(old.timestamp() * 1000),
-                "endTime": int((old + dt.timedelta(days=1)).timestamp() * 1000),
-            },
-        )
+        answer = start(strict, old, old + dt.timedelta(days=1))
         assert answer.status_code == 400 and "18 months" in answer.text
