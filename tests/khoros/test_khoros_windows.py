@@ -92,14 +92,13 @@ def test_team_performance_interval_too_many_buckets_splits_until_khoros_accepts(
 
 
 def test_a_file_above_max_file_mb_splits_its_window_before_any_row_is_emitted(khoros):
-    config = khoros_config(
+    config, whole = run_reports(
         khoros,
         report_types=["response"],
         window_days=None,
         start_date="2025-03-01",
         end_date="2025-06-01",
     )
-    whole = run_tap("tap_khoros_care", config)
     size = max(len(json.dumps(r["fields"])) for r in whole.records("response")) * len(
         whole.records("response")
     )
