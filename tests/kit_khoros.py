@@ -9,6 +9,7 @@ import typing as t
 from pathlib import Path
 
 import requests
+from kit_settings import tap_config
 from tap_runner import run_tap
 
 from support_simulators.khoros import KhorosSimulator
@@ -26,24 +27,21 @@ def khoros_simulator(**kwargs) -> KhorosSimulator:
 
 
 def khoros_config(sim: KhorosSimulator, **overrides) -> dict:
-    config = {
+    settings = {
         "username": USERNAME,
         "password": PASSWORD,
         "company_key": COMPANY_KEY,
-        **sim.tap_settings(),
         "start_date": "2025-03-01",
         "end_date": "2025-03-03",
         "requests_per_minute": 6000,
         "poll_interval": 0.1,
         "max_poll_interval": 0.3,
-        "retry_base_wait": 0.05,
         # The tests' dates are fixed, older than the 18 months Khoros keeps from today, and
         # most tests look at one-day windows; tests of the defaults override both.
         "history_months": 36,
         "window_days": 1,
-        **overrides,
     }
-    return {k: v for k, v in config.items() if v is not None}
+    return tap_config(sim, settings, overrides)
 
 
 def assert_delivers_expected(run: t.Any, sim: KhorosSimulator, config: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+from kit_settings import tap_config
 from tap_runner import TapRun
 
 from support_simulators.thankful import ThankfulSimulator
@@ -19,17 +20,14 @@ DENSE_STREAMS = tuple(s for s in DAY_STREAMS if s != "recommendations")
 
 
 def thankful_config(sim: ThankfulSimulator, **overrides) -> dict:
-    config = {
+    settings = {
         "api_key": API_KEY,
-        **sim.tap_settings(),
         "start_date": "2025-01-01",
         "end_date": "2025-01-08",
         "lookback_days": 3,
-        "retry_base_wait": 0.05,
         "max_retry_wait": 5,
-        **overrides,
     }
-    return {k: v for k, v in config.items() if v is not None}
+    return tap_config(sim, settings, overrides)
 
 
 def days(first: str, last: str) -> list[str]:
