@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-from served import served
+from served import Served, served
 from verdict import check
 
 from support_simulators.dixa.catalogue import RECORDS
@@ -38,22 +38,52 @@ TOKEN = "benchmark-token"
 START = dt.date(2025, 3, 3)
 
 
+def tap_config(sim: Served, start: dt.date, end: dt.date, **settings: object) -> dict:
+    """The tap's settings for [start, end) against `sim` (both of its APIs)."""
+    return {
+        "api_token": TOKEN,
+        "api_url": sim.url,
+        "exports_api_url": sim.url,
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        **settings,
+    }
+
+
+def tap_dixa(tmp: str, *args: str) -> Path:
+    """`tap-dixa` (its CLI) with the config in `tmp` and `args`; the file its output went to.
+
+    A file, not a pipe: reading a pipe would take this process's time (and the time of the
+    simulator, were it served from here), where a real target reads elsewhere."""
+    output, errors = Path(tmp, "output.jsonl"), Path(tmp, "stderr.log")
+    with output.open("wb") as stdout, errors.open("wb") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json", *args],
+            stdout=stdout,
+            stderr=stderr,
+            check=False,
+        )
+    if done.returncode != 0:
+        sys.exit(f"tap-dixa failed:\n{errors.read_text()[-2000:]}")
+    return output
+
+
+def records_in(output: Path) -> int:
+    """The RECORD messages in a tap's output."""
+    with output.open("rb") as lines:
+        return sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
+
+
 def backfill(days: int) -> float:
     with served(lambda: DixaSimulator(api_token=TOKEN)) as sim:
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": START.isoformat(),
-            "end_date": (START + dt.timedelta(days=days)).isoformat(),
-            "timezone": "Europe/Copenhagen",
-        }
+        end = START + dt.timedelta(days=days)
+        config = tap_config(sim, START, end, timezone="Europe/Copenhagen")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp, "config.json")
-            path.write_text(json.dumps(config))
+            Path(tmp, "config.json").write_text(json.dumps(config))
             started = time.perf_counter()
-            records = tap_run(tmp, "--config", str(path))
+            output = tap_dixa(tmp)
             wall = time.perf_counter() - started
+            records = records_in(output)
         requests_made = sim.requests_made()
         refused = sim.requests_made(status=429)
     floor = max(0, requests_made - RATE_BURST) / RATE_LIMIT
@@ -92,45 +122,19 @@ def export_plain_loop(url: str, start: dt.date, end: dt.date) -> tuple[int, int]
     return made, objects
 
 
-def tap_run(tmp: str, *args: str) -> int:
-    """The RECORD messages of `tap-dixa` run with `args`. Its output goes to a file in `tmp`, not
-    a pipe: reading a pipe would take this process's time, and a real target reads elsewhere."""
-    output, errors = Path(tmp, "output.jsonl"), Path(tmp, "stderr.log")
-    with output.open("wb") as stdout, errors.open("wb") as stderr:
-        done = subprocess.run(
-            [sys.executable, "-m", "tap_dixa", *args], stdout=stdout, stderr=stderr, check=False
-        )
-    if done.returncode != 0:
-        sys.exit(f"tap-dixa failed:\n{errors.read_text()[-2000:]}")
-    with output.open("rb") as lines:
-        return sum(1 for line in lines if line.startswith(b'{"type":"RECORD"'))
-
-
 def export_backfill(days: int, repeat: int) -> tuple[float, float]:
     """One year (by default) of conversations and messages through the Exports API: the
     median of `repeat` runs, each timed beside a plain loop run just before it (so that other
     load on the machine hits both alike)."""
     end = EXPORT_START + dt.timedelta(days=days)
     with served(lambda: DixaSimulator(api_token=TOKEN)) as sim:
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": EXPORT_START.isoformat(),
-            "end_date": end.isoformat(),
-        }
+        config = tap_config(sim, EXPORT_START, end)
         minimum, _ = export_plain_loop(
             sim.url, EXPORT_START, end
         )  # also warms the simulator's cache
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "config.json").write_text(json.dumps(config))
-            discovered = subprocess.run(
-                [sys.executable, "-m", "tap_dixa", "--config", f"{tmp}/config.json", "--discover"],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            catalog = json.loads(discovered.stdout)
+            catalog = json.loads(tap_dixa(tmp, "--discover").read_text())
             for stream in catalog["streams"]:
                 for entry in stream["metadata"]:
                     if entry["breadcrumb"] == []:
@@ -146,11 +150,10 @@ def export_backfill(days: int, repeat: int) -> tuple[float, float]:
                 plain = time.perf_counter() - started
                 sim.reset()
                 started = time.perf_counter()
-                records = tap_run(
-                    tmp, "--config", f"{tmp}/config.json", "--catalog", f"{tmp}/catalog.json"
-                )
+                output = tap_dixa(tmp, "--catalog", f"{tmp}/catalog.json")
                 pairs.append((time.perf_counter() - started, plain))
             wall, plain = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
+            records = records_in(output)
         made = sim.requests_made()
     started = time.perf_counter()  # what any run costs before its first request
     subprocess.run([sys.executable, "-m", "tap_dixa", "--about"], capture_output=True, check=True)
@@ -234,14 +237,7 @@ def throughput(days: int, repeat: int) -> float:
         # Warm the simulator's per-day cache so both sides are served at the same speed.
         plain_loop(sim.url, START, end, page_limit)
 
-        config = {
-            "api_token": TOKEN,
-            "api_url": sim.url,
-            "exports_api_url": sim.url,
-            "start_date": START.isoformat(),
-            "end_date": end.isoformat(),
-            "page_limit": page_limit,
-        }
+        config = tap_config(sim, START, end, page_limit=page_limit)
         TapDixa.requests_per_second = None  # measure the tap, not its pacing
         catalog = TapDixa(config=config).catalog_dict
         for stream in catalog["streams"]:

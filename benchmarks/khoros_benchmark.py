@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing as t
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,32 @@ USER, PASSWORD, COMPANY_KEY = "bench-user", "bench-password-1234", "bench-compan
 REAL_RATE_PER_MINUTE = 20
 REAL_LATENCY = (10.0, 90.0)  # seconds, an assumption: "from seconds to many minutes"
 REQUESTS_PER_JOB = 3  # start, one status check, download (the pre-signed GET is another host's)
+#: Months of history the simulator keeps and the tap asks within: the benchmark's dates are
+#: fixed, older than the 18 months Khoros keeps from today.
+HISTORY_MONTHS = 36
+
+
+def simulator(**kwargs: t.Any) -> KhorosSimulator:
+    """The simulator with the benchmark's credentials."""
+    return KhorosSimulator(
+        username=USER,
+        password=PASSWORD,
+        company_key=COMPANY_KEY,
+        history_months=HISTORY_MONTHS,
+        **kwargs,
+    )
+
+
+def tap_config(sim: KhorosSimulator, **settings: t.Any) -> dict:
+    """The tap's settings against `sim`."""
+    return {
+        "username": USER,
+        "password": PASSWORD,
+        "company_key": COMPANY_KEY,
+        "api_url": sim.api_url,
+        "history_months": HISTORY_MONTHS,
+        **settings,
+    }
 
 
 def run_tap(config: dict, stream: str | None = None) -> tuple[float, int, int, int, str, float]:
@@ -100,28 +127,18 @@ def backfill(
         1,
     )
     per_day = max(1, round(40 / args.scale))
-    with KhorosSimulator(
-        username=USER,
-        password=PASSWORD,
-        company_key=COMPANY_KEY,
-        job_latency=latency,
-        history_months=36,
-        conversations_per_day=per_day,
-        max_running_jobs=max_running_jobs,
+    with simulator(
+        job_latency=latency, conversations_per_day=per_day, max_running_jobs=max_running_jobs
     ) as sim:
-        config = {
-            "username": USER,
-            "password": PASSWORD,
-            "company_key": COMPANY_KEY,
-            "api_url": sim.api_url,
-            "start_date": start.isoformat(),
-            "end_date": end.isoformat(),
-            "history_months": 36,
-            "requests_per_minute": rate,
-            "poll_interval": 5 / args.scale,
-            "max_poll_interval": 60 / args.scale,
-            "timeInterval": 86400000,
-        }
+        config = tap_config(
+            sim,
+            start_date=start.isoformat(),
+            end_date=end.isoformat(),
+            requests_per_minute=rate,
+            poll_interval=5 / args.scale,
+            max_poll_interval=60 / args.scale,
+            timeInterval=86400000,
+        )
         if args.max_concurrent is not None:
             config["max_concurrent_reports"] = args.max_concurrent
         seconds, records, rss, code, tail, cpu = run_tap(config)
@@ -168,27 +185,16 @@ def memory(args: argparse.Namespace) -> dict[str, tuple[float, float]]:
     """Per format: (rows per second, peak RSS in MB) of the million-row download."""
     figures = {}
     for fmt in ("json", "csv"):
-        with KhorosSimulator(
-            username=USER,
-            password=PASSWORD,
-            company_key=COMPANY_KEY,
-            job_latency=(0.1, 0.1),
-            bulk_rows={"incoming_post": args.rows},
-            history_months=36,
-        ) as sim:
-            config = {
-                "username": USER,
-                "password": PASSWORD,
-                "company_key": COMPANY_KEY,
-                "api_url": sim.api_url,
-                "start_date": "2025-03-01",
-                "end_date": "2025-03-02",
-                "report_types": ["incoming_post"],
-                "report_format": fmt,
-                "requests_per_minute": 6000,
-                "poll_interval": 0.1,
-                "history_months": 36,
-            }
+        with simulator(job_latency=(0.1, 0.1), bulk_rows={"incoming_post": args.rows}) as sim:
+            config = tap_config(
+                sim,
+                start_date="2025-03-01",
+                end_date="2025-03-02",
+                report_types=["incoming_post"],
+                report_format=fmt,
+                requests_per_minute=6000,
+                poll_interval=0.1,
+            )
             served = time.process_time()  # this process: the simulator making the file
             # The report's rows only (the tap also lists the few `teams`).
             seconds, records, rss, code, tail, cpu = run_tap(config, "incoming_post")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import kit_meltano_project as meltano_project
 import tap_runner
+from kit_settings import tap_config
 from tap_runner import run_tap
 
 from support_simulators.dixa import DixaSimulator
@@ -47,17 +48,14 @@ def limit_recovered_before_each_run(sim: DixaSimulator) -> t.Iterator[None]:
 
 
 def dixa_config(sim: DixaSimulator, **overrides) -> dict:
-    config = {
+    settings = {
         "api_token": API_TOKEN,
-        **sim.tap_settings(),
         "start_date": "2025-01-06",
         "end_date": "2025-01-09",
         "timezone": "UTC",
-        "retry_base_wait": 0.05,
         "max_retry_after": 2,
-        **overrides,
     }
-    return {k: v for k, v in config.items() if v is not None}
+    return tap_config(sim, settings, overrides)
 
 
 @dataclass

@@ -60,10 +60,6 @@ def check(
 # ---- 2. exit, the one line -------------------------------------------------------------------
 
 
-def error_lines(run: t.Any) -> list[str]:
-    return [line for line in run.stderr.splitlines() if "| ERROR" in line]
-
-
 def _outcome(
     run: t.Any,
     answer: AnswerClass,
@@ -85,7 +81,7 @@ def _outcome(
         problems.append(f"exit {code} after one {answer.name} that a retry mends")
     if "Traceback" in run.stderr:
         problems.append("a traceback on stderr")
-    errors = error_lines(run)
+    errors = run.error_lines()
     if len(errors) != 1:
         shown = " / ".join(line[-300:] for line in errors[:3]) or run.stderr[-600:]
         return [*problems, f"exit {code} with {len(errors)} ERROR lines: {shown}"]

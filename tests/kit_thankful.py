@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing as t
 from collections import Counter
 
+from kit_settings import tap_config
+from singer_sdk.streams.rest import PageContext
 from tap_runner import TapRun
 
 from support_simulators.thankful import ThankfulSimulator
@@ -19,17 +22,14 @@ DENSE_STREAMS = tuple(s for s in DAY_STREAMS if s != "recommendations")
 
 
 def thankful_config(sim: ThankfulSimulator, **overrides) -> dict:
-    config = {
+    settings = {
         "api_key": API_KEY,
-        **sim.tap_settings(),
         "start_date": "2025-01-01",
         "end_date": "2025-01-08",
         "lookback_days": 3,
-        "retry_base_wait": 0.05,
         "max_retry_wait": 5,
-        **overrides,
     }
-    return {k: v for k, v in config.items() if v is not None}
+    return tap_config(sim, settings, overrides)
 
 
 def days(first: str, last: str) -> list[str]:
@@ -71,6 +71,13 @@ def select_only(config: dict, streams: set[str]) -> dict:
             if meta["breadcrumb"] == []:
                 meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
+
+
+def day_request(stream: t.Any, day: str, action_id: int | None) -> t.Any:
+    """The request a day stream makes for `day` and the action `action_id` (built, not sent)."""
+    return stream.get_http_request(
+        page=PageContext({"day": day, "filter_action_id": action_id}, None)
+    )
 
 
 def day_queries(sim: ThankfulSimulator, endpoint: str) -> list[tuple[str, str]]:

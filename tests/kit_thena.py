@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kit_settings import tap_config
+
 from support_simulators.thena import ThenaSimulator
 
 UTC = dt.timezone.utc
@@ -11,17 +13,14 @@ API_KEY = "thena-secret-key-7c1f9a"
 
 
 def thena_config(sim: ThenaSimulator, **overrides) -> dict:
-    config = {
+    settings = {
         "api_key": API_KEY,
-        **sim.tap_settings(),
         "start_date": "2025-01-01",
         "end_date": "2025-02-01",
         "window_days": 7,
         "lookback_days": 30,
-        "retry_base_wait": 0.05,
-        **overrides,
     }
-    return {k: v for k, v in config.items() if v is not None}
+    return tap_config(sim, settings, overrides)
 
 
 def expected_ids(sim: ThenaSimulator, start: str, end: str) -> set[int]:

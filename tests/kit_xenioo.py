@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kit_settings import tap_config
+
 from support_simulators.framework import Fault
 from support_simulators.xenioo import XeniooSimulator
 
@@ -28,15 +30,8 @@ def simulator(**kwargs) -> XeniooSimulator:
 
 
 def xenioo_config(sim: XeniooSimulator, **overrides) -> dict:
-    config = {
-        "account_api_key": ACCOUNT_KEY,
-        **sim.tap_settings(),
-        "bots": BOT_SETTINGS,
-        "retry_base_wait": 0.05,
-        "max_retries": 2,
-        **overrides,
-    }
-    return {k: v for k, v in config.items() if v is not None}
+    settings = {"account_api_key": ACCOUNT_KEY, "bots": BOT_SETTINGS, "max_retries": 2}
+    return tap_config(sim, settings, overrides)
 
 
 def stream_state(run, stream: str, bot: str | None = None) -> dict:

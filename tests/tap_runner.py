@@ -81,6 +81,17 @@ class TapRun(SingerOutput):
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def error_lines(self) -> list[str]:
+        """The lines the run logged at ERROR (the log format's `| ERROR` field)."""
+        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+
+    def one_error_line(self) -> str:
+        """The ERROR line of a run that failed with exactly one (asserted: a failure is said in
+        one line)."""
+        errors = self.error_lines()
+        assert self.returncode != 0 and len(errors) == 1, self.stderr[-3000:]
+        return errors[0]
+
 
 #: Called before every run: how a fixture gives each run what a new process meets after the
 #: interpreter's start-up (e.g. a simulator's rate limit recovered), which a fork does not wait.

@@ -36,14 +36,10 @@ def thena():
         yield sim
 
 
-def _errors(run) -> list[str]:
-    return [line for line in run.stderr.splitlines() if "| ERROR" in line]
-
-
 def _one_line(run, *phrases: str) -> str:
     """The run failed with exactly one ERROR line, holding each phrase, and no traceback."""
     assert run.returncode != 0, run.stderr[-2000:]
-    errors = _errors(run)
+    errors = run.error_lines()
     assert len(errors) == 1, "\n".join(errors) or run.stderr[-3000:]
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     for phrase in phrases:

@@ -119,11 +119,7 @@ def test_every_fixture_names_its_source_and_parses():
 
 
 def test_the_published_conversation_export_sample_lands_with_its_values():
-    sample = published("exports_conversation_export_response.txt")[0]
-    server, run = _published_run("conversations", start="1970-01-01", end="1970-01-02")
-    calls = server.calls("/v1/conversation_export")
-    (record,) = run.records("conversations")
-    assert record["raw"] == sample
+    sample, record, run, calls = _published_export("conversations", "conversation_export")
     assert record["id"] == 0 and record["initial_channel"] == "email"
     assert record["created_at"] == record["updated_at"] == "1970-01-01T00:00:00+00:00"  # epoch ms 0
     assert (
@@ -296,11 +292,7 @@ def test_a_description_parses_as_its_catalogue_entry(published_run):
 
 
 def test_the_published_message_export_sample_lands_with_its_values():
-    sample = published("exports_message_export_response.txt")[0]
-    server, run = _published_run("messages", start="1970-01-01", end="1970-01-02")
-    calls = server.calls("/v1/message_export")
-    (record,) = run.records("messages")
-    assert record["raw"] == sample
+    sample, record, run, calls = _published_export("messages", "message_export")
     assert record["id"] == "497f6eca-6276-4993-bfeb-53cbbbba6f08" and record["csid"] == 0
     assert record["created_at"] == "1970-01-01T00:00:00+00:00"
     assert record["initial_channel"] == "widgetchat" and record["is_automated_message"] is True
@@ -310,6 +302,16 @@ def test_the_published_message_export_sample_lands_with_its_values():
     assert set(sample) <= set(run.schemas()["messages"]["schema"]["properties"])
     # The page documents created_after/created_before for this endpoint: the tap uses them.
     assert {"created_after", "created_before"} == set(calls[0].query)
+
+
+def _published_export(stream: str, export: str) -> tuple[dict, dict, t.Any, list]:
+    """A run of `stream` over the day its published export sample (one object, at epoch 0)
+    falls on: (the sample, the one record it landed as, the run, the calls of `export`)."""
+    sample = published(f"exports_{export}_response.txt")[0]
+    server, run = _published_run(stream, start="1970-01-01", end="1970-01-02")
+    (record,) = run.records(stream)
+    assert record["raw"] == sample
+    return sample, record, run, server.calls(f"/v1/{export}")
 
 
 def _published_run(*streams: str, start: str, end: str) -> tuple[PublishedDixa, t.Any]:

@@ -6,17 +6,10 @@ from __future__ import annotations
 import logging
 
 import requests
-from kit_khoros import COMPANY_KEY, khoros_simulator, run_reports
+from kit_khoros import COMPANY_KEY, assert_delivers_expected, khoros_simulator, run_reports
 
 from support_simulators.framework import Fault
 from tap_khoros_care.concurrency import START, ConcurrencyLimit
-
-
-def _records_match_expected(run, sim, config):
-    for stream, (columns, keys) in sim.expected_primary_keys(config).items():
-        got = [tuple(r[c] for c in columns) for r in run.records(stream)]
-        assert set(got) == keys, stream
-        assert len(got) == len(set(got)), f"{stream}: a row was emitted twice"
 
 
 def _limit(ceiling: int = 20) -> ConcurrencyLimit:
@@ -82,7 +75,7 @@ def test_the_tap_backs_off_when_khoros_accepts_fewer_jobs_and_loses_nothing():
             start_date="2025-03-01",
             end_date="2025-03-07",
         )
-        _records_match_expected(run, sim, config)
+        assert_delivers_expected(run, sim, config)
         assert sim.stats.refused >= 1
         assert sim.stats.peak_running <= 2
         assert "refused to start a report job (HTTP 429" in run.stderr
@@ -100,7 +93,7 @@ def test_the_tap_runs_more_jobs_at_once_as_they_finish_within_the_ceiling():
             end_date="2025-03-09",
             max_concurrent_reports=12,
         )
-        _records_match_expected(run, sim, config)
+        assert_delivers_expected(run, sim, config)
         assert START < sim.stats.peak_running <= 12
         assert sim.stats.refused == 0
 
@@ -114,7 +107,7 @@ def test_a_429_to_a_status_check_halves_the_jobs_running_at_once():
         config, run = run_reports(
             sim, report_types=["incoming_post"], start_date="2025-03-01", end_date="2025-03-04"
         )
-        _records_match_expected(run, sim, config)
+        assert_delivers_expected(run, sim, config)
         assert (
             "Khoros answered HTTP 429 (too many requests): running at most "
             f"{START // 2} report jobs at once (was {START};" in run.stderr

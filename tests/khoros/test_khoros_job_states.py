@@ -285,20 +285,18 @@ def test_a_job_start_answered_with_a_redirect_is_one_line_naming_it():
             )
         )
         run = run_tap("tap_khoros_care", khoros_config(sim, report_types=["response"]))
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    error = run.one_error_line()
     assert (
         "answered GET /api/public/reports/report/response with a redirect (HTTP 307, to "
         "localhost) that is not followed there: check the `api_url` setting."
-    ) in errors[0]
+    ) in error
     assert run.records() == []
 
 
 def _one_error(run) -> str:
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    error = run.one_error_line()
     assert "Traceback" not in run.stderr
-    return errors[0]
+    return error
 
 
 def test_a_report_file_that_cannot_be_decompressed_is_one_line_not_fetched_again():

@@ -7,19 +7,14 @@ import time
 from urllib.parse import quote
 
 import requests
-from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_simulator
+from kit_khoros import COMPANY_KEY, PASSWORD, USERNAME, khoros_simulator, start_report
 
 AUTH = (USERNAME, PASSWORD)
 WINDOW = {"startTime": "1740787200000", "endTime": "1740873600000"}
 
 
 def _start(sim, report="incoming_post", **params):
-    return requests.get(
-        f"{sim.api_url}/reports/report/{report}",
-        auth=AUTH,
-        params={"companyKey": COMPANY_KEY, **WINDOW, **params},
-        timeout=10,
-    )
+    return start_report(sim, report, **{**WINDOW, **params})
 
 
 def test_refuses_missing_basic_auth_and_wrong_company_key(khoros):

@@ -17,8 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import requests
-from kit_thankful import API_KEY, assert_delivers_expected, thankful_config
-from singer_sdk.streams.rest import PageContext
+from kit_thankful import API_KEY, assert_delivers_expected, day_request, thankful_config
 from tap_runner import run_tap
 
 from support_simulators.thankful import PUBLISHED
@@ -208,9 +207,7 @@ def test_the_published_request_and_parameters_are_what_the_tap_sends():
     ):
         assert example in parameters
     stream = _tap(statuses=[5, 2, 1], channels=[3, 1, 2]).streams["tickets_over_time"]
-    request = stream.get_http_request(
-        page=PageContext({"day": "2019-05-20", "filter_action_id": 2001}, None)
-    )
+    request = day_request(stream, "2019-05-20", 2001)
     assert request.url == "https://dashboard.thankful.ai/api/v1/tickets"
     # The same forms as the examples: Z-suffixed UTC instants, a bare id, unescaped comma lists.
     assert (

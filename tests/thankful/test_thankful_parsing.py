@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from singer_sdk.streams.rest import PageContext
+from kit_thankful import day_request
 
 from tap_thankful.tap import TapThankful
 
@@ -18,9 +18,7 @@ def _tap(**overrides) -> TapThankful:
 
 def test_requests_carry_the_day_and_filters_as_the_docs_write_them():
     stream = _tap(statuses=[2, 1, 2], channels=[9, 3]).streams["savings"]
-    request = stream.get_http_request(
-        page=PageContext({"day": "2025-01-05", "filter_action_id": 3001}, None)
-    )
+    request = day_request(stream, "2025-01-05", 3001)
     assert request.url == "https://dashboard.thankful.ai/api/v1/savings"
     assert (
         request.encode_params()

@@ -238,9 +238,8 @@ def test_a_token_request_redirected_to_another_host_keeps_the_key_home(xenioo):
         )
         run = run_tap("tap_xenioo", xenioo_config(xenioo))
         assert not elsewhere.calls()
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
-    assert "redirected POST /authorization/integration to another host (localhost)" in errors[0]
+    error = run.one_error_line()
+    assert "redirected POST /authorization/integration to another host (localhost)" in error
     _assert_no_secrets(run, xenioo)
 
 
@@ -255,10 +254,9 @@ def test_a_token_no_header_can_carry_is_one_line_naming_the_request(xenioo):
     body = '{"token": "tok-\u202eevil\u202c-0123456789", "expires": 60}'.encode()
     xenioo.faults.add(Fault(status=200, body=body, path_prefix=AUTH))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
-    assert "token answer from POST /authorization/integration (HTTP 200)" in errors[0]
-    assert "no HTTP header can carry" in errors[0]
+    error = run.one_error_line()
+    assert "token answer from POST /authorization/integration (HTTP 200)" in error
+    assert "no HTTP header can carry" in error
 
 
 def test_a_404_after_a_redirect_to_another_host_blames_that_host(xenioo):
@@ -267,21 +265,19 @@ def test_a_404_after_a_redirect_to_another_host_blames_that_host(xenioo):
             Fault(status=307, location=f"http://localhost:{elsewhere.port}/gone", path_prefix=STATS)
         )
         run = run_tap("tap_xenioo", xenioo_config(xenioo))
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
-    assert "redirected GET /analytics/statistics/" in errors[0]
-    assert "to another host (localhost), which answered HTTP 404" in errors[0]
+    error = run.one_error_line()
+    assert "redirected GET /analytics/statistics/" in error
+    assert "to another host (localhost), which answered HTTP 404" in error
     _assert_no_secrets(run, xenioo)
 
 
 def test_a_token_request_redirected_to_another_scheme_names_the_request(xenioo):
     xenioo.faults.add(Fault(status=302, location="file:///etc/passwd", path_prefix=AUTH))
     run = run_tap("tap_xenioo", xenioo_config(xenioo))
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode != 0 and len(errors) == 1, run.stderr[-3000:]
+    error = run.one_error_line()
     assert (
         "Xenioo redirected POST /authorization/integration to a URL that is not http(s)"
-    ) in errors[0]
+    ) in error
 
 
 def test_a_bucket_from_the_future_lands_and_the_bookmark_does_not_follow_it(xenioo):
