@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +28,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from served import served  # noqa: E402
 from verdict import check  # noqa: E402
 
 from support_simulators.framework import Faults  # noqa: E402
@@ -37,13 +36,6 @@ from support_simulators.thankful import DEFAULT_API_KEY, ThankfulSimulator  # no
 
 PER_DAY_ENDPOINTS = ("tickets", "handoffs", "savings")
 START = dt.date(2025, 1, 1)
-
-
-def _serve(port_queue: multiprocessing.Queue, latency: float) -> None:
-    sim = ThankfulSimulator(port=0, faults=Faults(latency=latency)).start()
-    port_queue.put(sim.port)
-    while True:
-        time.sleep(3600)
 
 
 def control(url: str, action: str) -> dict:
@@ -104,11 +96,10 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(queue, args.latency), daemon=True)
-    server.start()
-    url = f"http://127.0.0.1:{queue.get(timeout=30)}"
-    try:
+    with served(
+        lambda: ThankfulSimulator(port=0, faults=Faults(latency=args.latency))
+    ) as simulator:
+        url = simulator.url
         minimum = args.days * len(PER_DAY_ENDPOINTS) + 1
         print(
             f"tap-thankful benchmark: {args.days}-day backfill from {START}, simulator latency "
@@ -161,8 +152,6 @@ def main() -> int:
         )
         ok &= check("tap-thankful", "requests / API minimum", asked / minimum, at_most=1.0)
         return 0 if ok else 1
-    finally:
-        server.terminate()
 
 
 if __name__ == "__main__":

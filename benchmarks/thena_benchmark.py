@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing
 import os
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from served import served  # noqa: E402
 from verdict import check  # noqa: E402
 
 from support_simulators.thena import DEFAULT_API_KEY, ThenaSimulator  # noqa: E402
@@ -37,13 +37,6 @@ from support_taps.windows import ceil_day, date_windows  # noqa: E402
 
 UTC = dt.timezone.utc
 WINDOW = dt.timedelta(days=7)
-
-
-def _serve(port_queue: multiprocessing.Queue, per_day: int) -> None:
-    sim = ThenaSimulator(requests_per_day=per_day, port=0).start()
-    port_queue.put(sim.port)
-    while True:
-        time.sleep(3600)
 
 
 def plain_loop(
@@ -153,12 +146,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(queue, args.per_day), daemon=True)
-    server.start()
-    url = f"http://127.0.0.1:{queue.get(timeout=30)}"
-    start, end = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 1, tzinfo=UTC)
-    try:
+    with served(lambda: ThenaSimulator(requests_per_day=args.per_day, port=0)) as simulator:
+        url = simulator.url
+        start, end = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2026, 1, 1, tzinfo=UTC)
         total = plain_loop(url, start, end, emit=False)[2]  # warm the simulator's cache
         print(
             f"tap-thena benchmark: {total:,} requests over {start.date()}..{end.date()} "
@@ -222,8 +212,6 @@ def main() -> int:
             at_most=1.2,
         )
         return 0 if ok else 1
-    finally:
-        server.terminate()
 
 
 if __name__ == "__main__":
