@@ -1,61 +1,16 @@
-"""Thena requests export simulator: GET /v1/requests/exports with Bearer auth.
-
-Data: a seeded, deterministic stream of support requests from 2024-01-01, about
-`requests_per_day` a day (fewer at weekends), in the shape of the export's published
-example: its fields in its order, US-style "MM/DD/YYYY HH:MM" dates, "" and "N/A"
-placeholders (`csat_score` "N/A" until rated), numbers as numbers, `ai_tags` lists.
-The published example itself is served too: request 3292, created 05/12/2023 12:24,
-byte for byte as Thena's page shows it (tests/contracts/thena/ holds the page's copy).
-
-`variants=True` adds what the docs do not promise but a beta API may send: a few ISO
-dates, numbers as text, a field the docs do not list, and the forms Thena's sister
-requests API publishes (`ai_tags` as "A, B", `csat_score` "NA").
-
-A request's later life (assignment, closing, rating) only appears once the
-simulator's clock has passed it, so re-reading recent creation dates returns changed
-rows, as the real export does.
-
-The docs do not say whether `end_date` is inclusive; this simulator treats it as
-inclusive (set `end_date_inclusive=False` to serve the other reading).
-
-Rate limit: the export page says only that answers "are subject to rate limiting"; Thena's
-newer platform API documents `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-`X-RateLimit-Reset` (a UNIX timestamp in seconds) and HTTP 429 (docs.thena.ai/api-reference/
-introduction). With a rate limit set (`--rate-limit`, `Faults.rate_limit` in requests per
-second, counted in windows of `Faults.rate_window` seconds) every answer carries those three
-headers and a 429 carries only `X-RateLimit-Reset`.
-
-Late edits: `record_late_edit(request_id, changes)` makes a request read differently from now
-on (a field edited after the moment it describes, recorded late), as the export would show it.
-"""
+"""Thena's requests: a seeded, deterministic history, generated per day in the export's
+published shape, each request's later life (assignment, closing, rating) shown only once the
+clock has passed it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
-import re
 import typing as t
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from support_simulators.framework import (
-    SimRequest,
-    SimResponse,
-    VendorSimulator,
-    json_response,
-    raw_json_response,
-)
-from support_simulators.framework.dataset import (
-    AGENT_NAMES,
-    DATASET_START,
-    UTC,
-    DailyDataset,
-    midnight,
-    setting_time,
-)
-
-DEFAULT_API_KEY = "thena-demo-key"
+from support_simulators.framework.dataset import AGENT_NAMES, DATASET_START, UTC, DailyDataset
+from support_simulators.thena.published import PUBLISHED_DAY, PUBLISHED_ROW
 
 _CUSTOMERS = [
     "Globex",
@@ -85,41 +40,6 @@ _TOPICS = [
     ("User cannot be deprovisioned", ["SCIM", "Users"]),
 ]
 _STATUSES_OPEN = ["Open", "Assigned", "In Progress", "On Hold"]
-
-#: The "Example Response" of https://help.thena.ai/docs/requests-export-api, verbatim.
-PUBLISHED_EXAMPLE = b"""[
-    {
-      "request_id": 3292,
-      "created_datetime": "05/12/2023 12:24",
-      "workspace_name": "CustomerWorkspaceName",
-      "slack_channel": "ext-channel-name",
-      "customer_name": "John Doe",
-      "requestor_email": "[email\xc2\xa0protected]",
-      "request_title": "Issue with Capturing Links in Ticket Notes",
-      "request_summary": "A customer has reported an issue where links to different Slack chats are not being captured in HubSpot ticket notes. Our team is investigating the issue and addressing the slight delay.",
-      "sentiment": "Neutral",
-      "urgency": "Medium",
-      "status": "Assigned",
-      "assigned_on": "05/22/2023 15:15",
-      "owner": "Jane Smith",
-      "assigned_to_user_email": "[email\xc2\xa0protected]",
-      "first_response_time": "05/22/2023 15:15",
-      "number_of_replies": 1,
-      "closed_by": "",
-      "feedback": "N/A",
-      "csat_score": "N/A",
-      "closed_datetime": "",
-      "resolution_time_hours": "",
-      "on_hold_on": "",
-      "on_hold_by": "",
-      "on_hold_by_user_email": "",
-      "ai_tags": ["Missing Link", "Ticket Notes", "Slack Chat"],
-      "slack_thread_link": "https://example-slack.com/archives/SLACK_THREAD_ID",
-      "internal_thread_slack_link": "https://example-slack.com/archives/INTERNAL_THREAD_ID"
-    }
- ]"""  # noqa: E501 - the vendor's example, byte for byte
-PUBLISHED_DAY = dt.date(2023, 5, 12)
-PUBLISHED_ROW: dict[str, t.Any] = json.loads(PUBLISHED_EXAMPLE)[0]
 
 
 def _us(moment: dt.datetime) -> str:
@@ -291,111 +211,3 @@ class ThenaDataset(DailyDataset[list[ThenaRequestRow]]):
         return [
             r.request_id for r in self.between(start.date(), end.date()) if start <= r.created < end
         ]
-
-
-class ThenaSimulator(VendorSimulator):
-    name = "thena"
-    rate_limit_headers = True
-    _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-    def __init__(
-        self,
-        *,
-        api_key: str = DEFAULT_API_KEY,
-        requests_per_day: int = 40,
-        end_date_inclusive: bool = True,
-        now: dt.datetime | None = None,
-        variants: bool = False,
-        **kwargs: t.Any,
-    ) -> None:
-        self.api_key = api_key
-        self.end_date_inclusive = end_date_inclusive
-        self.fixed_now = now
-        super().__init__(**kwargs)
-        self.dataset = ThenaDataset(
-            seed=self.seed, requests_per_day=requests_per_day, variants=variants
-        )
-        self._encoded: dict[dt.date, bytes] = {}  # JSON of days old enough not to change
-
-    def now(self) -> dt.datetime:
-        return self.fixed_now or dt.datetime.now(UTC)
-
-    def routes(self):
-        yield "GET", re.compile(r"/v1/requests/exports"), self.export
-
-    def default_account(self, tap_config: t.Mapping[str, t.Any]) -> str:
-        """tap-thena names its records by the workspace (or the one its api_url names)."""
-        if tap_config.get("workspace"):
-            return str(tap_config["workspace"]).strip()
-        host = urlsplit(str(tap_config.get("api_url") or "")).hostname or ""
-        name, _, domain = host.partition(".")
-        return name if domain == "thena.ai" and name else super().default_account(tap_config)
-
-    def expected_vendor_keys(
-        self, tap_config: t.Mapping[str, t.Any]
-    ) -> dict[str, tuple[tuple[str, ...], set[tuple]]]:
-        end = setting_time(tap_config["end_date"]) if tap_config.get("end_date") else self.now()
-        ids = self.dataset.request_ids(setting_time(tap_config["start_date"]), end)
-        return {"requests": (("request_id",), {(i,) for i in ids})}
-
-    def authorized(self, request: SimRequest) -> SimResponse | None:
-        if request.headers.get("Authorization") == f"Bearer {self.api_key}":
-            return None
-        return json_response({"message": "Unauthorized: invalid or missing API key"}, 401)
-
-    def _parse_date(self, value: str | None, name: str) -> dt.date | SimResponse:
-        if not value or not self._DATE.match(value):
-            return json_response({"message": f"{name} must be a date in YYYY-MM-DD format"}, 400)
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return json_response({"message": f"{name} is not a valid date: {value}"}, 400)
-
-    def export(self, request: SimRequest) -> SimResponse:
-        start = self._parse_date(request.arg("start_date"), "start_date")
-        if isinstance(start, SimResponse):
-            return start
-        now = self.now()
-        end_arg = request.arg("end_date")
-        if end_arg is None:
-            last = now.date()
-        else:
-            end = self._parse_date(end_arg, "end_date")
-            if isinstance(end, SimResponse):
-                return end
-            last = end if self.end_date_inclusive else end - dt.timedelta(days=1)
-        if last < start:
-            return raw_json_response(b"[]")
-        parts = []
-        if start <= PUBLISHED_DAY <= last:
-            parts.append(
-                PUBLISHED_EXAMPLE[1:-1].strip()
-            )  # the published object, bytes as published
-        day = max(start, self.dataset.start)
-        while day <= last:
-            chunk = self._day_json(day, now)
-            if chunk:
-                parts.append(chunk)
-            day += dt.timedelta(days=1)
-        return raw_json_response(b"[" + b",".join(parts) + b"]")
-
-    def record_late_edit(self, key: t.Any, changes: t.Mapping[str, t.Any]) -> None:
-        """`key` is a request_id; `changes` are export fields as they read from now on (e.g.
-        {"status": "Closed", "closed_datetime": "01/02/2025 10:00"})."""
-        super().record_late_edit(int(key), changes)
-        self._encoded.clear()
-
-    def _day_json(self, day: dt.date, now: dt.datetime) -> bytes:
-        """The day's requests as they read at `now`: JSON objects joined by commas."""
-        chunk = self._encoded.get(day)
-        if chunk is None:
-            rows = [
-                self.dataset.as_of(r.row, now) for r in self.dataset.day(day) if r.created <= now
-            ]
-            if self.late_edits:
-                rows = [{**row, **self.late_edits.get(row["request_id"], {})} for row in rows]
-            chunk = ",".join(json.dumps(row) for row in rows).encode()
-            # Rows this old no longer change: their bytes are kept.
-            if midnight(day) < now - dt.timedelta(days=120):
-                self._encoded[day] = chunk
-        return chunk
